@@ -1,0 +1,1 @@
+"""dicom: no Qt here (DESIGN.md house rule 1)."""

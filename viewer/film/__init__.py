@@ -1,0 +1,1 @@
+"""film: no Qt here (DESIGN.md house rule 1)."""

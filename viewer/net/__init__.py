@@ -1,0 +1,1 @@
+"""net: no Qt here (DESIGN.md house rule 1)."""

@@ -1,0 +1,1 @@
+"""render: no Qt here (DESIGN.md house rule 1)."""

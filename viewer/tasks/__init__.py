@@ -1,0 +1,1 @@
+"""tasks: no Qt here (DESIGN.md house rule 1)."""
