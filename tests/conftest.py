@@ -1,0 +1,44 @@
+"""Test harness shared by every test.
+
+``QT_QPA_PLATFORM=offscreen`` is set here, at import time, before anything can create a
+QApplication. Settings are redirected to a temporary folder so no user config is read
+(DESIGN.md house rule 11).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_QUICK_BACKEND", "software")
+# Hermetic settings/data folders for QSettings/QStandardPaths and our own config.
+_HOME = tempfile.mkdtemp(prefix="dicom-viewer-test-home-")
+os.environ["XDG_CONFIG_HOME"] = str(Path(_HOME) / "config")
+os.environ["XDG_DATA_HOME"] = str(Path(_HOME) / "data")
+os.environ["XDG_CACHE_HOME"] = str(Path(_HOME) / "cache")
+os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(_HOME) / "runtime"))
+Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+CORPUS = DATA / "corpus"
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `import peers` helpers
+
+pytest_plugins = ["peers"]
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The copied shared corpus (see tests/data/PROVENANCE.md)."""
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
