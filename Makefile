@@ -1,0 +1,65 @@
+# dicom-viewer: the two commands of the README, and their parts.
+#   make run    install everything and open the GUI on the bundled sample
+#   make test   install everything (system packages included) and run the whole test suite
+# Both work on a fresh Debian 12 machine as root (or with sudo), with only the package
+# registries reachable. Python packages go into .venv inside the repo.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Qt's xcb platform plugin needs these at run time (PySide6 wheels do not bundle them).
+APT_QT := libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
+          libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
+          libxcb-xfixes0 libxcb-shm0 libxcb-sync1 libxcb-util1 libegl1 libgl1 libopengl0 \
+          libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
+# The real DICOM peers and tools the tests use as oracles, and a virtual X server.
+APT_TEST := dcmtk orthanc orthanc-dicomweb xvfb xauth curl
+APT_PACKAGES := $(APT_QT) $(APT_TEST)
+
+.PHONY: run test deps deps-run venv sample bench lint screenshot clean
+
+run: deps-run venv
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		$(PY) -m viewer resources/sample; \
+	else \
+		echo "No display (DISPLAY/WAYLAND_DISPLAY unset): opening the window offscreen and saving sample-shot.png instead."; \
+		QT_QPA_PLATFORM=offscreen $(PY) -m viewer resources/sample --screenshot sample-shot.png && echo "wrote sample-shot.png"; \
+	fi
+
+test: deps venv
+	$(VENV)/bin/lint-imports
+	CI=$${CI-1} $(PY) -m pytest $(PYTEST_ARGS)
+
+deps-run:
+	@packaging/apt-install.sh $(APT_QT)
+
+deps:
+	@packaging/apt-install.sh $(APT_PACKAGES)
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || packaging/apt-install.sh python3-venv python3-pip
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+sample: venv
+	$(PY) resources/make_sample.py
+
+screenshot: deps-run venv
+	QT_QPA_PLATFORM=offscreen $(PY) -m viewer resources/sample --screenshot shot.png
+
+bench: venv
+	$(PY) bench/render.py
+	$(PY) bench/scan.py
+
+lint: venv
+	$(VENV)/bin/lint-imports
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache
