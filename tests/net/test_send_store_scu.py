@@ -1,0 +1,154 @@
+"""C-STORE SCU against in-process pynetdicom Storage SCPs (the oracle is what the SCP received,
+compared with pydicom's own reading of the source files)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from pydicom import dcmread
+from pydicom.uid import (ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEG2000Lossless,
+                         RLELossless, UID)
+from pynetdicom import AE, AllStoragePresentationContexts, evt
+from pynetdicom.sop_class import CTImageStorage, MRImageStorage
+
+from peers import free_port
+from viewer.errors import Cancelled, NetError
+from viewer.net import store_scu
+from viewer.net.store_scu import Category, StoreTarget
+
+
+class Scp:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.received: dict[str, object] = {}
+        self.status_for: dict[str, int] = {}
+        self.associations = 0
+
+
+def _start(contexts: list[tuple[str, list[str]]]) -> Iterator[Scp]:
+    scp = Scp(free_port())
+    ae = AE(ae_title="TESTSCP")
+    for sop, ts in contexts:
+        ae.add_supported_context(sop, ts)
+
+    def on_store(event: evt.Event) -> int:
+        ds = event.dataset
+        ds.file_meta = event.file_meta
+        scp.received[str(ds.SOPInstanceUID)] = ds
+        return scp.status_for.get(str(ds.SOPInstanceUID), 0x0000)
+
+    def on_conn(event: evt.Event) -> None:
+        scp.associations += 1
+
+    server = ae.start_server(("127.0.0.1", scp.port), block=False,
+                             evt_handlers=[(evt.EVT_C_STORE, on_store), (evt.EVT_ACCEPTED, on_conn)])
+    try:
+        yield scp
+    finally:
+        server.shutdown()
+
+
+ALL_TS = [ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEG2000Lossless, RLELossless,
+          "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.50",
+          "1.2.840.10008.1.2.2"]
+
+
+@pytest.fixture
+def ct_only_scp() -> Iterator[Scp]:
+    """Accepts CT Image Storage in any syntax; MR Image Storage is rejected at association."""
+    yield from _start([(CTImageStorage, ALL_TS)])
+
+
+@pytest.fixture
+def implicit_only_scp() -> Iterator[Scp]:
+    """Accepts CT and MR only in Implicit VR Little Endian (the PS3.5 default)."""
+    yield from _start([(CTImageStorage, [ImplicitVRLittleEndian]), (MRImageStorage, [ImplicitVRLittleEndian])])
+
+
+def _target(scp: Scp) -> StoreTarget:
+    return StoreTarget("127.0.0.1", scp.port, "TESTSCP", "SENDTEST", timeout=10)
+
+
+def _items(*paths: Path) -> list[store_scu.StoreItem]:
+    return list(store_scu.iter_items(list(paths)))
+
+
+def test_rejected_sop_class_fails_only_its_instances(corpus: Path, ct_only_scp: Scp) -> None:
+    items = _items(corpus / "series" / "ct_stack_40", corpus / "mr" / "MR_small.dcm", corpus / "ct" / "CT_small.dcm")
+    results = list(store_scu.send(_target(ct_only_scp), items))
+    assert len(results) == len(items)
+    failed = [r for r in results if r.category == Category.FAILURE]
+    assert [r.item.sop_class_uid for r in failed] == [MRImageStorage]
+    assert "MR Image Storage" in failed[0].message
+    ok = [r for r in results if r.category == Category.SUCCESS]
+    assert len(ok) == len(items) - 1
+    # Data sets received equal the files as pydicom reads them.
+    for r in ok:
+        src = dcmread(r.item.path)
+        got = ct_only_scp.received[r.item.sop_instance_uid]
+        assert got == src
+        assert r.sent_as == src.file_meta.TransferSyntaxUID
+
+
+def test_compressed_is_decompressed_for_uncompressed_only_peer(corpus: Path, implicit_only_scp: Scp) -> None:
+    paths = [corpus / "ts" / "MR_small_jp2klossless.dcm", corpus / "ts" / "MR_small_RLE.dcm",
+             corpus / "ts" / "MR_small_bigendian.dcm"]
+    items = _items(*paths)
+    results = list(store_scu.send(_target(implicit_only_scp), items))
+    assert [r.category for r in results] == [Category.SUCCESS] * 3, [r.message for r in results]
+    for r in results:
+        src = dcmread(r.item.path)
+        got = implicit_only_scp.received[r.item.sop_instance_uid]
+        assert not UID(got.file_meta.TransferSyntaxUID).is_compressed
+        assert (got.pixel_array == src.pixel_array).all()  # oracle: pydicom's decoder
+
+
+def test_warning_kept_apart_from_failure(corpus: Path, ct_only_scp: Scp) -> None:
+    items = _items(corpus / "series" / "ct_stack_40")[:4]
+    ct_only_scp.status_for[items[1].sop_instance_uid] = 0xB000  # coercion of data elements
+    ct_only_scp.status_for[items[2].sop_instance_uid] = 0xA700  # out of resources
+    results = list(store_scu.send(_target(ct_only_scp), items))
+    assert [r.category for r in results] == [Category.SUCCESS, Category.WARNING, Category.FAILURE,
+                                             Category.SUCCESS]
+    assert [r.status for r in results] == [0, 0xB000, 0xA700, 0]
+    assert "0xB000" in results[1].message
+
+
+def test_cancel_between_instances(corpus: Path, ct_only_scp: Scp) -> None:
+    items = _items(corpus / "series" / "ct_stack_40")
+    cancel = threading.Event()
+    seen = []
+
+    def progress(result: store_scu.StoreResult, done: int, total: int) -> None:
+        seen.append(done)
+        if done == 3:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        list(store_scu.send(_target(ct_only_scp), items, progress=progress, cancel=cancel))
+    assert seen == [1, 2, 3]
+    assert len(ct_only_scp.received) == 3
+
+
+def test_no_peer_is_a_clear_net_error(corpus: Path) -> None:
+    items = _items(corpus / "ct" / "CT_small.dcm")
+    with pytest.raises(NetError, match="association"):
+        list(store_scu.send(StoreTarget("127.0.0.1", free_port(), "NOBODY", timeout=3), items))
+
+
+def test_plan_splits_over_128_contexts() -> None:
+    items = [store_scu.StoreItem(Path(f"/x/{i}"), f"1.2.3.{i}", f"1.2.4.{i}", ExplicitVRLittleEndian)
+             for i in range(200)] + [store_scu.StoreItem(Path("/y"), "1.2.3.0", "1.2.5", JPEG2000Lossless)]
+    groups = store_scu.plan(items)
+    assert len(groups) == 2
+    assert all(len(g.contexts) <= 128 for g in groups)
+    assert sorted(i.sop_instance_uid for g in groups for i in g.items) == sorted(i.sop_instance_uid for i in items)
+    # every instance's SOP class is proposed in its own group, compressed with a native fallback
+    for g in groups:
+        offered = {(sop, ts) for sop, tss in g.contexts for ts in tss}
+        for i in g.items:
+            assert (i.sop_class_uid, i.transfer_syntax_uid) in offered
+            assert (i.sop_class_uid, ExplicitVRLittleEndian) in offered

@@ -1,0 +1,390 @@
+"""C-STORE SCU: send DICOM files to a Storage SCP (PS3.4 B, PS3.7 9.1.1).
+
+Presentation contexts are proposed per (SOP class, transfer syntax) actually present in the
+files, each compressed syntax with an uncompressed fallback context, at most 128 contexts
+per association (PS3.8 9.3.2.2: the context ID is an odd number 1..255); more SOP classes
+mean several associations in turn. A file whose compressed syntax the peer declined is
+decompressed with pydicom and sent as Explicit VR Little Endian.
+
+Every instance gets a :class:`StoreResult` with its DIMSE status and category: warnings
+(e.g. 0xB000 coercion of data elements, PS3.4 B.2.3) are kept apart from failures, and a
+SOP class the peer rejects at association fails only its own instances.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
+
+from viewer.errors import Cancelled, NetError
+
+log = logging.getLogger(__name__)
+
+#: PS3.8 9.3.2.2: at most 128 presentation contexts (odd IDs 1..255) per association.
+MAX_CONTEXTS = 128
+#: Uncompressed syntaxes every Storage SCP must understand (PS3.5 10.1: Implicit VR LE is
+#: the default transfer syntax); offered as the fallback for every SOP class.
+UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+_NATIVE = {ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian}
+
+
+class Category:
+    """Outcome of one instance (string constants, as pynetdicom's ``status`` module)."""
+
+    SUCCESS = "success"
+    WARNING = "warning"
+    FAILURE = "failure"
+
+
+@dataclass(frozen=True)
+class StoreItem:
+    """One file to send, with the identifiers read from its File Meta Information.
+
+    Attributes
+    ----------
+    path : Path
+        The DICOM file (PS3.10 format).
+    sop_class_uid, sop_instance_uid, transfer_syntax_uid : str
+        From (0002,0002), (0002,0003) and (0002,0010).
+    """
+
+    path: Path
+    sop_class_uid: str
+    sop_instance_uid: str
+    transfer_syntax_uid: str
+
+
+@dataclass
+class StoreResult:
+    """What happened to one instance.
+
+    Attributes
+    ----------
+    item : StoreItem
+    status : int or None
+        DIMSE status of the C-STORE response; None when no request was sent.
+    category : str
+        One of :class:`Category`.
+    message : str
+        Human-readable reason for a warning or failure, empty on success.
+    sent_as : str
+        Transfer syntax UID the data set was sent in (empty if not sent).
+    """
+
+    item: StoreItem
+    status: int | None
+    category: str
+    message: str = ""
+    sent_as: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-able dict for reports."""
+        return {
+            "path": str(self.item.path), "sop_class_uid": self.item.sop_class_uid,
+            "sop_instance_uid": self.item.sop_instance_uid, "status": self.status,
+            "category": self.category, "message": self.message, "sent_as": self.sent_as,
+        }
+
+
+@dataclass(frozen=True)
+class StoreTarget:
+    """Where to send: a Storage SCP.
+
+    Attributes
+    ----------
+    host : str
+    port : int
+    called_aet : str
+    calling_aet : str
+    timeout : float
+        Bound on ACSE, DIMSE and network waits, and on the TCP connect (seconds).
+    """
+
+    host: str
+    port: int
+    called_aet: str
+    calling_aet: str = "VIEWER"
+    timeout: float = 30.0
+
+
+@dataclass
+class _Group:
+    """Items sent on one association, and the contexts proposed for them."""
+
+    items: list[StoreItem] = field(default_factory=list)
+    contexts: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+def classify(status: int) -> str:
+    """Category of a C-STORE status (PS3.4 B.2.3, PS3.7 C).
+
+    Parameters
+    ----------
+    status : int
+        The (0000,0900) Status value.
+
+    Returns
+    -------
+    str
+        ``Category.SUCCESS`` for 0x0000, ``Category.WARNING`` for 0x0001 and 0xBxxx,
+        ``Category.FAILURE`` otherwise.
+    """
+    if status == 0x0000:
+        return Category.SUCCESS
+    # PS3.7 C.4: Warning statuses are 0x0001 and 0xBxxx (e.g. B000 coercion, B007, B006).
+    if status == 0x0001 or (status & 0xF000) == 0xB000:
+        return Category.WARNING
+    return Category.FAILURE
+
+
+def _contexts_for(sop_class: str, syntaxes: set[str]) -> list[tuple[str, list[str]]]:
+    """Contexts for one SOP class: native syntaxes together, each compressed one alone."""
+    native = [ts for ts in (ExplicitVRLittleEndian, ImplicitVRLittleEndian) if ts]
+    if ExplicitVRBigEndian in syntaxes:
+        native.append(ExplicitVRBigEndian)
+    out: list[tuple[str, list[str]]] = [(sop_class, native)]
+    for ts in sorted(syntaxes - _NATIVE):
+        out.append((sop_class, [ts]))
+    return out
+
+
+def plan(items: Sequence[StoreItem], max_contexts: int = MAX_CONTEXTS) -> list[_Group]:
+    """Split ``items`` into association groups of at most ``max_contexts`` contexts.
+
+    Parameters
+    ----------
+    items : sequence of StoreItem
+    max_contexts : int
+        Contexts per association (PS3.8 9.3.2.2 allows 128).
+
+    Returns
+    -------
+    list
+        Groups in first-seen SOP class order; every SOP class lies in exactly one group.
+    """
+    by_class: dict[str, list[StoreItem]] = {}
+    for item in items:
+        by_class.setdefault(item.sop_class_uid, []).append(item)
+    groups: list[_Group] = []
+    current = _Group()
+    for sop_class, members in by_class.items():
+        cxs = _contexts_for(sop_class, {m.transfer_syntax_uid for m in members})
+        if len(cxs) > max_contexts:  # absurd: >127 compressed syntaxes for one class
+            cxs = cxs[:max_contexts]
+        if current.contexts and len(current.contexts) + len(cxs) > max_contexts:
+            groups.append(current)
+            current = _Group()
+        current.contexts.extend(cxs)
+        current.items.extend(members)
+    if current.items:
+        groups.append(current)
+    return groups
+
+
+def _accepted(assoc: object) -> dict[str, set[str]]:
+    """SOP class -> transfer syntaxes the peer accepted on this association."""
+    out: dict[str, set[str]] = {}
+    for cx in assoc.accepted_contexts:  # type: ignore[attr-defined]
+        out.setdefault(str(cx.abstract_syntax), set()).update(str(ts) for ts in cx.transfer_syntax)
+    return out
+
+
+def _prepare(item: StoreItem, accepted: set[str],
+             modify: Callable[[object], object] | None) -> tuple[object, str]:
+    """Read ``item`` and bring it into a syntax the peer accepted; (dataset, syntax)."""
+    from pydicom import dcmread
+
+    ts = item.transfer_syntax_uid
+    ds = dcmread(item.path)
+    if modify is not None:
+        ds = modify(ds)
+    if ts in accepted:
+        return ds, ts
+    if UID(ts).is_compressed or ts == DeflatedExplicitVRLittleEndian:
+        if not (accepted & set(UNCOMPRESSED)):
+            raise NetError(f"peer accepts neither {UID(ts).name} nor an uncompressed syntax for "
+                           f"{UID(item.sop_class_uid).name}")
+        # The peer declined the compressed syntax: decompress (PS3.5 8.2) and send natively.
+        try:
+            ds.decompress()
+        except Exception as exc:  # noqa: BLE001 - any codec failure means "cannot transcode"
+            raise NetError(f"cannot decompress {UID(ts).name} for a peer that accepts only "
+                           f"uncompressed data: {exc}") from exc
+        return ds, str(ds.file_meta.TransferSyntaxUID)
+    if ts == ExplicitVRBigEndian and accepted & set(UNCOMPRESSED):
+        return _to_little_endian(ds), ExplicitVRLittleEndian
+    if accepted & set(UNCOMPRESSED):
+        return ds, ts  # pynetdicom converts between the little-endian native syntaxes
+    raise NetError(f"no accepted transfer syntax for {UID(ts).name}")
+
+
+def _to_little_endian(ds: object) -> object:
+    """Re-encode a big-endian data set as Explicit VR Little Endian (PS3.5 A.3 is retired).
+
+    pydicom swaps numeric VRs when writing; Pixel Data (OW) is kept as raw bytes, so it is
+    rewritten from the decoded array. Other OW elements (curves, LUT data) are rare in
+    big-endian files and are not swapped.
+    """
+    import numpy as np
+
+    if "PixelData" in ds and int(ds.get("BitsAllocated", 8)) > 8:  # type: ignore[operator]
+        arr = ds.pixel_array  # type: ignore[attr-defined]
+        ds.PixelData = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
+        if int(ds.get("SamplesPerPixel", 1)) > 1:  # type: ignore[attr-defined]
+            ds.PlanarConfiguration = 0  # pixel_array is colour-by-pixel
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian  # type: ignore[attr-defined]
+    ds.set_original_encoding(False, True)  # type: ignore[attr-defined]
+    return ds
+
+
+def send(target: StoreTarget, items: Sequence[StoreItem], *,
+         progress: Callable[[StoreResult, int, int], None] | None = None,
+         cancel: threading.Event | None = None,
+         modify: Callable[[object], object] | None = None,
+         max_pdu: int = 0) -> Iterator[StoreResult]:
+    """Send ``items`` by C-STORE, yielding one :class:`StoreResult` per item.
+
+    Parameters
+    ----------
+    target : StoreTarget
+    items : sequence of StoreItem
+    progress : callable, optional
+        ``progress(result, done, total)`` after each instance.
+    cancel : threading.Event, optional
+        Checked between instances; when set the association is released and
+        :class:`~viewer.errors.Cancelled` raised (results already yielded stand).
+    modify : callable, optional
+        ``modify(dataset) -> dataset`` applied before sending (identity coercion).
+    max_pdu : int
+        Our maximum receive PDU (0 = unlimited).
+
+    Yields
+    ------
+    StoreResult
+
+    Raises
+    ------
+    NetError
+        The association could not be established (nothing on it was sent).
+    Cancelled
+        ``cancel`` was set.
+    """
+    from pynetdicom import AE
+    from pynetdicom.presentation import build_context
+
+    total = len(items)
+    done = 0
+    for group in plan(items):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("send cancelled")
+        ae = AE(ae_title=target.calling_aet)
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = target.timeout
+        ae.connection_timeout = target.timeout
+        ae.maximum_pdu_size = max_pdu
+        contexts = [build_context(sop, ts) for sop, ts in group.contexts]
+        log.info("associating with %s@%s:%d, %d contexts for %d instances", target.called_aet,
+                 target.host, target.port, len(contexts), len(group.items))
+        assoc = ae.associate(target.host, target.port, ae_title=target.called_aet, contexts=contexts)
+        if not assoc.is_established:
+            why = "rejected" if assoc.is_rejected else "aborted" if assoc.is_aborted else "failed"
+            raise NetError(f"association with {target.called_aet}@{target.host}:{target.port} {why}")
+        try:
+            accepted = _accepted(assoc)
+            for item in group.items:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("send cancelled")
+                result = _send_one(assoc, item, accepted.get(item.sop_class_uid, set()), modify)
+                done += 1
+                if progress is not None:
+                    progress(result, done, total)
+                yield result
+                if not assoc.is_established:
+                    raise NetError(f"association with {target.called_aet} was lost: {result.message}")
+        finally:
+            if assoc.is_established:
+                assoc.release()
+        ae.shutdown()
+
+
+def _send_one(assoc: object, item: StoreItem, accepted: set[str],
+              modify: Callable[[object], object] | None) -> StoreResult:
+    if not accepted:
+        # PS3.8 9.3.3.2: the peer rejected every context for this SOP class.
+        return StoreResult(item, None, Category.FAILURE,
+                           f"peer does not accept {UID(item.sop_class_uid).name}")
+    try:
+        ds, ts = _prepare(item, accepted, modify)
+    except NetError as exc:
+        return StoreResult(item, None, Category.FAILURE, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a broken file fails only itself
+        return StoreResult(item, None, Category.FAILURE, f"cannot read {item.path}: {exc}")
+    try:
+        rsp = assoc.send_c_store(ds)  # type: ignore[attr-defined]
+    except (ValueError, AttributeError) as exc:
+        return StoreResult(item, None, Category.FAILURE, f"cannot encode: {exc}")
+    if rsp is None or "Status" not in rsp:
+        return StoreResult(item, None, Category.FAILURE, "no response (timeout or abort)", ts)
+    status = int(rsp.Status)
+    category = classify(status)
+    message = ""
+    if category != Category.SUCCESS:
+        comment = rsp.get("ErrorComment", "")
+        message = f"status 0x{status:04X}" + (f": {comment}" if comment else "")
+        log.log(logging.WARNING if category == Category.WARNING else logging.ERROR,
+                "%s %s", item.sop_instance_uid, message)
+    return StoreResult(item, status, category, message, ts)
+
+
+def read_item(path: Path) -> StoreItem | None:
+    """A :class:`StoreItem` from the file meta of ``path``, or None if not a DICOM file.
+
+    DICOMDIR files (Media Storage Directory Storage, PS3.3 F) are not instances and
+    give None too.
+    """
+    from pydicom.errors import InvalidDicomError
+    from pydicom.filereader import read_file_meta_info
+
+    try:
+        meta = read_file_meta_info(path)
+    except (InvalidDicomError, OSError, ValueError, EOFError, KeyError):
+        return None
+    try:
+        sop_class = str(meta.MediaStorageSOPClassUID)
+        sop_inst = str(meta.MediaStorageSOPInstanceUID)
+        ts = str(meta.TransferSyntaxUID)
+    except AttributeError:
+        return None
+    if sop_class == "1.2.840.10008.1.3.10":  # Media Storage Directory Storage (DICOMDIR)
+        return None
+    return StoreItem(Path(path), sop_class, sop_inst, ts)
+
+
+def iter_items(paths: Iterable[Path], skipped: list[Path] | None = None) -> Iterator[StoreItem]:
+    """Walk files and folders (recursively, sorted) and yield the DICOM files among them.
+
+    Parameters
+    ----------
+    paths : iterable of Path
+    skipped : list, optional
+        Receives the paths of files that are not DICOM (PS3.10) files.
+    """
+    for p in paths:
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        for f in files:
+            item = read_item(f)
+            if item is None:
+                if skipped is not None:
+                    skipped.append(f)
+                continue
+            yield item
