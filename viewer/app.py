@@ -1,0 +1,99 @@
+"""Composition root of the GUI: QApplication, settings, pools, main window.
+
+Imported by :mod:`viewer.cli` only when no subcommand is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from viewer import __version__
+from viewer.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+ORG = "dicom-viewer"
+APP = "dicom-viewer"
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size must look like 1280x800, not {text!r}") from None
+    if not (200 <= w <= 10000 and 200 <= h <= 10000):
+        raise UsageError(f"--size {text} is out of range (200..10000 per side)")
+    return w, h
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (one per process), with names that QSettings keys on."""
+    app = QApplication.instance()
+    if app is None:
+        QCoreApplication.setOrganizationName(ORG)
+        QCoreApplication.setApplicationName(APP)
+        QCoreApplication.setApplicationVersion(__version__)
+        app = QApplication(argv or [sys.argv[0]])
+    return app  # type: ignore[return-value]
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """Open the main window (optionally on paths); with ``--screenshot``, grab and exit."""
+    for p in args.paths:
+        if not Path(p).exists():
+            raise UsageError(f"no such file or directory: {p}")
+    size = _parse_size(args.size)
+    app = make_application()
+    from viewer.ui.main_window import MainWindow
+    from viewer.ui.workers import Pools
+
+    settings = QSettings()
+    pools = Pools()
+    window = MainWindow(settings=settings, pools=pools)
+    window.resize(*size)
+    window.show()
+    if args.paths:
+        QTimer.singleShot(0, lambda: window.open_paths(list(args.paths)))
+    if args.screenshot:
+        return _screenshot(app, window, args.screenshot, args.timeout, expect_image=bool(args.paths))
+    status = app.exec()
+    pools.shutdown()
+    return int(status)
+
+
+def _screenshot(app: QApplication, window, out: str, timeout: float, expect_image: bool) -> int:
+    """Wait for the first image (or a failure, or the timeout), grab the window, exit."""
+    outcome: dict[str, str] = {}
+
+    def done(kind: str, message: str = "") -> None:
+        if outcome:
+            return
+        outcome[kind] = message
+        # Let the paint of the new image land before grabbing.
+        QTimer.singleShot(150, app.quit)
+
+    window.first_image_shown.connect(lambda: done("ok"))
+    window.load_failed.connect(lambda msg: done("failed", msg))
+    if not expect_image:
+        QTimer.singleShot(300, lambda: done("ok"))
+    QTimer.singleShot(int(timeout * 1000), lambda: done("timeout", f"no image after {timeout:g} s"))
+    app.exec()
+    app.processEvents()
+    pixmap = window.grab()
+    if not pixmap.save(out, "PNG"):
+        print(f"dicom-viewer: error: cannot write {out}", file=sys.stderr)
+        return 1
+    window.shutdown()
+    if "ok" in outcome:
+        log.info("screenshot written to %s", out)
+        return 0
+    message = outcome.get("failed") or outcome.get("timeout") or "unknown"
+    print(f"dicom-viewer: error: loading failed: {message} (screenshot written to {out})", file=sys.stderr)
+    return 1
+

@@ -1,0 +1,296 @@
+"""The main window: menus, study browser (left), viewports (centre), side panels (right).
+
+The window composes widgets and routes events; loading runs in a worker over the core
+scanner (:func:`viewer.dicom.scan.scan`), decoding in the viewports' own workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QWidget,
+)
+
+from viewer import __version__
+from viewer.ui.browser import StudyBrowser
+from viewer.ui.viewport import FrameRef, Viewport
+from viewer.ui.workers import Pools, Worker, run_in
+
+log = logging.getLogger(__name__)
+
+MAX_RECENT = 10
+
+
+def series_frames(series: Any) -> list[FrameRef]:
+    """Every frame of a series in display order (instances as the model sorted them)."""
+    frames: list[FrameRef] = []
+    for inst in series.instances:
+        n = int(getattr(inst, "number_of_frames", 1) or 1)
+        frames.extend(FrameRef(str(inst.path), i) for i in range(n))
+    return frames
+
+
+class MainWindow(QMainWindow):
+    """The application's window."""
+
+    #: the first image after opening media is on screen
+    first_image_shown = Signal()
+    #: opening media failed as a whole (nothing displayable)
+    load_failed = Signal(str)
+
+    def __init__(self, settings: QSettings, pools: Pools, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.pools = pools
+        self.setWindowTitle(f"dicom-viewer {__version__}")
+        self.setAcceptDrops(True)
+        self._tree: Any = None
+        self._load_worker: Worker | None = None
+        self._awaiting_first_image = False
+
+        self.browser = StudyBrowser()
+        self.browser.series_activated.connect(self.show_series)
+        self.browser_dock = self._dock("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea, "browser")
+
+        self.viewport = Viewport(pools)
+        self.viewport.image_shown.connect(self._on_image_shown)
+        self.viewport.failed.connect(self._on_view_failed)
+        self.setCentralWidget(self.viewport)
+
+        self.side_tabs = QTabWidget()
+        self.side_dock = self._dock("PACS / Print", self.side_tabs, Qt.DockWidgetArea.RightDockWidgetArea, "side")
+        self.side_dock.hide()
+
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_loading)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.cancel_button)
+        self.statusBar().showMessage("Open a file, a folder or a DICOMDIR (File menu, or drop it here)")
+
+        self._build_menus()
+        self._restore()
+
+    # ------------------------------------------------------------------ building
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{name}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def add_side_panel(self, widget: QWidget, title: str) -> None:
+        """Add a tab (PACS, print queue, ...) to the right dock and show it."""
+        self.side_tabs.addTab(widget, title)
+        self.side_dock.show()
+
+    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.file_menu = file_menu = bar.addMenu("&File")
+        self._action(file_menu, "Open &File…", self.open_file_dialog, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open F&older…", self.open_folder_dialog, "Ctrl+Shift+O")
+        self._action(file_menu, "Open &DICOMDIR…", self.open_dicomdir_dialog, "Ctrl+D")
+        self.recent_menu = file_menu.addMenu("&Recent")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        self.view_menu = view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.browser_dock.toggleViewAction())
+        view_menu.addAction(self.side_dock.toggleViewAction())
+
+        self.tools_menu = bar.addMenu("&Tools")
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About", self.show_about)
+        self._refresh_recent()
+
+    # ------------------------------------------------------------------ settings
+    def _restore(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+
+    def _save(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def recent_paths(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _remember(self, paths: list[str]) -> None:
+        recent = [p for p in self.recent_paths() if p not in paths]
+        recent = (list(paths) + recent)[:MAX_RECENT]
+        self.settings.setValue("recent", recent)
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_paths():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_paths([p]))
+        self.recent_menu.setEnabled(bool(self.recent_paths()))
+
+    # ------------------------------------------------------------------ opening
+    def open_file_dialog(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open DICOM files", "", "DICOM (*.dcm *.DCM *);;All files (*)")
+        if files:
+            self.open_paths(files)
+
+    def open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open folder")
+        if folder:
+            self.open_paths([folder])
+
+    def open_dicomdir_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open DICOMDIR", "", "DICOMDIR (DICOMDIR dicomdir);;All files (*)")
+        if path:
+            self.open_paths([path])
+
+    def open_paths(self, paths: list[str]) -> None:
+        """Scan ``paths`` in a worker; the browser fills as instances arrive."""
+        from viewer.dicom.model import StudyTree
+        from viewer.dicom.scan import scan
+
+        self.cancel_loading()
+        self._remember([str(Path(p).resolve()) for p in paths])
+        self.browser.clear()
+        self._tree = StudyTree()
+        self._awaiting_first_image = True
+        self._shown_series = False
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.statusBar().showMessage(f"Opening {', '.join(paths)}…")
+        self._pending_refresh = False
+        self._load_worker = run_in(self.pools, self.pools.decode, scan, [str(p) for p in paths],
+                                   on_yield=self._on_scan_event, on_error=self._on_scan_error,
+                                   on_finished=self._on_scan_finished, pass_cancel=True)
+
+    def cancel_loading(self) -> None:
+        if self._load_worker is not None:
+            self._load_worker.cancel()
+
+    def _on_scan_event(self, event: Any) -> None:
+        kind = str(getattr(event, "kind", ""))
+        kind = getattr(getattr(event, "kind", None), "value", kind)
+        if kind == "instance":
+            self._tree.add(event.instance)
+            self._schedule_refresh()
+        elif kind == "error":
+            self.browser.add_error(str(getattr(event, "path", "")), str(getattr(event, "error", "")))
+        elif kind == "progress":
+            total = int(getattr(event, "total", 0) or 0)
+            if total:
+                self.progress.setRange(0, total)
+                self.progress.setValue(int(getattr(event, "done", 0) or 0))
+
+    def _schedule_refresh(self) -> None:
+        # Coalesce tree refreshes: many instances arrive per event-loop turn on a CD.
+        if not self._pending_refresh:
+            self._pending_refresh = True
+            QTimer.singleShot(50, self._refresh_tree)
+
+    def _refresh_tree(self) -> None:
+        self._pending_refresh = False
+        if self._tree is None:
+            return
+        self.browser.refresh(self._tree)
+        if not self._shown_series:
+            self._shown_series = True
+            self.browser.select_first_series()
+
+    def _on_scan_error(self, message: str) -> None:
+        self.statusBar().showMessage(f"Opening failed: {message}")
+        if self._awaiting_first_image:
+            self._awaiting_first_image = False
+            self.load_failed.emit(message)
+
+    def _on_scan_finished(self) -> None:
+        self._load_worker = None
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self._refresh_tree()
+        tree = self._tree
+        n_series = sum(len(st.series) for p in tree.patients for st in p.studies) if tree else 0
+        n_errors = self.browser.errors.count()
+        self.statusBar().showMessage(f"{n_series} series loaded" + (f", {n_errors} files unreadable" if n_errors else ""))
+        if n_series == 0 and self._awaiting_first_image:
+            self._awaiting_first_image = False
+            self.load_failed.emit("no displayable DICOM images found"
+                                  + (f" ({n_errors} unreadable files)" if n_errors else ""))
+
+    # ------------------------------------------------------------------ viewing
+    def show_series(self, series: Any) -> None:
+        self.viewport.set_frames(series_frames(series))
+
+    def _on_image_shown(self, _ref: FrameRef) -> None:
+        if self._awaiting_first_image:
+            self._awaiting_first_image = False
+            self.first_image_shown.emit()
+
+    def _on_view_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"Cannot show image: {message}")
+        if self._awaiting_first_image:
+            self._awaiting_first_image = False
+            self.load_failed.emit(message)
+
+    # ------------------------------------------------------------------ misc
+    def show_about(self) -> None:
+        import numpy
+        import pydicom
+        import pynetdicom
+        import PySide6
+
+        QMessageBox.about(self, "About dicom-viewer",
+                          f"<b>dicom-viewer {__version__}</b><br>DICOM viewer and print client.<br><br>"
+                          f"Qt (PySide6) {PySide6.__version__}<br>pydicom {pydicom.__version__}<br>"
+                          f"pynetdicom {pynetdicom.__version__}<br>numpy {numpy.__version__}")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt naming
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt naming
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.open_paths(paths)
+            event.acceptProposedAction()
+
+    def shutdown(self) -> None:
+        """Cancel work and wait a bounded time (DESIGN.md: on close)."""
+        self.cancel_loading()
+        self.pools.shutdown()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
+        self._save()
+        self.shutdown()
+        super().closeEvent(event)
