@@ -1,0 +1,192 @@
+"""Printer profiles: a DICOM printer's address and the limits its conformance statement gives.
+
+Profiles are JSON data files (``resources/printers/*.json``, house rule 9); the keys mirror
+DCMTK's per-printer configuration (``dcmpstat.cfg``: DisplayFormat, FilmSizeID, MediumType,
+Supports12Bit, SupportsPresentationLUT, PresentationLUTinFilmSession, ...). An empty list
+means "the printer does not support this attribute: do not send it"; ``None`` means
+"unknown: send what the user asks and let the printer judge".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from viewer.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+#: Folder of the built-in profiles (repository layout: viewer/film/ -> ../../resources).
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "resources" / "printers"
+
+
+@dataclass
+class PrinterProfile:
+    """One printer: where it is and what it accepts.
+
+    Attributes
+    ----------
+    name : str
+        Short unique name (file stem).
+    ae_title, host, port : str, str, int
+        The printer's called AE title and address.
+    calling_ae_title : str
+        Our AE title as this printer knows it.
+    grayscale, color : bool
+        Propose Basic Grayscale (1.2.840.10008.5.1.1.9) / Basic Color (…1.18) Print Meta.
+    display_formats : list of str or None
+        Allowed Image Display Formats in portrait (DCMTK lists ``C,R``; landscape swaps C and R).
+        Entries may be ``C,R`` (meaning ``STANDARD\\C,R``) or full values such as ``ROW\\2,1``.
+    film_sizes, medium_types, film_destinations, magnification_types, smoothing_types,
+    border_densities, empty_image_densities, resolution_ids, configuration_information :
+        Allowed values (None = unknown, [] = attribute unsupported).
+    min_density, max_density : int or None
+        The printer's density range in hundredths of OD.
+    supports_12_bit : bool
+        Whether 12-bit image boxes (Bits Stored 12) are accepted; else 8-bit.
+    presentation_lut : str or None
+        ``"film_box"``, ``"film_session"`` (Referenced Presentation LUT Sequence level, CP-173)
+        or None when the printer has no Presentation LUT SOP class.
+    presentation_lut_match_required : bool
+        LUT data must have as many entries as the image bit depth allows.
+    supports_requested_image_size, supports_decimate_crop, supports_trim : bool
+    annotation_display_formats : list of str or None
+        Annotation Display Format IDs; empty = no annotation boxes; None = unknown (send as asked).
+    annotation_positions : int
+        Number of annotation boxes per film for the first format.
+    printer_attributes : list of str
+        Keywords to ask for in N-GET Printer; empty = ask for nothing (all).
+    implicit_vr_only : bool
+    max_pdu : int
+    color_planar_configuration : int
+        PS3.3 C.13.5 requires 1 (color-by-plane) in the Basic Color Image Sequence; a few
+        printers want 0.
+    """
+
+    name: str
+    ae_title: str = "PRINTSCP"
+    host: str = "127.0.0.1"
+    port: int = 104
+    calling_ae_title: str = "VIEWER"
+    description: str = ""
+    grayscale: bool = True
+    color: bool = False
+    display_formats: list[str] | None = None
+    film_sizes: list[str] | None = None
+    medium_types: list[str] | None = None
+    film_destinations: list[str] | None = None
+    magnification_types: list[str] | None = None
+    smoothing_types: list[str] | None = None
+    border_densities: list[str] | None = None
+    empty_image_densities: list[str] | None = None
+    resolution_ids: list[str] | None = None
+    configuration_information: list[str] | None = None
+    min_density: int | None = None
+    max_density: int | None = None
+    supports_12_bit: bool = True
+    presentation_lut: str | None = "film_box"
+    presentation_lut_match_required: bool = False
+    supports_requested_image_size: bool = False
+    supports_decimate_crop: bool = False
+    supports_trim: bool = True
+    annotation_display_formats: list[str] | None = field(default_factory=list)
+    annotation_positions: int = 0
+    printer_attributes: list[str] = field(default_factory=list)
+    implicit_vr_only: bool = False
+    max_pdu: int = 16384
+    color_planar_configuration: int = 1
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], name: str | None = None) -> "PrinterProfile":
+        """Build a profile from a JSON object, rejecting unknown keys with a clear message."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known - {"$comment"})
+        if unknown:
+            raise UsageError(f"printer profile {name or data.get('name')!r}: unknown keys {', '.join(unknown)}")
+        values = {k: v for k, v in data.items() if k in known}
+        values.setdefault("name", name or "printer")
+        if values.get("presentation_lut") not in (None, "film_box", "film_session"):
+            raise UsageError(f"printer profile {values['name']!r}: presentation_lut must be film_box, film_session or null")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The profile as a JSON-ready dict (for saving an edited profile)."""
+        return asdict(self)
+
+    def allowed_display_formats(self, orientation: str) -> list[str] | None:
+        """Full Image Display Format values allowed in ``orientation`` (None = any).
+
+        DCMTK's DisplayFormat lists portrait ``C,R`` pairs; in landscape it accepts them with
+        C and R swapped (peers README, dcmprscp).
+        """
+        if self.display_formats is None:
+            return None
+        out = []
+        for entry in self.display_formats:
+            value = entry if "\\" in entry else f"STANDARD\\{entry}"
+            kind, _, counts = value.partition("\\")
+            if kind == "STANDARD" and str(orientation).upper() == "LANDSCAPE":
+                c, _, r = counts.partition(",")
+                value = f"STANDARD\\{r},{c}"
+            out.append(value)
+        return out
+
+
+def _user_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "dicom-viewer" / "printers"
+
+
+def load_profile(path: Path) -> PrinterProfile:
+    """Read one profile JSON file.
+
+    Raises
+    ------
+    UsageError
+        When the file is missing, not JSON, or has unknown keys.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read printer profile {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"printer profile {path}: expected a JSON object")
+    return PrinterProfile.from_dict(data, name=data.get("name") or Path(path).stem)
+
+
+def load_profiles(extra_dirs: list[Path] | None = None) -> dict[str, PrinterProfile]:
+    """Built-in profiles, then the user's (``$XDG_CONFIG_HOME/dicom-viewer/printers``), by name.
+
+    A user profile with the name of a built-in one replaces it. Unreadable files are
+    logged and skipped, so one bad file does not hide the others.
+    """
+    out: dict[str, PrinterProfile] = {}
+    for folder in [BUILTIN_DIR, _user_dir(), *(extra_dirs or [])]:
+        for path in sorted(Path(folder).glob("*.json")):
+            try:
+                profile = load_profile(path)
+            except UsageError as exc:
+                log.warning("%s", exc)
+                continue
+            out[profile.name] = profile
+    return out
+
+
+def save_profile(profile: PrinterProfile, folder: Path | None = None) -> Path:
+    """Write ``profile`` as JSON into the user's printer folder (or ``folder``); returns the path."""
+    target = Path(folder) if folder else _user_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / f"{profile.name}.json"
+    path.write_text(json.dumps(profile.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def permissive_profile(host: str, port: int, ae_title: str, calling_ae_title: str = "VIEWER") -> PrinterProfile:
+    """A profile that knows nothing about the printer: everything is sent as asked."""
+    return PrinterProfile(name=f"{ae_title}@{host}:{port}", ae_title=ae_title, host=host, port=port,
+                          calling_ae_title=calling_ae_title, color=True, supports_requested_image_size=True,
+                          supports_decimate_crop=True, annotation_display_formats=None, max_pdu=65536)
