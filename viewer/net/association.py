@@ -1,0 +1,283 @@
+"""Associations with remote nodes: AE setup, timeouts, TLS, cancellation and status categories.
+
+Every wait is bounded by the node's timeouts (connect, ACSE, DIMSE, network), every
+operation takes a :class:`CancelToken`. Cancelling sends C-CANCEL where the service has
+one (PS3.7 9.3.2.3) and aborts the association if the peer does not end the operation
+within a grace period, so a blocked wait never outlives a cancel by more than that.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+from pydicom.dataset import Dataset
+from pynetdicom import AE, evt
+from pynetdicom.association import Association
+from pynetdicom.presentation import PresentationContext
+from pynetdicom.status import code_to_category
+
+from viewer.config import DimseNode, TlsOptions, validate_ae_title
+from viewer.errors import Cancelled, NetError
+
+log = logging.getLogger(__name__)
+
+#: PS3.8 9.3.2.2: presentation context IDs are odd integers 1..255, so at most 128.
+MAX_CONTEXTS = 128
+#: Seconds to wait for the peer to end an operation after C-CANCEL before aborting.
+CANCEL_GRACE = 3.0
+
+# Status categories (PS3.7 Annex C), as pynetdicom.status names them.
+SUCCESS = "Success"
+PENDING = "Pending"
+CANCEL = "Cancel"
+WARNING = "Warning"
+FAILURE = "Failure"
+
+
+class CancelToken:
+    """A thread-safe cancel flag with callbacks, shared between the GUI and a worker."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+
+    def cancel(self) -> None:
+        """Set the flag and run the registered callbacks (once)."""
+        with self._lock:
+            if self._event.is_set():
+                return
+            self._event.set()
+            callbacks = list(self._callbacks)
+        for cb in callbacks:
+            try:
+                cb()
+            except Exception:  # noqa: BLE001 - a failing callback must not hide the cancel
+                log.debug("cancel callback failed", exc_info=True)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._event.wait(timeout)
+
+    def raise_if_cancelled(self) -> None:
+        """Raise :class:`Cancelled` if the flag is set."""
+        if self._event.is_set():
+            raise Cancelled("cancelled")
+
+    def add_callback(self, cb: Callable[[], None]) -> Callable[[], None]:
+        """Run ``cb`` on cancel (at once if already cancelled); returns a remover."""
+        with self._lock:
+            if not self._event.is_set():
+                self._callbacks.append(cb)
+
+                def remove() -> None:
+                    with self._lock:
+                        if cb in self._callbacks:
+                            self._callbacks.remove(cb)
+
+                return remove
+        cb()
+        return lambda: None
+
+
+def status_category(status: int) -> str:
+    """The category of a DIMSE status (PS3.7 C): Success, Pending, Cancel, Warning, Failure."""
+    return code_to_category(status)
+
+
+def status_of(rsp: Dataset | None) -> int | None:
+    """The Status (0000,0900) of a response, or None when there was no valid response."""
+    if rsp is None or "Status" not in rsp:
+        return None
+    return int(rsp.Status)
+
+
+def describe_status(status: int) -> str:
+    """``0xA702 (Failure)`` with pynetdicom's description when it knows one."""
+    return f"0x{status:04X} ({status_category(status)})"
+
+
+@dataclass(frozen=True)
+class Context:
+    """A presentation context to propose: abstract syntax, transfer syntaxes, roles (PS3.7 D.3.3.4)."""
+
+    abstract_syntax: str
+    transfer_syntaxes: tuple[str, ...] = ()
+    scu_role: bool | None = None
+    scp_role: bool | None = None
+
+
+def ssl_context(tls: TlsOptions) -> ssl.SSLContext:
+    """A client TLS context: verify the peer with ``ca_file``; our certificate if given."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca_file or None)
+    ctx.check_hostname = tls.check_hostname
+    if tls.cert_file:
+        ctx.load_cert_chain(tls.cert_file, tls.key_file or None)
+    return ctx
+
+
+def make_ae(calling_aet: str, node: DimseNode) -> AE:
+    """A pynetdicom AE titled ``calling_aet`` with the node's timeouts."""
+    ae = AE(ae_title=validate_ae_title(calling_aet))
+    t = node.timeouts
+    ae.connection_timeout = t.connect
+    ae.acse_timeout = t.acse
+    ae.dimse_timeout = t.dimse
+    ae.network_timeout = t.network
+    return ae
+
+
+class _Watch:
+    """Remembers why an association failed (A-ASSOCIATE-RJ reason, A-ABORT)."""
+
+    def __init__(self) -> None:
+        self.reject: str | None = None
+        self.aborted = False
+
+    def on_acse(self, event: Any) -> None:
+        p = event.primitive
+        if getattr(p, "result", None) in (0x01, 0x02):
+            self.reject = f"{p.result_str}, source: {p.source_str}, reason: {p.reason_str}"
+
+    def on_abort(self, event: Any) -> None:
+        self.aborted = True
+
+    def handlers(self) -> list[tuple[Any, Callable[[Any], None]]]:
+        return [(evt.EVT_ACSE_RECV, self.on_acse), (evt.EVT_ABORTED, self.on_abort)]
+
+
+def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
+              evt_handlers: list[tuple[Any, Callable[..., Any]]] | None = None,
+              token: CancelToken | None = None, require_accepted: bool = True) -> Association:
+    """Open an association with ``node`` proposing ``contexts`` (at most 128).
+
+    Role selection items (PS3.7 D.3.3.4) are sent for contexts with an explicit role.
+
+    Raises
+    ------
+    NetError
+        The peer cannot be reached, rejects the association (with its reason),
+        or (``require_accepted``) accepts none of the contexts.
+    Cancelled
+        ``token`` was set before or during connection.
+    """
+    from pynetdicom import build_role
+
+    if token is not None:
+        token.raise_if_cancelled()
+    if len(contexts) > MAX_CONTEXTS:
+        raise NetError(f"{len(contexts)} presentation contexts proposed; PS3.8 9.3.2.2 allows {MAX_CONTEXTS}")
+    ae = make_ae(calling_aet, node)
+    roles = []
+    for cx in contexts:
+        if cx.transfer_syntaxes:
+            ae.add_requested_context(cx.abstract_syntax, list(cx.transfer_syntaxes))
+        else:
+            ae.add_requested_context(cx.abstract_syntax)
+        if cx.scu_role is not None or cx.scp_role is not None:
+            roles.append(build_role(cx.abstract_syntax, scu_role=bool(cx.scu_role), scp_role=bool(cx.scp_role)))
+    watch = _Watch()
+    kwargs: dict[str, Any] = {"ae_title": node.ae_title, "evt_handlers": watch.handlers() + list(evt_handlers or [])}
+    if roles:
+        kwargs["ext_neg"] = roles
+    if node.tls is not None:
+        try:
+            kwargs["tls_args"] = (ssl_context(node.tls), node.host if node.tls.check_hostname else None)
+        except (OSError, ssl.SSLError) as exc:
+            raise NetError(f"TLS setup for {node.name}: {exc}") from exc
+    where = f"{node.ae_title}@{node.host}:{node.port}"
+    log.info("requesting association %s -> %s", calling_aet, where)
+    assoc = ae.associate(node.host, node.port, **kwargs)
+    if token is not None and token.cancelled:
+        if assoc.is_established:
+            assoc.abort()
+        raise Cancelled("cancelled")
+    if assoc.is_established:
+        if require_accepted and not assoc.accepted_contexts:
+            assoc.abort()
+            raise NetError(f"{where} accepted none of the proposed presentation contexts")
+        return assoc
+    if watch.reject:
+        raise NetError(f"association rejected by {where}: {watch.reject}")
+    if assoc.is_aborted and assoc.rejected_contexts and not assoc.accepted_contexts:
+        reasons = sorted({cx.status for cx in assoc.rejected_contexts})
+        raise NetError(f"{where} accepted none of the proposed presentation contexts ({', '.join(reasons)})")
+    if watch.aborted:
+        raise NetError(f"association with {where} aborted during negotiation")
+    raise NetError(f"cannot associate with {where}: no answer within {node.timeouts.connect:g} s "
+                   "or connection refused")
+
+
+def release(assoc: Association) -> None:
+    """Release politely, abort if the peer does not answer the release."""
+    if assoc.is_established:
+        try:
+            assoc.release()
+        except Exception:  # noqa: BLE001 - at the end, make sure the socket goes away
+            log.debug("release failed, aborting", exc_info=True)
+            assoc.abort()
+
+
+@contextmanager
+def cancel_watch(assoc: Association, token: CancelToken | None,
+                 on_cancel: Callable[[], None] | None = None,
+                 grace: float = CANCEL_GRACE) -> Iterator[threading.Event]:
+    """While in the block, a cancel runs ``on_cancel`` (e.g. C-CANCEL), then aborts after ``grace``.
+
+    Yields an Event the block sets when the operation has ended on its own, so a late
+    cancel does not abort a finished association.
+    """
+    done = threading.Event()
+    if token is None:
+        yield done
+        return
+
+    def fire() -> None:
+        if done.is_set():
+            return
+        if on_cancel is not None:
+            try:
+                on_cancel()
+            except Exception:  # noqa: BLE001
+                log.debug("C-CANCEL failed", exc_info=True)
+
+        def later() -> None:
+            if not done.wait(grace) and assoc.is_established:
+                log.warning("peer did not end the operation %.0f s after C-CANCEL; aborting", grace)
+                assoc.abort()
+
+        threading.Thread(target=later, name="cancel-grace", daemon=True).start()
+
+    remove = token.add_callback(fire)
+    try:
+        yield done
+    finally:
+        done.set()
+        remove()
+
+
+def check_final(op: str, rsp: Dataset | None, assoc: Association, node: DimseNode) -> int:
+    """Status of a final response; raise :class:`NetError` when there is none (timeout, abort)."""
+    status = status_of(rsp)
+    if status is None:
+        if assoc.is_aborted:
+            raise NetError(f"{op}: association aborted by {node.ae_title} or the network", category=FAILURE)
+        raise NetError(f"{op}: no response from {node.ae_title} within {node.timeouts.dimse:g} s "
+                       "(DIMSE timeout)", category=FAILURE)
+    return status
+
+
+def accepted_context(assoc: Association, abstract_syntax: str) -> PresentationContext | None:
+    """The accepted context for ``abstract_syntax`` (SCU side), if any."""
+    for cx in assoc.accepted_contexts:
+        if cx.abstract_syntax == abstract_syntax:
+            return cx
+    return None

@@ -1,0 +1,522 @@
+"""DICOMweb client (PS3.18): QIDO-RS search, WADO-RS retrieve and metadata, STOW-RS store.
+
+Built on ``requests`` with the small streaming multipart reader in :mod:`._multipart`.
+TLS certificates are verified unless the caller says otherwise; HTTP basic and bearer-token
+authentication are supported. Every HTTP failure becomes a :class:`~viewer.errors.NetError`
+whose ``status`` is the HTTP status and ``category`` is ``"http"`` (or ``"connection"``),
+with a message fit for the user. Retrieved instances are streamed part by part to a hidden
+temporary file next to their final place and renamed only once complete, so an interrupted
+retrieval leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
+from urllib.parse import quote
+
+from viewer.errors import Cancelled, NetError, UsageError
+from viewer.net import _multipart
+from viewer.net.store_scu import Category, StoreItem, StoreResult
+
+if TYPE_CHECKING:
+    import requests
+    from pydicom.dataset import Dataset
+
+log = logging.getLogger(__name__)
+
+#: QIDO-RS resources per query level (PS3.18 10.6.1; PATIENT is not a QIDO level).
+LEVEL_RESOURCE = {"STUDY": "studies", "SERIES": "series", "IMAGE": "instances", "INSTANCE": "instances"}
+#: PS3.18 8.7.3.5.1 / Table 8.7.3-2: ask for every syntax the server has ("*").
+ACCEPT_DICOM = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+ACCEPT_DICOM_PLAIN = 'multipart/related; type="application/dicom"'
+DICOM_JSON = "application/dicom+json"
+_CHUNK = 1 << 20
+_UNSAFE = re.compile(r"[^0-9A-Za-z.\-]")
+TMP_PREFIX = ".partial-"
+#: STOW-RS request size bound: many instances per request, bounded memory.
+STOW_BATCH_BYTES = 32 << 20
+
+
+@dataclass(frozen=True)
+class WebTarget:
+    """A DICOMweb service.
+
+    Attributes
+    ----------
+    url : str
+        Base URL of the service (``https://pacs.example/dicom-web``).
+    username, password : str, optional
+        HTTP basic authentication.
+    token : str, optional
+        Bearer token (RFC 6750); used instead of basic auth when both are given.
+    verify : bool or str
+        TLS verification: True (default), False, or a CA bundle path.
+    timeout : float
+        Seconds to connect and between received bytes.
+    """
+
+    url: str
+    username: str | None = None
+    password: str | None = None
+    token: str | None = None
+    verify: bool | str = True
+    timeout: float = 30.0
+
+    @classmethod
+    def from_node(cls, node: object) -> "WebTarget":
+        """Build from a config node with matching attributes (e.g. ``DicomWebNode``)."""
+        return cls(url=str(getattr(node, "url")), username=getattr(node, "username", None) or None,
+                   password=getattr(node, "password", None) or None,
+                   token=getattr(node, "token", None) or None,
+                   verify=getattr(node, "verify", True), timeout=float(getattr(node, "timeout", 30.0)))
+
+
+def is_web_url(text: str) -> bool:
+    """True when ``text`` looks like a DICOMweb base URL rather than a host name."""
+    return text.startswith(("http://", "https://"))
+
+
+def _safe(uid: object) -> str:
+    text = _UNSAFE.sub("_", str(uid or "").strip().strip("\0"))[:64]
+    return text if text.strip(".") else "_"
+
+
+class DicomWebClient:
+    """Blocking DICOMweb client for one service.
+
+    Parameters
+    ----------
+    target : WebTarget
+    session : requests.Session, optional
+        Injected for tests; one is created otherwise.
+    """
+
+    def __init__(self, target: WebTarget, session: "requests.Session | None" = None) -> None:
+        import requests
+
+        if not is_web_url(target.url):
+            raise UsageError(f"not a DICOMweb URL (http:// or https://): {target.url}")
+        self.target = target
+        self.base = target.url.rstrip("/")
+        self.session = session or requests.Session()
+        self.session.verify = target.verify
+        if target.token:
+            self.session.headers["Authorization"] = f"Bearer {target.token}"
+        elif target.username is not None:
+            self.session.auth = (target.username, target.password or "")
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.session.close()
+
+    def __enter__(self) -> "DicomWebClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ HTTP
+    def _request(self, method: str, url: str, **kw: object) -> "requests.Response":
+        import requests
+
+        kw.setdefault("timeout", self.target.timeout)
+        try:
+            rsp = self.session.request(method, url, **kw)  # type: ignore[arg-type]
+        except requests.exceptions.SSLError as exc:
+            raise NetError(f"TLS verification failed for {self.base}: {_reason(exc)}",
+                           category="connection") from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise NetError(f"cannot connect to {self.base}: {_reason(exc)}", category="connection") from exc
+        except requests.exceptions.Timeout as exc:
+            raise NetError(f"no answer from {self.base} within {self.target.timeout:g} s",
+                           category="connection") from exc
+        except requests.exceptions.RequestException as exc:
+            raise NetError(f"HTTP request to {url} failed: {exc}", category="connection") from exc
+        if rsp.status_code >= 400:
+            _raise_for(rsp, method, url)
+        return rsp
+
+    # ------------------------------------------------------------------ QIDO-RS
+    def search(self, level: str, keys: Mapping[str, str] | None = None, *, study_uid: str | None = None,
+               series_uid: str | None = None, limit: int | None = None,
+               fuzzy: bool = False) -> list["Dataset"]:
+        """QIDO-RS search (PS3.18 10.6) with the same keys as a C-FIND identifier.
+
+        Parameters
+        ----------
+        level : {"STUDY", "SERIES", "IMAGE"}
+            Query/Retrieve level; "INSTANCE" is accepted for "IMAGE".
+        keys : mapping of str to str
+            Keyword (or ``ggggeeee`` tag) -> value. A non-empty value is a matching key
+            (with DICOM wildcards ``*``/``?`` and date ranges, PS3.18 8.3.4); an empty value
+            is a return key, asked for with ``includefield``.
+        study_uid, series_uid : str, optional
+            Hierarchical search inside a study / series (``studies/{uid}/series``).
+        limit : int, optional
+        fuzzy : bool
+            ``fuzzymatching=true`` for person names.
+
+        Returns
+        -------
+        list of pydicom.dataset.Dataset
+            One per match, as the server returned it (bulk data left out).
+        """
+        from pydicom.datadict import keyword_for_tag, tag_for_keyword
+
+        level = level.upper()
+        if level not in LEVEL_RESOURCE:
+            raise UsageError(f"QIDO-RS has no level {level!r}: use STUDY, SERIES or IMAGE")
+        keys = dict(keys or {})
+        study_uid = study_uid or keys.pop("StudyInstanceUID", None) or None
+        if level in ("IMAGE", "INSTANCE"):
+            series_uid = series_uid or keys.pop("SeriesInstanceUID", None) or None
+        params: list[tuple[str, str]] = []
+        for key, value in keys.items():
+            if key == "QueryRetrieveLevel":
+                continue
+            name = key
+            if re.fullmatch(r"[0-9A-Fa-f]{8}", key):
+                name = keyword_for_tag(int(key, 16)) or key.upper()
+            elif tag_for_keyword(key) is None:
+                raise UsageError(f"unknown DICOM keyword in query: {key}")
+            if value in ("", None):
+                params.append(("includefield", name))
+            else:
+                params.append((name, str(value)))
+        if limit:
+            params.append(("limit", str(limit)))
+        if fuzzy:
+            params.append(("fuzzymatching", "true"))
+        # PS3.18 10.6.1.2: the resource path narrows the search by study (and series).
+        if level == "STUDY":
+            url = f"{self.base}/studies"
+            if study_uid:
+                params.append(("StudyInstanceUID", study_uid))
+        elif level == "SERIES":
+            url = f"{self.base}/studies/{quote(study_uid)}/series" if study_uid else f"{self.base}/series"
+        elif study_uid and series_uid:
+            url = f"{self.base}/studies/{quote(study_uid)}/series/{quote(series_uid)}/instances"
+        else:
+            url = f"{self.base}/studies/{quote(study_uid)}/instances" if study_uid else f"{self.base}/instances"
+            if series_uid:
+                params.append(("SeriesInstanceUID", series_uid))
+        rsp = self._request("GET", url, params=params, headers={"Accept": DICOM_JSON})
+        return _datasets(rsp)
+
+    # ------------------------------------------------------------------ WADO-RS
+    def _resource(self, study_uid: str, series_uid: str | None = None, instance_uid: str | None = None) -> str:
+        url = f"{self.base}/studies/{quote(study_uid)}"
+        if series_uid:
+            url += f"/series/{quote(series_uid)}"
+            if instance_uid:
+                url += f"/instances/{quote(instance_uid)}"
+        return url
+
+    def metadata(self, study_uid: str, series_uid: str | None = None,
+                 instance_uid: str | None = None) -> list["Dataset"]:
+        """WADO-RS metadata (PS3.18 10.4.1.1.2): headers of every instance, no bulk data."""
+        rsp = self._request("GET", self._resource(study_uid, series_uid, instance_uid) + "/metadata",
+                            headers={"Accept": DICOM_JSON})
+        return _datasets(rsp)
+
+    def thumbnail(self, study_uid: str, series_uid: str | None = None, instance_uid: str | None = None,
+                  size: int = 128) -> bytes | None:
+        """A rendered JPEG/PNG (PS3.18 10.4.1.1.3 ``/rendered`` or 10.4.1.1.4 ``/thumbnail``).
+
+        Returns None when the server offers neither for the resource (404/406/501...).
+        """
+        base = self._resource(study_uid, series_uid, instance_uid)
+        for suffix, params in (("/thumbnail", {"viewport": f"{size},{size}"}),
+                               ("/rendered", {"viewport": f"{size},{size}"})):
+            try:
+                rsp = self._request("GET", base + suffix, params=params,
+                                    headers={"Accept": "image/jpeg, image/png;q=0.9, */*;q=0.1"})
+            except NetError as exc:
+                if exc.category == "http" and exc.status not in (401, 403):
+                    continue
+                raise
+            ctype = rsp.headers.get("Content-Type", "")
+            if ctype.startswith("image/"):
+                return rsp.content
+            if ctype.startswith("multipart/"):  # some servers wrap the image
+                for body in _collect_parts(rsp):
+                    return body
+        return None
+
+    def retrieve(self, dest: Path | object, study_uid: str, series_uid: str | None = None,
+                 instance_uid: str | None = None, *,
+                 progress: Callable[[Path, int], None] | None = None,
+                 cancel: threading.Event | None = None) -> list[Path]:
+        """WADO-RS retrieve (PS3.18 10.4) of a study, series or instance into ``dest``.
+
+        Parameters
+        ----------
+        dest : Path or LocalStore
+            A folder (files go to ``dest/<study>/<series>/<sop>.dcm``) or an object with a
+            ``path_for(study, series, sop)`` method.
+        study_uid, series_uid, instance_uid : str
+        progress : callable, optional
+            ``progress(path, count)`` after each instance is complete on disk.
+        cancel : threading.Event, optional
+            Checked between chunks; the response is closed and :class:`Cancelled` raised.
+
+        Returns
+        -------
+        list of Path
+            The files written, in the order received.
+
+        Raises
+        ------
+        NetError
+            HTTP error, connection cut or malformed response; files completed before the
+            failure stay, the one in flight is removed.
+        """
+        import requests
+
+        url = self._resource(study_uid, series_uid, instance_uid)
+        rsp = self._request("GET", url, headers={"Accept": ACCEPT_DICOM}, stream=True)
+        written: list[Path] = []
+        root = Path(dest) if isinstance(dest, (str, os.PathLike)) else Path(getattr(dest, "root"))
+        root.mkdir(parents=True, exist_ok=True)
+        tmp: tuple[int, str] | None = None
+        fh = None
+        try:
+            boundary = _multipart.boundary_of(rsp.headers.get("Content-Type", ""))
+            events = _multipart.iter_events(_chunks(rsp, cancel), boundary)
+            for kind, value in events:
+                if kind == "headers":
+                    ctype, _ = _multipart.parse_params(str(value.get("content-type", "application/dicom")))  # type: ignore[union-attr]
+                    if ctype != "application/dicom":
+                        raise NetError(f"unexpected part type {ctype!r} in WADO-RS response", category="http")
+                    tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".dcm", dir=root)
+                    fh = os.fdopen(tmp[0], "wb")
+                elif kind == "data":
+                    fh.write(value)  # type: ignore[union-attr, arg-type]
+                else:  # part complete
+                    fh.close()  # type: ignore[union-attr]
+                    fh = None
+                    path = _place(Path(tmp[1]), root, dest)  # type: ignore[index]
+                    tmp = None
+                    written.append(path)
+                    if progress is not None:
+                        progress(path, len(written))
+        except _multipart.MultipartError as exc:
+            raise NetError(f"WADO-RS {url}: {exc}", category="connection") from exc
+        except requests.exceptions.RequestException as exc:
+            raise NetError(f"WADO-RS {url}: connection lost: {_reason(exc)}", category="connection") from exc
+        finally:
+            if fh is not None:
+                fh.close()
+            if tmp is not None:
+                Path(tmp[1]).unlink(missing_ok=True)
+            rsp.close()
+        log.info("WADO-RS %s: %d instance(s)", url, len(written))
+        return written
+
+    # ------------------------------------------------------------------ STOW-RS
+    def store(self, items: Sequence[StoreItem], *, study_uid: str | None = None,
+              progress: Callable[[StoreResult, int, int], None] | None = None,
+              cancel: threading.Event | None = None,
+              modify: Callable[[object], object] | None = None,
+              batch_bytes: int = STOW_BATCH_BYTES) -> Iterator[StoreResult]:
+        """STOW-RS (PS3.18 10.5): POST instances in batches, one result per instance.
+
+        Parameters
+        ----------
+        items : sequence of StoreItem
+        study_uid : str, optional
+            POST to ``studies/{uid}`` (the server then refuses other studies).
+        progress, cancel, modify
+            As in :func:`viewer.net.store_scu.send`.
+        batch_bytes : int
+            Bound on the size of one request.
+
+        Yields
+        ------
+        StoreResult
+            ``status`` is 0 on success, the Warning/Failure Reason (0008,1196)/(0008,1197)
+            otherwise, None when the server did not list the instance.
+        """
+        url = f"{self.base}/studies" + (f"/{quote(study_uid)}" if study_uid else "")
+        total, done = len(items), 0
+        for batch in _batches(items, batch_bytes):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("send cancelled")
+            bodies: list[bytes] = []
+            ready: list[StoreItem] = []
+            for item in batch:
+                try:
+                    bodies.append(_file_bytes(item, modify))
+                    ready.append(item)
+                except Exception as exc:  # noqa: BLE001 - a broken file fails only itself
+                    done += 1
+                    r = StoreResult(item, None, Category.FAILURE, f"cannot read {item.path}: {exc}")
+                    if progress:
+                        progress(r, done, total)
+                    yield r
+            if not ready:
+                continue
+            boundary = _multipart.new_boundary()
+            body = b"".join(_multipart.encode(bodies, boundary))
+            headers = {"Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+                       "Accept": DICOM_JSON}
+            try:
+                rsp = self._request("POST", url, data=body, headers=headers)
+                reply = _datasets(rsp) if rsp.content else []
+            except NetError as exc:
+                # 409 Conflict: every instance failed, the body still says why (PS3.18 10.5.3).
+                if exc.status == 409 and getattr(exc, "response_json", None) is not None:
+                    reply = exc.response_json  # type: ignore[attr-defined]
+                else:
+                    raise
+            for r in _stow_results(ready, reply[0] if reply else None):
+                done += 1
+                if progress:
+                    progress(r, done, total)
+                yield r
+
+
+# ---------------------------------------------------------------------- helpers
+def _reason(exc: BaseException) -> str:
+    """The innermost useful text of a requests/urllib3 exception chain."""
+    text = str(exc)
+    m = re.search(r"\[Errno -?\d+\] ([^')\]]+)", text) or re.search(r"(Connection refused|certificate verify failed[^')]*)", text)
+    if m:
+        return m.group(1).strip()
+    return text[:200]
+
+
+def _raise_for(rsp: "requests.Response", method: str, url: str) -> None:
+    code = rsp.status_code
+    what = {400: "bad request", 401: "authentication required or refused (check user/password or token)",
+            403: "access forbidden", 404: "not found", 406: "no acceptable representation",
+            409: "conflict (every instance refused)", 413: "request too large",
+            415: "unsupported media type", 501: "not implemented by the server",
+            503: "service unavailable"}.get(code, "server error" if code >= 500 else "request refused")
+    detail = ""
+    try:
+        detail = rsp.text.strip().splitlines()[0][:200] if rsp.text.strip() else ""
+    except Exception:  # noqa: BLE001 - the body is only a hint
+        detail = ""
+    err = NetError(f"HTTP {code} {what}: {method} {url}" + (f" ({detail})" if detail and code != 401 else ""),
+                   status=code, category="http")
+    if code == 409 and rsp.headers.get("Content-Type", "").startswith(DICOM_JSON):
+        try:
+            err.response_json = _datasets(rsp)  # type: ignore[attr-defined]
+        except NetError:
+            pass
+    rsp.close()
+    raise err
+
+
+def _datasets(rsp: "requests.Response") -> list["Dataset"]:
+    from pydicom.dataset import Dataset
+
+    if not rsp.content.strip():
+        return []  # PS3.18 8.3.4.2: 204 No Content = no matches
+    try:
+        items = rsp.json()
+    except ValueError as exc:
+        raise NetError(f"invalid JSON from {rsp.url}: {exc}", category="http") from exc
+    if isinstance(items, dict):
+        items = [items]
+    # Bulk data URIs are not fetched: a search or metadata result is for browsing.
+    return [Dataset.from_json(item, bulk_data_uri_handler=lambda *a: b"") for item in items]
+
+
+def _chunks(rsp: "requests.Response", cancel: threading.Event | None) -> Iterator[bytes]:
+    for chunk in rsp.iter_content(_CHUNK):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("retrieve cancelled")
+        yield chunk
+
+
+def _collect_parts(rsp: "requests.Response") -> Iterator[bytes]:
+    boundary = _multipart.boundary_of(rsp.headers.get("Content-Type", ""))
+    body = bytearray()
+    for kind, value in _multipart.iter_events([rsp.content], boundary):
+        if kind == "data":
+            body.extend(value)  # type: ignore[arg-type]
+        elif kind == "end":
+            yield bytes(body)
+            body.clear()
+
+
+def _place(tmp: Path, root: Path, dest: object) -> Path:
+    """Check a received file and move it to its place in the store (atomic rename)."""
+    from pydicom import dcmread
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        ds = dcmread(tmp, stop_before_pixels=True,
+                     specific_tags=["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"])
+        study, series, sop = ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID
+    except (InvalidDicomError, AttributeError, OSError, ValueError, EOFError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise NetError(f"server sent a part that is not a DICOM instance: {exc}", category="http") from exc
+    path_for = getattr(dest, "path_for", None)
+    if callable(path_for):
+        final = Path(path_for(study, series, sop))
+    else:
+        final = root / _safe(study) / _safe(series) / f"{_safe(sop)}.dcm"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, final)  # same file system: atomic on POSIX
+    return final
+
+
+def _batches(items: Sequence[StoreItem], limit: int) -> Iterator[list[StoreItem]]:
+    batch: list[StoreItem] = []
+    size = 0
+    for item in items:
+        n = item.path.stat().st_size if item.path.exists() else 0
+        if batch and size + n > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += n
+    if batch:
+        yield batch
+
+
+def _file_bytes(item: StoreItem, modify: Callable[[object], object] | None) -> bytes:
+    """The PS3.10 file to send: the file itself, or re-encoded after ``modify``."""
+    if modify is None:
+        return item.path.read_bytes()
+    import io
+
+    from pydicom import dcmread
+
+    ds = modify(dcmread(item.path))
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)  # type: ignore[attr-defined]
+    return buf.getvalue()
+
+
+def _stow_results(items: Iterable[StoreItem], reply: "Dataset | None") -> Iterator[StoreResult]:
+    """Map a STOW-RS response (PS3.18 Table 10.5.3-1) onto the items sent."""
+    ok: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    for ref in (reply.get("ReferencedSOPSequence", []) if reply is not None else []):
+        ok[str(ref.get("ReferencedSOPInstanceUID", ""))] = int(ref.get("WarningReason", 0) or 0)
+    for ref in (reply.get("FailedSOPSequence", []) if reply is not None else []):
+        failed[str(ref.get("ReferencedSOPInstanceUID", ""))] = int(ref.get("FailureReason", 0xC000) or 0xC000)
+    for item in items:
+        uid = item.sop_instance_uid
+        if uid in failed:
+            yield StoreResult(item, failed[uid], Category.FAILURE, f"refused, reason 0x{failed[uid]:04X}")
+        elif uid in ok:
+            code = ok[uid]
+            if code:
+                yield StoreResult(item, code, Category.WARNING, f"stored with warning 0x{code:04X}",
+                                  item.transfer_syntax_uid)
+            else:
+                yield StoreResult(item, 0, Category.SUCCESS, "", item.transfer_syntax_uid)
+        else:
+            yield StoreResult(item, None, Category.FAILURE, "not listed in the STOW-RS response")

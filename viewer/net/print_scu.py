@@ -1,0 +1,359 @@
+"""The DICOM Print Management SCU wire protocol (PS3.4 Annex H), blocking and timeout-bounded.
+
+One :class:`PrintAssociation` is one association with a printer. It proposes only the meta
+SOP classes (Basic Grayscale / Color Print Management Meta) plus, when wanted, Presentation
+LUT, Print Job and Basic Annotation Box (never the individual box classes: printers reject
+those), and offers one method per DIMSE-N request. Every response status is classified:
+0xB6xx and other warnings are collected in :attr:`PrintAssociation.warnings` and logged,
+never raised (PS3.4 H.4); failures raise :class:`~viewer.errors.PrintError` carrying the
+status, its meaning and the offending attributes. Knows nothing about films (DESIGN.md:
+``film`` and ``net`` do not import each other); :mod:`viewer.tasks.print_films` joins them.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pynetdicom import AE, evt
+from pynetdicom.status import PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS, code_to_category
+
+from viewer.errors import Cancelled, PrintError
+
+log = logging.getLogger(__name__)
+
+GRAYSCALE_META = "1.2.840.10008.5.1.1.9"
+COLOR_META = "1.2.840.10008.5.1.1.18"
+PRESENTATION_LUT = "1.2.840.10008.5.1.1.23"
+PRINT_JOB = "1.2.840.10008.5.1.1.14"
+ANNOTATION_BOX = "1.2.840.10008.5.1.1.15"
+PRINTER = "1.2.840.10008.5.1.1.16"
+PRINTER_INSTANCE = "1.2.840.10008.5.1.1.17"
+
+#: N-CREATE-RSP command field (PS3.7 E.1): the response whose Affected SOP Instance UID we read.
+_N_CREATE_RSP = 0x8140
+
+
+@dataclass
+class PrinterAddress:
+    """Where the printer is and how long to wait for it."""
+
+    host: str
+    port: int
+    called_aet: str
+    calling_aet: str = "VIEWER"
+    #: bound of every wait for an answer (ACSE, DIMSE, network), seconds
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    max_pdu: int = 16384
+    implicit_only: bool = False
+
+
+@dataclass
+class JobEvent:
+    """A Print Job or Printer N-EVENT-REPORT the printer sent (PS3.4 H.4.2.1.2, H.4.4.1.2)."""
+
+    class_uid: str
+    instance_uid: str
+    event_type: int
+    attributes: Dataset | None = None
+    received: float = field(default_factory=time.monotonic)
+
+
+def status_meaning(code: int) -> str:
+    """PS3.4 H.4 / PS3.7 C meaning of a print status code (pynetdicom's table)."""
+    return PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS.get(code, ("", "unknown status"))[1] or "success"
+
+
+def _is_cancelled(cancel: Any) -> bool:
+    if cancel is None:
+        return False
+    if hasattr(cancel, "is_set"):
+        return bool(cancel.is_set())
+    return bool(getattr(cancel, "cancelled", False))
+
+
+def _offending(rsp: Dataset) -> str:
+    """Names of the attributes a failure response points at (0000,1005) and its comment."""
+    parts = []
+    if "AttributeIdentifierList" in rsp:
+        value = rsp.AttributeIdentifierList
+        tags = value if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") else [value]
+        names = []
+        for t in tags:
+            kw = keyword_for_tag(int(t)) or ""
+            names.append(f"{kw} ({int(t) >> 16:04X},{int(t) & 0xFFFF:04X})" if kw else f"({int(t) >> 16:04X},{int(t) & 0xFFFF:04X})")
+        if names:
+            parts.append("offending attribute: " + ", ".join(names))
+    if rsp.get("ErrorComment"):
+        parts.append(f"printer says: {rsp.ErrorComment}")
+    return ("; " + "; ".join(parts)) if parts else ""
+
+
+class PrintAssociation:
+    """An association with a DICOM printer and the DIMSE-N requests of PS3.4 H.
+
+    Parameters
+    ----------
+    address : PrinterAddress
+    grayscale, color : bool
+        Propose the Basic Grayscale / Color Print Management Meta SOP classes.
+    presentation_lut, print_job, annotation : bool
+        Also propose Presentation LUT, Print Job, Basic Annotation Box.
+    cancel : object, optional
+        A cancel flag (``threading.Event`` or anything with ``is_set()`` / ``cancelled``),
+        checked before every request; when set, :class:`~viewer.errors.Cancelled` is raised.
+    on_event : callable, optional
+        Called (in pynetdicom's thread) with each :class:`JobEvent` received.
+    """
+
+    def __init__(self, address: PrinterAddress, *, grayscale: bool = True, color: bool = False,
+                 presentation_lut: bool = False, print_job: bool = False, annotation: bool = False,
+                 cancel: Any = None, on_event: Callable[[JobEvent], None] | None = None) -> None:
+        self.address = address
+        self._want = {GRAYSCALE_META: grayscale, COLOR_META: color, PRESENTATION_LUT: presentation_lut,
+                      PRINT_JOB: print_job, ANNOTATION_BOX: annotation}
+        self.cancel = cancel
+        self.on_event = on_event
+        self.warnings: list[str] = []
+        self.events: "queue.Queue[JobEvent]" = queue.Queue()
+        self.accepted: set[str] = set()
+        self._assoc: Any = None
+        self._last_created_uid: str | None = None
+        self._lock = threading.Lock()
+        self._reject: str | None = None
+
+    # ------------------------------------------------------------------ association
+    @property
+    def where(self) -> str:
+        a = self.address
+        return f"{a.called_aet}@{a.host}:{a.port}"
+
+    def open(self) -> set[str]:
+        """Associate; returns the accepted abstract syntaxes.
+
+        Raises
+        ------
+        PrintError
+            The printer cannot be reached, rejects the association, or accepts no print
+            meta SOP class.
+        """
+        self._check_cancel()
+        a = self.address
+        ae = AE(ae_title=a.calling_aet)
+        ae.connection_timeout = a.connect_timeout
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = a.timeout
+        ae.maximum_pdu_size = a.max_pdu
+        ts = [ImplicitVRLittleEndian] if a.implicit_only else [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
+        for uid, wanted in self._want.items():
+            if wanted:
+                ae.add_requested_context(uid, ts)
+        handlers = [(evt.EVT_DIMSE_RECV, self._on_dimse_recv), (evt.EVT_N_EVENT_REPORT, self._on_event_report),
+                    (evt.EVT_ACSE_RECV, self._on_acse)]
+        log.info("print: associating %s -> %s", a.calling_aet, self.where)
+        assoc = ae.associate(a.host, a.port, ae_title=a.called_aet, evt_handlers=handlers,
+                             max_pdu=a.max_pdu)
+        if not assoc.is_established:
+            if self._reject:
+                raise PrintError(f"printer {self.where} rejected the association: {self._reject}", category="Failure")
+            raise PrintError(f"cannot associate with printer {self.where}: connection refused, aborted "
+                             f"or no answer within {a.timeout:g} s", category="Failure")
+        self._assoc = assoc
+        self.accepted = {cx.abstract_syntax for cx in assoc.accepted_contexts}
+        for uid, wanted in self._want.items():
+            if wanted and uid not in self.accepted:
+                log.info("print: %s rejected SOP class %s", self.where, uid)
+        if not ({GRAYSCALE_META, COLOR_META} & self.accepted):
+            self.abort()
+            raise PrintError(f"printer {self.where} accepted no print meta SOP class (proposed: "
+                             + ", ".join(u for u in (GRAYSCALE_META, COLOR_META) if self._want[u]) + ")",
+                             category="Failure")
+        return set(self.accepted)
+
+    def _on_acse(self, event: Any) -> None:
+        p = event.primitive
+        if getattr(p, "result", None) in (0x01, 0x02):
+            self._reject = f"{p.result_str}, source: {p.source_str}, reason: {p.reason_str}"
+
+    def _on_dimse_recv(self, event: Any) -> None:
+        # pynetdicom's send_n_create() does not return the Affected SOP Instance UID the SCP
+        # assigned (peers README); read it from the N-CREATE-RSP command set.
+        cs = event.message.command_set
+        if cs.get("CommandField") == _N_CREATE_RSP and "AffectedSOPInstanceUID" in cs:
+            with self._lock:
+                self._last_created_uid = str(cs.AffectedSOPInstanceUID)
+
+    def _on_event_report(self, event: Any) -> tuple[int, None]:
+        # PS3.4 H.4.4.1.2: acknowledge every report, even while another response is awaited.
+        req = event.request
+        info = None
+        try:
+            info = event.event_information
+        except Exception:  # noqa: BLE001 - a malformed event body must not kill the association
+            log.debug("cannot decode event information", exc_info=True)
+        ev = JobEvent(str(req.AffectedSOPClassUID), str(req.AffectedSOPInstanceUID), int(req.EventTypeID), info)
+        log.info("print: event %s type %d from %s", ev.class_uid, ev.event_type, self.where)
+        self.events.put(ev)
+        if self.on_event is not None:
+            try:
+                self.on_event(ev)
+            except Exception:  # noqa: BLE001
+                log.debug("on_event callback failed", exc_info=True)
+        return 0x0000, None
+
+    @property
+    def meta_uid(self) -> str:
+        """The meta SOP class in use: color when accepted and wanted, else grayscale."""
+        if self._want[COLOR_META] and COLOR_META in self.accepted:
+            return COLOR_META
+        return GRAYSCALE_META
+
+    @property
+    def is_established(self) -> bool:
+        return bool(self._assoc is not None and self._assoc.is_established)
+
+    def release(self) -> None:
+        """Release (abort if the printer does not answer the release)."""
+        if self.is_established:
+            try:
+                self._assoc.release()
+            except Exception:  # noqa: BLE001
+                log.debug("release failed; aborting", exc_info=True)
+                self._assoc.abort()
+
+    def abort(self) -> None:
+        """A-ABORT; by PS3.4 H.4.1.2.1 the printer discards the film session hierarchy."""
+        if self._assoc is not None and self._assoc.is_established:
+            self._assoc.abort()
+
+    def __enter__(self) -> "PrintAssociation":
+        self.open()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    # ------------------------------------------------------------------ statuses
+    def _check_cancel(self) -> None:
+        if _is_cancelled(self.cancel):
+            raise Cancelled("print cancelled")
+
+    def _check(self, step: str, rsp: Dataset | None) -> int:
+        """Classify a response status: warnings are kept, failures raised."""
+        if rsp is None or "Status" not in rsp:
+            if self._assoc is not None and self._assoc.is_aborted:
+                raise PrintError(f"{step}: printer {self.where} aborted the association", category="Failure")
+            self.abort()
+            raise PrintError(f"{step}: no answer from printer {self.where} within {self.address.timeout:g} s; "
+                             "association aborted", category="Failure")
+        code = int(rsp.Status)
+        if code == 0x0000:
+            log.debug("print: %s OK", step)
+            return code
+        category = code_to_category(code)
+        text = f"{step}: status 0x{code:04X} {status_meaning(code)}{_offending(rsp)}"
+        if category == "Warning" or (code & 0xF000) == 0xB000:
+            log.warning("print: %s", text)
+            self.warnings.append(text)
+            return code
+        raise PrintError(f"{step} failed: {text.split(': ', 1)[1]}", status=code, category=category)
+
+    def _require(self, uid: str, what: str) -> None:
+        if not self.is_established:
+            raise PrintError(f"{what}: no association with {self.where}", category="Failure")
+        if uid not in self.accepted:
+            raise PrintError(f"{what}: printer {self.where} did not accept SOP class {uid}", category="Failure")
+
+    # ------------------------------------------------------------------ DIMSE-N
+    def get_printer(self, keywords: list[str] | None = None) -> Dataset:
+        """N-GET Printer (PS3.4 H.4.6): only ``keywords`` (empty: ask for all the printer has).
+
+        Some printers fail the whole N-GET (0x0105) when asked for an attribute they lack
+        (PRINT-NOTES), so the default asks for nothing in particular.
+        """
+        self._check_cancel()
+        self._require(self.meta_uid, "N-GET Printer")
+        tags = [tag_for_keyword(k) for k in (keywords or [])]
+        st, ds = self._assoc.send_n_get([t for t in tags if t is not None], PRINTER, PRINTER_INSTANCE,
+                                        meta_uid=self.meta_uid)
+        self._check("N-GET Printer", st)
+        return ds if ds is not None else Dataset()
+
+    def create(self, step: str, class_uid: str, ds: Dataset, *, on_meta: bool = True,
+               instance_uid: str | None = None) -> tuple[str, Dataset]:
+        """N-CREATE; returns (instance UID, response attributes).
+
+        We send our own SOP Instance UID (``instance_uid`` or a new one), as PS3.4 H allows
+        the SCU to, and prefer the one the printer returns in the response.
+        """
+        self._check_cancel()
+        meta = self.meta_uid if on_meta else None
+        self._require(meta or class_uid, step)
+        uid = instance_uid or generate_uid()
+        with self._lock:
+            self._last_created_uid = None
+        st, attrs = self._assoc.send_n_create(ds, class_uid, uid, meta_uid=meta)
+        self._check(step, st)
+        with self._lock:
+            returned = self._last_created_uid
+        return returned or uid, attrs if attrs is not None else Dataset()
+
+    def set(self, step: str, class_uid: str, instance_uid: str, ds: Dataset, *, on_meta: bool = True) -> Dataset:
+        """N-SET, waiting for the response before anything else is sent (PRINT-NOTES: don't pipeline)."""
+        self._check_cancel()
+        meta = self.meta_uid if on_meta else None
+        self._require(meta or class_uid, step)
+        st, attrs = self._assoc.send_n_set(ds, class_uid, instance_uid, meta_uid=meta)
+        self._check(step, st)
+        return attrs if attrs is not None else Dataset()
+
+    def action(self, step: str, class_uid: str, instance_uid: str, action_type: int = 1) -> Dataset:
+        """N-ACTION (Action Type ID 1 = print, PS3.4 H.4.2.2.3). Sent once, never retried:
+        retries after a timeout have printed films twice (PRINT-NOTES)."""
+        self._check_cancel()
+        self._require(self.meta_uid, step)
+        st, attrs = self._assoc.send_n_action(None, action_type, class_uid, instance_uid, meta_uid=self.meta_uid)
+        self._check(step, st)
+        return attrs if attrs is not None else Dataset()
+
+    def get(self, step: str, class_uid: str, instance_uid: str, keywords: list[str], *,
+            on_meta: bool = False) -> Dataset:
+        """N-GET of ``keywords`` (e.g. Print Job Execution Status)."""
+        self._check_cancel()
+        meta = self.meta_uid if on_meta else None
+        self._require(meta or class_uid, step)
+        tags = [tag_for_keyword(k) for k in keywords]
+        st, ds = self._assoc.send_n_get([t for t in tags if t is not None], class_uid, instance_uid, meta_uid=meta)
+        self._check(step, st)
+        return ds if ds is not None else Dataset()
+
+    def delete(self, step: str, class_uid: str, instance_uid: str, *, on_meta: bool = True) -> bool:
+        """N-DELETE; never raises (it runs during clean-up). True when the printer confirmed."""
+        if not self.is_established:
+            return False
+        meta = self.meta_uid if on_meta else None
+        try:
+            st = self._assoc.send_n_delete(class_uid, instance_uid, meta_uid=meta)
+            self._check(step, st)
+            return True
+        except PrintError as exc:
+            log.warning("print: %s", exc)
+            self.warnings.append(str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - clean-up must go on
+            log.warning("print: %s: %s", step, exc)
+            return False
+
+    def wait_events(self, timeout: float) -> JobEvent | None:
+        """The next N-EVENT-REPORT received, or None after ``timeout`` seconds."""
+        try:
+            return self.events.get(timeout=timeout)
+        except queue.Empty:
+            return None

@@ -1,0 +1,155 @@
+"""Progress of a C-MOVE or C-GET, from the sub-operation counts of its responses (PS3.4 C.4.2.1.6)."""
+
+from __future__ import annotations
+
+import logging
+import queue
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from pydicom.dataset import Dataset
+from pynetdicom.association import Association
+
+from viewer.config import DimseNode
+from viewer.errors import Cancelled, NetError
+from viewer.net.association import (CANCEL, FAILURE, PENDING, SUCCESS, WARNING, CancelToken, check_final,
+                                    describe_status, status_category, status_of)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RetrieveProgress:
+    """One step of a retrieve: the peer's counts and the files stored since the last step."""
+
+    remaining: int | None = None
+    completed: int = 0
+    failed: int = 0
+    warning: int = 0
+    #: DIMSE status of the response this step comes from (None before any response).
+    status: int | None = None
+    #: Files written to the store since the previous step.
+    files: list[Path] = field(default_factory=list)
+    #: True for the final response.
+    final: bool = False
+    #: Failed SOP Instance UID List (0008,0058) of the final response, if the peer sent one.
+    failed_uids: list[str] = field(default_factory=list)
+    #: Number of files received so far in this retrieve.
+    received: int = 0
+
+    @property
+    def total(self) -> int | None:
+        """Sub-operations in all, when the peer reports remaining ones."""
+        if self.remaining is None:
+            return None
+        return self.remaining + self.completed + self.failed + self.warning
+
+    @property
+    def category(self) -> str | None:
+        return None if self.status is None else status_category(self.status)
+
+    def summary(self) -> str:
+        text = f"{self.completed} completed, {self.failed} failed, {self.warning} warning"
+        if self.remaining:
+            text += f", {self.remaining} remaining"
+        if self.status is not None:
+            text += f"; status {describe_status(self.status)}"
+        return text
+
+
+def _count(rsp: Dataset, name: str) -> int | None:
+    value = rsp.get(name)
+    return None if value is None or value == "" else int(value)
+
+
+def follow(op: str, responses: Iterator[tuple[Dataset, Dataset | None]], files: "queue.Queue[Path]",
+           assoc: Association, node: DimseNode, token: CancelToken | None) -> Iterator[RetrieveProgress]:
+    """Turn C-MOVE/C-GET responses into :class:`RetrieveProgress`, draining ``files``.
+
+    The last item has ``final=True``; a warning status (0xB000, some sub-operations failed,
+    PS3.4 C.4.2.1.5) is reported, not raised.
+
+    Raises
+    ------
+    NetError
+        Failure status, abort, or no response within the DIMSE timeout. Files already
+        stored stay in the store.
+    Cancelled
+        ``token`` was cancelled (C-CANCEL was sent by the caller's cancel watch).
+    """
+    state = RetrieveProgress()
+
+    def drain() -> list[Path]:
+        out = []
+        while True:
+            try:
+                out.append(files.get_nowait())
+            except queue.Empty:
+                state.received += len(out)
+                return out
+
+    final: Dataset | None = None
+    final_ident: Dataset | None = None
+    for rsp, ident in responses:
+        status = status_of(rsp)
+        if status is None:
+            break
+        for name, attr in (("NumberOfRemainingSuboperations", "remaining"),
+                           ("NumberOfCompletedSuboperations", "completed"),
+                           ("NumberOfFailedSuboperations", "failed"),
+                           ("NumberOfWarningSuboperations", "warning")):
+            value = _count(rsp, name)
+            if value is not None:
+                setattr(state, attr, value)
+        state.status = status
+        if status_category(status) == PENDING:
+            yield RetrieveProgress(**{**state.__dict__, "files": drain()})
+            continue
+        final, final_ident = rsp, ident
+        break
+    if token is not None and token.cancelled:
+        raise Cancelled(f"{op} cancelled after {state.received + len(drain())} file(s)")
+    status = check_final(op, final, assoc, node)
+    state.status = status
+    state.final = True
+    if final is not None and final.get("NumberOfRemainingSuboperations") is None:
+        state.remaining = 0
+    if final_ident is not None and "FailedSOPInstanceUIDList" in final_ident:
+        value = final_ident.FailedSOPInstanceUIDList
+        state.failed_uids = [str(v) for v in ([value] if isinstance(value, str) else list(value))]
+    category = status_category(status)
+    last = RetrieveProgress(**{**state.__dict__, "files": drain()})
+    if category == CANCEL:
+        yield last
+        raise Cancelled(f"{op} cancelled by the peer: {last.summary()}")
+    if category in (SUCCESS, WARNING):
+        if category == WARNING:
+            log.warning("%s %s: %s", op, node.ae_title, last.summary())
+        yield last
+        return
+    yield last
+    comment = str(final.get("ErrorComment", "")) if final is not None else ""
+    raise NetError(f"{op} {node.ae_title}: {last.summary()}" + (f": {comment}" if comment else ""),
+                   status=status, category=category if category else FAILURE)
+
+
+def retrieve_identifier(level: str, uids: dict[str, str], patient_root: bool = False) -> Dataset:
+    """A C-MOVE/C-GET identifier: the level and the unique keys only (PS3.4 C.4.2.1.4.1).
+
+    ``uids`` maps keywords (PatientID, StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID)
+    to values; a value may be a list (list of UID matching, PS3.4 C.2.2.2.2).
+    """
+    ds = Dataset()
+    ds.QueryRetrieveLevel = level.upper()
+    order = ["PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"]
+    need = {"PATIENT": 1, "STUDY": 2, "SERIES": 3, "IMAGE": 4}.get(ds.QueryRetrieveLevel)
+    if need is None:
+        raise NetError(f"unknown retrieve level {level!r}")
+    for kw in order[0 if patient_root else 1:need]:
+        value: Any = uids.get(kw)
+        if value in (None, ""):
+            from viewer.errors import UsageError
+            raise UsageError(f"{ds.QueryRetrieveLevel} retrieve needs a value for {kw}")
+        setattr(ds, kw, value)
+    return ds

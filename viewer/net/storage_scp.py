@@ -1,0 +1,176 @@
+"""Our Storage SCP (PS3.4 B): the destination of C-MOVE, and the C-STORE handler of C-GET.
+
+Only the expected calling AEs may associate unless ``accept_any`` is set (the A-ASSOCIATE-RJ
+reason is then "calling AE title not recognized", PS3.8 9.3.4). Each received instance is
+written with :meth:`LocalStore.write` from the encoded bytes as received (no decode and
+re-encode), so the stored file is the peer's data set with a File Meta Information header.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from io import BytesIO
+from typing import Any, Callable, Iterable
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pynetdicom import AE, AllStoragePresentationContexts, evt
+from pynetdicom.sop_class import Verification
+
+from viewer.errors import NetError
+from viewer.net.store import LocalStore
+
+log = logging.getLogger(__name__)
+
+#: C-STORE statuses we send (PS3.4 B.2.3).
+STORE_SUCCESS = 0x0000
+STORE_OUT_OF_RESOURCES = 0xA700
+STORE_CANNOT_UNDERSTAND = 0xC000
+
+#: Called for every stored file: (path, calling AE title).
+OnStored = Callable[[Any, str], None]
+
+_UID_TAGS = ("StudyInstanceUID", "SeriesInstanceUID")
+#: pynetdicom treats an empty require_calling_aet as "anyone"; this title stands for nobody.
+_NOBODY = "-NOBODY-ALLOWED-"
+
+
+def _uids(encoded: bytes) -> tuple[str, str]:
+    """Study and Series Instance UID from an encoded file, reading only up to them.
+
+    Both sit in group 0x0020, so parsing stops before the pixel data (PS3.5 7.1: data
+    elements are in ascending tag order).
+    """
+    ds = dcmread(BytesIO(encoded), stop_before_pixels=True, specific_tags=list(_UID_TAGS), force=True)
+    return str(ds.get("StudyInstanceUID", "")), str(ds.get("SeriesInstanceUID", ""))
+
+
+def handle_store(event: Any, store: LocalStore, on_stored: OnStored | None = None) -> int:
+    """Write the instance of a C-STORE request; the status to answer with.
+
+    Usable as an ``EVT_C_STORE`` handler both for our server and on a C-GET association.
+    """
+    calling = event.assoc.requestor.ae_title if event.assoc.is_acceptor else event.assoc.acceptor.ae_title
+    try:
+        encoded = event.encoded_dataset(include_meta=True)
+        sop_uid = str(event.request.AffectedSOPInstanceUID)
+        study, series = _uids(encoded)
+    except Exception as exc:  # noqa: BLE001 - a malformed data set is the peer's error
+        log.warning("C-STORE from %s: cannot read the data set: %s", calling, exc)
+        return STORE_CANNOT_UNDERSTAND
+    try:
+        path = store.write(encoded, study, series, sop_uid)
+    except OSError as exc:
+        log.error("C-STORE from %s: cannot write %s: %s", calling, sop_uid, exc)
+        return STORE_OUT_OF_RESOURCES
+    log.debug("stored %s from %s", path, calling)
+    if on_stored is not None:
+        try:
+            on_stored(path, calling)
+        except Exception:  # noqa: BLE001 - a listener must not fail the store
+            log.exception("on_stored callback failed")
+    return STORE_SUCCESS
+
+
+class StorageSCP:
+    """A storage SCP on ``port``, started on demand, stopped by :meth:`stop`.
+
+    Parameters
+    ----------
+    store
+        Where instances go.
+    ae_title
+        Our AE title (the C-MOVE destination the PACS knows).
+    port
+        TCP port; 0 picks a free one (see :attr:`port` after :meth:`start`).
+    allowed_calling
+        Calling AE titles allowed to associate; ignored when ``accept_any``.
+    """
+
+    def __init__(self, store: LocalStore, ae_title: str, port: int, *,
+                 allowed_calling: Iterable[str] = (), accept_any: bool = False,
+                 host: str = "", network_timeout: float = 60.0) -> None:
+        self.store = store
+        self.ae_title = ae_title
+        self.host = host
+        self.port = port
+        self.accept_any = accept_any
+        self._allowed = set(allowed_calling)
+        self._listeners: list[OnStored] = []
+        self._lock = threading.Lock()
+        self._server: Any = None
+        self.network_timeout = network_timeout
+
+    def allow(self, *aets: str) -> None:
+        """Also accept these calling AE titles (e.g. the node a C-MOVE is sent to)."""
+        with self._lock:
+            self._allowed.update(aets)
+            if self._server is not None and not self.accept_any:
+                self._server.ae.require_calling_aet = sorted(self._allowed) or [_NOBODY]
+
+    def add_listener(self, cb: OnStored) -> Callable[[], None]:
+        """Call ``cb(path, calling_aet)`` for every stored file; returns a remover."""
+        with self._lock:
+            self._listeners.append(cb)
+
+        def remove() -> None:
+            with self._lock:
+                if cb in self._listeners:
+                    self._listeners.remove(cb)
+
+        return remove
+
+    def _notify(self, path: Any, calling: str) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for cb in listeners:
+            cb(path, calling)
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> "StorageSCP":
+        """Listen (idempotent). Raises :class:`NetError` if the port is taken."""
+        if self._server is not None:
+            return self
+        self.store.clean_partial()
+        ae = AE(ae_title=self.ae_title)
+        ae.network_timeout = self.network_timeout
+        ae.maximum_associations = 4
+        # Accept every storage SOP class with the transfer syntaxes pynetdicom knows
+        # (uncompressed, deflated and the compressed ones), as storescp +xa does.
+        from pynetdicom import ALL_TRANSFER_SYNTAXES
+
+        for cx in AllStoragePresentationContexts:
+            ae.add_supported_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+        ae.add_supported_context(Verification)
+        if not self.accept_any:
+            ae.require_calling_aet = sorted(self._allowed) or [_NOBODY]
+        handlers = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify])]
+        try:
+            self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
+        except OSError as exc:
+            raise NetError(f"cannot listen on port {self.port} for {self.ae_title}: {exc}") from exc
+        self.port = int(self._server.server_address[1])
+        log.info("storage SCP %s listening on port %d", self.ae_title, self.port)
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and close open associations."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            log.info("storage SCP %s stopped", self.ae_title)
+
+    def __enter__(self) -> "StorageSCP":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def read_header(path: Any) -> Dataset:
+    """Header of a stored file (for listeners that want to show what arrived)."""
+    return dcmread(path, stop_before_pixels=True)

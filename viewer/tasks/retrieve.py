@@ -1,0 +1,98 @@
+"""Query/retrieve use case: fetch a study, series or instance by C-MOVE (to our own storage
+SCP, started on demand) or by C-GET, into the local store, with streamed progress."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from viewer.config import DimseNode, LocalAE
+from viewer.errors import UsageError
+from viewer.net.association import CancelToken
+from viewer.net.find import GET_MODEL, MOVE_MODEL, Root
+from viewer.net.progress import RetrieveProgress, retrieve_identifier
+from viewer.net.storage_scp import StorageSCP
+from viewer.net.store import LocalStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RetrieveRequest:
+    """What to fetch from where.
+
+    ``uids`` holds the unique keys down to ``level`` (PatientID for Patient Root,
+    StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID).
+    """
+
+    node: DimseNode
+    level: str
+    uids: dict[str, str]
+    root: Root = Root.STUDY
+    method: str = "move"
+    #: C-GET: storage SOP classes known to be in the data (keeps within 128 contexts).
+    sop_classes: list[str] = field(default_factory=list)
+    #: C-MOVE: destination AE; empty means our own storage SCP.
+    dest_aet: str = ""
+
+
+class ScpHolder:
+    """Starts our storage SCP on first use and keeps it running until :meth:`stop`.
+
+    One SCP per process: the GUI and the CLI share this pattern so that two retrieves
+    at once use the same listening port.
+    """
+
+    def __init__(self, local: LocalAE, store: LocalStore, allowed: set[str] | None = None) -> None:
+        self.local = local
+        self.store = store
+        self._allowed = set(allowed or ())
+        self._scp: StorageSCP | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> StorageSCP:
+        with self._lock:
+            if self._scp is None:
+                self._scp = StorageSCP(self.store, self.local.ae_title, self.local.store_port,
+                                       allowed_calling=self._allowed,
+                                       accept_any=self.local.accept_any_calling).start()
+            return self._scp
+
+    def stop(self) -> None:
+        with self._lock:
+            scp, self._scp = self._scp, None
+        if scp is not None:
+            scp.stop()
+
+
+def retrieve(request: RetrieveRequest, calling_aet: str, store: LocalStore, *,
+             scp: ScpHolder | None = None, token: CancelToken | None = None) -> Iterator[RetrieveProgress]:
+    """Retrieve ``request`` and yield progress; files land in ``store``.
+
+    Raises
+    ------
+    UsageError
+        A C-MOVE to ourselves without an SCP holder, or an unknown method.
+    NetError, Cancelled
+        See :func:`viewer.net.move.move` and :func:`viewer.net.get.get`.
+    """
+    identifier = retrieve_identifier(request.level, request.uids, patient_root=request.root is Root.PATIENT)
+    if request.method == "get":
+        from viewer.net.get import get
+
+        yield from get(request.node, calling_aet, identifier, GET_MODEL[request.root], store,
+                       sop_classes=request.sop_classes or None, token=token)
+        return
+    if request.method != "move":
+        raise UsageError(f"unknown retrieve method {request.method!r}: use move or get")
+    from viewer.net.move import move
+
+    server = None
+    if not request.dest_aet or (scp is not None and request.dest_aet == scp.local.ae_title):
+        if scp is None:
+            raise UsageError("C-MOVE to our own AE needs the storage SCP")
+        server = scp.get()
+    dest = request.dest_aet or (scp.local.ae_title if scp is not None else "")
+    yield from move(request.node, calling_aet, identifier, dest, MOVE_MODEL[request.root], scp=server, token=token)
