@@ -1,0 +1,399 @@
+"""Print films: render the chosen images, compose films, run the print protocol, report.
+
+Joins :mod:`viewer.render` (pixels as the user sees them), :mod:`viewer.film` (composition,
+printer rules) and :mod:`viewer.net.print_scu` (PS3.4 H). Blocking; takes a cancel flag and
+a progress callback; the GUI runs it in the single-thread print queue, the CLI directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from viewer.errors import Cancelled, PrintError, ViewerError
+from viewer.film import uids
+from viewer.film.adapt import Negotiated, adapt_job, effective_bits
+from viewer.film.attributes import (annotation_box_dataset, film_box_dataset, film_session_dataset,
+                                    image_box_dataset, presentation_lut_dataset)
+from viewer.film.compose import paginate, true_size_mm
+from viewer.film.enums import ExecutionStatus, Polarity, PresentationLUTShape, PrintJobEvent
+from viewer.film.profile import PrinterProfile
+from viewer.film.spec import FilmBoxSpec, FilmSessionSpec, ImageBoxSpec, PrintJobSpec
+from viewer.net.print_scu import JobEvent, PrintAssociation, PrinterAddress
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+
+
+# ---------------------------------------------------------------------------- images
+@dataclass(frozen=True)
+class ImageRef:
+    """One image to print as the user sees it.
+
+    Attributes
+    ----------
+    path : str
+        DICOM file.
+    frame : int
+        0-based frame index.
+    window : tuple of float or None
+        (center, width) in modality units; None = the file's first window.
+    rotation : int
+        Clockwise rotation in degrees, a multiple of 90.
+    flip : bool
+        Mirror left-right (after rotation).
+    crop : tuple of int or None
+        (row0, col0, row1, col1) of the visible region (zoom/pan), in frame pixels.
+    """
+
+    path: str
+    frame: int = 0
+    window: tuple[float, float] | None = None
+    rotation: int = 0
+    flip: bool = False
+    crop: tuple[int, int, int, int] | None = None
+
+
+def _call_render(frame: np.ndarray, params: Any, bits: int) -> np.ndarray:
+    """``viewer.render.render`` at ``bits`` output bits (8 or 12)."""
+    from viewer.render import render
+
+    if bits == 8:
+        return np.asarray(render(frame, params))
+    sig = inspect.signature(render).parameters
+    for name in ("output_bits", "bits"):
+        if name in sig:
+            return np.asarray(render(frame, params, **{name: bits}))
+    if "output_range" in sig:
+        return np.asarray(render(frame, params, output_range=(0, (1 << bits) - 1)))
+    raise ViewerError("the render pipeline offers no 12-bit output: print at 8 bit (--bits 8)")
+
+
+def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size: bool = False,
+                     polarity: Polarity = Polarity.NORMAL) -> ImageBoxSpec:
+    """Render one frame for an image box: VOI as shown, crop, rotation, at ``bits`` (8 or 12).
+
+    Color sources stay RGB when ``color``, else they become 8-bit luma; a grayscale
+    frame is rendered by :func:`viewer.render.render` (no second VOI implementation here).
+    """
+    from viewer.dicom.frames import open_frames
+    from viewer.film.adapt import rgb_to_gray
+    from viewer.render import params_from_dataset
+
+    src = open_frames(ref.path)
+    if not 0 <= ref.frame < src.num_frames:
+        raise ViewerError(f"{ref.path}: frame {ref.frame + 1} out of range 1..{src.num_frames}")
+    ds = src.dataset
+    params = params_from_dataset(ds, ref.frame)
+    if ref.window is not None and not params.is_color:
+        params = params.with_window(*ref.window)
+    frame = src.frame(ref.frame)
+    out_bits = 8 if params.is_color else bits
+    px = _call_render(frame, params, out_bits)
+    if px.ndim == 3 and not color:
+        px, out_bits = rgb_to_gray(px), 8
+    if ref.crop is not None:
+        r0, c0, r1, c1 = ref.crop
+        px = px[max(r0, 0):r1, max(c0, 0):c1]
+    if ref.rotation % 360:
+        px = np.rot90(px, k=-(ref.rotation // 90) % 4)
+    if ref.flip:
+        px = px[:, ::-1]
+    px = np.ascontiguousarray(px)
+    size = None
+    spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
+    if true_size and spacing:
+        # Column spacing is the second value (PS3.3 10.7.1.3); after a 90 degree turn the
+        # printed width runs along the former rows.
+        col_mm = float(spacing[0] if (ref.rotation // 90) % 2 else spacing[1])
+        size = true_size_mm(px.shape[1], col_mm)
+    aspect = None
+    par = ds.get("PixelAspectRatio")
+    if par and len(par) == 2 and int(par[0]) != int(par[1]):
+        aspect = (int(par[0]), int(par[1]))
+    return ImageBoxSpec(pixels=px, bits=out_bits, polarity=polarity, requested_size_mm=size,
+                        pixel_aspect_ratio=aspect, source=f"{ref.path}#{ref.frame + 1}")
+
+
+def build_job(refs: Sequence[ImageRef], box: FilmBoxSpec, session: FilmSessionSpec, profile: PrinterProfile, *,
+              bits: int = 12, color: bool = False, polarity: Polarity = Polarity.NORMAL, true_size: bool = False,
+              annotations: dict[int, str] | None = None,
+              presentation_lut: PresentationLUTShape | None = PresentationLUTShape.IDENTITY,
+              cancel: Any = None, progress: Progress | None = None) -> tuple[PrintJobSpec, list[str]]:
+    """Render ``refs`` and compose films for ``profile``; returns the job and warnings."""
+    warnings: list[str] = []
+    bits = effective_bits(bits, profile, warnings)
+    images = []
+    for i, ref in enumerate(refs):
+        if _cancelled(cancel):
+            raise Cancelled("print cancelled")
+        if progress:
+            progress(f"rendering image {i + 1}/{len(refs)}", 0.3 * i / max(len(refs), 1))
+        images.append(render_for_print(ref, bits, color=color, true_size=true_size, polarity=polarity))
+    job = PrintJobSpec(session=session, films=paginate(images, box, annotations), presentation_lut=presentation_lut)
+    return job, warnings
+
+
+# ---------------------------------------------------------------------------- report
+@dataclass
+class FilmResult:
+    """What happened to one film."""
+
+    number: int
+    film_box_uid: str = ""
+    print_job_uid: str = ""
+    execution_status: str = ""
+    execution_status_info: str = ""
+    image_boxes: int = 0
+
+
+@dataclass
+class PrintReport:
+    """The outcome of a print job: printer status, per-film job status, warnings."""
+
+    printer: str
+    printer_status: str = ""
+    printer_status_info: str = ""
+    accepted: dict[str, bool] = field(default_factory=dict)
+    films: list[FilmResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """No film failed."""
+        return all(f.execution_status != ExecutionStatus.FAILURE.value for f in self.films)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (``print --json``)."""
+        return dataclasses.asdict(self) | {"ok": self.ok}
+
+
+def _cancelled(cancel: Any) -> bool:
+    if cancel is None:
+        return False
+    return bool(cancel.is_set()) if hasattr(cancel, "is_set") else bool(getattr(cancel, "cancelled", False))
+
+
+def _as_color(img: ImageBoxSpec | None) -> ImageBoxSpec | None:
+    """A grayscale box in a color film: its 8-bit display values on all three channels."""
+    if img is None or img.is_color:
+        return img
+    px = img.pixels
+    if img.bits == 12:
+        px = (px.astype(np.uint32) * 255 + 2047) // 4095
+    gray = px.astype(np.uint8)
+    return dataclasses.replace(img, pixels=np.repeat(gray[..., None], 3, axis=2), bits=8)
+
+
+# ---------------------------------------------------------------------------- protocol
+_EVENT_STATUS = {PrintJobEvent.PENDING: ExecutionStatus.PENDING, PrintJobEvent.PRINTING: ExecutionStatus.PRINTING,
+                 PrintJobEvent.DONE: ExecutionStatus.DONE, PrintJobEvent.FAILURE: ExecutionStatus.FAILURE}
+
+
+def _follow_job(scu: PrintAssociation, result: FilmResult, timeout: float, progress: Progress | None,
+                cancel: Any) -> None:
+    """Wait for the print job's DONE or FAILURE: N-EVENT-REPORTs, else N-GET Print Job polls.
+
+    PS3.4 H.4.4: the printer reports Pending, Printing, Done, Failure as events; a client
+    may also N-GET Execution Status (2100,0020) and Execution Status Info (2100,0030).
+    """
+    deadline = time.monotonic() + timeout
+    poll = 0.2
+    while time.monotonic() < deadline:
+        if _cancelled(cancel):
+            # The film is already queued at the printer; stop following, do not cancel it.
+            scu.warnings.append(f"film {result.number}: stopped following print job {result.print_job_uid}")
+            return
+        ev = scu.wait_events(poll)
+        while ev is not None:
+            if ev.class_uid == uids.PRINT_JOB and ev.instance_uid == result.print_job_uid:
+                try:
+                    status = _EVENT_STATUS[PrintJobEvent(ev.event_type)]
+                except ValueError:
+                    status = None
+                if status is not None:
+                    result.execution_status = status.value
+                    if ev.attributes is not None:
+                        result.execution_status_info = str(ev.attributes.get("ExecutionStatusInfo", "") or "")
+                    if progress:
+                        progress(f"film {result.number}: {status.value}", 0.95)
+            ev = scu.wait_events(0) if not scu.events.empty() else None
+        if result.execution_status in (ExecutionStatus.DONE.value, ExecutionStatus.FAILURE.value):
+            return
+        ds = scu.get(f"N-GET Print Job {result.number}", uids.PRINT_JOB, result.print_job_uid,
+                     ["ExecutionStatus", "ExecutionStatusInfo"])
+        if ds.get("ExecutionStatus"):
+            result.execution_status = str(ds.ExecutionStatus)
+            result.execution_status_info = str(ds.get("ExecutionStatusInfo", "") or "")
+        if result.execution_status in (ExecutionStatus.DONE.value, ExecutionStatus.FAILURE.value):
+            return
+        poll = min(poll * 1.5, 2.0)
+    scu.warnings.append(f"film {result.number}: print job still {result.execution_status or 'unknown'} "
+                        f"after {timeout:g} s")
+
+
+def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: Any = None,
+                  progress: Progress | None = None, on_event: Callable[[JobEvent], None] | None = None,
+                  timeout: float = 30.0, job_timeout: float = 60.0, follow_job: bool = True) -> PrintReport:
+    """Print ``job`` on the printer of ``profile`` (PS3.4 H message sequence) and report.
+
+    Everything created on the printer is deleted again (film boxes, film session,
+    Presentation LUT), also when a step fails or the user cancels; N-ACTION is never
+    repeated. Warnings (0xB6xx, adaptations) end up in the report; failures raise.
+
+    Raises
+    ------
+    PrintError
+        Association rejected, a failure status (with code, meaning and offending
+        attribute), no answer within ``timeout`` (the association is then aborted).
+    Cancelled
+        ``cancel`` was set; what had been created is deleted first.
+    """
+    t0 = time.monotonic()
+    report = PrintReport(printer=f"{profile.ae_title}@{profile.host}:{profile.port}")
+
+    def step(msg: str, frac: float) -> None:
+        log.info("print: %s", msg)
+        if progress:
+            progress(msg, frac)
+
+    job, warnings = adapt_job(job, profile)
+    report.warnings += warnings
+    want_color = job.color and profile.color
+    address = PrinterAddress(profile.host, profile.port, profile.ae_title, profile.calling_ae_title,
+                             timeout=timeout, max_pdu=profile.max_pdu, implicit_only=profile.implicit_vr_only)
+    scu = PrintAssociation(address, grayscale=profile.grayscale or not want_color, color=want_color,
+                           presentation_lut=job.presentation_lut is not None and not want_color,
+                           print_job=follow_job, annotation=any(f.annotations for f in job.films),
+                           cancel=cancel, on_event=on_event)
+    step(f"connecting to {report.printer}", 0.3)
+    accepted = scu.open()
+    names = {uids.GRAYSCALE_META: "grayscale", uids.COLOR_META: "color", uids.PRESENTATION_LUT: "presentation_lut",
+             uids.PRINT_JOB: "print_job", uids.ANNOTATION_BOX: "annotation"}
+    report.accepted = {name: uid in accepted for uid, name in names.items() if scu._want.get(uid)}
+    negotiated = Negotiated(grayscale=uids.GRAYSCALE_META in accepted, color=uids.COLOR_META in accepted,
+                            presentation_lut=uids.PRESENTATION_LUT in accepted,
+                            print_job=uids.PRINT_JOB in accepted, annotation=uids.ANNOTATION_BOX in accepted)
+    job, warnings = adapt_job(job, profile, negotiated)
+    report.warnings += [w for w in warnings if w not in report.warnings]
+    color = scu.meta_uid == uids.COLOR_META
+    created: list[tuple[str, str, str, bool]] = []  # (what, class, uid, on_meta), for clean-up
+    try:
+        _run(scu, job, profile, report, created, color, step, cancel, job_timeout if follow_job else 0.0,
+             negotiated)
+    except BaseException:
+        _cleanup(scu, created)
+        scu.release()
+        report.warnings += [w for w in scu.warnings if w not in report.warnings]
+        raise
+    _cleanup(scu, created)
+    scu.release()
+    report.warnings += [w for w in scu.warnings if w not in report.warnings]
+    report.seconds = time.monotonic() - t0
+    step("done", 1.0)
+    return report
+
+
+def _run(scu: PrintAssociation, job: PrintJobSpec, profile: PrinterProfile, report: PrintReport,
+         created: list[tuple[str, str, str, bool]], color: bool, step: Callable[[str, float], None], cancel: Any,
+         job_timeout: float, negotiated: Negotiated) -> None:
+    printer = scu.get_printer(profile.printer_attributes)
+    report.printer_status = str(printer.get("PrinterStatus", "") or "")
+    report.printer_status_info = str(printer.get("PrinterStatusInfo", "") or "")
+    if report.printer_status == "FAILURE":
+        raise PrintError(f"printer {report.printer} reports FAILURE: {report.printer_status_info or 'no details'}",
+                         category="Failure")
+    if report.printer_status == "WARNING":
+        scu.warnings.append(f"printer status WARNING: {report.printer_status_info}")
+
+    plut_uid = None
+    if job.presentation_lut is not None and negotiated.presentation_lut and not color:
+        step("N-CREATE Presentation LUT", 0.35)
+        plut_uid, _ = scu.create("N-CREATE Presentation LUT", uids.PRESENTATION_LUT,
+                                 presentation_lut_dataset(job.presentation_lut), on_meta=False)
+        created.append(("N-DELETE Presentation LUT", uids.PRESENTATION_LUT, plut_uid, False))
+    in_session = plut_uid if profile.presentation_lut == "film_session" else None
+    in_box = plut_uid if profile.presentation_lut != "film_session" else None
+
+    step("N-CREATE Film Session", 0.4)
+    fs_uid, _ = scu.create("N-CREATE Film Session", uids.FILM_SESSION, film_session_dataset(job.session, in_session))
+    created.append(("N-DELETE Film Session", uids.FILM_SESSION, fs_uid, True))
+
+    total_boxes = sum(len(f.images) for f in job.films) or 1
+    done_boxes = 0
+    for n, film in enumerate(job.films, start=1):
+        result = FilmResult(number=n)
+        report.films.append(result)
+        tag = f"film {n}/{len(job.films)}"
+        step(f"{tag}: N-CREATE Film Box", 0.4 + 0.5 * done_boxes / total_boxes)
+        fb_uid, rsp = scu.create(f"N-CREATE Film Box ({tag})", uids.FILM_BOX,
+                                 film_box_dataset(film.box, fs_uid, in_box))
+        result.film_box_uid = fb_uid
+        created.append((f"N-DELETE Film Box ({tag})", uids.FILM_BOX, fb_uid, True))
+        refs = list(rsp.get("ReferencedImageBoxSequence", []) or [])
+        if len(refs) < len(film.images):
+            raise PrintError(f"N-CREATE Film Box ({tag}): printer created {len(refs)} image boxes for "
+                             f"{film.box.display_format}, {len(film.images)} expected", category="Failure")
+        box_class = uids.COLOR_IMAGE_BOX if color else uids.GRAYSCALE_IMAGE_BOX
+        for pos, (img, ref) in enumerate(zip(film.images, refs), start=1):
+            if img is None:
+                continue
+            if color:
+                img = _as_color(img)
+            step(f"{tag}: N-SET Image Box {pos}", 0.4 + 0.5 * done_boxes / total_boxes)
+            ds = image_box_dataset(img, pos, color=color, planar_configuration=profile.color_planar_configuration,
+                                   send_size=profile.supports_requested_image_size,
+                                   send_decimate_crop=profile.supports_decimate_crop)
+            scu.set(f"N-SET Image Box {pos} ({tag})", str(ref.get("ReferencedSOPClassUID", "") or box_class),
+                    str(ref.ReferencedSOPInstanceUID), ds)
+            result.image_boxes += 1
+            done_boxes += 1
+        _set_annotations(scu, film.annotations, rsp, tag)
+        step(f"{tag}: N-ACTION print", 0.9)
+        act = scu.action(f"N-ACTION print ({tag})", uids.FILM_BOX, fb_uid)
+        jobs = act.get("ReferencedPrintJobSequence") or []
+        if jobs:
+            result.print_job_uid = str(jobs[0].ReferencedSOPInstanceUID)
+        if result.print_job_uid and negotiated.print_job and job_timeout > 0:
+            result.execution_status = ExecutionStatus.PENDING.value
+            _follow_job(scu, result, job_timeout, lambda m, f: step(f"{tag}: {m}", f), cancel)
+        else:
+            # Without the Print Job SOP class the printer's success status is all we learn.
+            result.execution_status = "SENT"
+        # Free the printer's memory before the next film (PS3.4 H.4.2.2.5).
+        scu.delete(f"N-DELETE Film Box ({tag})", uids.FILM_BOX, fb_uid)
+        created.pop()
+
+
+def _set_annotations(scu: PrintAssociation, texts: dict[int, str], rsp: Dataset, tag: str) -> None:
+    """N-SET each Basic Annotation Box the film box response listed (PS3.3 C.13.7)."""
+    if not texts:
+        return
+    refs = list(rsp.get("ReferencedBasicAnnotationBoxSequence", []) or [])
+    if not refs:
+        scu.warnings.append(f"{tag}: printer created no annotation boxes; annotations not printed")
+        return
+    for pos, text in sorted(texts.items()):
+        if not 1 <= pos <= len(refs):
+            scu.warnings.append(f"{tag}: annotation position {pos} not on this film (1..{len(refs)})")
+            continue
+        ref = refs[pos - 1]
+        scu.set(f"N-SET Annotation Box {pos} ({tag})", str(ref.get("ReferencedSOPClassUID", "") or uids.ANNOTATION_BOX),
+                str(ref.ReferencedSOPInstanceUID), annotation_box_dataset(pos, text), on_meta=False)
+
+
+def _cleanup(scu: PrintAssociation, created: list[tuple[str, str, str, bool]]) -> None:
+    """N-DELETE what this job created, newest first (film box, film session, P-LUT)."""
+    while created:
+        what, class_uid, uid, on_meta = created.pop()
+        if scu.is_established:
+            scu.delete(what, class_uid, uid, on_meta=on_meta)
