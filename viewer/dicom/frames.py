@@ -1,0 +1,396 @@
+"""Frame access: the number of frames and frame *i* decoded on demand.
+
+>>> src = open_frames("ct.dcm")
+>>> src.num_frames, src.frame(0).shape
+
+What :meth:`FrameSource.frame` returns
+-------------------------------------
+Stored pixel values (PS3.3 C.7.6.3), before any Modality LUT: bits above High Bit masked,
+signed values sign-extended, as ``(rows, cols)`` for one sample per pixel or
+``(rows, cols, samples)`` (always colour-by-pixel, whatever the Planar Configuration).
+
+Colour is returned in the interpretation :attr:`FrameSource.photometric` names, which is
+``RGB`` for every YBR input: native YBR_FULL is converted here, native YBR_FULL_422 and
+every compressed syntax go through pydicom's decode runner, which knows whether the plugin
+(Pillow, libjpeg, openjpeg) already produced RGB (JPEG baseline YBR_FULL_422, JPEG 2000
+YBR_ICT/YBR_RCT) and converts only what is still YCbCr. Nothing converts twice. PALETTE
+COLOR frames are palette indices; :mod:`viewer.render` applies the palette.
+
+Reading
+-------
+Uncompressed files are read with the Pixel Data value deferred, and each frame's bytes are
+read from the file on demand; encapsulated data decodes only the fragments of frame *i*.
+A short Pixel Data is rendered as far as it goes and reported in :attr:`FrameSource.warnings`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from viewer.dicom import pixeldata as _px
+from viewer.errors import DecodeError, ReadError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["FrameSource", "open_frames", "read_dataset"]
+
+#: Elements larger than this are left in the file until needed (pydicom ``defer_size``).
+DEFER_SIZE = 256 * 1024
+
+_PIXEL_DATA = 0x7FE00010
+_FLOAT_PIXEL_DATA = (0x7FE00008, 0x7FE00009)
+
+
+def read_dataset(path: str | os.PathLike[str], defer: bool = True) -> Any:
+    """Read a DICOM file (Part 10, or a raw dataset without File Meta) with pydicom.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to read.
+    defer : bool
+        Leave large values (Pixel Data) in the file until they are needed.
+
+    Returns
+    -------
+    pydicom.dataset.FileDataset
+
+    Raises
+    ------
+    ReadError
+        If the file is missing, empty, truncated in its header or not DICOM at all.
+    """
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ReadError(f"{p}: no such file" if not p.exists() else f"{p}: not a file", path=str(p))
+    size = p.stat().st_size
+    if size == 0:
+        raise ReadError(f"{p}: empty file (0 bytes)", path=str(p))
+    kwargs: dict[str, Any] = {"defer_size": DEFER_SIZE} if defer else {}
+    try:
+        try:
+            ds = pydicom.dcmread(p, **kwargs)
+        except InvalidDicomError:
+            # PS3.10 7.1: a Part 10 file starts with a 128-byte preamble and "DICM". Raw
+            # datasets (e.g. from old media) lack it; accept them only if they parse into
+            # something with recognisable image/patient attributes.
+            ds = pydicom.dcmread(p, force=True, **kwargs)
+            if not _looks_like_dicom(ds):
+                raise ReadError(f"{p}: not a DICOM file", path=str(p)) from None
+            _guess_transfer_syntax(ds)
+    except ReadError:
+        raise
+    except (OSError, EOFError) as exc:
+        raise ReadError(f"{p}: cannot read: {exc}", path=str(p)) from None
+    except Exception as exc:  # noqa: BLE001 - pydicom raises many types on malformed input
+        raise ReadError(f"{p}: not readable as DICOM ({type(exc).__name__}: {exc})", path=str(p)) from None
+    if len(ds) == 0:
+        raise ReadError(f"{p}: no DICOM data set after the header (preamble only?)", path=str(p))
+    return ds
+
+
+def _looks_like_dicom(ds: Any) -> bool:
+    try:
+        tags = [int(t) for t in ds.keys()]
+    except Exception:  # noqa: BLE001
+        return False
+    if not tags:
+        return False
+    known = {0x00080016, 0x00080018, 0x00100010, 0x00280010, _PIXEL_DATA, 0x0020000D}
+    return sum(t in known for t in tags) >= 2 and all(t >= 0x00080000 for t in tags[:1])
+
+
+def _guess_transfer_syntax(ds: Any) -> None:
+    """Set File Meta Transfer Syntax from how pydicom parsed a raw dataset (PS3.5 A.1/A.2)."""
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+    if getattr(ds, "file_meta", None) is None:
+        ds.file_meta = FileMetaDataset()
+    if "TransferSyntaxUID" in ds.file_meta:
+        return
+    implicit = getattr(ds, "is_implicit_VR", None)
+    little = getattr(ds, "is_little_endian", True)
+    if implicit is None:
+        implicit, little = ds.original_encoding if hasattr(ds, "original_encoding") else (True, True)
+    ds.file_meta.TransferSyntaxUID = (ImplicitVRLittleEndian if implicit else
+                                      ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
+
+
+def open_frames(source: str | os.PathLike[str] | Any) -> FrameSource:
+    """Open the frames of a DICOM image.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or pydicom.dataset.Dataset
+        A file path, or a dataset already read (it is not modified).
+
+    Returns
+    -------
+    FrameSource
+
+    Raises
+    ------
+    ReadError
+        If a path cannot be read as DICOM.
+    DecodeError
+        If the dataset has no image, or its Image Pixel module is inconsistent, or no
+        installed decoder handles its transfer syntax (the message names what to install).
+    """
+    if isinstance(source, (str, os.PathLike)):
+        ds = read_dataset(source)
+        return FrameSource(ds, path=str(source))
+    return FrameSource(source, path=getattr(source, "filename", None) if isinstance(
+        getattr(source, "filename", None), str) else None)
+
+
+class FrameSource:
+    """The frames of one image; decodes frame *i* on demand without decoding the others.
+
+    Attributes
+    ----------
+    dataset : pydicom.dataset.Dataset
+        The data set (Pixel Data may still be deferred in the file).
+    num_frames : int
+        Number of frames (Number of Frames, or 1).
+    warnings : list of str
+        Problems found while decoding that did not stop it (short Pixel Data, ...).
+    """
+
+    def __init__(self, ds: Any, path: str | None = None) -> None:
+        self.dataset = ds
+        self.path = path
+        self.warnings: list[str] = []
+        self._float = any(t in ds for t in _FLOAT_PIXEL_DATA) and _PIXEL_DATA not in ds
+        if _PIXEL_DATA not in ds and not self._float:
+            raise DecodeError("no Pixel Data (7FE0,0010) in this data set: nothing to display")
+        self.geometry = _px.geometry(ds)
+        self.num_frames: int = self.geometry.num_frames
+        meta = getattr(ds, "file_meta", None)
+        ts = meta.get("TransferSyntaxUID", None) if meta is not None else None
+        if ts is None:
+            implicit = getattr(ds, "is_implicit_VR", True)
+            little = getattr(ds, "is_little_endian", True)
+            ts = ("1.2.840.10008.1.2" if implicit is not False else
+                  "1.2.840.10008.1.2.1" if little is not False else _px.BIG_ENDIAN)
+        self.transfer_syntax: str = str(ts)
+        self.native = self.transfer_syntax in _px.NATIVE_SYNTAXES
+        self._plugin = ""
+        if not self.native:
+            from viewer.dicom._codecs import choose_plugin
+
+            self._plugin = choose_plugin(self.transfer_syntax)
+        self._big_endian = self.transfer_syntax == _px.BIG_ENDIAN
+        self._buffer: bytes | None = None
+        self._file_range: tuple[int, int] | None = None
+        self._available = 0
+        if self.native and not self._float:
+            self._locate_native()
+        g = self.geometry
+        self.photometric: str = "RGB" if g.samples == 3 and g.photometric.startswith("YBR") else g.photometric
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def rows(self) -> int:
+        """Rows of every frame."""
+        return self.geometry.rows
+
+    @property
+    def columns(self) -> int:
+        """Columns of every frame."""
+        return self.geometry.columns
+
+    @property
+    def samples(self) -> int:
+        """Samples per pixel (1 or 3)."""
+        return self.geometry.samples
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+    def __repr__(self) -> str:
+        g = self.geometry
+        return (f"FrameSource({self.path or 'dataset'}, {self.num_frames} x {g.rows}x{g.columns}x{g.samples}, "
+                f"{g.photometric}, {g.bits_stored}/{g.bits_allocated} bits, {self.transfer_syntax})")
+
+    # ------------------------------------------------------------------ native
+    def _locate_native(self) -> None:
+        """Find the Pixel Data bytes: in the file (deferred) or in memory; check length."""
+        elem = self.dataset.get_item(_PIXEL_DATA)
+        deferred = getattr(elem, "value", b"") is None and self.path and self.transfer_syntax != _px.DEFLATED
+        if deferred:
+            start = int(elem.value_tell)
+            file_size = os.path.getsize(self.path)  # type: ignore[arg-type]
+            length = int(elem.length) if elem.length != 0xFFFFFFFF else file_size - start
+            self._available = max(0, min(length, file_size - start))
+            self._file_range = (start, self._available)
+        else:
+            value = self.dataset.PixelData
+            if value is None:
+                value = b""
+            self._buffer = bytes(value) if not isinstance(value, bytes) else value
+            self._available = len(self._buffer)
+        msg = _px.length_warning(self._available, self.geometry)
+        if msg:
+            self._warn(msg)
+
+    def _warn(self, msg: str) -> None:
+        if msg not in self.warnings:
+            self.warnings.append(msg)
+            log.warning("%s: %s", self.path or "dataset", msg)
+
+    def _read_bytes(self, start: int, length: int) -> bytes:
+        """Bytes [start, start+length) of the Pixel Data value, short if the data ends."""
+        length = max(0, min(length, self._available - start))
+        if length <= 0:
+            return b""
+        if self._buffer is not None:
+            return self._buffer[start:start + length]
+        assert self._file_range is not None and self.path is not None
+        with open(self.path, "rb") as fh:
+            fh.seek(self._file_range[0] + start)
+            return fh.read(length)
+
+    def _native_frame(self, index: int) -> np.ndarray:
+        g = self.geometry
+        if _px.fast_path_ok(g, self._big_endian):
+            start, length = _px.frame_byte_range(index, g)
+            chunk = self._read_bytes(start, length)
+            if len(chunk) == 0:
+                raise DecodeError(f"frame {index + 1} has no pixel data: Pixel Data ends at byte "
+                                  f"{self._available}, the frame starts at byte {start}")
+            if len(chunk) < length:
+                chunk = chunk + bytes(length - len(chunk))
+            arr = _px.read_native_frame(chunk, g, self._big_endian)
+            if g.samples == 3 and g.photometric == "YBR_FULL":
+                from pydicom.pixels.processing import convert_color_space
+
+                arr = convert_color_space(arr, "YBR_FULL", "RGB")  # PS3.3 C.7.6.3.1.2
+            return arr
+        return self._pydicom_native(index)
+
+    def _pydicom_native(self, index: int) -> np.ndarray:
+        """pydicom's native decoder for 1-bit, YBR_FULL_422 and big-endian 8-bit data."""
+        from pydicom.pixels.decoders.base import get_decoder
+
+        g = self.geometry
+        bits = g.frame_bits
+        start_bit, end_bit = index * bits, (index + 1) * bits
+        first, last = start_bit // 8, -(-end_bit // 8)
+        # Hand pydicom the whole-byte span holding this frame, padded if the data is short,
+        # as a one-frame buffer; for unaligned 1-bit frames keep the leading bits.
+        if g.bits_allocated == 1 and start_bit % 8:
+            chunk = self._read_bytes(first, last - first + 1)
+            need = last - first + 1
+            offset_bits = start_bit % 8
+            if len(chunk) < need:
+                chunk += bytes(need - len(chunk))
+            bitsarr = np.unpackbits(np.frombuffer(chunk, np.uint8), bitorder="little")
+            return bitsarr[offset_bits:offset_bits + g.rows * g.columns].reshape(g.rows, g.columns).copy()
+        chunk = self._read_bytes(first, last - first)
+        if not chunk:
+            raise DecodeError(f"frame {index + 1} has no pixel data: Pixel Data ends at byte {self._available}")
+        if len(chunk) < last - first:
+            chunk += bytes(last - first - len(chunk))
+        if self._big_endian and g.bits_allocated == 8 and len(chunk) % 2:
+            chunk += b"\0"
+        opts = dict(rows=g.rows, columns=g.columns, samples_per_pixel=g.samples,
+                    bits_allocated=g.bits_allocated, bits_stored=g.bits_stored,
+                    pixel_representation=int(g.signed), photometric_interpretation=g.photometric,
+                    number_of_frames=1, planar_configuration=g.planar,
+                    pixel_keyword="PixelData")
+        try:
+            arr, props = get_decoder(self.transfer_syntax).as_array(chunk, index=0, **opts)
+        except Exception as exc:  # noqa: BLE001 - any decoder failure is a DecodeError
+            raise DecodeError(f"cannot decode frame {index + 1}: {exc}") from None
+        self._note_props(props)
+        return arr
+
+    # ------------------------------------------------------------------ encapsulated
+    def _encapsulated_frame(self, index: int) -> np.ndarray:
+        from pydicom.pixels.decoders.base import get_decoder
+
+        ds = self.dataset
+        meta = getattr(ds, "file_meta", None)
+        if meta is None or "TransferSyntaxUID" not in meta:
+            ds = copy.copy(ds)  # shallow: do not write into the caller's dataset
+            from pydicom.dataset import FileMetaDataset
+
+            ds.file_meta = FileMetaDataset()
+            ds.file_meta.TransferSyntaxUID = self.transfer_syntax
+        try:
+            arr, props = get_decoder(self.transfer_syntax).as_array(
+                ds, index=index, decoding_plugin=self._plugin)
+        except Exception as exc:  # noqa: BLE001
+            from viewer.dicom._codecs import syntax_name
+
+            raise DecodeError(f"cannot decode frame {index + 1} ({syntax_name(self.transfer_syntax)}): "
+                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        self._note_props(props)
+        return arr
+
+    def _note_props(self, props: dict[str, Any]) -> None:
+        pi = str(props.get("photometric_interpretation", self.photometric))
+        if pi != self.photometric:
+            log.debug("decoder returned %s for %s", pi, self.geometry.photometric)
+            self.photometric = pi
+
+    # ------------------------------------------------------------------ public
+    def frame(self, index: int) -> np.ndarray:
+        """Return the stored values of frame ``index`` (0-based), decoding only that frame.
+
+        Parameters
+        ----------
+        index : int
+            0-based frame number, ``0 <= index < num_frames``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(rows, cols)`` or ``(rows, cols, samples)`` stored values; colour in the
+            interpretation :attr:`photometric` names (see the module docstring).
+
+        Raises
+        ------
+        DecodeError
+            If the frame cannot be decoded (the message says why).
+        """
+        if not 0 <= index < self.num_frames:
+            raise DecodeError(f"frame {index + 1} out of range: the image has {self.num_frames} frame(s)")
+        if self._float:
+            return self._float_frame(index)
+        if self.native:
+            return self._native_frame(index)
+        return self._encapsulated_frame(index)
+
+    def _float_frame(self, index: int) -> np.ndarray:
+        from pydicom.pixels import pixel_array
+
+        try:
+            return np.asarray(pixel_array(self.dataset, index=index))
+        except Exception as exc:  # noqa: BLE001
+            raise DecodeError(f"cannot decode float pixel data frame {index + 1}: {exc}") from None
+
+    def container_frame(self, index: int) -> np.ndarray | None:
+        """Frame ``index`` as the raw unsigned containers (bits above High Bit kept).
+
+        Used for overlays embedded in unused high bits (retired, PS3.3 C.9.2); ``None`` for
+        encapsulated or non byte-aligned data, where no such bits exist.
+        """
+        g = self.geometry
+        if not self.native or self._float or g.bits_allocated not in (8, 16) or g.samples != 1:
+            return None
+        start, length = _px.frame_byte_range(index, g)
+        chunk = self._read_bytes(start, length)
+        chunk += bytes(length - len(chunk))
+        dtype = np.dtype(f"{'>' if self._big_endian else '<'}u{g.bits_allocated // 8}")
+        return np.frombuffer(chunk, dtype=dtype).astype(f"=u{g.bits_allocated // 8}").reshape(g.rows, g.columns)

@@ -1,0 +1,202 @@
+"""Read a pydicom Dataset into :class:`~viewer.render.params.RenderParams` (the one place).
+
+Sources, per PS3.3:
+
+* Image Pixel module, C.7.6.3 (bits, sign, photometric interpretation, palettes C.7.6.3.1.5).
+* Modality LUT module, C.11.1: Rescale Slope/Intercept or the Modality LUT Sequence.
+* VOI LUT module, C.11.2: Window Center/Width (+ explanation, VOI LUT Function) or the VOI
+  LUT Sequence.
+* Enhanced multi-frame: the Pixel Value Transformation (C.7.6.16.2.9) and Frame VOI LUT
+  (C.7.6.16.2.10) functional groups, per-frame values taking precedence over shared ones
+  (C.7.6.16). DCMTK 3.6.7 ignores these; we follow the standard.
+* Presentation LUT Shape (2050,0020), C.11.6 / C.8.11.3: INVERSE inverts, as MONOCHROME1 does.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from viewer.errors import DecodeError
+from viewer.render.params import LutData, Palette, RenderParams, VoiFunction, Window
+
+log = logging.getLogger(__name__)
+
+
+def _floats(value: Any) -> list[float]:
+    """A DS/IS value or multi-value as floats; bad entries dropped."""
+    if value is None or value == "":
+        return []
+    items = list(value) if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") and not isinstance(
+        value, (str, bytes)) else [value]
+    out = []
+    for v in items:
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError):
+            log.debug("ignoring bad numeric value %r", v)
+    return out
+
+
+def _strings(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)):
+        return [str(value)]
+    try:
+        return [str(v) for v in value]
+    except TypeError:
+        return [str(value)]
+
+
+def _group_item(ds: Any, frame_index: int, keyword: str) -> Any | None:
+    """The first item of functional group ``keyword`` for a frame: per-frame, else shared."""
+    for seq_kw, idx in (("PerFrameFunctionalGroupsSequence", frame_index), ("SharedFunctionalGroupsSequence", 0)):
+        seq = ds.get(seq_kw, None)
+        if not seq or idx >= len(seq):
+            continue
+        group = seq[idx].get(keyword, None)
+        if group:
+            return group[0]
+    return None
+
+
+def lut_from_item(item: Any, signed_input: bool, explanation: str = "") -> LutData:
+    """Build :class:`LutData` from a Modality/VOI LUT Sequence item (PS3.3 C.11.1.1, C.11.2.1.1).
+
+    The LUT Descriptor is (entries, first mapped value, bits); 0 entries means 65536 and the
+    first mapped value is signed when the input is signed (US or SS VR).
+    """
+    try:
+        n, first, bits = (int(v) for v in item.LUTDescriptor)
+    except (AttributeError, TypeError, ValueError):
+        raise DecodeError("LUT Descriptor (0028,3002) missing or malformed") from None
+    n = n or 65536
+    if signed_input and first >= 32768:
+        first -= 65536
+    raw = item.get("LUTData", None)
+    if raw is None:
+        raise DecodeError("LUT Data (0028,3006) missing")
+    if isinstance(raw, (bytes, bytearray)):
+        # OW: 16-bit words; 8-bit entries may be packed two per word (PS3.3 C.11.1.1.1)
+        if len(raw) == n and bits == 8:
+            table = np.frombuffer(raw, np.uint8).astype(np.uint16)
+        else:
+            table = np.frombuffer(raw[: 2 * n], "<u2").astype(np.uint16)
+    else:
+        table = np.asarray(list(raw) if not isinstance(raw, int) else [raw], dtype=np.int64)
+        table = (table & 0xFFFF).astype(np.uint16)
+    if len(table) < n:
+        log.warning("LUT Data has %d entries, descriptor says %d", len(table), n)
+    if bits not in range(8, 17):
+        bits = int(table.max()).bit_length() if len(table) else 16
+    return LutData(first_mapped=first, bits=bits, data=table.astype("<u2").tobytes(),
+                   explanation=explanation or str(item.get("LUTExplanation", "") or ""))
+
+
+def _windows(holder: Any) -> tuple[Window, ...]:
+    centers = _floats(holder.get("WindowCenter", None))
+    widths = _floats(holder.get("WindowWidth", None))
+    expl = _strings(holder.get("WindowCenterWidthExplanation", None))
+    func = VoiFunction.parse(holder.get("VOILUTFunction", None))
+    out = []
+    for i, (c, w) in enumerate(zip(centers, widths)):
+        if w <= 0 or (func is VoiFunction.LINEAR and w < 1):
+            log.warning("ignoring window %d with invalid width %g (PS3.3 C.11.2.1.2)", i + 1, w)
+            continue
+        out.append(Window(c, w, func, expl[i].strip() if i < len(expl) else ""))
+    return tuple(out)
+
+
+def _palette(ds: Any, bits_stored: int) -> Palette | None:
+    """Expand the (possibly segmented) palette over every stored value, scaled to 8 bits."""
+    from pydicom.pixels.processing import apply_color_lut
+
+    domain = np.arange(1 << min(bits_stored, 16), dtype=np.uint16 if bits_stored > 8 else np.uint8)
+    try:
+        rgb = np.asarray(apply_color_lut(domain, ds))
+    except Exception as exc:  # noqa: BLE001 - a bad palette is a decode problem for the user
+        raise DecodeError(f"cannot read the color palette: {exc}") from None
+    if rgb.dtype != np.uint8:
+        # 16-bit entries (PS3.3 C.7.6.3.1.5): scale 0..65535 to 0..255 with rounding
+        rgb = np.rint(rgb.astype(np.float64) * (255.0 / 65535.0)).astype(np.uint8)
+    return Palette(first_mapped=0, rgb=np.ascontiguousarray(rgb[:, :3]).tobytes())
+
+
+def params_from_dataset(ds: Any, frame_index: int = 0, voi_index: int = 0) -> RenderParams:
+    """Read the render parameters of one frame of ``ds`` (the dataset is not modified).
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        An image dataset.
+    frame_index : int
+        0-based frame; per-frame functional groups of enhanced objects apply to it.
+    voi_index : int
+        Which VOI to start with: windows first, then VOI LUTs (see
+        :attr:`RenderParams.voi_options`). With none in the file, min/max of the frame is
+        used; an index past the end raises :class:`IndexError`... unless there is no VOI
+        at all and ``voi_index`` is 0.
+
+    Returns
+    -------
+    RenderParams
+    """
+    ba = int(ds.get("BitsAllocated", 16) or 16)
+    bs = int(ds.get("BitsStored", ba) or ba)
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
+    pi = str(ds.get("PhotometricInterpretation", "MONOCHROME2") or "MONOCHROME2").strip().upper()
+
+    # Modality LUT (C.11.1): enhanced functional group, else top-level rescale, else sequence.
+    slope, intercept, rtype = 1.0, 0.0, ""
+    modality_lut = None
+    pvt = _group_item(ds, frame_index, "PixelValueTransformationSequence")
+    holder = pvt if pvt is not None else ds
+    if "RescaleSlope" in holder or "RescaleIntercept" in holder:
+        slope = (_floats(holder.get("RescaleSlope", None)) or [1.0])[0]
+        intercept = (_floats(holder.get("RescaleIntercept", None)) or [0.0])[0]
+        rtype = str(holder.get("RescaleType", "") or "")
+    elif ds.get("ModalityLUTSequence", None):
+        item = ds.ModalityLUTSequence[0]
+        modality_lut = lut_from_item(item, signed)
+        rtype = str(item.get("ModalityLUTType", "") or "")
+    if slope == 0:
+        log.warning("Rescale Slope is 0; using 1")
+        slope = 1.0
+
+    windows: tuple[Window, ...] = ()
+    voi_luts: tuple[LutData, ...] = ()
+    palette = None
+    color = samples > 1 or pi == "PALETTE COLOR"
+    if pi == "PALETTE COLOR":
+        palette = _palette(ds, bs)
+    if not color:
+        fvoi = _group_item(ds, frame_index, "FrameVOILUTSequence")
+        windows = _windows(fvoi) if fvoi is not None else ()
+        if not windows:
+            windows = _windows(ds)
+        voi_seq = ds.get("VOILUTSequence", None) or []
+        # VOI LUT input is the Modality LUT output; signed if that can be negative
+        voi_signed = signed if modality_lut is None else False
+        luts = []
+        for i, item in enumerate(voi_seq):
+            try:
+                luts.append(lut_from_item(item, voi_signed or (modality_lut is None and intercept < 0),
+                                          explanation=str(item.get("LUTExplanation", "") or f"VOI LUT {i + 1}")))
+            except DecodeError as exc:
+                log.warning("ignoring VOI LUT %d: %s", i + 1, exc)
+        voi_luts = tuple(luts)
+
+    shape = str(ds.get("PresentationLUTShape", "") or "").strip().upper()
+    invert = not color and (pi == "MONOCHROME1" or shape == "INVERSE")
+
+    params = RenderParams(photometric=pi, samples=samples, bits_allocated=ba, bits_stored=bs, signed=signed,
+                          rescale_slope=slope, rescale_intercept=intercept, rescale_type=rtype,
+                          modality_lut=modality_lut, windows=windows, voi_luts=voi_luts, invert=invert,
+                          palette=palette, frame_index=frame_index)
+    if color or (voi_index == 0 and not windows and not voi_luts):
+        return params
+    return params.with_voi(voi_index)

@@ -1,0 +1,107 @@
+"""``render(frame, params)``: stored values to the 8-bit display image; ``modality_values``.
+
+Grayscale: Modality LUT -> VOI -> Presentation LUT (PS3.4 N.2), via one cached table over all
+stored values applied with ``np.take(table, frame, mode="clip")``. True colour: 8-bit RGB is
+passed through, deeper RGB is scaled. PALETTE COLOR: a ``(size, 3)`` table.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from viewer.render import lut as _lut
+from viewer.render.params import RenderParams, VoiFunction, Window
+
+log = logging.getLogger(__name__)
+
+
+def _tableable(frame: np.ndarray, params: RenderParams) -> bool:
+    return frame.dtype.kind in "uib" and frame.dtype.itemsize <= 2 and params.bits_stored <= _lut.MAX_LUT_BITS
+
+
+def min_max_window(frame: np.ndarray, params: RenderParams) -> Window:
+    """A window spanning the frame's modality values, used when the file has no VOI.
+
+    Follows DCMTK's min-max VOI (``dcmj2pnm +Wm``): center ``(min + max) / 2`` and width
+    ``max - min`` over the modality values of this frame, LINEAR.
+    """
+    lo, hi = (float(v) for v in (frame.min(), frame.max())) if frame.size else (0.0, 0.0)
+    m = _lut.modality(np.array([lo, hi]), params) if params.modality_lut is None else \
+        _lut.modality(np.unique(frame), params)
+    mlo, mhi = float(m.min()), float(m.max())
+    return Window((mlo + mhi) / 2.0, max(mhi - mlo, 1.0), VoiFunction.LINEAR, "min/max")
+
+
+def current_window(frame: np.ndarray, params: RenderParams) -> Window | None:
+    """The window :func:`render` uses for ``frame`` (``None`` when a VOI LUT is used)."""
+    if params.window is not None:
+        return params.window
+    if params.voi_lut is not None:
+        return None
+    return min_max_window(frame, params)
+
+
+def render(frame: np.ndarray, params: RenderParams) -> np.ndarray:
+    """Render stored values to the display image.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        Stored values of one frame as returned by
+        :meth:`viewer.dicom.frames.FrameSource.frame`: ``(rows, cols)`` or ``(rows, cols, 3)``
+        (RGB, colour-by-pixel).
+    params : RenderParams
+        From :func:`viewer.render.params_from_dataset`, possibly with a window override.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` ``(rows, cols)`` for grayscale, ``(rows, cols, 3)`` RGB for colour.
+    """
+    frame = np.asarray(frame)
+    if frame.ndim == 3:
+        if frame.dtype == np.uint8:
+            return np.ascontiguousarray(frame)
+        if _tableable(frame, params):
+            return np.take(_lut.color_table(params), _lut.index_view(frame), mode="clip")
+        top = float((1 << params.bits_stored) - 1)
+        return np.floor(np.clip(frame / top, 0, 1) * 255 + 0.5).astype(np.uint8)
+    if params.palette is not None:
+        return np.take(_lut.palette_table(params), _lut.index_view(frame), axis=0, mode="clip")
+    window = current_window(frame, params)
+    if _tableable(frame, params):
+        table = _lut.gray_table(params, window)
+        return np.take(table, _lut.index_view(frame), mode="clip")
+    # Deep (32-bit) or float data: compute per pixel.
+    y = _lut.voi(_lut.modality(frame, params), params, window)
+    return _lut.to_uint8(y, params.invert)
+
+
+def modality_values(frame: np.ndarray, params: RenderParams) -> np.ndarray:
+    """Modality values (HU for CT) of a frame, for ROI statistics and the pixel readout.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        Stored values of one frame.
+    params : RenderParams
+        Rescale Slope/Intercept or Modality LUT (PS3.3 C.11.1) of that frame.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float32`` of the same shape; colour frames are returned unchanged as float32.
+    """
+    frame = np.asarray(frame)
+    if frame.ndim == 3 or params.palette is not None:
+        return frame.astype(np.float32)
+    if params.modality_lut is not None:
+        return _lut.apply_lut_data(frame, params.modality_lut).astype(np.float32)
+    out = frame.astype(np.float32)
+    if params.rescale_slope != 1.0:
+        out *= np.float32(params.rescale_slope)
+    if params.rescale_intercept != 0.0:
+        out += np.float32(params.rescale_intercept)
+    return out
