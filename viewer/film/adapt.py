@@ -116,6 +116,10 @@ def _adapt_image(img: ImageBoxSpec | None, profile: PrinterProfile, gray_only: b
     if gray_only and img.is_color:
         changes["pixels"] = rgb_to_gray(img.pixels)
         changes["bits"] = 8
+    elif img.bits == 12 and not profile.supports_12_bit:
+        # Same rounding as the 12-to-8 bit preview scaling.
+        changes["pixels"] = ((img.pixels.astype(np.uint32) * 255 + 2047) // 4095).astype(np.uint8)
+        changes["bits"] = 8
     if img.requested_size_mm and not profile.supports_requested_image_size:
         changes["requested_size_mm"] = None
     if img.decimate_crop and not profile.supports_decimate_crop:
@@ -144,6 +148,8 @@ def adapt_job(job: PrintJobSpec, profile: PrinterProfile, negotiated: Negotiated
     drop_ann = wants_ann and (profile.annotation_display_formats == [] or (neg is not None and not neg.annotation))
     if drop_ann:
         warnings.append(f"printer {name} does not support annotation boxes: annotations not printed")
+    if job.bits == 12 and not profile.supports_12_bit:
+        warnings.append(f"printer {name} accepts 8-bit images only: 12-bit images reduced to 8 bit")
     if any(img is not None and img.requested_size_mm for f in job.films for img in f.images) \
             and not profile.supports_requested_image_size:
         warnings.append(f"printer {name} does not support Requested Image Size: images fill their boxes")

@@ -63,18 +63,28 @@ class ImageRef:
 
 
 def _call_render(frame: np.ndarray, params: Any, bits: int) -> np.ndarray:
-    """``viewer.render.render`` at ``bits`` output bits (8 or 12)."""
+    """``viewer.render.render`` at ``bits`` output bits (8 or 12).
+
+    The pipeline renders to 8 bits; until it offers an output range, 12-bit print values
+    are scaled from its float VOI output in [0, 1] (Modality LUT -> VOI, PS3.4 N.2), with
+    the same rounding and MONOCHROME1 inversion as its 8-bit output.
+    """
     from viewer.render import render
 
-    if bits == 8:
+    if bits == 8 or frame.ndim == 3 or params.palette is not None:
         return np.asarray(render(frame, params))
     sig = inspect.signature(render).parameters
     for name in ("output_bits", "bits"):
         if name in sig:
             return np.asarray(render(frame, params, **{name: bits}))
-    if "output_range" in sig:
-        return np.asarray(render(frame, params, output_range=(0, (1 << bits) - 1)))
-    raise ViewerError("the render pipeline offers no 12-bit output: print at 8 bit (--bits 8)")
+    from viewer.render import current_window
+    from viewer.render import lut as _lut
+
+    y = _lut.voi(_lut.modality(np.asarray(frame), params), params, current_window(frame, params))
+    if params.invert:
+        y = 1.0 - y
+    top = float((1 << bits) - 1)
+    return np.floor(y * top + 0.5).astype(np.uint16)
 
 
 def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size: bool = False,
