@@ -1,0 +1,100 @@
+"""Send a study to Orthanc by C-STORE and by STOW-RS, read every instance back through
+Orthanc's REST API (``GET /instances/{id}/file``) and compare the data sets byte for byte."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from pydicom import dcmread
+from pydicom.filereader import read_preamble, _read_file_meta_info
+
+from test_send_data import make_study
+from viewer.net.dicomweb import DicomWebClient, WebTarget
+from viewer.net.store_scu import Category, StoreTarget
+from viewer.tasks import send as task
+
+pytestmark = pytest.mark.peers
+
+
+def dataset_bytes(data: bytes) -> bytes:
+    """The encoded data set of a PS3.10 file: everything after the File Meta Information."""
+    import io
+
+    fp = io.BytesIO(data)
+    read_preamble(fp, False)
+    _read_file_meta_info(fp)
+    return fp.read()
+
+
+def orthanc_file(orthanc, sop_uid: str) -> bytes:
+    found = requests.post(f"{orthanc.url}/tools/lookup", data=sop_uid, timeout=10).json()
+    ids = [f["ID"] for f in found if f["Type"] == "Instance"]
+    assert len(ids) == 1, f"{sop_uid} not in Orthanc"
+    rsp = requests.get(f"{orthanc.url}/instances/{ids[0]}/file", timeout=30)
+    rsp.raise_for_status()
+    return rsp.content
+
+
+def assert_stored_equal(orthanc, paths: list[Path]) -> None:
+    for p in paths:
+        sop = str(dcmread(p, stop_before_pixels=True).SOPInstanceUID)
+        got = orthanc_file(orthanc, sop)
+        assert dataset_bytes(got) == dataset_bytes(p.read_bytes()), p
+
+
+def test_c_store_study_reads_back_equal(orthanc, corpus: Path, tmp_path: Path) -> None:
+    paths = make_study(corpus, tmp_path / "in", "CSTORE")
+    items, skipped = task.collect([tmp_path / "in"])
+    report = task.send(StoreTarget("127.0.0.1", orthanc.port, orthanc.aet, "SENDTEST", 20), items,
+                       report_path=tmp_path / "report.json")
+    assert not report.error and report.count(Category.SUCCESS) == len(paths), report.summary()
+    assert_stored_equal(orthanc, paths)
+    # The report on disk lists every instance as sent: a resumed send sends nothing.
+    again = task.send(StoreTarget("127.0.0.1", orthanc.port, orthanc.aet, "SENDTEST", 20), items,
+                      resume=task.load_sent(tmp_path / "report.json"))
+    assert again.results == [] and len(again.already_sent) == len(paths)
+
+
+def test_stow_rs_study_reads_back_equal(orthanc, corpus: Path, tmp_path: Path) -> None:
+    paths = make_study(corpus, tmp_path / "in", "STOW")
+    items, _ = task.collect([tmp_path / "in"])
+    with DicomWebClient(WebTarget(orthanc.dicomweb)) as client:
+        report = task.send(client, items)
+    assert not report.error and report.count(Category.SUCCESS) == len(paths), report.summary()
+    assert_stored_equal(orthanc, paths)
+
+
+def test_identity_coercion_keeps_old_id(orthanc, corpus: Path, tmp_path: Path) -> None:
+    paths = make_study(corpus, tmp_path / "in", "OUTSIDE", mr=[])
+    items, _ = task.collect([tmp_path / "in"])
+    coerce = task.IdentityCoercion(patient_id="SEND-HOSP1", accession="HACC1")
+    report = task.send(StoreTarget("127.0.0.1", orthanc.port, orthanc.aet, "SENDTEST", 20), items, coerce=coerce)
+    assert report.count(Category.SUCCESS) == len(paths)
+    for p in paths:
+        src = dcmread(p)
+        got = dcmread(__import__("io").BytesIO(orthanc_file(orthanc, str(src.SOPInstanceUID))))
+        assert got.PatientID == "SEND-HOSP1" and got.AccessionNumber == "HACC1"
+        assert [o.PatientID for o in got.OtherPatientIDsSequence] == ["SEND-OUTSIDE"]
+        assert (got.pixel_array == src.pixel_array).all()
+
+
+def test_cli_send_json(orthanc, corpus: Path, tmp_path: Path, repo_root: Path) -> None:
+    paths = make_study(corpus, tmp_path / "in", "CLI", mr=["mr/MR_small.dcm"])
+    (tmp_path / "in" / "README.txt").write_text("not dicom")
+    out = subprocess.run([sys.executable, "-m", "viewer", "send", "127.0.0.1", str(orthanc.port),
+                          "--aec", orthanc.aet, str(tmp_path / "in"), "--json"],
+                         capture_output=True, text=True, cwd=repo_root, timeout=120)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert [r["category"] for r in data["results"]] == ["success"] * len(paths)
+    assert data["skipped"] == [str(tmp_path / "in" / "README.txt")]
+    assert_stored_equal(orthanc, paths)
+    out = subprocess.run([sys.executable, "-m", "viewer", "send", orthanc.dicomweb, str(tmp_path / "in")],
+                         capture_output=True, text=True, cwd=repo_root, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"{len(paths)} sent" in out.stdout
