@@ -1,0 +1,146 @@
+"""``print``: print DICOM images on a DICOM printer (Basic Print Management SCU, PS3.4 H)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from viewer.commands._common import existing_paths
+from viewer.errors import UsageError
+
+HELP = "print images on a DICOM printer: compose films, send them, report the job status"
+
+log = logging.getLogger(__name__)
+
+
+def _annotation(text: str) -> tuple[int, str]:
+    pos, sep, value = text.partition("=")
+    if not sep or not pos.strip().isdigit() or int(pos) < 1:
+        raise argparse.ArgumentTypeError(f"expected POS=TEXT with POS >= 1, got {text!r}")
+    return int(pos), value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("host", help="printer host name or address")
+    p.add_argument("port", type=int, help="printer TCP port")
+    p.add_argument("files", nargs="+", metavar="FILE", help="DICOM images; one image box per frame, in order")
+    p.add_argument("--aec", metavar="AET", help="called AE title of the printer (default: the profile's)")
+    p.add_argument("--aet", metavar="AET", help="our calling AE title (default: the profile's, else VIEWER)")
+    p.add_argument("--printer", metavar="PROFILE",
+                   help="printer profile name or .json file: the printer's limits are checked and applied "
+                        "(default: none, every value is sent as given)")
+    g = p.add_argument_group("film box (PS3.3 C.13.3)")
+    g.add_argument("--layout", default="STANDARD\\1,1", metavar="FORMAT",
+                   help="image display format: STANDARD\\C,R, ROW\\a,b,... or COL\\a,b,... (default STANDARD\\1,1)")
+    g.add_argument("--film-size", default=None, metavar="ID", help="film size ID, e.g. 14INX17IN, A4")
+    g.add_argument("--orientation", default="PORTRAIT", type=str.upper, choices=("PORTRAIT", "LANDSCAPE"))
+    g.add_argument("--magnification", metavar="TYPE", help="REPLICATE, BILINEAR, CUBIC or NONE")
+    g.add_argument("--smoothing", metavar="TYPE", help="smoothing type (printer specific)")
+    g.add_argument("--border-density", metavar="D", help="BLACK, WHITE or hundredths of OD")
+    g.add_argument("--empty-density", metavar="D", help="empty image density: BLACK, WHITE or hundredths of OD")
+    g.add_argument("--min-density", type=int, metavar="N", help="minimum density, hundredths of OD")
+    g.add_argument("--max-density", type=int, metavar="N", help="maximum density, hundredths of OD")
+    g.add_argument("--trim", choices=("YES", "NO"), type=str.upper)
+    g.add_argument("--config-info", metavar="TEXT", help="configuration information (vendor specific)")
+    g.add_argument("--resolution", metavar="ID", help="requested resolution ID: STANDARD or HIGH")
+    g = p.add_argument_group("film session (PS3.3 C.13.1)")
+    g.add_argument("--copies", type=int, default=1, metavar="N")
+    g.add_argument("--priority", type=str.upper, choices=("HIGH", "MED", "LOW"))
+    g.add_argument("--medium", metavar="TYPE", help="medium type, e.g. 'BLUE FILM', PAPER")
+    g.add_argument("--destination", metavar="DEST", help="film destination, e.g. MAGAZINE, PROCESSOR")
+    g.add_argument("--label", metavar="TEXT", help="film session label")
+    g = p.add_argument_group("images (PS3.3 C.13.5)")
+    g.add_argument("--bits", type=int, choices=(8, 12), default=12, help="bits per pixel sent (default 12)")
+    g.add_argument("--color", action="store_true", help="print color images in color (Basic Color Print)")
+    g.add_argument("--polarity", type=str.upper, choices=("NORMAL", "REVERSE"), default="NORMAL")
+    g.add_argument("--window", nargs=2, type=float, metavar=("C", "W"), help="window center and width")
+    g.add_argument("--true-size", action="store_true",
+                   help="request true size (Requested Image Size from Pixel Spacing)")
+    g.add_argument("--annotation", action="append", type=_annotation, default=[], metavar="POS=TEXT",
+                   help="annotation box text ({page} and {pages} are replaced); repeatable")
+    g.add_argument("--annotation-format", metavar="ID", help="annotation display format ID")
+    g.add_argument("--presentation-lut", type=lambda s: s.upper().replace(" ", "_"),
+                   choices=("IDENTITY", "LIN_OD", "NONE"), default="IDENTITY",
+                   help="Presentation LUT shape, or NONE (default IDENTITY)")
+    g = p.add_argument_group("protocol")
+    g.add_argument("--timeout", type=float, default=30.0, metavar="S", help="bound of every wait (default 30)")
+    g.add_argument("--job-timeout", type=float, default=60.0, metavar="S",
+                   help="how long to follow the print job status (default 60)")
+    g.add_argument("--no-job-status", action="store_true", help="do not propose Print Job or follow the job")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _profile(args: argparse.Namespace):  # noqa: ANN202 - PrinterProfile, imported lazily
+    import dataclasses
+    from pathlib import Path
+
+    from viewer.film.profile import load_profile, load_profiles, permissive_profile
+
+    if args.printer:
+        if args.printer.endswith(".json"):
+            prof = load_profile(Path(args.printer))
+        else:
+            profiles = load_profiles()
+            if args.printer not in profiles:
+                raise UsageError(f"no printer profile {args.printer!r}: one of {', '.join(profiles) or '(none)'}")
+            prof = profiles[args.printer]
+        changes = {"host": args.host, "port": args.port}
+        if args.aec:
+            changes["ae_title"] = args.aec
+        if args.aet:
+            changes["calling_ae_title"] = args.aet
+        return dataclasses.replace(prof, **changes)
+    if not args.aec:
+        raise UsageError("--aec AET (the printer's AE title) is required without --printer")
+    return permissive_profile(args.host, args.port, args.aec, args.aet or "VIEWER")
+
+
+def run(args: argparse.Namespace) -> int:
+    from viewer.dicom.frames import open_frames
+    from viewer.film.enums import FilmOrientation, Polarity, PresentationLUTShape, PrintPriority
+    from viewer.film.layout import parse_display_format
+    from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
+    from viewer.tasks.print_films import ImageRef, build_job, run_print_job
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"bad port {args.port}")
+    if args.copies < 1:
+        raise UsageError("--copies must be at least 1")
+    parse_display_format(args.layout)
+    profile = _profile(args)
+    refs = []
+    for path in existing_paths(args.files):
+        n = open_frames(str(path)).num_frames
+        window = tuple(args.window) if args.window else None
+        refs += [ImageRef(str(path), i, window=window) for i in range(n)]  # type: ignore[arg-type]
+    box = FilmBoxSpec(display_format=args.layout, orientation=FilmOrientation(args.orientation),
+                      film_size=args.film_size, magnification=args.magnification, smoothing=args.smoothing,
+                      border_density=args.border_density, empty_image_density=args.empty_density,
+                      min_density=args.min_density, max_density=args.max_density, trim=args.trim,
+                      configuration_information=args.config_info, resolution_id=args.resolution,
+                      annotation_display_format_id=args.annotation_format)
+    session = FilmSessionSpec(copies=args.copies, priority=PrintPriority(args.priority) if args.priority else None,
+                              medium_type=args.medium, film_destination=args.destination, label=args.label)
+    plut = None if args.presentation_lut == "NONE" else PresentationLUTShape[args.presentation_lut]
+    job, warnings = build_job(refs, box, session, profile, bits=args.bits, color=args.color,
+                              polarity=Polarity(args.polarity), true_size=args.true_size,
+                              annotations=dict(args.annotation), presentation_lut=plut)
+    for w in warnings:
+        log.warning("%s", w)
+    report = run_print_job(job, profile, timeout=args.timeout, job_timeout=args.job_timeout,
+                           follow_job=not args.no_job_status)
+    report.warnings = warnings + [w for w in report.warnings if w not in warnings]
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(f"printer {report.printer}: status {report.printer_status or '?'}"
+              + (f" ({report.printer_status_info})" if report.printer_status_info else ""))
+        for f in report.films:
+            info = f" ({f.execution_status_info})" if f.execution_status_info else ""
+            print(f"film {f.number}: {f.image_boxes} image boxes, {f.execution_status}{info}")
+        for w in report.warnings:
+            print(f"warning: {w}")
+    return 0 if report.ok else 1
