@@ -24,14 +24,15 @@ def _tableable(frame: np.ndarray, params: RenderParams) -> bool:
 def min_max_window(frame: np.ndarray, params: RenderParams) -> Window:
     """A window spanning the frame's modality values, used when the file has no VOI.
 
-    Follows DCMTK's min-max VOI (``dcmj2pnm +Wm``): center ``(min + max) / 2`` and width
-    ``max - min`` over the modality values of this frame, LINEAR.
+    Follows DCMTK's min-max VOI (``dcmj2pnm +Wm``, ``DiMonoPixelTemplate::getMinMaxWindow``):
+    center ``(min + max + 1) / 2`` and width ``max - min + 1`` over the modality values of
+    this frame, LINEAR, so that with C.11.2.1.2 ``min`` maps to black and ``max`` to white.
     """
     lo, hi = (float(v) for v in (frame.min(), frame.max())) if frame.size else (0.0, 0.0)
     m = _lut.modality(np.array([lo, hi]), params) if params.modality_lut is None else \
         _lut.modality(np.unique(frame), params)
     mlo, mhi = float(m.min()), float(m.max())
-    return Window((mlo + mhi) / 2.0, max(mhi - mlo, 1.0), VoiFunction.LINEAR, "min/max")
+    return Window((mlo + mhi + 1.0) / 2.0, mhi - mlo + 1.0, VoiFunction.LINEAR, "min/max")
 
 
 def current_window(frame: np.ndarray, params: RenderParams) -> Window | None:
