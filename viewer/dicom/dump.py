@@ -27,7 +27,7 @@ from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
 from viewer.dicom.vr_check import check_element
-from viewer.dicom.dump_values import SUMMARY_THRESHOLD, encoded_length, format_value
+from viewer.dicom.dump_values import PIXEL_DATA, SUMMARY_THRESHOLD, encoded_length, format_value
 from viewer.errors import ReadError
 
 log = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ def element_node(ds: Dataset, tag: int, *, depth: int = 0, parent: DumpNode | No
                 length = None
         else:
             length = encoded_length(elem)
-        value = format_value(elem, length)
+        value = format_value(elem, length, raw.value if isinstance(raw, RawDataElement) and vr == "PN" else None)
     t = Tag(tag)
     creator = None
     keyword = name = ""
@@ -253,6 +253,9 @@ def element_node(ds: Dataset, tag: int, *, depth: int = 0, parent: DumpNode | No
     problems: tuple[str, ...] = ()
     if elem is not None and kind is NodeKind.ELEMENT:
         problems = check_element(elem)
+        if tag == PIXEL_DATA and length is None and vr != "OB":
+            # PS3.5 A.4: encapsulated Pixel Data is OB (DCMTK silently shows OB).
+            problems += (f"encapsulated Pixel Data has VR {vr}, must be OB (PS3.5 A.4)",)
     if kind is NodeKind.SEQUENCE:
         n = len(elem.value) if elem is not None else 0
         vm = n

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 #: Binary values longer than this (bytes) are summarised.
 SUMMARY_THRESHOLD = 256
 #: Text values longer than this (characters) are cut with an ellipsis in the display.
-TEXT_LIMIT = 4096
+TEXT_LIMIT = 65536
 
 TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM",
                       "UC", "UI", "UR", "UT"})
@@ -70,8 +70,17 @@ def pn_components(pn: PersonName) -> dict[str, dict[str, str]]:
     return out
 
 
-def format_value(elem: DataElement, length: int | None = None) -> str:
-    """Display text of ``elem``'s value (empty string when it has no value)."""
+def _pn_group_counts(raw: bytes) -> list[int]:
+    # Component groups stored per value, trailing empty ones included (PS3.5 6.2.1.1);
+    # pydicom's PersonName drops trailing empty groups.
+    return [v.rstrip(b" \0").count(b"=") + 1 for v in raw.split(b"\\")]
+
+
+def format_value(elem: DataElement, length: int | None = None, raw: bytes | None = None) -> str:
+    """Display text of ``elem``'s value (empty string when it has no value).
+
+    ``raw`` is the value as stored, when known; it keeps trailing empty PN groups.
+    """
     vr = elem.VR
     value = elem.value
     if vr == "SQ":
@@ -88,7 +97,12 @@ def format_value(elem: DataElement, length: int | None = None) -> str:
         return text
     vals = _values(value)
     if vr == "PN":
-        text = "\\".join(format_pn(v) if isinstance(v, PersonName) else str(v) for v in vals)
+        texts = [format_pn(v) if isinstance(v, PersonName) else str(v) for v in vals]
+        if raw:
+            counts = _pn_group_counts(raw)
+            if len(counts) == len(texts):
+                texts = [t + "=" * max(0, n - 1 - t.count("=")) for t, n in zip(texts, counts)]
+        text = "\\".join(texts)
     else:
         text = "\\".join("" if v is None else str(v) for v in vals)
     if len(text) > TEXT_LIMIT:
