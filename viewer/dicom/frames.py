@@ -148,9 +148,17 @@ def open_frames(source: str | os.PathLike[str] | Any) -> FrameSource:
     """
     if isinstance(source, (str, os.PathLike)):
         ds = read_dataset(source)
-        return FrameSource(ds, path=str(source))
-    return FrameSource(source, path=getattr(source, "filename", None) if isinstance(
-        getattr(source, "filename", None), str) else None)
+        path: str | None = str(source)
+    else:
+        ds = source
+        name = getattr(source, "filename", None)
+        path = name if isinstance(name, str) and os.path.isfile(name) else None
+    try:
+        return FrameSource(ds, path=path)
+    except DecodeError as exc:
+        if path and not str(exc).startswith(path):
+            raise DecodeError(f"{path}: {exc}") from None
+        raise
 
 
 class FrameSource:

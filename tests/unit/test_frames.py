@@ -1,0 +1,165 @@
+"""Frame access checked against pydicom's reference decoding and the corpus manifest.
+
+Oracles: ``pydicom.pixels.pixel_array`` (pydicom 3 with pylibjpeg plugins) frame by frame,
+and the ``stored_value`` column of tests/data/corpus/MANIFEST.tsv (written by a separate
+manifest builder). Lossy syntaxes are compared with a tolerance because plugins differ.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.pixels import pixel_array
+
+from viewer.dicom.frames import open_frames
+from viewer.errors import DecodeError, ReadError, ViewerError
+
+CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
+LOSSY = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.91"}
+
+
+def _manifest() -> list[dict[str, str]]:
+    with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def _decodable() -> list[dict[str, str]]:
+    return [r for r in _manifest() if r["pydicom_decode"].startswith("OK")]
+
+
+def _reference(path: Path, index: int) -> np.ndarray:
+    ds = pydicom.dcmread(path, force=True)
+    if "TransferSyntaxUID" not in ds.file_meta:
+        ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian  # nometa/: raw implicit LE
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pixel_array(ds, index=index)
+
+
+@pytest.mark.parametrize("row", _decodable(), ids=lambda r: r["path"])
+def test_frames_match_pydicom(row: dict[str, str]) -> None:
+    path = CORPUS / row["path"]
+    src = open_frames(path)
+    assert src.num_frames == int(row["NumberOfFrames"] or 1)
+    for index in sorted({0, src.num_frames // 2, src.num_frames - 1}):
+        ours, ref = src.frame(index), _reference(path, index)
+        assert ours.shape == ref.shape
+        if src.transfer_syntax in LOSSY:
+            # Pillow and libjpeg legitimately differ by a few values on lossy JPEG
+            assert np.abs(ours.astype(np.int64) - ref).max() <= 4
+        else:
+            np.testing.assert_array_equal(ours, ref)
+
+
+@pytest.mark.parametrize("row", [r for r in _decodable() if r["stored_value"]], ids=lambda r: r["path"])
+def test_probe_value_from_manifest(row: dict[str, str]) -> None:
+    src = open_frames(CORPUS / row["path"])
+    f, r, c = (int(v) for v in row["probe_frame_row_col"].split(","))
+    value = src.frame(f)[r, c]
+    expected = np.array([float(v) for v in row["stored_value"].split("\\")])
+    tol = 8 if src.transfer_syntax in LOSSY else 0
+    assert np.abs(np.atleast_1d(value).astype(float) - expected).max() <= tol
+
+
+def test_planar_configurations_give_the_same_pixels() -> None:
+    a = open_frames(CORPUS / "synthetic" / "rgb_planar0.dcm").frame(0)
+    b = open_frames(CORPUS / "synthetic" / "rgb_planar1.dcm").frame(0)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_j2k_lossless_equals_uncompressed_twin() -> None:
+    np.testing.assert_array_equal(open_frames(CORPUS / "ts" / "693_J2KR.dcm").frame(0),
+                                  open_frames(CORPUS / "ct" / "693_UNCR.dcm").frame(0))
+
+
+def test_unaligned_one_bit_frames() -> None:
+    path = CORPUS / "synthetic" / "sc_1bit_3frames_unaligned.dcm"
+    src = open_frames(path)
+    for i in range(3):
+        np.testing.assert_array_equal(src.frame(i), _reference(path, i))
+
+
+def test_frame_decodes_only_that_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Encapsulated: pydicom is asked for one index; native: only one frame's bytes are read."""
+    from pydicom.pixels.decoders.base import Decoder
+
+    calls: list[object] = []
+    original = Decoder.as_array
+
+    def spy(self, src, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs.get("index"))
+        return original(self, src, **kwargs)
+
+    monkeypatch.setattr(Decoder, "as_array", spy)
+    src = open_frames(CORPUS / "multiframe" / "examples_ybr_color.dcm")
+    src.frame(7)
+    assert calls == [7]
+
+    native = open_frames(CORPUS / "synthetic" / "xa_cine_frametime_10f.dcm")
+    reads: list[tuple[int, int]] = []
+    real = native._read_bytes
+    monkeypatch.setattr(native, "_read_bytes", lambda s, n: reads.append((s, n)) or real(s, n))
+    native.frame(3)
+    assert reads == [(3 * 96 * 128, 96 * 128)]
+
+
+@pytest.mark.parametrize("name", ["truncated_pixeldata.dcm", "MR_truncated.dcm",
+                                  "pixeldata_shorter_than_rows_cols.dcm"])
+def test_short_pixel_data_renders_partially_with_warning(name: str) -> None:
+    path = CORPUS / "broken" / name
+    src = open_frames(path)
+    frame = src.frame(0)
+    assert frame.shape == (src.rows, src.columns)
+    assert any("shorter than expected" in w for w in src.warnings)
+    # the bytes that are there are decoded as pydicom decodes them when told the true size
+    ds = pydicom.dcmread(path)
+    data = ds.PixelData
+    n = len(data) // 2
+    stored = np.frombuffer(data[: 2 * n], dtype="<i2" if ds.PixelRepresentation else "<u2")
+    np.testing.assert_array_equal(frame.reshape(-1)[:n], stored)
+
+
+@pytest.mark.parametrize("path", sorted((CORPUS / "broken").iterdir()), ids=lambda p: p.name)
+def test_broken_files_raise_viewer_errors_or_warn(path: Path) -> None:
+    try:
+        src = open_frames(path)
+        src.frame(0)
+    except ViewerError as exc:
+        msg = str(exc)
+        assert msg and "\n" not in msg
+        assert isinstance(exc, (ReadError, DecodeError))
+        return
+    assert src.warnings or path.name == "wrong_length_pixeldata.dcm"
+
+
+def test_out_of_range_frame() -> None:
+    src = open_frames(CORPUS / "ct" / "CT_small.dcm")
+    with pytest.raises(DecodeError, match="out of range"):
+        src.frame(1)
+
+
+def test_missing_codec_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydicom.pixels.decoders.base import get_decoder
+
+    from viewer.dicom import _codecs
+
+    _codecs.choose_plugin.cache_clear()
+    decoder = get_decoder("1.2.840.10008.1.2.4.90")
+    monkeypatch.setattr(type(decoder), "available_plugins", property(lambda self: ()))
+    try:
+        with pytest.raises(DecodeError, match="pylibjpeg-openjpeg"):
+            open_frames(CORPUS / "ts" / "MR_small_jp2klossless.dcm")
+    finally:
+        _codecs.choose_plugin.cache_clear()
+
+
+def test_dataset_input_is_not_modified() -> None:
+    ds = pydicom.dcmread(CORPUS / "ts" / "MR_small_RLE.dcm")
+    before = ds.to_json_dict() if hasattr(ds, "to_json_dict") else None
+    open_frames(ds).frame(0)
+    assert "PixelData" in ds and (before is None or ds.to_json_dict() == before)
