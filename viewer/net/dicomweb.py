@@ -279,6 +279,7 @@ class DicomWebClient:
             failure stay, the one in flight is removed.
         """
         import requests
+        import urllib3
 
         url = self._resource(study_uid, series_uid, instance_uid)
         rsp = self._request("GET", url, headers={"Accept": ACCEPT_DICOM}, stream=True)
@@ -309,7 +310,7 @@ class DicomWebClient:
                         progress(path, len(written))
         except _multipart.MultipartError as exc:
             raise NetError(f"WADO-RS {url}: {exc}", category="connection") from exc
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise NetError(f"WADO-RS {url}: connection lost: {_reason(exc)}", category="connection") from exc
         finally:
             if fh is not None:
@@ -432,9 +433,15 @@ def _datasets(rsp: "requests.Response") -> list["Dataset"]:
 
 
 def _chunks(rsp: "requests.Response", cancel: threading.Event | None) -> Iterator[bytes]:
-    for chunk in rsp.iter_content(_CHUNK):
+    """Body bytes as they arrive. ``read1`` returns what is there instead of waiting for a
+    full chunk, so the parts completed before a cut connection are not lost with it."""
+    raw = rsp.raw
+    while True:
         if cancel is not None and cancel.is_set():
             raise Cancelled("retrieve cancelled")
+        chunk = raw.read1(_CHUNK, decode_content=True)
+        if not chunk:
+            return
         yield chunk
 
 
