@@ -64,6 +64,18 @@ class PrinterProfile:
         return False
 
 
+def box_count(display_format: str) -> int:
+    """Number of image boxes of an Image Display Format (PS3.3 C.13.8); 0 if not understood."""
+    kind, _, rest = display_format.partition("\\")
+    try:
+        numbers = [int(n) for n in rest.split(",")]
+    except ValueError:
+        return 0
+    if kind.strip().upper() == "STANDARD" and len(numbers) == 2:
+        return numbers[0] * numbers[1]
+    return sum(numbers)
+
+
 def available_profiles() -> list[str]:
     """Names of the bundled profiles."""
     return sorted(p.stem for p in PROFILE_DIR.glob("*.json"))

@@ -1,0 +1,175 @@
+"""A DICOM print server (Print SCP) built on pynetdicom: the virtual film printer's front end.
+
+Supports Verification; Basic Grayscale Print Management Meta (1.2.840.10008.5.1.1.9) and
+Basic Color Print Management Meta (1.2.840.10008.5.1.1.18) with their Film Session, Film
+Box, Image Box and Printer SOP classes; Presentation LUT (1.2.840.10008.5.1.1.23); Basic
+Annotation Box (1.2.840.10008.5.1.1.15) and Print Job (1.2.840.10008.5.1.1.14), each as
+the printer profile allows (PS3.4 H).
+
+pynetdicom matches a request to a presentation context by its context ID, so Film Session,
+Film Box, Image Box and Printer requests arrive on the meta SOP class context and are
+dispatched by their own SOP class UID to the Print Management service class, whose
+handlers (EVT_N_CREATE, ...) are :class:`~viewer.net._print_scp_service.PrintService`.
+
+The server only parses and checks; what happens on N-ACTION print is the ``on_print``
+callback's job (the virtual printer renders films with :mod:`viewer.film.output`; this
+module does not import it, DESIGN.md layers).
+
+Example
+-------
+>>> server = PrintServer(on_print=print, port=0)   # doctest: +SKIP
+>>> server.start(); server.port; server.stop()      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable
+
+from viewer.errors import NetError
+from viewer.net._print_scp_profile import PrinterProfile, available_profiles, load_profile
+from viewer.net._print_scp_service import PrintService
+from viewer.net._print_scp_state import (ANNOTATION_BOX, COLOR_META, GRAY_META, PRESENTATION_LUT, PRINT_JOB,
+                                         VERIFICATION, PrintRequest)
+
+__all__ = ["PrintServer", "PrinterProfile", "PrintRequest", "load_profile", "available_profiles"]
+
+log = logging.getLogger(__name__)
+
+
+class PrintServer:
+    """A print SCP listening on ``host:port``; several associations at once.
+
+    Parameters
+    ----------
+    on_print : callable
+        Called with a :class:`PrintRequest` for each N-ACTION print, in the association's
+        thread; the SCU gets its N-ACTION response after it returns.
+    profile : PrinterProfile, optional
+        What the printer accepts (default: the bundled ``default`` profile).
+    aet : str
+        Our AE title; calls to another called AE title are rejected.
+    host, port : str, int
+        Where to listen; port 0 picks a free port (see :attr:`port`).
+    timeout : float
+        ACSE, DIMSE and network timeout in seconds.
+    max_associations : int
+        Concurrent associations accepted.
+    """
+
+    def __init__(self, on_print: Callable[[PrintRequest], object], profile: PrinterProfile | None = None,
+                 aet: str = "VIEWERPRINT", host: str = "0.0.0.0", port: int = 11110, timeout: float = 30.0,
+                 max_associations: int = 20) -> None:
+        self.profile = profile or load_profile("default")
+        self.aet = aet
+        self.host = host
+        self.requested_port = port
+        self.timeout = timeout
+        self.max_associations = max_associations
+        self.service = PrintService(self.profile, on_print)
+        self._server: Any = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ life cycle
+    def _make_ae(self) -> Any:
+        from pynetdicom import AE
+
+        ae = AE(ae_title=self.aet)
+        ae.require_called_aet = True
+        ae.maximum_associations = self.max_associations
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self.timeout
+        # Explicit VR Little Endian first, Implicit (the default every SCU offers), Explicit BE.
+        syntaxes = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.2"]
+        uids = [VERIFICATION, GRAY_META]
+        p = self.profile
+        uids += [COLOR_META] if p.color else []
+        uids += [PRESENTATION_LUT] if p.presentation_lut else []
+        uids += [PRINT_JOB] if p.print_job else []
+        uids += [ANNOTATION_BOX] if p.annotation else []
+        for uid in uids:
+            ae.add_supported_context(uid, syntaxes)
+        return ae
+
+    def _handlers(self) -> list[tuple[Any, Callable[..., Any]]]:
+        from pynetdicom import evt
+
+        svc = self.service
+
+        def on_accepted(event: Any) -> None:
+            req = event.assoc.requestor
+            accepted = ", ".join(_name(cx.abstract_syntax) for cx in event.assoc.accepted_contexts)
+            rejected = ", ".join(_name(cx.abstract_syntax) for cx in event.assoc.rejected_contexts)
+            svc.state(event.assoc)
+            log.info("Association Received %s:%s %s -> %s; accepted: %s%s", req.address, req.port,
+                     str(req.ae_title).strip(), self.aet, accepted, f"; rejected: {rejected}" if rejected else "")
+
+        def on_rejected(event: Any) -> None:
+            log.warning("Association Rejected from %s", event.assoc.requestor.address)
+
+        def on_released(event: Any) -> None:
+            log.info("Association Released by %s", str(event.assoc.requestor.ae_title).strip())
+            svc.drop(event.assoc, "release")
+
+        def on_aborted(event: Any) -> None:
+            log.warning("Association Aborted (%s)", str(event.assoc.requestor.ae_title).strip())
+            svc.drop(event.assoc, "abort")
+
+        def on_closed(event: Any) -> None:
+            svc.drop(event.assoc, "connection closed")
+
+        def on_echo(event: Any) -> int:
+            log.info("%s: C-ECHO -> 0x0000", str(event.assoc.requestor.ae_title).strip())
+            return 0x0000
+
+        return [(evt.EVT_ACCEPTED, on_accepted), (evt.EVT_REJECTED, on_rejected), (evt.EVT_RELEASED, on_released),
+                (evt.EVT_ABORTED, on_aborted), (evt.EVT_CONN_CLOSE, on_closed), (evt.EVT_C_ECHO, on_echo),
+                (evt.EVT_N_CREATE, svc.n_create), (evt.EVT_N_SET, svc.n_set), (evt.EVT_N_GET, svc.n_get),
+                (evt.EVT_N_ACTION, svc.n_action), (evt.EVT_N_DELETE, svc.n_delete)]
+
+    def start(self) -> None:
+        """Start listening in background threads; raise :class:`NetError` if the port is taken."""
+        with self._lock:
+            if self._server is not None:
+                return
+            ae = self._make_ae()
+            try:
+                self._server = ae.start_server((self.host, self.requested_port), block=False,
+                                               evt_handlers=self._handlers())
+            except OSError as exc:
+                raise NetError(f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror or exc}") from None
+        log.info("print SCP %s listening on %s:%d, profile %s (%s)", self.aet, self.host, self.port,
+                 self.profile.name, self.profile.description or "")
+
+    @property
+    def port(self) -> int:
+        """The port actually listened on (useful with port 0)."""
+        server = self._server
+        return int(server.server_address[1]) if server is not None else self.requested_port
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def stop(self) -> None:
+        """Stop listening and abort open associations (bounded by pynetdicom's shutdown)."""
+        with self._lock:
+            server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        log.info("print SCP stopped: %d film(s) printed, %d job(s) failed", self.service.films_printed,
+                 self.service.jobs_failed)
+
+    def __enter__(self) -> "PrintServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _name(uid: str) -> str:
+    from pydicom.uid import UID
+
+    return UID(uid).name
