@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
@@ -141,6 +142,10 @@ class _Watch:
     def __init__(self) -> None:
         self.reject: str | None = None
         self.aborted = False
+        self.connected = False
+
+    def on_open(self, event: Any) -> None:
+        self.connected = True
 
     def on_acse(self, event: Any) -> None:
         p = event.primitive
@@ -151,7 +156,8 @@ class _Watch:
         self.aborted = True
 
     def handlers(self) -> list[tuple[Any, Callable[[Any], None]]]:
-        return [(evt.EVT_ACSE_RECV, self.on_acse), (evt.EVT_ABORTED, self.on_abort)]
+        return [(evt.EVT_ACSE_RECV, self.on_acse), (evt.EVT_ABORTED, self.on_abort),
+                (evt.EVT_CONN_OPEN, self.on_open)]
 
 
 def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
@@ -210,10 +216,12 @@ def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
     if assoc.is_aborted and assoc.rejected_contexts and not assoc.accepted_contexts:
         reasons = sorted({cx.status for cx in assoc.rejected_contexts})
         raise NetError(f"{where} accepted none of the proposed presentation contexts ({', '.join(reasons)})")
+    if not watch.connected:
+        raise NetError(f"cannot connect to {where}: connection refused or no answer within "
+                       f"{node.timeouts.connect:g} s")
     if watch.aborted:
         raise NetError(f"association with {where} aborted during negotiation")
-    raise NetError(f"cannot associate with {where}: no answer within {node.timeouts.connect:g} s "
-                   "or connection refused")
+    raise NetError(f"no association with {where}: no A-ASSOCIATE answer within {node.timeouts.acse:g} s")
 
 
 def release(assoc: Association) -> None:
@@ -264,11 +272,24 @@ def cancel_watch(assoc: Association, token: CancelToken | None,
         remove()
 
 
-def check_final(op: str, rsp: Dataset | None, assoc: Association, node: DimseNode) -> int:
-    """Status of a final response; raise :class:`NetError` when there is none (timeout, abort)."""
+def check_final(op: str, rsp: Dataset | None, assoc: Association, node: DimseNode,
+                waited: float | None = None) -> int:
+    """Status of a final response; raise :class:`NetError` when there is none (timeout, abort).
+
+    ``waited`` is how long we had waited since the previous response: at least the DIMSE
+    timeout means pynetdicom gave up waiting (and aborted the association itself).
+    """
     status = status_of(rsp)
     if status is None:
-        if assoc.is_aborted:
+        # The DUL thread marks an A-ABORT from the peer a moment after the DIMSE layer
+        # has given up: wait briefly so the message names the right cause.
+        deadline = time.monotonic() + 1.0
+        while assoc.is_established and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if waited is not None and waited >= node.timeouts.dimse * 0.95:
+            raise NetError(f"{op}: no response from {node.ae_title} within {node.timeouts.dimse:g} s "
+                           "(DIMSE timeout); association aborted", category=FAILURE)
+        if assoc.is_aborted or not assoc.is_established:
             raise NetError(f"{op}: association aborted by {node.ae_title} or the network", category=FAILURE)
         raise NetError(f"{op}: no response from {node.ae_title} within {node.timeouts.dimse:g} s "
                        "(DIMSE timeout)", category=FAILURE)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
+import time
 from typing import Iterable, Iterator, Mapping
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
@@ -258,7 +259,9 @@ def find(node: DimseNode, calling_aet: str, query: Dataset, model: str,
         msg_id = 1
         with cancel_watch(assoc, token, lambda: assoc.send_c_cancel(msg_id, cx.context_id)) as done:
             warned = False
+            last, waited = time.monotonic(), 0.0
             for rsp, identifier in assoc.send_c_find(query, model, msg_id=msg_id):
+                waited, last = time.monotonic() - last, time.monotonic()
                 status = status_of(rsp)
                 if status is not None and status_category(status) == PENDING:
                     if status == 0xFF01 and not warned:
@@ -266,6 +269,7 @@ def find(node: DimseNode, calling_aet: str, query: Dataset, model: str,
                         log.warning("%s does not support some optional keys (0xFF01)", node.ae_title)
                     if identifier is not None and not (token is not None and token.cancelled):
                         yield identifier
+                        last = time.monotonic()  # the consumer's time is not the peer's
                     continue
                 final = rsp
                 break
@@ -277,7 +281,7 @@ def find(node: DimseNode, calling_aet: str, query: Dataset, model: str,
         release(assoc)
     if token is not None and token.cancelled:
         raise Cancelled("C-FIND cancelled")
-    status = check_final("C-FIND", final, assoc, node)
+    status = check_final("C-FIND", final, assoc, node, waited=waited)
     category = status_category(status)
     if category == CANCEL:
         raise Cancelled("C-FIND cancelled by the peer")

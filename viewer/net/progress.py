@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -91,7 +92,9 @@ def follow(op: str, responses: Iterator[tuple[Dataset, Dataset | None]], files: 
 
     final: Dataset | None = None
     final_ident: Dataset | None = None
+    last, waited = time.monotonic(), 0.0
     for rsp, ident in responses:
+        waited, last = time.monotonic() - last, time.monotonic()
         status = status_of(rsp)
         if status is None:
             break
@@ -105,12 +108,13 @@ def follow(op: str, responses: Iterator[tuple[Dataset, Dataset | None]], files: 
         state.status = status
         if status_category(status) == PENDING:
             yield RetrieveProgress(**{**state.__dict__, "files": drain()})
+            last = time.monotonic()  # the consumer's time is not the peer's
             continue
         final, final_ident = rsp, ident
         break
     if token is not None and token.cancelled:
         raise Cancelled(f"{op} cancelled after {state.received + len(drain())} file(s)")
-    status = check_final(op, final, assoc, node)
+    status = check_final(op, final, assoc, node, waited=waited)
     state.status = status
     state.final = True
     if final is not None and final.get("NumberOfRemainingSuboperations") is None:

@@ -1,0 +1,225 @@
+"""Faults with in-process pynetdicom peers on loopback: rejection, abort mid-transfer, a peer
+that stops answering, sub-operation failures, cancel. Each must end with a clear status,
+keep what was received, and leave no partial file in the store."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Iterator
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pynetdicom import AE, evt
+from pynetdicom.sop_class import (CTImageStorage, MRImageStorage, StudyRootQueryRetrieveInformationModelFind,
+                                  StudyRootQueryRetrieveInformationModelGet)
+
+from peers import free_port
+from viewer.config import DimseNode, Timeouts
+from viewer.errors import Cancelled, NetError
+from viewer.net.association import CancelToken
+from viewer.net.find import build_query, find
+from viewer.net.get import get
+from viewer.net.progress import retrieve_identifier
+from viewer.net.store import TMP_PREFIX, LocalStore
+
+FIND = StudyRootQueryRetrieveInformationModelFind
+GET = StudyRootQueryRetrieveInformationModelGet
+
+
+def _image(sop_class: str, n: int) -> Dataset:
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = generate_uid(entropy_srcs=["faults", sop_class, str(n)])
+    ds.StudyInstanceUID = generate_uid(entropy_srcs=["faults-study"])
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=["faults-series", sop_class])
+    ds.PatientID, ds.Modality = "FAULTS", "CT"
+    ds.Rows = ds.Columns = 8
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelData = (np.arange(64, dtype="<u2") * (n + 1)).tobytes()
+    return ds
+
+
+class Peer:
+    """A pynetdicom SCP on a free port with the given handlers; stopped by the fixture."""
+
+    def __init__(self, handlers: list[tuple[Any, Any]], require_calling: list[str] | None = None) -> None:
+        self.ae = AE(ae_title="FAULTY")
+        self.ae.add_supported_context(FIND)
+        self.ae.add_supported_context(GET)
+        for cx in (CTImageStorage, MRImageStorage):
+            self.ae.add_supported_context(cx, scu_role=True, scp_role=True)
+        if require_calling:
+            self.ae.require_calling_aet = require_calling
+        self.port = free_port()
+        self.server = self.ae.start_server(("127.0.0.1", self.port), block=False, evt_handlers=handlers)
+        self.cancelled = threading.Event()
+
+    def node(self, dimse: float = 5.0) -> DimseNode:
+        return DimseNode("faulty", "FAULTY", "127.0.0.1", self.port, timeouts=Timeouts(5, 5, dimse, 10))
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def make_peer() -> Iterator[Any]:
+    peers: list[Peer] = []
+
+    def factory(*args: Any, **kwargs: Any) -> Peer:
+        peers.append(Peer(*args, **kwargs))
+        return peers[-1]
+
+    yield factory
+    for p in peers:
+        p.stop()
+
+
+def _no_partial(store: LocalStore) -> None:
+    assert not list(store.root.rglob(f"{TMP_PREFIX}*"))
+
+
+def test_rejected_association_names_the_reason(make_peer) -> None:
+    peer = make_peer([], require_calling=["SOMEONE"])
+    with pytest.raises(NetError, match="rejected.*[Cc]alling AE title not recognised"):
+        list(find(peer.node(), "VIEWER", build_query("STUDY"), FIND))
+
+
+def test_find_failure_status_is_kept(make_peer) -> None:
+    def handler(event: Any) -> Iterator[Any]:
+        yield 0xA700, None  # Out of resources (PS3.4 C.4.1.1.4)
+
+    peer = make_peer([(evt.EVT_C_FIND, handler)])
+    with pytest.raises(NetError) as info:
+        list(find(peer.node(), "VIEWER", build_query("STUDY"), FIND))
+    assert info.value.status == 0xA700 and info.value.category == "Failure"
+
+
+def test_peer_that_stops_answering_hits_the_dimse_timeout(make_peer) -> None:
+    def handler(event: Any) -> Iterator[Any]:
+        ds = Dataset()
+        ds.QueryRetrieveLevel, ds.PatientID = "STUDY", "ONE"
+        yield 0xFF00, ds
+        time.sleep(3)
+        yield 0x0000, None
+
+    peer = make_peer([(evt.EVT_C_FIND, handler)])
+    got: list[Dataset] = []
+    t0 = time.monotonic()
+    with pytest.raises(NetError, match="DIMSE timeout"):
+        for ds in find(peer.node(dimse=1.0), "VIEWER", build_query("STUDY"), FIND):
+            got.append(ds)
+    assert time.monotonic() - t0 < 2.5
+    assert [d.PatientID for d in got] == ["ONE"]
+
+
+def test_cancel_sends_c_cancel(make_peer) -> None:
+    seen = threading.Event()
+
+    def handler(event: Any) -> Iterator[Any]:
+        for i in range(100):
+            if event.is_cancelled:
+                seen.set()
+                yield 0xFE00, None
+                return
+            ds = Dataset()
+            ds.QueryRetrieveLevel, ds.PatientID = "STUDY", str(i)
+            yield 0xFF00, ds
+            time.sleep(0.05)
+        yield 0x0000, None
+
+    peer = make_peer([(evt.EVT_C_FIND, handler)])
+    token = CancelToken()
+    got = []
+    with pytest.raises(Cancelled):
+        for ds in find(peer.node(), "VIEWER", build_query("STUDY"), FIND, token=token):
+            got.append(ds)
+            if len(got) == 3:
+                token.cancel()
+    assert seen.wait(5), "the peer never saw C-CANCEL"
+    assert len(got) == 3
+
+
+def _get_handler(datasets: list[Dataset], abort_after: int | None = None, sleep_after: int | None = None):
+    def handler(event: Any) -> Iterator[Any]:
+        yield len(datasets)
+        for i, ds in enumerate(datasets):
+            if abort_after is not None and i == abort_after:
+                event.assoc.abort()
+                return
+            if sleep_after is not None and i == sleep_after:
+                time.sleep(3)
+            if event.is_cancelled:
+                yield 0xFE00, None
+                return
+            yield 0xFF00, ds
+    return handler
+
+
+def _run_get(peer: Peer, store: LocalStore, dimse: float = 5.0, sop_classes=(CTImageStorage, MRImageStorage),
+             token: CancelToken | None = None) -> list[Any]:
+    steps = []
+    ident = retrieve_identifier("STUDY", {"StudyInstanceUID": "1.2.3"})
+    for step in get(peer.node(dimse), "VIEWER", ident, GET, store, sop_classes=sop_classes, token=token):
+        steps.append(step)
+    return steps
+
+
+def _stored_uids(store: LocalStore) -> set[str]:
+    return {str(pydicom.dcmread(p).SOPInstanceUID) for p in store.instances()}
+
+
+def test_get_abort_mid_transfer_keeps_received_files(make_peer, tmp_path) -> None:
+    data = [_image(CTImageStorage, n) for n in range(4)]
+    peer = make_peer([(evt.EVT_C_GET, _get_handler(data, abort_after=2))])
+    store = LocalStore(tmp_path)
+    with pytest.raises(NetError, match="abort"):
+        _run_get(peer, store)
+    assert _stored_uids(store) == {str(d.SOPInstanceUID) for d in data[:2]}
+    _no_partial(store)
+
+
+def test_get_peer_stops_answering(make_peer, tmp_path) -> None:
+    data = [_image(CTImageStorage, n) for n in range(3)]
+    peer = make_peer([(evt.EVT_C_GET, _get_handler(data, sleep_after=1))])
+    store = LocalStore(tmp_path)
+    with pytest.raises(NetError, match="DIMSE timeout"):
+        _run_get(peer, store, dimse=1.0)
+    assert _stored_uids(store) == {str(data[0].SOPInstanceUID)}
+    _no_partial(store)
+
+
+def test_get_sub_operation_failures_are_a_warning(make_peer, tmp_path) -> None:
+    # We propose only CT storage: the MR instance cannot be sent, a failed sub-operation;
+    # the final status is then 0xB000 (PS3.4 C.4.3.1.3.1), a warning, not an error.
+    ct, mr = _image(CTImageStorage, 1), _image(MRImageStorage, 2)
+    peer = make_peer([(evt.EVT_C_GET, _get_handler([ct, mr]))])
+    store = LocalStore(tmp_path)
+    steps = _run_get(peer, store, sop_classes=[CTImageStorage])
+    final = steps[-1]
+    assert final.final and final.status == 0xB000 and final.category == "Warning"
+    assert (final.completed, final.failed) == (1, 1)
+    assert final.failed_uids == [str(mr.SOPInstanceUID)]
+    assert _stored_uids(store) == {str(ct.SOPInstanceUID)}
+
+
+def test_get_cancel_keeps_files(make_peer, tmp_path) -> None:
+    data = [_image(CTImageStorage, n) for n in range(50)]
+    peer = make_peer([(evt.EVT_C_GET, _get_handler(data))])
+    store = LocalStore(tmp_path)
+    token = CancelToken()
+    seen = []
+    with pytest.raises(Cancelled):
+        for step in get(peer.node(), "VIEWER", retrieve_identifier("STUDY", {"StudyInstanceUID": "1.2.3"}), GET,
+                        store, sop_classes=[CTImageStorage], token=token):
+            seen.append(step)
+            if step.completed >= 3:
+                token.cancel()
+    assert 3 <= len(store.instances()) < 50
+    _no_partial(store)
