@@ -54,7 +54,8 @@ def voi_window(values: np.ndarray, center: float, width: float,
     """
     x = values.astype(np.float64, copy=False)
     if function is VoiFunction.SIGMOID:
-        return 1.0 / (1.0 + np.exp(-4.0 * (x - center) / width))
+        # exp overflows to inf for far-away values; the limit (0) is the right answer
+        return 1.0 / (1.0 + np.exp(np.clip(-4.0 * (x - center) / width, -700.0, 700.0)))
     if function is VoiFunction.LINEAR_EXACT:
         y = (x - center) / width + 0.5
     elif width <= 1.0:
