@@ -189,4 +189,5 @@ def permissive_profile(host: str, port: int, ae_title: str, calling_ae_title: st
     """A profile that knows nothing about the printer: everything is sent as asked."""
     return PrinterProfile(name=f"{ae_title}@{host}:{port}", ae_title=ae_title, host=host, port=port,
                           calling_ae_title=calling_ae_title, color=True, supports_requested_image_size=True,
-                          supports_decimate_crop=True, annotation_display_formats=None, max_pdu=65536)
+                          supports_decimate_crop=True, annotation_display_formats=None, max_pdu=65536,
+                          printer_attributes=["PrinterStatus", "PrinterStatusInfo"])

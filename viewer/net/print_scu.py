@@ -129,6 +129,7 @@ class PrintAssociation:
         self._last_created_uid: str | None = None
         self._lock = threading.Lock()
         self._reject: str | None = None
+        self._sent_at = time.monotonic()
 
     # ------------------------------------------------------------------ association
     @property
@@ -248,8 +249,13 @@ class PrintAssociation:
     def _check(self, step: str, rsp: Dataset | None) -> int:
         """Classify a response status: warnings are kept, failures raised."""
         if rsp is None or "Status" not in rsp:
-            if self._assoc is not None and self._assoc.is_aborted:
-                raise PrintError(f"{step}: printer {self.where} aborted the association", category="Failure")
+            # pynetdicom aborts by itself when the DIMSE timeout expires, so tell a silent
+            # printer from one that aborted or hung up by how long the wait lasted.
+            waited = time.monotonic() - self._sent_at
+            if waited < 0.9 * self.address.timeout:
+                self.abort()
+                raise PrintError(f"{step}: printer {self.where} aborted the association or closed the "
+                                 f"connection", category="Failure")
             self.abort()
             raise PrintError(f"{step}: no answer from printer {self.where} within {self.address.timeout:g} s; "
                              "association aborted", category="Failure")
@@ -281,6 +287,7 @@ class PrintAssociation:
         self._check_cancel()
         self._require(self.meta_uid, "N-GET Printer")
         tags = [tag_for_keyword(k) for k in (keywords or [])]
+        self._sent_at = time.monotonic()
         st, ds = self._assoc.send_n_get([t for t in tags if t is not None], PRINTER, PRINTER_INSTANCE,
                                         meta_uid=self.meta_uid)
         self._check("N-GET Printer", st)
@@ -299,6 +306,7 @@ class PrintAssociation:
         uid = instance_uid or generate_uid()
         with self._lock:
             self._last_created_uid = None
+        self._sent_at = time.monotonic()
         st, attrs = self._assoc.send_n_create(ds, class_uid, uid, meta_uid=meta)
         self._check(step, st)
         with self._lock:
@@ -310,6 +318,7 @@ class PrintAssociation:
         self._check_cancel()
         meta = self.meta_uid if on_meta else None
         self._require(meta or class_uid, step)
+        self._sent_at = time.monotonic()
         st, attrs = self._assoc.send_n_set(ds, class_uid, instance_uid, meta_uid=meta)
         self._check(step, st)
         return attrs if attrs is not None else Dataset()
@@ -319,6 +328,7 @@ class PrintAssociation:
         retries after a timeout have printed films twice (PRINT-NOTES)."""
         self._check_cancel()
         self._require(self.meta_uid, step)
+        self._sent_at = time.monotonic()
         st, attrs = self._assoc.send_n_action(None, action_type, class_uid, instance_uid, meta_uid=self.meta_uid)
         self._check(step, st)
         return attrs if attrs is not None else Dataset()
@@ -330,6 +340,7 @@ class PrintAssociation:
         meta = self.meta_uid if on_meta else None
         self._require(meta or class_uid, step)
         tags = [tag_for_keyword(k) for k in keywords]
+        self._sent_at = time.monotonic()
         st, ds = self._assoc.send_n_get([t for t in tags if t is not None], class_uid, instance_uid, meta_uid=meta)
         self._check(step, st)
         return ds if ds is not None else Dataset()
@@ -340,6 +351,7 @@ class PrintAssociation:
             return False
         meta = self.meta_uid if on_meta else None
         try:
+            self._sent_at = time.monotonic()
             st = self._assoc.send_n_delete(class_uid, instance_uid, meta_uid=meta)
             self._check(step, st)
             return True
