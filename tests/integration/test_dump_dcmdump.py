@@ -165,3 +165,28 @@ def test_dump_matches_dcmdump(path: Path) -> None:
             if a != pytest.approx(b, rel=1e-6, abs=1e-30):
                 problems.append(f"{node.tag_text} value {node.value!r} != dcmdump {value!r}")
     assert not problems, "\n".join(problems[:20])
+
+
+TRUNCATED = ["broken/MR_truncated.dcm", "broken/truncated_pixeldata.dcm", "broken/wrong_length_pixeldata.dcm"]
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("name", TRUNCATED)
+def test_partial_file_stops_where_dcmdump_stops(name: str) -> None:
+    """A truncated file: we dump what was read, and name the element dcmdump names."""
+    import sys
+
+    exe = require_program("dcmdump", "dcmtk")
+    oracle = subprocess.run([exe, "+E", str(CORPUS / name)], capture_output=True, text=True, timeout=60)
+    assert oracle.returncode != 0
+    m = re.search(r"\(([0-9a-f]{4}),([0-9a-f]{4})\) larger \((\d+)\) than remaining bytes", oracle.stderr)
+    assert m, oracle.stderr
+    tag, declared = f"({m[1]},{m[2]})".upper(), m[3]
+    proc = subprocess.run([sys.executable, "-m", "viewer", "dump", str(CORPUS / name)], capture_output=True,
+                          text=True, timeout=60, cwd=CORPUS.parents[2])
+    assert proc.returncode == 1
+    assert "reading stopped" in proc.stderr and tag in proc.stderr and f"declares {declared} bytes" in proc.stderr
+    # Everything before the damaged element was dumped.
+    dumped = {line.split()[0] for line in proc.stdout.splitlines() if line.startswith("(")}
+    before = {f"({ln[1:5]},{ln[6:10]})" for ln in oracle.stdout.splitlines() if ln.startswith("(")}
+    assert len(before) > 10 and before <= dumped
