@@ -1,0 +1,197 @@
+#!/usr/bin/env python
+"""Benchmark of opening media: a DICOMDIR listing and a folder scan, as ratios.
+
+Usage::
+
+    python bench/scan.py [--quick] [--keep DIR]
+
+Generates, in a temporary folder:
+
+* a CD-like tree of 5,000 single-slice instances (100 series of 50) with a DICOMDIR made
+  by DCMTK ``dcmmkdir`` (or pydicom's FileSet when dcmmkdir is missing);
+* a folder of 1,000 single-slice files (10 series of 100, shuffled names) without DICOMDIR.
+
+and prints, for each, the time to the first series and to the end, next to a plain
+``pydicom.dcmread(stop_before_pixels=True)`` loop over the same files in the same run.
+Targets (issue 4): the DICOMDIR listing >= 10x faster than reading the headers; the
+folder scan no slower than the loop (ratio <= 1.0); the first series within 10% of
+the total time; scanning does not hold pixel data (peak traced memory << pixel bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from viewer.dicom.scan import EventKind, scan  # noqa: E402
+from viewer.dicom.model import StudyTree  # noqa: E402
+
+CT = "1.2.840.10008.5.1.4.1.1.2"
+
+
+def _template(size: int) -> Dataset:
+    ds = Dataset()
+    ds.SOPClassUID = CT
+    ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = "BENCH^SCAN", "BENCH", "19700101", "O"
+    ds.StudyDate, ds.StudyTime, ds.StudyID, ds.AccessionNumber = "20240101", "120000", "1", "A1"
+    ds.Modality, ds.Manufacturer = "CT", "SYNTHETIC"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.PixelSpacing, ds.SliceThickness, ds.KVP = [0.7, 0.7], 1.0, 120
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.Rows = ds.Columns = size
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+    ds.WindowCenter, ds.WindowWidth = 40, 400
+    ds.PixelData = (np.arange(size * size, dtype=np.uint16) % 4096).tobytes()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = CT
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    return ds
+
+
+def generate(root: Path, n_series: int, per_series: int, size: int, tag: str, flat: bool) -> list[Path]:
+    """Write ``n_series`` x ``per_series`` CT slices; DICOM-conformant 8-character names."""
+    ds = _template(size)
+    rng = np.random.default_rng(7)
+    names = rng.permutation(n_series * per_series)
+    paths: list[Path] = []
+    n = 0
+    studies = max(1, n_series // 5)
+    for s in range(n_series):
+        study = generate_uid(entropy_srcs=[tag, "study", str(s % studies)])
+        ds.StudyInstanceUID, ds.StudyDescription = study, f"STUDY {s % studies}"
+        ds.SeriesInstanceUID = generate_uid(entropy_srcs=[tag, "series", str(s)])
+        ds.FrameOfReferenceUID = generate_uid(entropy_srcs=[tag, "for", str(s)])
+        ds.SeriesNumber, ds.SeriesDescription = s + 1, f"SERIES {s}"
+        for k in range(per_series):
+            ds.SOPInstanceUID = generate_uid(entropy_srcs=[tag, f"sop-{s}-{k}"])
+            ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+            ds.InstanceNumber = k + 1
+            ds.ImagePositionPatient = [0.0, 0.0, -1.25 * k]
+            name = f"IM{names[n]:06d}"
+            path = root / name if flat else root / f"S{s // 100:03d}" / f"SE{s % 100:06d}" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ds.save_as(path, enforce_file_format=True)
+            paths.append(path)
+            n += 1
+    return paths
+
+
+def make_dicomdir(root: Path, top: str) -> Path:
+    program = shutil.which("dcmmkdir")
+    if program:
+        subprocess.run([program, "-q", "+r", "+id", str(root), "+D", str(root / "DICOMDIR"), top], check=True)
+    else:  # pydicom's FileSet writes the same structure (slower, rewrites the files)
+        from pydicom.fileset import FileSet
+
+        fs = FileSet()
+        for p in sorted((root / top).rglob("*")):
+            if p.is_file():
+                fs.add(pydicom.dcmread(p))
+        fs.write(root / "out")
+        return root / "out" / "DICOMDIR"
+    return root / "DICOMDIR"
+
+
+def plain_loop(paths: list[Path]) -> float:
+    t0 = time.perf_counter()
+    for p in paths:
+        pydicom.dcmread(p, stop_before_pixels=True)
+    return time.perf_counter() - t0
+
+
+def timed_scan(target: Path, **options) -> tuple[float, float, StudyTree]:
+    """(seconds to the first instance event, seconds to a fully sorted tree, tree)."""
+    t0 = time.perf_counter()
+    first = None
+    tree = StudyTree()
+    for event in scan(target, **options):
+        if event.kind is EventKind.INSTANCE:
+            if first is None:
+                first = time.perf_counter() - t0
+            tree.add(event.instance)
+        elif event.kind is EventKind.ERROR:
+            tree.add_error(event.path, event.error)
+    for series in tree.iter_series():  # sorting and stack splitting are part of "listed"
+        series.stacks
+    return first or 0.0, time.perf_counter() - t0, tree
+
+
+def best(fn, repeat: int):
+    results = [fn() for _ in range(repeat)]
+    return min(results, key=lambda r: r if isinstance(r, float) else r[1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1/5 of the sizes, one repetition")
+    parser.add_argument("--keep", metavar="DIR", help="generate into DIR and keep it")
+    parser.add_argument("--repeat", type=int, default=2, help="repetitions, best kept (default 2)")
+    args = parser.parse_args(argv)
+    scale = 5 if args.quick else 1
+    repeat = 1 if args.quick else args.repeat
+    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-scan-"))
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        t0 = time.perf_counter()
+        cd = base / "cd"
+        cd_files = generate(cd / "DICOM", 100 // scale, 50, 16, "cd", flat=False)
+        dicomdir = make_dicomdir(cd, "DICOM")
+        folder = base / "folder"
+        folder_files = generate(folder, 10 // scale * 1 or 1, 100, 128, "folder", flat=True)
+        print(f"generated {len(cd_files)} files + DICOMDIR and {len(folder_files)} files "
+              f"in {time.perf_counter() - t0:.1f} s")
+
+        # -- DICOMDIR listing vs reading every header
+        loop_cd = best(lambda: plain_loop(cd_files), repeat)
+        first, total, tree = best(lambda: timed_scan(dicomdir.parent), repeat)
+        count = len(tree)
+        assert count == len(cd_files) and not tree.errors, (count, tree.errors[:3])
+        print(f"DICOMDIR listing, {count} instances in {sum(1 for _ in tree.iter_series())} series:")
+        print(f"  first series {first * 1000:.1f} ms, all listed {total * 1000:.1f} ms;"
+              f" plain dcmread loop {loop_cd * 1000:.1f} ms")
+        print(f"  speed-up vs header loop: {loop_cd / total:.1f}x (target >= 10x)")
+
+        # -- folder scan vs the same loop
+        gc.collect()
+        loop_f = best(lambda: plain_loop(folder_files), repeat)
+        first_f, total_f, tree_f = best(lambda: timed_scan(folder), repeat)
+        assert len(tree_f) == len(folder_files) and not tree_f.errors
+        print(f"folder scan, {len(folder_files)} files:")
+        print(f"  first series {first_f * 1000:.1f} ms, all {total_f * 1000:.1f} ms;"
+              f" plain dcmread loop {loop_f * 1000:.1f} ms")
+        print(f"  scan / loop time ratio: {total_f / loop_f:.2f} (target <= 1.0)")
+        print(f"  first series at {100 * first_f / total_f:.1f}% of the total (target <= 10%)")
+
+        # -- memory: the scan keeps headers only
+        pixel_bytes = sum(128 * 128 * 2 for _ in folder_files)
+        gc.collect()
+        tracemalloc.start()
+        _, _, kept = timed_scan(folder)
+        current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"memory: pixel data on disk {pixel_bytes / 1e6:.1f} MB; scan peak {peak / 1e6:.1f} MB,"
+              f" tree kept {current / 1e6:.1f} MB ({current / len(kept) / 1e3:.1f} kB per instance)")
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
