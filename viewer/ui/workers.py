@@ -109,12 +109,16 @@ class Pools:
         self._live: set[Worker] = set()
         self._lock = threading.Lock()
 
-    def start(self, pool: QThreadPool, worker: Worker) -> Worker:
-        """Start ``worker`` in ``pool`` and keep it cancellable until it finishes."""
+    def start(self, pool: QThreadPool, worker: Worker, priority: int = 0) -> Worker:
+        """Start ``worker`` in ``pool`` and keep it cancellable until it finishes.
+
+        Higher ``priority`` runs first among queued workers (the frame on screen before
+        frames decoded ahead for cine).
+        """
         with self._lock:
             self._live.add(worker)
         worker.signals.finished.connect(lambda w=worker: self._forget(w))
-        pool.start(worker)
+        pool.start(worker, priority)
         return worker
 
     def _forget(self, worker: Worker) -> None:

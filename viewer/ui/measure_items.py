@@ -1,0 +1,71 @@
+"""Graphics for measurements: lines, angle arms, ROI shapes and their labels.
+
+Items live in image coordinates (children of the viewport's anchor item, so they follow
+zoom, pan, rotation and flips); pens are cosmetic so lines stay 2 px wide at any zoom.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
+
+from viewer.ui.measure import Point
+
+COLOR = QColor(255, 200, 40)
+
+
+class MeasureGraphic:
+    """One measurement on screen: a path and a text label, both under ``parent``."""
+
+    def __init__(self, kind: str, parent: QGraphicsItem) -> None:
+        self.kind = kind
+        self.points: list[Point] = []
+        self.text = ""
+        pen = QPen(COLOR, 2)
+        pen.setCosmetic(True)
+        self.path = QGraphicsPathItem(parent)
+        self.path.setPen(pen)
+        self.label = pg.TextItem("", color=COLOR, anchor=(0, 1), fill=pg.mkBrush(0, 0, 0, 150))
+        self.label.setParentItem(parent)
+
+    def set_geometry(self, points: list[Point], text: str) -> None:
+        """Redraw for ``points`` (image coordinates) with ``text`` next to the last point."""
+        self.points = list(points)
+        self.text = text
+        path = QPainterPath()
+        pts = [QPointF(x, y) for x, y in points]
+        if self.kind in ("distance", "angle") and pts:
+            path.moveTo(pts[0])
+            for p in pts[1:]:
+                path.lineTo(p)
+        elif self.kind in ("rect", "ellipse") and len(pts) == 2:
+            rect = QRectF(pts[0], pts[1]).normalized()
+            if self.kind == "rect":
+                path.addRect(rect)
+            else:
+                path.addEllipse(rect)
+        self.path.setPath(path)
+        self.label.setText(text)
+        if pts:
+            anchor = max(pts, key=lambda p: (p.x(), -p.y())) if self.kind in ("rect", "ellipse") else pts[-1]
+            self.label.setPos(anchor)
+
+    def set_visible(self, visible: bool) -> None:
+        self.path.setVisible(visible)
+        self.label.setVisible(visible)
+
+    def remove(self) -> None:
+        scene = self.path.scene()
+        for item in (self.path, self.label):
+            item.setParentItem(None)
+            if scene is not None:
+                scene.removeItem(item)
+
+
+def segment_length(line: QLineF) -> float:
+    return float(line.length())
+
+
+__all__ = ["MeasureGraphic", "COLOR", "Qt"]

@@ -1,0 +1,174 @@
+"""Corner annotations and orientation markers over a viewport.
+
+:func:`corner_texts` builds the four corner texts from the header and the view state (no
+Qt); :class:`AnnotationOverlay` lays them out as labels over the image, with the
+orientation letters on the four edges (PS3.3 C.7.6.2.1.1 gives the directions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
+
+from viewer.dicom.model import format_date, format_person_name
+
+
+@dataclass
+class ViewInfo:
+    """What the annotations describe besides the header."""
+
+    index: int = 0
+    count: int = 0
+    frame_index: int = 0
+    num_frames: int = 1
+    window: tuple[float, float] | None = None
+    window_name: str = ""
+    zoom: float = 1.0
+    invert: bool = False
+    rotation: int = 0
+    flip_h: bool = False
+    spacing: Any = None
+    pixel_text: str = ""
+    fps_text: str = ""
+
+
+def _g(ds: Any, keyword: str) -> str:
+    try:
+        value = ds.get(keyword, "")
+    except Exception:  # noqa: BLE001 - malformed values must not break the overlay
+        return ""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return "\\".join(str(v) for v in value)
+    return str(value).strip()
+
+
+def _num(text: str) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def corner_texts(ds: Any, info: ViewInfo) -> dict[str, str]:
+    """Texts for the ``"tl"``, ``"tr"``, ``"bl"`` and ``"br"`` corners."""
+    name = format_person_name(_g(ds, "PatientName"))
+    birth = format_date(_g(ds, "PatientBirthDate"))
+    tl = [name or "(no name)", " ".join(x for x in (f"ID {_g(ds, 'PatientID')}" if _g(ds, "PatientID") else "",
+                                                      birth, _g(ds, "PatientSex")) if x),
+          " ".join(x for x in (format_date(_g(ds, "StudyDate")), _g(ds, "StudyDescription")) if x),
+          _g(ds, "InstitutionName")]
+    series = " ".join(x for x in (f"Se {_g(ds, 'SeriesNumber')}" if _g(ds, "SeriesNumber") else "",
+                                  _g(ds, "SeriesDescription")) if x)
+    image = f"Im {info.index + 1}/{info.count}" if info.count else ""
+    if info.num_frames > 1:
+        image += f"  Fr {info.frame_index + 1}/{info.num_frames}"
+    tr = [" ".join(x for x in (_g(ds, "Modality"), _g(ds, "Manufacturer")) if x), series, image, info.fps_text]
+    bl = []
+    if info.window is not None:
+        c, w = info.window
+        bl.append(f"W {w:.0f}  L {c:.0f}" + (f"  {info.window_name}" if info.window_name else ""))
+    extras = [f"Zoom {info.zoom * 100:.0f}%"]
+    if info.rotation:
+        extras.append(f"Rot {info.rotation}°")
+    if info.flip_h:
+        extras.append("Flip")
+    if info.invert:
+        extras.append("Inverted")
+    bl.append("  ".join(extras))
+    bl.append(info.pixel_text)
+    br = []
+    loc = _num(_g(ds, "SliceLocation"))
+    if loc is None:
+        ipp = ds.get("ImagePositionPatient") if hasattr(ds, "get") else None
+        if ipp is not None and len(ipp) == 3:
+            loc = _num(str(ipp[2]))
+    if loc is not None:
+        br.append(f"Pos {loc:.1f} mm")
+    thick = _num(_g(ds, "SliceThickness"))
+    if thick:
+        br.append(f"Thk {thick:.2g} mm")
+    if info.spacing is not None:
+        br.append(f"{info.spacing[0]:.3g} x {info.spacing[1]:.3g} mm")
+        br.append(str(info.spacing[2]))
+    else:
+        br.append("no pixel spacing")
+    return {k: "\n".join(x for x in v if x) for k, v in (("tl", tl), ("tr", tr), ("bl", bl), ("br", br))}
+
+
+def rotate_labels(labels: tuple[str, str, str, str], rotation: int, flip_h: bool) -> tuple[str, str, str, str]:
+    """Edge labels ``(top, bottom, left, right)`` after a horizontal flip, then a clockwise rotation."""
+    top, bottom, left, right = labels
+    if flip_h:
+        left, right = right, left
+    for _ in range((rotation // 90) % 4):
+        # Turning the image 90° clockwise: what was on the left comes to the top.
+        top, right, bottom, left = left, top, right, bottom
+    return top, bottom, left, right
+
+
+_STYLE = ("color: #f0f0f0; background: transparent; font-family: 'DejaVu Sans', sans-serif; "
+          "font-size: 11px;")
+
+
+class AnnotationOverlay:
+    """Eight labels (4 corners, 4 edges) placed over ``host``; call :meth:`place` on resize."""
+
+    def __init__(self, host: QWidget) -> None:
+        self.host = host
+        self.corners: dict[str, QLabel] = {}
+        self.edges: dict[str, QLabel] = {}
+        align = {"tl": Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                 "tr": Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
+                 "bl": Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+                 "br": Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom}
+        for key, a in align.items():
+            label = QLabel(host)
+            label.setAlignment(a)
+            label.setStyleSheet(_STYLE)
+            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            self.corners[key] = label
+        for key in ("top", "bottom", "left", "right"):
+            label = QLabel(host)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setStyleSheet(_STYLE + "font-size: 14px; font-weight: bold; color: #ffd75e;")
+            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            self.edges[key] = label
+        self.visible = True
+
+    def set_texts(self, corners: dict[str, str], edges: tuple[str, str, str, str] | None) -> None:
+        for key, text in corners.items():
+            self.corners[key].setText(text)
+        for key, text in zip(("top", "bottom", "left", "right"), edges or ("", "", "", "")):
+            self.edges[key].setText(text)
+        self.place()
+
+    def set_visible(self, visible: bool) -> None:
+        self.visible = visible
+        for label in (*self.corners.values(), *self.edges.values()):
+            label.setVisible(visible)
+
+    def labels(self) -> list[QLabel]:
+        return [*self.corners.values(), *self.edges.values()]
+
+    def place(self) -> None:
+        w, h, m = self.host.width(), self.host.height(), 6
+        for key, label in self.corners.items():
+            label.adjustSize()
+            lw, lh = min(label.width(), max(10, w // 2 - m)), label.height()
+            x = m if key[1] == "l" else w - lw - m
+            y = m if key[0] == "t" else h - lh - m
+            label.setGeometry(x, y, lw, lh)
+        for key, label in self.edges.items():
+            label.adjustSize()
+            lw, lh = label.width() + 4, label.height()
+            pos = {"top": ((w - lw) // 2, m), "bottom": ((w - lw) // 2, h - lh - m),
+                   "left": (m, (h - lh) // 2), "right": (w - lw - m, (h - lh) // 2)}[key]
+            label.setGeometry(pos[0], pos[1], lw, lh)
+            label.raise_()
+        for label in self.corners.values():
+            label.raise_()

@@ -1,0 +1,82 @@
+"""The viewport's ``ViewBox``: mouse gestures turned into signals.
+
+Right-drag: window/level. Middle-drag (or left-drag with the pan tool): pan. Wheel: stack
+scrolling; Ctrl+wheel: zoom about the cursor. Left-drag with a measuring tool: draws it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+TOOLS = ("pan", "zoom", "distance", "angle", "rect", "ellipse")
+
+
+class CanvasBox(pg.ViewBox):
+    """A ViewBox that reports gestures instead of acting on all of them itself."""
+
+    #: window/level drag: (dx, dy) in screen pixels since the last event, phase 0/1/2
+    wl_drag = Signal(float, float, int)
+    #: a measuring drag: (start scene pos, current scene pos, phase 0 start/1 move/2 end)
+    tool_drag = Signal(object, object, int)
+    #: a left click with a measuring tool (angle's third point)
+    tool_click = Signal(object)
+    #: wheel without Ctrl: +1 / -1 steps
+    scroll = Signal(int)
+    #: zoom changed by the user (wheel or zoom tool)
+    zoomed = Signal()
+
+    def __init__(self) -> None:
+        super().__init__(lockAspect=True, invertY=True, enableMenu=False)
+        self.tool = "pan"
+        self.setMouseMode(pg.ViewBox.PanMode)
+
+    def mouseDragEvent(self, ev: Any, axis: Any = None) -> None:  # noqa: N802 - pyqtgraph naming
+        button = ev.button()
+        phase = 0 if ev.isStart() else 2 if ev.isFinish() else 1
+        if button == Qt.MouseButton.RightButton:
+            ev.accept()
+            delta = ev.screenPos() - ev.lastScreenPos()
+            self.wl_drag.emit(float(delta.x()), float(delta.y()), phase)
+        elif button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self.tool == "pan"):
+            ev.accept()
+            # Pan: move the view by the drag, in view coordinates.
+            tr = self.childGroup.transform()
+            tr = pg.functions.invertQTransform(tr)
+            dif = tr.map(ev.lastPos()) - tr.map(ev.pos())
+            self.translateBy(x=dif.x(), y=dif.y())
+            self.sigRangeChangedManually.emit(self.state["mouseEnabled"])
+        elif button == Qt.MouseButton.LeftButton and self.tool == "zoom":
+            ev.accept()
+            dy = float((ev.screenPos() - ev.lastScreenPos()).y())
+            s = 1.01 ** dy
+            center = self.mapToView(ev.buttonDownPos())
+            self.scaleBy((s, s), center=center)
+            self.zoomed.emit()
+        elif button == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.tool_drag.emit(QPointF(ev.buttonDownScenePos()), QPointF(ev.scenePos()), phase)
+        else:
+            ev.ignore()
+
+    def mouseClickEvent(self, ev: Any) -> None:  # noqa: N802 - pyqtgraph naming
+        if ev.button() == Qt.MouseButton.LeftButton and self.tool in ("angle",):
+            ev.accept()
+            self.tool_click.emit(QPointF(ev.scenePos()))
+        else:
+            ev.ignore()
+
+    def wheelEvent(self, ev: Any, axis: Any = None) -> None:  # noqa: N802 - pyqtgraph naming
+        delta = ev.delta() if hasattr(ev, "delta") else ev.angleDelta().y()
+        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            s = 1.0 / (1.0 + 0.1 * (delta / 120.0)) if delta > 0 else 1.0 + 0.1 * (-delta / 120.0)
+            center = self.mapToView(ev.pos())
+            self.scaleBy((s, s), center=center)
+            self.zoomed.emit()
+        elif delta:
+            self.scroll.emit(-1 if delta > 0 else 1)
+        ev.accept()
