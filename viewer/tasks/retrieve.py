@@ -52,6 +52,13 @@ class ScpHolder:
         self._scp: StorageSCP | None = None
         self._lock = threading.Lock()
 
+    def allow(self, *aets: str) -> None:
+        """Also accept these calling AE titles (a node added while running)."""
+        with self._lock:
+            self._allowed.update(aets)
+            if self._scp is not None:
+                self._scp.allow(*aets)
+
     def get(self) -> StorageSCP:
         with self._lock:
             if self._scp is None:
