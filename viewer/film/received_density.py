@@ -3,8 +3,8 @@
 Pure numpy functions with explicit parameters.
 
 * Presentation LUT (PS3.3 C.11.6): ``IDENTITY`` output is P-values, perceptually linear
-  (PS3.14 Grayscale Standard Display Function, GSDF); ``LIN OD`` output is linear in optical
-  density, the lowest input printed at Max Density and the highest at Min Density; a LUT maps
+  (PS3.14 Grayscale Standard Display Function, GSDF); ``LIN OD`` input is linear in optical
+  density, the lowest input printed at Min Density and the highest at Max Density; a LUT maps
   each stored value to a P-value.
 * Hardcopy (PS3.14 section 7.2 / PS3.3 C.13.3): the luminance of a film area of density D is
   ``L = La + L0 * 10**-D`` with L0 the Illumination (2010,015E, cd/m2, default 2000) and La
@@ -59,8 +59,12 @@ def pvalues_to_density(p: NDArray[np.floating], min_density: float, max_density:
 
 
 def linear_od_to_density(p: NDArray[np.floating], min_density: float, max_density: float) -> NDArray[np.floating]:
-    """LIN OD (PS3.3 C.11.6.1.2): input linear in density, 0 at Max Density, 1 at Min Density."""
-    return max_density - np.clip(p, 0, 1) * (max_density - min_density)
+    """LIN OD (PS3.3 C.11.6.1.2): the input *is* optical density, linear from Min to Max Density.
+
+    So the lowest input prints at Min Density (clear) and the highest at Max Density (dark),
+    as DCMTK's dcmprscu converts LIN OD jobs for IDENTITY printers.
+    """
+    return min_density + np.clip(p, 0, 1) * (max_density - min_density)
 
 
 def density_to_gray(density: NDArray[np.floating] | float, printer_min: float, printer_max: float,
