@@ -29,6 +29,10 @@ def make_study(corpus: Path, out: Path, tag: str, ct: list[str] | None = None,
             ds.SeriesInstanceUID = series
             ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
             ds.InstanceNumber = n
+            # study- and patient-level attributes must agree across the study's files
+            ds.StudyDate, ds.StudyTime, ds.StudyID = "20240102", "120000", "1"
+            ds.StudyDescription = f"SEND {tag}"
+            ds.PatientBirthDate, ds.PatientSex = "19700101", "O"
             ds.AccessionNumber = f"ACC-{tag}"[:16]
             if ds.file_meta.TransferSyntaxUID.is_compressed:
                 # PS3.5 A.4: encapsulated Pixel Data is OB. pydicom's MR_small_jp2klossless.dcm

@@ -123,12 +123,18 @@ class DicomWebClient:
         self.close()
 
     # ------------------------------------------------------------------ HTTP
-    def _request(self, method: str, url: str, **kw: object) -> "requests.Response":
+    def _request(self, method: str, url: str, *, params: Sequence[tuple[str, str]] = (),
+                 headers: Mapping[str, str] | None = None, data: bytes | None = None,
+                 stream: bool = False) -> "requests.Response":
         import requests
 
-        kw.setdefault("timeout", self.target.timeout)
+        if params:
+            url = f"{url}?{query_string(params)}"
         try:
-            rsp = self.session.request(method, url, **kw)  # type: ignore[arg-type]
+            prep = self.session.prepare_request(requests.Request(method, url, headers=dict(headers or {}),
+                                                                 data=data))
+            prep.url = url  # keep our minimal quoting: requests would re-quote '^' (see query_string)
+            rsp = self.session.send(prep, timeout=self.target.timeout, stream=stream)
         except requests.exceptions.SSLError as exc:
             raise NetError(f"TLS verification failed for {self.base}: {_reason(exc)}",
                            category="connection") from exc
@@ -178,6 +184,7 @@ class DicomWebClient:
         if level in ("IMAGE", "INSTANCE"):
             series_uid = series_uid or keys.pop("SeriesInstanceUID", None) or None
         params: list[tuple[str, str]] = []
+        post: list[tuple[str, re.Pattern[str]]] = []
         for key, value in keys.items():
             if key == "QueryRetrieveLevel":
                 continue
@@ -188,8 +195,13 @@ class DicomWebClient:
                 raise UsageError(f"unknown DICOM keyword in query: {key}")
             if value in ("", None):
                 params.append(("includefield", name))
-            else:
-                params.append((name, str(value)))
+                continue
+            text = str(value)
+            sent = _wire_value(text)
+            if sent != text and not fuzzy:  # matched locally on the exact pattern, see _wire_value
+                post.append((name, _wildcard_pattern(text)))
+                params.append(("includefield", name))
+            params.append((name, sent))
         if limit:
             params.append(("limit", str(limit)))
         if fuzzy:
@@ -208,7 +220,8 @@ class DicomWebClient:
             if series_uid:
                 params.append(("SeriesInstanceUID", series_uid))
         rsp = self._request("GET", url, params=params, headers={"Accept": DICOM_JSON})
-        return _datasets(rsp)
+        found = _datasets(rsp)
+        return [d for d in found if all(_matches(d, name, pat) for name, pat in post)]
 
     # ------------------------------------------------------------------ WADO-RS
     def _resource(self, study_uid: str, series_uid: str | None = None, instance_uid: str | None = None) -> str:
@@ -233,8 +246,8 @@ class DicomWebClient:
         Returns None when the server offers neither for the resource (404/406/501...).
         """
         base = self._resource(study_uid, series_uid, instance_uid)
-        for suffix, params in (("/thumbnail", {"viewport": f"{size},{size}"}),
-                               ("/rendered", {"viewport": f"{size},{size}"})):
+        viewport = [("viewport", f"{size},{size}")]
+        for suffix, params in (("/thumbnail", viewport), ("/rendered", viewport)):
             try:
                 rsp = self._request("GET", base + suffix, params=params,
                                     headers={"Accept": "image/jpeg, image/png;q=0.9, */*;q=0.1"})
@@ -385,6 +398,43 @@ class DicomWebClient:
 
 
 # ---------------------------------------------------------------------- helpers
+#: Characters that go into a query value as they are: RFC 3986 unreserved, sub-delims other
+#: than '&', '=', '+', and ':@/?' -- what urllib3 never percent-encodes in a query.
+_WIRE_SAFE = re.compile(r"[^A-Za-z0-9\-._~!$'()*,;:@/?]")
+
+
+def _wire_value(text: str) -> str:
+    """A matching value that needs no percent-encoding: other characters become '?'.
+
+    Orthanc 1.10 with DICOMweb plugin 1.7 does not percent-decode query values
+    (``PatientName=A%5EB`` matches nothing, ``A^B`` would, but urllib3 always encodes '^'),
+    so a '^' (PN component separator), a space, or a non-ASCII letter could never match.
+    '?' is the single-character wildcard (PS3.18 8.3.4.6.1, PS3.4 C.2.2.2.4): the server
+    returns a superset, and :func:`_matches` keeps only the true matches.
+    """
+    return _WIRE_SAFE.sub("?", text)
+
+
+def _wildcard_pattern(text: str) -> re.Pattern[str]:
+    """DICOM wildcard matching (PS3.4 C.2.2.2.4) as a regex; case-insensitive as PN often is."""
+    rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
+    return re.compile(rx, re.IGNORECASE | re.DOTALL)
+
+
+def _matches(ds: "Dataset", keyword: str, pattern: re.Pattern[str]) -> bool:
+    value = ds.get(keyword)
+    if value is None:
+        return True  # not returned: trust the server
+    values = list(value) if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue" else [value]
+    return any(pattern.fullmatch(str(v)) for v in values)
+
+
+def query_string(params: Sequence[tuple[str, str]]) -> str:
+    """``a=1&b=x*``; values are already wire-safe (:func:`_wire_value`) or UIDs and numbers."""
+    safe = "*?-,.:_~/!$'();@"
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe=safe)}" for k, v in params)
+
+
 def _reason(exc: BaseException) -> str:
     """The innermost useful text of a requests/urllib3 exception chain."""
     text = str(exc)
