@@ -245,3 +245,22 @@ def test_cli_unreadable_file_is_one_line_exit_1() -> None:
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "not a DICOM file" in proc.stderr
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("path", CHARSET_FILES, ids=[p.name for p in CHARSET_FILES])
+def test_charset_terms_known(path: Path) -> None:
+    from viewer.dicom.charset import check_charset, describe
+
+    value = pydicom.dcmread(path).SpecificCharacterSet
+    assert check_charset(value) == [] and "unknown" not in describe(value)
+
+
+def test_charset_mistakes_are_flagged() -> None:
+    from viewer.dicom.charset import check_charset
+
+    assert check_charset("ISO_IR 999")
+    assert check_charset(["ISO_IR 192", "ISO 2022 IR 87"])  # UTF-8 allows no code extensions
+    # DCMTK cannot convert this file's values to UTF-8 either: it declares no character set.
+    nodes = dump_file(CORPUS / "spacing" / "JPEG2KLossless_1s_1f_u_16_16.dcm").nodes
+    name = next(n for n in nodes if n.tag == 0x00100010)
+    assert any("no Specific Character Set" in p for p in name.problems)

@@ -27,7 +27,8 @@ from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
 from viewer.dicom.vr_check import check_element
-from viewer.dicom.dump_values import PIXEL_DATA, SUMMARY_THRESHOLD, encoded_length, format_value
+from viewer.dicom.charset import check_charset, undeclared_non_ascii
+from viewer.dicom.dump_values import CHARSET_VRS, PIXEL_DATA, SUMMARY_THRESHOLD, encoded_length, format_value
 from viewer.errors import ReadError
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class DumpNode:
     row: int = 0
     _source: Any = field(default=None, repr=False)
     _children: list[DumpNode] | None = field(default=None, repr=False)
+    _charset_declared: bool = field(default=False, repr=False)
 
     @property
     def tag_text(self) -> str:
@@ -171,7 +173,8 @@ class DumpNode:
         if self.kind is NodeKind.SEQUENCE and isinstance(self._source, Sequence):
             return [_item_node(item, i, self) for i, item in enumerate(self._source)]
         if self.kind is NodeKind.ITEM and isinstance(self._source, Dataset):
-            return dataset_nodes(self._source, depth=self.depth + 1, parent=self)
+            declared = self.parent._charset_declared if self.parent is not None else False
+            return dataset_nodes(self._source, depth=self.depth + 1, parent=self, charset_declared=declared)
         return []
 
     @property
@@ -202,8 +205,14 @@ def _raw_length(raw: DataElement | RawDataElement) -> int | None:
 
 
 def element_node(ds: Dataset, tag: int, *, depth: int = 0, parent: DumpNode | None = None,
-                 row: int = 0, is_meta: bool = False) -> DumpNode:
-    """Build the node of element ``tag`` of ``ds`` (children of a sequence stay lazy)."""
+                 row: int = 0, is_meta: bool = False, charset_declared: bool | None = None) -> DumpNode:
+    """Build the node of element ``tag`` of ``ds`` (children of a sequence stay lazy).
+
+    ``charset_declared`` says whether this data set or an enclosing one has a Specific
+    Character Set (items inherit it, PS3.5 6.1.2.5.5); None looks at ``ds`` only.
+    """
+    if charset_declared is None:
+        charset_declared = 0x00080005 in ds
     raw = ds.get_item(tag, keep_deferred=True)
     deferred = isinstance(raw, RawDataElement) and raw.value is None and raw.length not in (0, None)
     length = _raw_length(raw) if isinstance(raw, RawDataElement) else None
@@ -253,6 +262,12 @@ def element_node(ds: Dataset, tag: int, *, depth: int = 0, parent: DumpNode | No
     problems: tuple[str, ...] = ()
     if elem is not None and kind is NodeKind.ELEMENT:
         problems = check_element(elem)
+        if tag == 0x00080005:
+            problems += tuple(check_charset(elem.value))
+        elif vr in CHARSET_VRS and isinstance(raw, RawDataElement):
+            msg = undeclared_non_ascii(raw.value, charset_declared)
+            if msg:
+                problems += (msg,)
         if tag == PIXEL_DATA and length is None and vr != "OB":
             # PS3.5 A.4: encapsulated Pixel Data is OB (DCMTK silently shows OB).
             problems += (f"encapsulated Pixel Data has VR {vr}, must be OB (PS3.5 A.4)",)
@@ -263,7 +278,8 @@ def element_node(ds: Dataset, tag: int, *, depth: int = 0, parent: DumpNode | No
         # dcmdump prints VM 1 for a sequence; we keep the item count (more useful) in vm.
     return DumpNode(kind, int(tag), vr or "UN", vm, length, keyword, name, value, depth=depth,
                     is_meta=is_meta, private_creator=creator, retired=retired, problems=problems,
-                    parent=parent, row=row, _source=elem.value if kind is NodeKind.SEQUENCE else None)
+                    parent=parent, row=row, _source=elem.value if kind is NodeKind.SEQUENCE else None,
+                    _charset_declared=charset_declared)
 
 
 def _camel(name: str) -> str:
@@ -281,12 +297,14 @@ def _dict_vr(tag: int) -> str:
 
 
 def dataset_nodes(ds: Dataset, *, depth: int = 0, parent: DumpNode | None = None,
-                  is_meta: bool = False) -> list[DumpNode]:
+                  is_meta: bool = False, charset_declared: bool = False) -> list[DumpNode]:
     """Nodes of every element of ``ds`` in tag order (sequence contents built lazily)."""
+    declared = charset_declared or 0x00080005 in ds
     nodes = []
     for row, tag in enumerate(ds.keys()):
         try:
-            nodes.append(element_node(ds, tag, depth=depth, parent=parent, row=row, is_meta=is_meta))
+            nodes.append(element_node(ds, tag, depth=depth, parent=parent, row=row, is_meta=is_meta,
+                                      charset_declared=declared))
         except Exception as exc:  # noqa: BLE001 - one bad element must not hide the rest
             log.warning("element %s could not be decoded: %s", Tag(tag), exc)
             nodes.append(DumpNode(NodeKind.ELEMENT, int(tag), "UN", 0, None, "", "",

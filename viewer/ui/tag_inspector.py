@@ -23,6 +23,7 @@ from PySide6.QtGui import QAction, QBrush, QColor, QFont, QGuiApplication, QKeyS
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QSplitter, QToolButton,
                                QTreeView, QVBoxLayout, QWidget)
 
+from viewer.dicom.charset import describe, terms
 from viewer.dicom.dump import DumpNode, NodeKind, dump_dataset, read_dataset
 from viewer.dicom.dump_search import Query, visible_nodes
 from viewer.dicom.dump_text import dcmdump_line
@@ -317,8 +318,7 @@ class TagInspector(QWidget):
         """Show the elements of an in-memory dataset (and the functional groups of a frame)."""
         self._dataset = ds
         charset = ds.get("SpecificCharacterSet")
-        charset_text = (charset if isinstance(charset, str) else "\\".join(charset)) if charset else \
-            "default repertoire (ISO_IR 6)"
+        charset_text = "\\".join(terms(charset)) + f" ({describe(charset)})" if charset else describe(None)
         parts = [p for p in (title, f"Specific Character Set: {charset_text}", note) if p]
         self.header_label.setText("\n".join(parts))
         self._rebuild()
