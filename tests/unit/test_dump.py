@@ -264,3 +264,16 @@ def test_charset_mistakes_are_flagged() -> None:
     nodes = dump_file(CORPUS / "spacing" / "JPEG2KLossless_1s_1f_u_16_16.dcm").nodes
     name = next(n for n in nodes if n.tag == 0x00100010)
     assert any("no Specific Character Set" in p for p in name.problems)
+
+
+def test_cli_frame_shows_that_frames_groups() -> None:
+    path = CORPUS / "synthetic" / "enhanced_mr_diffusion_12f.dcm"
+    ds = pydicom.dcmread(path)
+    proc = _cli(str(path), "--frame", "4")
+    assert proc.returncode == 0, proc.stderr
+    diff = ds.PerFrameFunctionalGroupsSequence[3].MRDiffusionSequence[0]
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("# Frame 4 of 12") and f"b = {diff.DiffusionBValue:g}" in first
+    assert diff.DiffusionDirectionality in first
+    assert _cli(str(path), "--frame", "13").returncode == 2
+    assert _cli(str(CORPUS / "ct" / "CT_small.dcm"), "--frame", "1").returncode == 2

@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print the DICOM JSON model (PS3.18 F.2) instead of text")
     parser.add_argument("--search", metavar="TEXT",
                         help="print only elements whose keyword, tag (0008,0060 / 00080060) or value matches")
+    parser.add_argument("--frame", type=int, metavar="N",
+                        help="print only the Shared + Per-frame Functional Groups of frame N (1-based) "
+                             "of an enhanced multi-frame file, with its diffusion parameters")
     parser.add_argument("--no-meta", action="store_true", help="leave out the File Meta Information (group 0002)")
     parser.add_argument("--bulk", choices=("uri", "omit"), default="uri",
                         help="with --json: large binary values as BulkDataURI (default) or omitted")
@@ -37,6 +40,8 @@ def _dump_one(path: str, args: argparse.Namespace, out) -> bool:
 
         out.write(to_json(result.dataset, path=path, bulk=args.bulk, threshold=args.bulk_threshold,
                           include_meta=not args.no_meta) + "\n")
+    elif args.frame is not None:
+        _dump_frame(result.dataset, args.frame, out)
     elif args.search:
         from viewer.dicom.dump_search import search
         from viewer.dicom.dump_text import text_line
@@ -52,6 +57,22 @@ def _dump_one(path: str, args: argparse.Namespace, out) -> bool:
         log.error("%s: %s", path, result.stopped)
         return False
     return True
+
+
+def _dump_frame(ds, frame: int, out) -> None:
+    from viewer.dicom.dump import iter_nodes
+    from viewer.dicom.dump_text import text_line
+    from viewer.dicom.functional_groups import diffusion_info, frame_nodes, has_functional_groups, number_of_frames
+
+    n = number_of_frames(ds)
+    if not has_functional_groups(ds):
+        raise UsageError("--frame: this file has no Shared/Per-frame Functional Groups (PS3.3 C.7.6.16)")
+    if not 1 <= frame <= n:
+        raise UsageError(f"--frame {frame}: the file has {n} frame{'s' if n != 1 else ''}")
+    info = diffusion_info(ds, frame - 1)
+    out.write(f"# Frame {frame} of {n}" + (f": {info}" if info is not None else "") + "\n")
+    for node in iter_nodes(frame_nodes(ds, frame - 1)):
+        out.write(text_line(node) + "\n")
 
 
 def _where(node) -> str:
@@ -80,13 +101,15 @@ def run(args: argparse.Namespace) -> int:
             out.write(f"{'' if i == 0 else chr(10)}# {path}\n")
         try:
             ok = _dump_one(str(path), args, out) and ok
+            out.flush()
         except ReadError as exc:
             if len(paths) == 1:
                 raise
             log.error("%s", exc)
             ok = False
-        try:
-            out.flush()
-        except BrokenPipeError:  # `dump ... | head`
+        except BrokenPipeError:  # `dump ... | head`: the reader has gone, stop quietly
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
     return 0 if ok else 1
