@@ -1,0 +1,189 @@
+#!/usr/bin/env python
+"""Benchmark of retrieving a study from Orthanc on loopback: ours against DCMTK, as ratios.
+
+Usage::
+
+    python bench/retrieve.py [--instances 300] [--size 512] [--rounds 3] [--quick]
+
+Generates a CT study of ``--instances`` images (``--size``² int16, Explicit VR LE), starts
+Orthanc (the test harness's ``tests/peers.py`` configuration, state in a temporary
+folder), loads the study with DCMTK ``storescu``, then in each round and in rotating order:
+
+* ``ours C-GET``: :func:`viewer.net.get.get` into a :class:`LocalStore`;
+* ``getscu``: DCMTK ``getscu -S`` writing into a folder;
+* ``ours C-MOVE``: our storage SCP + :func:`viewer.net.move.move`;
+* ``movescu+storescp``: DCMTK ``storescp`` (started before the clock) receiving what
+  ``movescu -S`` asks Orthanc to send.
+
+Each candidate's time runs from the request until every file is on disk; it prints the
+median instances/s and the ratio ours/DCMTK (target >= 1.0, issue 7). Every run checks
+that all instances arrived.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+CT = "1.2.840.10008.5.1.4.1.1.2"
+AET = "VIEWER"  # the move destination tests/peers.py configures in Orthanc
+
+
+def make_study(out: Path, n: int, size: int) -> str:
+    study = generate_uid(entropy_srcs=["bench-retrieve", str(n), str(size)])
+    series = generate_uid(entropy_srcs=["bench-retrieve-series", str(n), str(size)])
+    rng = np.random.default_rng(7)
+    base = rng.integers(-1024, 2000, (size, size), dtype=np.int16)
+    for i in range(n):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = CT
+        meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=["bench-retrieve", study, str(i)])
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+        ds.SOPClassUID, ds.SOPInstanceUID = CT, meta.MediaStorageSOPInstanceUID
+        ds.PatientName, ds.PatientID = "BENCH^RETRIEVE", "BENCH-RETRIEVE"
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+        ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "CT", 1, i + 1
+        ds.Rows = ds.Columns = size
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+        ds.PixelData = np.roll(base, i, axis=0).tobytes()
+        ds.save_as(out / f"{i:04d}.dcm", enforce_file_format=True)
+    return str(study)
+
+
+def count_files(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--instances", type=int, default=300)
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="60 instances of 128x128, 2 rounds")
+    a = ap.parse_args()
+    if a.quick:
+        a.instances, a.size, a.rounds = 60, 128, 2
+    for prog in ("Orthanc", "storescu", "getscu", "movescu", "storescp"):
+        if shutil.which(prog) is None:
+            print(f"{prog} not found (Debian packages orthanc, dcmtk)", file=sys.stderr)
+            return 2
+
+    import peers
+    from pydicom.dataset import Dataset
+
+    from viewer.config import DimseNode, Timeouts
+    from viewer.net.find import GET_MODEL, MOVE_MODEL, Root
+    from viewer.net.get import get
+    from viewer.net.move import move
+    from viewer.net.storage_scp import StorageSCP
+    from viewer.net.store import LocalStore
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-retrieve-"))
+    move_port = peers.free_port()
+    orthanc = peers.start_orthanc(tmp, move_port)
+    try:
+        src = tmp / "src"
+        src.mkdir()
+        t0 = time.perf_counter()
+        study = make_study(src, a.instances, a.size)
+        orthanc.load(src)
+        print(f"study: {a.instances} x {a.size}x{a.size} int16, loaded in {time.perf_counter() - t0:.1f} s")
+        node = DimseNode("orthanc", orthanc.aet, "127.0.0.1", orthanc.port, timeouts=Timeouts.uniform(120))
+        ident = Dataset()
+        ident.QueryRetrieveLevel, ident.StudyInstanceUID = "STUDY", study
+        keys = ["-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study}"]
+        target = ["127.0.0.1", str(orthanc.port)]
+
+        def ours_get(out: Path) -> None:
+            for p in get(node, AET, ident, GET_MODEL[Root.STUDY], LocalStore(out), sop_classes=[CT]):
+                last = p
+            assert last.status == 0, last.summary()
+
+        def getscu(out: Path) -> None:
+            subprocess.run(["getscu", "-S", "-aet", AET, "-aec", orthanc.aet, *keys, "-od", str(out), *target],
+                           check=True, capture_output=True)
+
+        def ours_move(out: Path) -> None:
+            with StorageSCP(LocalStore(out), AET, move_port, allowed_calling=[orthanc.aet]) as scp:
+                for p in move(node, AET, ident, AET, MOVE_MODEL[Root.STUDY], scp=scp):
+                    last = p
+            assert last.status == 0, last.summary()
+
+        def movescu(out: Path) -> None:
+            subprocess.run(["movescu", "-S", "-aet", AET, "-aem", AET, "-aec", orthanc.aet, *keys, *target],
+                           check=True, capture_output=True)
+
+        def with_storescp(fn: Callable[[Path], None]) -> Callable[[Path], float]:
+            def run(out: Path) -> float:
+                out.mkdir(parents=True, exist_ok=True)
+                proc = subprocess.Popen(["storescp", "-aet", AET, "-od", str(out), str(move_port)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    deadline = time.monotonic() + 10
+                    while peers.c_echo(move_port, AET, timeout=1) != 0:
+                        if time.monotonic() > deadline:
+                            raise RuntimeError("storescp did not start")
+                        time.sleep(0.05)
+                    t = time.perf_counter()
+                    fn(out)
+                    return time.perf_counter() - t
+                finally:
+                    proc.terminate()
+                    proc.wait(10)
+            return run
+
+        def timed(fn: Callable[[Path], None]) -> Callable[[Path], float]:
+            def run(out: Path) -> float:
+                out.mkdir(parents=True, exist_ok=True)
+                t = time.perf_counter()
+                fn(out)
+                return time.perf_counter() - t
+            return run
+
+        candidates: dict[str, Callable[[Path], float]] = {
+            "ours C-GET": timed(ours_get), "getscu": timed(getscu),
+            "ours C-MOVE": timed(ours_move), "movescu+storescp": with_storescp(movescu)}
+        times: dict[str, list[float]] = {k: [] for k in candidates}
+        names = list(candidates)
+        for r in range(a.rounds):
+            order = names[r % len(names):] + names[:r % len(names)]
+            for name in order:
+                out = tmp / f"out-{r}-{name.replace(' ', '_').replace('+', '_')}"
+                times[name].append(candidates[name](out))
+                got = count_files(out)
+                if got != a.instances:
+                    raise SystemExit(f"{name}: {got} of {a.instances} files received")
+                shutil.rmtree(out)
+        rate = {k: a.instances / statistics.median(v) for k, v in times.items()}
+        for k in names:
+            print(f"{k:18s} {rate[k]:8.1f} instances/s (median of {a.rounds}: "
+                  + ", ".join(f"{t:.2f}" for t in times[k]) + " s)")
+        print(f"ratio C-GET  ours/getscu           = {rate['ours C-GET'] / rate['getscu']:.2f}  (target >= 1.0)")
+        print(f"ratio C-MOVE ours/movescu+storescp = {rate['ours C-MOVE'] / rate['movescu+storescp']:.2f}"
+              "  (target >= 1.0)")
+    finally:
+        orthanc.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
