@@ -1,93 +1,217 @@
-"""The study browser: Patient > Study > Series, filled progressively while media load."""
+"""The study browser: Patient > Study > Series with thumbnails, filled progressively while media load.
+
+The widget only mirrors a :class:`viewer.dicom.model.StudyTree`; :meth:`StudyBrowser.refresh`
+is called at most every few tens of milliseconds by the main window (refreshes are coalesced)
+and updates items in place, so a 5,000-file CD does not rebuild the tree per file.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QListWidget, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from viewer.ui.thumbnails import THUMB_SIZE
+from viewer.ui.viewport import SERIES_MIME
 
 log = logging.getLogger(__name__)
 
 SERIES_ROLE = Qt.ItemDataRole.UserRole + 1
+UID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+class _SeriesTree(QTreeWidget):
+    """A tree whose series rows can be dragged onto a viewport (Series Instance UID as payload)."""
+
+    def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:  # noqa: N802 - Qt naming
+        data = QMimeData()
+        uid = next((it.data(0, UID_ROLE) for it in items if it.data(0, UID_ROLE)), None)
+        if uid:
+            data.setData(SERIES_MIME, str(uid).encode("ascii", "replace"))
+        return data
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt naming
+        return [SERIES_MIME]
+
+
 class StudyBrowser(QWidget):
     """A tree of what is open; emits ``series_activated(series)`` on selection."""
 
     series_activated = Signal(object)
+    #: the user asked to stop loading
+    cancel_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Patient / Study / Series", "Modality", "Images"])
+        self.tree = _SeriesTree()
+        self.tree.setHeaderLabels(["Patient / Study / Series", "Mod.", "Images"])
         self.tree.setColumnWidth(0, 230)
+        self.tree.setColumnWidth(1, 40)
+        self.tree.setColumnWidth(2, 50)
+        self.setMinimumWidth(330)
+        self.tree.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
+        self.tree.setDragEnabled(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.tree.itemSelectionChanged.connect(self._on_selection)
+        self.tree.itemActivated.connect(lambda *_: self._on_selection())
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%v / %m files")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_requested.emit)
+        self.loading_row = QWidget()
+        row = QHBoxLayout(self.loading_row)
+        row.setContentsMargins(4, 2, 4, 2)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_button)
+        self.loading_row.setVisible(False)
+        self.errors_label = QLabel("Unreadable files")
         self.errors = QListWidget()
         self.errors.setToolTip("Files that could not be read, with the reason")
+        errors_box = QWidget()
+        eb = QVBoxLayout(errors_box)
+        eb.setContentsMargins(0, 0, 0, 0)
+        eb.addWidget(self.errors_label)
+        eb.addWidget(self.errors)
+        self.errors_box = errors_box
+        errors_box.setVisible(False)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tree)
-        split.addWidget(self.errors)
+        split.addWidget(errors_box)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loading_row)
         layout.addWidget(split)
         self._items: dict[str, QTreeWidgetItem] = {}
+        self._series: dict[str, Any] = {}
+        #: (key, path, frame) of series that got a row and want a thumbnail
+        self.thumbnail_wanted: list[tuple[str, str, int]] = []
+
+    # ------------------------------------------------------------------ loading state
+    def set_loading(self, loading: bool) -> None:
+        self.loading_row.setVisible(loading)
+        if loading:
+            self.progress.setRange(0, 0)
+
+    def set_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
 
     def clear(self) -> None:
         self.tree.clear()
         self.errors.clear()
+        self.errors_box.setVisible(False)
         self._items.clear()
+        self._series.clear()
+        self.thumbnail_wanted.clear()
 
     def add_error(self, path: str, message: str) -> None:
         self.errors.addItem(f"{path}: {message}")
+        self.errors_label.setText(f"Unreadable files ({self.errors.count()})")
+        self.errors_box.setVisible(True)
 
+    # ------------------------------------------------------------------ model -> widget
     def refresh(self, tree: Any) -> None:
         """Bring the widget up to date with a :class:`viewer.dicom.model.StudyTree`."""
-        for patient in tree.patients:
-            pkey = f"P:{getattr(patient, 'patient_id', '')}:{getattr(patient, 'key', id(patient))}"
-            pitem = self._item(pkey, None)
-            pitem.setText(0, f"{_text(getattr(patient, 'display_name', None) or getattr(patient, 'patient_name', ''))}"
-                             f"  [{_text(getattr(patient, 'patient_id', ''))}]")
-            for study in patient.studies:
-                skey = f"S:{study.study_instance_uid}"
-                sitem = self._item(skey, pitem)
-                sitem.setText(0, " ".join(x for x in (_text(getattr(study, "study_date", "")),
-                                                      _text(getattr(study, "study_description", ""))) if x)
-                              or "(study)")
-                for series in study.series:
-                    key = f"E:{series.series_instance_uid}"
-                    item = self._item(key, sitem)
-                    number = _text(getattr(series, "series_number", ""))
-                    desc = _text(getattr(series, "series_description", ""))
-                    item.setText(0, f"#{number} {desc}".strip())
-                    item.setText(1, _text(getattr(series, "modality", "")))
-                    item.setText(2, str(len(series.instances)))
-                    item.setData(0, SERIES_ROLE, series)
-        self.tree.expandAll()
+        self.tree.setUpdatesEnabled(False)
+        try:
+            for patient in tree.patients:
+                pkey = f"P:{patient.patient_id}\x00{patient.patient_name}"
+                pitem, new_p = self._item(pkey, None)
+                name = getattr(patient, "display_name", "") or patient.patient_name or "(no name)"
+                pitem.setText(0, f"{name}  [{patient.patient_id}]" if patient.patient_id else name)
+                for study in patient.studies:
+                    skey = f"S:{study.study_instance_uid}"
+                    sitem, _ = self._item(skey, pitem)
+                    from viewer.dicom.model import format_date
 
-    def _item(self, key: str, parent: QTreeWidgetItem | None) -> QTreeWidgetItem:
+                    sitem.setText(0, " ".join(x for x in (format_date(study.study_date), study.study_description)
+                                              if x) or "(study)")
+                    sitem.setText(1, "/".join(study.modalities))
+                    sitem.setText(2, str(study.instance_count))
+                    for series in study.series:
+                        key = f"E:{series.series_instance_uid}"
+                        item, new = self._item(key, sitem)
+                        number = "" if series.series_number is None else f"#{series.series_number} "
+                        item.setText(0, f"{number}{series.series_description or '(series)'}")
+                        item.setText(1, series.modality)
+                        frames = series.frame_count
+                        count = series.instance_count
+                        item.setText(2, str(count) if frames == count else f"{count} ({frames} fr)")
+                        item.setData(0, SERIES_ROLE, series)
+                        item.setData(0, UID_ROLE, series.series_instance_uid)
+                        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
+                        item.setToolTip(0, "Drag onto a viewport to show it there")
+                        self._series[series.series_instance_uid] = series
+                        if new:
+                            self._want_thumbnail(key, series)
+                    if not sitem.isExpanded():
+                        sitem.setExpanded(True)
+                if new_p or not pitem.isExpanded():
+                    pitem.setExpanded(True)
+        finally:
+            self.tree.setUpdatesEnabled(True)
+
+    def _want_thumbnail(self, key: str, series: Any) -> None:
+        first = next((i for i in series._instances if i.path), None) if hasattr(series, "_instances") else None
+        if first is not None:
+            self.thumbnail_wanted.append((key, str(first.path), max(0, first.number_of_frames // 2)))
+
+    def set_thumbnail(self, key: str, pixmap: Any) -> None:
+        from PySide6.QtGui import QIcon
+
         item = self._items.get(key)
-        if item is None:
-            item = QTreeWidgetItem()
-            if parent is None:
-                self.tree.addTopLevelItem(item)
-            else:
-                parent.addChild(item)
-            self._items[key] = item
-        return item
+        if item is not None:
+            item.setIcon(0, QIcon(pixmap))
+
+    def _item(self, key: str, parent: QTreeWidgetItem | None) -> tuple[QTreeWidgetItem, bool]:
+        item = self._items.get(key)
+        if item is not None:
+            return item, False
+        item = QTreeWidgetItem()
+        if parent is None:
+            self.tree.addTopLevelItem(item)
+        else:
+            parent.addChild(item)
+        self._items[key] = item
+        return item, True
+
+    def series_items(self) -> list[QTreeWidgetItem]:
+        return [item for key, item in self._items.items() if key.startswith("E:")]
+
+    def series_by_uid(self, uid: str) -> Any:
+        return self._series.get(uid)
 
     def select_first_series(self) -> None:
-        for key, item in self._items.items():
-            if key.startswith("E:"):
-                self.tree.setCurrentItem(item)
-                return
+        items = self.series_items()
+        if items:
+            self.tree.setCurrentItem(items[0])
+
+    def select_series(self, uid: str) -> None:
+        item = self._items.get(f"E:{uid}")
+        if item is not None:
+            self.tree.setCurrentItem(item)
 
     def _on_selection(self) -> None:
         items = self.tree.selectedItems()

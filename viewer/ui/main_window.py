@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QInputDialog,
+    QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -25,6 +27,8 @@ from PySide6.QtWidgets import (
 
 from viewer import __version__
 from viewer.ui.browser import StudyBrowser
+from viewer.ui.layout import ViewportGrid
+from viewer.ui.thumbnails import ThumbnailQueue
 from viewer.ui.viewport import FrameRef, Viewport
 from viewer.ui.workers import Pools, Worker, run_in
 
@@ -49,6 +53,8 @@ class MainWindow(QMainWindow):
     first_image_shown = Signal()
     #: opening media failed as a whole (nothing displayable)
     load_failed = Signal(str)
+    #: the image in the active viewport changed: (path, frame_index)
+    current_image_changed = Signal(str, int)
 
     def __init__(self, settings: QSettings, pools: Pools, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,12 +68,18 @@ class MainWindow(QMainWindow):
 
         self.browser = StudyBrowser()
         self.browser.series_activated.connect(self.show_series)
+        self.browser.cancel_requested.connect(self.cancel_loading)
         self.browser_dock = self._dock("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea, "browser")
+        self.thumbnails = ThumbnailQueue(pools, self)
+        self.thumbnails.ready.connect(self.browser.set_thumbnail)
 
-        self.viewport = Viewport(pools)
-        self.viewport.image_shown.connect(self._on_image_shown)
-        self.viewport.failed.connect(self._on_view_failed)
-        self.setCentralWidget(self.viewport)
+        self.grid = ViewportGrid(pools)
+        self.grid.active_changed.connect(self._on_active_changed)
+        self.grid.series_dropped.connect(self._on_series_dropped)
+        self._wired: set[int] = set()
+        self.setCentralWidget(self.grid)
+        self.pixel_label = QLabel("")
+        self.pixel_label.setMinimumWidth(260)
 
         self.side_tabs = QTabWidget()
         self.side_dock = self._dock("PACS / Print", self.side_tabs, Qt.DockWidgetArea.RightDockWidgetArea, "side")
@@ -79,12 +91,30 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_loading)
+        self.statusBar().addPermanentWidget(self.pixel_label)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)
         self.statusBar().showMessage("Open a file, a folder or a DICOMDIR (File menu, or drop it here)")
 
         self._build_menus()
+        for vp in self.grid.viewports:
+            self._wire(vp)
         self._restore()
+
+    @property
+    def viewport(self) -> Viewport:
+        """The active viewport (the one menus and keys act on)."""
+        return self.grid.active  # type: ignore[return-value]
+
+    def _wire(self, vp: Viewport) -> None:
+        if id(vp) in self._wired:
+            return
+        self._wired.add(id(vp))
+        vp.image_shown.connect(self._on_image_shown)
+        vp.failed.connect(self._on_view_failed)
+        vp.current_changed.connect(lambda path, i, v=vp: self._on_current_changed(v, path, i))
+        vp.pixel_info.connect(self.pixel_label.setText)
+        vp.cine.playing_changed.connect(lambda _p: self._sync_cine_actions())
 
     # ------------------------------------------------------------------ building
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
@@ -115,13 +145,22 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open &DICOMDIR…", self.open_dicomdir_dialog, "Ctrl+D")
         self.recent_menu = file_menu.addMenu("&Recent")
         file_menu.addSeparator()
+        from viewer.ui.export_dialog import ExportActions
+
+        self.exports = ExportActions(self)
+        self.exports.add_to(file_menu)
+        file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         self.view_menu = view_menu = bar.addMenu("&View")
         view_menu.addAction(self.browser_dock.toggleViewAction())
         view_menu.addAction(self.side_dock.toggleViewAction())
+        from viewer.ui.viewport_menus import build_view_menus
+
+        self.viewer_menus = build_view_menus(self, view_menu, bar)
 
         self.tools_menu = bar.addMenu("&Tools")
+        self.viewer_menus.add_tools(self.tools_menu)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About", self.show_about)
         self._refresh_recent()
@@ -183,6 +222,8 @@ class MainWindow(QMainWindow):
         self.cancel_loading()
         self._remember([str(Path(p).resolve()) for p in paths])
         self.browser.clear()
+        self.thumbnails.clear()
+        self.browser.set_loading(True)
         self._tree = StudyTree()
         self._awaiting_first_image = True
         self._shown_series = False
@@ -210,8 +251,10 @@ class MainWindow(QMainWindow):
         elif kind == "progress":
             total = int(getattr(event, "total", 0) or 0)
             if total:
+                done = int(getattr(event, "done", 0) or 0)
                 self.progress.setRange(0, total)
-                self.progress.setValue(int(getattr(event, "done", 0) or 0))
+                self.progress.setValue(done)
+                self.browser.set_progress(done, total)
 
     def _schedule_refresh(self) -> None:
         # Coalesce tree refreshes: many instances arrive per event-loop turn on a CD.
@@ -224,7 +267,10 @@ class MainWindow(QMainWindow):
         if self._tree is None:
             return
         self.browser.refresh(self._tree)
-        if not self._shown_series:
+        for key, path, frame in self.browser.thumbnail_wanted:
+            self.thumbnails.add(key, path, frame)
+        self.browser.thumbnail_wanted.clear()
+        if not self._shown_series and len(self._tree):
             self._shown_series = True
             self.browser.select_first_series()
 
@@ -236,6 +282,7 @@ class MainWindow(QMainWindow):
 
     def _on_scan_finished(self) -> None:
         self._load_worker = None
+        self.browser.set_loading(False)
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self._refresh_tree()
@@ -249,8 +296,38 @@ class MainWindow(QMainWindow):
                                   + (f" ({n_errors} unreadable files)" if n_errors else ""))
 
     # ------------------------------------------------------------------ viewing
-    def show_series(self, series: Any) -> None:
-        self.viewport.set_frames(series_frames(series))
+    def show_series(self, series: Any, viewport: Viewport | None = None) -> None:
+        """Show ``series`` in ``viewport`` (default: the active one)."""
+        (viewport or self.viewport).set_frames(series_frames(series))
+
+    def _on_series_dropped(self, vp: Viewport, uid: str) -> None:
+        series = self._tree.series_by_uid(uid) if self._tree is not None else None
+        if series is not None:
+            self.show_series(series, vp)
+
+    def _on_active_changed(self, vp: Viewport) -> None:
+        self._wire(vp)
+        if vp.current is not None:
+            self.current_image_changed.emit(vp.current.ref.path, vp.current.ref.frame_index)
+        self.viewer_menus.sync()
+
+    def _on_current_changed(self, vp: Viewport, path: str, frame_index: int) -> None:
+        if vp is self.viewport:
+            self.current_image_changed.emit(path, frame_index)
+            self.viewer_menus.sync()
+
+    def _sync_cine_actions(self) -> None:
+        self.viewer_menus.sync()
+
+    def set_layout(self, name: str) -> None:
+        """Viewport layout ``"1x1"``, ``"1x2"`` or ``"2x2"``."""
+        self.grid.set_layout(name)
+        for vp in self.grid.viewports:
+            self._wire(vp)
+
+    def current_series_frames(self) -> list[tuple[str, int]]:
+        """Every frame of the active viewport's series, in display order: (path, frame_index)."""
+        return [(ref.path, ref.frame_index) for ref in self.viewport.frames]
 
     def _on_image_shown(self, _ref: FrameRef) -> None:
         if self._awaiting_first_image:
@@ -288,6 +365,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Cancel work and wait a bounded time (DESIGN.md: on close)."""
         self.cancel_loading()
+        self.thumbnails.clear()
+        self.grid.shutdown()
         self.pools.shutdown()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming

@@ -1,0 +1,78 @@
+"""File > Export: the current view as PNG, the series as MetaImage (in a worker)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from viewer.ui.workers import run_in
+
+if TYPE_CHECKING:
+    from viewer.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+class ExportActions:
+    """The export menu entries of a :class:`MainWindow` and what they run."""
+
+    def __init__(self, window: "MainWindow") -> None:
+        self.w = window
+        self.last_result: str = ""
+
+    def add_to(self, menu: QMenu) -> None:
+        sub = menu.addMenu("&Export")
+        for text, slot in (("View as PNG (with annotations)…", lambda: self.ask_png(True)),
+                           ("View as PNG (image only)…", lambda: self.ask_png(False)),
+                           ("Series as &MetaImage (.mhd/.raw)…", self.ask_metaimage)):
+            action = QAction(text, self.w)
+            action.triggered.connect(slot)
+            sub.addAction(action)
+
+    def ask_png(self, annotations: bool) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export view as PNG", "view.png", "PNG (*.png)")
+        if path:
+            self.export_png(path, annotations)
+
+    def export_png(self, path: str, annotations: bool = True) -> Path:
+        """Save the active viewport as shown (zoom, pan, window) to ``path``."""
+        out = Path(path)
+        if out.suffix.lower() != ".png":
+            out = out.with_name(out.name + ".png")
+        pixmap = self.w.viewport.grab_view(annotations=annotations)
+        if not pixmap.save(str(out), "PNG"):
+            self._fail(f"cannot write {out}")
+        else:
+            self.w.statusBar().showMessage(f"View saved to {out}")
+        return out
+
+    def ask_metaimage(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export series as MetaImage", "series.mhd", "MetaImage (*.mhd)")
+        if path:
+            self.export_metaimage(path)
+
+    def export_metaimage(self, path: str):
+        """Write the active viewport's series as MetaImage in the decode pool; returns the worker."""
+        from viewer.tasks.export import export_series_metaimage
+
+        frames = self.w.current_series_frames()
+        if not frames:
+            self._fail("no series to export")
+            return None
+        self.w.statusBar().showMessage(f"Exporting {len(frames)} images to {path}…")
+        return run_in(self.w.pools, self.w.pools.decode, export_series_metaimage, frames, path,
+                      pass_cancel=True, on_result=self._done, on_error=self._fail)
+
+    def _done(self, header: object) -> None:
+        self.last_result = str(header)
+        self.w.statusBar().showMessage(f"MetaImage written: {header}")
+
+    def _fail(self, message: str) -> None:
+        self.last_result = f"error: {message}"
+        self.w.statusBar().showMessage(f"Export failed: {message}")
+        if not getattr(self.w, "quiet_errors", False):
+            QMessageBox.warning(self.w, "Export failed", message)

@@ -1,0 +1,170 @@
+"""Menus acting on the active viewport: view, window presets, cine and measuring tools.
+
+Check states follow the viewport (``sync``) with signals blocked, so the two directions
+never loop (DESIGN.md house rule 10).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Callable
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QInputDialog, QMenu, QMenuBar
+
+from viewer.tasks.presets import presets_for
+
+if TYPE_CHECKING:
+    from viewer.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+TOOL_NAMES = (("pan", "&Pan", "P"), ("zoom", "&Zoom", "Z"), ("distance", "&Distance", "D"),
+              ("angle", "&Angle", "G"), ("rect", "&Rectangle ROI", "T"), ("ellipse", "&Ellipse ROI", "E"))
+
+
+class ViewerMenus:
+    """Builds and keeps in step the viewport menus of a :class:`MainWindow`."""
+
+    def __init__(self, window: "MainWindow") -> None:
+        self.w = window
+        self.checks: dict[str, QAction] = {}
+        self.tool_actions: dict[str, QAction] = {}
+        self.layout_actions: dict[str, QAction] = {}
+        self.mode_actions: dict[str, QAction] = {}
+        self.window_menu: QMenu | None = None
+        self._window_modality: str | None = None
+
+    @property
+    def vp(self) -> Any:
+        return self.w.viewport
+
+    def _act(self, menu: QMenu, text: str, slot: Callable[..., Any], shortcut: Any = None,
+             checkable: bool = False) -> QAction:
+        action = QAction(text, self.w)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def build(self, view_menu: QMenu, bar: QMenuBar) -> None:
+        view_menu.addSeparator()
+        self._act(view_menu, "&Fit to window", lambda: self.vp.fit(), "F")
+        self._act(view_menu, "&1:1 pixels", lambda: self.vp.one_to_one(), "Ctrl+1")
+        self._act(view_menu, "Zoom &in", lambda: self.vp.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
+        self._act(view_menu, "Zoom &out", lambda: self.vp.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
+        view_menu.addSeparator()
+        self._act(view_menu, "&Rotate 90° clockwise", lambda: self.vp.rotate(90), "R")
+        self._act(view_menu, "Rotate 90° counter-clockwise", lambda: self.vp.rotate(-90), "Shift+R")
+        self.checks["flip_h"] = self._act(view_menu, "Flip &horizontally",
+                                          lambda on: self.vp.set_flip(horizontal=on), "H", True)
+        self.checks["flip_v"] = self._act(view_menu, "Flip &vertically",
+                                          lambda on: self.vp.set_flip(vertical=on), "V", True)
+        self.checks["invert"] = self._act(view_menu, "&Invert", lambda on: self.vp.set_invert(on), "I", True)
+        view_menu.addSeparator()
+        self.checks["overlays"] = self._act(view_menu, "&Overlays", lambda on: self.vp.set_overlays_visible(on),
+                                            "O", True)
+        self.checks["annotations"] = self._act(view_menu, "&Annotations",
+                                               lambda on: self.vp.set_annotations_visible(on), "N", True)
+        layout_menu = view_menu.addMenu("&Layout")
+        group = QActionGroup(self.w)
+        for name in ("1x1", "1x2", "2x2"):
+            a = self._act(layout_menu, name, lambda _=False, n=name: self.w.set_layout(n), None, True)
+            group.addAction(a)
+            self.layout_actions[name] = a
+        self.layout_actions["1x1"].setChecked(True)
+
+        self.window_menu = bar.addMenu("&Window")
+        self.window_menu.aboutToShow.connect(self._fill_window_menu)
+        self._fill_window_menu()
+
+        cine = bar.addMenu("&Cine")
+        self.checks["play"] = self._act(cine, "&Play / pause\tSpace", lambda: self.vp.cine.toggle(), None, True)
+        mode_group = QActionGroup(self.w)
+        for mode, text in (("loop", "&Loop"), ("bounce", "&Bounce"), ("once", "&Once")):
+            a = self._act(cine, text, lambda _=False, m=mode: self._set_mode(m), None, True)
+            mode_group.addAction(a)
+            self.mode_actions[mode] = a
+        self.mode_actions["loop"].setChecked(True)
+        cine.addSeparator()
+        self._act(cine, "Frame &rate…", self._ask_fps)
+        self._act(cine, "Use the file's &timing", lambda: self.vp.cine.set_fps(None))
+
+    def _set_mode(self, mode: str) -> None:
+        for vp in self.w.grid.viewports:
+            vp.cine.set_mode(mode)
+
+    def _ask_fps(self) -> None:
+        current = self.vp.cine.fps_override or self.vp.cine.nominal_fps() or 15.0
+        fps, ok = QInputDialog.getDouble(self.w, "Cine frame rate", "Frames per second:", current, 0.5, 240.0, 1)
+        if ok:
+            self.vp.cine.set_fps(fps)
+
+    def add_tools(self, tools_menu: QMenu) -> None:
+        group = QActionGroup(self.w)
+        for tool, text, key in TOOL_NAMES:
+            a = self._act(tools_menu, text, lambda _=False, t=tool: self.set_tool(t), key, True)
+            group.addAction(a)
+            self.tool_actions[tool] = a
+        self.tool_actions["pan"].setChecked(True)
+        tools_menu.addSeparator()
+        self._act(tools_menu, "&Clear measurements on this image", lambda: self.vp.clear_measurements(),
+                  "Ctrl+Backspace")
+        tools_menu.addSeparator()
+
+    def set_tool(self, tool: str) -> None:
+        for vp in self.w.grid.viewports:
+            vp.set_tool(tool)
+
+    # ------------------------------------------------------------------ window menu
+    def _fill_window_menu(self) -> None:
+        menu = self.window_menu
+        if menu is None:
+            return
+        menu.clear()
+        vp = self.vp
+        modality = str(vp.current.dataset.get("Modality", "")) if vp is not None and vp.current is not None else ""
+        self._window_modality = modality
+        self._act(menu, "&Auto (this image)", lambda: self.vp.auto_window(), "A")
+        self._act(menu, "&Reset to the file's window", lambda: self.vp.reset_window(), "Ctrl+0")
+        files = vp.file_windows() if vp is not None else []
+        if files:
+            menu.addSection("From the file")
+            for label, c, w in files:
+                self._act(menu, label, lambda _=False, c=c, w=w, n=label: self.vp.set_window(c, w, n.split(" (")[0]))
+        presets = presets_for(modality)
+        if presets:
+            menu.addSection(f"{modality} presets")
+            for p in presets:
+                self._act(menu, f"{p.name} (C {p.center:g}, W {p.width:g})",
+                          lambda _=False, p=p: self.vp.set_window(p.center, p.width, p.name),
+                          p.key or None)
+
+    def sync(self) -> None:
+        """Check states from the active viewport (signals blocked: no write-back loop)."""
+        vp = self.vp
+        if vp is None:
+            return
+        states = {"flip_h": vp.flip_h, "flip_v": vp.flip_v, "invert": vp.invert, "overlays": vp.show_overlays,
+                  "annotations": vp.show_annotations, "play": vp.cine.playing}
+        for key, value in states.items():
+            a = self.checks.get(key)
+            if a is not None and a.isChecked() != value:
+                a.blockSignals(True)
+                a.setChecked(value)
+                a.blockSignals(False)
+        for name, a in self.layout_actions.items():
+            a.blockSignals(True)
+            a.setChecked(name == self.w.grid.layout_name)
+            a.blockSignals(False)
+        modality = str(vp.current.dataset.get("Modality", "")) if vp.current is not None else ""
+        if modality != self._window_modality:
+            self._fill_window_menu()  # preset shortcuts follow the modality on screen
+
+
+def build_view_menus(window: "MainWindow", view_menu: QMenu, bar: QMenuBar) -> ViewerMenus:
+    menus = ViewerMenus(window)
+    menus.build(view_menu, bar)
+    return menus
