@@ -25,12 +25,35 @@ CT = CORPUS / "ct" / "CT_small.dcm"
 DWI = CORPUS / "synthetic" / "enhanced_mr_diffusion_12f.dcm"
 
 
+class _Inspector(TagInspector):
+    """The inspector, with show_file waiting for the background read (the real signal)."""
+
+    qtbot = None
+
+    def show_file(self, path, frame_index=None, *, background=True):  # type: ignore[override]
+        with self.qtbot.waitSignal(self.loaded, timeout=10000):
+            super().show_file(path, frame_index, background=background)
+
+
 @pytest.fixture
 def inspector(qtbot) -> TagInspector:
-    w = TagInspector()
+    w = _Inspector()
+    w.qtbot = qtbot
     qtbot.addWidget(w)
     w.resize(900, 600)
     return w
+
+
+def test_show_file_reads_in_background_and_latest_wins(qtbot) -> None:
+    w = TagInspector()
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.loaded, timeout=10000, check_params_cb=lambda p: p == str(DWI)):
+        w.show_file(CT)
+        w.show_file(DWI)  # supersedes the first request
+        assert "reading" in w.header_label.text()
+    assert w.dataset is not None and w.dataset.SOPInstanceUID == pydicom.dcmread(DWI).SOPInstanceUID
+    w.show_file(CT, background=False)  # synchronous path
+    assert w.dataset.SOPInstanceUID == pydicom.dcmread(CT).SOPInstanceUID
 
 
 def top_rows(w: TagInspector) -> list[tuple[str, str]]:

@@ -18,7 +18,8 @@ import os
 from typing import Any
 
 from pydicom.dataset import Dataset
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import (QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QRunnable,
+                            QThreadPool, QTimer, Signal)
 from PySide6.QtGui import QAction, QBrush, QColor, QFont, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QSplitter, QToolButton,
                                QTreeView, QVBoxLayout, QWidget)
@@ -203,13 +204,49 @@ def _tooltip(node: DumpNode) -> str:
     return "\n".join(lines)
 
 
+def _load(path: str, include_meta: bool) -> tuple[str, Dataset | None, list[DumpNode], str | None, str | None]:
+    """Read and dump ``path``: (path, dataset, top-level nodes, where reading stopped, error)."""
+    try:
+        ds, stopped = read_dataset(path)
+        return path, ds, dump_dataset(ds, include_meta=include_meta), stopped, None
+    except ViewerError as exc:
+        return path, None, [], None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - the inspector must survive any file
+        log.exception("cannot read %s", path)
+        return path, None, [], None, f"{path}: cannot read: {exc}"
+
+
+class _LoadSignals(QObject):
+    done = Signal(int, object)
+
+
+class _LoadJob(QRunnable):
+    """Reads a file off the GUI thread; never touches widgets (superqt worker pattern)."""
+
+    def __init__(self, request: int, path: str, include_meta: bool) -> None:
+        super().__init__()
+        self.signals = _LoadSignals()
+        self._args = (request, path, include_meta)
+
+    def run(self) -> None:
+        request, path, include_meta = self._args
+        self.signals.done.emit(request, _load(path, include_meta))
+
+
 class TagInspector(QWidget):
     """Tree of every element of a file, with search, filters, copy and a per-frame view.
 
     Parameters
     ----------
     parent : QWidget, optional
+
+    Attributes
+    ----------
+    loaded : Signal(str)
+        Emitted with the path once :meth:`show_file` has filled the tree (or shown why not).
     """
+
+    loaded = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -217,6 +254,11 @@ class TagInspector(QWidget):
         self._nodes: list[DumpNode] = []
         self._frame: int | None = None
         self._menu_tree: QTreeView | None = None
+        self._request = 0
+        self._pending: dict[int, tuple[_LoadSignals, int | None]] = {}
+        # One reader thread: a newer file waits for the current read, stale results are dropped.
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
 
         self.search_box = QLineEdit(placeholderText="Search keyword, tag (0008,0060) or value")
         self.search_box.setClearButtonEnabled(True)
@@ -300,28 +342,54 @@ class TagInspector(QWidget):
         self.addAction(find)
 
     # -- public API ----------------------------------------------------------------------
-    def show_file(self, path: str | os.PathLike[str], frame_index: int | None = None) -> None:
-        """Show the elements of ``path``; a file that cannot be read shows a message, never raises."""
-        try:
-            ds, stopped = read_dataset(path)
-        except ViewerError as exc:
-            self.clear(str(exc))
+    def show_file(self, path: str | os.PathLike[str], frame_index: int | None = None, *,
+                  background: bool = True) -> None:
+        """Show the elements of ``path``; a file that cannot be read shows a message, never raises.
+
+        The file is read in a worker thread (``background=True``) with bulk values left on
+        disk; :attr:`loaded` is emitted once the tree shows it. A newer call supersedes a
+        read still running.
+        """
+        self._request += 1
+        title = os.fspath(path)
+        if not background:
+            self._on_loaded(self._request, _load(title, self.meta_check.isChecked()), frame_index)
             return
-        except Exception as exc:  # noqa: BLE001 - the inspector must survive any file
-            log.exception("cannot read %s", path)
-            self.clear(f"{os.fspath(path)}: cannot read: {exc}")
-            return
-        self.show_dataset(ds, frame_index, title=os.fspath(path), note=stopped)
+        self.header_label.setText(f"{title}\nreading\u2026")
+        job = _LoadJob(self._request, title, self.meta_check.isChecked())
+        self._pending[self._request] = (job.signals, frame_index)
+        # A bound slot of this widget: Qt drops the connection if the widget goes first.
+        job.signals.done.connect(self._on_job_done)
+        self._pool.start(job)
+
+    def _on_job_done(self, request: int, result: Any) -> None:
+        _signals, frame_index = self._pending.pop(request, (None, None))
+        self._on_loaded(request, result, frame_index)
+
+    def _on_loaded(self, request: int, result: Any, frame_index: int | None) -> None:
+        if request != self._request:
+            return  # a newer file was asked for meanwhile
+        title, ds, nodes, stopped, error = result
+        if error is not None:
+            self.clear(error)
+        else:
+            self._show(ds, nodes, frame_index, title, stopped)
+        self.loaded.emit(title)
 
     def show_dataset(self, ds: Dataset, frame_index: int | None = None, *, title: str = "",
                      note: str | None = None) -> None:
         """Show the elements of an in-memory dataset (and the functional groups of a frame)."""
+        self._request += 1
+        self._show(ds, None, frame_index, title, note)
+
+    def _show(self, ds: Dataset, nodes: list[DumpNode] | None, frame_index: int | None, title: str,
+              note: str | None) -> None:
         self._dataset = ds
         charset = ds.get("SpecificCharacterSet")
         charset_text = "\\".join(terms(charset)) + f" ({describe(charset)})" if charset else describe(None)
         parts = [p for p in (title, f"Specific Character Set: {charset_text}", note) if p]
         self.header_label.setText("\n".join(parts))
-        self._rebuild()
+        self._rebuild(nodes)
         self._frame = None
         self.set_frame(frame_index if frame_index is not None else 0)
 
@@ -420,9 +488,11 @@ class TagInspector(QWidget):
             QGuiApplication.clipboard().setText(dcmdump_line(node).strip())
 
     # -- internals -----------------------------------------------------------------------
-    def _rebuild(self) -> None:
+    def _rebuild(self, nodes: list[DumpNode] | None = None) -> None:
         ds = self._dataset
-        self._nodes = dump_dataset(ds, include_meta=self.meta_check.isChecked()) if ds is not None else []
+        if nodes is None:
+            nodes = dump_dataset(ds, include_meta=self.meta_check.isChecked()) if ds is not None else []
+        self._nodes = nodes
         self.model.set_nodes(self._nodes)
         self.apply_filter()
 
