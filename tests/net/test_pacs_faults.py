@@ -223,3 +223,44 @@ def test_get_cancel_keeps_files(make_peer, tmp_path) -> None:
                 token.cancel()
     assert 3 <= len(store.instances()) < 50
     _no_partial(store)
+
+
+def _cli(*args: str) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "viewer", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_cli_get_abort_reports_status_and_keeps_files(make_peer, tmp_path) -> None:
+    data = [_image(CTImageStorage, n) for n in range(4)]
+    peer = make_peer([(evt.EVT_C_GET, _get_handler(data, abort_after=2))])
+    r = _cli("get", "127.0.0.1", str(peer.port), "--aec", "FAULTY", "-k", "StudyInstanceUID=1.2.3",
+             "--sop-class", CTImageStorage, "--out", str(tmp_path))
+    assert r.returncode == 1
+    assert "error: C-GET: association aborted" in r.stderr and "(2 file(s) in" in r.stderr
+    assert "Traceback" not in r.stderr
+    store = LocalStore(tmp_path)
+    assert _stored_uids(store) == {str(d.SOPInstanceUID) for d in data[:2]}
+    _no_partial(store)
+
+
+def test_cli_get_sub_operation_failure_exit_status(make_peer, tmp_path) -> None:
+    ct, mr = _image(CTImageStorage, 1), _image(MRImageStorage, 2)
+    peer = make_peer([(evt.EVT_C_GET, _get_handler([ct, mr]))])
+    r = _cli("get", "127.0.0.1", str(peer.port), "--aec", "FAULTY", "-k", "StudyInstanceUID=1.2.3",
+             "--sop-class", CTImageStorage, "--out", str(tmp_path))
+    assert r.returncode == 1
+    assert "1 completed, 1 failed" in r.stdout and "0xB000 (Warning)" in r.stdout
+    assert str(mr.SOPInstanceUID) in r.stderr
+
+
+def test_cli_find_timeout(make_peer) -> None:
+    def handler(event: Any) -> Iterator[Any]:
+        time.sleep(3)
+        yield 0x0000, None
+
+    peer = make_peer([(evt.EVT_C_FIND, handler)])
+    r = _cli("find", "127.0.0.1", str(peer.port), "--aec", "FAULTY", "--timeout", "1")
+    assert r.returncode == 1
+    assert "DIMSE timeout" in r.stderr and "Traceback" not in r.stderr

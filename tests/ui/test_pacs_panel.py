@@ -151,3 +151,33 @@ def test_node_edits_are_saved(qtbot, tmp_path, monkeypatch) -> None:
     assert panel.node_combo.currentText() == "mypacs"
     assert load_config(tmp_path / "cfg").nodes == [new]
     panel.shutdown()
+
+
+def test_retrieve_fault_is_shown_and_files_kept(qtbot, tmp_path) -> None:
+    """A peer that aborts after two C-STORE sub-operations: the panel says so, files stay."""
+    from net.test_pacs_faults import _get_handler, _image
+    from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
+
+    data = [_image(CTImageStorage, n) for n in range(4)]
+    ae = AE(ae_title="FAULTY")
+    ae.add_supported_context(StudyRootQueryRetrieveInformationModelGet)
+    ae.add_supported_context(CTImageStorage, scu_role=True, scp_role=True)
+    port = free_port()
+    server = ae.start_server(("127.0.0.1", port), block=False,
+                             evt_handlers=[(evt.EVT_C_GET, _get_handler(data, abort_after=2))])
+    panel = _panel(qtbot, tmp_path, [DimseNode("faulty", "FAULTY", "127.0.0.1", port, retrieve="get")])
+    received: list[str] = []
+    panel.studies_retrieved.connect(received.extend)
+    try:
+        study = Dataset()
+        study.StudyInstanceUID, study.SOPClassesInStudy = str(data[0].StudyInstanceUID), CTImageStorage
+        item = panel._add_result(None, study, "STUDY")
+        with qtbot.waitSignal(panel.retrieve_finished, timeout=15000) as blocker:
+            panel.retrieve_item(item)
+        text, ok = blocker.args
+        assert not ok and "aborted" in text
+        assert "aborted" in panel.status.text()
+        assert {str(pydicom.dcmread(p).SOPInstanceUID) for p in received} == {str(d.SOPInstanceUID) for d in data[:2]}
+    finally:
+        panel.shutdown()
+        server.shutdown()
