@@ -199,3 +199,16 @@ def test_expand_collapse_and_lazy_children(inspector: TagInspector) -> None:
     assert inspector.tree.isExpanded(idx)
     inspector.collapse_all()
     assert not inspector.tree.isExpanded(idx)
+
+
+def test_tooltip_shows_group_and_pn_components(inspector: TagInspector) -> None:
+    from PySide6.QtCore import Qt
+
+    path = CORPUS / "charset" / "chrH31.dcm"
+    inspector.show_file(path)
+    pn = pydicom.dcmread(path).PatientName
+    node = next(n for n in inspector.model.roots if n.tag == 0x00100010)
+    tip = inspector.model.index_of(node).data(Qt.ItemDataRole.ToolTipRole)
+    assert "Group 0010: Patient" in tip
+    family, given = pn.ideographic.split("^")[:2]
+    assert f"Ideographic: family {family!r}, given {given!r}" in tip

@@ -146,6 +146,11 @@ class DumpNode:
         return self.tag >> 16
 
     @property
+    def group_name(self) -> str:
+        """Name of the element's group (``"Patient"`` for 0010), see :func:`group_name`."""
+        return group_name(self.group)
+
+    @property
     def is_private(self) -> bool:
         return bool(self.group & 1) and self.kind is not NodeKind.ITEM
 

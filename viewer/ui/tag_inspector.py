@@ -193,7 +193,12 @@ def _cell_text(node: DumpNode, col: int) -> str:
 
 
 def _tooltip(node: DumpNode) -> str:
-    lines = [f"{node.tag_text} {node.name}" if node.kind is not NodeKind.ITEM else node.name]
+    if node.kind is NodeKind.ITEM:
+        lines = [node.name]
+    else:
+        lines = [f"{node.tag_text} {node.name}", f"Group {node.group:04X}: {node.group_name}"]
+    if node.vr == "PN" and node.value:
+        lines.extend(_pn_lines(node.value))
     if node.private_creator:
         lines.append(f"Private Creator: {node.private_creator}")
     if node.retired:
@@ -231,6 +236,18 @@ class _LoadJob(QRunnable):
     def run(self) -> None:
         request, path, include_meta = self._args
         self.signals.done.emit(request, _load(path, include_meta))
+
+
+def _pn_lines(value: str) -> list[str]:
+    """Person Name components per group (PS3.5 6.2.1.1): family, given, middle, prefix, suffix."""
+    out = []
+    for v in value.split("\\"):
+        for label, group in zip(("Alphabetic", "Ideographic", "Phonetic"), v.split("=")):
+            if group:
+                parts = (group.split("^") + [""] * 5)[:5]
+                names = ("family", "given", "middle", "prefix", "suffix")
+                out.append(f"{label}: " + ", ".join(f"{n} {p!r}" for n, p in zip(names, parts) if p))
+    return out
 
 
 class TagInspector(QWidget):
