@@ -163,3 +163,85 @@ def test_dataset_input_is_not_modified() -> None:
     before = ds.to_json_dict() if hasattr(ds, "to_json_dict") else None
     open_frames(ds).frame(0)
     assert "PixelData" in ds and (before is None or ds.to_json_dict() == before)
+
+
+# ------------------------------------------------------------------ generated native encodings
+def _write(tmp_path: Path, name: str, pixels: bytes, *, rows: int, cols: int, frames: int, bits: int,
+           samples: int = 1, photometric: str = "MONOCHROME2", ts: str = "1.2.840.10008.1.2.1",
+           vr: str = "OW", signed: bool = False, bits_stored: int | None = None) -> Path:
+    from pydicom.dataset import FileMetaDataset
+
+    ds = pydicom.Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ts
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = "1.2.3.4.5.6.7"
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.NumberOfFrames = rows, cols, samples, frames
+    if samples == 3:
+        ds.PlanarConfiguration = 0
+    ds.PhotometricInterpretation = photometric
+    ds.BitsAllocated, ds.BitsStored = bits, bits_stored or bits
+    ds.HighBit, ds.PixelRepresentation = (bits_stored or bits) - 1, int(signed)
+    ds.add_new(0x7FE00010, vr, pixels)
+    path = tmp_path / name
+    little = ts != "1.2.840.10008.1.2.2"
+    ds.save_as(path, implicit_vr=ts == "1.2.840.10008.1.2", little_endian=little, enforce_file_format=True)
+    return path
+
+
+def _compare_all_frames(path: Path, deferred: bool | None = None) -> None:
+    src = open_frames(path)
+    if deferred is not None:
+        assert (src._buffer is None) is deferred
+    for i in range(src.num_frames):
+        np.testing.assert_array_equal(src.frame(i), _reference(path, i))
+
+
+def test_big_endian_8bit_ow_odd_frames(tmp_path: Path) -> None:
+    """8-bit OW in big endian is byte-swapped in 16-bit words (PS3.5 A.3); odd-sized frames."""
+    rng = np.random.default_rng(1)
+    logical = rng.integers(0, 256, size=3 * 5 * 7, dtype=np.uint8).tobytes() + b"\0"
+    swapped = np.frombuffer(logical, "<u2").astype(">u2").tobytes()
+    path = _write(tmp_path, "be8.dcm", swapped, rows=5, cols=7, frames=3, bits=8, ts="1.2.840.10008.1.2.2")
+    _compare_all_frames(path)
+
+
+def test_deferred_multiframe_reads_match(tmp_path: Path) -> None:
+    """Files larger than the defer size are read frame by frame from disk (LE, implicit, BE)."""
+    from viewer.dicom.frames import DEFER_SIZE
+
+    rng = np.random.default_rng(2)
+    frames = rng.integers(-2048, 2048, size=(6, 128, 200)).astype(np.int16)
+    assert frames.nbytes > DEFER_SIZE
+    for ts, data in (("1.2.840.10008.1.2.1", frames.astype("<i2").tobytes()),
+                     ("1.2.840.10008.1.2", frames.astype("<i2").tobytes()),
+                     ("1.2.840.10008.1.2.2", frames.astype(">i2").tobytes())):
+        path = _write(tmp_path, f"{ts}.dcm", data, rows=128, cols=200, frames=6, bits=16, ts=ts,
+                      signed=True, bits_stored=12)
+        _compare_all_frames(path, deferred=True)
+
+
+def test_native_ybr_full_422(tmp_path: Path) -> None:
+    """Native YBR_FULL_422 (Y1 Y2 Cb Cr per pixel pair, PS3.3 C.7.6.3.1.2) -> RGB like pydicom."""
+    rng = np.random.default_rng(4)
+    rows, cols, frames = 6, 8, 2
+    data = rng.integers(16, 240, size=frames * rows * cols * 2, dtype=np.uint8).tobytes()
+    path = _write(tmp_path, "ybr422.dcm", data, rows=rows, cols=cols, frames=frames, bits=8, samples=3,
+                  photometric="YBR_FULL_422", vr="OB")
+    src = open_frames(path)
+    assert src.photometric == "RGB" and not src.warnings
+    for i in range(frames):
+        np.testing.assert_array_equal(src.frame(i), _reference(path, i))
+
+
+def test_short_multiframe_keeps_complete_frames(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    frames = rng.integers(0, 256, size=(4, 10, 10)).astype(np.uint8)
+    data = frames.tobytes()[: 2 * 100 + 40]
+    path = _write(tmp_path, "short.dcm", data, rows=10, cols=10, frames=4, bits=8, vr="OB")
+    src = open_frames(path)
+    assert any("2 complete frame(s)" in w for w in src.warnings)
+    np.testing.assert_array_equal(src.frame(1), frames[1])
+    np.testing.assert_array_equal(src.frame(2).reshape(-1)[:40], frames[2].reshape(-1)[:40])
+    with pytest.raises(DecodeError, match="frame 4 has no pixel data"):
+        src.frame(3)

@@ -201,6 +201,7 @@ class FrameSource:
         self._buffer: bytes | None = None
         self._file_range: tuple[int, int] | None = None
         self._available = 0
+        self._pixel_vr = ""
         if self.native and not self._float:
             self._locate_native()
         g = self.geometry
@@ -233,7 +234,8 @@ class FrameSource:
     # ------------------------------------------------------------------ native
     def _locate_native(self) -> None:
         """Find the Pixel Data bytes: in the file (deferred) or in memory; check length."""
-        elem = self.dataset.get_item(_PIXEL_DATA)
+        elem = self.dataset.get_item(_PIXEL_DATA, keep_deferred=True)
+        self._pixel_vr = str(getattr(elem, "VR", "") or "")
         deferred = getattr(elem, "value", b"") is None and self.path and self.transfer_syntax != _px.DEFLATED
         if deferred:
             start = int(elem.value_tell)
@@ -270,21 +272,40 @@ class FrameSource:
 
     def _native_frame(self, index: int) -> np.ndarray:
         g = self.geometry
-        if _px.fast_path_ok(g, self._big_endian):
+        if _px.fast_path_ok(g):
             start, length = _px.frame_byte_range(index, g)
-            chunk = self._read_bytes(start, length)
+            big_endian = self._big_endian
+            if big_endian and g.bits_allocated == 8:
+                chunk = self._read_8bit_big_endian(start, length)
+                big_endian = False
+            else:
+                chunk = self._read_bytes(start, length)
             if len(chunk) == 0:
                 raise DecodeError(f"frame {index + 1} has no pixel data: Pixel Data ends at byte "
                                   f"{self._available}, the frame starts at byte {start}")
             if len(chunk) < length:
                 chunk = chunk + bytes(length - len(chunk))
-            arr = _px.read_native_frame(chunk, g, self._big_endian)
+            arr = _px.read_native_frame(chunk, g, big_endian)
             if g.samples == 3 and g.photometric == "YBR_FULL":
                 from pydicom.pixels.processing import convert_color_space
 
                 arr = convert_color_space(arr, "YBR_FULL", "RGB")  # PS3.3 C.7.6.3.1.2
             return arr
         return self._pydicom_native(index)
+
+    def _read_8bit_big_endian(self, start: int, length: int) -> bytes:
+        """Frame bytes of 8-bit data in Explicit VR Big Endian.
+
+        As OW, the bytes are 16-bit words in big-endian order, so each pair is swapped
+        relative to the pixel order (PS3.5 A.3); as OB they are in pixel order.
+        """
+        if self._pixel_vr != "OW":
+            return self._read_bytes(start, length)
+        first = start - start % 2
+        span = self._read_bytes(first, length + (start - first) + 1)
+        span += bytes(len(span) % 2)
+        swapped = np.frombuffer(span, ">u2").astype("<u2").tobytes()
+        return swapped[start - first:start - first + length]
 
     def _pydicom_native(self, index: int) -> np.ndarray:
         """pydicom's native decoder for 1-bit, YBR_FULL_422 and big-endian 8-bit data."""
@@ -309,8 +330,6 @@ class FrameSource:
             raise DecodeError(f"frame {index + 1} has no pixel data: Pixel Data ends at byte {self._available}")
         if len(chunk) < last - first:
             chunk += bytes(last - first - len(chunk))
-        if self._big_endian and g.bits_allocated == 8 and len(chunk) % 2:
-            chunk += b"\0"
         opts = dict(rows=g.rows, columns=g.columns, samples_per_pixel=g.samples,
                     bits_allocated=g.bits_allocated, bits_stored=g.bits_stored,
                     pixel_representation=int(g.signed), photometric_interpretation=g.photometric,

@@ -49,8 +49,13 @@ class Geometry:
 
     @property
     def frame_bits(self) -> int:
-        """Bits of one frame in native encoding."""
-        return self.rows * self.columns * self.samples * self.bits_allocated
+        """Bits of one frame in native encoding.
+
+        Native YBR_FULL_422 stores two pixels in Y1 Y2 Cb Cr, i.e. 2/3 of the samples
+        (PS3.3 C.7.6.3.1.2).
+        """
+        bits = self.rows * self.columns * self.samples * self.bits_allocated
+        return bits // 3 * 2 if self.photometric == "YBR_FULL_422" and self.samples == 3 else bits
 
     @property
     def expected_bytes(self) -> int:
@@ -103,14 +108,12 @@ def geometry(ds: Any) -> Geometry:
                     num_frames=frames)
 
 
-def fast_path_ok(geom: Geometry, big_endian: bool) -> bool:
+def fast_path_ok(geom: Geometry) -> bool:
     """Whether :func:`read_native_frame` handles this geometry (else use pydicom)."""
     if geom.bits_allocated not in (8, 16, 32):
         return False
     if geom.photometric == "YBR_FULL_422":
         return False  # native 4:2:2 needs resampling (PS3.3 C.7.6.3.1.2)
-    if big_endian and geom.bits_allocated == 8:
-        return False  # 8-bit OW in big endian is byte-swapped in pairs (PS3.5 A.3)
     return True
 
 
