@@ -71,11 +71,16 @@ class WebTarget:
 
     @classmethod
     def from_node(cls, node: object) -> "WebTarget":
-        """Build from a config node with matching attributes (e.g. ``DicomWebNode``)."""
-        return cls(url=str(getattr(node, "url")), username=getattr(node, "username", None) or None,
-                   password=getattr(node, "password", None) or None,
-                   token=getattr(node, "token", None) or None,
-                   verify=getattr(node, "verify", True), timeout=float(getattr(node, "timeout", 30.0)))
+        """Build from a :class:`viewer.config.DicomWebNode` (``base_url``, ``auth`` of
+        none/basic/bearer, ``verify_tls``, ``ca_file``, ``timeout``)."""
+        auth = getattr(node, "auth", "none")
+        ca_file = getattr(node, "ca_file", "") or ""
+        verify: bool | str = (ca_file or True) if getattr(node, "verify_tls", True) else False
+        return cls(url=str(getattr(node, "base_url")),
+                   username=getattr(node, "username", None) if auth == "basic" else None,
+                   password=getattr(node, "password", None) if auth == "basic" else None,
+                   token=getattr(node, "token", None) if auth == "bearer" else None,
+                   verify=verify, timeout=float(getattr(node, "timeout", 30.0)))
 
 
 def is_web_url(text: str) -> bool:
