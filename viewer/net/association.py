@@ -217,11 +217,29 @@ def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
         reasons = sorted({cx.status for cx in assoc.rejected_contexts})
         raise NetError(f"{where} accepted none of the proposed presentation contexts ({', '.join(reasons)})")
     if not watch.connected:
-        raise NetError(f"cannot connect to {where}: connection refused or no answer within "
-                       f"{node.timeouts.connect:g} s")
+        raise NetError(f"cannot connect to {where}: {_diagnose_connect(node, kwargs.get('tls_args'))}")
     if watch.aborted:
         raise NetError(f"association with {where} aborted during negotiation")
     raise NetError(f"no association with {where}: no A-ASSOCIATE answer within {node.timeouts.acse:g} s")
+
+
+def _diagnose_connect(node: DimseNode, tls_args: tuple[ssl.SSLContext, str | None] | None) -> str:
+    """Why pynetdicom could not connect: repeat the TCP connect (and TLS handshake) to
+    name the cause (refused, timed out, certificate not trusted...)."""
+    import socket
+
+    try:
+        with socket.create_connection((node.host, node.port), timeout=node.timeouts.connect) as sock:
+            if tls_args is not None:
+                with tls_args[0].wrap_socket(sock, server_hostname=tls_args[1]):
+                    pass
+    except ssl.SSLError as exc:
+        return f"TLS handshake failed: {exc.reason or exc}"
+    except socket.timeout:
+        return f"no answer within {node.timeouts.connect:g} s"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return "the connection failed (it works now: try again)"
 
 
 def release(assoc: Association) -> None:
