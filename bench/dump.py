@@ -144,13 +144,30 @@ def main() -> int:
     }, args.rounds, ref="pydicom str(ds) (reference)")
 
     def fill() -> None:
-        w.show_file(path)
+        # background=False times the whole job on one thread; in the GUI the read and the
+        # node building run in a worker and only set_nodes + paint happen on the GUI thread.
+        w.show_file(path, background=False)
         app.processEvents()
 
-    group("tree fill (show_file + paint, lazy children)", {"TagInspector.show_file": fill},
-          args.rounds, budget=FILL_BUDGET_MS)
+    def gui_part() -> None:
+        ds, _ = read_dataset(path)
+        nodes = dump_dataset(ds)
+        t0 = perf()
+        w._show(ds, nodes, None, str(path), None)
+        app.processEvents()
+        gui_times.append(perf() - t0)
 
-    w.show_file(path)
+    gui_times: list[float] = []
+
+    group("tree fill (show_file + paint, lazy children)", {"TagInspector.show_file (one thread)": fill},
+          args.rounds, budget=FILL_BUDGET_MS)
+    for _ in range(args.rounds):
+        gui_part()
+    med = 1e3 * statistics.median(gui_times)
+    print(f"  {'GUI-thread part (set nodes + paint)':<44s} {med:9.2f} ms  "
+          f"{med / FILL_BUDGET_MS:5.2f} of the {FILL_BUDGET_MS:.0f} ms budget")
+
+    w.show_file(path, background=False)
     app.processEvents()
     nodes = w.model.roots
     queries = ["m", "mo", "modalit", "0008,0060", "meaning 1", "private value 9"]

@@ -94,7 +94,12 @@ def run(args: argparse.Namespace) -> int:
     paths = existing_paths(args.paths)
     out = sys.stdout
     ok = True
+    many_json = args.json and len(paths) > 1
+    if many_json:
+        out.write("[\n")  # several files: a JSON array of data sets
     for i, path in enumerate(paths):
+        if many_json and i:
+            out.write(",\n")
         if path.is_dir():
             raise ReadError(f"{path}: is a directory (give DICOM files)", path=str(path))
         if len(paths) > 1 and not args.json:
@@ -112,4 +117,6 @@ def run(args: argparse.Namespace) -> int:
 
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
+    if many_json:
+        out.write("]\n")
     return 0 if ok else 1
