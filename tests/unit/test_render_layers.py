@@ -168,3 +168,20 @@ def test_render_command_bad_options(args: list[str], fragment: str, tmp_path: Pa
     proc = subprocess.run([sys.executable, "-m", "viewer", "render", str(CORPUS / "mr" / "MR_small.dcm"),
                            "-o", str(tmp_path / "o.png"), *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 2 and fragment in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("name", ["color/color-pl.dcm", "palette/OBXXXX1A.dcm", "ct/CT_small.dcm"])
+def test_render_command_writes_what_render_returns(name: str, tmp_path: Path) -> None:
+    """The PNG holds the display image (8-bit L or RGB), as Pillow reads it back."""
+    from PIL import Image
+
+    from viewer.render import render_frame
+
+    out = tmp_path / "o.png"
+    proc = subprocess.run([sys.executable, "-m", "viewer", "render", str(CORPUS / name), "-o", str(out)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    img = Image.open(out)
+    expected = render_frame(CORPUS / name)
+    assert img.mode == ("RGB" if expected.ndim == 3 else "L")
+    np.testing.assert_array_equal(np.asarray(img), expected)

@@ -153,16 +153,18 @@ def params_from_dataset(ds: Any, frame_index: int = 0, voi_index: int = 0) -> Re
     # Modality LUT (C.11.1): enhanced functional group, else top-level rescale, else sequence.
     slope, intercept, rtype = 1.0, 0.0, ""
     modality_lut = None
+    # A file should not have both a Modality LUT Sequence and a rescale (C.11.1); when it
+    # does, the sequence wins, as in pydicom's apply_modality_lut.
     pvt = _group_item(ds, frame_index, "PixelValueTransformationSequence")
     holder = pvt if pvt is not None else ds
-    if "RescaleSlope" in holder or "RescaleIntercept" in holder:
-        slope = (_floats(holder.get("RescaleSlope", None)) or [1.0])[0]
-        intercept = (_floats(holder.get("RescaleIntercept", None)) or [0.0])[0]
-        rtype = str(holder.get("RescaleType", "") or "")
-    elif ds.get("ModalityLUTSequence", None):
+    if pvt is None and ds.get("ModalityLUTSequence", None):
         item = ds.ModalityLUTSequence[0]
         modality_lut = lut_from_item(item, signed)
         rtype = str(item.get("ModalityLUTType", "") or "")
+    elif "RescaleSlope" in holder or "RescaleIntercept" in holder:
+        slope = (_floats(holder.get("RescaleSlope", None)) or [1.0])[0]
+        intercept = (_floats(holder.get("RescaleIntercept", None)) or [0.0])[0]
+        rtype = str(holder.get("RescaleType", "") or "")
     if slope == 0:
         log.warning("Rescale Slope is 0; using 1")
         slope = 1.0
