@@ -142,7 +142,13 @@ class PrintService:
             status, reply = _status(chk.Problem(chk.INVALID_VALUE, f"cannot read request: {exc}")), None
         self._log(st, "N-CREATE", class_uid, uid, status)
         if reply is not None and not req.AffectedSOPInstanceUID:
-            reply.AffectedSOPInstanceUID = uid  # pynetdicom moves it into the response command set
+            # PS3.7 10.1.5.1.4: the response names the instance the SCP created. pynetdicom moves it
+            # from the reply into the command set on success only; for a warning it is taken
+            # from the status data set.
+            if isinstance(status, Dataset):
+                status.AffectedSOPInstanceUID = uid
+            else:
+                reply.AffectedSOPInstanceUID = uid
         return status, reply
 
     def _create_session(self, st: AssociationState, ds: Dataset, uid: str, color: bool) -> Reply:

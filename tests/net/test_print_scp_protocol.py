@@ -1,0 +1,410 @@
+"""Our print SCP driven by a raw pynetdicom SCU: statuses of PS3.4 H, events, faults, load.
+
+The oracles are PS3.4 H / PS3.7 C (the status each bad request must get), the pixels the
+test itself sent (decoded back from the stored hardcopies and the PNG), and pynetdicom's
+own N-EVENT-REPORT handling.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom import AE, evt
+
+from peers import free_port
+from viewer.film.output import make_sink
+from viewer.net.print_scp import PrintServer, load_profile
+
+GRAY_META = "1.2.840.10008.5.1.1.9"
+COLOR_META = "1.2.840.10008.5.1.1.18"
+PLUT = "1.2.840.10008.5.1.1.23"
+PRINT_JOB = "1.2.840.10008.5.1.1.14"
+ANNOTATION = "1.2.840.10008.5.1.1.15"
+PRINTER, PRINTER_INSTANCE = "1.2.840.10008.5.1.1.16", "1.2.840.10008.5.1.1.17"
+FILM_SESSION, FILM_BOX = "1.2.840.10008.5.1.1.1", "1.2.840.10008.5.1.1.2"
+DPI = 50
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    profile = load_profile("default")
+    sink = make_sink(tmp_path / "prints", profile.min_density, profile.max_density, profile.annotation_formats, DPI)
+    srv = PrintServer(sink.print_job, profile, aet="VIEWERPRINT", host="127.0.0.1", port=free_port(), timeout=10)
+    srv.start()
+    srv.out = tmp_path / "prints"  # type: ignore[attr-defined]
+    yield srv
+    srv.stop()
+
+
+class Scu:
+    """A raw print SCU: remembers the instance UIDs the SCP assigns (from the N-CREATE-RSP)."""
+
+    def __init__(self, port: int, color: bool = False, events: list | None = None) -> None:
+        self.meta = COLOR_META if color else GRAY_META
+        self.last_uid: str | None = None
+        ae = AE(ae_title="TESTSCU")
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
+        for uid in (self.meta, PLUT, PRINT_JOB, ANNOTATION):
+            ae.add_requested_context(uid, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+        handlers = [(evt.EVT_DIMSE_RECV, self._recv)]
+        if events is not None:
+            def on_event(event):
+                events.append((event.event_type, str(event.request.AffectedSOPInstanceUID),
+                               str(event.event_information.get("ExecutionStatusInfo", ""))))
+                return 0x0000, None
+            handlers.append((evt.EVT_N_EVENT_REPORT, on_event))
+        self.assoc = ae.associate("127.0.0.1", port, ae_title="VIEWERPRINT", evt_handlers=handlers)
+        assert self.assoc.is_established
+
+    def _recv(self, event) -> None:
+        cs = event.message.command_set
+        if "AffectedSOPInstanceUID" in cs and cs.CommandField == 0x8140:
+            self.last_uid = str(cs.AffectedSOPInstanceUID)
+
+    def create(self, ds: Dataset, class_uid: str, meta: bool = True):
+        st, rsp = self.assoc.send_n_create(ds, class_uid, None, meta_uid=self.meta if meta else None)
+        return int(st.Status), rsp, self.last_uid
+
+    def session(self, **attrs) -> str:
+        ds = Dataset()
+        ds.NumberOfCopies = 1
+        ds.FilmSessionLabel = "TEST"
+        for k, v in attrs.items():
+            setattr(ds, k, v)
+        status, _rsp, uid = self.create(ds, FILM_SESSION)
+        assert status == 0
+        return uid
+
+    def film_box(self, session_uid: str, fmt: str = "STANDARD\\2,1", **attrs):
+        ds = Dataset()
+        ds.ImageDisplayFormat = fmt
+        ds.FilmSizeID = "8INX10IN"
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = FILM_SESSION
+        ref.ReferencedSOPInstanceUID = session_uid
+        ds.ReferencedFilmSessionSequence = [ref]
+        for k, v in attrs.items():
+            setattr(ds, k, v)
+        return self.create(ds, FILM_BOX)
+
+    def set_box(self, ref: Dataset, ds: Dataset) -> int:
+        st, _ = self.assoc.send_n_set(ds, ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID, meta_uid=self.meta)
+        return int(st.Status)
+
+    def action(self, class_uid: str, uid: str):
+        st, reply = self.assoc.send_n_action(None, 1, class_uid, uid, meta_uid=self.meta)
+        return int(st.Status), reply
+
+    def release(self) -> None:
+        self.assoc.release()
+
+
+def gray_box(position: int, pixels: np.ndarray, **attrs) -> Dataset:
+    img = Dataset()
+    img.SamplesPerPixel = 1
+    img.PhotometricInterpretation = "MONOCHROME2"
+    img.Rows, img.Columns = pixels.shape
+    img.BitsAllocated = 8 if pixels.dtype == np.uint8 else 16
+    img.BitsStored = 8 if pixels.dtype == np.uint8 else 12
+    img.HighBit = img.BitsStored - 1
+    img.PixelRepresentation = 0
+    img.PixelData = pixels.astype("<u2" if img.BitsAllocated == 16 else np.uint8).tobytes()
+    ds = Dataset()
+    ds.ImageBoxPosition = position
+    ds.BasicGrayscaleImageSequence = [img]
+    for k, v in attrs.items():
+        setattr(ds, k, v)
+    return ds
+
+
+def color_box(position: int, rgb: np.ndarray) -> Dataset:
+    img = Dataset()
+    img.SamplesPerPixel = 3
+    img.PhotometricInterpretation = "RGB"
+    img.PlanarConfiguration = 0
+    img.Rows, img.Columns = rgb.shape[:2]
+    img.BitsAllocated = img.BitsStored = 8
+    img.HighBit = 7
+    img.PixelRepresentation = 0
+    img.PixelData = rgb.astype(np.uint8).tobytes()
+    ds = Dataset()
+    ds.ImageBoxPosition = position
+    ds.BasicColorImageSequence = [img]
+    return ds
+
+
+def ramp(rows: int = 64, cols: int = 64, top: int = 255) -> np.ndarray:
+    return (np.arange(rows * cols).reshape(rows, cols) * top // (rows * cols - 1)).astype(np.uint8 if top == 255 else np.uint16)
+
+
+def pngs(root: Path) -> list[Path]:
+    return sorted(root.glob("*/film-*.png"))
+
+
+# ---------------------------------------------------------------------------- statuses
+def test_printer_n_get(server):
+    scu = Scu(server.port)
+    try:
+        st, ds = scu.assoc.send_n_get([], PRINTER, PRINTER_INSTANCE, meta_uid=scu.meta)
+        assert st.Status == 0 and ds.PrinterStatus == "NORMAL" and ds.PrinterName == "VIEWERPRINT"
+        assert ds.Manufacturer and ds.ManufacturerModelName
+        st, ds = scu.assoc.send_n_get([0x21100010, 0x21100020], PRINTER, PRINTER_INSTANCE, meta_uid=scu.meta)
+        assert st.Status == 0 and set(e.keyword for e in ds) == {"PrinterStatus", "PrinterStatusInfo"}
+        # PS3.7 10.1.2: an attribute the printer lacks is a warning (0x0107), the rest still comes.
+        st, ds = scu.assoc.send_n_get([0x21100010, 0x00100010], PRINTER, PRINTER_INSTANCE, meta_uid=scu.meta)
+        assert st.Status == 0x0107 and ds.PrinterStatus == "NORMAL"
+        st, _ = scu.assoc.send_n_get([], PRINTER, "1.2.3.4", meta_uid=scu.meta)
+        assert st.Status == 0x0112
+    finally:
+        scu.release()
+
+
+@pytest.mark.parametrize("change,status", [
+    ({"ImageDisplayFormat": None}, 0x0120),                    # mandatory attribute missing
+    ({"ImageDisplayFormat": "STANDARD\\9,9"}, 0x0106),          # not in the printer profile
+    ({"ImageDisplayFormat": "DIAGONAL\\2"}, 0x0106),
+    ({"FilmSizeID": "99INX99IN"}, 0x0106),
+    ({"MagnificationType": "FANCY"}, 0x0106),
+    ({"PatientName": "NOT^A^FILM^BOX^ATTRIBUTE"}, 0x0105),      # no such attribute
+    ({"AnnotationDisplayFormatID": "NOPE"}, 0x0106),
+    ({"MaxDensity": 400}, 0xB605),                              # warning: printer's range used
+])
+def test_film_box_checks(server, change, status, caplog):
+    scu = Scu(server.port)
+    try:
+        session = scu.session()
+        attrs = {k: v for k, v in change.items() if v is not None}
+        if "ImageDisplayFormat" in change and change["ImageDisplayFormat"] is None:
+            ds = Dataset()
+            ref = Dataset()
+            ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = FILM_SESSION, session
+            ds.ReferencedFilmSessionSequence = [ref]
+            got, _rsp, _uid = scu.create(ds, FILM_BOX)
+        else:
+            fmt = attrs.pop("ImageDisplayFormat", "STANDARD\\2,1")
+            got, _rsp, _uid = scu.film_box(session, fmt, **attrs)
+        assert got == status
+        # The server keeps serving on the same association.
+        assert scu.film_box(session)[0] == 0
+    finally:
+        scu.release()
+
+
+def test_film_session_checks(server):
+    scu = Scu(server.port)
+    try:
+        ds = Dataset()
+        ds.MediumType = "PARCHMENT"
+        assert scu.create(ds, FILM_SESSION)[0] == 0x0106
+        ds = Dataset()
+        ds.PrintPriority = "URGENT"
+        assert scu.create(ds, FILM_SESSION)[0] == 0x0106
+        ds = Dataset()
+        ds.MemoryAllocation = 1000
+        assert scu.create(ds, FILM_SESSION)[0] == 0xB600  # warning, session created
+        ds = Dataset()
+        ds.FilmSessionLabel = "SECOND"
+        assert scu.create(ds, FILM_SESSION)[0] == 0x0110  # one film session per association
+    finally:
+        scu.release()
+
+
+def test_film_box_without_session_and_image_box_checks(server):
+    scu = Scu(server.port)
+    try:
+        status, _, _ = scu.film_box("1.2.3")
+        assert status == 0x0110
+        session = scu.session()
+        status, _, _ = scu.film_box("1.2.3.999")  # references no known film session
+        assert status == 0x0106
+        status, rsp, _fb = scu.film_box(session, "STANDARD\\2,1")
+        boxes = rsp.ReferencedImageBoxSequence
+        assert len(boxes) == 2
+        bad = gray_box(1, ramp())
+        bad.BasicGrayscaleImageSequence[0].PixelData = b"\0" * 100  # wrong pixel size
+        assert scu.set_box(boxes[0], bad) == 0x0106
+        assert scu.set_box(boxes[0], gray_box(2, ramp())) == 0x0106  # position of another box
+        no_image = Dataset()
+        no_image.ImageBoxPosition = 1
+        assert scu.set_box(boxes[0], no_image) == 0x0120
+        assert scu.set_box(boxes[0], color_box(1, np.zeros((4, 4, 3)))) == 0x0105  # color data in a gray box
+        ghost = Dataset()
+        ghost.ReferencedSOPClassUID, ghost.ReferencedSOPInstanceUID = boxes[0].ReferencedSOPClassUID, "1.2.3.4"
+        assert scu.set_box(ghost, gray_box(1, ramp())) == 0x0112
+        assert scu.set_box(boxes[0], gray_box(1, ramp())) == 0
+    finally:
+        scu.release()
+
+
+def test_action_before_any_image_is_set(server):
+    scu = Scu(server.port)
+    try:
+        session = scu.session()
+        _st, _rsp, fb = scu.film_box(session)
+        assert scu.action(FILM_BOX, fb)[0] == 0xB603  # empty page: warning, nothing printed
+        assert scu.action(FILM_SESSION, session)[0] == 0xB602
+        assert scu.action(FILM_BOX, "1.2.3.4")[0] == 0x0112
+        st, _ = scu.assoc.send_n_action(None, 7, FILM_BOX, fb, meta_uid=scu.meta)
+        assert st.Status == 0x0123  # no such action
+    finally:
+        scu.release()
+    assert pngs(server.out) == []
+
+
+def test_aborted_association_mid_session(server, caplog):
+    caplog.set_level(logging.WARNING, logger="viewer.net.print_scp")
+    scu = Scu(server.port)
+    session = scu.session()
+    _st, rsp, _fb = scu.film_box(session)
+    assert scu.set_box(rsp.ReferencedImageBoxSequence[0], gray_box(1, ramp())) == 0
+    scu.assoc.abort()
+    # The server keeps serving: a whole new film goes through.
+    scu2 = Scu(server.port)
+    try:
+        s2 = scu2.session()
+        _st, rsp2, fb2 = scu2.film_box(s2, "STANDARD\\1,1")
+        assert scu2.set_box(rsp2.ReferencedImageBoxSequence[0], gray_box(1, ramp())) == 0
+        assert scu2.action(FILM_BOX, fb2)[0] == 0
+    finally:
+        scu2.release()
+    assert len(pngs(server.out)) == 1
+    assert any("never printed" in r.getMessage() for r in caplog.records)
+
+
+# ---------------------------------------------------------------------------- content
+def test_gray_film_content_and_print_job_events(server):
+    events: list = []
+    scu = Scu(server.port, events=events)
+    try:
+        session = scu.session()
+        _st, rsp, fb = scu.film_box(session, "STANDARD\\2,1", BorderDensity="WHITE", EmptyImageDensity="BLACK")
+        boxes = rsp.ReferencedImageBoxSequence
+        pixels = ramp(64, 64, 4095)
+        assert scu.set_box(boxes[0], gray_box(1, pixels)) == 0
+        status, reply = scu.action(FILM_BOX, fb)
+        assert status == 0
+        job_uid = reply.ReferencedPrintJobSequence[0].ReferencedSOPInstanceUID
+        # PS3.4 H.4.8: Pending, Printing, Done for that job, then N-GET Print Job says DONE.
+        assert [e[0] for e in events] == [1, 2, 3] and {e[1] for e in events} == {job_uid}
+        st, job = scu.assoc.send_n_get([0x21000020, 0x21000030], PRINT_JOB, job_uid)
+        assert st.Status == 0 and job.ExecutionStatus == "DONE"
+    finally:
+        scu.release()
+    [png] = pngs(server.out)
+    film = np.asarray(Image.open(png))
+    assert film.shape == (10 * DPI, 8 * DPI)  # 8INX10IN portrait
+    assert film[0, 0] == 255  # WHITE border
+    hard = pydicom.dcmread(png.parent / "film-1-box-1.dcm")
+    assert hard.SOPClassUID == "1.2.840.10008.5.1.1.29" and np.array_equal(hard.pixel_array, pixels)
+    # Box 2 was never set: Empty Image Density BLACK somewhere in the right half.
+    assert film[film.shape[0] // 2, 3 * film.shape[1] // 4] == 0
+    # Box 1 holds the ramp: IDENTITY over the full density range, gray = 255 * P-value;
+    # its centre pixel is the ramp's centre value.
+    centre = film[film.shape[0] // 2, film.shape[1] // 4]
+    assert abs(int(centre) - 255 * int(pixels[32, 32]) / 4095) <= 3
+
+
+def test_reverse_polarity_and_presentation_lut(server):
+    scu = Scu(server.port)
+    try:
+        lut = Dataset()
+        item = Dataset()
+        item.add_new(0x00283002, "US", [256, 0, 12])  # LUT Descriptor
+        item.add_new(0x00283006, "US", [4095 - round(i * 4095 / 255) for i in range(256)])  # inverting LUT Data
+        lut.PresentationLUTSequence = [item]
+        status, _, lut_uid = scu.create(lut, PLUT, meta=False)
+        assert status == 0
+        session = scu.session()
+        ref = Dataset()
+        ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = PLUT, lut_uid
+        _st, rsp, fb = scu.film_box(session, "STANDARD\\2,1", ReferencedPresentationLUTSequence=[ref])
+        flat = np.full((16, 16), 200, np.uint8)
+        boxes = rsp.ReferencedImageBoxSequence
+        assert scu.set_box(boxes[0], gray_box(1, flat)) == 0
+        assert scu.set_box(boxes[1], gray_box(2, flat, Polarity="REVERSE")) == 0
+        assert scu.action(FILM_BOX, fb)[0] == 0
+    finally:
+        scu.release()
+    film = np.asarray(Image.open(pngs(server.out)[0])).astype(int)
+    h, w = film.shape
+    lut_p = (4095 - round(200 * 4095 / 255)) / 4095
+    assert abs(film[h // 2, w // 4] - 255 * lut_p) <= 2          # through the LUT
+    assert abs(film[h // 2, 3 * w // 4] - 255 * (1 - lut_p)) <= 2  # and reversed
+
+
+def test_color_film_with_annotations(server):
+    scu = Scu(server.port, color=True)
+    try:
+        session = scu.session()
+        _st, rsp, fb = scu.film_box(session, "STANDARD\\1,1", AnnotationDisplayFormatID="BOTTOM",
+                                    BorderDensity="WHITE")
+        rgb = np.zeros((32, 48, 3), np.uint8)
+        rgb[..., 0], rgb[..., 1], rgb[..., 2] = 200, 30, 90
+        assert scu.set_box(rsp.ReferencedImageBoxSequence[0], color_box(1, rgb)) == 0
+        anns = rsp.ReferencedBasicAnnotationBoxSequence
+        assert len(anns) == 2
+        ann = Dataset()
+        ann.AnnotationPosition = 1
+        ann.TextString = "DOE^JANE 1970"
+        st, _ = scu.assoc.send_n_set(ann, ANNOTATION, anns[0].ReferencedSOPInstanceUID)
+        assert st.Status == 0
+        ann.AnnotationPosition = 3
+        st, _ = scu.assoc.send_n_set(ann, ANNOTATION, anns[1].ReferencedSOPInstanceUID)
+        assert st.Status == 0x0106
+        assert scu.action(FILM_SESSION, session)[0] == 0
+    finally:
+        scu.release()
+    [png] = pngs(server.out)
+    film = np.asarray(Image.open(png))
+    h, w, _ = film.shape
+    assert tuple(film[h // 2, w // 2]) == (200, 30, 90)
+    assert pydicom.dcmread(png.parent / "film-1-box-1.dcm").SOPClassUID == "1.2.840.10008.5.1.1.30"
+    # Text ink in the left half of the bottom strip, nothing in the right half (box 2 empty).
+    strip = film[int(h * 0.946):int(h * 0.98)]  # bottom strip: 4% of the height above a 2% margin
+    assert (strip[:, : w // 2] < 128).any() and not (strip[:, w // 2 + 5:] < 128).any()
+
+
+# ---------------------------------------------------------------------------- load
+def test_ten_scus_fifty_films(server):
+    errors: list[str] = []
+
+    def client(n: int) -> None:
+        try:
+            scu = Scu(server.port)
+            try:
+                session = scu.session()
+                for film in range(5):
+                    _st, rsp, fb = scu.film_box(session, "STANDARD\\2,1")
+                    for pos, ref in enumerate(rsp.ReferencedImageBoxSequence, start=1):
+                        assert scu.set_box(ref, gray_box(pos, np.full((32, 32), n * 10 + film, np.uint8))) == 0
+                    assert scu.action(FILM_BOX, fb)[0] == 0
+            finally:
+                scu.release()
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            errors.append(f"client {n}: {exc!r}")
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    films = pngs(server.out)
+    assert len(films) == 50
+    # Every film is there with the content of its own client (no mix-up between sessions).
+    seen = set()
+    for png in films:
+        values = {int(pydicom.dcmread(png.parent / f"{png.stem}-box-{p}.dcm").pixel_array[0, 0]) for p in (1, 2)}
+        assert len(values) == 1
+        seen |= values
+    assert seen == {n * 10 + f for n in range(10) for f in range(5)}
+    assert server.service.films_printed == 50
+    assert server.service.open_associations == 0
