@@ -295,3 +295,19 @@ def test_params_are_plain_values() -> None:
     assert params.with_voi(1).window == params.windows[1]
     with pytest.raises(IndexError):
         params.with_voi(2)
+
+
+@pytest.mark.parametrize("name", ["ct/693_UNCR.dcm", "synthetic/dx_monochrome1_imagerpixelspacing.dcm"])
+def test_twelve_bit_output_matches_pydicom(name: str) -> None:
+    """12-bit P-values for print (PS3.4 H.4.1.1.2): the same pydicom pipeline scaled to 4095."""
+    path = CORPUS / name
+    ds = _read(path)
+    stored = _ref_frame(ds, 0)
+    out = apply_windowing(apply_modality_lut(stored, ds), ds)
+    y_min, y_max = _voi_output_range(ds)
+    ref = np.clip(np.rint((out - y_min) * (4095.0 / (y_max - y_min))), 0, 4095).astype(np.int32)
+    if ds.PhotometricInterpretation == "MONOCHROME1":
+        ref = 4095 - ref
+    ours = render(open_frames(path).frame(0), params_from_dataset(ds), output_bits=12)
+    assert ours.dtype == np.uint16
+    assert np.abs(ours.astype(np.int32) - ref).max() <= 1

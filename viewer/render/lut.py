@@ -78,9 +78,18 @@ def voi(values: np.ndarray, params: RenderParams, window: Window | None) -> np.n
 
 def to_uint8(y: np.ndarray, invert: bool) -> np.ndarray:
     """Scale [0, 1] to 0..255 with rounding; invert for MONOCHROME1 / INVERSE (C.11.6)."""
+    return to_levels(y, invert, 8)
+
+
+def to_levels(y: np.ndarray, invert: bool, bits: int = 8) -> np.ndarray:
+    """Scale [0, 1] to 0..2^bits-1 with rounding (uint8 up to 8 bits, else uint16).
+
+    P-values for print are 8 or 12 bits (PS3.4 H.4.1.1.2); the display uses 8.
+    """
     if invert:
         y = 1.0 - y
-    return np.floor(y * 255.0 + 0.5).astype(np.uint8)
+    top = float((1 << bits) - 1)
+    return np.floor(y * top + 0.5).astype(np.uint8 if bits <= 8 else np.uint16)
 
 
 def stored_domain(params: RenderParams) -> tuple[np.ndarray, int]:
@@ -110,13 +119,13 @@ def _scatter(values: np.ndarray, size: int, out_values: np.ndarray, signed: bool
 
 
 @lru_cache(maxsize=64)
-def gray_table(params: RenderParams, window: Window | None) -> np.ndarray:
-    """The uint8 display table over all stored values for a grayscale frame.
+def gray_table(params: RenderParams, window: Window | None, bits: int = 8) -> np.ndarray:
+    """The display table over all stored values for a grayscale frame (uint8, or uint16 > 8 bits).
 
-    Cached per (params, window): a window drag builds one table per new window.
+    Cached per (params, window, bits): a window drag builds one table per new window.
     """
     values, size = stored_domain(params)
-    y = to_uint8(voi(modality(values, params), params, window), params.invert)
+    y = to_levels(voi(modality(values, params), params, window), params.invert, bits)
     return _scatter(values, size, y, params.signed)
 
 

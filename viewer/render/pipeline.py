@@ -44,7 +44,7 @@ def current_window(frame: np.ndarray, params: RenderParams) -> Window | None:
     return min_max_window(frame, params)
 
 
-def render(frame: np.ndarray, params: RenderParams) -> np.ndarray:
+def render(frame: np.ndarray, params: RenderParams, output_bits: int = 8) -> np.ndarray:
     """Render stored values to the display image.
 
     Parameters
@@ -55,12 +55,18 @@ def render(frame: np.ndarray, params: RenderParams) -> np.ndarray:
         (RGB, colour-by-pixel).
     params : RenderParams
         From :func:`viewer.render.params_from_dataset`, possibly with a window override.
+    output_bits : int
+        Grayscale output depth: 8 (display, the default) or up to 16, e.g. 12 for print
+        P-values (PS3.4 H.4.1.1.2), returned as uint16. Colour is always 8 bits.
 
     Returns
     -------
     numpy.ndarray
-        ``uint8`` ``(rows, cols)`` for grayscale, ``(rows, cols, 3)`` RGB for colour.
+        ``uint8`` ``(rows, cols)`` for grayscale (``uint16`` when ``output_bits > 8``),
+        ``(rows, cols, 3)`` RGB for colour. 8-bit RGB input may be returned as is (no copy).
     """
+    if not 1 <= output_bits <= 16:
+        raise ValueError(f"output_bits must be 1..16, got {output_bits}")
     frame = np.asarray(frame)
     if frame.ndim == 3:
         if frame.dtype == np.uint8:
@@ -73,11 +79,11 @@ def render(frame: np.ndarray, params: RenderParams) -> np.ndarray:
         return np.take(_lut.palette_table(params), _lut.index_view(frame), axis=0, mode="clip")
     window = current_window(frame, params)
     if _tableable(frame, params):
-        table = _lut.gray_table(params, window)
+        table = _lut.gray_table(params, window, output_bits)
         return np.take(table, _lut.index_view(frame), mode="clip")
     # Deep (32-bit) or float data: compute per pixel.
     y = _lut.voi(_lut.modality(frame, params), params, window)
-    return _lut.to_uint8(y, params.invert)
+    return _lut.to_levels(y, params.invert, output_bits)
 
 
 def modality_values(frame: np.ndarray, params: RenderParams) -> np.ndarray:
