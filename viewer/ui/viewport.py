@@ -44,6 +44,16 @@ PREVIEW_PIXELS = 2_500_000
 SERIES_MIME = "application/x-dicom-series-uid"
 
 
+class _PassiveImage(pg.ImageItem):
+    """An ImageItem that leaves every mouse gesture to the ViewBox (it would swallow left drags)."""
+
+    def mouseDragEvent(self, ev: Any) -> None:  # noqa: N802 - pyqtgraph naming
+        ev.ignore()
+
+    def mouseClickEvent(self, ev: Any) -> None:  # noqa: N802 - pyqtgraph naming
+        ev.ignore()
+
+
 class Viewport(QWidget):
     """Shows one series; ``image_shown`` fires after each displayed frame."""
 
@@ -99,9 +109,9 @@ class Viewport(QWidget):
         self.anchor = QGraphicsRectItem(QRectF(0, 0, 0, 0))
         self.anchor.setPen(pg.mkPen(None))
         self.viewbox.addItem(self.anchor)
-        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.image_item = _PassiveImage(axisOrder="row-major")
         self.image_item.setParentItem(self.anchor)
-        self.overlay_item = pg.ImageItem(axisOrder="row-major")
+        self.overlay_item = _PassiveImage(axisOrder="row-major")
         self.overlay_item.setParentItem(self.anchor)
         self.overlay_item.setZValue(5)
         self.annotations = AnnotationOverlay(self.view)
@@ -367,13 +377,21 @@ class Viewport(QWidget):
         self._update_transform()
         self.fit()
 
+    def _settle(self) -> None:
+        # pyqtgraph applies a new view range lazily (before the next paint); mapping
+        # between scene and image before that would use the old range.
+        if getattr(self.viewbox, "_matrixNeedsUpdate", False):
+            self.viewbox.updateMatrix()
+
     def image_point(self, scene_pos: QPointF) -> tuple[float, float]:
         """Scene position -> image coordinates (column, row), continuous."""
+        self._settle()
         p = self.anchor.mapFromScene(scene_pos)
         return float(p.x()), float(p.y())
 
     def scene_point(self, x: float, y: float) -> QPointF:
         """Image coordinates -> scene position (for tests and tools)."""
+        self._settle()
         return self.anchor.mapToScene(QPointF(x, y))
 
     # ------------------------------------------------------------------ window/level
