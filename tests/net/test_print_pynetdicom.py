@@ -297,3 +297,25 @@ def test_cancel_deletes_what_was_created(printer):
     assert len(printer.of("N-SET", uids.GRAYSCALE_IMAGE_BOX)) == 1
     assert printer.of("N-ACTION") == []
     assert printer.of("N-DELETE", uids.FILM_BOX) and printer.of("N-DELETE", uids.FILM_SESSION)
+
+
+def test_presentation_lut_referenced_from_film_session_when_the_printer_wants_it(printer):
+    # CP-173: the AGFA Drystar emulation wants the Referenced Presentation LUT Sequence in
+    # the film session and refuses it in the film box.
+    report = run_print_job(gray_job(bits=12), profile_for(printer, presentation_lut="film_session"))
+    assert report.ok
+    plut = printer.of("N-CREATE", uids.PRESENTATION_LUT)
+    assert len(plut) == 1 and plut[0].PresentationLUTShape == "IDENTITY"
+    session = printer.of("N-CREATE", uids.FILM_SESSION)[0]
+    assert "ReferencedPresentationLUTSequence" in session
+    assert "ReferencedPresentationLUTSequence" not in printer.of("N-CREATE", uids.FILM_BOX)[0]
+    item = printer.of("N-SET", uids.GRAYSCALE_IMAGE_BOX)[0].BasicGrayscaleImageSequence[0]
+    assert (item.BitsAllocated, item.BitsStored) == (16, 12)
+
+
+def test_requests_are_not_pipelined(printer):
+    """Each N-SET is sent after the previous response (PRINT-NOTES: pipelining left boxes empty)."""
+    run_print_job(gray_job(4, "STANDARD\\2,2"), profile_for(printer))
+    order = [k for k, _, _ in printer.received]
+    assert order[:3] == ["N-GET", "N-CREATE", "N-CREATE"]
+    assert order[3:9] == ["N-CREATE", "N-SET", "N-SET", "N-SET", "N-SET", "N-ACTION"]
