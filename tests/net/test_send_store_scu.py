@@ -152,3 +152,25 @@ def test_plan_splits_over_128_contexts() -> None:
         for i in g.items:
             assert (i.sop_class_uid, i.transfer_syntax_uid) in offered
             assert (i.sop_class_uid, ExplicitVRLittleEndian) in offered
+
+
+def test_parallel_associations_send_everything_once(corpus: Path, ct_only_scp: Scp) -> None:
+    items = _items(corpus / "series" / "ct_stack_40", corpus / "mr" / "MR_small.dcm")
+    results = list(store_scu.send(_target(ct_only_scp), items, associations=3))
+    assert sorted(r.item.sop_instance_uid for r in results) == sorted(i.sop_instance_uid for i in items)
+    assert ct_only_scp.associations == 3
+    assert {r.item.sop_instance_uid for r in results if r.category == Category.SUCCESS} == set(ct_only_scp.received)
+    assert [r.item.sop_class_uid for r in results if r.category == Category.FAILURE] == [MRImageStorage]
+
+
+def test_parallel_cancel(corpus: Path, ct_only_scp: Scp) -> None:
+    items = _items(corpus / "series" / "ct_stack_40")
+    cancel = threading.Event()
+
+    def progress(result: store_scu.StoreResult, done: int, total: int) -> None:
+        if done == 5:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        list(store_scu.send(_target(ct_only_scp), items, progress=progress, cancel=cancel, associations=2))
+    assert 5 <= len(ct_only_scp.received) < len(items)

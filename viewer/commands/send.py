@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     dimse = parser.add_argument_group("DIMSE (C-STORE)")
     dimse.add_argument("--aec", "-aec", default="ANY-SCP", metavar="AET", help="called AE title (default ANY-SCP)")
     dimse.add_argument("--aet", "-aet", default="VIEWER", metavar="AET", help="our AE title (default VIEWER)")
+    dimse.add_argument("-j", "--associations", type=int, default=1, metavar="N",
+                       help="parallel associations (default 1); hides the peer's per-instance latency")
     web = parser.add_argument_group("DICOMweb (STOW-RS)")
     web.add_argument("--user", metavar="NAME", help="HTTP basic authentication user")
     web.add_argument("--password", metavar="PW", help="HTTP basic authentication password")
@@ -83,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     from viewer.tasks import send as task
 
     host, port, raw_paths = _split_target(args.target)
+    if not 1 <= args.associations <= 16:
+        raise UsageError("--associations must be 1..16")
     paths = existing_paths(raw_paths)
     items, skipped = task.collect(paths)
     if not items:
@@ -102,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
                   + (f" ({result.message})" if result.message else ""), file=sys.stderr)
 
     report = task.send(destination, items, skipped=skipped, coerce=coerce, resume=resume,
-                       report_path=Path(args.report) if args.report else None, progress=progress)
+                       report_path=Path(args.report) if args.report else None, progress=progress,
+                       associations=args.associations)
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
     else:

@@ -252,7 +252,7 @@ def send(target: StoreTarget, items: Sequence[StoreItem], *,
          progress: Callable[[StoreResult, int, int], None] | None = None,
          cancel: threading.Event | None = None,
          modify: Callable[[object], object] | None = None,
-         max_pdu: int = 0) -> Iterator[StoreResult]:
+         max_pdu: int = 0, associations: int = 1) -> Iterator[StoreResult]:
     """Send ``items`` by C-STORE, yielding one :class:`StoreResult` per item.
 
     Parameters
@@ -268,6 +268,10 @@ def send(target: StoreTarget, items: Sequence[StoreItem], *,
         ``modify(dataset) -> dataset`` applied before sending (identity coercion).
     max_pdu : int
         Our maximum receive PDU (0 = unlimited).
+    associations : int
+        Parallel associations per group of SOP classes. Each C-STORE waits for its
+        response, so a peer's per-instance latency, not the bandwidth, bounds one
+        association; several in parallel hide it. Results then arrive out of order.
 
     Yields
     ------
@@ -276,45 +280,112 @@ def send(target: StoreTarget, items: Sequence[StoreItem], *,
     Raises
     ------
     NetError
-        The association could not be established (nothing on it was sent).
+        An association could not be established or was lost.
     Cancelled
         ``cancel`` was set.
     """
-    from pynetdicom import AE
-    from pynetdicom.presentation import build_context
-
     total = len(items)
     done = 0
     for group in plan(items):
         if cancel is not None and cancel.is_set():
             raise Cancelled("send cancelled")
-        ae = AE(ae_title=target.calling_aet)
-        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = target.timeout
-        ae.connection_timeout = target.timeout
-        ae.maximum_pdu_size = max_pdu
-        contexts = [build_context(sop, ts) for sop, ts in group.contexts]
-        log.info("associating with %s@%s:%d, %d contexts for %d instances", target.called_aet,
-                 target.host, target.port, len(contexts), len(group.items))
-        assoc = ae.associate(target.host, target.port, ae_title=target.called_aet, contexts=contexts)
-        if not assoc.is_established:
-            why = "rejected" if assoc.is_rejected else "aborted" if assoc.is_aborted else "failed"
-            raise NetError(f"association with {target.called_aet}@{target.host}:{target.port} {why}")
+        n = max(1, min(associations, len(group.items)))
+        if n == 1:
+            stream = _send_group(target, group.contexts, group.items, modify, cancel, max_pdu)
+        else:
+            stream = _parallel(target, group, n, modify, cancel, max_pdu)
+        for result in stream:
+            done += 1
+            if progress is not None:
+                progress(result, done, total)
+            yield result
+
+
+class _AnyEvent:
+    """Set when any of its events is set (the user's cancel or an internal stop)."""
+
+    def __init__(self, *events: threading.Event | None) -> None:
+        self.events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
+def _parallel(target: StoreTarget, group: _Group, n: int, modify: Callable[[object], object] | None,
+              cancel: threading.Event | None, max_pdu: int) -> Iterator[StoreResult]:
+    """Run ``n`` associations in threads over interleaved shares of ``group``."""
+    import queue
+
+    stop = threading.Event()
+    either = _AnyEvent(cancel, stop)
+    out: "queue.Queue[tuple[str, object]]" = queue.Queue()
+
+    def worker(share: list[StoreItem]) -> None:
         try:
-            _no_delay(assoc)
-            accepted = _accepted(assoc)
-            for item in group.items:
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled("send cancelled")
-                result = _send_one(assoc, item, accepted.get(item.sop_class_uid, set()), modify)
-                done += 1
-                if progress is not None:
-                    progress(result, done, total)
-                yield result
-                if not assoc.is_established:
-                    raise NetError(f"association with {target.called_aet} was lost: {result.message}")
+            for r in _send_group(target, group.contexts, share, modify, either, max_pdu):  # type: ignore[arg-type]
+                out.put(("result", r))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer thread
+            out.put(("error", exc))
         finally:
-            if assoc.is_established:
-                assoc.release()
+            out.put(("done", None))
+
+    threads = [threading.Thread(target=worker, args=(group.items[i::n],), name=f"store-scu-{i}", daemon=True)
+               for i in range(n)]
+    for t in threads:
+        t.start()
+    error: BaseException | None = None
+    running = n
+    try:
+        while running:
+            kind, value = out.get()
+            if kind == "result":
+                yield value  # type: ignore[misc]
+            elif kind == "error":
+                if error is None and not (isinstance(value, Cancelled) and stop.is_set()
+                                          and (cancel is None or not cancel.is_set())):
+                    error = value  # type: ignore[assignment]
+                stop.set()
+            else:
+                running -= 1
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=target.timeout + 5)
+    if error is not None:
+        raise error
+
+
+def _send_group(target: StoreTarget, contexts: list[tuple[str, list[str]]], items: Sequence[StoreItem],
+                modify: Callable[[object], object] | None, cancel: threading.Event | _AnyEvent | None,
+                max_pdu: int) -> Iterator[StoreResult]:
+    """One association carrying ``items``."""
+    from pynetdicom import AE
+    from pynetdicom.presentation import build_context
+
+    ae = AE(ae_title=target.calling_aet)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = target.timeout
+    ae.connection_timeout = target.timeout
+    ae.maximum_pdu_size = max_pdu
+    log.info("associating with %s@%s:%d, %d contexts for %d instances", target.called_aet,
+             target.host, target.port, len(contexts), len(items))
+    assoc = ae.associate(target.host, target.port, ae_title=target.called_aet,
+                         contexts=[build_context(sop, ts) for sop, ts in contexts])
+    if not assoc.is_established:
+        why = "rejected" if assoc.is_rejected else "aborted" if assoc.is_aborted else "failed"
+        raise NetError(f"association with {target.called_aet}@{target.host}:{target.port} {why}")
+    try:
+        _no_delay(assoc)
+        accepted = _accepted(assoc)
+        for item in items:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("send cancelled")
+            result = _send_one(assoc, item, accepted.get(item.sop_class_uid, set()), modify)
+            yield result
+            if not assoc.is_established:
+                raise NetError(f"association with {target.called_aet} was lost: {result.message}")
+    finally:
+        if assoc.is_established:
+            assoc.release()
         ae.shutdown()
 
 

@@ -172,7 +172,7 @@ def send(destination: StoreTarget | object, items: Sequence[StoreItem], *,
          skipped: Sequence[Path] = (), coerce: IdentityCoercion | None = None,
          resume: set[str] | None = None, report_path: Path | None = None,
          progress: Callable[[StoreResult, int, int], None] | None = None,
-         cancel: threading.Event | None = None) -> SendReport:
+         cancel: threading.Event | None = None, associations: int = 1) -> SendReport:
     """Send ``items`` to a DIMSE node or a DICOMweb service and return the report.
 
     Parameters
@@ -187,8 +187,8 @@ def send(destination: StoreTarget | object, items: Sequence[StoreItem], *,
         SOP Instance UIDs already sent (see :func:`load_sent`); they are not sent again.
     report_path : Path, optional
         Where to keep the report, rewritten after every instance (resumable).
-    progress, cancel
-        As in :func:`viewer.net.store_scu.send`.
+    progress, cancel, associations
+        As in :func:`viewer.net.store_scu.send` (``associations`` only for C-STORE).
 
     Returns
     -------
@@ -207,7 +207,7 @@ def send(destination: StoreTarget | object, items: Sequence[StoreItem], *,
     else:
         name = f"{destination.called_aet}@{destination.host}:{destination.port}"  # type: ignore[attr-defined]
         stream = store_scu.send(destination, todo, cancel=cancel, modify=coerce or None,  # type: ignore[arg-type]
-                                progress=progress)
+                                progress=progress, associations=associations)
     report = SendReport(name, skipped=list(skipped),
                         already_sent=sorted(i.sop_instance_uid for i in items if i.sop_instance_uid in resume))
     last_save = time.monotonic()
