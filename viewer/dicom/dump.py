@@ -15,7 +15,7 @@ import enum
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from pydicom import dcmread
@@ -83,7 +83,6 @@ class NodeKind(enum.Enum):
     ITEM = "item"
 
 
-@dataclass(eq=False)
 class DumpNode:
     """One line of the dump: an element, a sequence or a sequence item.
 
@@ -117,24 +116,68 @@ class DumpNode:
         Position among the parent's children.
     """
 
-    kind: NodeKind
-    tag: int
-    vr: str
-    vm: int
-    length: int | None
-    keyword: str
-    name: str
-    value: str
-    depth: int = 0
-    is_meta: bool = False
-    private_creator: str | None = None
-    retired: bool = False
-    problems: tuple[str, ...] = ()
-    parent: DumpNode | None = None
-    row: int = 0
-    _source: Any = field(default=None, repr=False)
-    _children: list[DumpNode] | None = field(default=None, repr=False)
-    _charset_declared: bool = field(default=False, repr=False)
+    # Element nodes made by :func:`dataset_nodes` start as stubs holding only their tag and
+    # place; the rest is filled from the data set the first time any of it is read
+    # (``__getattr__``), so a tree shows 2,000 elements without converting them all.
+    _LAZY_FIELDS = ("kind", "vr", "vm", "length", "keyword", "name", "value", "private_creator",
+                    "retired", "problems", "_source", "_charset_declared")
+
+    def __init__(self, kind: NodeKind, tag: int, vr: str, vm: int, length: int | None, keyword: str,
+                 name: str, value: str, depth: int = 0, is_meta: bool = False,
+                 private_creator: str | None = None, retired: bool = False, problems: tuple[str, ...] = (),
+                 parent: DumpNode | None = None, row: int = 0, _source: Any = None,
+                 _children: list[DumpNode] | None = None, _charset_declared: bool = False) -> None:
+        self.kind = kind
+        self.tag = tag
+        self.vr = vr
+        self.vm = vm
+        self.length = length
+        self.keyword = keyword
+        self.name = name
+        self.value = value
+        self.depth = depth
+        self.is_meta = is_meta
+        self.private_creator = private_creator
+        self.retired = retired
+        self.problems = problems
+        self.parent = parent
+        self.row = row
+        self._source = _source
+        self._children = _children
+        self._charset_declared = _charset_declared
+
+    @classmethod
+    def lazy(cls, ds: Dataset, tag: int, *, depth: int, parent: DumpNode | None, row: int, is_meta: bool,
+             charset_declared: bool) -> DumpNode:
+        """A node for element ``tag`` of ``ds`` whose value is decoded on first use."""
+        node = cls.__new__(cls)
+        node.tag = int(tag)
+        node.depth = depth
+        node.parent = parent
+        node.row = row
+        node.is_meta = is_meta
+        node._children = None
+        node._lazy = (ds, charset_declared)
+        return node
+
+    def __getattr__(self, attr: str) -> Any:
+        # Only called for attributes not set yet, i.e. on a stub from :meth:`lazy`.
+        lazy = self.__dict__.pop("_lazy", None)
+        if lazy is None or attr not in self._LAZY_FIELDS:
+            raise AttributeError(attr)
+        ds, declared = lazy
+        try:
+            full = element_node(ds, self.tag, depth=self.depth, is_meta=self.is_meta, charset_declared=declared)
+        except Exception as exc:  # noqa: BLE001 - one bad element must not hide the rest
+            log.warning("element %s could not be decoded: %s", Tag(self.tag), exc)
+            full = DumpNode(NodeKind.ELEMENT, self.tag, "UN", 0, None, "", "", "(undecodable)",
+                            problems=(f"cannot decode: {exc}",))
+        for name in self._LAZY_FIELDS:
+            setattr(self, name, getattr(full, name))
+        return getattr(self, attr)
+
+    def __repr__(self) -> str:
+        return f"DumpNode({self.tag_text} {self.vr} {self.keyword} {self.value!r})"
 
     @property
     def tag_text(self) -> str:
@@ -163,6 +206,9 @@ class DumpNode:
     def has_children(self) -> bool:
         if self._children is not None:
             return bool(self._children)
+        lazy = self.__dict__.get("_lazy")
+        if lazy is not None:
+            return _raw_has_items(lazy[0], self.tag)  # without decoding the element
         if self.kind is NodeKind.SEQUENCE:
             return self.vm > 0
         return self.kind is NodeKind.ITEM and self._source is not None and len(self._source) > 0
@@ -195,6 +241,18 @@ class DumpNode:
             parts.append(node.row if node.kind is NodeKind.ITEM else node.tag)
             node = node.parent
         return tuple(reversed(parts))
+
+
+def _raw_has_items(ds: Dataset, tag: int) -> bool:
+    """Whether element ``tag`` of ``ds`` is a sequence with items, judged from its raw form."""
+    raw = ds.get_item(tag, keep_deferred=True)
+    if isinstance(raw, RawDataElement):
+        if raw.length == UNDEFINED_LENGTH:
+            # Undefined length: a sequence, or UN read as one (PS3.5 6.2.2 note, CP-246);
+            # Pixel Data with undefined length is encapsulated, not a sequence.
+            return tag != PIXEL_DATA
+        return (raw.VR or _dict_vr(tag)) == "SQ" and raw.length > 0
+    return raw is not None and raw.VR == "SQ" and bool(raw.value)
 
 
 def _item_node(item: Dataset, index: int, parent: DumpNode) -> DumpNode:
@@ -305,17 +363,8 @@ def dataset_nodes(ds: Dataset, *, depth: int = 0, parent: DumpNode | None = None
                   is_meta: bool = False, charset_declared: bool = False) -> list[DumpNode]:
     """Nodes of every element of ``ds`` in tag order (sequence contents built lazily)."""
     declared = charset_declared or 0x00080005 in ds
-    nodes = []
-    for row, tag in enumerate(ds.keys()):
-        try:
-            nodes.append(element_node(ds, tag, depth=depth, parent=parent, row=row, is_meta=is_meta,
-                                      charset_declared=declared))
-        except Exception as exc:  # noqa: BLE001 - one bad element must not hide the rest
-            log.warning("element %s could not be decoded: %s", Tag(tag), exc)
-            nodes.append(DumpNode(NodeKind.ELEMENT, int(tag), "UN", 0, None, "", "",
-                                  "(undecodable)", depth=depth, parent=parent, row=row,
-                                  problems=(f"cannot decode: {exc}",)))
-    return nodes
+    return [DumpNode.lazy(ds, tag, depth=depth, parent=parent, row=row, is_meta=is_meta,
+                          charset_declared=declared) for row, tag in enumerate(ds.keys())]
 
 
 def dump_dataset(ds: Dataset, *, include_meta: bool = True) -> list[DumpNode]:

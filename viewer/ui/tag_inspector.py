@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QLineEdit, QMenu,
                                QTreeView, QVBoxLayout, QWidget)
 
 from viewer.dicom.charset import describe, terms
-from viewer.dicom.dump import DumpNode, NodeKind, dump_dataset, read_dataset
+from viewer.dicom.dump import DumpNode, NodeKind, dump_dataset, iter_nodes, read_dataset
 from viewer.dicom.dump_search import Query, visible_nodes
 from viewer.dicom.dump_text import dcmdump_line
 from viewer.dicom.functional_groups import diffusion_info, frame_nodes, has_functional_groups, number_of_frames
@@ -40,6 +40,8 @@ DISPLAY_LIMIT = 200
 #: Search results with at most this many rows are expanded automatically.
 AUTO_EXPAND_LIMIT = 400
 SEARCH_DELAY_MS = 120
+#: Nodes decoded by the reader thread before the tree is shown (the rest on demand).
+PREDECODE_LIMIT = 20000
 
 
 class DumpTreeModel(QAbstractItemModel):
@@ -209,11 +211,21 @@ def _tooltip(node: DumpNode) -> str:
     return "\n".join(lines)
 
 
-def _load(path: str, include_meta: bool) -> tuple[str, Dataset | None, list[DumpNode], str | None, str | None]:
-    """Read and dump ``path``: (path, dataset, top-level nodes, where reading stopped, error)."""
+def _load(path: str, include_meta: bool, predecode: int = 0
+          ) -> tuple[str, Dataset | None, list[DumpNode], str | None, str | None]:
+    """Read and dump ``path``: (path, dataset, top-level nodes, where reading stopped, error).
+
+    ``predecode`` nodes (depth first) are decoded here, so that in a worker thread the
+    first search does not have to decode them on the GUI thread.
+    """
     try:
         ds, stopped = read_dataset(path)
-        return path, ds, dump_dataset(ds, include_meta=include_meta), stopped, None
+        nodes = dump_dataset(ds, include_meta=include_meta)
+        for count, node in enumerate(iter_nodes(nodes)):
+            if count >= predecode:
+                break
+            node.value  # noqa: B018 - decodes the lazy node
+        return path, ds, nodes, stopped, None
     except ViewerError as exc:
         return path, None, [], None, str(exc)
     except Exception as exc:  # noqa: BLE001 - the inspector must survive any file
@@ -235,7 +247,7 @@ class _LoadJob(QRunnable):
 
     def run(self) -> None:
         request, path, include_meta = self._args
-        self.signals.done.emit(request, _load(path, include_meta))
+        self.signals.done.emit(request, _load(path, include_meta, PREDECODE_LIMIT))
 
 
 def _pn_lines(value: str) -> list[str]:
