@@ -15,12 +15,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections import ChainMap
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from viewer.dicom.headers import instance_from_dataset
+from viewer.dicom._media_fastread import Record
+from viewer.dicom.geometry import pixel_spacing
+from viewer.dicom.headers import SPACING_KEYWORDS, _text, build_instance, fields_from
 from viewer.dicom.model import Instance
 from viewer.errors import Cancelled, ReadError
 
@@ -28,11 +30,6 @@ log = logging.getLogger(__name__)
 
 #: Record types above the instance level (PS3.3 F.5, Table F.4-1).
 _LEVELS = ("PATIENT", "STUDY", "SERIES")
-#: Directory record tags (PS3.3 F.3.2.2).
-_NEXT = 0x00041400
-_IN_USE = 0x00041410
-_LOWER = 0x00041420
-_TYPE = 0x00041430
 
 
 @dataclass
@@ -60,21 +57,11 @@ class DicomdirListing:
     records: int = 0
 
 
-class _Record(ChainMap):
-    """A leaf record seen through its ancestors: ``get``/attribute lookups fall back upwards."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
 def _values(record: Any) -> dict[str, Any]:
-    """Keyword -> value of the elements present in ``record`` (directory tags excluded)."""
+    """Keyword -> value of the elements present in a pydicom directory record."""
     out: dict[str, Any] = {}
     for elem in record:
-        if elem.tag.group == 0x0004 or not elem.keyword:
+        if not elem.keyword or elem.VR == "SQ":
             continue
         try:
             out[elem.keyword] = elem.value
@@ -94,33 +81,34 @@ def _iso9660(name: str) -> str:
 class FileIdResolver:
     """Map Referenced File IDs (PS3.10 8.5: CS components) to existing paths, case-insensitively."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._dirs: dict[Path, dict[str, str]] = {}
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = os.fspath(root)
+        self._dirs: dict[str, dict[str, str]] = {}
 
-    def _listing(self, folder: Path) -> dict[str, str]:
+    def _listing(self, folder: str) -> dict[str, str]:
         names = self._dirs.get(folder)
         if names is None:
             names = {}
             try:
-                for entry in os.scandir(folder):
-                    names.setdefault(entry.name, entry.name)
-                    names.setdefault(_iso9660(entry.name), entry.name)
+                with os.scandir(folder) as it:
+                    for entry in it:
+                        names.setdefault(entry.name, entry.name)
+                        names.setdefault(_iso9660(entry.name), entry.name)
             except OSError:
                 pass
             self._dirs[folder] = names
         return names
 
-    def resolve(self, components: list[str]) -> tuple[Path, bool]:
+    def resolve(self, components: list[str]) -> tuple[str, bool]:
         """The path of a file ID and whether it exists (the unresolved path when it does not)."""
         folder = self.root
         for k, comp in enumerate(components):
             names = self._listing(folder)
             actual = names.get(comp) or names.get(_iso9660(comp))
             if actual is None:
-                return folder.joinpath(*components[k:]), False
-            folder = folder / actual
-        return folder, folder.is_file() if not components else True
+                return os.path.join(folder, *components[k:]), False
+            folder = folder + os.sep + actual
+        return folder, True
 
 
 def _file_id(value: Any) -> list[str]:
@@ -134,53 +122,88 @@ def _file_id(value: Any) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def _walk_offsets(ds: Any) -> Iterator[tuple[list[Any], Any]] | None:
+_Records = dict[int, Record]
+_Walk = Iterator[tuple[list[Record], Record]]
+
+
+def _walk_offsets(root: int, records: _Records) -> _Walk | None:
     """Yield (ancestors, leaf record) following the record offsets; None when they are broken."""
-    records = ds.DirectoryRecordSequence
-    by_offset = {}
-    for rec in records:
-        tell = getattr(rec, "seq_item_tell", None)
-        if tell is None:
-            return None
-        by_offset[tell] = rec
-    first = ds.get("OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity")
-    if first not in by_offset:
+    if root not in records:
         return None
 
-    def walk(offset: int, ancestors: list[Any], seen: set[int]) -> Iterator[tuple[list[Any], Any]]:
-        while offset and offset in by_offset and offset not in seen:
+    def walk(offset: int, ancestors: list[Record], seen: set[int]) -> _Walk:
+        while offset and offset in records and offset not in seen:
             seen.add(offset)
-            rec = by_offset[offset]
-            lower = rec.get(_LOWER)
-            if rec.get(_IN_USE) is None or rec[_IN_USE].value != 0:  # 0x0000: inactive record
-                rtype = str(rec[_TYPE].value).strip() if _TYPE in rec else ""
-                if rtype in _LEVELS:
-                    if lower is not None and lower.value:
-                        yield from walk(int(lower.value), ancestors + [rec], seen)
+            rec = records[offset]
+            if rec.in_use != 0:  # 0x0000: an inactive record (PS3.3 F.3.2.2)
+                if rec.rtype in _LEVELS:
+                    if rec.lower:
+                        yield from walk(rec.lower, ancestors + [rec], seen)
                 else:
                     yield ancestors, rec
-            nxt = rec.get(_NEXT)
-            offset = int(nxt.value) if nxt is not None and nxt.value else 0
+            offset = rec.next
 
-    return walk(int(first), [], set())
+    return walk(root, [], set())
 
 
-def _walk_sequence(ds: Any) -> Iterator[tuple[list[Any], Any]]:
+def _walk_sequence(records: _Records, order: list[int]) -> _Walk:
     """Fallback: records in sequence order, nesting by record type (offsets unusable)."""
-    stack: dict[str, Any] = {}
-    for rec in ds.DirectoryRecordSequence:
-        if _IN_USE in rec and rec[_IN_USE].value == 0:
+    stack: dict[str, Record] = {}
+    for offset in order:
+        rec = records[offset]
+        if rec.in_use == 0:
             continue
-        rtype = str(rec[_TYPE].value).strip() if _TYPE in rec else ""
-        if rtype in _LEVELS:
-            level = _LEVELS.index(rtype)
+        if rec.rtype in _LEVELS:
+            level = _LEVELS.index(rec.rtype)
             stack = {k: v for k, v in stack.items() if _LEVELS.index(k) < level}
-            stack[rtype] = rec
+            stack[rec.rtype] = rec
         else:
             yield [stack[k] for k in _LEVELS if k in stack], rec
 
 
-def read_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None = None) -> DicomdirListing:
+def _parse_with_pydicom(path: Path) -> tuple[int, _Records, list[int]]:
+    """The reference parser (pydicom); used when the fast reader declines the file."""
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path, force=True)
+        sequence = ds.DirectoryRecordSequence
+    except AttributeError:
+        raise ReadError("not a DICOMDIR: no Directory Record Sequence", path=str(path)) from None
+    except Exception as exc:  # noqa: BLE001 - corrupt file: one clear message
+        raise ReadError(f"unreadable DICOMDIR: {type(exc).__name__}: {exc}", path=str(path)) from exc
+    records: _Records = {}
+    order: list[int] = []
+    for n, item in enumerate(sequence):
+        key = getattr(item, "seq_item_tell", None)
+        key = -1 - n if key is None else int(key)
+        values = _values(item)
+        links = [values.pop(k, None) for k in ("OffsetOfTheNextDirectoryRecord",
+                                               "OffsetOfReferencedLowerLevelDirectoryEntity",
+                                               "RecordInUseFlag", "DirectoryRecordType")]
+        records[key] = Record(int(links[0] or 0), int(links[1] or 0), None if links[2] is None else int(links[2]),
+                              str(links[3] or "").strip(), values=values)
+        order.append(key)
+    root = ds.get("OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity")
+    return int(root or 0), records, order
+
+
+def parse_records(path: Path, fast: bool = True) -> tuple[int, _Records, list[int]]:
+    """(root offset, {offset: record values}, offsets in sequence order) of a DICOMDIR."""
+    if fast:
+        from viewer.dicom._media_fastread import Unsupported, parse_dicomdir
+
+        try:
+            return parse_dicomdir(path.read_bytes())
+        except OSError as exc:
+            raise ReadError(f"cannot read DICOMDIR: {exc.strerror or exc}", path=str(path)) from exc
+        except (Unsupported, struct.error, IndexError, ValueError) as exc:
+            log.debug("%s: fast reader declined (%s), using pydicom", path, exc)
+    return _parse_with_pydicom(path)
+
+
+def read_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None = None,
+                  fast: bool = True) -> DicomdirListing:
     """List the instances a DICOMDIR references; only the DICOMDIR itself is read.
 
     Parameters
@@ -189,49 +212,61 @@ def read_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None =
         The DICOMDIR file; referenced files are resolved relative to its folder.
     cancel : threading.Event, optional
         Checked between records; when set, :class:`viewer.errors.Cancelled` is raised.
+    fast : bool
+        Use the built-in record reader (pydicom is the fallback and the test oracle).
 
     Raises
     ------
     ReadError
         The file is not a readable DICOMDIR.
     """
-    import pydicom
-
     path = Path(path)
-    try:
-        ds = pydicom.dcmread(path, force=True)
-        records = ds.DirectoryRecordSequence
-    except AttributeError:
-        raise ReadError("not a DICOMDIR: no Directory Record Sequence", path=str(path)) from None
-    except Exception as exc:  # noqa: BLE001 - corrupt file: one clear message
-        raise ReadError(f"unreadable DICOMDIR: {type(exc).__name__}: {exc}", path=str(path)) from exc
+    root, records, order = parse_records(path, fast)
     listing = DicomdirListing(path)
-    walker = _walk_offsets(ds)
+    walker = _walk_offsets(root, records)
     if walker is None:
         log.warning("%s: record offsets do not match, reading records in sequence order", path)
-        walker = _walk_sequence(ds)
+        walker = _walk_sequence(records, order)
     resolver = FileIdResolver(path.parent)
-    cache: dict[int, dict[str, Any]] = {}
+    # Keyed by the closest ancestor record: a record always has the same ancestors.
+    parents: dict[int, tuple[dict[str, Any], dict[str, Any], bool]] = {}
+    spacing_keys = frozenset(SPACING_KEYWORDS)
     for n, (ancestors, rec) in enumerate(walker):
         if cancel is not None and n % 256 == 0 and cancel.is_set():
             raise Cancelled("scan cancelled")
         listing.records += 1
-        components = _file_id(rec.get("ReferencedFileID"))
-        label = str(path.parent.joinpath(*components)) if components else f"{path} (record {n})"
+        rec_values = rec.values
+        components = _file_id(rec_values.get("ReferencedFileID"))
         if not components:
-            listing.errors.append((label, "directory record without Referenced File ID"))
+            listing.errors.append((f"{path} (record {n})", "directory record without Referenced File ID"))
             continue
         file_path, exists = resolver.resolve(components)
         if not exists:
-            listing.missing.append((str(file_path), "referenced file missing (listed in DICOMDIR)"))
+            listing.missing.append((file_path, "referenced file missing (listed in DICOMDIR)"))
             continue
-        chain = _Record(_values(rec), *[cache.setdefault(id(a), _values(a)) for a in reversed(ancestors)])
-        chain.setdefault("SOPInstanceUID", rec.get("ReferencedSOPInstanceUIDInFile", ""))
-        chain.setdefault("SOPClassUID", rec.get("ReferencedSOPClassUIDInFile", ""))
+        key = id(ancestors[-1]) if ancestors else 0
+        cached = parents.get(key)
+        if cached is None:
+            merged: dict[str, Any] = {}
+            for a in ancestors:  # patient, then study, then series: lower levels win
+                merged.update(a.values)
+            cached = parents[key] = (merged, fields_from(merged), not spacing_keys.isdisjoint(merged))
+        merged_values, fields, parent_spacing = cached
+        fields = {**fields, **fields_from(rec_values)}
+        spacing = None
+        if parent_spacing or not spacing_keys.isdisjoint(rec_values):
+            values = _Values(merged_values)
+            values.update(rec_values)
+            spacing = pixel_spacing(values)
+        if not fields.get("sop_instance_uid"):
+            fields["sop_instance_uid"] = _text(rec_values.get("ReferencedSOPInstanceUIDInFile") or "")
+        if not fields.get("sop_class_uid"):
+            fields["sop_class_uid"] = _text(rec_values.get("ReferencedSOPClassUIDInFile") or "")
         try:
-            inst = instance_from_dataset(chain, str(file_path), str(rec.get("ReferencedTransferSyntaxUIDInFile", "")))
+            inst = build_instance(fields, file_path, _text(rec_values.get("ReferencedTransferSyntaxUIDInFile") or ""),
+                                  spacing)
         except ReadError as exc:
-            listing.errors.append((str(file_path), f"DICOMDIR record: {exc}"))
+            listing.errors.append((file_path, f"DICOMDIR record: {exc}"))
             continue
         inst.header_loaded = False
         inst.source = "dicomdir"
@@ -239,6 +274,16 @@ def read_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None =
     if listing.missing:
         log.warning("%s: %d of %d referenced files are missing", path, len(listing.missing), listing.records)
     return listing
+
+
+class _Values(dict):
+    """Record values with attribute access (for :func:`pixel_spacing`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def find_dicomdir(folder: str | os.PathLike[str]) -> Path | None:
