@@ -53,6 +53,8 @@ class CinePlayer(QObject):
         self.prefetch_depth = 12
         self.playing = False
         self.shown: list[tuple[int, float, float]] = []
+        #: positions in ``shown`` after which the clock was restarted (the player fell far behind)
+        self.resyncs: list[int] = []
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -106,6 +108,7 @@ class CinePlayer(QObject):
             return
         self.playing = True
         self.shown = []
+        self.resyncs = []
         self._recent.clear()
         self._direction = 1
         self._t0 = time.perf_counter()
@@ -186,6 +189,7 @@ class CinePlayer(QObject):
         self._due += interval
         if shown - self._due > 2 * interval:  # far behind (e.g. a stall): restart the clock here
             self._due = shown + interval
+            self.resyncs.append(len(self.shown))
         self._prefetch(self._next)
         self._timer.start(max(0, int(self._due - self.elapsed_ms())))
 
