@@ -209,3 +209,14 @@ def test_gray8_profile_prints_8bit_without_plut(print_scp_factory, corpus):
         assert b["image"].BitsStored == 8
         assert b["image"].PixelData == expected_pixels(ref, 8)
     assert c_echo(scp.port, scp.aet) == 0
+
+
+def test_burned_in_text_reaches_the_printer(gray, corpus):
+    profile = profile_for(gray, "dcmprscp-gray")
+    ref = ct_refs(corpus, 1)[0]
+    job, _ = build_job([ref], FilmBoxSpec(), FilmSessionSpec(), profile, bits=12, burn_in=True)
+    run_print_job(job, profile)
+    stored = stored_films(gray)[0]["boxes"][0]["image"]
+    burned = render_for_print(ref, 12, burn_in=True).pixels
+    assert stored.PixelData == burned.astype("<u2").tobytes()
+    assert stored.PixelData != expected_pixels(ref, 12)

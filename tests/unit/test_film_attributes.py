@@ -83,3 +83,18 @@ def test_annotation_and_presentation_lut():
     assert roundtrip(presentation_lut_dataset(PresentationLUTShape.LIN_OD)).PresentationLUTShape == "LIN OD"
     lut = presentation_lut_dataset(None, np.arange(4096) // 16, bits=12)
     assert list(lut.PresentationLUTSequence[0].LUTDescriptor) == [4096, 0, 8]
+
+
+@pytest.mark.parametrize("bits, dtype", [(8, np.uint8), (12, np.uint16)])
+def test_burn_in_writes_text_only_in_its_corner(bits, dtype):
+    from viewer.film.burnin import burn_in
+
+    px = np.full((240, 200), (1 << bits) // 2, dtype)
+    out = burn_in(px, bits, ["PATIENT"], ["Se 1 Im 2"])
+    assert out.dtype == px.dtype and out.shape == px.shape
+    changed = np.argwhere(out != px)
+    assert len(changed) > 50
+    assert int(out.max()) == (1 << bits) - 1 and int(out.min()) == 0  # white text, black outline
+    assert changed[:, 1].max() < 120  # left half only
+    middle = out[60:180]
+    assert (middle == px[60:180]).all()

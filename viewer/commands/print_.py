@@ -60,6 +60,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="request true size (Requested Image Size from Pixel Spacing)")
     g.add_argument("--annotation", action="append", type=_annotation, default=[], metavar="POS=TEXT",
                    help="annotation box text ({page} and {pages} are replaced); repeatable")
+    g.add_argument("--burn-in", action="store_true",
+                   help="write patient, study date, series/image number into each image's pixels")
     g.add_argument("--annotation-format", metavar="ID", help="annotation display format ID")
     g.add_argument("--presentation-lut", type=lambda s: s.upper().replace(" ", "_"),
                    choices=("IDENTITY", "LIN_OD", "NONE"), default="IDENTITY",
@@ -126,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     plut = None if args.presentation_lut == "NONE" else PresentationLUTShape[args.presentation_lut]
     job, warnings = build_job(refs, box, session, profile, bits=args.bits, color=args.color,
                               polarity=Polarity(args.polarity), true_size=args.true_size,
-                              annotations=dict(args.annotation), presentation_lut=plut)
+                              annotations=dict(args.annotation), presentation_lut=plut, burn_in=args.burn_in)
     for w in warnings:
         log.warning("%s", w)
     report = run_print_job(job, profile, timeout=args.timeout, job_timeout=args.job_timeout,

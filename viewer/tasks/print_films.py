@@ -88,11 +88,12 @@ def _call_render(frame: np.ndarray, params: Any, bits: int) -> np.ndarray:
 
 
 def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size: bool = False,
-                     polarity: Polarity = Polarity.NORMAL) -> ImageBoxSpec:
+                     polarity: Polarity = Polarity.NORMAL, burn_in: bool = False) -> ImageBoxSpec:
     """Render one frame for an image box: VOI as shown, crop, rotation, at ``bits`` (8 or 12).
 
     Color sources stay RGB when ``color``, else they become 8-bit luma; a grayscale
     frame is rendered by :func:`viewer.render.render` (no second VOI implementation here).
+    ``burn_in`` writes patient, study date, series/image number into the pixels.
     """
     from viewer.dicom.frames import open_frames
     from viewer.film.adapt import rgb_to_gray
@@ -118,6 +119,11 @@ def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size
     if ref.flip:
         px = px[:, ::-1]
     px = np.ascontiguousarray(px)
+    if burn_in:
+        from viewer.film.burnin import burn_in as _burn, default_lines
+
+        top, bottom = default_lines(ds, ref.frame, ref.window)
+        px = _burn(px, out_bits, top, bottom)
     size = None
     spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
     if true_size and spacing:
@@ -137,7 +143,8 @@ def build_job(refs: Sequence[ImageRef], box: FilmBoxSpec, session: FilmSessionSp
               bits: int = 12, color: bool = False, polarity: Polarity = Polarity.NORMAL, true_size: bool = False,
               annotations: dict[int, str] | None = None,
               presentation_lut: PresentationLUTShape | None = PresentationLUTShape.IDENTITY,
-              cancel: Any = None, progress: Progress | None = None) -> tuple[PrintJobSpec, list[str]]:
+              burn_in: bool = False, cancel: Any = None,
+              progress: Progress | None = None) -> tuple[PrintJobSpec, list[str]]:
     """Render ``refs`` and compose films for ``profile``; returns the job and warnings."""
     warnings: list[str] = []
     bits = effective_bits(bits, profile, warnings)
@@ -147,7 +154,8 @@ def build_job(refs: Sequence[ImageRef], box: FilmBoxSpec, session: FilmSessionSp
             raise Cancelled("print cancelled")
         if progress:
             progress(f"rendering image {i + 1}/{len(refs)}", 0.3 * i / max(len(refs), 1))
-        images.append(render_for_print(ref, bits, color=color, true_size=true_size, polarity=polarity))
+        images.append(render_for_print(ref, bits, color=color, true_size=true_size, polarity=polarity,
+                                       burn_in=burn_in))
     job = PrintJobSpec(session=session, films=paginate(images, box, annotations), presentation_lut=presentation_lut)
     return job, warnings
 

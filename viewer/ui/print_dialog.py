@@ -213,7 +213,8 @@ class PrintDialog(QDialog):
         self.plut_combo = self._combo()
         self.plut_combo.addItems(["IDENTITY", "LIN OD", "none"])
         self.color_check, self.true_size_check = QCheckBox("Color"), QCheckBox("True size")
-        for c in (self.color_check, self.true_size_check):
+        self.burn_in_check = QCheckBox("Burn in patient / image text")
+        for c in (self.color_check, self.true_size_check, self.burn_in_check):
             c.toggled.connect(self._schedule)
         self.annotation_edits = [QLineEdit() for _ in range(4)]
         for e in self.annotation_edits:
@@ -230,6 +231,7 @@ class PrintDialog(QDialog):
         imf.addRow("Presentation LUT", self.plut_combo)
         imf.addRow(self.color_check)
         imf.addRow(self.true_size_check)
+        imf.addRow(self.burn_in_check)
         for i, e in enumerate(self.annotation_edits, start=1):
             imf.addRow(f"Annotation {i}", e)
 
@@ -423,7 +425,7 @@ class PrintDialog(QDialog):
         plut = self.plut_combo.currentText()
         return {"bits": int(self.bits_combo.currentText() or 8), "color": self.color_check.isChecked(),
                 "polarity": Polarity(self.polarity_combo.currentText() or "NORMAL"),
-                "true_size": self.true_size_check.isChecked(),
+                "true_size": self.true_size_check.isChecked(), "burn_in": self.burn_in_check.isChecked(),
                 "annotations": {i: e.text() for i, e in enumerate(self.annotation_edits, start=1)
                                 if e.isEnabled() and e.text().strip()},
                 "presentation_lut": None if plut == "none" or not self.plut_combo.isEnabled()
@@ -433,10 +435,11 @@ class PrintDialog(QDialog):
     def _schedule(self, *_: Any) -> None:
         self._timer.start()
 
-    def _rendered(self, ref: ImageRef, bits: int, color: bool, true_size: bool, polarity: Polarity) -> ImageBoxSpec:
-        key = (ref, bits, color, true_size)
+    def _rendered(self, ref: ImageRef, bits: int, color: bool, true_size: bool, burn_in: bool,
+                  polarity: Polarity) -> ImageBoxSpec:
+        key = (ref, bits, color, true_size, burn_in)
         if key not in self._render_cache:
-            self._render_cache[key] = render_for_print(ref, bits, color=color, true_size=true_size)
+            self._render_cache[key] = render_for_print(ref, bits, color=color, true_size=true_size, burn_in=burn_in)
         return dataclasses.replace(self._render_cache[key], polarity=polarity)
 
     def update_preview(self) -> None:
@@ -449,7 +452,8 @@ class PrintDialog(QDialog):
             bits = effective_bits(opts["bits"], profile, warnings)
             refs = self.selected_refs()
             # Only the images of shown films are rendered here; the job renders them again in its worker.
-            imgs = [self._rendered(r, bits, opts["color"], opts["true_size"], opts["polarity"]) for r in refs]
+            imgs = [self._rendered(r, bits, opts["color"], opts["true_size"], opts["burn_in"], opts["polarity"])
+                    for r in refs]
             from viewer.film.spec import PrintJobSpec
 
             job = PrintJobSpec(self.film_session(), paginate(imgs, self.film_box(), opts["annotations"]),
