@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from viewer.commands._dicomweb import add_web_arguments
 from viewer.errors import NetError, UsageError
 
 HELP = "send DICOM files/folders (e.g. a CD) to a node (C-STORE) or a DICOMweb URL (STOW-RS)"
@@ -23,12 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     dimse.add_argument("--aet", "-aet", default="VIEWER", metavar="AET", help="our AE title (default VIEWER)")
     dimse.add_argument("-j", "--associations", type=int, default=1, metavar="N",
                        help="parallel associations (default 1); hides the peer's per-instance latency")
-    web = parser.add_argument_group("DICOMweb (STOW-RS)")
-    web.add_argument("--user", metavar="NAME", help="HTTP basic authentication user")
-    web.add_argument("--password", metavar="PW", help="HTTP basic authentication password")
-    web.add_argument("--token", metavar="TOKEN", help="bearer token (instead of --user/--password)")
-    web.add_argument("--insecure", action="store_true", help="do not verify the server's TLS certificate")
-    web.add_argument("--ca-bundle", metavar="PEM", help="verify TLS against this CA bundle")
+    add_web_arguments(parser)
     ident = parser.add_argument_group("identity coercion (import of outside studies)")
     ident.add_argument("--patient-id", metavar="ID", help="new Patient ID; the old one goes to Other Patient IDs")
     ident.add_argument("--issuer", metavar="ISSUER", help="new Issuer of Patient ID")

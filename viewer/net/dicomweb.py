@@ -83,6 +83,32 @@ class WebTarget:
                    verify=verify, timeout=float(getattr(node, "timeout", 30.0)))
 
 
+def keys_from_identifier(identifier: "Dataset") -> tuple[str, dict[str, str]]:
+    """(level, keys) for :meth:`DicomWebClient.search` from a C-FIND identifier.
+
+    Sequence keys have no QIDO-RS form (PS3.18 8.3.4.1 matches top-level attributes) and
+    are left out with a log message; multi-valued matching values become lists
+    (``\\`` -> ``,``, PS3.18 8.3.4.6.3 UID list matching).
+    """
+    level = str(identifier.get("QueryRetrieveLevel", "STUDY") or "STUDY")
+    keys: dict[str, str] = {}
+    for elem in identifier:
+        if elem.keyword == "QueryRetrieveLevel" or elem.tag.group in (0x0000, 0x0002):
+            continue
+        if elem.VR == "SQ":
+            log.info("QIDO-RS has no sequence matching: %s left out", elem.keyword or elem.tag)
+            continue
+        value = elem.value
+        if value is None or value == "":
+            text = ""
+        elif elem.VM > 1:
+            text = ",".join(str(v) for v in value)
+        else:
+            text = str(value)
+        keys[elem.keyword or f"{elem.tag:08X}"] = text
+    return level, keys
+
+
 def is_web_url(text: str) -> bool:
     """True when ``text`` looks like a DICOMweb base URL rather than a host name."""
     return text.startswith(("http://", "https://"))
