@@ -105,8 +105,10 @@ class PrintDialog(QDialog):
 
     Parameters
     ----------
-    images : sequence of (path, frame_index)
-        The images on offer (e.g. the current series), in order.
+    images : sequence of (path, frame_index) or ImageRef
+        The images on offer (e.g. the current series), in order; an
+        :class:`~viewer.tasks.print_films.ImageRef` also carries the view (window, crop,
+        rotation) the user sees.
     profiles : dict of PrinterProfile, optional
         Printers by name (default: :func:`viewer.film.profile.load_profiles`).
     current : int
@@ -117,12 +119,13 @@ class PrintDialog(QDialog):
         Single-thread pool for print jobs (default: the dialog's own).
     """
 
-    def __init__(self, images: Sequence[tuple[str, int]], profiles: dict[str, PrinterProfile] | None = None,
+    def __init__(self, images: Sequence[tuple[str, int] | ImageRef], profiles: dict[str, PrinterProfile] | None = None,
                  parent: QWidget | None = None, *, current: int = 0, window: tuple[float, float] | None = None,
                  pool: QThreadPool | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Print")
-        self.images = [ImageRef(str(p), int(f), window=window) for p, f in images]
+        self.images = [img if isinstance(img, ImageRef) else ImageRef(str(img[0]), int(img[1]), window=window)
+                       for img in images]
         self.current = current
         self.profiles = dict(profiles) if profiles is not None else load_profiles()
         self.pool = pool or QThreadPool(self)
