@@ -202,9 +202,24 @@ def parse_records(path: Path, fast: bool = True) -> tuple[int, _Records, list[in
     return _parse_with_pydicom(path)
 
 
-def read_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None = None,
-                  fast: bool = True) -> DicomdirListing:
-    """List the instances a DICOMDIR references; only the DICOMDIR itself is read.
+@dataclass(frozen=True)
+class DicomdirItem:
+    """One result of :func:`iter_dicomdir`.
+
+    ``kind`` is ``"records"`` (first item; ``count`` = leaf records to expect),
+    ``"instance"``, ``"missing"`` (referenced file not on the medium) or ``"error"``.
+    """
+
+    kind: str
+    instance: Instance | None = None
+    path: str = ""
+    message: str = ""
+    count: int = 0
+
+
+def iter_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None = None,
+                  fast: bool = True) -> Iterator[DicomdirItem]:
+    """Stream the instances a DICOMDIR references; only the DICOMDIR itself is read.
 
     Parameters
     ----------
@@ -218,15 +233,16 @@ def read_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None =
     Raises
     ------
     ReadError
-        The file is not a readable DICOMDIR.
+        The file is not a readable DICOMDIR (raised before anything is yielded).
     """
     path = Path(path)
     root, records, order = parse_records(path, fast)
-    listing = DicomdirListing(path)
     walker = _walk_offsets(root, records)
     if walker is None:
         log.warning("%s: record offsets do not match, reading records in sequence order", path)
         walker = _walk_sequence(records, order)
+    leaves = sum(1 for r in records.values() if r.in_use != 0 and r.rtype not in _LEVELS)
+    yield DicomdirItem("records", count=leaves)
     resolver = FileIdResolver(path.parent)
     # Keyed by the closest ancestor record: a record always has the same ancestors.
     parents: dict[int, tuple[dict[str, Any], dict[str, Any], bool]] = {}
@@ -234,15 +250,14 @@ def read_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None =
     for n, (ancestors, rec) in enumerate(walker):
         if cancel is not None and n % 256 == 0 and cancel.is_set():
             raise Cancelled("scan cancelled")
-        listing.records += 1
         rec_values = rec.values
         components = _file_id(rec_values.get("ReferencedFileID"))
         if not components:
-            listing.errors.append((f"{path} (record {n})", "directory record without Referenced File ID"))
+            yield DicomdirItem("error", path=f"{path} (record {n})", message="directory record without Referenced File ID")
             continue
         file_path, exists = resolver.resolve(components)
         if not exists:
-            listing.missing.append((file_path, "referenced file missing (listed in DICOMDIR)"))
+            yield DicomdirItem("missing", path=file_path, message="referenced file missing (listed in DICOMDIR)")
             continue
         key = id(ancestors[-1]) if ancestors else 0
         cached = parents.get(key)
@@ -266,11 +281,26 @@ def read_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None =
             inst = build_instance(fields, file_path, _text(rec_values.get("ReferencedTransferSyntaxUIDInFile") or ""),
                                   spacing)
         except ReadError as exc:
-            listing.errors.append((file_path, f"DICOMDIR record: {exc}"))
+            yield DicomdirItem("error", path=file_path, message=f"DICOMDIR record: {exc}")
             continue
         inst.header_loaded = False
         inst.source = "dicomdir"
-        listing.instances.append(inst)
+        yield DicomdirItem("instance", instance=inst)
+
+
+def read_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None = None,
+                  fast: bool = True) -> DicomdirListing:
+    """All of :func:`iter_dicomdir` at once, as a :class:`DicomdirListing`."""
+    listing = DicomdirListing(Path(path))
+    for item in iter_dicomdir(path, cancel, fast):
+        if item.kind == "instance":
+            listing.instances.append(item.instance)  # type: ignore[arg-type]
+        elif item.kind == "missing":
+            listing.missing.append((item.path, item.message))
+        elif item.kind == "error":
+            listing.errors.append((item.path, item.message))
+        if item.kind != "records":
+            listing.records += 1
     if listing.missing:
         log.warning("%s: %d of %d referenced files are missing", path, len(listing.missing), listing.records)
     return listing

@@ -19,10 +19,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from viewer.dicom.dicomdir import find_dicomdir, read_dicomdir
+from viewer.dicom.dicomdir import find_dicomdir, iter_dicomdir
 from viewer.dicom.headers import NotAnImage, read_instance
 from viewer.dicom.model import Instance, StudyTree
 from viewer.errors import Cancelled, ReadError
@@ -72,61 +71,11 @@ class ScanEvent:
     cancelled: bool = False
 
 
-@dataclass
-class _Plan:
-    dicomdirs: list[Path]
-    files: list[Path]
-    zips: list[Path]
-    errors: list[tuple[str, str]]
-
-
 def _is_dicomdir_name(name: str) -> bool:
     return name.split(";", 1)[0].rstrip(".").upper() == "DICOMDIR"
 
 
-def _plan(paths: Iterable[str | os.PathLike[str]], use_dicomdir: bool,
-          cancel: threading.Event | None) -> _Plan:
-    """Decide what to read: DICOMDIRs, single files, ZIP archives (no file is opened here)."""
-    plan = _Plan([], [], [], [])
-    seen: set[str] = set()
-
-    def add_file(p: Path) -> None:
-        key = os.path.normcase(os.path.abspath(p))
-        if key not in seen:
-            seen.add(key)
-            plan.files.append(p)
-
-    for raw in paths:
-        p = Path(raw)
-        if not p.exists():
-            plan.errors.append((str(p), "no such file or folder"))
-        elif p.is_file():
-            if _is_dicomdir_name(p.name) and use_dicomdir:
-                plan.dicomdirs.append(p)
-            elif p.suffix.lower() == ".zip":
-                plan.zips.append(p)
-            else:
-                add_file(p)
-        else:
-            for folder, dirs, files in os.walk(p):
-                if cancel is not None and cancel.is_set():
-                    return plan
-                dirs.sort()
-                ddir = find_dicomdir(folder) if use_dicomdir else None
-                if ddir is not None:
-                    plan.dicomdirs.append(ddir)
-                    dirs[:] = []  # the DICOMDIR describes this whole subtree
-                    continue
-                for name in sorted(files):
-                    fp = Path(folder, name)
-                    if fp.suffix.lower() == ".zip":
-                        plan.zips.append(fp)
-                    else:
-                        add_file(fp)
-    return plan
-
-
-def _read(path: Path) -> tuple[Path, Instance | None, str | None]:
+def _read(path: str) -> tuple[str, Instance | None, str | None]:
     try:
         return path, read_instance(path), None
     except NotAnImage:
@@ -138,8 +87,8 @@ def _read(path: Path) -> tuple[Path, Instance | None, str | None]:
         return path, None, f"{type(exc).__name__}: {exc}"
 
 
-def _read_many(files: Sequence[Path], workers: int, cancel: threading.Event | None
-               ) -> Iterator[tuple[Path, Instance | None, str | None]]:
+def _read_many(files: Sequence[str], workers: int, cancel: threading.Event | None
+               ) -> Iterator[tuple[str, Instance | None, str | None]]:
     """Read headers in order; with ``workers`` > 1 a few files are read ahead in threads.
 
     Threads overlap the waits of slow media (CD, network shares); parsing itself holds
@@ -173,10 +122,130 @@ def _read_many(files: Sequence[Path], workers: int, cancel: threading.Event | No
                     fut.cancel()
 
 
+class _Scanner:
+    """State of one :func:`scan`: counters, the files already seen, the event stream."""
+
+    def __init__(self, cancel: threading.Event | None, use_dicomdir: bool, workers: int,
+                 progress_interval: float) -> None:
+        self.cancel = cancel
+        self.use_dicomdir = use_dicomdir
+        self.workers = workers
+        self.interval = progress_interval
+        self.done = self.total = self.missing = 0
+        self.seen: set[str] = set()
+        self._last = 0.0
+
+    def stopped(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+    def progress(self, force: bool = False) -> Iterator[ScanEvent]:
+        now = time.monotonic()
+        if force or now - self._last >= self.interval:
+            self._last = now
+            yield ScanEvent(EventKind.PROGRESS, done=self.done, total=self.total)
+
+    def path(self, raw: str | os.PathLike[str]) -> Iterator[ScanEvent]:
+        p = os.fspath(raw)
+        if not os.path.exists(p):
+            yield ScanEvent(EventKind.ERROR, path=p, error="no such file or folder")
+        elif os.path.isdir(p):
+            yield from self.folder(p)
+        elif _is_dicomdir_name(os.path.basename(p)) and self.use_dicomdir:
+            yield from self.dicomdir(p)
+        elif p.lower().endswith(".zip"):
+            yield from self.zip(p)
+        else:
+            yield from self.files([p])
+
+    def files(self, paths: list[str]) -> Iterator[ScanEvent]:
+        fresh = []
+        for p in paths:
+            key = os.path.normcase(os.path.abspath(p))
+            if key not in self.seen:
+                self.seen.add(key)
+                fresh.append(p)
+        self.total += len(fresh)
+        for path, inst, message in _read_many(fresh, self.workers, self.cancel):
+            self.done += 1
+            if inst is not None:
+                yield ScanEvent(EventKind.INSTANCE, instance=inst)
+            elif message is not None:
+                yield ScanEvent(EventKind.ERROR, path=path, error=message)
+            yield from self.progress()
+
+    def folder(self, root: str) -> Iterator[ScanEvent]:
+        """Walk ``root``; a folder with a DICOMDIR is listed from it, its subtree not walked."""
+        for folder, dirs, names in os.walk(root):
+            if self.stopped():
+                return
+            dirs.sort()
+            ddir = find_dicomdir(folder) if self.use_dicomdir else None
+            if ddir is not None:
+                dirs[:] = []  # the DICOMDIR describes this whole subtree
+                yield from self.dicomdir(str(ddir))
+                continue
+            names.sort()
+            plain = [os.path.join(folder, n) for n in names if not n.lower().endswith(".zip")]
+            yield from self.files(plain)
+            for n in names:
+                if n.lower().endswith(".zip") and not self.stopped():
+                    yield from self.zip(os.path.join(folder, n))
+
+    def dicomdir(self, path: str) -> Iterator[ScanEvent]:
+        key = os.path.normcase(os.path.abspath(path))
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        try:
+            items = iter_dicomdir(path, self.cancel)
+            first = next(items)
+        except ReadError as exc:
+            # An unreadable DICOMDIR: say so, then read the folder it sits in.
+            yield ScanEvent(EventKind.ERROR, path=path, error=f"{exc}; scanning the folder instead")
+            use, self.use_dicomdir = self.use_dicomdir, False
+            try:
+                yield from self.folder(os.path.dirname(path) or ".")
+            finally:
+                self.use_dicomdir = use
+            return
+        self.total += first.count
+        yield from self.progress(force=True)
+        listed = 0
+        for item in items:
+            listed += 1
+            self.done += 1
+            if item.kind == "instance":
+                assert item.instance is not None
+                self.seen.add(os.path.normcase(os.path.abspath(item.instance.path or "")))
+                yield ScanEvent(EventKind.INSTANCE, instance=item.instance)
+            else:
+                if item.kind == "missing":
+                    self.missing += 1
+                yield ScanEvent(EventKind.ERROR, path=item.path, error=item.message)
+            yield from self.progress()
+        self.total += listed - first.count  # records the offsets did not reach
+        if self.missing:
+            log.warning("%s: %d referenced files are missing", path, self.missing)
+
+    def zip(self, path: str) -> Iterator[ScanEvent]:
+        from viewer.dicom._media_zip import extract_zip
+
+        try:
+            folder = extract_zip(path, self.cancel)
+        except ReadError as exc:
+            yield ScanEvent(EventKind.ERROR, path=path, error=str(exc))
+            return
+        # A ZIP of a CD image is scanned like the CD: its DICOMDIR, else every file.
+        yield from self.folder(str(folder))
+
+
 def scan(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
          cancel: threading.Event | None = None, *, use_dicomdir: bool = True,
          workers: int = 1, progress_interval: float = 0.1) -> Iterator[ScanEvent]:
     """Scan files, folders, DICOMDIRs and ZIP archives; stream what is found.
+
+    Folders are walked and read as they are listed, so the first series arrives long
+    before the walk ends; ``total`` in progress events grows accordingly.
 
     Parameters
     ----------
@@ -200,85 +269,22 @@ def scan(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     started = time.monotonic()
-    plan = _plan(paths, use_dicomdir, cancel)
-    total = len(plan.files)
-    done = missing = 0
-    last = 0.0
-
-    def progress(force: bool = False) -> Iterator[ScanEvent]:
-        nonlocal last
-        now = time.monotonic()
-        if force or now - last >= progress_interval:
-            last = now
-            yield ScanEvent(EventKind.PROGRESS, done=done, total=total)
-
-    def finish(cancelled: bool) -> ScanEvent:
-        log.info("scan: %d files/records in %.2f s%s", done, time.monotonic() - started,
-                 " (cancelled)" if cancelled else "")
-        return ScanEvent(EventKind.DONE, done=done, total=total, missing=missing, cancelled=cancelled)
-
-    def stopped() -> bool:
-        return cancel is not None and cancel.is_set()
-
-    for path, message in plan.errors:
-        yield ScanEvent(EventKind.ERROR, path=path, error=message)
-    yield from progress(force=True)
-
-    for zpath in plan.zips:
-        from viewer.dicom._media_zip import extract_zip
-
-        try:
-            folder = extract_zip(zpath, cancel)
-        except Cancelled:
-            yield finish(True)
-            return
-        except ReadError as exc:
-            yield ScanEvent(EventKind.ERROR, path=str(zpath), error=str(exc))
-            continue
-        # A ZIP of a CD image is scanned like the CD: its DICOMDIR, else every file.
-        extra = _plan([folder], use_dicomdir, cancel)
-        plan.dicomdirs.extend(extra.dicomdirs)
-        plan.files.extend(extra.files)
-        total += len(extra.files)
-
-    for ddir in plan.dicomdirs:
-        if stopped():
-            yield finish(True)
-            return
-        try:
-            listing = read_dicomdir(ddir, cancel)
-        except Cancelled:
-            yield finish(True)
-            return
-        except ReadError as exc:
-            # An unreadable DICOMDIR: say so, then read the folder it sits in.
-            yield ScanEvent(EventKind.ERROR, path=str(ddir), error=f"{exc}; scanning the folder instead")
-            extra = _plan([ddir.parent], False, cancel)
-            plan.files.extend(f for f in extra.files if not _is_dicomdir_name(f.name))
-            total = len(plan.files) + done
-            continue
-        total += listing.records
-        for inst in listing.instances:
-            done += 1
-            yield ScanEvent(EventKind.INSTANCE, instance=inst)
-        for path, message in listing.missing + listing.errors:
-            done += 1
-            yield ScanEvent(EventKind.ERROR, path=path, error=message)
-        missing += len(listing.missing)
-        yield from progress(force=True)
-
-    for path, inst, message in _read_many(plan.files, workers, cancel):
-        done += 1
-        if inst is not None:
-            yield ScanEvent(EventKind.INSTANCE, instance=inst)
-        elif message is not None:
-            yield ScanEvent(EventKind.ERROR, path=str(path), error=message)
-        yield from progress()
-    if stopped():
-        yield finish(True)
-        return
-    yield from progress(force=True)
-    yield finish(False)
+    state = _Scanner(cancel, use_dicomdir, workers, progress_interval)
+    cancelled = False
+    try:
+        yield from state.progress(force=True)
+        for raw in paths:
+            if state.stopped():
+                break
+            yield from state.path(raw)
+    except Cancelled:
+        cancelled = True
+    cancelled = cancelled or state.stopped()
+    if not cancelled:
+        yield from state.progress(force=True)
+    log.info("scan: %d files/records in %.2f s%s", state.done, time.monotonic() - started,
+             " (cancelled)" if cancelled else "")
+    yield ScanEvent(EventKind.DONE, done=state.done, total=state.total, missing=state.missing, cancelled=cancelled)
 
 
 def load_tree(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
@@ -325,5 +331,5 @@ def load_headers(instances: Iterable[Instance], cancel: threading.Event | None =
             return
         if inst.header_loaded or not inst.path:
             continue
-        _, header, message = _read(Path(inst.path))
+        _, header, message = _read(inst.path)
         yield inst, header, message
