@@ -220,3 +220,24 @@ def test_burned_in_text_reaches_the_printer(gray, corpus):
     burned = render_for_print(ref, 12, burn_in=True).pixels
     assert stored.PixelData == burned.astype("<u2").tobytes()
     assert stored.PixelData != expected_pixels(ref, 12)
+
+
+def test_view_state_and_true_size(gray, corpus):
+    """Rotation and crop as the user sees them; Requested Image Size from Pixel Spacing."""
+    from viewer.render import render_frame
+
+    profile = profile_for(gray, "dcmprscp-gray")
+    path = str(corpus / "series" / "ct_stack_40" / "IMG0001.dcm")
+    ref = ImageRef(path, rotation=90, crop=(10, 20, 110, 100))
+    job, _ = build_job([ref], FilmBoxSpec(), FilmSessionSpec(), profile, bits=8, true_size=True)
+    run_print_job(job, profile)
+    sp = dcmread(gray.stored_prints()[0])
+    box = sp.ImageBoxContentSequence[0]
+    img = stored_films(gray)[0]["boxes"][0]["image"]
+    # Oracle: the pipeline's own render, cropped and turned clockwise with numpy.
+    expected = np.rot90(render_frame(path)[10:110, 20:100], k=-1)
+    assert (img.Rows, img.Columns) == expected.shape == (80, 100)
+    assert img.PixelData == np.ascontiguousarray(expected).tobytes()
+    spacing = dcmread(path).PixelSpacing
+    # After a quarter turn the printed width runs along the former rows (row spacing).
+    assert float(box.RequestedImageSize) == pytest.approx(100 * float(spacing[0]), abs=0.01)
