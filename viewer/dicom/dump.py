@@ -94,7 +94,7 @@ class DumpNode:
     vr : str
         Value Representation as read (``"na"`` for items, like dcmdump).
     vm : int
-        Value Multiplicity (number of items for a sequence).
+        Value Multiplicity (1 for a sequence, whose items are counted by ``item_count``).
     length : int or None
         Value length in bytes as stored; None for undefined length (PS3.5 7.1.1).
     keyword, name : str
@@ -200,7 +200,14 @@ class DumpNode:
     @property
     def is_empty(self) -> bool:
         """No value (zero length, or a sequence without items)."""
+        if self.kind is NodeKind.SEQUENCE:
+            return self.item_count == 0
         return self.kind is not NodeKind.ITEM and self.vm == 0
+
+    @property
+    def item_count(self) -> int:
+        """Number of items of a sequence (0 for other nodes)."""
+        return len(self._source) if self.kind is NodeKind.SEQUENCE and self._source is not None else 0
 
     @property
     def has_children(self) -> bool:
@@ -210,7 +217,7 @@ class DumpNode:
         if lazy is not None:
             return _raw_has_items(lazy[0], self.tag)  # without decoding the element
         if self.kind is NodeKind.SEQUENCE:
-            return self.vm > 0
+            return self.item_count > 0
         return self.kind is NodeKind.ITEM and self._source is not None and len(self._source) > 0
 
     @property
@@ -336,9 +343,8 @@ def element_node(ds: Dataset, tag: int, *, depth: int = 0, parent: DumpNode | No
             problems += (f"encapsulated Pixel Data has VR {vr}, must be OB (PS3.5 A.4)",)
     if kind is NodeKind.SEQUENCE:
         n = len(elem.value) if elem is not None else 0
-        vm = n
+        vm = 1  # the VM of SQ is always 1 (PS3.5 7.5); the items are counted in the value
         value = f"{n} item{'s' if n != 1 else ''}"
-        # dcmdump prints VM 1 for a sequence; we keep the item count (more useful) in vm.
     return DumpNode(kind, int(tag), vr or "UN", vm, length, keyword, name, value, depth=depth,
                     is_meta=is_meta, private_creator=creator, retired=retired, problems=problems,
                     parent=parent, row=row, _source=elem.value if kind is NodeKind.SEQUENCE else None,

@@ -27,7 +27,7 @@ def _length_text(node: DumpNode) -> str:
 def value_text(node: DumpNode) -> str:
     """The value as dcmdump would show it: ``[text]``, bare numbers, or a note in parentheses."""
     if node.kind is NodeKind.SEQUENCE:
-        return f"(Sequence #={node.vm})"
+        return f"(Sequence #={node.item_count})"
     if node.kind is NodeKind.ITEM:
         return f"(Item #={len(node.dataset) if node.dataset is not None else 0})"
     if node.is_empty or node.value == "":
@@ -50,7 +50,7 @@ def _flags(node: DumpNode) -> str:
 
 
 def _vm_text(node: DumpNode) -> str:
-    # dcmdump counts a sequence and an item as one value.
+    # dcmdump counts a sequence and an item as one value (PS3.5 7.5).
     return "1" if node.kind is not NodeKind.ELEMENT else str(node.vm)
 
 
