@@ -163,8 +163,6 @@ def adapt_job(job: PrintJobSpec, profile: PrinterProfile, negotiated: Negotiated
             box = dataclasses.replace(box, annotation_display_format_id=profile.annotation_display_formats[0])
         films.append(FilmSpec(box=box, images=[_adapt_image(i, profile, gray_only) for i in film.images],
                               annotations={} if drop_ann else dict(film.annotations)))
-    # The same warning once per job, not once per film.
+    # The same warning once per job, not once per film; the caller shows or logs them.
     unique = list(dict.fromkeys(warnings))
-    for w in unique:
-        log.warning("%s", w)
     return PrintJobSpec(session=session, films=films, presentation_lut=plut), unique

@@ -229,6 +229,11 @@ class PrintAssociation:
         return 0x0000, None
 
     @property
+    def proposed(self) -> set[str]:
+        """The abstract syntaxes proposed at association."""
+        return {uid for uid, wanted in self._want.items() if wanted}
+
+    @property
     def meta_uid(self) -> str:
         """The meta SOP class in use: color when accepted and wanted, else grayscale."""
         if self._want[COLOR_META] and COLOR_META in self.accepted:

@@ -286,6 +286,8 @@ def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: Any = N
 
     job, warnings = adapt_job(job, profile)
     report.warnings += warnings
+    for w in warnings:
+        log.warning("print: %s", w)
     want_color = job.color and profile.color
     address = PrinterAddress(profile.host, profile.port, profile.ae_title, profile.calling_ae_title,
                              timeout=timeout, max_pdu=profile.max_pdu, implicit_only=profile.implicit_vr_only)
@@ -297,12 +299,15 @@ def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: Any = N
     accepted = scu.open()
     names = {uids.GRAYSCALE_META: "grayscale", uids.COLOR_META: "color", uids.PRESENTATION_LUT: "presentation_lut",
              uids.PRINT_JOB: "print_job", uids.ANNOTATION_BOX: "annotation"}
-    report.accepted = {name: uid in accepted for uid, name in names.items() if scu._want.get(uid)}
+    report.accepted = {name: uid in accepted for uid, name in names.items() if uid in scu.proposed}
     negotiated = Negotiated(grayscale=uids.GRAYSCALE_META in accepted, color=uids.COLOR_META in accepted,
                             presentation_lut=uids.PRESENTATION_LUT in accepted,
                             print_job=uids.PRINT_JOB in accepted, annotation=uids.ANNOTATION_BOX in accepted)
     job, warnings = adapt_job(job, profile, negotiated)
-    report.warnings += [w for w in warnings if w not in report.warnings]
+    for w in warnings:
+        if w not in report.warnings:
+            log.warning("print: %s", w)
+            report.warnings.append(w)
     color = scu.meta_uid == uids.COLOR_META
     created: list[tuple[str, str, str, bool]] = []  # (what, class, uid, on_meta), for clean-up
     try:
