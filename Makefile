@@ -57,6 +57,7 @@ screenshot: deps-run venv
 bench: venv
 	$(PY) bench/render.py
 	$(PY) bench/scan.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/print.py --rounds 3
 
 lint: venv
 	$(VENV)/bin/lint-imports
