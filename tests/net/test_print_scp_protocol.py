@@ -8,6 +8,7 @@ own N-EVENT-REPORT handling.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -37,7 +38,8 @@ DPI = 50
 def server(tmp_path: Path):
     profile = load_profile("default")
     sink = make_sink(tmp_path / "prints", profile.min_density, profile.max_density, profile.annotation_formats, DPI)
-    srv = PrintServer(sink.print_job, profile, aet="VIEWERPRINT", host="127.0.0.1", port=free_port(), timeout=10)
+    srv = PrintServer(sink.print_job, profile, aet="VIEWERPRINT", host="127.0.0.1", port=free_port(), timeout=10,
+                      box_size_mm=sink.box_size_mm)
     srv.start()
     srv.out = tmp_path / "prints"  # type: ignore[attr-defined]
     yield srv
@@ -370,6 +372,78 @@ def test_color_film_with_annotations(server):
     # Text ink in the left half of the bottom strip, nothing in the right half (box 2 empty).
     strip = film[int(h * 0.946):int(h * 0.98)]  # bottom strip: 4% of the height above a 2% margin
     assert (strip[:, : w // 2] < 128).any() and not (strip[:, w // 2 + 5:] < 128).any()
+
+
+@pytest.mark.parametrize("size,behaviour,status", [
+    (150, None, 0xB604),        # larger than the ~95 mm box: demagnified (warning)
+    (150, "CROP", 0xB609),      # cropped (warning)
+    (150, "FAIL", 0xC603),      # refused
+    (50, None, 0x0000),         # fits
+])
+def test_requested_image_size(server, size, behaviour, status):
+    scu = Scu(server.port)
+    try:
+        session = scu.session()
+        _st, rsp, fb = scu.film_box(session, "STANDARD\\2,1", EmptyImageDensity="BLACK")
+        attrs = {"RequestedImageSize": size}
+        if behaviour:
+            attrs["RequestedDecimateCropBehavior"] = behaviour
+        white = np.full((40, 40), 255, np.uint8)
+        assert scu.set_box(rsp.ReferencedImageBoxSequence[0], gray_box(1, white, **attrs)) == status
+        printed = scu.action(FILM_BOX, fb)[0]
+    finally:
+        scu.release()
+    if status == 0xC603:
+        assert printed == 0xB603 and pngs(server.out) == []  # the refused image was not kept
+        return
+    film = np.asarray(Image.open(pngs(server.out)[0]))
+    row = film[film.shape[0] // 2, : film.shape[1] // 2]
+    printed_mm = (row == 255).sum() / DPI * 25.4
+    if size == 50:
+        assert abs(printed_mm - 50) < 1.5  # PS3.3 C.13.5.1: the width printed, in mm
+    else:
+        assert 85 < printed_mm < 100  # as wide as the box allows
+
+
+def test_session_print_makes_one_pdf_page_per_film(server):
+    scu = Scu(server.port)
+    try:
+        session = scu.session()
+        for n in range(2):
+            _st, rsp, _fb = scu.film_box(session, "STANDARD\\1,1")
+            assert scu.set_box(rsp.ReferencedImageBoxSequence[0], gray_box(1, ramp())) == 0
+        status, reply = scu.action(FILM_SESSION, session)
+        assert status == 0 and "ReferencedPrintJobSequence" in reply
+    finally:
+        scu.release()
+    films = pngs(server.out)
+    assert [p.name for p in films] == ["film-1.png", "film-2.png"]
+    pdf = (films[0].parent / "session.pdf").read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 2
+
+
+def test_gray8_profile_limits(tmp_path):
+    profile = load_profile("gray8")
+    sink = make_sink(tmp_path, profile.min_density, profile.max_density, {}, DPI)
+    with PrintServer(sink.print_job, profile, aet="VIEWERPRINT", host="127.0.0.1", port=free_port()) as srv:
+        ae = AE(ae_title="TESTSCU")
+        for uid in (COLOR_META, PRINT_JOB, ANNOTATION, PLUT):
+            ae.add_requested_context(uid)
+        assoc = ae.associate("127.0.0.1", srv.port, ae_title="VIEWERPRINT")
+        assert not assoc.is_established  # nothing this printer supports was proposed
+        scu = Scu(srv.port)
+        try:
+            accepted = {cx.abstract_syntax for cx in scu.assoc.accepted_contexts}
+            assert accepted == {GRAY_META}
+            session = scu.session()
+            _st, rsp, _fb = scu.film_box(session, "STANDARD\\1,1")
+            box = rsp.ReferencedImageBoxSequence[0]
+            assert scu.set_box(box, gray_box(1, ramp(16, 16, 4095))) == 0x0106  # no 12 bit here
+            assert scu.set_box(box, gray_box(1, ramp(16, 16))) == 0
+            # No film-session-level printing: a new film box waits for the last one (C616).
+            assert scu.film_box(session, "STANDARD\\1,1")[0] == 0xC616
+        finally:
+            scu.release()
 
 
 # ---------------------------------------------------------------------------- load

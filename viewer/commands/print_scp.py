@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {out}: {exc.strerror or exc}") from None
     sink = make_sink(out, profile.min_density, profile.max_density, profile.annotation_formats, args.dpi)
     server = PrintServer(sink.print_job, profile, aet=args.aet, host=args.bind, port=args.port,
-                         timeout=args.timeout, max_associations=args.max_associations)
+                         timeout=args.timeout, max_associations=args.max_associations, box_size_mm=sink.box_size_mm)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -29,6 +29,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
 
 from viewer.film.received import FilmRenderOptions, render_film
+from viewer.film.received_layout import annotation_rows, box_size_mm
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,13 @@ class FilmSink:
             self._write_pdf(sess)
             (sess.folder / "session.json").write_text(json.dumps(sess.record, indent=2))
         return written
+
+    def box_size_mm(self, film_box: Dataset, position: int) -> tuple[float, float] | None:
+        """Size in mm of an image box on this printer's films (for Requested Image Size checks)."""
+        count, placement = self.options.annotation_formats.get(
+            str(film_box.get("AnnotationDisplayFormatID", "") or "").upper(), (0, "TOP"))
+        return box_size_mm(str(film_box.get("ImageDisplayFormat", "")), position, film_box.get("FilmSizeID"),
+                           film_box.get("FilmOrientation"), annotation_rows(count, placement))
 
     def folder_of(self, session_uid: str) -> Path | None:
         """The folder of a film session already printed to, if any."""

@@ -83,6 +83,12 @@ def box_count(display_format: str) -> int:
     return numbers[0] * numbers[1] if kind == "STANDARD" else sum(numbers)
 
 
+def annotation_rows(count: int, placement: str) -> tuple[bool, bool]:
+    """Whether annotation boxes take a (top, bottom) strip of the film."""
+    placement = placement.upper()
+    return count > 0 and placement in ("TOP", "TOP_BOTTOM"), count > 0 and placement in ("BOTTOM", "TOP_BOTTOM")
+
+
 def image_area(width: int, height: int, annotation_rows: tuple[bool, bool]) -> Rect:
     """The film area left for image boxes after the margin and annotation strips (top, bottom)."""
     margin = round(MARGIN * min(width, height))
@@ -137,3 +143,22 @@ def annotation_boxes(count: int, placement: str, width: int, height: int) -> lis
         if n:
             out.extend(Rect(x, y, w, strip) for x, w in _split(margin, inner, n, 0))
     return out
+
+
+def box_size_mm(display_format: str, position: int, film_size_id: str | None, orientation: str | None,
+                annotation_rows: tuple[bool, bool] = (False, False)) -> tuple[float, float] | None:
+    """Width and height in mm of image box ``position`` (1-based); None if there is no such box.
+
+    The print SCP uses it to judge a Requested Image Size (2020,0030) against the box
+    (PS3.4 H.4.3.1.2.1.2: statuses B604, B609, C603).
+    """
+    dpi = 254  # 10 pixels per mm: fine enough for a size check
+    width, height = film_size_px(film_size_id, orientation, dpi)
+    try:
+        boxes = image_boxes(display_format, image_area(width, height, annotation_rows), min(width, height))
+    except LayoutError:
+        return None
+    if not 1 <= position <= len(boxes):
+        return None
+    box = boxes[position - 1]
+    return box.w / 10.0, box.h / 10.0

@@ -63,9 +63,11 @@ class PrintService:
         films (synchronously, so a film is on disk before the SCU hears "success").
     """
 
-    def __init__(self, profile: PrinterProfile, on_print: Callable[[PrintRequest], object]) -> None:
+    def __init__(self, profile: PrinterProfile, on_print: Callable[[PrintRequest], object],
+                 box_size_mm: Callable[[Dataset, int], tuple[float, float] | None] | None = None) -> None:
         self.profile = profile
         self.on_print = on_print
+        self.box_size_mm = box_size_mm
         self._lock = threading.Lock()
         self._states: dict[int, AssociationState] = {}
         self._jobs: dict[str, Dataset] = {}
@@ -263,8 +265,11 @@ class PrintService:
             problem = lut_problem or chk.check_image_box(ds, self.profile, session.color, box.position, has_lut)
             if problem and not problem.is_warning:
                 return _status(problem), None
-            box.data = copy.deepcopy(ds)
             item = (ds.get("BasicColorImageSequence") or ds.get("BasicGrayscaleImageSequence"))[0]
+            problem = problem or self._size_problem(film, box.position, ds, item)
+            if problem and not problem.is_warning:
+                return _status(problem), None
+            box.data = copy.deepcopy(ds)
             log.info("%s: image box %d: %dx%d %s %s bits, polarity %s", st.calling_ae, box.position, item.Rows,
                      item.Columns, item.PhotometricInterpretation, item.BitsStored, ds.get("Polarity", "NORMAL"))
             return _status(problem) if problem else 0x0000, Dataset()
@@ -279,6 +284,28 @@ class PrintService:
             ann.text = str(ds.get("TextString", "") or "")
             return 0x0000, Dataset()
         return _status(chk.Problem(chk.NO_SUCH_INSTANCE, f"no {NAMES.get(class_uid, class_uid)} {uid}")), None
+
+    def _size_problem(self, film: FilmBox, position: int, ds: Dataset, item: Dataset) -> chk.Problem | None:
+        """Requested Image Size (2020,0030, mm wide) against the box (PS3.4 H.4.3.1.2.1.2)."""
+        size = ds.get("RequestedImageSize")
+        if size in (None, "") or self.box_size_mm is None:
+            return None
+        box = self.box_size_mm(film.attrs, position)
+        if box is None:
+            return None
+        width = float(size)
+        aspect = [float(v) for v in item.get("PixelAspectRatio", [1, 1])]
+        ratio = aspect[0] / aspect[1] if len(aspect) == 2 and aspect[1] else 1.0
+        height = width * int(item.Rows) / int(item.Columns) * ratio
+        if width <= box[0] + 0.05 and height <= box[1] + 0.05:
+            return None
+        behaviour = str(ds.get("RequestedDecimateCropBehavior", "") or "DECIMATE").upper()
+        what = f"Image Box {position}: requested {width:.1f} x {height:.1f} mm, box {box[0]:.1f} x {box[1]:.1f} mm"
+        if behaviour == "FAIL":
+            return chk.Problem(chk.E_IMAGE_TOO_LARGE, f"{what}; FAIL requested")
+        if behaviour == "CROP":
+            return chk.Problem(chk.W_CROPPED, f"{what}; cropped")
+        return chk.Problem(chk.W_DEMAGNIFIED, f"{what}; demagnified")
 
     # ------------------------------------------------------------------ N-GET
     def n_get(self, event: Any) -> Reply:

@@ -56,18 +56,23 @@ class PrintServer:
         ACSE, DIMSE and network timeout in seconds.
     max_associations : int
         Concurrent associations accepted.
+    box_size_mm : callable, optional
+        ``(film_box, position) -> (width, height)`` in mm of an image box, to answer a
+        Requested Image Size larger than its box with B604 / B609 / C603 (PS3.4 H.4.3.1.2.1.2);
+        the virtual printer passes the film renderer's geometry.
     """
 
     def __init__(self, on_print: Callable[[PrintRequest], object], profile: PrinterProfile | None = None,
                  aet: str = "VIEWERPRINT", host: str = "0.0.0.0", port: int = 11110, timeout: float = 30.0,
-                 max_associations: int = 20) -> None:
+                 max_associations: int = 20,
+                 box_size_mm: Callable[[Any, int], tuple[float, float] | None] | None = None) -> None:
         self.profile = profile or load_profile("default")
         self.aet = aet
         self.host = host
         self.requested_port = port
         self.timeout = timeout
         self.max_associations = max_associations
-        self.service = PrintService(self.profile, on_print)
+        self.service = PrintService(self.profile, on_print, box_size_mm)
         self._server: Any = None
         self._lock = threading.Lock()
 

@@ -140,7 +140,8 @@ class VirtualPrinterDialog(QDialog):
             sink = make_sink(out, profile.min_density, profile.max_density, profile.annotation_formats,
                              self.dpi.value())
             server = PrintServer(sink.print_job, profile, aet=self.aet.text().strip() or "VIEWERPRINT",
-                                 host=self.bind.text().strip() or "0.0.0.0", port=self.port.value())
+                                 host=self.bind.text().strip() or "0.0.0.0", port=self.port.value(),
+                                 box_size_mm=sink.box_size_mm)
             self._attach_log()
             server.start()
         except (ViewerError, OSError) as exc:
