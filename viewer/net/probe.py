@@ -103,7 +103,13 @@ def probe(node: DimseNode, calling_aet: str, classes: Sequence[tuple[str, str]] 
                                                  if cx.transfer_syntax else "", scp_role))
                 else:
                     rj = rejected.get(uid)
-                    results.append(ContextResult(name, uid, False, rj.status if rj is not None else "not answered"))
+                    reason = rj.status if rj is not None else "not answered"
+                    if rj is not None and uid in role_uids and rj.result == 0x01:
+                        # PS3.7 D.3.3.4: the acceptor refused our SCP role and SCU was not
+                        # proposed, so no role is left and the context is rejected.
+                        reason += " (SCP role not accepted)"
+                    results.append(ContextResult(name, uid, False, reason, scp_role_accepted=False
+                                                 if uid in role_uids else None))
         finally:
             release(assoc)
     for r in results:
