@@ -164,3 +164,30 @@ def test_cli_find_and_get_by_url(orthanc, study: list[Path], tmp_path: Path, rep
                          capture_output=True, text=True, cwd=repo_root, timeout=120)
     assert out.returncode == 0, out.stderr
     assert len(list((tmp_path / "got").rglob("*.dcm"))) == len(study)
+
+
+def test_node_level_search_and_retrieve_with_cancel(orthanc, study: list[Path], tmp_path: Path) -> None:
+    from viewer.config import DicomWebNode
+    from viewer.errors import Cancelled
+    from viewer.net.association import CancelToken
+    from viewer.net.dicomweb import retrieve_node, search_node
+    from viewer.net.store import LocalStore
+
+    node = DicomWebNode("orthanc-web", orthanc.dicomweb)
+    found = list(search_node(node, "STUDY", {"PatientID": "SEND-WEB", "StudyInstanceUID": ""}))
+    study_uid = str(dcmread(study[0], stop_before_pixels=True).StudyInstanceUID)
+    assert [str(d.StudyInstanceUID) for d in found] == [study_uid]
+    store = LocalStore(tmp_path / "store")
+    steps = list(retrieve_node(node, "STUDY", {"StudyInstanceUID": study_uid}, store))
+    assert steps[-1].final and steps[-1].received == len(study)
+    assert sorted(p for s in steps for p in s.files) == store.instances()
+    # cancel after the first instance: Cancelled, no partial file, what was complete stays
+    token = CancelToken()
+    store2 = LocalStore(tmp_path / "store2")
+    got = []
+    with pytest.raises(Cancelled):
+        for step in retrieve_node(node, "PATIENT", {"PatientID": "SEND-WEB"}, store2, token=token):
+            got.extend(step.files)
+            token.cancel()
+    assert store2.instances() == sorted(got) and len(got) == 1
+    assert not list((tmp_path / "store2").rglob(".partial-*"))

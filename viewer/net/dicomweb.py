@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from viewer.errors import Cancelled, NetError, UsageError
 from viewer.net import _multipart
-from viewer.net.store_scu import Category, StoreItem, StoreResult
+from viewer.net.store_scu import Category, StoreItem, StoreResult, is_cancelled
 
 if TYPE_CHECKING:
     import requests
@@ -297,18 +297,18 @@ class DicomWebClient:
     def retrieve(self, dest: Path | object, study_uid: str, series_uid: str | None = None,
                  instance_uid: str | None = None, *,
                  progress: Callable[[Path, int], None] | None = None,
-                 cancel: threading.Event | None = None) -> list[Path]:
+                 cancel: object = None) -> list[Path]:
         """WADO-RS retrieve (PS3.18 10.4) of a study, series or instance into ``dest``.
 
         Parameters
         ----------
         dest : Path or LocalStore
-            A folder (files go to ``dest/<study>/<series>/<sop>.dcm``) or an object with a
-            ``path_for(study, series, sop)`` method.
+            A folder (files go to ``dest/<study>/<series>/<sop>.dcm``) or an object with
+            ``root`` and a ``path_for(study, series, sop)`` method.
         study_uid, series_uid, instance_uid : str
         progress : callable, optional
             ``progress(path, count)`` after each instance is complete on disk.
-        cancel : threading.Event, optional
+        cancel : threading.Event or CancelToken, optional
             Checked between chunks; the response is closed and :class:`Cancelled` raised.
 
         Returns
@@ -322,12 +322,22 @@ class DicomWebClient:
             HTTP error, connection cut or malformed response; files completed before the
             failure stay, the one in flight is removed.
         """
+        written: list[Path] = []
+        for path in self.iter_retrieve(dest, study_uid, series_uid, instance_uid, cancel=cancel):
+            written.append(path)
+            if progress is not None:
+                progress(path, len(written))
+        return written
+
+    def iter_retrieve(self, dest: Path | object, study_uid: str, series_uid: str | None = None,
+                      instance_uid: str | None = None, *, cancel: object = None) -> Iterator[Path]:
+        """As :meth:`retrieve`, yielding each file as soon as it is complete on disk."""
         import requests
         import urllib3
 
         url = self._resource(study_uid, series_uid, instance_uid)
         rsp = self._request("GET", url, headers={"Accept": ACCEPT_DICOM}, stream=True)
-        written: list[Path] = []
+        count = 0
         root = Path(dest) if isinstance(dest, (str, os.PathLike)) else Path(getattr(dest, "root"))
         root.mkdir(parents=True, exist_ok=True)
         tmp: tuple[int, str] | None = None
@@ -337,21 +347,24 @@ class DicomWebClient:
             events = _multipart.iter_events(_chunks(rsp, cancel), boundary)
             for kind, value in events:
                 if kind == "headers":
+                    if is_cancelled(cancel):  # do not start a file we would not finish
+                        raise Cancelled("retrieve cancelled")
                     ctype, _ = _multipart.parse_params(str(value.get("content-type", "application/dicom")))  # type: ignore[union-attr]
                     if ctype != "application/dicom":
                         raise NetError(f"unexpected part type {ctype!r} in WADO-RS response", category="http")
+                    # Hidden temporary name in the store root (same file system: the final
+                    # rename is atomic); LocalStore.clean_partial removes crash leftovers.
                     tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".dcm", dir=root)
                     fh = os.fdopen(tmp[0], "wb")
                 elif kind == "data":
                     fh.write(value)  # type: ignore[union-attr, arg-type]
-                else:  # part complete
+                else:  # part complete: its close delimiter has arrived
                     fh.close()  # type: ignore[union-attr]
                     fh = None
                     path = _place(Path(tmp[1]), root, dest)  # type: ignore[index]
                     tmp = None
-                    written.append(path)
-                    if progress is not None:
-                        progress(path, len(written))
+                    count += 1
+                    yield path
         except _multipart.MultipartError as exc:
             raise NetError(f"WADO-RS {url}: {exc}", category="connection") from exc
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
@@ -362,8 +375,7 @@ class DicomWebClient:
             if tmp is not None:
                 Path(tmp[1]).unlink(missing_ok=True)
             rsp.close()
-        log.info("WADO-RS %s: %d instance(s)", url, len(written))
-        return written
+        log.info("WADO-RS %s: %d instance(s)", url, count)
 
     # ------------------------------------------------------------------ STOW-RS
     def store(self, items: Sequence[StoreItem], *, study_uid: str | None = None,
@@ -392,7 +404,7 @@ class DicomWebClient:
         url = f"{self.base}/studies" + (f"/{quote(study_uid)}" if study_uid else "")
         total, done = len(items), 0
         for batch in _batches(items, batch_bytes):
-            if cancel is not None and cancel.is_set():
+            if is_cancelled(cancel):
                 raise Cancelled("send cancelled")
             bodies: list[bytes] = []
             ready: list[StoreItem] = []
@@ -518,7 +530,7 @@ def _chunks(rsp: "requests.Response", cancel: threading.Event | None) -> Iterato
     full chunk, so the parts completed before a cut connection are not lost with it."""
     raw = rsp.raw
     while True:
-        if cancel is not None and cancel.is_set():
+        if is_cancelled(cancel):
             raise Cancelled("retrieve cancelled")
         chunk = raw.read1(_CHUNK, decode_content=True)
         if not chunk:
@@ -608,3 +620,47 @@ def _stow_results(items: Iterable[StoreItem], reply: "Dataset | None") -> Iterat
                 yield StoreResult(item, 0, Category.SUCCESS, "", item.transfer_syntax_uid)
         else:
             yield StoreResult(item, None, Category.FAILURE, "not listed in the STOW-RS response")
+
+
+# ---------------------------------------------------------------------- node-level use
+def search_node(node: object, level: str, keys: Mapping[str, str], token: object = None) -> Iterator["Dataset"]:
+    """QIDO-RS search on a configured ``DicomWebNode``, as an iterator (like C-FIND).
+
+    ``keys`` is the C-FIND key mapping of the PACS panel (empty values are return keys).
+    """
+    with DicomWebClient(WebTarget.from_node(node)) as client:
+        results = client.search(level, keys)
+    for ds in results:
+        if is_cancelled(token):
+            raise Cancelled("query cancelled")
+        yield ds
+
+
+def retrieve_node(node: object, level: str, uids: Mapping[str, str], store: object,
+                  token: object = None) -> Iterator[object]:
+    """WADO-RS retrieve on a ``DicomWebNode`` of the study/series/instance named by ``uids``.
+
+    Yields :class:`viewer.net.progress.RetrieveProgress` steps (one per instance written,
+    then a final one), as the DIMSE retrieve does, so the panel shows both alike. At
+    PATIENT level (``PatientID`` only) every study of the patient is retrieved.
+    """
+    from viewer.net.progress import RetrieveProgress
+
+    level = level.upper()
+    study = uids.get("StudyInstanceUID") or None
+    series = uids.get("SeriesInstanceUID") if level in ("SERIES", "IMAGE") else None
+    sop = uids.get("SOPInstanceUID") if level == "IMAGE" else None
+    received = 0
+    with DicomWebClient(WebTarget.from_node(node)) as client:
+        if study:
+            studies = [study]
+        elif uids.get("PatientID"):
+            studies = [str(d.StudyInstanceUID) for d in client.search("STUDY", {"PatientID": uids["PatientID"]})
+                       if "StudyInstanceUID" in d]
+        else:
+            raise UsageError("nothing to retrieve: no Study Instance UID or Patient ID")
+        for uid in studies:
+            for path in client.iter_retrieve(store, uid, series, sop, cancel=token):
+                received += 1
+                yield RetrieveProgress(completed=received, files=[path], received=received)
+    yield RetrieveProgress(completed=received, status=0x0000, final=True, received=received)

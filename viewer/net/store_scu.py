@@ -126,6 +126,15 @@ class _Group:
     contexts: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
+def is_cancelled(token: object) -> bool:
+    """True when ``token`` -- a :class:`threading.Event` or anything with ``is_set()``, or a
+    :class:`viewer.net.association.CancelToken` (``cancelled``) -- asks to stop."""
+    if token is None:
+        return False
+    is_set = getattr(token, "is_set", None)
+    return bool(is_set()) if callable(is_set) else bool(getattr(token, "cancelled", False))
+
+
 def classify(status: int) -> str:
     """Category of a C-STORE status (PS3.4 B.2.3, PS3.7 C).
 
@@ -287,7 +296,7 @@ def send(target: StoreTarget, items: Sequence[StoreItem], *,
     total = len(items)
     done = 0
     for group in plan(items):
-        if cancel is not None and cancel.is_set():
+        if is_cancelled(cancel):
             raise Cancelled("send cancelled")
         n = max(1, min(associations, len(group.items)))
         if n == 1:
@@ -304,11 +313,11 @@ def send(target: StoreTarget, items: Sequence[StoreItem], *,
 class _AnyEvent:
     """Set when any of its events is set (the user's cancel or an internal stop)."""
 
-    def __init__(self, *events: threading.Event | None) -> None:
+    def __init__(self, *events: object) -> None:
         self.events = [e for e in events if e is not None]
 
     def is_set(self) -> bool:
-        return any(e.is_set() for e in self.events)
+        return any(is_cancelled(e) for e in self.events)
 
 
 def _parallel(target: StoreTarget, group: _Group, n: int, modify: Callable[[object], object] | None,
@@ -342,7 +351,7 @@ def _parallel(target: StoreTarget, group: _Group, n: int, modify: Callable[[obje
                 yield value  # type: ignore[misc]
             elif kind == "error":
                 if error is None and not (isinstance(value, Cancelled) and stop.is_set()
-                                          and (cancel is None or not cancel.is_set())):
+                                          and not is_cancelled(cancel)):
                     error = value  # type: ignore[assignment]
                 stop.set()
             else:
@@ -377,7 +386,7 @@ def _send_group(target: StoreTarget, contexts: list[tuple[str, list[str]]], item
         _no_delay(assoc)
         accepted = _accepted(assoc)
         for item in items:
-            if cancel is not None and cancel.is_set():
+            if is_cancelled(cancel):
                 raise Cancelled("send cancelled")
             result = _send_one(assoc, item, accepted.get(item.sop_class_uid, set()), modify)
             yield result
