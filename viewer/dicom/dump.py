@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from pydicom import dcmread
-from pydicom.datadict import dictionary_description, dictionary_has_tag, dictionary_is_retired
+from pydicom.datadict import dictionary_description, dictionary_has_tag, dictionary_is_retired, get_entry
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -323,11 +323,16 @@ def element_node(ds: Dataset, tag: int, *, depth: int = 0, parent: DumpNode | No
 
             keyword = keyword_for_tag(t)
     else:
-        # Repeating groups (60xx) resolve through pydicom's mask dictionary.
-        keyword = (elem.keyword if elem is not None else "") or "UnknownTagAndData"
-        name = (elem.name if elem is not None else "") or "Unknown Tag & Data"
-    if t.is_private and t.element == 0x0000 or (not t.is_private and t.element == 0x0000):
-        keyword, name = keyword or "GenericGroupLength", name or "Generic Group Length"
+        # Repeating groups (50xx curves, 60xx overlays, PS3.5 7.6) resolve through pydicom's
+        # mask dictionary; anything else is unknown.
+        try:
+            _vr, _vm, name, is_retired, keyword = get_entry(t)
+            retired = is_retired == "Retired"
+        except KeyError:
+            keyword, name, retired = "UnknownTagAndData", "Unknown Tag & Data", False
+    if t.element == 0x0000 and keyword in ("", "UnknownTagAndData"):
+        # Group lengths (gggg,0000) are retired except in groups 0000 and 0002 (PS3.5 7.2).
+        keyword, name, creator = "GenericGroupLength", "Generic Group Length", None
     kind = NodeKind.SEQUENCE if vr == "SQ" else NodeKind.ELEMENT
     problems: tuple[str, ...] = ()
     if elem is not None and kind is NodeKind.ELEMENT:
