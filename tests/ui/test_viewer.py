@@ -191,9 +191,11 @@ def test_layout_and_drop_series_into_second_viewport(qtbot, window, corpus) -> N
 def test_unreadable_files_are_listed_and_viewing_goes_on(qtbot, window, corpus, tmp_path) -> None:
     import shutil
 
-    shutil.copy(corpus / "ct" / "CT_small.dcm", tmp_path / "good.dcm")
-    (tmp_path / "junk.dcm").write_bytes(b"not dicom at all" * 10)
-    open_and_wait(qtbot, window, tmp_path)
+    media = tmp_path / "media"
+    media.mkdir()
+    shutil.copy(corpus / "ct" / "CT_small.dcm", media / "good.dcm")
+    (media / "junk.dcm").write_bytes(b"not dicom at all" * 10)
+    open_and_wait(qtbot, window, media)
     assert window.browser.errors.count() == 1
     assert "junk.dcm" in window.browser.errors.item(0).text()
     assert window.viewport.current is not None

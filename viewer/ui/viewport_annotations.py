@@ -54,8 +54,29 @@ def _num(text: str) -> float | None:
         return None
 
 
+_HEADER_CACHE: dict[int, tuple[Any, dict[str, str]]] = {}
+
+
+def _header(ds: Any) -> dict[str, str]:
+    """The header values the corners use, read once per data set (a drag re-reads none)."""
+    hit = _HEADER_CACHE.get(id(ds))
+    if hit is not None and hit[0] is ds:
+        return hit[1]
+    keys = ("PatientName", "PatientBirthDate", "PatientID", "PatientSex", "StudyDate", "StudyDescription",
+            "InstitutionName", "SeriesNumber", "SeriesDescription", "Modality", "Manufacturer",
+            "SliceLocation", "SliceThickness")
+    values = {k: _g(ds, k) for k in keys}
+    ipp = ds.get("ImagePositionPatient") if hasattr(ds, "get") else None
+    values["_z"] = str(ipp[2]) if ipp is not None and len(ipp) == 3 else ""
+    if len(_HEADER_CACHE) > 512:
+        _HEADER_CACHE.clear()
+    _HEADER_CACHE[id(ds)] = (ds, values)
+    return values
+
+
 def corner_texts(ds: Any, info: ViewInfo) -> dict[str, str]:
     """Texts for the ``"tl"``, ``"tr"``, ``"bl"`` and ``"br"`` corners."""
+    ds = _header(ds)
     name = format_person_name(_g(ds, "PatientName"))
     birth = format_date(_g(ds, "PatientBirthDate"))
     tl = [name or "(no name)", " ".join(x for x in (f"ID {_g(ds, 'PatientID')}" if _g(ds, "PatientID") else "",
@@ -84,9 +105,7 @@ def corner_texts(ds: Any, info: ViewInfo) -> dict[str, str]:
     br = []
     loc = _num(_g(ds, "SliceLocation"))
     if loc is None:
-        ipp = ds.get("ImagePositionPatient") if hasattr(ds, "get") else None
-        if ipp is not None and len(ipp) == 3:
-            loc = _num(str(ipp[2]))
+        loc = _num(ds["_z"])
     if loc is not None:
         br.append(f"Pos {loc:.1f} mm")
     thick = _num(_g(ds, "SliceThickness"))
@@ -141,11 +160,17 @@ class AnnotationOverlay:
         self.visible = True
 
     def set_texts(self, corners: dict[str, str], edges: tuple[str, str, str, str] | None) -> None:
+        changed = False
         for key, text in corners.items():
-            self.corners[key].setText(text)
+            if self.corners[key].text() != text:
+                self.corners[key].setText(text)
+                changed = True
         for key, text in zip(("top", "bottom", "left", "right"), edges or ("", "", "", "")):
-            self.edges[key].setText(text)
-        self.place()
+            if self.edges[key].text() != text:
+                self.edges[key].setText(text)
+                changed = True
+        if changed:  # re-layout only when some text changed (a W/L drag changes one line)
+            self.place()
 
     def set_visible(self, visible: bool) -> None:
         self.visible = visible
