@@ -202,7 +202,7 @@ def parse_records(path: Path, fast: bool = True) -> tuple[int, _Records, list[in
     return _parse_with_pydicom(path)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DicomdirItem:
     """One result of :func:`iter_dicomdir`.
 

@@ -126,23 +126,24 @@ def fields_from(ds: Any) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     if isinstance(ds, dict):
-        items: Any = ((k, v) for k, v in ds.items() if k in FIELDS)
-    else:
-        def _pydicom_items() -> Any:
-            for keyword in FIELDS:
-                try:
-                    value = ds.get(keyword)
-                except Exception:  # noqa: BLE001 - a malformed element reads as missing
-                    continue
-                yield keyword, value
-        items = _pydicom_items()
-    for keyword, value in items:
-        if value is None:
-            continue
-        field_name, convert = FIELDS[keyword]
+        for keyword, value in ds.items():
+            spec = FIELDS.get(keyword)
+            if spec is None or value is None:
+                continue
+            try:
+                converted = spec[1](value)
+            except (TypeError, ValueError, IndexError):
+                continue
+            if converted is not None:
+                out[spec[0]] = converted
+        return out
+    for keyword, (field_name, convert) in FIELDS.items():
         try:
+            value = ds.get(keyword)
+            if value is None:
+                continue
             converted = convert(value)
-        except (TypeError, ValueError, IndexError):
+        except Exception:  # noqa: BLE001 - a malformed element reads as missing
             continue
         if converted is not None:
             out[field_name] = converted

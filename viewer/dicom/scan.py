@@ -40,7 +40,7 @@ class EventKind(str, Enum):
         return self.value
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ScanEvent:
     """One step of a scan.
 
@@ -215,8 +215,6 @@ class _Scanner:
             listed += 1
             self.done += 1
             if item.kind == "instance":
-                assert item.instance is not None
-                self.seen.add(os.path.normcase(os.path.abspath(item.instance.path or "")))
                 yield ScanEvent(EventKind.INSTANCE, instance=item.instance)
             else:
                 if item.kind == "missing":
