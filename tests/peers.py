@@ -144,8 +144,11 @@ class Peer:
 def _spawn(name: str, argv: list[str], state: Path, log_name: str, cwd: Path | None = None) -> tuple[subprocess.Popen, Path]:
     log_path = state / log_name
     fh = open(log_path, "wb")  # noqa: SIM115 - kept open for the child's lifetime
+    # DCMTK leaves Nagle's algorithm on unless TCP_NODELAY is set in its environment; each
+    # response then waits ~40 ms for the client's delayed ACK (measured in bench/print.py).
+    env = dict(os.environ, TCP_NODELAY="1")
     proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            cwd=cwd or state, start_new_session=True)
+                            cwd=cwd or state, start_new_session=True, env=env)
     fh.close()
     return proc, log_path
 
