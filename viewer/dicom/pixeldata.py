@@ -97,6 +97,9 @@ def geometry(ds: Any) -> Geometry:
     frames = _int(ds, "NumberOfFrames", 1) or 1
     if rows <= 0 or cols <= 0:
         raise DecodeError(f"cannot decode the image: Rows x Columns is {rows} x {cols}")
+    if samples not in (1, 3):
+        # PS3.3 C.7.6.3.1.1: 1 for monochrome and palette, 3 for RGB and YBR
+        raise DecodeError(f"unsupported Samples per Pixel {samples} (only 1 or 3 are defined for images)")
     if ba not in (1, 8, 16, 32, 64):
         raise DecodeError(f"unsupported Bits Allocated {ba}")
     if not 1 <= bs <= ba or hb < bs - 1 or hb >= ba:
