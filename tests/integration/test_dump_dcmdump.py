@@ -1,7 +1,7 @@
 """Our dump against DCMTK ``dcmdump`` on every readable file of the test corpus.
 
 The oracle is DCMTK: same set of tags (nested ones included, addressed by their path of
-sequence tags and item indices), same VRs, same value lengths for values a character set
+sequence tags and item indices), same VRs, VMs, keywords and retired flags (public tags), same value lengths for values a character set
 cannot change, and the same decoded text for text VRs (``dcmdump +U8`` converts to UTF-8).
 glibc's iconv cannot convert ISO 2022 IR 87 for DCMTK 3.6.7; for those files dcmdump runs
 without ``+U8`` and only ASCII values are compared (their names are checked against the
@@ -81,7 +81,7 @@ def parse_dcmdump(text: str) -> dict[tuple, dict[str, str]]:
             continue
         value = m["value"]
         # DCMTK's internal VR "up" is a UL holding a file offset (DICOMDIR, PS3.10 8.6).
-        out[path] = {"vr": "UL" if m["vr"] == "up" else m["vr"], "value": value, "vm": m["vm"], "len": m["len"], "section": section}
+        out[path] = {"vr": "UL" if m["vr"] == "up" else m["vr"], "value": value, "vm": m["vm"], "kw": m["kw"].strip(), "len": m["len"], "section": section}
     return out
 
 
@@ -135,6 +135,10 @@ def test_dump_matches_dcmdump(path: Path) -> None:
             # file's VR and flag it (PS3.5 A.4).
             problems.append(f"{node.tag_text} VR {node.vr} != dcmdump {exp['vr']}")
             continue
+        # DCMTK prefixes retired keywords with RETIRED_: this checks our retired flag too.
+        keyword = ("RETIRED_" if node.retired else "") + node.keyword
+        if not node.is_private and keyword != exp["kw"]:
+            problems.append(f"{node.tag_text} keyword {keyword} != dcmdump {exp['kw']}")
         ours_len = "u/l" if node.length is None else str(node.length)
         if node.kind is NodeKind.SEQUENCE:
             if exp["len"] != "u/l" and ours_len != exp["len"]:
