@@ -135,7 +135,7 @@ def test_cancel_between_instances(corpus: Path, ct_only_scp: Scp) -> None:
 
 def test_no_peer_is_a_clear_net_error(corpus: Path) -> None:
     items = _items(corpus / "ct" / "CT_small.dcm")
-    with pytest.raises(NetError, match="association"):
+    with pytest.raises(NetError, match="cannot connect to NOBODY@127.0.0.1:[0-9]+: Connection refused"):
         list(store_scu.send(StoreTarget("127.0.0.1", free_port(), "NOBODY", timeout=3), items))
 
 
@@ -174,3 +174,14 @@ def test_parallel_cancel(corpus: Path, ct_only_scp: Scp) -> None:
     with pytest.raises(Cancelled):
         list(store_scu.send(_target(ct_only_scp), items, progress=progress, cancel=cancel, associations=2))
     assert 5 <= len(ct_only_scp.received) < len(items)
+
+
+def test_configured_node_and_calling_aet(corpus: Path, ct_only_scp: Scp) -> None:
+    from viewer.config import DimseNode, Timeouts
+
+    callers = []
+    node = DimseNode("test", "TESTSCP", "127.0.0.1", ct_only_scp.port, timeouts=Timeouts.uniform(10))
+    items = _items(corpus / "ct" / "CT_small.dcm")
+    results = list(store_scu.send(node, items, calling_aet="PANELAE"))
+    assert [r.category for r in results] == [Category.SUCCESS]
+    assert list(ct_only_scp.received) == [items[0].sop_instance_uid]

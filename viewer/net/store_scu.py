@@ -17,7 +17,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from pydicom.uid import (
     UID,
@@ -29,6 +29,9 @@ from pydicom.uid import (
 
 from viewer.errors import Cancelled, NetError
 
+if TYPE_CHECKING:
+    from viewer.config import DimseNode
+
 log = logging.getLogger(__name__)
 
 #: PS3.8 9.3.2.2: at most 128 presentation contexts (odd IDs 1..255) per association.
@@ -37,6 +40,8 @@ MAX_CONTEXTS = 128
 #: the default transfer syntax); offered as the fallback for every SOP class.
 UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 _NATIVE = {ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian}
+#: Bound on waiting for a parallel sender thread after a stop (each wait inside is bounded).
+_JOIN_TIMEOUT = 120.0
 
 
 class Category:
@@ -257,16 +262,17 @@ def _to_little_endian(ds: object) -> object:
     return ds
 
 
-def send(target: StoreTarget, items: Sequence[StoreItem], *,
+def send(target: "StoreTarget | DimseNode", items: Sequence[StoreItem], *,
          progress: Callable[[StoreResult, int, int], None] | None = None,
          cancel: threading.Event | None = None,
          modify: Callable[[object], object] | None = None,
-         max_pdu: int = 0, associations: int = 1) -> Iterator[StoreResult]:
+         associations: int = 1, calling_aet: str = "VIEWER") -> Iterator[StoreResult]:
     """Send ``items`` by C-STORE, yielding one :class:`StoreResult` per item.
 
     Parameters
     ----------
-    target : StoreTarget
+    target : StoreTarget or viewer.config.DimseNode
+        Where to send; a configured node brings its timeouts and TLS options.
     items : sequence of StoreItem
     progress : callable, optional
         ``progress(result, done, total)`` after each instance.
@@ -275,8 +281,8 @@ def send(target: StoreTarget, items: Sequence[StoreItem], *,
         :class:`~viewer.errors.Cancelled` raised (results already yielded stand).
     modify : callable, optional
         ``modify(dataset) -> dataset`` applied before sending (identity coercion).
-    max_pdu : int
-        Our maximum receive PDU (0 = unlimited).
+    calling_aet : str
+        Our AE title with a configured node (a StoreTarget carries its own).
     associations : int
         Parallel associations per group of SOP classes. Each C-STORE waits for its
         response, so a peer's per-instance latency, not the bandwidth, bounds one
@@ -293,6 +299,7 @@ def send(target: StoreTarget, items: Sequence[StoreItem], *,
     Cancelled
         ``cancel`` was set.
     """
+    peer = _node_of(target, calling_aet)
     total = len(items)
     done = 0
     for group in plan(items):
@@ -300,9 +307,9 @@ def send(target: StoreTarget, items: Sequence[StoreItem], *,
             raise Cancelled("send cancelled")
         n = max(1, min(associations, len(group.items)))
         if n == 1:
-            stream = _send_group(target, group.contexts, group.items, modify, cancel, max_pdu)
+            stream = _send_group(peer, group.contexts, group.items, modify, cancel)
         else:
-            stream = _parallel(target, group, n, modify, cancel, max_pdu)
+            stream = _parallel(peer, group, n, modify, cancel)
         for result in stream:
             done += 1
             if progress is not None:
@@ -320,8 +327,8 @@ class _AnyEvent:
         return any(is_cancelled(e) for e in self.events)
 
 
-def _parallel(target: StoreTarget, group: _Group, n: int, modify: Callable[[object], object] | None,
-              cancel: threading.Event | None, max_pdu: int) -> Iterator[StoreResult]:
+def _parallel(peer: tuple[object, str], group: _Group, n: int, modify: Callable[[object], object] | None,
+              cancel: object) -> Iterator[StoreResult]:
     """Run ``n`` associations in threads over interleaved shares of ``group``."""
     import queue
 
@@ -331,7 +338,7 @@ def _parallel(target: StoreTarget, group: _Group, n: int, modify: Callable[[obje
 
     def worker(share: list[StoreItem]) -> None:
         try:
-            for r in _send_group(target, group.contexts, share, modify, either, max_pdu):  # type: ignore[arg-type]
+            for r in _send_group(peer, group.contexts, share, modify, either):
                 out.put(("result", r))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer thread
             out.put(("error", exc))
@@ -359,29 +366,33 @@ def _parallel(target: StoreTarget, group: _Group, n: int, modify: Callable[[obje
     finally:
         stop.set()
         for t in threads:
-            t.join(timeout=target.timeout + 5)
+            t.join(timeout=_JOIN_TIMEOUT)
     if error is not None:
         raise error
 
 
-def _send_group(target: StoreTarget, contexts: list[tuple[str, list[str]]], items: Sequence[StoreItem],
-                modify: Callable[[object], object] | None, cancel: threading.Event | _AnyEvent | None,
-                max_pdu: int) -> Iterator[StoreResult]:
-    """One association carrying ``items``."""
-    from pynetdicom import AE
-    from pynetdicom.presentation import build_context
+def _node_of(target: object, calling_aet: str) -> tuple[object, str]:
+    """(DimseNode, calling AE title) for a :class:`StoreTarget` or a configured node."""
+    from viewer.config import DimseNode, Timeouts
 
-    ae = AE(ae_title=target.calling_aet)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = target.timeout
-    ae.connection_timeout = target.timeout
-    ae.maximum_pdu_size = max_pdu
-    log.info("associating with %s@%s:%d, %d contexts for %d instances", target.called_aet,
-             target.host, target.port, len(contexts), len(items))
-    assoc = ae.associate(target.host, target.port, ae_title=target.called_aet,
-                         contexts=[build_context(sop, ts) for sop, ts in contexts])
-    if not assoc.is_established:
-        why = "rejected" if assoc.is_rejected else "aborted" if assoc.is_aborted else "failed"
-        raise NetError(f"association with {target.called_aet}@{target.host}:{target.port} {why}")
+    if isinstance(target, StoreTarget):
+        node = DimseNode(name=f"{target.called_aet}@{target.host}", ae_title=target.called_aet, host=target.host,
+                         port=target.port, timeouts=Timeouts.uniform(target.timeout))
+        return node, target.calling_aet
+    return target, calling_aet
+
+
+def _send_group(peer: tuple[object, str], contexts: list[tuple[str, list[str]]], items: Sequence[StoreItem],
+                modify: Callable[[object], object] | None, cancel: object) -> Iterator[StoreResult]:
+    """One association carrying ``items`` (opened by :func:`viewer.net.association.associate`,
+    which brings the node's timeouts, TLS and a rejection's reason)."""
+    from viewer.net.association import CancelToken, Context, associate, release
+
+    node, calling = peer
+    log.info("C-STORE to %s: %d contexts for %d instances", getattr(node, "ae_title", "?"), len(contexts), len(items))
+    token = cancel if isinstance(cancel, CancelToken) else None
+    assoc = associate(node, calling, [Context(sop, tuple(ts)) for sop, ts in contexts],  # type: ignore[arg-type]
+                      token=token)
     try:
         _no_delay(assoc)
         accepted = _accepted(assoc)
@@ -391,11 +402,9 @@ def _send_group(target: StoreTarget, contexts: list[tuple[str, list[str]]], item
             result = _send_one(assoc, item, accepted.get(item.sop_class_uid, set()), modify)
             yield result
             if not assoc.is_established:
-                raise NetError(f"association with {target.called_aet} was lost: {result.message}")
+                raise NetError(f"association with {getattr(node, 'ae_title', '?')} was lost: {result.message}")
     finally:
-        if assoc.is_established:
-            assoc.release()
-        ae.shutdown()
+        release(assoc)
 
 
 def _no_delay(assoc: object) -> None:
