@@ -400,22 +400,20 @@ def parse_file_header(buf: bytes, complete: bool) -> tuple[Values, str]:
 
 
 def read_file_values(path: str, first_chunk: int = 16384) -> tuple[Values, str]:
-    """Read the start of ``path`` (more while needed) and parse it with :func:`parse_file_header`."""
+    """Read the start of ``path`` (doubling while needed) and parse it with :func:`parse_file_header`."""
     with open(path, "rb") as fh:
         buf = fh.read(first_chunk)
+        complete = len(buf) < first_chunk
         while True:
-            complete = len(buf) < first_chunk
             try:
                 return parse_file_header(buf, complete)
             except NeedMore:
                 if complete:
                     raise Unsupported("truncated header") from None
-                more = fh.read(len(buf))
-                if not more:
-                    raise Unsupported("truncated header") from None
+                want = len(buf)
+                more = fh.read(want)
                 buf += more
-                first_chunk = len(buf) + 1 if len(more) < len(buf) // 2 else len(buf) * 2
-                complete = False
+                complete = len(more) < want
 
 
 # ------------------------------------------------------------------ DICOMDIR
