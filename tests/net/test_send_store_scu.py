@@ -26,6 +26,7 @@ class Scp:
         self.received: dict[str, object] = {}
         self.status_for: dict[str, int] = {}
         self.associations = 0
+        self.callers: list[str] = []
 
 
 def _start(contexts: list[tuple[str, list[str]]]) -> Iterator[Scp]:
@@ -42,6 +43,7 @@ def _start(contexts: list[tuple[str, list[str]]]) -> Iterator[Scp]:
 
     def on_conn(event: evt.Event) -> None:
         scp.associations += 1
+        scp.callers.append(str(event.assoc.requestor.ae_title))
 
     server = ae.start_server(("127.0.0.1", scp.port), block=False,
                              evt_handlers=[(evt.EVT_C_STORE, on_store), (evt.EVT_ACCEPTED, on_conn)])
@@ -179,9 +181,9 @@ def test_parallel_cancel(corpus: Path, ct_only_scp: Scp) -> None:
 def test_configured_node_and_calling_aet(corpus: Path, ct_only_scp: Scp) -> None:
     from viewer.config import DimseNode, Timeouts
 
-    callers = []
     node = DimseNode("test", "TESTSCP", "127.0.0.1", ct_only_scp.port, timeouts=Timeouts.uniform(10))
     items = _items(corpus / "ct" / "CT_small.dcm")
     results = list(store_scu.send(node, items, calling_aet="PANELAE"))
     assert [r.category for r in results] == [Category.SUCCESS]
     assert list(ct_only_scp.received) == [items[0].sop_instance_uid]
+    assert ct_only_scp.callers == ["PANELAE"]
