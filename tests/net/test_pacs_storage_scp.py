@@ -112,3 +112,11 @@ def test_config_errors_are_clear(tmp_path) -> None:
         load_config(tmp_path)
     with pytest.raises(UsageError, match="16"):
         validate_ae_title("A" * 17)
+
+
+def test_port_in_use_is_a_net_error(scp, tmp_path) -> None:
+    from viewer.errors import NetError
+
+    other = StorageSCP(LocalStore(tmp_path / "other"), "VIEWER", scp.port)
+    with pytest.raises(NetError, match=f"cannot listen on port {scp.port}"):
+        other.start()
