@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,7 @@ DPI = 50
 def server(tmp_path: Path):
     profile = load_profile("default")
     sink = make_sink(tmp_path / "prints", profile.min_density, profile.max_density, profile.annotation_formats, DPI)
-    srv = PrintServer(sink.print_job, profile, aet="VIEWERPRINT", host="127.0.0.1", port=free_port(), timeout=10,
+    srv = PrintServer(sink.print_job, profile, aet="VIEWERPRINT", host="127.0.0.1", port=free_port(), timeout=30,
                       box_size_mm=sink.box_size_mm)
     srv.start()
     srv.out = tmp_path / "prints"  # type: ignore[attr-defined]
@@ -53,7 +54,7 @@ class Scu:
         self.meta = COLOR_META if color else GRAY_META
         self.last_uid: str | None = None
         ae = AE(ae_title="TESTSCU")
-        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
         for uid in (self.meta, PLUT, PRINT_JOB, ANNOTATION):
             ae.add_requested_context(uid, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
         handlers = [(evt.EVT_DIMSE_RECV, self._recv)]
@@ -481,4 +482,8 @@ def test_ten_scus_fifty_films(server):
         seen |= values
     assert seen == {n * 10 + f for n in range(10) for f in range(5)}
     assert server.service.films_printed == 50
+    # Released associations are forgotten (the server's release handler may still be running).
+    deadline = time.monotonic() + 10
+    while server.service.open_associations and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert server.service.open_associations == 0
