@@ -98,3 +98,18 @@ def test_cli_send_json(orthanc, corpus: Path, tmp_path: Path, repo_root: Path) -
                          capture_output=True, text=True, cwd=repo_root, timeout=120)
     assert out.returncode == 0, out.stderr
     assert f"{len(paths)} sent" in out.stdout
+
+
+@pytest.mark.parametrize("kind", ["dimse", "web"])
+def test_send_paths_to_configured_nodes(orthanc, corpus: Path, tmp_path: Path, kind: str) -> None:
+    from viewer.config import DicomWebNode, DimseNode
+
+    paths = make_study(corpus, tmp_path / "in", f"NODE{kind.upper()}", mr=["ts/MR_small_RLE.dcm"])
+    node = (DimseNode("pacs", orthanc.aet, "127.0.0.1", orthanc.port) if kind == "dimse"
+            else DicomWebNode("pacs-web", orthanc.dicomweb))
+    steps = list(task.send_paths(node, [tmp_path / "in"], calling_aet="PANEL"))
+    assert [s.done for s in steps[:-1]] == list(range(1, len(paths) + 1))
+    report = steps[-1].report
+    assert report is not None and not report.error
+    assert report.count(Category.SUCCESS) == len(paths), report.summary()
+    assert_stored_equal(orthanc, paths)

@@ -168,55 +168,79 @@ def collect(paths: Iterable[Path]) -> tuple[list[StoreItem], list[Path]]:
     return unique, skipped
 
 
-def send(destination: StoreTarget | object, items: Sequence[StoreItem], *,
-         skipped: Sequence[Path] = (), coerce: IdentityCoercion | None = None,
-         resume: set[str] | None = None, report_path: Path | None = None,
-         progress: Callable[[StoreResult, int, int], None] | None = None,
-         cancel: threading.Event | None = None, associations: int = 1) -> SendReport:
-    """Send ``items`` to a DIMSE node or a DICOMweb service and return the report.
+@dataclass
+class SendStep:
+    """One step of a send, for a progress display.
 
-    Parameters
+    Attributes
     ----------
-    destination : StoreTarget or DicomWebClient
-        C-STORE target, or a :class:`viewer.net.dicomweb.DicomWebClient` (STOW-RS).
-    items : sequence of StoreItem
-    skipped : sequence of Path
-        Non-DICOM files found while collecting, for the report.
-    coerce : IdentityCoercion, optional
-    resume : set of str, optional
-        SOP Instance UIDs already sent (see :func:`load_sent`); they are not sent again.
-    report_path : Path, optional
-        Where to keep the report, rewritten after every instance (resumable).
-    progress, cancel, associations
-        As in :func:`viewer.net.store_scu.send` (``associations`` only for C-STORE).
-
-    Returns
-    -------
-    SendReport
-        Never raises: per-instance failures are results, a lost association or an HTTP
-        failure ends the send and is recorded in ``error``, a cancel sets ``cancelled``.
+    done, total : int
+        Instances handled so far, and in all (without those already sent).
+    result : StoreResult or None
+        The instance just handled; None on the final step.
+    report : SendReport or None
+        Set on the final step only.
     """
-    from viewer.net.dicomweb import DicomWebClient
 
+    done: int
+    total: int
+    result: StoreResult | None = None
+    report: SendReport | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.report is not None
+
+
+def _destination(destination: object, calling_aet: str) -> tuple[str, Callable[..., Iterator[StoreResult]], object]:
+    """(name, sender, closeable) for a StoreTarget, DimseNode, DicomWebClient or DicomWebNode."""
+    from viewer.net.dicomweb import DicomWebClient, WebTarget
+
+    if type(destination).__name__ == "DicomWebNode":
+        destination = DicomWebClient(WebTarget.from_node(destination))
+        owned: object = destination
+    else:
+        owned = None
+    if isinstance(destination, DicomWebClient):
+        client = destination
+
+        def stow(todo: Sequence[StoreItem], **kw: object) -> Iterator[StoreResult]:
+            kw.pop("associations", None)
+            return client.store(todo, **kw)  # type: ignore[arg-type]
+
+        return client.base, stow, owned
+    if isinstance(destination, StoreTarget):
+        name = f"{destination.called_aet}@{destination.host}:{destination.port}"
+    else:
+        name = f"{getattr(destination, 'ae_title', '?')}@{getattr(destination, 'host', '?')}:" \
+               f"{getattr(destination, 'port', '?')}"
+
+    def cstore(todo: Sequence[StoreItem], **kw: object) -> Iterator[StoreResult]:
+        return store_scu.send(destination, todo, calling_aet=calling_aet, **kw)  # type: ignore[arg-type]
+
+    return name, cstore, owned
+
+
+def send_iter(destination: object, items: Sequence[StoreItem], *,
+              skipped: Sequence[Path] = (), coerce: IdentityCoercion | None = None,
+              resume: set[str] | None = None, report_path: Path | None = None,
+              cancel: object = None, associations: int = 1,
+              calling_aet: str = "VIEWER") -> Iterator[SendStep]:
+    """As :func:`send`, as a stream of :class:`SendStep` (for GUI workers); the last step
+    carries the report. Never raises for a failed send: see :func:`send`."""
     resume = resume or set()
     todo = [i for i in items if i.sop_instance_uid not in resume]
-    if isinstance(destination, DicomWebClient):
-        name = destination.base
-        stream: Iterator[StoreResult] = destination.store(todo, cancel=cancel, modify=coerce or None,
-                                                          progress=progress)
-    else:
-        name = f"{destination.called_aet}@{destination.host}:{destination.port}"  # type: ignore[attr-defined]
-        stream = store_scu.send(destination, todo, cancel=cancel, modify=coerce or None,  # type: ignore[arg-type]
-                                progress=progress, associations=associations)
+    name, sender, owned = _destination(destination, calling_aet)
     report = SendReport(name, skipped=list(skipped),
                         already_sent=sorted(i.sop_instance_uid for i in items if i.sop_instance_uid in resume))
     last_save = time.monotonic()
     try:
-        for result in stream:
+        for result in sender(todo, cancel=cancel, modify=coerce or None, associations=associations):
             report.results.append(result)
             if report_path is not None and time.monotonic() - last_save > 1.0:
                 report.save(report_path)
                 last_save = time.monotonic()
+            yield SendStep(len(report.results), len(todo), result)
     except Cancelled:
         report.cancelled = True
     except ViewerError as exc:  # a lost association or an HTTP failure ends the whole send
@@ -225,5 +249,71 @@ def send(destination: StoreTarget | object, items: Sequence[StoreItem], *,
     finally:
         if report_path is not None:
             report.save(report_path)
+        if owned is not None:
+            owned.close()  # type: ignore[attr-defined]
         log.info("%s", report.summary())
+    yield SendStep(len(report.results), len(todo), None, report)
+
+
+def send(destination: object, items: Sequence[StoreItem], *,
+         skipped: Sequence[Path] = (), coerce: IdentityCoercion | None = None,
+         resume: set[str] | None = None, report_path: Path | None = None,
+         progress: Callable[[StoreResult, int, int], None] | None = None,
+         cancel: object = None, associations: int = 1, calling_aet: str = "VIEWER") -> SendReport:
+    """Send ``items`` to a DIMSE node or a DICOMweb service and return the report.
+
+    Parameters
+    ----------
+    destination : StoreTarget, DimseNode, DicomWebClient or DicomWebNode
+        C-STORE target (a configured ``DimseNode`` with ``calling_aet``), or a DICOMweb
+        service (STOW-RS).
+    items : sequence of StoreItem
+    skipped : sequence of Path
+        Non-DICOM files found while collecting, for the report.
+    coerce : IdentityCoercion, optional
+    resume : set of str, optional
+        SOP Instance UIDs already sent (see :func:`load_sent`); they are not sent again.
+    report_path : Path, optional
+        Where to keep the report, rewritten at most every second and at the end (resumable).
+    progress : callable, optional
+        ``progress(result, done, total)`` after each instance.
+    cancel : threading.Event or CancelToken, optional
+    associations : int
+        Parallel C-STORE associations (see :func:`viewer.net.store_scu.send`).
+    calling_aet : str
+        Our AE title towards a ``DimseNode``.
+
+    Returns
+    -------
+    SendReport
+        Never raises: per-instance failures are results, a lost association or an HTTP
+        failure ends the send and is recorded in ``error``, a cancel sets ``cancelled``.
+    """
+    report = None
+    for step in send_iter(destination, items, skipped=skipped, coerce=coerce, resume=resume,
+                          report_path=report_path, cancel=cancel, associations=associations,
+                          calling_aet=calling_aet):
+        if step.result is not None and progress is not None:
+            progress(step.result, step.done, step.total)
+        report = step.report or report
+    assert report is not None
     return report
+
+
+def send_paths(destination: object, paths: Sequence[Path], *, token: object = None,
+               calling_aet: str = "VIEWER", coerce: IdentityCoercion | None = None,
+               associations: int = 1) -> Iterator[SendStep]:
+    """Worker body for the GUI: collect ``paths`` (files, folders, a CD) and send them.
+
+    Raises
+    ------
+    ReadError
+        A path is missing; UsageError when no DICOM file is found.
+    """
+    from viewer.errors import UsageError
+
+    items, skipped = collect(paths)
+    if not items:
+        raise UsageError("no DICOM files found in " + ", ".join(str(p) for p in paths))
+    yield from send_iter(destination, items, skipped=skipped, coerce=coerce, cancel=token,
+                         calling_aet=calling_aet, associations=associations)
