@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 from viewer.dicom._media_fastread import Record
 from viewer.dicom.geometry import pixel_spacing
-from viewer.dicom.headers import SPACING_KEYWORDS, _text, build_instance, fields_from
+from viewer.dicom.headers import SPACING_KEYWORDS, _text, build_instance, fields_from, instance_defaults
 from viewer.dicom.model import Instance
 from viewer.errors import Cancelled, ReadError
 
@@ -265,9 +265,10 @@ def iter_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None =
             merged: dict[str, Any] = {}
             for a in ancestors:  # patient, then study, then series: lower levels win
                 merged.update(a.values)
-            cached = parents[key] = (merged, fields_from(merged), not spacing_keys.isdisjoint(merged))
-        merged_values, fields, parent_spacing = cached
-        fields = {**fields, **fields_from(rec_values)}
+            cached = parents[key] = (merged, instance_defaults(fields_from(merged)),
+                                     not spacing_keys.isdisjoint(merged))
+        merged_values, base, parent_spacing = cached
+        fields = fields_from(rec_values)
         spacing = None
         if parent_spacing or not spacing_keys.isdisjoint(rec_values):
             values = _Values(merged_values)
@@ -275,11 +276,11 @@ def iter_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None =
             spacing = pixel_spacing(values)
         if not fields.get("sop_instance_uid"):
             fields["sop_instance_uid"] = _text(rec_values.get("ReferencedSOPInstanceUIDInFile") or "")
-        if not fields.get("sop_class_uid"):
+        if not fields.get("sop_class_uid") and not base["sop_class_uid"]:
             fields["sop_class_uid"] = _text(rec_values.get("ReferencedSOPClassUIDInFile") or "")
         try:
             inst = build_instance(fields, file_path, _text(rec_values.get("ReferencedTransferSyntaxUIDInFile") or ""),
-                                  spacing)
+                                  spacing, base=base)
         except ReadError as exc:
             yield DicomdirItem("error", path=file_path, message=f"DICOMDIR record: {exc}")
             continue

@@ -150,16 +150,31 @@ def fields_from(ds: Any) -> dict[str, Any]:
     return out
 
 
+def instance_defaults(fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every Instance field with its default, overlaid with ``fields`` (a base for :func:`build_instance`)."""
+    data = _DEFAULTS.copy()
+    if fields:
+        data.update(fields)
+    return data
+
+
 def build_instance(fields: dict[str, Any], path: str | None, transfer_syntax_uid: str,
-                   spacing: PixelSpacing | None, meta_sop_uid: str = "") -> Instance:
+                   spacing: PixelSpacing | None, meta_sop_uid: str = "",
+                   base: dict[str, Any] | None = None) -> Instance:
     """Validate ``fields`` (from :func:`fields_from`) and make the :class:`Instance`.
+
+    Parameters
+    ----------
+    base : dict, optional
+        From :func:`instance_defaults`: fields shared by many instances (a DICOMDIR
+        series), under ``fields``.
 
     Raises
     ------
     ReadError
         Without SOP, Study or Series Instance UID (Type 1, PS3.3 C.12.1, C.7.2.1, C.7.3.1).
     """
-    data = _DEFAULTS.copy()
+    data = (base if base is not None else _DEFAULTS).copy()
     data.update(fields)
     if not data["sop_instance_uid"]:
         data["sop_instance_uid"] = meta_sop_uid

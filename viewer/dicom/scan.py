@@ -144,6 +144,10 @@ class _Scanner:
             self._last = now
             yield ScanEvent(EventKind.PROGRESS, done=self.done, total=self.total)
 
+    def due(self) -> bool:
+        """Whether a progress event is due (checked per file without making a generator)."""
+        return time.monotonic() - self._last >= self.interval
+
     def path(self, raw: str | os.PathLike[str]) -> Iterator[ScanEvent]:
         p = os.fspath(raw)
         if not os.path.exists(p):
@@ -171,7 +175,8 @@ class _Scanner:
                 yield ScanEvent(EventKind.INSTANCE, instance=inst)
             elif message is not None:
                 yield ScanEvent(EventKind.ERROR, path=path, error=message)
-            yield from self.progress()
+            if self.due():
+                yield from self.progress(force=True)
 
     def folder(self, root: str) -> Iterator[ScanEvent]:
         """Walk ``root``; a folder with a DICOMDIR is listed from it, its subtree not walked."""
@@ -220,7 +225,8 @@ class _Scanner:
                 if item.kind == "missing":
                     self.missing += 1
                 yield ScanEvent(EventKind.ERROR, path=item.path, error=item.message)
-            yield from self.progress()
+            if self.due():
+                yield from self.progress(force=True)
         self.total += listed - first.count  # records the offsets did not reach
         if self.missing:
             log.warning("%s: %d referenced files are missing", path, self.missing)
