@@ -213,3 +213,20 @@ def test_tooltip_shows_group_and_pn_components(inspector: TagInspector) -> None:
     assert "Group 0010: Patient" in tip
     family, given = pn.ideographic.split("^")[:2]
     assert f"Ideographic: family {family!r}, given {given!r}" in tip
+
+
+def test_copy_shortcuts(inspector: TagInspector, qtbot) -> None:
+    from PySide6.QtCore import Qt
+
+    inspector.show_file(CT)
+    inspector.show()
+    inspector.activateWindow()
+    qtbot.waitActive(inspector)
+    _select(inspector, 0x00080060)
+    inspector.tree.setFocus()
+    clipboard = QGuiApplication.clipboard()
+    clipboard.clear()
+    qtbot.keyClick(inspector.tree, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert clipboard.text() == "(0008,0060)"
+    qtbot.keyClick(inspector.tree, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text() == pydicom.dcmread(CT).Modality

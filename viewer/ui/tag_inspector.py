@@ -18,9 +18,9 @@ import os
 from typing import Any
 
 from pydicom.dataset import Dataset
-from PySide6.QtCore import (QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QRunnable,
+from PySide6.QtCore import (QAbstractItemModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, QRunnable,
                             QThreadPool, QTimer, Signal)
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QSplitter, QToolButton,
                                QTreeView, QVBoxLayout, QWidget)
 
@@ -353,17 +353,21 @@ class TagInspector(QWidget):
 
     def _make_actions(self) -> None:
         def action(text: str, keys: str, slot: Any) -> QAction:
+            # The keys are shown in the context menu; the trees handle them themselves
+            # (eventFilter), since QTreeView would otherwise take Ctrl+C for its own copy.
             act = QAction(text, self)
             act.setShortcut(QKeySequence(keys))
-            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            act.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
             act.triggered.connect(slot)
-            for tree in (self.tree, self.frame_tree):
-                tree.addAction(act)
+            self._copy_keys.append((QKeySequence(keys), act))
             return act
 
+        self._copy_keys: list[tuple[QKeySequence, QAction]] = []
         self.copy_value_action = action("Copy value", "Ctrl+C", self.copy_value)
         self.copy_tag_action = action("Copy tag", "Ctrl+Shift+C", self.copy_tag)
         self.copy_line_action = action("Copy as dcmdump line", "Ctrl+Alt+C", self.copy_dcmdump_line)
+        for tree in (self.tree, self.frame_tree):
+            tree.installEventFilter(self)
         find = QAction("Find", self)
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -517,6 +521,29 @@ class TagInspector(QWidget):
             QGuiApplication.clipboard().setText(dcmdump_line(node).strip())
 
     # -- internals -----------------------------------------------------------------------
+    def _copy_action_for(self, event: QKeyEvent) -> QAction | None:
+        pressed = QKeySequence(event.keyCombination())
+        for keys, act in self._copy_keys:
+            if pressed.matches(keys) == QKeySequence.SequenceMatch.ExactMatch:
+                return act
+        return None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if watched in (self.tree, self.frame_tree) and isinstance(event, QKeyEvent):
+            act = self._copy_action_for(event)
+            if act is not None:
+                if event.type() == QEvent.Type.ShortcutOverride:
+                    event.accept()  # deliver the key to us, not to a shortcut or the view
+                    return True
+                if event.type() == QEvent.Type.KeyPress:
+                    self._menu_tree = watched if isinstance(watched, QTreeView) else None
+                    try:
+                        act.trigger()
+                    finally:
+                        self._menu_tree = None
+                    return True
+        return super().eventFilter(watched, event)
+
     def _rebuild(self, nodes: list[DumpNode] | None = None) -> None:
         ds = self._dataset
         if nodes is None:
