@@ -1,0 +1,99 @@
+"""The PACS panel's "Send…" action: send files or a folder (an outside CD) to the selected
+node, by C-STORE to a DIMSE node or STOW-RS to a DICOMweb node, with a progress row and
+cancel. The work is :func:`viewer.tasks.send.send_paths` in a network worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QPushButton, QWidget
+
+log = logging.getLogger(__name__)
+
+
+class SendAction(QObject):
+    """Send button and logic, attached to a :class:`viewer.ui.pacs_panel.PacsPanel`.
+
+    Parameters
+    ----------
+    panel : PacsPanel
+        Gives the current node, the local AE title, the worker start and the progress area.
+    """
+
+    #: a send ended: (summary text, ok)
+    send_finished = Signal(str, bool)
+
+    def __init__(self, panel: Any) -> None:
+        super().__init__(panel)
+        self.panel = panel
+        self.button = QPushButton("Send…")
+        self.button.setToolTip("Send a folder (e.g. an outside CD) to the selected node: "
+                               "C-STORE, or STOW-RS for a DICOMweb node")
+        self.button.clicked.connect(self.choose_and_send)
+        #: Identity coercion for the next sends (viewer.tasks.send.IdentityCoercion) or None.
+        self.coercion: Any = None
+        #: The report of the last send that finished.
+        self.last_report: Any = None
+
+    def choose_and_send(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.panel, "Send folder to PACS")
+        if folder:
+            self.send_paths([Path(folder)])
+
+    def send_paths(self, paths: Sequence[Path], node: Any = None) -> Any:
+        """Send ``paths`` to ``node`` (default: the panel's current node); returns the job."""
+        from viewer.tasks.send import send_paths
+        from viewer.ui.pacs_panel import _RetrieveRow
+
+        node = node if node is not None else self.panel.current_node()
+        if node is None:
+            self.panel._set_status("no node to send to: add one first")
+            return None
+        title = f"Send to {getattr(node, 'name', node)}"
+        calling = self.panel.config.local.ae_title
+        coerce = self.coercion
+        rows: list[QWidget] = []
+        errors: list[str] = []
+        last: list[Any] = []
+
+        def step(s: Any) -> None:
+            last[:] = [s]
+            row = rows[0]
+            if s.report is None:
+                row.bar.setRange(0, max(s.total, 1))
+                row.bar.setValue(s.done)
+                row.label.setText(f"{title}: {s.done}/{s.total}")
+
+        def done() -> None:
+            row = rows[0]
+            row.cancel.setEnabled(False)
+            report = last[0].report if last and last[0].report is not None else None
+            self.last_report = report
+            if errors:
+                text, ok = f"{title}: {errors[0]}", False
+            elif report is None:
+                text, ok = f"{title}: nothing sent", False
+            else:
+                text = f"{title}: {report.summary()}"
+                if report.error:
+                    text += f" ({report.error})"
+                ok = not (report.error or report.cancelled or report.failed)
+                row.bar.setRange(0, 1)
+                row.bar.setValue(1)
+                for r in report.failed[:20]:
+                    log.warning("not sent: %s: %s", r.item.path, r.message)
+            row.label.setText(text)
+            self.panel._set_status(text)
+            self.send_finished.emit(text, ok)
+
+        job = self.panel._start(lambda token: send_paths(node, list(paths), token=token, calling_aet=calling,
+                                                         coerce=coerce),
+                                on_item=step, on_error=errors.append, on_done=done)
+        row = _RetrieveRow(title, job, self.panel)
+        rows.append(row)
+        self.panel.progress_box.addWidget(row)
+        return job
