@@ -277,3 +277,24 @@ def test_cli_frame_shows_that_frames_groups() -> None:
     assert diff.DiffusionDirectionality in first
     assert _cli(str(path), "--frame", "13").returncode == 2
     assert _cli(str(CORPUS / "ct" / "CT_small.dcm"), "--frame", "1").returncode == 2
+
+
+@pytest.mark.parametrize("name", ["enhanced/eCT_Supplemental.dcm", "synthetic/enhanced_mr_diffusion_12f.dcm"])
+def test_frame_groups_are_shared_plus_that_frames_items(name: str) -> None:
+    from viewer.dicom.functional_groups import diffusion_info, frame_groups, number_of_frames
+
+    ds = pydicom.dcmread(CORPUS / name)
+    assert number_of_frames(ds) == int(ds.NumberOfFrames)
+    shared = {e.keyword for e in ds.SharedFunctionalGroupsSequence[0] if e.VR == "SQ"}
+    for frame in range(number_of_frames(ds)):
+        per = {e.keyword for e in ds.PerFrameFunctionalGroupsSequence[frame] if e.VR == "SQ"}
+        groups = frame_groups(ds, frame)
+        assert {g.keyword for g in groups} == shared | per
+        assert {g.keyword for g in groups if not g.shared} == per
+        info = diffusion_info(ds, frame)
+        if "MRDiffusionSequence" in per:
+            item = ds.PerFrameFunctionalGroupsSequence[frame].MRDiffusionSequence[0]
+            assert info is not None and info.b_value == item.DiffusionBValue
+            assert info.directionality == item.DiffusionDirectionality
+        else:
+            assert info is None

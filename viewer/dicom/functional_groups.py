@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset
 
 from viewer.dicom.dump import DumpNode, element_node
@@ -92,24 +93,40 @@ def _item(ds: Dataset, tag: int, index: int) -> Dataset | None:
     return seq[index] if 0 <= index < len(seq) else None
 
 
+def _sequence_tags(item: Dataset) -> list[int]:
+    """Tags of the sequences in ``item``, read from the raw elements (nothing is decoded,
+    so the dump still sees the lengths as stored)."""
+    tags = []
+    for tag in item.keys():
+        elem = item.get_item(tag, keep_deferred=True)
+        vr = getattr(elem, "VR", None)
+        if vr is None:  # implicit VR: the dictionary knows the group sequences
+            try:
+                vr = dictionary_VR(tag)
+            except KeyError:
+                vr = None
+        if vr == "SQ":
+            tags.append(int(tag))
+    return tags
+
+
 def frame_groups(ds: Dataset, frame_index: int) -> list[FrameGroup]:
     """Functional group sequences that apply to ``frame_index`` (0-based), shared first."""
     groups: dict[int, FrameGroup] = {}
     shared = _item(ds, SHARED, 0)
     if shared is not None:
-        for elem in shared:
-            if elem.VR == "SQ":
-                groups[int(elem.tag)] = FrameGroup(int(elem.tag), elem.keyword, True, shared)
+        for tag in _sequence_tags(shared):
+            groups[tag] = FrameGroup(tag, keyword_for_tag(tag), True, shared)
     per = _item(ds, PER_FRAME, frame_index)
     if per is None and PER_FRAME in ds:
         log.warning("frame %d has no Per-frame Functional Groups item (%d items)", frame_index,
                     len(ds[PER_FRAME].value or []))
     if per is not None:
-        for elem in per:
-            if elem.VR == "SQ":
-                if int(elem.tag) in groups:
-                    log.info("%s is both shared and per-frame (PS3.3 C.7.6.16.1); using per-frame", elem.keyword)
-                groups[int(elem.tag)] = FrameGroup(int(elem.tag), elem.keyword, False, per)
+        for tag in _sequence_tags(per):
+            if tag in groups:
+                log.info("%s is both shared and per-frame (PS3.3 C.7.6.16.1); using per-frame",
+                         keyword_for_tag(tag))
+            groups[tag] = FrameGroup(tag, keyword_for_tag(tag), False, per)
     return sorted(groups.values(), key=lambda g: (not g.shared, g.tag))
 
 
