@@ -47,6 +47,7 @@ def test_format_person_name_examples() -> None:
 def test_format_date_time() -> None:
     assert format_date("20240102") == "2024-01-02"
     assert format_date("2024") == "2024"
+    assert format_date("1994.11.05") == "1994-11-05"  # ACR-NEMA style, seen in old files
     assert format_time("101500.123") == "10:15:00"
     assert format_time("1015") == "10:15"
 

@@ -37,8 +37,13 @@ def format_person_name(value: object) -> str:
 
 
 def format_date(value: str | None) -> str:
-    """DA ``YYYYMMDD`` -> ``YYYY-MM-DD``; anything else is returned as it is (PS3.5 6.2)."""
+    """DA ``YYYYMMDD`` -> ``YYYY-MM-DD``; anything else is returned as it is (PS3.5 6.2).
+
+    The ACR-NEMA form ``YYYY.MM.DD`` (still found on old media) is accepted too.
+    """
     text = (value or "").strip()
+    if len(text) == 10 and text[4] == text[7] == "." and text.replace(".", "").isdigit():
+        text = text.replace(".", "")
     if len(text) == 8 and text.isdigit():
         return f"{text[:4]}-{text[4:6]}-{text[6:]}"
     return text
