@@ -135,16 +135,23 @@ def test_metadata_and_thumbnail(orthanc, study: list[Path]) -> None:
     with DicomWebClient(WebTarget(orthanc.dicomweb)) as web:
         meta = web.metadata(str(s0.StudyInstanceUID))
         thumb = web.thumbnail(str(s0.StudyInstanceUID), str(s0.SeriesInstanceUID), str(s0.SOPInstanceUID))
+        study_thumb = web.thumbnail(str(s0.StudyInstanceUID))
         with pytest.raises(NetError, match="HTTP 404"):
             web.metadata("1.2.3.4.5.6.7.8.9.404")
     assert {str(m.SOPInstanceUID) for m in meta} == {str(s.SOPInstanceUID) for s in sources}
     for m in meta:
         src = next(s for s in sources if s.SOPInstanceUID == m.SOPInstanceUID)
         assert (m.PatientID, m.Rows, m.Columns) == (src.PatientID, src.Rows, src.Columns)
-    if thumb is not None:  # Orthanc's plugin renders instances; the server may not offer it
-        from PIL import Image
+    # Orthanc's plugin renders instances (/rendered, no /thumbnail); a study falls back to
+    # rendering one of its instances. Oracle: Pillow decodes a JPEG of the instance's size.
+    from PIL import Image
 
-        assert Image.open(io.BytesIO(thumb)).size[0] > 0
+    for t in (thumb, study_thumb):
+        assert t is not None
+        img = Image.open(io.BytesIO(t))
+        assert img.format == "JPEG"
+        assert any(img.size == (s.Columns, s.Rows) for s in sources)
+    assert Image.open(io.BytesIO(thumb)).size == (s0.Columns, s0.Rows)
 
 
 def test_cli_find_and_get_by_url(orthanc, study: list[Path], tmp_path: Path, repo_root: Path) -> None:

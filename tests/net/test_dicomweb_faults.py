@@ -217,3 +217,24 @@ def test_multipart_writer_read_by_stdlib(corpus: Path) -> None:
     msg = email.message_from_bytes(f"Content-Type: multipart/related; boundary={boundary}\r\n\r\n".encode()
                                    + body, policy=email.policy.HTTP)
     assert [p.get_payload(decode=True) for p in msg.iter_parts()] == payloads
+
+
+def test_retrieve_falls_back_when_any_syntax_is_not_acceptable(serve, corpus: Path, tmp_path: Path) -> None:
+    first, _ = _files(corpus)
+    body = b"--b2\r\nContent-Type: application/dicom\r\n\r\n" + first + b"\r\n--b2--\r\n"
+
+    def h(req: BaseHTTPRequestHandler) -> None:
+        if "transfer-syntax=*" in req.headers.get("Accept", ""):
+            return _reply(406, b"no")(req)
+        req.send_response(200)
+        req.send_header("Content-Type", 'multipart/related; type="application/dicom"; boundary=b2')
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        req.wfile.write(body)
+
+    server = serve(h)
+    files = DicomWebClient(WebTarget(server.url)).retrieve(tmp_path / "s", STUDY)
+    assert len(files) == 1 and files[0].read_bytes() == first
+    assert [r[2]["Accept"] for r in server.requests] == [
+        'multipart/related; type="application/dicom"; transfer-syntax=*',
+        'multipart/related; type="application/dicom"']

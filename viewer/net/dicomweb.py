@@ -272,16 +272,18 @@ class DicomWebClient:
 
     def thumbnail(self, study_uid: str, series_uid: str | None = None, instance_uid: str | None = None,
                   size: int = 128) -> bytes | None:
-        """A rendered JPEG/PNG (PS3.18 10.4.1.1.3 ``/rendered`` or 10.4.1.1.4 ``/thumbnail``).
+        """A rendered JPEG (PS3.18 10.4.1.1.4 ``/thumbnail`` or 10.4.1.1.3 ``/rendered``).
 
-        Returns None when the server offers neither for the resource (404/406/501...).
+        Tried at the level asked; for a study or series the server cannot render, the first
+        instance found by QIDO-RS is rendered instead. Returns None when the server offers
+        neither (404/406/501...).
         """
         base = self._resource(study_uid, series_uid, instance_uid)
-        viewport = [("viewport", f"{size},{size}")]
-        for suffix, params in (("/thumbnail", viewport), ("/rendered", viewport)):
+        for suffix in ("/thumbnail", "/rendered"):
             try:
-                rsp = self._request("GET", base + suffix, params=params,
-                                    headers={"Accept": "image/jpeg, image/png;q=0.9, */*;q=0.1"})
+                # image/jpeg alone: Orthanc 1.10 answers 400 to a list of media types.
+                rsp = self._request("GET", base + suffix, params=[("viewport", f"{size},{size}")],
+                                    headers={"Accept": "image/jpeg"})
             except NetError as exc:
                 if exc.category == "http" and exc.status not in (401, 403):
                     continue
@@ -292,6 +294,12 @@ class DicomWebClient:
             if ctype.startswith("multipart/"):  # some servers wrap the image
                 for body in _collect_parts(rsp):
                     return body
+        if instance_uid is None:
+            keys = {"SeriesInstanceUID": "", "SOPInstanceUID": ""}
+            found = self.search("IMAGE", keys, study_uid=study_uid, series_uid=series_uid, limit=1)
+            if found and "SeriesInstanceUID" in found[0] and "SOPInstanceUID" in found[0]:
+                return self.thumbnail(study_uid, str(found[0].SeriesInstanceUID), str(found[0].SOPInstanceUID),
+                                      size)
         return None
 
     def retrieve(self, dest: Path | object, study_uid: str, series_uid: str | None = None,
@@ -336,7 +344,15 @@ class DicomWebClient:
         import urllib3
 
         url = self._resource(study_uid, series_uid, instance_uid)
-        rsp = self._request("GET", url, headers={"Accept": ACCEPT_DICOM}, stream=True)
+        try:
+            rsp = self._request("GET", url, headers={"Accept": ACCEPT_DICOM}, stream=True)
+        except NetError as exc:
+            # A server that does not know "transfer-syntax=*" (PS3.18 8.7.3.5.2) may answer
+            # 406 or 400: ask again for its default syntax (Explicit VR Little Endian).
+            if exc.status not in (400, 406):
+                raise
+            log.info("WADO-RS %s: %s; asking without transfer-syntax=*", url, exc)
+            rsp = self._request("GET", url, headers={"Accept": ACCEPT_DICOM_PLAIN}, stream=True)
         count = 0
         root = Path(dest) if isinstance(dest, (str, os.PathLike)) else Path(getattr(dest, "root"))
         root.mkdir(parents=True, exist_ok=True)
