@@ -20,7 +20,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.fileset import FileSet
 
 from viewer.cli import main
-from viewer.dicom.scan import EventKind, ScanEvent, load_headers, load_tree, scan
+from viewer.dicom.scan import EventKind, ScanEvent, load_headers, load_tree, refine_series, scan
 from viewer.errors import Cancelled
 
 DIRECTORY_UID = "1.2.840.10008.1.3.10"
@@ -126,6 +126,17 @@ def test_explicit_dicomdir_path_and_header_refinement(corpus: Path) -> None:
     assert _shape(tree) == _shape(reference)
     assert [i.path for s in tree.iter_series() for i in s.instances] == [
         i.path for s in reference.iter_series() for i in s.instances]
+
+
+def test_refine_series_sorts_like_the_folder_scan(corpus: Path) -> None:
+    tree = load_tree(corpus / "dicomdir_media")
+    reference = load_tree(corpus / "dicomdir_media", use_dicomdir=False)
+    for series in list(tree.iter_series()):
+        assert refine_series(tree, series) == []
+        assert series.headers_loaded
+        ref = reference.series_by_uid(series.series_instance_uid)
+        assert [i.sop_instance_uid for i in series.instances] == [i.sop_instance_uid for i in ref.instances]
+        assert series.pixel_spacing == ref.pixel_spacing
 
 
 def _lowercase_tree(src: Path, dst: Path) -> None:

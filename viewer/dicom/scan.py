@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from viewer.dicom.dicomdir import find_dicomdir, iter_dicomdir
 from viewer.dicom.headers import NotAnImage, read_instance
-from viewer.dicom.model import Instance, StudyTree
+from viewer.dicom.model import Instance, Series, StudyTree
 from viewer.errors import Cancelled, ReadError
 
 log = logging.getLogger(__name__)
@@ -337,3 +337,20 @@ def load_headers(instances: Iterable[Instance], cancel: threading.Event | None =
             continue
         _, header, message = _read(inst.path)
         yield inst, header, message
+
+
+def refine_series(tree: StudyTree, series: Series, cancel: threading.Event | None = None) -> list[tuple[str, str]]:
+    """Read the headers of a series listed from a DICOMDIR, so it sorts by position.
+
+    The instances are updated in place (:meth:`StudyTree.add` merges them), so views
+    holding them see the geometry. Returns the ``(path, error)`` of unreadable files,
+    which are also added to ``tree.errors``.
+    """
+    errors = []
+    for record, header, message in load_headers(list(series.instances), cancel):
+        if header is not None:
+            tree.add(header)
+        elif message:
+            errors.append((record.path or "", message))
+            tree.add_error(record.path or "", message)
+    return errors
