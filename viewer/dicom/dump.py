@@ -162,9 +162,9 @@ class DumpNode:
 
     def __getattr__(self, attr: str) -> Any:
         # Only called for attributes not set yet, i.e. on a stub from :meth:`lazy`.
-        lazy = self.__dict__.pop("_lazy", None)
-        if lazy is None or attr not in self._LAZY_FIELDS:
+        if attr not in DumpNode._LAZY_FIELDS or "_lazy" not in self.__dict__:
             raise AttributeError(attr)
+        lazy = self.__dict__.pop("_lazy")
         ds, declared = lazy
         try:
             full = element_node(ds, self.tag, depth=self.depth, is_meta=self.is_meta, charset_declared=declared)
