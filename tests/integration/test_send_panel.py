@@ -59,3 +59,35 @@ def test_panel_send_reports_missing_folder(qtbot, tmp_path: Path, orthanc) -> No
         assert not ok and "no such file or directory" in text
     finally:
         panel.shutdown()
+
+
+def test_send_dialog_coerces_identity(qtbot, tmp_path: Path, orthanc, corpus: Path, monkeypatch) -> None:
+    import io
+
+    from pydicom import dcmread
+
+    from test_send_orthanc import orthanc_file
+    from viewer.ui import send_action as sa
+
+    paths = make_study(corpus, tmp_path / "cd", "DIALOG", mr=[])
+    dimse = DimseNode("pacs", orthanc.aet, "127.0.0.1", orthanc.port)
+    panel, action = _panel(qtbot, tmp_path, NetworkConfig(local=LocalAE("VIEWER", free_port()), nodes=[dimse]))
+
+    def fake_exec(dlg: sa.SendDialog) -> int:  # what a user types in the dialog
+        dlg.folder_edit.setText(str(tmp_path / "cd"))
+        dlg.coerce_box.setChecked(True)
+        dlg.patient_id.setText("SEND-MRN42")
+        dlg.accession.setText("HACC42")
+        return 1
+
+    monkeypatch.setattr(sa.SendDialog, "exec", fake_exec)
+    try:
+        with qtbot.waitSignal(action.send_finished, timeout=60000) as blocker:
+            action.choose_and_send()
+        assert blocker.args[1], blocker.args[0]
+        for p in paths:
+            got = dcmread(io.BytesIO(orthanc_file(orthanc, str(dcmread(p).SOPInstanceUID))))
+            assert (got.PatientID, got.AccessionNumber) == ("SEND-MRN42", "HACC42")
+            assert got.OtherPatientIDsSequence[0].PatientID == "SEND-DIALOG"
+    finally:
+        panel.shutdown()

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QPushButton, QWidget
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,15 @@ class SendAction(QObject):
         self.last_report: Any = None
 
     def choose_and_send(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.panel, "Send folder to PACS")
-        if folder:
-            self.send_paths([Path(folder)])
+        """Ask for a folder and, optionally, a new patient identity; then send."""
+        node = self.panel.current_node()
+        if node is None:
+            self.panel._set_status("no node to send to: add one first")
+            return
+        dlg = SendDialog(getattr(node, "name", str(node)), self.panel)
+        if dlg.exec() and dlg.folder():
+            self.coercion = dlg.coercion()
+            self.send_paths([Path(dlg.folder())], node)
 
     def send_paths(self, paths: Sequence[Path], node: Any = None) -> Any:
         """Send ``paths`` to ``node`` (default: the panel's current node); returns the job."""
@@ -97,3 +104,54 @@ class SendAction(QObject):
         rows.append(row)
         self.panel.progress_box.addWidget(row)
         return job
+
+
+class SendDialog(QDialog):
+    """Folder to send and optional identity coercion for an outside study (IHE Import
+    Reconciliation: the hospital's Patient ID and accession; the old ID is kept in
+    Other Patient IDs Sequence)."""
+
+    def __init__(self, node_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Send to {node_name}")
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.folder_edit = QLineEdit()
+        self.folder_edit.setPlaceholderText("folder or CD to send")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row.addWidget(QLabel("Folder"))
+        row.addWidget(self.folder_edit, 1)
+        row.addWidget(browse)
+        lay.addLayout(row)
+        self.coerce_box = QGroupBox("Replace patient identity (outside study)")
+        self.coerce_box.setCheckable(True)
+        self.coerce_box.setChecked(False)
+        form = QFormLayout(self.coerce_box)
+        self.patient_id, self.issuer, self.accession = QLineEdit(), QLineEdit(), QLineEdit()
+        form.addRow("New Patient ID", self.patient_id)
+        form.addRow("Issuer of Patient ID", self.issuer)
+        form.addRow("New Accession Number", self.accession)
+        lay.addWidget(self.coerce_box)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder to send")
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def folder(self) -> str:
+        return self.folder_edit.text().strip()
+
+    def coercion(self) -> Any:
+        """The :class:`viewer.tasks.send.IdentityCoercion` asked for, or None."""
+        from viewer.tasks.send import IdentityCoercion
+
+        if not self.coerce_box.isChecked():
+            return None
+        c = IdentityCoercion(self.patient_id.text().strip() or None, self.issuer.text().strip() or None,
+                             self.accession.text().strip() or None)
+        return c or None
