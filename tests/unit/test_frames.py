@@ -245,3 +245,36 @@ def test_short_multiframe_keeps_complete_frames(tmp_path: Path) -> None:
     np.testing.assert_array_equal(src.frame(2).reshape(-1)[:40], frames[2].reshape(-1)[:40])
     with pytest.raises(DecodeError, match="frame 4 has no pixel data"):
         src.frame(3)
+
+
+@pytest.mark.parametrize("name", ["ts/MR_small_RLE.dcm", "ts/693_J2KR.dcm", "ts/JPGExtended.dcm", "ct/CT_small.dcm"])
+@pytest.mark.parametrize("fraction", [0.5, 0.9, 0.99])
+def test_truncated_copies_fail_or_warn_clearly(name: str, fraction: float, tmp_path: Path) -> None:
+    """A file cut short: encapsulated ones fail naming the truncation, native ones render partially."""
+    data = (CORPUS / name).read_bytes()
+    path = tmp_path / "cut.dcm"
+    path.write_bytes(data[: int(len(data) * fraction)])
+    try:
+        src = open_frames(path)
+        src.frame(0)
+    except ViewerError as exc:
+        assert "truncated" in str(exc) and "\n" not in str(exc)
+        return
+    if not src.warnings:
+        # the cut fell after the Pixel Data: the image is whole
+        np.testing.assert_array_equal(src.frame(0), open_frames(CORPUS / name).frame(0))
+    else:
+        assert any("shorter than expected" in w or "truncated" in w for w in src.warnings)
+
+
+def test_truncated_last_fragment_is_reported(tmp_path: Path) -> None:
+    """Encapsulated data cut inside its last fragment (PS3.5 A.4) decodes what it can and says so."""
+    ds = pydicom.dcmread(CORPUS / "ts" / "MR_small_RLE.dcm")
+    value = ds.PixelData
+    ds.PixelData = value[: len(value) - 200]
+    src = open_frames(ds)
+    assert any("truncated" in w for w in src.warnings)
+    try:
+        src.frame(0)
+    except DecodeError as exc:
+        assert "\n" not in str(exc)

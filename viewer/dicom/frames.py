@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -76,25 +77,37 @@ def read_dataset(path: str | os.PathLike[str], defer: bool = True) -> Any:
     if size == 0:
         raise ReadError(f"{p}: empty file (0 bytes)", path=str(p))
     kwargs: dict[str, Any] = {"defer_size": DEFER_SIZE} if defer else {}
-    try:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
-            ds = pydicom.dcmread(p, **kwargs)
-        except InvalidDicomError:
-            # PS3.10 7.1: a Part 10 file starts with a 128-byte preamble and "DICM". Raw
-            # datasets (e.g. from old media) lack it; accept them only if they parse into
-            # something with recognisable image/patient attributes.
-            ds = pydicom.dcmread(p, force=True, **kwargs)
-            if not _looks_like_dicom(ds):
-                raise ReadError(f"{p}: not a DICOM file", path=str(p)) from None
-            _guess_transfer_syntax(ds)
-    except ReadError:
-        raise
-    except (OSError, EOFError) as exc:
-        raise ReadError(f"{p}: cannot read: {exc}", path=str(p)) from None
-    except Exception as exc:  # noqa: BLE001 - pydicom raises many types on malformed input
-        raise ReadError(f"{p}: not readable as DICOM ({type(exc).__name__}: {exc})", path=str(p)) from None
+            try:
+                ds = pydicom.dcmread(p, **kwargs)
+            except InvalidDicomError:
+                # PS3.10 7.1: a Part 10 file starts with a 128-byte preamble and "DICM". Raw
+                # datasets (e.g. from old media) lack it; accept them only if they parse into
+                # something with recognisable image/patient attributes.
+                ds = pydicom.dcmread(p, force=True, **kwargs)
+                if not _looks_like_dicom(ds):
+                    raise ReadError(f"{p}: not a DICOM file", path=str(p)) from None
+                _guess_transfer_syntax(ds)
+        except ReadError:
+            raise
+        except (OSError, EOFError) as exc:
+            raise ReadError(f"{p}: cannot read: {exc}", path=str(p)) from None
+        except Exception as exc:  # noqa: BLE001 - pydicom raises many types on malformed input
+            raise ReadError(f"{p}: not readable as DICOM ({type(exc).__name__}: {exc})", path=str(p)) from None
+    truncated = [str(w.message).split(" in file ")[0] for w in caught
+                 if "End of file" in str(w.message) or "delimiter" in str(w.message)]
     if len(ds) == 0:
-        raise ReadError(f"{p}: no DICOM data set after the header (preamble only?)", path=str(p))
+        if truncated:
+            raise ReadError(f"{p}: truncated file, no data element could be read ({truncated[0]})", path=str(p))
+        if size <= 132 + 8:
+            raise ReadError(f"{p}: only a preamble, no DICOM data set", path=str(p))
+        raise ReadError(f"{p}: no data element could be read after the File Meta header "
+                        "(truncated or corrupt file)", path=str(p))
+    if truncated:
+        log.warning("%s: truncated file (%s)", p, truncated[0])
+    ds._viewer_read_problems = truncated  # read by FrameSource for its messages
     return ds
 
 
@@ -179,8 +192,16 @@ class FrameSource:
         self.path = path
         self.warnings: list[str] = []
         self._float = any(t in ds for t in _FLOAT_PIXEL_DATA) and _PIXEL_DATA not in ds
+        problems = list(getattr(ds, "_viewer_read_problems", []) or [])
         if _PIXEL_DATA not in ds and not self._float:
+            if problems:
+                raise DecodeError(f"no Pixel Data (7FE0,0010): the file is truncated ({problems[0]})")
+            if "Rows" in ds and "Columns" in ds:
+                raise DecodeError("no Pixel Data (7FE0,0010) although Rows and Columns are set: "
+                                  "the file is probably truncated")
             raise DecodeError("no Pixel Data (7FE0,0010) in this data set: nothing to display")
+        for problem in problems:
+            self.warnings.append(f"the file is truncated ({problem}); the image may be incomplete")
         self.geometry = _px.geometry(ds)
         self.num_frames: int = self.geometry.num_frames
         meta = getattr(ds, "file_meta", None)
@@ -197,6 +218,10 @@ class FrameSource:
             from viewer.dicom._codecs import choose_plugin
 
             self._plugin = choose_plugin(self.transfer_syntax)
+            value = ds.get("PixelData", None)
+            msg = _px.encapsulated_warning(value) if isinstance(value, bytes) else None
+            if msg:
+                self._warn(msg)
         self._big_endian = self.transfer_syntax == _px.BIG_ENDIAN
         self._buffer: bytes | None = None
         self._file_range: tuple[int, int] | None = None

@@ -182,3 +182,26 @@ def length_warning(actual: int, geom: Geometry) -> str | None:
     if actual > expected + (expected % 2):
         return f"Pixel Data is longer than expected ({actual} vs {expected} bytes); the extra bytes are ignored"
     return None
+
+
+def encapsulated_warning(value: bytes) -> str | None:
+    """A message if encapsulated Pixel Data ends inside an item (PS3.5 A.4: items of
+    (FFFE,E000) tag + 32-bit length), i.e. the file was cut short; else ``None``.
+
+    Only the item headers are walked; the fragments are not decoded.
+    """
+    import struct
+
+    pos, end = 0, len(value)
+    while pos + 8 <= end:
+        group, elem, length = struct.unpack_from("<HHL", value, pos)
+        if (group, elem) == (0xFFFE, 0xE0DD):  # sequence delimiter
+            return None
+        if (group, elem) != (0xFFFE, 0xE000):
+            return f"encapsulated Pixel Data is malformed at byte {pos} (item tag ({group:04X},{elem:04X}))"
+        pos += 8
+        if pos + length > end:
+            return (f"encapsulated Pixel Data is truncated: the last fragment has {end - pos} of {length} "
+                    "bytes; the image may be incomplete")
+        pos += length
+    return None
