@@ -311,3 +311,17 @@ def test_twelve_bit_output_matches_pydicom(name: str) -> None:
     ours = render(open_frames(path).frame(0), params_from_dataset(ds), output_bits=12)
     assert ours.dtype == np.uint16
     assert np.abs(ours.astype(np.int32) - ref).max() <= 1
+
+
+def test_pinned_min_max_window_renders_regions_like_the_whole() -> None:
+    """A region rendered with the pinned window equals that region of the full render."""
+    from viewer.render import pin_window
+
+    src = open_frames(CORPUS / "ct" / "CT_small.dcm")
+    frame = src.frame(0)
+    params = params_from_dataset(src.dataset)
+    assert params.window is None and params.voi_lut is None
+    full = render(frame, params)
+    pinned = pin_window(frame, params)
+    region = frame[40:80:2, 10:90:3]
+    np.testing.assert_array_equal(render(region, pinned), full[40:80:2, 10:90:3])

@@ -21,11 +21,11 @@ from viewer.render.cine import frame_times_ms
 from viewer.render.dsparams import params_from_dataset
 from viewer.render.overlays import OverlayInfo, overlay_info, overlay_layers
 from viewer.render.params import LutData, Palette, RenderParams, VoiFunction, Window
-from viewer.render.pipeline import current_window, modality_values, render
+from viewer.render.pipeline import current_window, modality_values, pin_window, render
 
 __all__ = ["RenderParams", "Window", "LutData", "Palette", "VoiFunction", "params_from_dataset", "render",
            "modality_values", "render_frame", "frame_times_ms", "overlay_layers", "overlay_info", "OverlayInfo",
-           "current_window"]
+           "current_window", "pin_window"]
 
 
 def render_frame(source: str | os.PathLike[str] | Any, frame_index: int = 0,

@@ -8,6 +8,7 @@ passed through, deeper RGB is scaled. PALETTE COLOR: a ``(size, 3)`` table.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
@@ -42,6 +43,17 @@ def current_window(frame: np.ndarray, params: RenderParams) -> Window | None:
     if params.voi_lut is not None:
         return None
     return min_max_window(frame, params)
+
+
+def pin_window(frame: np.ndarray, params: RenderParams) -> RenderParams:
+    """Return ``params`` with the min/max window of ``frame`` fixed, if it has no VOI.
+
+    Rendering a region or a decimated copy of a frame with min/max VOI would compute the
+    window from that part only; pin it from the whole frame first.
+    """
+    if params.window is not None or params.voi_lut is not None or params.is_color:
+        return params
+    return replace(params, window=min_max_window(frame, params))
 
 
 def render(frame: np.ndarray, params: RenderParams, output_bits: int = 8) -> np.ndarray:
