@@ -41,7 +41,7 @@ def _ds(sop_class: str, modality: str, study: str, series: str, n: int = 1) -> F
     ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
     ds.PatientName, ds.PatientID, ds.Modality = "BENCH^GUI", "BENCH", modality
-    ds.StudyDate, ds.SeriesNumber, ds.InstanceNumber = "20240101", 1, n
+    ds.StudyDate, ds.StudyTime, ds.StudyID, ds.SeriesNumber, ds.InstanceNumber = "20240101", "120000", "1", 1, n
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     return ds
 

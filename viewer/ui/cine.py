@@ -160,7 +160,8 @@ class CinePlayer(QObject):
 
     def _prefetch(self, index: int) -> None:
         frames = self.vp.frames
-        self.vp.loader.prefetch([frames[i] for i in self._order_from(index, self.prefetch_depth)])
+        self.vp.loader.prefetch([frames[i] for i in self._order_from(index, self.prefetch_depth)],
+                                view=self.vp.view_key())
 
     def _tick(self) -> None:
         if not self.playing:

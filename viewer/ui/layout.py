@@ -71,6 +71,7 @@ class ViewportGrid(QWidget):
         self.layout_name = name
         if self.active is None or self.viewports.index(self.active) >= rows * cols:
             self.set_active(self.viewports[0])
+        self._highlight()
         for vp in self.visible_viewports():
             vp.fit()
 
@@ -79,13 +80,17 @@ class ViewportGrid(QWidget):
         return self.viewports[:rows * cols]
 
     def set_active(self, vp: Viewport) -> None:
-        if vp is self.active:
-            return
+        changed = vp is not self.active
         self.active = vp
+        self._highlight()
+        if changed:
+            self.active_changed.emit(vp)
+
+    def _highlight(self) -> None:
+        vp = self.active
         for v, frame in zip(self.viewports, self._frames):
             color = "#2a82da" if v is vp and self.layout_name != "1x1" else "transparent"
             frame.setStyleSheet(f"QFrame#viewportFrame {{ border: 2px solid {color}; }}")
-        self.active_changed.emit(vp)
 
     def next_empty(self) -> Viewport:
         """The active viewport when it is empty, else the first empty visible one, else the active."""

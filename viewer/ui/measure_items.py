@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from viewer.ui.measure import Point
 
 COLOR = QColor(255, 200, 40)
+
+
+class _SmoothPath(QGraphicsPathItem):
+    """A path drawn antialiased although the view paints images without antialiasing (speed)."""
+
+    def paint(self, painter, option, widget=None):  # noqa: ANN001 - Qt signature
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        super().paint(painter, option, widget)
 
 
 class MeasureGraphic:
@@ -25,7 +33,7 @@ class MeasureGraphic:
         self.text = ""
         pen = QPen(COLOR, 2)
         pen.setCosmetic(True)
-        self.path = QGraphicsPathItem(parent)
+        self.path = _SmoothPath(parent)
         self.path.setPen(pen)
         self.label = pg.TextItem("", color=COLOR, anchor=(0, 1), fill=pg.mkBrush(0, 0, 0, 150))
         self.label.setParentItem(parent)

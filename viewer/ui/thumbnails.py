@@ -18,7 +18,7 @@ from viewer.ui.workers import Pools, Worker
 
 log = logging.getLogger(__name__)
 
-THUMB_SIZE = 64
+THUMB_SIZE = 48
 
 
 def render_thumbnail(path: str, frame_index: int, size: int = THUMB_SIZE) -> np.ndarray:

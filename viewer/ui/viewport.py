@@ -29,7 +29,7 @@ from viewer.ui.measure import angle_deg, distance, roi_stats
 from viewer.ui.measure_items import MeasureGraphic
 from viewer.ui.viewport_annotations import AnnotationOverlay, ViewInfo, corner_texts, rotate_labels
 from viewer.ui.viewport_canvas import CanvasBox
-from viewer.ui.viewport_loader import FrameLoader, FrameRef, LoadedFrame
+from viewer.ui.viewport_loader import FrameLoader, FrameRef, LoadedFrame, render_view, view_params
 from viewer.ui.workers import Pools
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
@@ -101,9 +101,13 @@ class Viewport(QWidget):
         self.fps_text = ""
         self.last_render_ms = 0.0
         self.renders = 0  #: how many renders so far (benchmarks count updates with it)
+        self._overlay_known: dict[int, tuple[Any, bool]] = {}
 
         self.view = pg.GraphicsView()
         self.view.setBackground("k")
+        # Antialiasing the image paint costs about 2 ms per 1024x1024 frame; images are
+        # scaled by the view anyway and measurement lines turn it on for themselves.
+        self.view.setAntialiasing(False)
         self.viewbox = CanvasBox()
         self.view.setCentralItem(self.viewbox)
         self.viewbox.disableAutoRange()
@@ -178,7 +182,7 @@ class Viewport(QWidget):
         self._index = index
         if item is None:
             self._pending = ref
-            self.loader.request(ref)
+            self.loader.request(ref, view=self.view_key())
             return False
         self._pending = ref
         self._display(item)
@@ -188,7 +192,7 @@ class Viewport(QWidget):
     def _show(self, index: int) -> None:
         ref = self._frames[index]
         self._pending = ref
-        item = self.loader.request(ref)
+        item = self.loader.request(ref, view=self.view_key())
         if item is not None:
             self._display(item)
         self._prefetch_around(index)
@@ -196,7 +200,7 @@ class Viewport(QWidget):
     def _prefetch_around(self, index: int) -> None:
         n = len(self._frames)
         order = [index + d for d in (1, -1, 2, 3, -2, 4, 5)]
-        self.loader.prefetch([self._frames[i] for i in order if 0 <= i < n])
+        self.loader.prefetch([self._frames[i] for i in order if 0 <= i < n], view=self.view_key())
 
     def _on_loaded(self, item: LoadedFrame) -> None:
         if item.ref == self._pending:
@@ -207,27 +211,20 @@ class Viewport(QWidget):
             self.failed.emit(message)
 
     # ------------------------------------------------------------------ rendering
+    def view_key(self) -> tuple:
+        """What rendering depends on besides the frame: (user window, invert)."""
+        return (self.window, self.invert)
+
     def effective_params(self, item: LoadedFrame | None = None) -> Any:
         """The render parameters in use: the file's, with the user's window and inversion."""
         item = item or self.current
-        if item is None:
-            return None
-        params = item.params
-        if self.window is not None and not item.is_color:
-            params = params.with_window(*self.window)
-        if self.invert and not item.is_color:
-            params = dataclasses.replace(params, invert=not params.invert)
-        return params
+        return None if item is None else view_params(item, self.view_key())
 
     def render_array(self, stored: np.ndarray, item: LoadedFrame | None = None) -> np.ndarray:
         """Render ``stored`` (a frame or a region of it) as the viewport shows it."""
-        from viewer.render import render
-
         item = item or self.current
-        out = render(stored, self.effective_params(item))
-        if self.invert and item is not None and item.is_color:
-            out = 255 - out
-        return out
+        assert item is not None
+        return render_view(stored, item, self.view_key())
 
     def current_window(self) -> tuple[float, float] | None:
         """The (center, width) in use, whether the user's or the file's (None for colour/VOI LUT)."""
@@ -263,7 +260,11 @@ class Viewport(QWidget):
         if self.current is None:
             return
         t0 = time.perf_counter()
-        self.rendered = self.render_array(self.current.stored)
+        item = self.current
+        if item.display is not None and item.display_key == self.view_key():
+            self.rendered = item.display  # rendered ahead in the worker
+        else:
+            self.rendered = self.render_array(item.stored)
         self.image_item.setImage(self.rendered, autoLevels=False, levels=None)
         self.image_item.setTransform(QTransform())
         self._previewing = False
@@ -302,7 +303,7 @@ class Viewport(QWidget):
         if item is None:
             return
         layers: list[np.ndarray] = []
-        if self.show_overlays:
+        if self.show_overlays and self._has_overlays(item.dataset):
             try:
                 from viewer.render import overlay_layers
 
@@ -321,6 +322,18 @@ class Viewport(QWidget):
         rgba[mask] = (255, 255, 80, 255)  # overlays are drawn in one colour (PS3.3 C.9.2)
         self.overlay_item.setImage(rgba, autoLevels=False, levels=None)
         self.overlay_item.setVisible(True)
+
+    def _has_overlays(self, ds: Any) -> bool:
+        # Overlay Data (60xx,3000) in any repeating group, PS3.3 C.9.2; checked once per data set.
+        key = id(ds)
+        hit = self._overlay_known.get(key)
+        if hit is None or hit[0] is not ds:
+            found = any(0x6000 <= t.group <= 0x601E and t.group % 2 == 0 and t.element == 0x3000
+                        for t in ds.keys())
+            if len(self._overlay_known) > 256:
+                self._overlay_known.clear()
+            hit = self._overlay_known[key] = (ds, found)
+        return hit[1]
 
     # ------------------------------------------------------------------ geometry
     def _update_transform(self) -> None:

@@ -130,8 +130,9 @@ def rotate_labels(labels: tuple[str, str, str, str], rotation: int, flip_h: bool
     return top, bottom, left, right
 
 
-_STYLE = ("color: #f0f0f0; background: transparent; font-family: 'DejaVu Sans', sans-serif; "
-          "font-size: 11px;")
+# A translucent dark backing keeps the text readable on white (MONOCHROME1 film, noise).
+_STYLE = ("color: #f0f0f0; background: rgba(0, 0, 0, 120); border-radius: 2px; padding: 1px 3px; "
+          "font-family: 'DejaVu Sans', sans-serif; font-size: 11px;")
 
 
 class AnnotationOverlay:
@@ -160,17 +161,17 @@ class AnnotationOverlay:
         self.visible = True
 
     def set_texts(self, corners: dict[str, str], edges: tuple[str, str, str, str] | None) -> None:
-        changed = False
+        changed: list[str] = []
         for key, text in corners.items():
             if self.corners[key].text() != text:
                 self.corners[key].setText(text)
-                changed = True
+                changed.append(key)
         for key, text in zip(("top", "bottom", "left", "right"), edges or ("", "", "", "")):
             if self.edges[key].text() != text:
                 self.edges[key].setText(text)
-                changed = True
-        if changed:  # re-layout only when some text changed (a W/L drag changes one line)
-            self.place()
+                changed.append(key)
+        if changed:  # re-layout only what changed (a W/L drag or a new frame changes one label)
+            self.place(changed)
 
     def set_visible(self, visible: bool) -> None:
         self.visible = visible
@@ -180,20 +181,21 @@ class AnnotationOverlay:
     def labels(self) -> list[QLabel]:
         return [*self.corners.values(), *self.edges.values()]
 
-    def place(self) -> None:
+    def place(self, keys: list[str] | None = None) -> None:
         w, h, m = self.host.width(), self.host.height(), 6
         for key, label in self.corners.items():
+            if keys is not None and key not in keys:
+                continue
             label.adjustSize()
             lw, lh = min(label.width(), max(10, w // 2 - m)), label.height()
             x = m if key[1] == "l" else w - lw - m
             y = m if key[0] == "t" else h - lh - m
             label.setGeometry(x, y, lw, lh)
         for key, label in self.edges.items():
+            if keys is not None and key not in keys:
+                continue
             label.adjustSize()
             lw, lh = label.width() + 4, label.height()
             pos = {"top": ((w - lw) // 2, m), "bottom": ((w - lw) // 2, h - lh - m),
                    "left": (m, (h - lh) // 2), "right": (w - lw - m, (h - lh) // 2)}[key]
             label.setGeometry(pos[0], pos[1], lw, lh)
-            label.raise_()
-        for label in self.corners.values():
-            label.raise_()

@@ -9,6 +9,7 @@ decoder when decoding keeps up with the frame rate.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import OrderedDict
@@ -44,14 +45,46 @@ class LoadedFrame:
     orientation: tuple[float, ...] | None = None
     times_ms: list[float] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: a display rendering made ahead in the worker, and the view it was made for
+    display: np.ndarray | None = None
+    display_key: Any = None
 
     @property
     def is_color(self) -> bool:
         return bool(getattr(self.params, "is_color", self.stored.ndim == 3))
 
 
-def load_frame(cache: Any, ref: FrameRef) -> LoadedFrame:
-    """Worker body: open (cached), decode frame ``ref`` and read its render parameters."""
+#: What a viewport's rendering depends on besides the frame: (user window or None, invert).
+ViewKey = tuple
+
+
+def view_params(item: LoadedFrame, view: ViewKey) -> Any:
+    """The frame's render parameters with the view's window and inversion applied."""
+    window, invert = view
+    params = item.params
+    if window is not None and not item.is_color:
+        params = params.with_window(*window)
+    if invert and not item.is_color:
+        params = dataclasses.replace(params, invert=not params.invert)
+    return params
+
+
+def render_view(stored: np.ndarray, item: LoadedFrame, view: ViewKey) -> np.ndarray:
+    """Render ``stored`` (the frame or a region of it) for a view (no Qt; runs in workers too)."""
+    from viewer.render import render
+
+    out = render(stored, view_params(item, view))
+    if view[1] and item.is_color:
+        out = 255 - out
+    return out
+
+
+def load_frame(cache: Any, ref: FrameRef, view: ViewKey | None = None) -> LoadedFrame:
+    """Worker body: open (cached), decode frame ``ref`` and read its render parameters.
+
+    With ``view``, also render the frame for that view, so the GUI thread only paints it
+    (cine decodes and renders ahead this way).
+    """
     from viewer.dicom.geometry import pixel_spacing
     from viewer.render import frame_times_ms, params_from_dataset
     from viewer.tasks.export import frame_plane
@@ -62,8 +95,16 @@ def load_frame(cache: Any, ref: FrameRef) -> LoadedFrame:
     params = params_from_dataset(ds, frame_index=ref.frame_index)
     _ipp, iop, _ps = frame_plane(ds, ref.frame_index)
     times = frame_times_ms(ds) if src.num_frames > 1 else []
-    return LoadedFrame(ref, stored, params, ds, src.num_frames, pixel_spacing(ds), iop, times,
+    item = LoadedFrame(ref, stored, params, ds, src.num_frames, pixel_spacing(ds), iop, times,
                        list(src.warnings))
+    if view is not None:
+        item.display = render_view(stored, item, view)
+        item.display_key = view
+    return item
+
+
+def _size(item: LoadedFrame) -> int:
+    return int(item.stored.nbytes) + (int(item.display.nbytes) if item.display is not None else 0)
 
 
 class FrameLoader(QObject):
@@ -110,12 +151,13 @@ class FrameLoader(QObject):
         return len(self._in_flight)
 
     # ------------------------------------------------------------------ requests
-    def request(self, ref: FrameRef, urgent: bool = True) -> LoadedFrame | None:
-        """Return the frame if decoded; otherwise start decoding it and return None."""
+    def request(self, ref: FrameRef, urgent: bool = True, view: ViewKey | None = None) -> LoadedFrame | None:
+        """Return the frame if decoded; otherwise start decoding it (and rendering it for
+        ``view``) and return None."""
         item = self.get(ref)
         if item is not None or ref in self._in_flight:
             return item
-        worker = Worker(load_frame, self._cache, ref)
+        worker = Worker(load_frame, self._cache, ref, view)
         worker.signals.returned.connect(self._on_loaded)
         worker.signals.errored.connect(lambda msg, r=ref: self._on_failed(r, msg))
         worker.signals.finished.connect(lambda r=ref: self._in_flight.pop(r, None))
@@ -123,13 +165,13 @@ class FrameLoader(QObject):
         self._pools.start(self._pools.decode, worker, priority=10 if urgent else 0)
         return None
 
-    def prefetch(self, refs: list[FrameRef]) -> None:
+    def prefetch(self, refs: list[FrameRef], view: ViewKey | None = None) -> None:
         """Decode ``refs`` in order, keeping at most ``max_in_flight`` jobs queued."""
         for ref in refs:
             if len(self._in_flight) >= self.max_in_flight:
                 return
             if ref not in self._done and ref not in self._in_flight:
-                self.request(ref, urgent=False)
+                self.request(ref, urgent=False, view=view)
 
     def cancel_all(self) -> None:
         for worker in list(self._in_flight.values()):
@@ -146,10 +188,10 @@ class FrameLoader(QObject):
             return
         if item.ref not in self._done:
             self._done[item.ref] = item
-            self._bytes += item.stored.nbytes
+            self._bytes += _size(item)
             while self._bytes > self.max_bytes and len(self._done) > 1:
                 _, old = self._done.popitem(last=False)
-                self._bytes -= old.stored.nbytes
+                self._bytes -= _size(old)
         self.loaded.emit(item)
 
     def _on_failed(self, ref: FrameRef, message: str) -> None:
