@@ -182,3 +182,80 @@ def test_graphics_overlay_matches_dcmj2pnm(dcmj2pnm: str, tmp_path: Path) -> Non
     cmd = [dcmj2pnm, "+on", "+Wi", "1", str(path), str(tmp_path / "ref.pgm")]
     subprocess.run(cmd, check=True, capture_output=True, timeout=60)
     _assert_close(np.asarray(Image.open(out)), np.asarray(Image.open(tmp_path / "ref.pgm")), 1)
+
+
+# ------------------------------------------------------------------ generated cases, same oracle
+def _generated(tmp_path: Path, name: str, frames: np.ndarray, *, bits_stored: int, signed: bool,
+               photometric: str = "MONOCHROME2", ts: str = "1.2.840.10008.1.2.1", pixel_bytes: bytes | None = None,
+               vr: str | None = None, **attrs: object) -> Path:
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+
+    ds = pydicom.Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ts
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = "1.2.826.0.1.3680043.8.498.7"
+    ds.Modality = "OT"
+    n, rows, cols = frames.shape
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.NumberOfFrames = rows, cols, 1, n
+    ds.PhotometricInterpretation = photometric
+    ds.BitsAllocated = 8 * frames.dtype.itemsize
+    ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits_stored, bits_stored - 1, int(signed)
+    for key, value in attrs.items():
+        setattr(ds, key, value)
+    data = pixel_bytes if pixel_bytes is not None else frames.astype(frames.dtype.newbyteorder("<")).tobytes()
+    ds.add_new(0x7FE00010, vr or ("OB" if ds.BitsAllocated == 8 else "OW"), data)
+    path = tmp_path / name
+    ds.save_as(path, implicit_vr=False, little_endian=ts != "1.2.840.10008.1.2.2", enforce_file_format=True)
+    return path
+
+
+def _check_all_frames(exe: str, path: Path, tmp_path: Path, voi: list[str] | None = None) -> None:
+    src = open_frames(path)
+    for index in range(src.num_frames):
+        params = params_from_dataset(src.dataset, frame_index=index)
+        ref = _run_dcmj2pnm(exe, path, index, voi or _default_voi_flags(params), tmp_path / "ref.pgm")
+        _assert_close(render(src.frame(index), params), ref, 1)
+
+
+def test_generated_big_endian_8bit_ow(dcmj2pnm: str, tmp_path: Path) -> None:
+    rng = np.random.default_rng(21)
+    frames = rng.integers(0, 256, size=(3, 13, 17)).astype(np.uint8)
+    logical = frames.tobytes() + b"\0"
+    swapped = np.frombuffer(logical, "<u2").astype(">u2").tobytes()  # OW words, PS3.5 A.3
+    path = _generated(tmp_path, "be8.dcm", frames, bits_stored=8, signed=False, ts="1.2.840.10008.1.2.2",
+                      pixel_bytes=swapped, vr="OW", WindowCenter=100, WindowWidth=120)
+    _check_all_frames(dcmj2pnm, path, tmp_path)
+
+
+def test_generated_signed_12bit_junk_monochrome1_deferred(dcmj2pnm: str, tmp_path: Path) -> None:
+    """Signed 12 in 16 with junk high bits, non-unit rescale, MONOCHROME1, read frame by frame."""
+    rng = np.random.default_rng(22)
+    frames = rng.integers(-2048, 2048, size=(5, 160, 200)).astype(np.int16)
+    junk = rng.integers(0, 16, size=frames.shape).astype(np.uint16) << 12
+    raw = ((frames.view(np.uint16) & 0x0FFF) | junk).astype("<u2")
+    path = _generated(tmp_path, "s12.dcm", frames, bits_stored=12, signed=True, photometric="MONOCHROME1",
+                      pixel_bytes=raw.tobytes(), RescaleSlope=2.5, RescaleIntercept=-100,
+                      WindowCenter=[200, -1000], WindowWidth=[3000, 800])
+    assert open_frames(path)._buffer is None  # deferred: frames are read from the file
+    _check_all_frames(dcmj2pnm, path, tmp_path)
+    src = open_frames(path)
+    params = params_from_dataset(src.dataset, voi_index=1)
+    ref = _run_dcmj2pnm(dcmj2pnm, path, 0, ["+Wi", "2"], tmp_path / "ref.pgm")
+    _assert_close(render(src.frame(0), params), ref, 1)
+
+
+def test_generated_modality_lut_sequence_monochrome1(dcmj2pnm: str, tmp_path: Path) -> None:
+    import pydicom
+    from pydicom.sequence import Sequence
+
+    rng = np.random.default_rng(23)
+    frames = rng.integers(0, 1024, size=(2, 40, 50)).astype(np.uint16)
+    item = pydicom.Dataset()
+    item.add_new(0x00283002, "US", [1024, 0, 16])
+    item.add_new(0x00283006, "US", [int(v) for v in (np.arange(1024) ** 2 // 16)])
+    item.ModalityLUTType = "OD"
+    path = _generated(tmp_path, "mlut.dcm", frames, bits_stored=10, signed=False, photometric="MONOCHROME1",
+                      ModalityLUTSequence=Sequence([item]), WindowCenter=30000, WindowWidth=60000)
+    _check_all_frames(dcmj2pnm, path, tmp_path)
