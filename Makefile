@@ -16,7 +16,7 @@ APT_QT := libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-k
           libxcb-xfixes0 libxcb-shm0 libxcb-sync1 libxcb-util1 libegl1 libgl1 libopengl0 \
           libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
 # The real DICOM peers and tools the tests use as oracles, and a virtual X server.
-APT_TEST := dcmtk orthanc orthanc-dicomweb xvfb xauth curl
+APT_TEST := dcmtk orthanc orthanc-dicomweb xvfb xauth curl desktop-file-utils shared-mime-info
 APT_PACKAGES := $(APT_QT) $(APT_TEST)
 
 .PHONY: run test deps deps-run venv sample bench lint screenshot clean
