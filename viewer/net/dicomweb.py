@@ -652,6 +652,17 @@ def search_node(node: object, level: str, keys: Mapping[str, str], token: object
         yield ds
 
 
+def ping_node(node: object, token: object = None) -> float:
+    """Round-trip time (s) of a minimal QIDO-RS search (``studies?limit=1``): the DICOMweb
+    counterpart of C-ECHO. Raises :class:`NetError` as :meth:`DicomWebClient.search`."""
+    import time
+
+    with DicomWebClient(WebTarget.from_node(node)) as client:
+        t0 = time.perf_counter()
+        client.search("STUDY", {}, limit=1)
+        return time.perf_counter() - t0
+
+
 def retrieve_node(node: object, level: str, uids: Mapping[str, str], store: object,
                   token: object = None) -> Iterator[object]:
     """WADO-RS retrieve on a ``DicomWebNode`` of the study/series/instance named by ``uids``.
