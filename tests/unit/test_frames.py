@@ -278,3 +278,10 @@ def test_truncated_last_fragment_is_reported(tmp_path: Path) -> None:
         src.frame(0)
     except DecodeError as exc:
         assert "\n" not in str(exc)
+
+
+def test_header_only_dataset_is_reread_from_its_file() -> None:
+    path = CORPUS / "mr" / "MR_small.dcm"
+    header = pydicom.dcmread(path, stop_before_pixels=True)
+    np.testing.assert_array_equal(open_frames(header).frame(0), _reference(path, 0))
+    assert "PixelData" not in header

@@ -145,7 +145,8 @@ def open_frames(source: str | os.PathLike[str] | Any) -> FrameSource:
     Parameters
     ----------
     source : str, os.PathLike or pydicom.dataset.Dataset
-        A file path, or a dataset already read (it is not modified).
+        A file path, or a dataset already read (it is not modified). A dataset read
+        without its pixels (``stop_before_pixels``) is read again from its file.
 
     Returns
     -------
@@ -166,6 +167,8 @@ def open_frames(source: str | os.PathLike[str] | Any) -> FrameSource:
         ds = source
         name = getattr(source, "filename", None)
         path = name if isinstance(name, str) and os.path.isfile(name) else None
+        if path and _PIXEL_DATA not in ds and not any(t in ds for t in _FLOAT_PIXEL_DATA):
+            ds = read_dataset(path)  # a header read with stop_before_pixels: read the file again
     try:
         return FrameSource(ds, path=path)
     except DecodeError as exc:
