@@ -163,7 +163,7 @@ class FilmSink:
         try:
             pages = [p.convert("RGB") if p.mode not in ("L", "RGB") else p for p in pages]
             pages[0].save(sess.folder / "session.pdf", save_all=True, append_images=pages[1:],
-                          resolution=float(self.options.dpi))
+                          resolution=float(self.options.dpi), quality=95)  # Pillow embeds JPEG pages
         finally:
             for p in pages:
                 p.close()

@@ -137,12 +137,9 @@ def render_box(item: Dataset, box: Dataset, cell: lay.Rect, film_box: Dataset, p
     if reverse:
         p = 1.0 - p
     dmin, dmax = _film_densities(film_box, opts)
-    light = _light(film_box)
-    if kind == "LIN OD":
-        density = dens.linear_od_to_density(p, dmin, dmax)
-    else:
-        density = dens.pvalues_to_density(p, dmin, dmax, *light)
-    return dens.density_to_gray(density, opts.printer_min_density, opts.printer_max_density, *light)
+    lut = dens.pvalue_gray_lut(kind == "LIN OD", dmin, dmax, *_light(film_box), opts.printer_min_density,
+                               opts.printer_max_density)
+    return dens.pvalues_to_gray(p, lut)
 
 
 def _light(film_box: Dataset) -> tuple[float, float]:

@@ -16,6 +16,8 @@ Pure numpy functions with explicit parameters.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -97,3 +99,30 @@ def named_density(value: object, min_density: float, max_density: float) -> floa
         return float(text) / 100.0
     except ValueError:
         return max_density
+
+
+LUT_SIZE = 4096  # P-values are quantised to 12 bits before the table: < 0.1 gray level error
+
+
+@lru_cache(maxsize=64)
+def pvalue_gray_lut(linear_od: bool, min_density: float, max_density: float, illumination: float, ambient: float,
+                    printer_min: float, printer_max: float) -> NDArray[np.floating]:
+    """PNG gray for P-values ``i / (LUT_SIZE - 1)``: the whole density chain as one table.
+
+    ``linear_od`` selects LIN OD instead of the GSDF mapping. Cached: a film box's boxes
+    share their parameters.
+    """
+    p = np.linspace(0.0, 1.0, LUT_SIZE)
+    if linear_od:
+        density = linear_od_to_density(p, min_density, max_density)
+    else:
+        density = pvalues_to_density(p, min_density, max_density, illumination, ambient)
+    lut = density_to_gray(density, printer_min, printer_max, illumination, ambient).astype(np.float32)
+    lut.flags.writeable = False
+    return lut
+
+
+def pvalues_to_gray(p: NDArray[np.floating], lut: NDArray[np.floating]) -> NDArray[np.floating]:
+    """Look P-values in [0, 1] up in a :func:`pvalue_gray_lut` table."""
+    index = np.rint(np.clip(p, 0.0, 1.0) * (len(lut) - 1)).astype(np.intp)
+    return lut[index]
