@@ -118,6 +118,7 @@ def test_dump_matches_dcmdump(path: Path) -> None:
     text, utf8 = oracle
     expected = parse_dcmdump(text)
     result = dump_file(path)
+    assert result.stopped is None, "dcmdump read the whole file but we say: " + str(result.stopped)
     ours = our_paths(result.nodes)
     if utf8 and (0x00080005,) not in ours:
         expected.pop((0x00080005,), None)  # dcmdump +U8 inserts Specific Character Set
@@ -202,3 +203,23 @@ def test_partial_file_stops_where_dcmdump_stops(name: str) -> None:
     dumped = {line.split()[0] for line in proc.stdout.splitlines() if line.startswith("(")}
     before = {f"({ln[1:5]},{ln[6:10]})" for ln in oracle.stdout.splitlines() if ln.startswith("(")}
     assert len(before) > 10 and before <= dumped
+
+
+@pytest.mark.peers
+def test_file_cut_inside_an_element_header(tmp_path: Path) -> None:
+    """pydicom drops a partial element header silently; dcmdump and we do not."""
+    import sys
+
+    import pydicom
+
+    exe = require_program("dcmdump", "dcmtk")
+    src = CORPUS / "ct" / "CT_small.dcm"
+    start = pydicom.dcmread(src).get_item(0x00280010).value_tell - 8  # header of (0028,0010)
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(src.read_bytes()[:start + 5])
+    assert subprocess.run([exe, str(cut)], capture_output=True, timeout=60).returncode != 0
+    proc = subprocess.run([sys.executable, "-m", "viewer", "dump", str(cut)], capture_output=True, text=True,
+                          timeout=60, cwd=CORPUS.parents[2])
+    assert proc.returncode == 1
+    assert f"reading stopped at byte {start}" in proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith("(0028,0004)")

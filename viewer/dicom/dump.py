@@ -476,6 +476,8 @@ def _first_is_bogus(ds: Dataset, size: int) -> bool:
 
 def _truncation(ds: Dataset, size: int) -> str | None:
     """Say where a top-level element runs past the end of the file (PS3.5 7.1: its length)."""
+    if _is_deflated(ds):
+        return None  # offsets are in the inflated stream; zlib reports truncation itself
     for tag in ds.keys():
         raw = ds.get_item(tag, keep_deferred=True)
         if not isinstance(raw, RawDataElement) or raw.length == UNDEFINED_LENGTH or raw.value_tell is None:
@@ -484,7 +486,22 @@ def _truncation(ds: Dataset, size: int) -> str | None:
         if end > size:
             return (f"reading stopped at byte {raw.value_tell}: element {Tag(tag)} declares "
                     f"{raw.length} bytes but only {size - raw.value_tell} remain in the file")
+    last = next(reversed(ds.keys()), None) if len(ds) else None
+    if last is not None:
+        raw = ds.get_item(last, keep_deferred=True)
+        if isinstance(raw, RawDataElement) and raw.length != UNDEFINED_LENGTH and raw.value_tell is not None:
+            end = raw.value_tell + raw.length
+            if 0 < size - end < 8:
+                # Fewer bytes than an element header (PS3.5 7.1.2): pydicom drops them silently.
+                return (f"reading stopped at byte {end}: {size - end} bytes after {Tag(last)} "
+                        "are not a complete data element")
     return None
+
+
+def _is_deflated(ds: Dataset) -> bool:
+    # Offsets of a deflated data set (1.2.840.10008.1.2.1.99) are not file offsets.
+    meta = getattr(ds, "file_meta", None)
+    return meta is not None and str(meta.get("TransferSyntaxUID", "")) == "1.2.840.10008.1.2.1.99"
 
 
 def dump_file(path: str | os.PathLike[str], *, include_meta: bool = True,
