@@ -181,6 +181,7 @@ def test_printer_n_get(server):
     ({"MaxDensity": 400}, 0xB605),                              # warning: printer's range used
 ])
 def test_film_box_checks(server, change, status, caplog):
+    caplog.set_level(logging.INFO, logger="viewer.net.print_scp")
     scu = Scu(server.port)
     try:
         session = scu.session()
@@ -195,6 +196,8 @@ def test_film_box_checks(server, change, status, caplog):
             fmt = attrs.pop("ImageDisplayFormat", "STANDARD\\2,1")
             got, _rsp, _uid = scu.film_box(session, fmt, **attrs)
         assert got == status
+        # The log says what was wrong (status and reason).
+        assert any(f"0x{status:04X}" in r.getMessage() for r in caplog.records)
         # The server keeps serving on the same association.
         assert scu.film_box(session)[0] == 0
     finally:
@@ -341,6 +344,36 @@ def test_reverse_polarity_and_presentation_lut(server):
     lut_p = (4095 - round(200 * 4095 / 255)) / 4095
     assert abs(film[h // 2, w // 4] - 255 * lut_p) <= 2          # through the LUT
     assert abs(film[h // 2, 3 * w // 4] - 255 * (1 - lut_p)) <= 2  # and reversed
+
+
+def test_monochrome1_trim_and_smoothing(server):
+    """MONOCHROME1 prints inverted (PS3.3 C.7.6.3.1.2); Trim YES frames the image with a line
+    (black on a white border); CUBIC + SMOOTH blurs a checkerboard, SHARP does not."""
+    scu = Scu(server.port)
+    try:
+        session = scu.session()
+        checker = (np.indices((16, 16)).sum(axis=0) % 2 * 255).astype(np.uint8)
+        films = [({"Trim": "YES", "BorderDensity": "WHITE", "EmptyImageDensity": "WHITE"}, "MONOCHROME1", None),
+                 ({"MagnificationType": "CUBIC", "SmoothingType": "SMOOTH"}, "MONOCHROME2", checker),
+                 ({"MagnificationType": "CUBIC", "SmoothingType": "SHARP"}, "MONOCHROME2", checker)]
+        for attrs, photometric, pixels in films:
+            _st, rsp, fb = scu.film_box(session, "STANDARD\\1,1", **attrs)
+            box = gray_box(1, pixels if pixels is not None else np.zeros((20, 40), np.uint8))
+            box.BasicGrayscaleImageSequence[0].PhotometricInterpretation = photometric
+            assert scu.set_box(rsp.ReferencedImageBoxSequence[0], box) == 0
+            assert scu.action(FILM_BOX, fb)[0] == 0
+    finally:
+        scu.release()
+    mono1, smooth, sharp = (np.asarray(Image.open(p)).astype(float) for p in pngs(server.out))
+    h, w = mono1.shape
+    assert mono1[h // 2, w // 2] == 255  # 0 in MONOCHROME1 is white (it would be black in MONOCHROME2)
+    # White image on white film: the only ink is the trim frame, a rectangle around the image.
+    ys, xs = np.nonzero(mono1 == 0)
+    assert len(ys) and ys.min() < h // 2 < ys.max() and xs.min() < w // 10 and xs.max() > w - w // 10
+    assert (mono1[ys.min(), xs.min():xs.max() + 1] == 0).all()  # the top side is a full line
+    assert (mono1[h // 2, xs.min() + 5:xs.max() - 5] == 255).all()  # inside the frame: the image
+    centre = (slice(h // 3, 2 * h // 3), slice(w // 3, 2 * w // 3))
+    assert smooth[centre].std() < sharp[centre].std()
 
 
 def test_color_film_with_annotations(server):

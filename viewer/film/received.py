@@ -103,6 +103,22 @@ def _resample(array: NDArray[np.floating], size: tuple[int, int], method: str) -
     return np.asarray(img.resize(size, _RESAMPLE.get(method, Image.Resampling.BICUBIC)))
 
 
+#: Smoothing Type (2010,0080) -> amount of unsharp masking (negative: blur). The terms are the
+#: printer's own (PS3.3 C.13.3: "applies only when Magnification Type is CUBIC").
+_SMOOTHING = {"SMOOTH": -1.0, "MEDIUM": 0.5, "SHARP": 1.0}
+
+
+def _smooth(array: NDArray[np.floating], kind: str) -> NDArray[np.floating]:
+    """Apply the printer's smoothing (a [1 2 1] blur or unsharp mask) to magnified pixels."""
+    amount = _SMOOTHING.get(kind.upper())
+    if amount is None or min(array.shape[:2]) < 3:
+        return array
+    pad = np.pad(array, 1, mode="edge")
+    blur = (pad[:-2] + 2 * pad[1:-1] + pad[2:]) / 4
+    blur = (blur[:, :-2] + 2 * blur[:, 1:-1] + blur[:, 2:]) / 4
+    return blur if amount < 0 else array + amount * (array - blur)
+
+
 def _target_size(item: Dataset, box: Dataset, cell: lay.Rect, method: str, dpi: int) -> tuple[int, int]:
     """Printed (width, height) in pixels of an image in ``cell`` (PS3.3 C.13.5)."""
     rows, cols = int(item.Rows), int(item.Columns)
@@ -134,6 +150,8 @@ def render_box(item: Dataset, box: Dataset, cell: lay.Rect, film_box: Dataset, p
         return np.clip(255.0 - out if reverse else out, 0, 255)
     p, kind = grayscale_pvalues(item, plut)
     p = _resample(p, size, method)  # interpolate P-values, not densities
+    if method == "CUBIC":
+        p = _smooth(p, str(box.get("SmoothingType") or film_box.get("SmoothingType") or "NONE"))
     if reverse:
         p = 1.0 - p
     dmin, dmax = _film_densities(film_box, opts)
@@ -157,7 +175,7 @@ def _film_densities(film_box: Dataset, opts: FilmRenderOptions) -> tuple[float, 
     return dmin, dmax
 
 
-def _paste(canvas: NDArray[np.floating], pixels: NDArray[np.floating], cell: lay.Rect) -> None:
+def _paste(canvas: NDArray[np.floating], pixels: NDArray[np.floating], cell: lay.Rect) -> lay.Rect:
     """Centre ``pixels`` in ``cell``, cropping what does not fit (PS3.3 C.13.5 CROP)."""
     h, w = pixels.shape[:2]
     cx0, cy0 = max(0, (w - cell.w) // 2), max(0, (h - cell.h) // 2)
@@ -167,6 +185,17 @@ def _paste(canvas: NDArray[np.floating], pixels: NDArray[np.floating], cell: lay
     if canvas.ndim == 3 and region.ndim == 2:
         region = region[..., None]
     canvas[y:y + ph, x:x + pw] = region
+    return lay.Rect(x, y, pw, ph)
+
+
+def _trim(canvas: NDArray[np.floating], image: lay.Rect, cell: lay.Rect, value: float, width: int) -> None:
+    """Trim (2010,0140) YES: a box line around the printed image, inside its cell (PS3.3 C.13.3)."""
+    x0, y0 = max(cell.x, image.x - width), max(cell.y, image.y - width)
+    x1, y1 = min(cell.x + cell.w, image.x + image.w + width), min(cell.y + cell.h, image.y + image.h + width)
+    canvas[y0:y0 + width, x0:x1] = value
+    canvas[y1 - width:y1, x0:x1] = value
+    canvas[y0:y1, x0:x0 + width] = value
+    canvas[y0:y1, x1 - width:x1] = value
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -222,7 +251,9 @@ def render_film(film_box: Dataset, image_boxes: dict[int, Dataset], annotations:
         if item is None:
             continue
         plut = (image_luts or {}).get(position, presentation_lut)
-        _paste(canvas, render_box(item, box, cell, film_box, plut, opts), cell)
+        placed = _paste(canvas, render_box(item, box, cell, film_box, plut, opts), cell)
+        if str(film_box.get("Trim", "NO")).upper() == "YES":
+            _trim(canvas, placed, cell, 0.0 if border > 127 else 255.0, max(1, opts.dpi // 75))
     image = Image.fromarray(np.rint(canvas).astype(np.uint8), mode="RGB" if color else "L")
     if count:
         _draw_annotations(image, annotations, lay.annotation_boxes(count, placement, width, height), border)
