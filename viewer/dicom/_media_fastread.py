@@ -76,6 +76,8 @@ _IMPLICIT_LE = "1.2.840.10008.1.2"
 _LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})
 _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
+#: The first tag after every one in :data:`WANTED`.
+_AFTER_WANTED = 0x00280035
 #: Stop before these: Pixel Data, and the enhanced functional groups (pydicom handles those).
 PIXEL_DATA = 0x7FE00010
 FUNCTIONAL_GROUPS = 0x52009229
@@ -378,20 +380,32 @@ def parse_file_header(buf: bytes, complete: bool) -> tuple[Values, str]:
         raise Unsupported(f"transfer syntax {ts or '(none)'}")
     if meta.get(0x00020002, b"").rstrip(b"\x00 ") == b"1.2.840.10008.1.3.10":
         raise Unsupported("a DICOMDIR")
+    implicit = ts == _IMPLICIT_LE
     try:
-        stop_at = min(PIXEL_DATA, FUNCTIONAL_GROUPS)
-        if ts == _IMPLICIT_LE:
-            found, _, stop = read_elements(buf, pos, len(buf), True, WANTED, stop=stop_at)
+        # Phase 1: up to the last wanted tag (Pixel Aspect Ratio, 0028,0034).
+        if implicit:
+            found, pos, stop = read_elements(buf, pos, len(buf), True, WANTED, stop=_AFTER_WANTED)
         else:
-            found, _, stop = read_explicit(buf, pos, len(buf), WANTED, stop=stop_at)
+            found, pos, stop = read_explicit(buf, pos, len(buf), WANTED, stop=_AFTER_WANTED)
+        if stop == 0 and not complete:
+            raise NeedMore("the header goes on")
+        # Phase 2, only without Pixel Spacing: look for enhanced functional groups (their
+        # Pixel Measures give the spacing, pydicom reads those). With Pixel Spacing the
+        # rest (private groups such as Siemens CSA headers) is not even read.
+        if stop and 0x00280030 not in found:
+            stop_at = min(PIXEL_DATA, FUNCTIONAL_GROUPS)
+            if implicit:
+                _, _, stop = read_elements(buf, pos, len(buf), True, {}, stop=stop_at)
+            else:
+                _, _, stop = read_explicit(buf, pos, len(buf), {}, stop=stop_at)
+            if stop == FUNCTIONAL_GROUPS:
+                raise Unsupported("enhanced functional groups")
+            if stop == 0 and not complete:
+                raise NeedMore("no Pixel Data yet")
     except NeedMore:
         if complete:
             raise Unsupported("truncated header") from None
         raise
-    if stop == FUNCTIONAL_GROUPS:
-        raise Unsupported("enhanced functional groups")
-    if stop == 0 and not complete:
-        raise NeedMore("no Pixel Data yet")
     values = Values(decode(found, WANTED, found.get(0x00080005)))
     if 0x00020003 in meta:
         values["file_meta"] = Values(

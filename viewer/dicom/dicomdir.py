@@ -174,18 +174,22 @@ def _parse_with_pydicom(path: Path) -> tuple[int, _Records, list[int]]:
         raise ReadError(f"unreadable DICOMDIR: {type(exc).__name__}: {exc}", path=str(path)) from exc
     records: _Records = {}
     order: list[int] = []
-    for n, item in enumerate(sequence):
-        key = getattr(item, "seq_item_tell", None)
-        key = -1 - n if key is None else int(key)
-        values = _values(item)
-        links = [values.pop(k, None) for k in ("OffsetOfTheNextDirectoryRecord",
-                                               "OffsetOfReferencedLowerLevelDirectoryEntity",
-                                               "RecordInUseFlag", "DirectoryRecordType")]
-        records[key] = Record(int(links[0] or 0), int(links[1] or 0), None if links[2] is None else int(links[2]),
-                              str(links[3] or "").strip(), values=values)
-        order.append(key)
-    root = ds.get("OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity")
-    return int(root or 0), records, order
+    try:
+        for n, item in enumerate(sequence):
+            key = getattr(item, "seq_item_tell", None)
+            key = -1 - n if key is None else int(key)
+            values = _values(item)
+            links = [values.pop(k, None) for k in ("OffsetOfTheNextDirectoryRecord",
+                                                   "OffsetOfReferencedLowerLevelDirectoryEntity",
+                                                   "RecordInUseFlag", "DirectoryRecordType")]
+            records[key] = Record(int(links[0] or 0), int(links[1] or 0),
+                                  None if links[2] is None else int(links[2]), str(links[3] or "").strip(),
+                                  values=values)
+            order.append(key)
+        root = ds.get("OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity")
+        return int(root or 0), records, order
+    except Exception as exc:  # noqa: BLE001 - pydicom converts lazily: damage shows up here
+        raise ReadError(f"unreadable DICOMDIR: {type(exc).__name__}: {exc}", path=str(path)) from exc
 
 
 def parse_records(path: Path, fast: bool = True) -> tuple[int, _Records, list[int]]:
@@ -237,17 +241,23 @@ def iter_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None =
     """
     path = Path(path)
     root, records, order = parse_records(path, fast)
-    walker = _walk_offsets(root, records)
-    if walker is None:
-        log.warning("%s: record offsets do not match, reading records in sequence order", path)
-        walker = _walk_sequence(records, order)
     leaves = sum(1 for r in records.values() if r.in_use != 0 and r.rtype not in _LEVELS)
-    yield DicomdirItem("records", count=leaves)
+    walker = _walk_offsets(root, records)
+    walked = list(walker) if walker is not None else []
+    if len(walked) < leaves:
+        # Broken offsets (a damaged or hand-edited DICOMDIR): the sequence order, which
+        # writers follow in practice, may reach more records.
+        in_order = list(_walk_sequence(records, order))
+        if len(in_order) > len(walked):
+            log.warning("%s: record offsets reach %d of %d records, reading them in sequence order",
+                        path, len(walked), leaves)
+            walked = in_order
+    yield DicomdirItem("records", count=len(walked))
     resolver = FileIdResolver(path.parent)
     # Keyed by the closest ancestor record: a record always has the same ancestors.
     parents: dict[int, tuple[dict[str, Any], dict[str, Any], bool]] = {}
     spacing_keys = frozenset(SPACING_KEYWORDS)
-    for n, (ancestors, rec) in enumerate(walker):
+    for n, (ancestors, rec) in enumerate(walked):
         if cancel is not None and n % 256 == 0 and cancel.is_set():
             raise Cancelled("scan cancelled")
         rec_values = rec.values

@@ -275,16 +275,16 @@ def read_header(source: str | os.PathLike[str] | BinaryIO, name: str | None = No
 
 def _read_instance_pydicom(path: str | os.PathLike[str]) -> Instance:
     ds = read_header(path)
-    meta = getattr(ds, "file_meta", None)
-    sop_class = _text(meta.get("MediaStorageSOPClassUID") or "") if meta is not None else ""
-    if sop_class == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in ds:
-        raise NotAnImage("DICOMDIR (media directory, not an image)", path=str(path))
-    ts = _text(meta.get("TransferSyntaxUID") or "") if meta is not None else ""
-    if not ts:
-        # A raw data set: pydicom guessed the encoding from the first element.
-        implicit, little = getattr(ds, "original_encoding", (True, True))
-        ts = "1.2.840.10008.1.2" if implicit else "1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2"
     try:
+        meta = getattr(ds, "file_meta", None)
+        sop_class = _text(meta.get("MediaStorageSOPClassUID") or "") if meta is not None else ""
+        if sop_class == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in ds:
+            raise NotAnImage("DICOMDIR (media directory, not an image)", path=str(path))
+        ts = _text(meta.get("TransferSyntaxUID") or "") if meta is not None else ""
+        if not ts:
+            # A raw data set: pydicom guessed the encoding from the first element.
+            implicit, little = getattr(ds, "original_encoding", (True, True))
+            ts = "1.2.840.10008.1.2" if implicit else "1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2"
         return instance_from_dataset(ds, os.fspath(path), ts)
     except ReadError:
         raise
@@ -314,7 +314,7 @@ def read_instance(path: str | os.PathLike[str], fast: bool = True) -> Instance:
 
         try:
             values, ts = read_file_values(os.fspath(path))
-        except (Unsupported, OSError, struct.error, IndexError, ValueError):
+        except (Unsupported, OSError, struct.error, IndexError, ValueError, RecursionError):
             pass  # pydicom reads it, or says precisely what is wrong
         else:
             return instance_from_dataset(values, os.fspath(path), ts)

@@ -205,31 +205,48 @@ class _Scanner:
             items = iter_dicomdir(path, self.cancel)
             first = next(items)
         except ReadError as exc:
-            # An unreadable DICOMDIR: say so, then read the folder it sits in.
-            yield ScanEvent(EventKind.ERROR, path=path, error=f"{exc}; scanning the folder instead")
-            use, self.use_dicomdir = self.use_dicomdir, False
-            try:
-                yield from self.folder(os.path.dirname(path) or ".")
-            finally:
-                self.use_dicomdir = use
+            yield from self._folder_instead(path, str(exc))
+            return
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - nothing raises past the scanner
+            log.debug("DICOMDIR %s failed", path, exc_info=True)
+            yield from self._folder_instead(path, f"damaged DICOMDIR: {type(exc).__name__}: {exc}")
+            return
+        if first.count == 0:
+            yield from self._folder_instead(path, "DICOMDIR lists no images")
             return
         self.total += first.count
         yield from self.progress(force=True)
-        listed = 0
-        for item in items:
-            listed += 1
-            self.done += 1
-            if item.kind == "instance":
-                yield ScanEvent(EventKind.INSTANCE, instance=item.instance)
-            else:
-                if item.kind == "missing":
-                    self.missing += 1
-                yield ScanEvent(EventKind.ERROR, path=item.path, error=item.message)
-            if self.due():
-                yield from self.progress(force=True)
-        self.total += listed - first.count  # records the offsets did not reach
-        if self.missing:
-            log.warning("%s: %d referenced files are missing", path, self.missing)
+        missing = 0
+        try:
+            for item in items:
+                self.done += 1
+                if item.kind == "instance":
+                    yield ScanEvent(EventKind.INSTANCE, instance=item.instance)
+                else:
+                    if item.kind == "missing":
+                        missing += 1
+                    yield ScanEvent(EventKind.ERROR, path=item.path, error=item.message)
+                if self.due():
+                    yield from self.progress(force=True)
+        except (Cancelled, GeneratorExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged record: keep what was listed, read the rest
+            log.debug("DICOMDIR %s failed", path, exc_info=True)
+            yield from self._folder_instead(path, f"damaged DICOMDIR: {type(exc).__name__}: {exc}")
+        self.missing += missing
+        if missing:
+            log.warning("%s: %d of %d referenced files are missing", path, missing, first.count)
+
+    def _folder_instead(self, path: str, reason: str) -> Iterator[ScanEvent]:
+        """Say why a DICOMDIR is not used, then read the folder it sits in."""
+        yield ScanEvent(EventKind.ERROR, path=path, error=f"{reason}; scanning the folder instead")
+        use, self.use_dicomdir = self.use_dicomdir, False
+        try:
+            yield from self.folder(os.path.dirname(path) or ".")
+        finally:
+            self.use_dicomdir = use
 
     def zip(self, path: str) -> Iterator[ScanEvent]:
         from viewer.dicom._media_zip import extract_zip
