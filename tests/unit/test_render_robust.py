@@ -57,6 +57,11 @@ def test_mutated_headers_fail_cleanly(name: str, changes: list[tuple[str, object
                     setattr(ds, keyword, value)
             except (TypeError, ValueError):
                 pass  # pydicom refused the value itself
+    for call in (lambda: params_from_dataset(ds), lambda: frame_times_ms(ds), lambda: overlay_layers(ds, 0)):
+        try:
+            call()  # each entry point on its own, as the GUI calls them
+        except ViewerError as exc:
+            assert str(exc) and "\n" not in str(exc)
     try:
         src = open_frames(ds)
         index = min(1, src.num_frames - 1)

@@ -40,6 +40,17 @@ def _floats(value: Any) -> list[float]:
     return out
 
 
+def _int(ds: Any, keyword: str, default: int) -> int:
+    """An integer attribute, ``default`` when absent or empty; DecodeError when unusable."""
+    value = ds.get(keyword, None)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise DecodeError(f"invalid {keyword} value {value!r}") from None
+
+
 def _strings(value: Any) -> list[str]:
     if value is None:
         return []
@@ -137,24 +148,32 @@ def params_from_dataset(ds: Any, frame_index: int = 0, voi_index: int = 0) -> Re
     voi_index : int
         Which VOI to start with: windows first, then VOI LUTs (see
         :attr:`RenderParams.voi_options`). With none in the file, min/max of the frame is
-        used; an index past the end raises :class:`IndexError`... unless there is no VOI
-        at all and ``voi_index`` is 0.
+        used (``voi_index`` 0). Ignored for colour images.
 
     Returns
     -------
     RenderParams
+
+    Raises
+    ------
+    IndexError
+        If ``voi_index`` names no window or VOI LUT of the file.
+    DecodeError
+        If Image Pixel values or LUTs are unusable.
     """
-    ba = int(ds.get("BitsAllocated", 16) or 16)
-    bs = int(ds.get("BitsStored", ba) or ba)
-    samples = int(ds.get("SamplesPerPixel", 1) or 1)
-    signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
+    ba = _int(ds, "BitsAllocated", 16)
+    bs = _int(ds, "BitsStored", ba) or ba
+    if not 1 <= bs <= max(ba, 1) or ba > 64:
+        raise DecodeError(f"inconsistent Bits Stored {bs} / Bits Allocated {ba}")
+    samples = _int(ds, "SamplesPerPixel", 1)
+    signed = _int(ds, "PixelRepresentation", 0) == 1
     pi = str(ds.get("PhotometricInterpretation", "MONOCHROME2") or "MONOCHROME2").strip().upper()
 
-    # Modality LUT (C.11.1): enhanced functional group, else top-level rescale, else sequence.
+    # Modality LUT (C.11.1): the enhanced Pixel Value Transformation group, else the Modality
+    # LUT Sequence, else the top-level rescale. A file should not have both a sequence and a
+    # rescale; when it does, the sequence wins, as in pydicom's apply_modality_lut.
     slope, intercept, rtype = 1.0, 0.0, ""
     modality_lut = None
-    # A file should not have both a Modality LUT Sequence and a rescale (C.11.1); when it
-    # does, the sequence wins, as in pydicom's apply_modality_lut.
     pvt = _group_item(ds, frame_index, "PixelValueTransformationSequence")
     holder = pvt if pvt is not None else ds
     if pvt is None and ds.get("ModalityLUTSequence", None):

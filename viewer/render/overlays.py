@@ -86,7 +86,11 @@ def overlay_layers(ds: Any, frame_index: int = 0, frames: Any | None = None) -> 
         One mask per overlay group, in group order; planes that do not apply to this frame
         or cannot be read are all-False (and logged).
     """
-    shape = (int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0))
+    try:
+        shape = (int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0))
+    except (TypeError, ValueError):
+        log.warning("overlays not shown: invalid Rows/Columns")
+        return []
     layers = []
     for g in overlay_groups(ds):
         try:
