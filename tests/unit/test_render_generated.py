@@ -144,3 +144,20 @@ def test_window_of_width_one_is_a_threshold(bits: int) -> None:
     ds.WindowCenter, ds.WindowWidth = 100, 1
     ref = _scale(apply_windowing(pixel_array(ds).astype(float), ds), 0, 2 ** bits - 1)
     _within_one(render(open_frames(ds).frame(0), params_from_dataset(ds)), ref)
+
+
+def test_jpeg2000_ybr_rct_decodes_to_the_encoded_rgb() -> None:
+    """J2K lossless with the reversible colour transform (YBR_RCT, PS3.5 A.4.4): the decoder
+    undoes it, so the display image is exactly the RGB that was encoded (and pydicom agrees)."""
+    rng = np.random.default_rng(16)
+    rgb = rng.integers(0, 256, size=(32, 40, 3)).astype(np.uint8)
+    ds = _image(np.zeros((1, 32, 40), np.uint8), 8, False, "RGB")
+    ds.SamplesPerPixel, ds.PlanarConfiguration = 3, 0
+    ds.PixelData = rgb.tobytes()
+    ds.compress(pydicom.uid.JPEG2000Lossless, rgb, use_mct=True)
+    ds.PhotometricInterpretation = "YBR_RCT"
+    src = open_frames(ds)
+    img = render(src.frame(0), params_from_dataset(ds))
+    assert src.photometric == "RGB"
+    np.testing.assert_array_equal(img, rgb)
+    np.testing.assert_array_equal(img, pixel_array(ds))
