@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 #: PS3.8 9.3.2.2: presentation context IDs are odd integers 1..255, so at most 128.
 MAX_CONTEXTS = 128
+#: Maximum PDU length we receive (PS3.8 9.3.2.3.1 allows up to 2^32-1): large enough that
+#: a PACS sends most instances in one PDU, which saves per-PDU work in pynetdicom.
+MAX_PDU = 4 * 1024 * 1024
 #: Seconds to wait for the peer to end an operation after C-CANCEL before aborting.
 CANCEL_GRACE = 3.0
 
@@ -133,7 +136,22 @@ def make_ae(calling_aet: str, node: DimseNode) -> AE:
     ae.acse_timeout = t.acse
     ae.dimse_timeout = t.dimse
     ae.network_timeout = t.network
+    ae.maximum_pdu_size = MAX_PDU
     return ae
+
+
+def set_nodelay(event: Any) -> None:
+    """``EVT_CONN_OPEN`` handler: turn off Nagle's algorithm on the association's socket.
+
+    DIMSE is request/response with small messages (C-STORE-RSP, pending C-GET-RSP); with
+    Nagle on, a small write can wait for the peer's delayed ACK (~40 ms on Linux).
+    """
+    import socket
+
+    try:
+        event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (AttributeError, OSError):  # no socket (yet) or not TCP: nothing to tune
+        log.debug("could not set TCP_NODELAY", exc_info=True)
 
 
 class _Watch:
@@ -146,6 +164,7 @@ class _Watch:
 
     def on_open(self, event: Any) -> None:
         self.connected = True
+        set_nodelay(event)
 
     def on_acse(self, event: Any) -> None:
         p = event.primitive

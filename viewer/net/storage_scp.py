@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from io import BytesIO
 from typing import Any, Callable, Iterable
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pynetdicom import AE, AllStoragePresentationContexts, evt
+from pynetdicom import (AE, PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION,
+                        AllStoragePresentationContexts, evt)
 from pynetdicom.sop_class import Verification
 
 from viewer.errors import NetError
+from viewer.net._filemeta import file_header, study_series_uids
+from viewer.net.association import MAX_PDU, set_nodelay
 from viewer.net.store import LocalStore
 
 log = logging.getLogger(__name__)
@@ -31,36 +33,31 @@ STORE_CANNOT_UNDERSTAND = 0xC000
 #: Called for every stored file: (path, calling AE title).
 OnStored = Callable[[Any, str], None]
 
-_UID_TAGS = ("StudyInstanceUID", "SeriesInstanceUID")
 #: pynetdicom treats an empty require_calling_aet as "anyone"; this title stands for nobody.
 _NOBODY = "-NOBODY-ALLOWED-"
-
-
-def _uids(encoded: bytes) -> tuple[str, str]:
-    """Study and Series Instance UID from an encoded file, reading only up to them.
-
-    Both sit in group 0x0020, so parsing stops before the pixel data (PS3.5 7.1: data
-    elements are in ascending tag order).
-    """
-    ds = dcmread(BytesIO(encoded), stop_before_pixels=True, specific_tags=list(_UID_TAGS), force=True)
-    return str(ds.get("StudyInstanceUID", "")), str(ds.get("SeriesInstanceUID", ""))
 
 
 def handle_store(event: Any, store: LocalStore, on_stored: OnStored | None = None) -> int:
     """Write the instance of a C-STORE request; the status to answer with.
 
     Usable as an ``EVT_C_STORE`` handler both for our server and on a C-GET association.
+    The file is the File Meta Information (PS3.10 7.1) followed by the data set bytes
+    exactly as received.
     """
     calling = event.assoc.requestor.ae_title if event.assoc.is_acceptor else event.assoc.acceptor.ae_title
     try:
-        encoded = event.encoded_dataset(include_meta=True)
-        sop_uid = str(event.request.AffectedSOPInstanceUID)
-        study, series = _uids(encoded)
+        req = event.request
+        stream = req.DataSet.getvalue()
+        ts = str(event.context.transfer_syntax)
+        sop_uid = str(req.AffectedSOPInstanceUID)
+        study, series = study_series_uids(stream, ts)
+        data = file_header(str(req.AffectedSOPClassUID), sop_uid, ts, PYNETDICOM_IMPLEMENTATION_UID,
+                           PYNETDICOM_IMPLEMENTATION_VERSION) + stream
     except Exception as exc:  # noqa: BLE001 - a malformed data set is the peer's error
         log.warning("C-STORE from %s: cannot read the data set: %s", calling, exc)
         return STORE_CANNOT_UNDERSTAND
     try:
-        path = store.write(encoded, study, series, sop_uid)
+        path = store.write(data, study, series, sop_uid)
     except OSError as exc:
         log.error("C-STORE from %s: cannot write %s: %s", calling, sop_uid, exc)
         return STORE_OUT_OF_RESOURCES
@@ -138,6 +135,7 @@ class StorageSCP:
         self.store.clean_partial()
         ae = AE(ae_title=self.ae_title)
         ae.network_timeout = self.network_timeout
+        ae.maximum_pdu_size = MAX_PDU
         ae.maximum_associations = 4
         # Accept every storage SOP class with the transfer syntaxes pynetdicom knows
         # (uncompressed, deflated and the compressed ones), as storescp +xa does.
@@ -148,7 +146,7 @@ class StorageSCP:
         ae.add_supported_context(Verification)
         if not self.accept_any:
             ae.require_calling_aet = sorted(self._allowed) or [_NOBODY]
-        handlers = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify])]
+        handlers = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify]), (evt.EVT_CONN_OPEN, set_nodelay)]
         try:
             self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
         except OSError as exc:

@@ -38,14 +38,16 @@ class LocalStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self._made: set[Path] = set()  # folders known to exist (saves a syscall per file)
 
     def path_for(self, study_uid: object, series_uid: object, sop_uid: object) -> Path:
         """Where the instance with these UIDs is (or will be) stored."""
-        path = self.root / sanitize_uid(study_uid) / sanitize_uid(series_uid) / f"{sanitize_uid(sop_uid)}.dcm"
-        # Belt and braces: sanitize_uid already forbids separators and dot-only names.
-        if self.root not in path.resolve().parents:
-            raise ValueError(f"refusing to write outside the store: {path}")
-        return path
+        parts = (sanitize_uid(study_uid), sanitize_uid(series_uid), f"{sanitize_uid(sop_uid)}.dcm")
+        # Belt and braces: sanitize_uid already forbids separators and dot-only names, so
+        # each part is one plain name below the (resolved) root.
+        if any(os.sep in p or p in (".", "..") for p in parts):
+            raise ValueError(f"refusing to write outside the store: {parts}")
+        return self.root.joinpath(*parts)
 
     def write(self, data: bytes, study_uid: object, series_uid: object, sop_uid: object) -> Path:
         """Write one encoded DICOM file atomically; returns its final path.
@@ -53,7 +55,9 @@ class LocalStore:
         An instance received again replaces the previous file (same UIDs, same object).
         """
         path = self.path_for(study_uid, series_uid, sop_uid)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in self._made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(path.parent)
         fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".dcm", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
