@@ -207,6 +207,31 @@ def test_threaded_reading_gives_the_same_tree(corpus: Path) -> None:
     assert _shape(load_tree(corpus / "series", workers=3)) == _shape(load_tree(corpus / "series"))
 
 
+def test_dicomdir_under_another_name(corpus: Path, tmp_path: Path) -> None:
+    media = tmp_path / "cd"
+    shutil.copytree(corpus / "dicomdir_media", media)
+    (media / "DICOMDIR").rename(media / "index.dcm")
+    tree = load_tree(media / "index.dcm")  # recognised by its Media Storage SOP Class
+    assert _uids(tree) == _uids(load_tree(corpus / "dicomdir_media"))
+    assert all(not i.header_loaded for s in tree.iter_series() for i in s.instances)
+
+
+def test_unreadable_folder_is_reported(corpus: Path, tmp_path: Path, monkeypatch) -> None:
+    shutil.copytree(corpus / "ct", tmp_path / "ct")
+    (tmp_path / "locked").mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    tree = load_tree(tmp_path)
+    assert tree.errors == [(str(tmp_path / "locked"), "cannot list folder: Permission denied")]
+    assert len(tree) == len(list((corpus / "ct").iterdir()))
+
+
 def test_files_given_one_by_one_and_missing_path(corpus: Path, tmp_path: Path) -> None:
     files = sorted((corpus / "ct").glob("*.dcm"))
     tree = load_tree([*files, files[0], tmp_path / "nope.dcm"])

@@ -22,7 +22,7 @@ from enum import Enum
 from typing import Callable, Iterable, Iterator, Sequence
 
 from viewer.dicom.dicomdir import find_dicomdir, iter_dicomdir
-from viewer.dicom.headers import NotAnImage, read_instance
+from viewer.dicom.headers import MEDIA_STORAGE_DIRECTORY, NotAnImage, read_instance
 from viewer.dicom.model import Instance, Series, StudyTree
 from viewer.errors import Cancelled, ReadError
 
@@ -73,6 +73,16 @@ class ScanEvent:
 
 def _is_dicomdir_name(name: str) -> bool:
     return name.split(";", 1)[0].rstrip(".").upper() == "DICOMDIR"
+
+
+def _is_dicomdir_file(path: str) -> bool:
+    """A Part 10 file whose Media Storage SOP Class is Media Storage Directory (PS3.10 8.6)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return False
+    return head[128:132] == b"DICM" and MEDIA_STORAGE_DIRECTORY.encode() in head
 
 
 def _read(path: str) -> tuple[str, Instance | None, str | None]:
@@ -154,7 +164,7 @@ class _Scanner:
             yield ScanEvent(EventKind.ERROR, path=p, error="no such file or folder")
         elif os.path.isdir(p):
             yield from self.folder(p)
-        elif _is_dicomdir_name(os.path.basename(p)) and self.use_dicomdir:
+        elif self.use_dicomdir and (_is_dicomdir_name(os.path.basename(p)) or _is_dicomdir_file(p)):
             yield from self.dicomdir(p)
         elif p.lower().endswith(".zip"):
             yield from self.zip(p)
@@ -180,7 +190,12 @@ class _Scanner:
 
     def folder(self, root: str) -> Iterator[ScanEvent]:
         """Walk ``root``; a folder with a DICOMDIR is listed from it, its subtree not walked."""
-        for folder, dirs, names in os.walk(root):
+        unreadable: list[OSError] = []
+        for folder, dirs, names in os.walk(root, onerror=unreadable.append):
+            while unreadable:
+                exc = unreadable.pop()
+                yield ScanEvent(EventKind.ERROR, path=str(exc.filename or folder),
+                                error=f"cannot list folder: {exc.strerror or exc}")
             if self.stopped():
                 return
             dirs.sort()
@@ -195,6 +210,8 @@ class _Scanner:
             for n in names:
                 if n.lower().endswith(".zip") and not self.stopped():
                     yield from self.zip(os.path.join(folder, n))
+        for exc in unreadable:
+            yield ScanEvent(EventKind.ERROR, path=str(exc.filename or root), error=f"cannot list folder: {exc.strerror or exc}")
 
     def dicomdir(self, path: str) -> Iterator[ScanEvent]:
         key = os.path.normcase(os.path.abspath(path))
