@@ -64,6 +64,8 @@ class _Session:
     folder: Path
     films: list[Path] = field(default_factory=list)
     record: dict = field(default_factory=dict)
+    pdf_pages: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _json_attrs(ds: Dataset) -> dict[str, object]:
@@ -119,25 +121,23 @@ class FilmSink:
         """
         sess = self._session(job)
         written: list[Path] = []
-        for film in job.films:
-            image = render_film(film.film_box, film.image_boxes, film.annotations, film.presentation_lut,
-                                self.options, film.image_luts)
-            with self._lock:
+        with sess.lock:  # films of one session in order; other sessions print in parallel
+            for film in job.films:
+                image = render_film(film.film_box, film.image_boxes, film.annotations, film.presentation_lut,
+                                    self.options, film.image_luts)
                 number = len(sess.films) + 1
                 png = sess.folder / f"film-{number}.png"
+                image.save(png, dpi=(self.options.dpi, self.options.dpi))
                 sess.films.append(png)
-            image.save(png, dpi=(self.options.dpi, self.options.dpi))
-            boxes = [self._store_box(sess.folder / f"film-{number}-box-{pos}.dcm", box, job, film)
-                     for pos, box in sorted(film.image_boxes.items())]
-            log.info("film %d of session %s: %s (%dx%d px, %d image boxes)", number, sess.folder.name, png.name,
-                     image.width, image.height, len(boxes))
-            with self._lock:
+                boxes = [self._store_box(sess.folder / f"film-{number}-box-{pos}.dcm", box, job, film)
+                         for pos, box in sorted(film.image_boxes.items())]
+                log.info("film %d of session %s: %s (%dx%d px, %d image boxes)", number, sess.folder.name,
+                         png.name, image.width, image.height, len(boxes))
                 sess.record["films"].append({"png": png.name, "film_box_uid": film.film_box_uid,
                                              "film_box": _json_attrs(film.film_box),
                                              "annotations": {str(k): v for k, v in film.annotations.items()},
                                              "hardcopies": [b.name for b in boxes]})
-            written.append(png)
-        with self._lock:
+                written.append(png)
             self._write_pdf(sess)
             (sess.folder / "session.json").write_text(json.dumps(sess.record, indent=2))
         return written
@@ -156,14 +156,19 @@ class FilmSink:
             return sess.folder if sess else None
 
     def _write_pdf(self, sess: _Session) -> None:
-        """All films of the session as one multi-page PDF (Pillow writes multi-page PDFs)."""
+        """Add the session's new films to its multi-page PDF (Pillow appends pages in place)."""
         from PIL import Image
 
-        pages = [Image.open(p) for p in sess.films]
+        new = sess.films[sess.pdf_pages:]
+        if not new:
+            return
+        pages = [Image.open(p) for p in new]
         try:
             pages = [p.convert("RGB") if p.mode not in ("L", "RGB") else p for p in pages]
+            # Pillow embeds the pages as JPEG: quality 95 keeps them close to the PNGs.
             pages[0].save(sess.folder / "session.pdf", save_all=True, append_images=pages[1:],
-                          resolution=float(self.options.dpi), quality=95)  # Pillow embeds JPEG pages
+                          append=sess.pdf_pages > 0, resolution=float(self.options.dpi), quality=95)
+            sess.pdf_pages += len(pages)
         finally:
             for p in pages:
                 p.close()
