@@ -285,3 +285,15 @@ def test_header_only_dataset_is_reread_from_its_file() -> None:
     header = pydicom.dcmread(path, stop_before_pixels=True)
     np.testing.assert_array_equal(open_frames(header).frame(0), _reference(path, 0))
     assert "PixelData" not in header
+
+
+def test_file_removed_after_open_gives_read_error(tmp_path: Path) -> None:
+    import shutil
+
+    path = tmp_path / "ct.dcm"
+    shutil.copy(CORPUS / "ct" / "693_UNCR.dcm", path)  # large enough to be deferred
+    src = open_frames(path)
+    assert src._buffer is None
+    path.unlink()
+    with pytest.raises(ReadError, match="cannot read pixel data"):
+        src.frame(0)

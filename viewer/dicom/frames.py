@@ -272,7 +272,10 @@ class FrameSource:
             self._available = max(0, min(length, file_size - start))
             self._file_range = (start, self._available)
         else:
-            value = self.dataset.PixelData
+            try:
+                value = self.dataset.PixelData
+            except Exception as exc:  # noqa: BLE001 - a deferred value whose file is gone or cut
+                raise ReadError(f"{self.path or 'dataset'}: cannot read Pixel Data: {exc}", path=self.path) from None
             if value is None:
                 value = b""
             self._buffer = bytes(value) if not isinstance(value, bytes) else value
@@ -294,9 +297,12 @@ class FrameSource:
         if self._buffer is not None:
             return self._buffer[start:start + length]
         assert self._file_range is not None and self.path is not None
-        with open(self.path, "rb") as fh:
-            fh.seek(self._file_range[0] + start)
-            return fh.read(length)
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._file_range[0] + start)
+                return fh.read(length)
+        except OSError as exc:  # the file went away or became unreadable since it was opened
+            raise ReadError(f"{self.path}: cannot read pixel data: {exc.strerror or exc}", path=self.path) from None
 
     def _native_frame(self, index: int) -> np.ndarray:
         g = self.geometry
