@@ -210,10 +210,15 @@ def _drag_times(app, vp, moves: int) -> tuple[list[float], float]:
         if vp.renders > before:  # count only moves that re-rendered
             times.append((time.perf_counter() - t0) * 1000)
     t0 = time.perf_counter()
+    before = vp.renders
     send(QEvent.Type.MouseButtonRelease, pos, Qt.MouseButton.NoButton)
+    blocked = (time.perf_counter() - t0) * 1000  # how long the GUI thread was held
+    while vp.renders == before and time.perf_counter() - t0 < 10:
+        app.processEvents()
+        time.sleep(0.001)
     view.repaint()
     release = (time.perf_counter() - t0) * 1000
-    return times, release
+    return times, release, blocked
 
 
 def bench_wl(app, work: Path, quick: bool) -> None:
@@ -223,7 +228,7 @@ def bench_wl(app, work: Path, quick: bool) -> None:
     w = new_window(app)
     w.open_paths([str(folder / "IM00001.dcm")])
     pump(app, lambda: w.viewport.current is not None, 60)
-    times, _ = _drag_times(app, w.viewport, 40 if quick else 120)
+    times, _, _ = _drag_times(app, w.viewport, 40 if quick else 120)
     print(f"wl     512x512 drag: event -> painted median {statistics.median(times):.2f} ms, "
           f"p95 {np.percentile(times, 95):.2f} ms   [target < 5 ms]")
     w.shutdown()
@@ -240,14 +245,17 @@ def bench_mammo(app, work: Path, quick: bool) -> None:
     w.open_paths([str(path)])
     pump(app, lambda: w.viewport.current is not None, 120)
     vp = w.viewport
-    t0 = time.perf_counter()
-    render(vp.current.stored, params_from_dataset(vp.current.dataset))
-    full = (time.perf_counter() - t0) * 1000
-    times, release = _drag_times(app, vp, 30 if quick else 90)
+    full = 1e9
+    params = params_from_dataset(vp.current.dataset)
+    for _ in range(3):
+        t0 = time.perf_counter()
+        render(vp.current.stored, params)
+        full = min(full, (time.perf_counter() - t0) * 1000)
+    times, release, blocked = _drag_times(app, vp, 30 if quick else 90)
     med = statistics.median(times)
     print(f"mammo  4000x5000 drag: median {med:.1f} ms per update = {1000 / med:.0f} Hz "
           f"(p95 {np.percentile(times, 95):.1f} ms); full render alone {full:.0f} ms, "
-          f"release (full image) {release:.0f} ms   [target >= 60 Hz]")
+          f"full image after release {release:.0f} ms (GUI thread held {blocked:.1f} ms)   [target >= 60 Hz]")
     w.shutdown()
     w.close()
 

@@ -29,8 +29,9 @@ from viewer.ui.measure import angle_deg, distance, roi_stats
 from viewer.ui.measure_items import MeasureGraphic
 from viewer.ui.viewport_annotations import AnnotationOverlay, ViewInfo, corner_texts, rotate_labels
 from viewer.ui.viewport_canvas import CanvasBox
+from viewer.ui.viewport_image import RGB32Item, to_rgb32
 from viewer.ui.viewport_loader import FrameLoader, FrameRef, LoadedFrame, render_view, view_params
-from viewer.ui.workers import Pools
+from viewer.ui.workers import Pools, run_in
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -114,8 +115,7 @@ class Viewport(QWidget):
         self.anchor = QGraphicsRectItem(QRectF(0, 0, 0, 0))
         self.anchor.setPen(pg.mkPen(None))
         self.viewbox.addItem(self.anchor)
-        self.image_item = _PassiveImage(axisOrder="row-major")
-        self.image_item.setParentItem(self.anchor)
+        self.image_item = RGB32Item(self.anchor)
         self.overlay_item = _PassiveImage(axisOrder="row-major")
         self.overlay_item.setParentItem(self.anchor)
         self.overlay_item.setZValue(5)
@@ -263,9 +263,11 @@ class Viewport(QWidget):
         item = self.current
         if item.display is not None and item.display_key == self.view_key():
             self.rendered = item.display  # rendered ahead in the worker
+            argb = item.display32 if item.display32 is not None else to_rgb32(item.display)
         else:
             self.rendered = self.render_array(item.stored)
-        self.image_item.setImage(self.rendered, autoLevels=False, levels=None)
+            argb = to_rgb32(self.rendered)
+        self.image_item.set_array(argb)
         self.image_item.setTransform(QTransform())
         self._previewing = False
         self.renders += 1
@@ -289,7 +291,7 @@ class Viewport(QWidget):
         step = max(1, int(max((c1 - c0) / screen_w, (r1 - r0) / screen_h)))
         t0 = time.perf_counter()
         sub = self.render_array(self.current.stored[r0:r1:step, c0:c1:step])
-        self.image_item.setImage(sub, autoLevels=False, levels=None)
+        self.image_item.set_array(to_rgb32(sub))
         local = QTransform()
         local.translate(c0, r0)
         local.scale(step, step)
@@ -457,12 +459,36 @@ class Viewport(QWidget):
         self.window = (c + dy * scale, max(1.0, w + dx * scale))
         self.window_name = ""
         big = self._shape is not None and self._shape[0] * self._shape[1] > PREVIEW_PIXELS
-        if phase == 2 or not big:
+        if not big:
             self._render_full()
-            self._wl_start = None if phase == 2 else self._wl_start
+        elif phase == 2:
+            self._render_full_async()
         else:
             self._render_preview()
+        if phase == 2:
+            self._wl_start = None
         self._refresh_annotations()
+
+    def _render_full_async(self) -> None:
+        """Render the whole large image in the decode pool; the preview stays until it is ready."""
+        item, key = self.current, self.view_key()
+        if item is None:
+            return
+
+        def work(item: LoadedFrame = item, key: tuple = key) -> tuple:
+            display = render_view(item.stored, item, key)
+            return item, key, display, to_rgb32(display)
+
+        def done(result: tuple) -> None:
+            r_item, r_key, display, argb = result
+            if r_item is self.current and r_key == self.view_key() and self._wl_start is None:
+                self.rendered = display
+                self.image_item.set_array(argb)
+                self.image_item.setTransform(QTransform())
+                self._previewing = False
+                self.renders += 1
+
+        run_in(self._pools, self._pools.decode, work, on_result=done, on_error=self.failed.emit)
 
     # ------------------------------------------------------------------ annotations
     def view_info(self) -> ViewInfo:

@@ -47,6 +47,7 @@ class LoadedFrame:
     warnings: list[str] = field(default_factory=list)
     #: a display rendering made ahead in the worker, and the view it was made for
     display: np.ndarray | None = None
+    display32: np.ndarray | None = None  #: ``display`` as RGB32, ready to paint
     display_key: Any = None
 
     @property
@@ -98,13 +99,17 @@ def load_frame(cache: Any, ref: FrameRef, view: ViewKey | None = None) -> Loaded
     item = LoadedFrame(ref, stored, params, ds, src.num_frames, pixel_spacing(ds), iop, times,
                        list(src.warnings))
     if view is not None:
+        from viewer.ui.viewport_image import to_rgb32
+
         item.display = render_view(stored, item, view)
+        item.display32 = to_rgb32(item.display)
         item.display_key = view
     return item
 
 
 def _size(item: LoadedFrame) -> int:
-    return int(item.stored.nbytes) + (int(item.display.nbytes) if item.display is not None else 0)
+    extra = sum(int(a.nbytes) for a in (item.display, item.display32) if a is not None)
+    return int(item.stored.nbytes) + extra
 
 
 class FrameLoader(QObject):
