@@ -535,3 +535,29 @@ def test_ten_scus_fifty_films(server):
     while server.service.open_associations and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.service.open_associations == 0
+
+
+def test_render_failure_fails_the_job_not_the_server(tmp_path):
+    """A film the printer cannot render: N-ACTION 0x0110, a FAILURE event, the server goes on."""
+    calls = []
+
+    def broken(job):
+        calls.append(job)
+        raise OSError("disk full")
+
+    with PrintServer(broken, load_profile("default"), aet="VIEWERPRINT", host="127.0.0.1", port=free_port()) as srv:
+        events: list = []
+        scu = Scu(srv.port, events=events)
+        try:
+            session = scu.session()
+            _st, rsp, fb = scu.film_box(session, "STANDARD\\1,1")
+            assert scu.set_box(rsp.ReferencedImageBoxSequence[0], gray_box(1, ramp())) == 0
+            st, _ = scu.assoc.send_n_action(None, 1, FILM_BOX, fb, meta_uid=scu.meta)
+            assert st.Status == 0x0110 and "disk full" in st.ErrorComment
+            assert [e[0] for e in events] == [1, 2, 4]  # Pending, Printing, Failure
+        finally:
+            scu.release()
+        assert srv.service.jobs_failed == 1 and len(calls) == 1
+        from peers import c_echo
+
+        assert c_echo(srv.port, "VIEWERPRINT") == 0

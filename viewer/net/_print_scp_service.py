@@ -421,7 +421,9 @@ class PrintService:
             log.exception("print job %s failed", job_uid)
             with self._lock:
                 self.jobs_failed += 1
-            self._job_event(assoc, job_uid, job, EVENT_FAILURE, f"RENDER ERROR: {exc}"[:64], events)
+            # Execution Status Info is CS (16 chars, PS3.3 C.13.9.1 defined terms); details go to the log
+            # and the N-ACTION Error Comment.
+            self._job_event(assoc, job_uid, job, EVENT_FAILURE, "PRINTER DOWN", events)
             return _status(chk.Problem(chk.PROCESSING_FAILURE, f"rendering failed: {exc}")), None
         for film in films:
             film.printed = True
