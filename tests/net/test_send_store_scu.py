@@ -187,3 +187,36 @@ def test_configured_node_and_calling_aet(corpus: Path, ct_only_scp: Scp) -> None
     assert [r.category for r in results] == [Category.SUCCESS]
     assert list(ct_only_scp.received) == [items[0].sop_instance_uid]
     assert ct_only_scp.callers == ["PANELAE"]
+
+
+def test_peer_abort_ends_send_and_resume_sends_the_rest(corpus: Path, tmp_path: Path) -> None:
+    from viewer.tasks import send as task
+
+    items = _items(corpus / "series" / "ct_stack_40")[:6]
+    state = {"n": 0, "abort_at": 3}
+    received: list[str] = []
+    ae = AE(ae_title="ABORTSCP")
+    ae.add_supported_context(CTImageStorage, ALL_TS)
+
+    def on_store(event: evt.Event) -> int:
+        state["n"] += 1
+        if state["n"] == state["abort_at"]:
+            event.assoc.abort()
+            return 0xA700
+        received.append(str(event.dataset.SOPInstanceUID))
+        return 0
+
+    port = free_port()
+    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    try:
+        target = StoreTarget("127.0.0.1", port, "ABORTSCP", "SENDTEST", timeout=5)
+        report = task.send(target, items, report_path=tmp_path / "r.json")
+        assert report.error  # the send stopped with a clear message
+        assert "lost" in report.error or "no response" in report.error or "abort" in report.error.lower()
+        assert received == [i.sop_instance_uid for i in items[:2]]
+        state["abort_at"] = 0
+        again = task.send(target, items, resume=task.load_sent(tmp_path / "r.json"))
+        assert not again.error and len(again.already_sent) == 2
+        assert sorted(received) == sorted(i.sop_instance_uid for i in items)
+    finally:
+        server.shutdown()

@@ -396,13 +396,16 @@ def _send_group(peer: tuple[object, str], contexts: list[tuple[str, list[str]]],
     try:
         _no_delay(assoc)
         accepted = _accepted(assoc)
+        lost = f"association with {getattr(node, 'ae_title', '?')} was lost (aborted by the peer or timed out)"
         for item in items:
             if is_cancelled(cancel):
                 raise Cancelled("send cancelled")
+            if not assoc.is_established:
+                raise NetError(lost)
             result = _send_one(assoc, item, accepted.get(item.sop_class_uid, set()), modify)
             yield result
             if not assoc.is_established:
-                raise NetError(f"association with {getattr(node, 'ae_title', '?')} was lost: {result.message}")
+                raise NetError(f"{lost}: {result.message}" if result.message else lost)
     finally:
         release(assoc)
 
@@ -437,6 +440,8 @@ def _send_one(assoc: object, item: StoreItem, accepted: set[str],
         return StoreResult(item, None, Category.FAILURE, f"cannot read {item.path}: {exc}")
     try:
         rsp = assoc.send_c_store(ds)  # type: ignore[attr-defined]
+    except RuntimeError:  # pynetdicom: the association went away since the last check
+        return StoreResult(item, None, Category.FAILURE, "association lost before sending")
     except (ValueError, AttributeError) as exc:
         return StoreResult(item, None, Category.FAILURE, f"cannot encode: {exc}")
     if rsp is None or "Status" not in rsp:
