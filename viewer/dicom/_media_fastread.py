@@ -282,57 +282,90 @@ def _is(raw: bytes) -> Any:
     return _numbers(raw, True)
 
 
-_BINARY = {"US": _us, "UL": _ul, "UI": _ui, "DS": _ds, "IS": _is}
-_STRIPPED = frozenset({"PN", "LO", "SH"})
-
-
 #: Decoded UI and ASCII CS values by their bytes: transfer syntaxes, SOP classes, Image
 #: Type and record types repeat in every record of a DICOMDIR. Values are immutable.
-_MEMO: dict[str, dict[bytes, Any]] = {"UI": {}, "CS": {}}
+_MEMO_UI: dict[bytes, str] = {}
+_MEMO_CS: dict[bytes, Any] = {}
 _MEMO_LIMIT = 4096
+#: Returned by a text decoder for values it leaves to pydicom (non-ASCII, ISO 2022, PN groups).
+_SLOW = object()
+
+
+def _remember(memo: dict[bytes, Any], raw: bytes, value: Any) -> Any:
+    if len(memo) > _MEMO_LIMIT:
+        memo.clear()
+    memo[raw] = value
+    return value
+
+
+def _ui_memo(raw: bytes) -> str:
+    value = _MEMO_UI.get(raw)
+    return value if value is not None else _remember(_MEMO_UI, raw, _ui(raw))
+
+
+def _cs(raw: bytes) -> Any:
+    value = _MEMO_CS.get(raw)
+    if value is not None:
+        return value
+    if not raw.isascii() or b"\x1b" in raw:
+        return _SLOW
+    text = raw.decode("ascii").rstrip("\x00 ")
+    value = tuple(p.strip() for p in text.split("\\")) if "\\" in text else text.strip()
+    return _remember(_MEMO_CS, raw, value)
+
+
+def _plain(raw: bytes) -> Any:
+    if not raw.isascii() or b"\x1b" in raw:
+        return _SLOW
+    return raw.decode("ascii").rstrip("\x00 ")
+
+
+def _stripped(raw: bytes) -> Any:
+    if not raw.isascii() or b"\x1b" in raw:
+        return _SLOW
+    return raw.decode("ascii").strip(" \x00")
+
+
+def _pn(raw: bytes) -> Any:
+    if not raw.isascii() or b"\x1b" in raw or b"=" in raw:
+        return _SLOW
+    return raw.decode("ascii").strip(" \x00")
+
+
+_DECODERS: dict[str, Callable[[bytes], Any]] = {
+    "US": _us, "UL": _ul, "UI": _ui_memo, "DS": _ds, "IS": _is, "CS": _cs, "PN": _pn, "LO": _stripped,
+    "SH": _stripped,
+}
+#: tag -> (keyword, VR, decoder) for every wanted table, built on first use.
+_PLANS: dict[int, dict[int, tuple[str, str, Callable[[bytes], Any]]]] = {}
+
+
+def _plan(wanted: dict[int, tuple[str, str]]) -> dict[int, tuple[str, str, Callable[[bytes], Any]]]:
+    plan = _PLANS.get(id(wanted))
+    if plan is None:
+        plan = {tag: (kw, vr, _DECODERS.get(vr, _plain)) for tag, (kw, vr) in wanted.items()}
+        _PLANS[id(wanted)] = plan
+    return plan
 
 
 def decode(found: dict[int, bytes], wanted: dict[int, tuple[str, str]], text: _Text | bytes | None) -> dict[str, Any]:
     """Raw values -> keyword: value, shaped like pydicom's (str, int, float or lists).
 
+    ``wanted`` must be a long-lived table (:data:`WANTED`, :data:`RECORD_WANTED`);
     ``text`` is a :class:`_Text` or the raw Specific Character Set (made into one only
     when a value is not plain ASCII).
     """
     out: dict[str, Any] = {}
+    plan = _plan(wanted)
     for tag, raw in found.items():
-        keyword, vr = wanted[tag]
-        memo = _MEMO.get(vr)
-        if memo is not None:
-            value = memo.get(raw)
-            if value is not None:
-                out[keyword] = value
-                continue
-        convert = _BINARY.get(vr)
-        if convert is not None:
-            value = convert(raw)
-            if value is not None:
-                out[keyword] = value
-                if memo is not None:
-                    if len(memo) > _MEMO_LIMIT:
-                        memo.clear()
-                    memo[raw] = value
-            continue
-        if raw.isascii() and b"\x1b" not in raw and not (vr == "PN" and b"=" in raw):
-            value = raw.decode("ascii").rstrip("\x00 ")
-        else:
+        keyword, vr, convert = plan[tag]
+        value = convert(raw)
+        if value is _SLOW:
             if not isinstance(text, _Text):
                 text = _Text(text)
             out[keyword] = text.pydicom_value(raw, tag, vr)
-            continue
-        if vr == "CS":
-            value = tuple(p.strip() for p in value.split("\\")) if "\\" in value else value.strip()
+        elif value is not None:
             out[keyword] = value
-            if memo is not None:
-                if len(memo) > _MEMO_LIMIT:
-                    memo.clear()
-                memo[raw] = value
-        else:
-            out[keyword] = value.strip() if vr in _STRIPPED else value
     return out
 
 

@@ -73,7 +73,17 @@ def _vec(n: int) -> Any:
     return lambda value: _floats(value, n)
 
 
+_WORDS: dict[Any, tuple[str, ...]] = {}
+
+
 def _words(value: Any) -> tuple[str, ...]:
+    if type(value) is tuple:  # the fast reader's (shared, immutable) CS values
+        words = _WORDS.get(value)
+        if words is None:
+            if len(_WORDS) > 1024:
+                _WORDS.clear()
+            words = _WORDS[value] = tuple(v for v in _text(value).split("\\") if v)
+        return words
     return tuple(v for v in _text(value).split("\\") if v)
 
 
