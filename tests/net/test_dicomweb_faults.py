@@ -93,6 +93,16 @@ def test_http_errors_are_clear(serve, tmp_path: Path, code: int, words: str) -> 
     assert list((tmp_path / "store").rglob("*")) == []
 
 
+@pytest.mark.parametrize("code", [401, 500])
+def test_stow_http_errors_end_the_send_with_a_report(serve, corpus: Path, code: int) -> None:
+    from viewer.tasks import send as task
+
+    server = serve(_reply(code, b"nope"))
+    items, _ = task.collect([corpus / "ct" / "CT_small.dcm"])
+    report = task.send(DicomWebClient(WebTarget(server.url)), items)
+    assert report.error.startswith(f"HTTP {code}") and report.results == []
+
+
 def test_cut_connection_mid_multipart_leaves_no_partial_file(serve, corpus: Path, tmp_path: Path) -> None:
     first, second = _files(corpus)
     boundary = "cutcut"
