@@ -205,6 +205,17 @@ def test_scan_cancel(corpus: Path) -> None:
 
 def test_threaded_reading_gives_the_same_tree(corpus: Path) -> None:
     assert _shape(load_tree(corpus / "series", workers=3)) == _shape(load_tree(corpus / "series"))
+    # Cancelling and abandoning a threaded scan ends it cleanly.
+    cancel = threading.Event()
+    events = []
+    for event in scan(corpus / "series", cancel=cancel, workers=3):
+        events.append(event)
+        if event.kind == "instance":
+            cancel.set()
+    assert events[-1].kind == "done" and events[-1].cancelled
+    stream = scan(corpus / "series", workers=3)
+    next(e for e in stream if e.kind == "instance")
+    stream.close()
 
 
 def test_dicomdir_under_another_name(corpus: Path, tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from viewer.errors import Cancelled, ReadError
 
 log = logging.getLogger(__name__)
 
+
 class EventKind(str, Enum):
     """What a :class:`ScanEvent` reports; compares equal to its string value."""
 
