@@ -561,3 +561,29 @@ def test_render_failure_fails_the_job_not_the_server(tmp_path):
         from peers import c_echo
 
         assert c_echo(srv.port, "VIEWERPRINT") == 0
+
+
+def test_profile_from_a_json_file(tmp_path):
+    import json
+
+    from viewer.errors import UsageError
+
+    path = tmp_path / "lab.json"
+    path.write_text(json.dumps({"printer_name": "LAB", "printer_status": "WARNING",
+                                "printer_status_info": "FILM TRANSP ERR", "standard_formats": ["1,1"]}))
+    profile = load_profile(str(path))
+    sink = make_sink(tmp_path / "out", profile.min_density, profile.max_density, {}, DPI)
+    with PrintServer(sink.print_job, profile, aet="VIEWERPRINT", host="127.0.0.1", port=free_port()) as srv:
+        scu = Scu(srv.port)
+        try:
+            st, ds = scu.assoc.send_n_get([], PRINTER, PRINTER_INSTANCE, meta_uid=scu.meta)
+            assert (ds.PrinterName, ds.PrinterStatus, ds.PrinterStatusInfo) == ("LAB", "WARNING", "FILM TRANSP ERR")
+            session = scu.session()
+            assert scu.film_box(session, "STANDARD\\2,2")[0] == 0x0106  # only 1,1 in this profile
+        finally:
+            scu.release()
+    path.write_text(json.dumps({"colour": True}))
+    with pytest.raises(UsageError, match="unknown keys colour"):
+        load_profile(str(path))
+    with pytest.raises(UsageError, match="no printer profile"):
+        load_profile("nosuch")

@@ -28,6 +28,9 @@ class PrinterProfile:
     model: str = "Virtual Film Printer"
     serial_number: str = "0001"
     software_versions: str = "dicom-viewer print-scp"
+    #: what N-GET Printer reports (PS3.3 C.13.9.1): NORMAL, WARNING or FAILURE, and a defined term
+    printer_status: str = "NORMAL"
+    printer_status_info: str = "NORMAL"
     color: bool = True
     supports_12bit: bool = True
     presentation_lut: bool = True

@@ -342,8 +342,8 @@ class PrintService:
         """The Printer SOP instance (PS3.3 C.13.9 Printer Module)."""
         p = self.profile
         ds = Dataset()
-        ds.PrinterStatus = "NORMAL"
-        ds.PrinterStatusInfo = "NORMAL"
+        ds.PrinterStatus = p.printer_status
+        ds.PrinterStatusInfo = p.printer_status_info
         ds.PrinterName = p.printer_name
         ds.Manufacturer = p.manufacturer
         ds.ManufacturerModelName = p.model

@@ -80,11 +80,11 @@ class VirtualPrinterDialog(QDialog):
         self.dpi.setRange(36, 1200)
         self.dpi.setValue(150)
         self.out_dir = QLineEdit(str(out_dir or default_output_folder()))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
+        self.browse = QPushButton("Browse…")
+        self.browse.clicked.connect(self._browse)
         out_row = QHBoxLayout()
         out_row.addWidget(self.out_dir, 1)
-        out_row.addWidget(browse)
+        out_row.addWidget(self.browse)
         form = QFormLayout()
         for label, w in (("Port", self.port), ("AE title", self.aet), ("Listen on", self.bind),
                          ("Printer profile", self.profile), ("Resolution (DPI)", self.dpi)):
@@ -150,7 +150,7 @@ class VirtualPrinterDialog(QDialog):
             log.warning("virtual printer not started: %s", exc)
             return False
         self.server, self.sink = server, sink
-        for w in (self.port, self.aet, self.bind, self.profile, self.dpi, self.out_dir):
+        for w in (self.port, self.aet, self.bind, self.profile, self.dpi, self.out_dir, self.browse):
             w.setEnabled(False)
         self.start_button.setText("Stop")
         self._timer.start()
@@ -166,7 +166,7 @@ class VirtualPrinterDialog(QDialog):
         server.stop()
         self._detach_log()
         self._timer.stop()
-        for w in (self.port, self.aet, self.bind, self.profile, self.dpi, self.out_dir):
+        for w in (self.port, self.aet, self.bind, self.profile, self.dpi, self.out_dir, self.browse):
             w.setEnabled(True)
         self.start_button.setText("Start")
         self.status.setText(f"Stopped ({server.service.films_printed} film(s) printed)")
