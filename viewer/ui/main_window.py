@@ -38,6 +38,32 @@ log = logging.getLogger(__name__)
 MAX_RECENT = 10
 
 
+def batched(events: Any, interval_s: float = 0.02, max_items: int = 256) -> Any:
+    """Group a scan's events into lists, one at most every ``interval_s`` (runs in the worker).
+
+    Qt delivers all queued signals in one go; hundreds of one-instance signals from a fast
+    scan would hold the event loop for tens of milliseconds, batches of a few hundred do not.
+    """
+    import time
+
+    batch: list[Any] = []
+    last = time.monotonic()
+    for event in events:
+        batch.append(event)
+        now = time.monotonic()
+        if len(batch) >= max_items or now - last >= interval_s:
+            yield batch
+            batch, last = [], now
+    if batch:
+        yield batch
+
+
+def _scan_batched(paths: list[str], cancel: Any = None) -> Any:
+    from viewer.dicom.scan import scan
+
+    return batched(scan(paths, cancel=cancel))
+
+
 def series_frames(series: Any) -> list[FrameRef]:
     """Every frame of a series in display order (instances as the model sorted them)."""
     frames: list[FrameRef] = []
@@ -82,6 +108,7 @@ class MainWindow(QMainWindow):
         self.grid.active_changed.connect(self._on_active_changed)
         self.grid.series_dropped.connect(self._on_series_dropped)
         self._wired: set[int] = set()
+        self._shown: dict[int, tuple[Viewport, Any, int]] = {}
         self.setCentralWidget(self.grid)
         self.pixel_label = QLabel("")
         self.pixel_label.setMinimumWidth(260)
@@ -105,6 +132,12 @@ class MainWindow(QMainWindow):
         for vp in self.grid.viewports:
             self._wire(vp)
         self._restore()
+        # Import the core modules now, not on the first open, where it stalled the event loop
+        # for about 50 ms (bench/gui.py "load").
+        import viewer.dicom.model  # noqa: F401
+        import viewer.dicom.scan  # noqa: F401
+        import viewer.render  # noqa: F401
+        import viewer.dicom._media_stacks  # noqa: F401
 
     @property
     def viewport(self) -> Viewport:
@@ -222,11 +255,11 @@ class MainWindow(QMainWindow):
     def open_paths(self, paths: list[str]) -> None:
         """Scan ``paths`` in a worker; the browser fills as instances arrive."""
         from viewer.dicom.model import StudyTree
-        from viewer.dicom.scan import scan
 
         self.cancel_loading()
         self._remember([str(Path(p).resolve()) for p in paths])
         self.browser.clear()
+        self._shown.clear()
         self.thumbnails.clear()
         self.browser.set_loading(True)
         self._tree = StudyTree()
@@ -237,13 +270,17 @@ class MainWindow(QMainWindow):
         self.cancel_button.setVisible(True)
         self.statusBar().showMessage(f"Opening {', '.join(paths)}…")
         self._pending_refresh = False
-        self._load_worker = run_in(self.pools, self.pools.decode, scan, [str(p) for p in paths],
-                                   on_yield=self._on_scan_event, on_error=self._on_scan_error,
+        self._load_worker = run_in(self.pools, self.pools.decode, _scan_batched, [str(p) for p in paths],
+                                   on_yield=self._on_scan_batch, on_error=self._on_scan_error,
                                    on_finished=self._on_scan_finished, pass_cancel=True)
 
     def cancel_loading(self) -> None:
         if self._load_worker is not None:
             self._load_worker.cancel()
+
+    def _on_scan_batch(self, events: list[Any]) -> None:
+        for event in events:
+            self._on_scan_event(event)
 
     def _on_scan_event(self, event: Any) -> None:
         kind = str(getattr(event, "kind", ""))
@@ -272,6 +309,7 @@ class MainWindow(QMainWindow):
         if self._tree is None:
             return
         self.browser.refresh(self._tree)
+        self._grow_shown_series()
         for key, path, frame in self.browser.thumbnail_wanted:
             self.thumbnails.add(key, path, frame)
         self.browser.thumbnail_wanted.clear()
@@ -303,7 +341,17 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ viewing
     def show_series(self, series: Any, viewport: Viewport | None = None) -> None:
         """Show ``series`` in ``viewport`` (default: the active one)."""
-        (viewport or self.viewport).set_frames(series_frames(series))
+        vp = viewport or self.viewport
+        vp.set_frames(series_frames(series))
+        self._shown[id(vp)] = (vp, series, series.instance_count)
+
+    def _grow_shown_series(self) -> None:
+        # A series shown while the medium still loads gains instances: extend the stack,
+        # staying on the image on screen.
+        for key, (vp, series, count) in list(self._shown.items()):
+            if series.instance_count != count:
+                vp.update_frames(series_frames(series))
+                self._shown[key] = (vp, series, series.instance_count)
 
     def _on_series_dropped(self, vp: Viewport, uid: str) -> None:
         series = self._tree.series_by_uid(uid) if self._tree is not None else None

@@ -152,6 +152,16 @@ class Viewport(QWidget):
         if self._frames:
             self._show(self._index)
 
+    def update_frames(self, frames: list[FrameRef]) -> None:
+        """Replace the stack by a grown or re-sorted one, staying on the frame shown."""
+        ref = self.current.ref if self.current is not None else None
+        self._frames = list(frames)
+        if ref is not None and ref in self._frames:
+            self._index = self._frames.index(ref)
+        else:
+            self._index = max(0, min(self._index, len(self._frames) - 1))
+        self._refresh_annotations()
+
     @property
     def frames(self) -> list[FrameRef]:
         return list(self._frames)
