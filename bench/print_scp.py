@@ -26,7 +26,6 @@ import argparse
 import io
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading

@@ -253,6 +253,7 @@ def check_presentation_lut(ds: Dataset) -> Problem | None:
     if len(seq) != 1 or "LUTDescriptor" not in seq[0] or "LUTData" not in seq[0]:
         return Problem(MISSING_ATTRIBUTE, f"{what}: LUT Sequence needs one item with LUTDescriptor and LUTData")
     n, _first, bits = (int(v) for v in seq[0].LUTDescriptor)
-    if n not in (256, 4096) and not 0 < n <= 65536 or not 10 <= bits <= 16:
+    n = n or 65536  # PS3.3 C.11.1.1: 0 means 2**16 entries
+    if not 8 <= bits <= 16:
         return Problem(INVALID_VALUE, f"{what}: LUT Descriptor {n}\\{_first}\\{bits} not supported (PS3.3 C.11.6.1.1)")
     return None
