@@ -220,3 +220,20 @@ def test_peer_abort_ends_send_and_resume_sends_the_rest(corpus: Path, tmp_path: 
         assert sorted(received) == sorted(i.sop_instance_uid for i in items)
     finally:
         server.shutdown()
+
+
+def test_bare_dataset_and_broken_files(corpus: Path, ct_only_scp: Scp) -> None:
+    skipped: list[Path] = []
+    items = list(store_scu.iter_items([corpus / "nometa", corpus / "broken"], skipped))
+    # non-DICOM and unparseable files are skipped, not sent (oracle: the corpus MANIFEST says
+    # which files pydicom reads only with force=True)
+    assert {p.name for p in skipped} >= {"not_dicom.txt", "not_dicom.png", "zero_bytes.dcm", "garbage_random.dcm"}
+    results = {r.item.path.name: r for r in store_scu.send(_target(ct_only_scp), items)}
+    bare = results["ct_raw_implicit_no_meta.dcm"]
+    assert bare.category == Category.SUCCESS, bare.message
+    src = dcmread(corpus / "nometa" / "ct_raw_implicit_no_meta.dcm", force=True)
+    assert ct_only_scp.received[bare.item.sop_instance_uid] == src
+    # broken files fail alone, with a message; the rest of the folder still goes
+    for name, r in results.items():
+        if name != "ct_raw_implicit_no_meta.dcm" and r.category == Category.FAILURE:
+            assert r.message

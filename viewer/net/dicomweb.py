@@ -603,13 +603,15 @@ def _batches(items: Sequence[StoreItem], limit: int) -> Iterator[list[StoreItem]
 
 def _file_bytes(item: StoreItem, modify: Callable[[object], object] | None) -> bytes:
     """The PS3.10 file to send: the file itself, or re-encoded after ``modify``."""
-    if modify is None:
+    if modify is None and item.has_meta:
         return item.path.read_bytes()
     import io
 
-    from pydicom import dcmread
+    from viewer.net.store_scu import read_dataset
 
-    ds = modify(dcmread(item.path))
+    ds = read_dataset(item)
+    if modify is not None:
+        ds = modify(ds)
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)  # type: ignore[attr-defined]
     return buf.getvalue()

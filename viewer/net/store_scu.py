@@ -14,6 +14,7 @@ SOP class the peer rejects at association fails only its own instances.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,9 @@ class StoreItem:
     sop_class_uid: str
     sop_instance_uid: str
     transfer_syntax_uid: str
+    #: False for a bare data set without the PS3.10 header (read with ``force``,
+    #: Implicit VR Little Endian assumed as PS3.5 10.1 makes it the default).
+    has_meta: bool = True
 
 
 @dataclass
@@ -220,7 +224,7 @@ def _prepare(item: StoreItem, accepted: set[str],
     from pydicom import dcmread
 
     ts = item.transfer_syntax_uid
-    ds = dcmread(item.path)
+    ds = read_dataset(item)
     if modify is not None:
         ds = modify(ds)
     if ts in accepted:
@@ -457,6 +461,38 @@ def _send_one(assoc: object, item: StoreItem, accepted: set[str],
     return StoreResult(item, status, category, message, ts)
 
 
+def read_dataset(item: StoreItem) -> object:
+    """The whole data set of ``item``, with File Meta Information (made up when absent)."""
+    from pydicom import dcmread
+    from pydicom.dataset import FileMetaDataset
+
+    if item.has_meta:
+        return dcmread(item.path)
+    ds = dcmread(item.path, force=True)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = item.sop_class_uid
+    meta.MediaStorageSOPInstanceUID = item.sop_instance_uid
+    meta.TransferSyntaxUID = item.transfer_syntax_uid
+    ds.file_meta = meta
+    return ds
+
+
+def _read_bare(path: Path) -> StoreItem | None:
+    """A data set without PS3.10 header: accepted only if it parses as Implicit VR LE
+    (the PS3.5 default syntax) and has SOP Class and Instance UIDs."""
+    from pydicom import dcmread
+
+    try:
+        ds = dcmread(path, force=True, stop_before_pixels=True, specific_tags=["SOPClassUID", "SOPInstanceUID"])
+        sop_class, sop_inst = str(ds.SOPClassUID), str(ds.SOPInstanceUID)
+    except Exception:  # noqa: BLE001 - anything unreadable is simply not DICOM
+        return None
+    if not (ds.original_encoding == (True, True) and re.fullmatch(r"[0-9.]{3,64}", sop_class)
+            and re.fullmatch(r"[0-9.]{3,64}", sop_inst)):
+        return None
+    return StoreItem(Path(path), sop_class, sop_inst, ImplicitVRLittleEndian, has_meta=False)
+
+
 def read_item(path: Path) -> StoreItem | None:
     """A :class:`StoreItem` from the file meta of ``path``, or None if not a DICOM file.
 
@@ -468,7 +504,9 @@ def read_item(path: Path) -> StoreItem | None:
 
     try:
         meta = read_file_meta_info(path)
-    except (InvalidDicomError, OSError, ValueError, EOFError, KeyError):
+    except InvalidDicomError:
+        return _read_bare(path)
+    except (OSError, ValueError, EOFError, KeyError):
         return None
     try:
         sop_class = str(meta.MediaStorageSOPClassUID)
