@@ -243,6 +243,28 @@ def bench_decode(tmp: Path, rounds: int, quick: bool) -> None:
         print(f"{name:36s} decode+render {med['ours']:8.3f} ms ({1000 / med['ours']:6.0f} fps)"
               f"  pydicom {med['pydicom']:8.2f} ms  x{med['pydicom'] / med['ours']:5.1f} faster")
         sys.stdout.flush()
+        if ts is not None:
+            _bench_plugins(name, ref_ds, src.num_frames, rounds)
+
+
+def _bench_plugins(name: str, ds: Dataset, frames: int, rounds: int) -> None:
+    """One frame decoded by each available plugin, relative to the one we choose."""
+    from pydicom.pixels.decoders.base import get_decoder
+
+    from viewer.dicom._codecs import choose_plugin
+
+    uid = ds.file_meta.TransferSyntaxUID
+    decoder = get_decoder(uid)
+    chosen = choose_plugin(uid)
+    cands = {}
+    for plugin in decoder.available_plugins:
+        nxt = Cycler(list(range(frames)))
+        cands[plugin] = (lambda p=plugin, n=nxt: decoder.as_array(ds, index=n(), decoding_plugin=p))
+    if len(cands) < 2:
+        return
+    med = group(cands, max(3, rounds // 3))
+    text = ", ".join(f"{k} {v:.2f} ms (x{v / med[chosen]:.1f})" for k, v in sorted(med.items(), key=lambda kv: kv[1]))
+    print(f"{'':36s}   plugins: {text}; chosen: {chosen}")
 
 
 def _compress_jpeg_baseline(ds: Dataset) -> None:
