@@ -138,6 +138,22 @@ def test_split_by_orientation_size_and_repeated_positions() -> None:
             assert stack.distances == sorted(stack.distances) or stack.distances == sorted(stack.distances)[::-1]
 
 
+def test_repeated_positions_without_distinguishing_numbers() -> None:
+    axial = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+    tree = StudyTree()
+    for k in range(8):  # two passes over 4 positions, same acquisition number
+        tree.add(_inst(f"r{k}", instance_number=k + 1, acquisition_number=1,
+                       image_position=(0.0, 0.0, 2.0 * (k % 4)), image_orientation=axial, rows=8, columns=8))
+    [series] = list(tree.iter_series())
+    assert [[i.instance_number for i in s.instances] for s in series.stacks] == [[1, 2, 3, 4], [5, 6, 7, 8]]
+    assert all(s.spacing.spacing_mm == pytest.approx(2.0) for s in series.stacks)
+    # Uneven repeats stay in one stack, ordered by position then Instance Number.
+    tree.add(_inst("extra", instance_number=9, acquisition_number=1, image_position=(0.0, 0.0, 0.0),
+                   image_orientation=axial, rows=8, columns=8))
+    [stack] = series.stacks
+    assert [i.instance_number for i in stack.instances][:3] == [1, 5, 9]
+
+
 def test_fallback_order_without_geometry() -> None:
     tree = StudyTree()
     tree.add(_inst("3", instance_number=None, acquisition_number=1))

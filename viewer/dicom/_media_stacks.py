@@ -108,6 +108,18 @@ def _split_repeats(items: list[Instance], normal: tuple[float, float, float],
             groups.setdefault(key(inst), []).append(inst)
         if len(groups) > 1 and not any(_has_repeats(g, normal) for g in groups.values()):
             return [_sorted_stack(g, normal, orientation) for g in groups.values()]
+    # Every position repeated the same number of times, with nothing telling the runs
+    # apart: the k-th image (by Instance Number) at each position goes to stack k.
+    at: dict[float, list[Instance]] = {}
+    for inst in items:
+        at.setdefault(round(_distance(inst, normal), 3), []).append(inst)
+    counts = {len(v) for v in at.values()}
+    if len(counts) == 1 and len(at) > 1:
+        runs: list[list[Instance]] = [[] for _ in range(counts.pop())]
+        for group in at.values():
+            for k, inst in enumerate(sorted(group, key=fallback_key)):
+                runs[k].append(inst)
+        return [_sorted_stack(run, normal, orientation) for run in runs]
     log.debug("series keeps repeated slice positions in one stack (%d images)", len(items))
     return [_sorted_stack(items, normal, orientation)]
 
