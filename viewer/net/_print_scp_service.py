@@ -30,6 +30,7 @@ log = logging.getLogger("viewer.net.print_scp")
 EVENT_PENDING, EVENT_PRINTING, EVENT_DONE, EVENT_FAILURE = 1, 2, 3, 4
 _EVENT_STATUS = {EVENT_PENDING: "PENDING", EVENT_PRINTING: "PRINTING", EVENT_DONE: "DONE", EVENT_FAILURE: "FAILURE"}
 _MAX_JOBS = 1000
+EVENT_TIMEOUT = 10.0  # seconds to wait for an N-EVENT-REPORT-RSP
 
 Reply = tuple[Any, Dataset | None]
 
@@ -464,7 +465,16 @@ class PrintService:
         session = self._states.get(id(assoc))
         if session and session.session:
             report.FilmSessionLabel = session.session.attrs.get("FilmSessionLabel", "")
-        status, _ = assoc.send_n_event_report(report, event_type, PRINT_JOB, job_uid)
+        # Sent from inside the N-ACTION handler, before its response: the SCU is then waiting
+        # for us and cannot cross it with a request of its own (pynetdicom SCUs serve
+        # N-EVENT-REPORTs on a thread of their own). An SCU that never answers costs at most
+        # EVENT_TIMEOUT, after which pynetdicom aborts the association.
+        saved = assoc.dimse_timeout
+        assoc.dimse_timeout = min(saved or EVENT_TIMEOUT, EVENT_TIMEOUT)
+        try:
+            status, _ = assoc.send_n_event_report(report, event_type, PRINT_JOB, job_uid)
+        finally:
+            assoc.dimse_timeout = saved
         code = status.get("Status") if status is not None else None
         if code != 0x0000:
             log.warning("print job %s: N-EVENT-REPORT %s answered %s", job_uid, _EVENT_STATUS[event_type],
