@@ -297,3 +297,10 @@ def test_file_removed_after_open_gives_read_error(tmp_path: Path) -> None:
     path.unlink()
     with pytest.raises(ReadError, match="cannot read pixel data"):
         src.frame(0)
+
+
+def test_unsupported_syntax_is_a_clear_decode_error() -> None:
+    ds = pydicom.dcmread(CORPUS / "ts" / "MR_small_RLE.dcm")
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.100"  # MPEG2: pydicom has no decoder
+    with pytest.raises(DecodeError, match="no decoder exists for transfer syntax MPEG2"):
+        open_frames(ds)
