@@ -1,5 +1,10 @@
 """Reading one file's header (never its pixels) into an :class:`Instance`.
 
+Two readers give the same result: :mod:`viewer.dicom._media_fastread` for the common
+case (Part 10, Explicit/Implicit VR Little Endian), and pydicom for everything else and
+as the reference the tests compare against. :data:`FIELDS` maps the attributes both
+read to the :class:`Instance` fields.
+
 Files are recognised as DICOM by the ``DICM`` prefix after the 128-byte preamble
 (PS3.10 7.1), or, for raw data sets without File Meta, by a plausible first element
 (group 0x0008, as written by old modalities). Everything else is refused with a reason
