@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from viewer.commands._netargs import add_key_arguments, add_peer_arguments, node_from_args, print_progress
+from viewer.commands._netargs import add_key_arguments, add_peer_arguments, node_from_args
 
 HELP = "retrieve with C-MOVE; with --store-port, to our own storage SCP writing into --out"
 

@@ -12,7 +12,6 @@ from io import BytesIO
 
 from pydicom import dcmread
 from pydicom.filereader import read_dataset
-from pydicom.uid import UID
 
 _PREAMBLE = b"\x00" * 128 + b"DICM"
 _STUDY, _SERIES = 0x0020000D, 0x0020000E
@@ -68,4 +67,4 @@ def study_series_uids(dataset: bytes, transfer_syntax: str) -> tuple[str, str]:
     return str(ds.get("StudyInstanceUID", "") or ""), str(ds.get("SeriesInstanceUID", "") or "")
 
 
-__all__ = ["file_header", "study_series_uids", "UID"]
+__all__ = ["file_header", "study_series_uids"]
