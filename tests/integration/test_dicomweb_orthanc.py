@@ -5,7 +5,6 @@ retrieval instance for instance (pynetdicom as the DIMSE client)."""
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 import sys
 from pathlib import Path

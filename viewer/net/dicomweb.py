@@ -5,8 +5,8 @@ TLS certificates are verified unless the caller says otherwise; HTTP basic and b
 authentication are supported. Every HTTP failure becomes a :class:`~viewer.errors.NetError`
 whose ``status`` is the HTTP status and ``category`` is ``"http"`` (or ``"connection"``),
 with a message fit for the user. Retrieved instances are streamed part by part to a hidden
-temporary file next to their final place and renamed only once complete, so an interrupted
-retrieval leaves no partial file.
+temporary file in the store and renamed to their place only once complete, so an
+interrupted retrieval leaves no partial file.
 """
 
 from __future__ import annotations

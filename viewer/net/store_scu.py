@@ -221,8 +221,6 @@ def _accepted(assoc: object) -> dict[str, set[str]]:
 def _prepare(item: StoreItem, accepted: set[str],
              modify: Callable[[object], object] | None) -> tuple[object, str]:
     """Read ``item`` and bring it into a syntax the peer accepted; (dataset, syntax)."""
-    from pydicom import dcmread
-
     ts = item.transfer_syntax_uid
     ds = read_dataset(item)
     if modify is not None:
