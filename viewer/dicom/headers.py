@@ -211,7 +211,7 @@ def build_instance(fields: dict[str, Any], path: str | None, transfer_syntax_uid
     # Equivalent to Instance(**data) for this plain dataclass, at a fraction of the cost
     # when thousands of DICOMDIR records are listed.
     inst = object.__new__(Instance)
-    inst.__dict__.update(data)
+    inst.__dict__ = data
     return inst
 
 
