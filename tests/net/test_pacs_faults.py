@@ -15,7 +15,8 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import (CTImageStorage, MRImageStorage, StudyRootQueryRetrieveInformationModelFind,
-                                  StudyRootQueryRetrieveInformationModelGet)
+                                  StudyRootQueryRetrieveInformationModelGet,
+                                  StudyRootQueryRetrieveInformationModelMove)
 
 from peers import free_port
 from viewer.config import DimseNode, Timeouts
@@ -53,6 +54,9 @@ class Peer:
         self.ae = AE(ae_title="FAULTY")
         self.ae.add_supported_context(FIND)
         self.ae.add_supported_context(GET)
+        self.ae.add_supported_context(StudyRootQueryRetrieveInformationModelMove)
+        for cx in (CTImageStorage, MRImageStorage):  # for C-MOVE sub-operations
+            self.ae.add_requested_context(cx, ExplicitVRLittleEndian)
         for cx in (CTImageStorage, MRImageStorage):
             self.ae.add_supported_context(cx, scu_role=True, scp_role=True)
         if require_calling:
@@ -264,3 +268,34 @@ def test_cli_find_timeout(make_peer) -> None:
     r = _cli("find", "127.0.0.1", str(peer.port), "--aec", "FAULTY", "--timeout", "1")
     assert r.returncode == 1
     assert "DIMSE timeout" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_move_sub_operation_failure_at_our_scp(make_peer, tmp_path) -> None:
+    """Our storage SCP cannot write one instance (0xA700 to the peer): the move ends with a
+    warning and the counts of the peer, the other instance is kept, nothing partial."""
+    from viewer.net.move import move
+    from viewer.net.storage_scp import StorageSCP
+
+    good, bad = _image(CTImageStorage, 1), _image(MRImageStorage, 2)
+    bad.StudyInstanceUID = "1.2.999"
+    store = LocalStore(tmp_path / "store")
+    (store.root / "1.2.999").write_text("a file where the study folder should be")  # mkdir fails
+    scp = StorageSCP(store, "VIEWER", free_port(), allowed_calling=["FAULTY"]).start()
+
+    def handler(event: Any) -> Iterator[Any]:
+        yield "127.0.0.1", scp.port
+        yield 2
+        for ds in (good, bad):
+            yield 0xFF00, ds
+
+    peer = make_peer([(evt.EVT_C_MOVE, handler)])
+    try:
+        steps = list(move(peer.node(), "VIEWER", retrieve_identifier("STUDY", {"StudyInstanceUID": "1.2.3"}),
+                          "VIEWER", StudyRootQueryRetrieveInformationModelMove, scp=scp))
+    finally:
+        scp.stop()
+    final = steps[-1]
+    assert final.status == 0xB000 and (final.completed, final.failed) == (1, 1)
+    assert [str(p) for s in steps for p in s.files] == [str(p) for p in store.instances()]
+    assert _stored_uids(store) == {str(good.SOPInstanceUID)}
+    _no_partial(store)
