@@ -43,7 +43,7 @@ def _images(corpus: Path) -> list[Path]:
 
 
 def dcmtk_print(port: int, work: Path, cols: int, rows: int, images: list[Path], *options: str,
-                bits12: bool = True, plut: bool = True) -> tuple[Path, list[tuple[str, str]]]:
+                bits12: bool = True, plut: bool = True, extra: str = "") -> tuple[Path, list[tuple[str, str]]]:
     """Render with dcmpsprt, send with dcmprscu; return (SCU folder, [(message, status)])."""
     require_program("dcmpsprt", "dcmtk")
     require_program("dcmprscu", "dcmtk")
@@ -53,7 +53,7 @@ def dcmtk_print(port: int, work: Path, cols: int, rows: int, images: list[Path],
     render_template(CONF / "dcmpstat-scu-viewerprint.cfg.in", cfg,
                     {"SCU_DIR": work, "PRINT_SCP_PORT": port, "PRINT_SCP_AET": "VIEWERPRINT",
                      "IMPLICIT_ONLY": "false", "SUPPORTS_12BIT": str(bits12).lower(),
-                     "SUPPORTS_PLUT": str(plut).lower()})
+                     "SUPPORTS_PLUT": str(plut).lower(), "EXTRA": extra})
     subprocess.run(["dcmpsprt", "-c", str(cfg), "-p", "TARGET", "--layout", str(cols), str(rows),
                     "--filmsize", "14INX17IN", *options, *map(str, images)],
                    check=True, capture_output=True, timeout=60)
@@ -186,3 +186,20 @@ def test_dcmtk_8bit_printer_profile(tmp_path, corpus):
         want = _nearest(ours.pixel_array.astype(float) / 255, *region.shape)
         # gray8 profile: Max Density 3.00 OD; IDENTITY over the full range is gray = 255 * P.
         assert np.abs(region - 255 * want).mean() < 2.0
+
+
+def test_dcmtk_annotation(scp, tmp_path, corpus):
+    """dcmprscu N-SETs one Basic Annotation Box (position 2 of format ANNOTATION): its text is
+    printed in that box's place, the top-right quarter of the top strip, and nowhere else."""
+    _sp, statuses = dcmtk_print(scp.port, tmp_path / "scu", 1, 1, _images(corpus)[2:3], "--identity",
+                                "--annotation", "DCMTK ANNOTATION", "-pd", "-pn", "-pl",
+                                extra="Annotation = 2\\ANNOTATION")
+    assert all(s == "0x0000" for _, s in statuses), statuses
+    log = (tmp_path / "scu" / "dcmprscu.log").read_text()
+    assert "DCMTK ANNOTATION" in log and "BasicAnnotationBox" in log.replace(" ", "")
+    png = np.asarray(Image.open(_one_session(scp.sink.out_dir) / "film-1.png"))
+    height, width = png.shape
+    strip = png[: int(0.06 * height)]  # margin 2% + strip 4% (TOP_BOTTOM: positions 1-2 on top)
+    assert (strip[:, width // 2:] > 128).any()   # white text on the black border, position 2
+    assert not (strip[:, : width // 2] > 128).any()  # position 1 stays empty
+    assert not (png[int(0.94 * height):] > 128).any()

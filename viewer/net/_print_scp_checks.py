@@ -224,16 +224,21 @@ def _check_pixels(item: Dataset, profile: PrinterProfile, color: bool, has_plut:
     return None
 
 
-def check_annotation(ds: Dataset, position: int) -> Problem | None:
-    """PS3.4 H.4.5.2.1 Annotation Box N-SET checks."""
-    what = f"Annotation Box {position}"
+def check_annotation(ds: Dataset, count: int) -> Problem | None:
+    """PS3.4 H.4.5.2.1 Annotation Box N-SET checks.
+
+    The SCU gives the Annotation Position in the N-SET (mandatory there); any of the film
+    box's annotation instances may take any position of the format (DCMTK's dcmprscu sets
+    position 2 on the first instance), so only the range is checked.
+    """
+    what = "Annotation Box"
     problem = _unknown(ds, ANNOTATION_ATTRS, what)
     if problem:
         return problem
     if "AnnotationPosition" not in ds or ds.AnnotationPosition in (None, ""):
         return Problem(MISSING_ATTRIBUTE, f"{what}: missing mandatory attribute AnnotationPosition")
-    if int(ds.AnnotationPosition) != position:
-        return Problem(INVALID_VALUE, f"{what}: AnnotationPosition {ds.AnnotationPosition} does not match the instance")
+    if not 1 <= int(ds.AnnotationPosition) <= count:
+        return Problem(INVALID_VALUE, f"{what}: AnnotationPosition {ds.AnnotationPosition} not in 1..{count}")
     return None
 
 

@@ -278,11 +278,13 @@ class PrintService:
             found_a = st.find_annotation(uid)
             if found_a is None:
                 return _status(chk.Problem(chk.NO_SUCH_INSTANCE, f"no annotation box {uid}")), None
-            _film, ann = found_a
-            problem = chk.check_annotation(ds, ann.position)
+            film_a, ann = found_a
+            problem = chk.check_annotation(ds, len(film_a.annotations))
             if problem:
                 return _status(problem), None
+            ann.position = int(ds.AnnotationPosition)
             ann.text = str(ds.get("TextString", "") or "")
+            log.info("%s: annotation %d: %r", st.calling_ae, ann.position, ann.text)
             return 0x0000, Dataset()
         return _status(chk.Problem(chk.NO_SUCH_INSTANCE, f"no {NAMES.get(class_uid, class_uid)} {uid}")), None
 
