@@ -155,7 +155,7 @@ class DicomWebClient:
 
     # ------------------------------------------------------------------ HTTP
     def _request(self, method: str, url: str, *, params: Sequence[tuple[str, str]] = (),
-                 headers: Mapping[str, str] | None = None, data: bytes | None = None,
+                 headers: Mapping[str, str] | None = None, data: "bytes | _StowBody | None" = None,
                  stream: bool = False) -> "requests.Response":
         import requests
 
@@ -422,11 +422,16 @@ class DicomWebClient:
         for batch in _batches(items, batch_bytes):
             if is_cancelled(cancel):
                 raise Cancelled("send cancelled")
-            bodies: list[bytes] = []
+            bodies: list[Path | bytes] = []
             ready: list[StoreItem] = []
             for item in batch:
                 try:
-                    bodies.append(_file_bytes(item, modify))
+                    if modify is None and item.has_meta:  # sent as it is, read while sending
+                        if not os.access(item.path, os.R_OK):
+                            raise OSError("not readable")
+                        bodies.append(item.path)
+                    else:
+                        bodies.append(_file_bytes(item, modify))
                     ready.append(item)
                 except Exception as exc:  # noqa: BLE001 - a broken file fails only itself
                     done += 1
@@ -437,7 +442,7 @@ class DicomWebClient:
             if not ready:
                 continue
             boundary = _multipart.new_boundary()
-            body = b"".join(_multipart.encode(bodies, boundary))
+            body = _StowBody(bodies, boundary)
             headers = {"Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
                        "Accept": DICOM_JSON}
             try:
@@ -457,6 +462,35 @@ class DicomWebClient:
 
 
 # ---------------------------------------------------------------------- helpers
+class _StowBody:
+    """The multipart body of one STOW-RS request, read file by file while it is sent.
+
+    Memory holds one instance at a time, and the length is known up front, so the request
+    carries a Content-Length rather than chunked transfer coding (which not every DICOMweb
+    server accepts on upload).
+    """
+
+    def __init__(self, parts: Sequence[Path | bytes], boundary: str) -> None:
+        self.parts = list(parts)
+        self.boundary = boundary
+        self.sizes = [p.stat().st_size if isinstance(p, Path) else len(p) for p in self.parts]
+        framing = sum(len(piece) for piece in _multipart.encode([b""] * len(self.parts), boundary))
+        self.length = framing + sum(self.sizes)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _bodies(self) -> Iterator[bytes]:
+        for part, size in zip(self.parts, self.sizes):
+            data = part.read_bytes() if isinstance(part, Path) else part
+            if len(data) != size:
+                raise NetError(f"{part} changed while it was being sent")
+            yield data
+
+    def __iter__(self) -> Iterator[bytes]:
+        return _multipart.encode(self._bodies(), self.boundary)
+
+
 #: Characters that go into a query value as they are: RFC 3986 unreserved, sub-delims other
 #: than '&', '=', '+', and ':@/?' -- what urllib3 never percent-encodes in a query.
 _WIRE_SAFE = re.compile(r"[^A-Za-z0-9\-._~!$'()*,;:@/?]")
