@@ -325,3 +325,29 @@ def test_pinned_min_max_window_renders_regions_like_the_whole() -> None:
     pinned = pin_window(frame, params)
     region = frame[40:80:2, 10:90:3]
     np.testing.assert_array_equal(render(region, pinned), full[40:80:2, 10:90:3])
+
+
+def test_supplemental_palette_splits_gray_and_color() -> None:
+    """PS3.3 C.8.16.2.1.1.1 (Pixel Presentation COLOR): stored values below the palette's first
+    mapped value go through the grayscale pipeline, the others through the palette. Oracle:
+    pydicom's pipeline for the gray part, pydicom's apply_color_lut (fed the palette attributes
+    alone, since it refuses the whole dataset) for the colour part."""
+    path = CORPUS / "enhanced" / "eCT_Supplemental.dcm"
+    ds = _read(path)
+    src = open_frames(path)
+    params = params_from_dataset(src.dataset)
+    assert params.supplemental is not None and not params.show_supplemental and not params.is_color
+    assert render(src.frame(0), params).ndim == 2  # default: grayscale, as DCMTK shows it
+    stored = _ref_frame(ds, 0)
+    gray = pydicom_render(stored, _flatten_enhanced(ds, 0))
+    lut_ds = pydicom.Dataset()
+    for tag in (0x00281101, 0x00281102, 0x00281103, 0x00281201, 0x00281202, 0x00281203):
+        lut_ds[tag] = ds[tag]
+    colour = apply_color_lut(stored, lut_ds)
+    if colour.dtype != np.uint8:
+        colour = np.rint(colour / 65535.0 * 255).astype(np.uint8)
+    first = int(ds.RedPaletteColorLookupTableDescriptor[1])
+    ref = np.where((stored >= first)[..., None], colour[..., :3], gray[..., None])
+    ours = render(src.frame(0), params.with_supplemental())
+    assert (stored >= first).any() and (stored < first).any()
+    _assert_close(ours, ref.astype(np.uint8), 1, share=1.0)

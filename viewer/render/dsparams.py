@@ -136,6 +136,59 @@ def _palette(ds: Any, bits_stored: int) -> Palette | None:
     return Palette(first_mapped=0, rgb=np.ascontiguousarray(rgb[:, :3]).tobytes())
 
 
+def _pixel_presentation(ds: Any, frame_index: int) -> str:
+    """Pixel Presentation (0008,9205): top level, else in a frame type functional group."""
+    value = ds.get("PixelPresentation", None)
+    if value:
+        return str(value).upper()
+    for seq_kw, idx in (("PerFrameFunctionalGroupsSequence", frame_index), ("SharedFunctionalGroupsSequence", 0)):
+        seq = ds.get(seq_kw, None)
+        if not seq or idx >= len(seq):
+            continue
+        for elem in seq[idx]:
+            if elem.VR == "SQ" and elem.keyword.endswith("FrameTypeSequence") and elem.value:
+                value = elem.value[0].get("PixelPresentation", None)
+                if value:
+                    return str(value).upper()
+    return ""
+
+
+def _palette_only(ds: Any) -> Any:
+    """A new dataset holding only the palette descriptors and data (0028,1101-1223)."""
+    from pydicom.dataset import Dataset
+
+    out = Dataset()
+    for tag in (0x00281101, 0x00281102, 0x00281103, 0x00281201, 0x00281202, 0x00281203,
+                0x00281221, 0x00281222, 0x00281223):
+        if tag in ds:
+            out[tag] = ds[tag]
+    return out
+
+
+def _supplemental(ds: Any, frame_index: int) -> Palette | None:
+    """The Supplemental Palette Color LUT (PS3.3 C.7.6.19, C.8.16.2.1.1.1), if any."""
+    if "RedPaletteColorLookupTableDescriptor" not in ds:
+        return None
+    if _pixel_presentation(ds, frame_index) not in ("COLOR", "MIXED"):
+        return None
+    from pydicom.pixels.processing import apply_color_lut
+
+    try:
+        n, first, _bits = (int(v) for v in ds.RedPaletteColorLookupTableDescriptor)
+        n = n or 65536
+        # pydicom refuses a dataset with Pixel Presentation COLOR/MIXED (it cannot run the
+        # grayscale half); hand it the palette attributes alone, we do the split ourselves.
+        lut_ds = _palette_only(ds)
+        rgb = np.asarray(apply_color_lut(np.arange(first, first + n, dtype=np.int64).clip(0, 65535)
+                                         .astype(np.uint16), lut_ds))
+    except Exception as exc:  # noqa: BLE001 - a bad supplemental palette only loses the colours
+        log.warning("ignoring the Supplemental Palette Color LUT: %s", exc)
+        return None
+    if rgb.dtype != np.uint8:
+        rgb = np.rint(rgb.astype(np.float64) * (255.0 / 65535.0)).astype(np.uint8)
+    return Palette(first_mapped=first, rgb=np.ascontiguousarray(rgb[:, :3]).tobytes())
+
+
 def params_from_dataset(ds: Any, frame_index: int = 0, voi_index: int = 0) -> RenderParams:
     """Read the render parameters of one frame of ``ds`` (the dataset is not modified).
 
@@ -217,7 +270,8 @@ def params_from_dataset(ds: Any, frame_index: int = 0, voi_index: int = 0) -> Re
     params = RenderParams(photometric=pi, samples=samples, bits_allocated=ba, bits_stored=bs, signed=signed,
                           rescale_slope=slope, rescale_intercept=intercept, rescale_type=rtype,
                           modality_lut=modality_lut, windows=windows, voi_luts=voi_luts, invert=invert,
-                          palette=palette, frame_index=frame_index)
+                          palette=palette, frame_index=frame_index,
+                          supplemental=None if color else _supplemental(ds, frame_index))
     if color or (voi_index == 0 and not windows and not voi_luts):
         return params
     return params.with_voi(voi_index)

@@ -155,3 +155,17 @@ def index_view(frame: np.ndarray) -> np.ndarray:
     if kind == "b":
         return frame.view(np.uint8)
     return frame
+
+
+@lru_cache(maxsize=16)
+def supplemental_table(params: RenderParams, window: Window | None) -> np.ndarray:
+    """``(size, 3)`` uint8: grayscale below the supplemental palette's first mapped value,
+    palette colours from it up (PS3.3 C.8.16.2.1.1.1), indexed like :func:`gray_table`."""
+    assert params.supplemental is not None
+    values, size = stored_domain(params)
+    gray = to_levels(voi(modality(values, params), params, window), params.invert, 8)
+    pal = params.supplemental.table()
+    rgb = np.repeat(gray[:, None], 3, axis=1)
+    colored = values >= params.supplemental.first_mapped
+    rgb[colored] = pal[np.clip(values[colored] - params.supplemental.first_mapped, 0, len(pal) - 1)]
+    return _scatter(values, size, rgb, params.signed)

@@ -124,6 +124,14 @@ class RenderParams:
         PALETTE COLOR tables.
     frame_index : int
         The frame these values were read for (per-frame functional groups differ).
+    supplemental : Palette or None
+        Supplemental Palette Color LUT of a grayscale image with Pixel Presentation COLOR or
+        MIXED (PS3.3 C.8.16.2.1.1.1): stored values from ``first_mapped`` up are shown in
+        colour, values below through the grayscale pipeline.
+    show_supplemental : bool
+        Whether :func:`render` applies ``supplemental`` (then it returns RGB although
+        ``is_color`` stays False, since window/level still applies to the grayscale part).
+        Off by default, as DCMTK and most viewers show these images in grayscale.
     """
 
     photometric: str = "MONOCHROME2"
@@ -142,6 +150,8 @@ class RenderParams:
     invert: bool = False
     palette: Palette | None = None
     frame_index: int = 0
+    supplemental: Palette | None = None
+    show_supplemental: bool = False
 
     # -------------------------------------------------------------- what the GUI shows
     @property
@@ -201,6 +211,10 @@ class RenderParams:
         if n <= index < n + len(self.voi_luts):
             return replace(self, window=None, voi_lut=self.voi_luts[index - n])
         raise IndexError(f"VOI {index + 1} does not exist: the image has {n + len(self.voi_luts)}")
+
+    def with_supplemental(self, show: bool = True) -> RenderParams:
+        """Return a copy that shows (or hides) the Supplemental Palette Color LUT colours."""
+        return replace(self, show_supplemental=bool(show) and self.supplemental is not None)
 
     def with_min_max(self) -> RenderParams:
         """Return a copy that windows on the frame's minimum and maximum."""

@@ -90,6 +90,8 @@ def render(frame: np.ndarray, params: RenderParams, output_bits: int = 8) -> np.
     if params.palette is not None:
         return np.take(_lut.palette_table(params), _lut.index_view(frame), axis=0, mode="clip")
     window = current_window(frame, params)
+    if params.show_supplemental and params.supplemental is not None and _tableable(frame, params):
+        return np.take(_lut.supplemental_table(params, window), _lut.index_view(frame), axis=0, mode="clip")
     if _tableable(frame, params):
         table = _lut.gray_table(params, window, output_bits)
         return np.take(table, _lut.index_view(frame), mode="clip")
