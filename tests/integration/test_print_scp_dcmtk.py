@@ -151,6 +151,11 @@ def test_dcmtk_film_renders_what_was_sent(scp, tmp_path, corpus, cols, rows, opt
         if shape in ("IDENTITY", "NONE"):
             # Nothing received is lost: our hardcopy is byte-identical to DCMTK's.
             assert ours.PixelData == hg.PixelData
+            # ... and DCMTK reads it as the Hardcopy Grayscale Image it is.
+            dump = subprocess.run(["dcmdump", "+P", "SOPClassUID", "+P", "ImageBoxPosition",
+                                   str(session / f"film-1-box-{position}.dcm")], capture_output=True, text=True)
+            assert dump.returncode == 0 and "HardcopyGrayscaleImageStorage" in dump.stdout
+            assert f"US {position} " in dump.stdout and "E:" not in dump.stderr
         else:
             # dcmprscu burns LIN OD into IDENTITY P-values for a P-LUT printer. Our own LIN OD
             # curve (PS3.3 C.11.6.1.2 + PS3.14 GSDF, 2000/10 cd/m2) applied to DCMTK's hardcopy
