@@ -63,7 +63,7 @@ def to_json_dict(ds: Dataset, *, path: str | os.PathLike[str] | None = None,
                 work[tag] = DataElement(tag, raw.VR or "UN", None)
                 omitted.append(f"{int(tag):08X}")
             continue
-        work[tag] = ds[tag]
+        work[tag] = _convertible(ds, tag)
 
     def handler(elem: DataElement) -> str:
         return _bulk_uri(base, elem)
@@ -77,6 +77,26 @@ def to_json_dict(ds: Dataset, *, path: str | os.PathLike[str] | None = None,
             del result[key]
         _drop_nested_bulk(result)
     return result
+
+
+def _convertible(ds: Dataset, tag: Any) -> DataElement:
+    """The element at ``tag``, or, when its value cannot be decoded with its VR (an unknown
+    VR, a length that is not a multiple of the value size: a damaged file), the raw bytes
+    as UN (PS3.5 6.2.2), so one bad element does not stop the dump."""
+    try:
+        elem = ds[tag]
+        if elem.VR == "SQ":
+            for item in elem.value:
+                for sub in list(item.keys()):
+                    item[sub] = _convertible(item, sub)
+        else:
+            _ = elem.value
+        return elem
+    except Exception as exc:  # noqa: BLE001 - pydicom raises several types on malformed values
+        raw = ds.get_item(tag)
+        value = raw.value if isinstance(getattr(raw, "value", None), bytes) else b""
+        log.debug("(%04X,%04X): value kept as UN: %s", tag >> 16, tag & 0xFFFF, exc)
+        return DataElement(tag, "UN", value)
 
 
 def _drop_nested_bulk(model: dict[str, Any]) -> None:
