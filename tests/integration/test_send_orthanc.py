@@ -113,3 +113,40 @@ def test_send_paths_to_configured_nodes(orthanc, corpus: Path, tmp_path: Path, k
     assert report is not None and not report.error
     assert report.count(Category.SUCCESS) == len(paths), report.summary()
     assert_stored_equal(orthanc, paths)
+
+
+def test_cli_report_resume_and_coercion(orthanc, corpus: Path, tmp_path: Path, repo_root: Path) -> None:
+    paths = make_study(corpus, tmp_path / "in", "CLIRES", mr=[])
+    report = tmp_path / "report.json"
+    base = [sys.executable, "-m", "viewer", "send", "127.0.0.1", str(orthanc.port), "--aec", orthanc.aet,
+            str(tmp_path / "in"), "--report", str(report), "--patient-id", "SEND-CLIMRN"]
+    out = subprocess.run(base, capture_output=True, text=True, cwd=repo_root, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(report.read_text())["summary"].startswith(f"{len(paths)} sent")
+    out = subprocess.run(base + ["--resume", str(report)], capture_output=True, text=True, cwd=repo_root,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"0 sent, 0 with warnings, 0 failed, {len(paths)} already sent" in out.stdout
+    got = dcmread(__import__("io").BytesIO(orthanc_file(orthanc, str(dcmread(paths[0]).SOPInstanceUID))))
+    assert got.PatientID == "SEND-CLIMRN" and got.OtherPatientIDsSequence[0].PatientID == "SEND-CLIRES"
+
+
+def test_cli_errors_are_one_line(tmp_path: Path, repo_root: Path, corpus: Path) -> None:
+    from peers import free_port
+
+    cases = [
+        (["send", "127.0.0.1", "notaport", str(corpus / "ct")], 2, "invalid port"),
+        (["send", "127.0.0.1", "104", str(tmp_path / "missing")], 1, "no such file or directory"),
+        (["send", "127.0.0.1", "104", str(tmp_path)], 2, "no DICOM files found"),
+        (["send", "127.0.0.1", str(free_port()), str(corpus / "ct" / "CT_small.dcm"), "--timeout", "3"], 1,
+         "Connection refused"),
+        (["send", f"http://127.0.0.1:{free_port()}/dicom-web", str(corpus / "ct" / "CT_small.dcm")], 1,
+         "cannot connect"),
+    ]
+    for argv, code, words in cases:
+        out = subprocess.run([sys.executable, "-m", "viewer", *argv], capture_output=True, text=True,
+                             cwd=repo_root, timeout=60)
+        assert out.returncode == code, (argv, out.stderr)
+        last = out.stderr.strip().splitlines()[-1]
+        assert last.startswith("dicom-viewer: error:") and words in last, (argv, out.stderr)
+        assert "Traceback" not in out.stderr
