@@ -243,8 +243,8 @@ def send_iter(destination: object, items: Sequence[StoreItem], *,
     except Cancelled:
         report.cancelled = True
     except ViewerError as exc:  # a lost association or an HTTP failure ends the whole send
-        report.error = str(exc)
-        log.error("%s", exc)
+        report.error = str(exc)  # the caller shows it (CLI: one line; panel: the status)
+        log.info("send stopped: %s", exc)
     finally:
         if report_path is not None:
             report.save(report_path)
