@@ -30,8 +30,15 @@ def min_max_window(frame: np.ndarray, params: RenderParams) -> Window:
     this frame, LINEAR, so that with C.11.2.1.2 ``min`` maps to black and ``max`` to white.
     """
     lo, hi = (float(v) for v in (frame.min(), frame.max())) if frame.size else (0.0, 0.0)
-    m = _lut.modality(np.array([lo, hi]), params) if params.modality_lut is None else \
-        _lut.modality(np.unique(frame), params)
+    if params.modality_lut is None:  # a rescale is monotonic: the ends map to the ends
+        m = _lut.modality(np.array([lo, hi]), params)
+    elif frame.dtype.kind in "uib":
+        # a Modality LUT need not be monotonic: map every stored value present in the frame
+        ilo = int(lo)
+        present = np.flatnonzero(np.bincount((frame.astype(np.int64) - ilo).ravel())) + ilo
+        m = _lut.modality(present, params)
+    else:
+        m = _lut.modality(np.asarray(frame).ravel(), params)
     mlo, mhi = float(m.min()), float(m.max())
     return Window((mlo + mhi + 1.0) / 2.0, mhi - mlo + 1.0, VoiFunction.LINEAR, "min/max")
 
