@@ -185,3 +185,14 @@ def test_render_command_writes_what_render_returns(name: str, tmp_path: Path) ->
     expected = render_frame(CORPUS / name)
     assert img.mode == ("RGB" if expected.ndim == 3 else "L")
     np.testing.assert_array_equal(np.asarray(img), expected)
+
+
+def test_overlay_without_data_inside_stored_bits_is_empty() -> None:
+    """No (60xx,3000) and a bit position inside Bits Stored: not an overlay, nothing drawn."""
+    ds = _base_dataset()
+    ds.PixelData = np.full((20, 24), 0x0FFF, "<u2").tobytes()
+    ds.add_new((0x6000, 0x0010), "US", 20)
+    ds.add_new((0x6000, 0x0011), "US", 24)
+    ds.add_new((0x6000, 0x0100), "US", 16)
+    ds.add_new((0x6000, 0x0102), "US", 3)
+    assert not overlay_layers(ds, 0)[0].any()

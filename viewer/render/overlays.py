@@ -126,8 +126,15 @@ def _layer(ds: Any, g: int, frame_index: int, shape: tuple[int, int], frames: An
         offset = start - first_byte * 8
         plane = bits[offset:offset + count].reshape(rows, cols).astype(bool)
         return _place(plane, origin_rc, shape)
-    # Embedded overlay: a bit of the stored words (retired; native data only)
+    # Embedded overlay: a bit of the stored words (retired; native data only). It must lie
+    # outside the Bits Stored that end at High Bit, else it would be image data.
     bit = int(_value(ds, g, 0x0102, 0))
+    obits = int(_value(ds, g, 0x0100, 1))
+    high = int(ds.get("HighBit", 0) or 0)
+    stored = int(ds.get("BitsStored", 0) or 0)
+    if obits <= 1 or high - stored < bit <= high:
+        log.warning("overlay %04X has no Overlay Data and no usable embedded bit", g)
+        return np.zeros(shape, dtype=bool)
     if frames is None:
         from viewer.dicom.frames import open_frames
 
