@@ -237,3 +237,31 @@ def test_bare_dataset_and_broken_files(corpus: Path, ct_only_scp: Scp) -> None:
     for name, r in results.items():
         if name != "ct_raw_implicit_no_meta.dcm" and r.category == Category.FAILURE:
             assert r.message
+
+
+def test_more_sop_classes_than_contexts_use_several_associations(tmp_path: Path) -> None:
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import generate_uid
+    from pynetdicom import AllStoragePresentationContexts
+
+    classes = [str(cx.abstract_syntax) for cx in AllStoragePresentationContexts][:140]
+    paths = []
+    for i, sop in enumerate(classes):  # one tiny instance per storage SOP class
+        ds = Dataset()
+        ds.SOPClassUID, ds.SOPInstanceUID = sop, generate_uid()
+        ds.PatientID = "SEND-MANY"
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = sop, ds.SOPInstanceUID
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        paths.append(tmp_path / f"{i:03d}.dcm")
+        ds.save_as(paths[-1], enforce_file_format=True)
+    gen = _start([(sop, [ExplicitVRLittleEndian, ImplicitVRLittleEndian]) for sop in classes])
+    scp = next(gen)
+    try:
+        results = list(store_scu.send(_target(scp), _items(tmp_path)))
+        assert [r.category for r in results] == [Category.SUCCESS] * len(classes), \
+            [r.message for r in results if r.message][:3]
+        assert scp.associations == 2  # 140 contexts do not fit in one (PS3.8 9.3.2.2: 128)
+        assert sorted(scp.received) == sorted(r.item.sop_instance_uid for r in results)
+    finally:
+        gen.close()
