@@ -293,6 +293,8 @@ def test_params_are_plain_values() -> None:
     hash(params)
     assert params.voi_options[0].startswith("SOFT_TISSUE") and params.voi_options[1].startswith("LUNG")
     assert params.with_voi(1).window == params.windows[1]
+    assert params.voi_index == 0 and params.with_voi(1).voi_index == 1
+    assert params.with_window(10, 20).voi_index is None
     with pytest.raises(IndexError):
         params.with_voi(2)
 

@@ -170,6 +170,15 @@ class RenderParams:
         return tuple(w.label for w in self.windows) + tuple(v.label for v in self.voi_luts)
 
     @property
+    def voi_index(self) -> int | None:
+        """Index in :attr:`voi_options` of the VOI in use; ``None`` for a user or min/max window."""
+        if self.window is not None:
+            return self.windows.index(self.window) if self.window in self.windows else None
+        if self.voi_lut is not None and self.voi_lut in self.voi_luts:
+            return len(self.windows) + self.voi_luts.index(self.voi_lut)
+        return None
+
+    @property
     def voi_description(self) -> str:
         """What the current VOI is, for the overlay text."""
         if self.is_color:
