@@ -83,3 +83,14 @@ def test_dump_json_bad_value_inside_a_sequence(tmp_path: Path) -> None:
     rc, out = _run("dump", "--json", str(path))
     seq = json.loads(out)["00081140"]["Value"][0]
     assert seq["00200011"]["vr"] in ("IS", "UN") and seq["00081155"]["Value"] == ["1.2.3"]
+
+
+def test_dump_json_unknown_vr_on_a_deferred_value(tmp_path: Path) -> None:
+    """Fuzz: the fallback itself read a large (deferred) value with its unknown VR."""
+    path = _small(tmp_path)
+    value = b"x" * (70 * 1024)  # above dump's defer size (64 KiB): left on disk when read
+    # (0020,4000) is after every element of _small: append it with an unknown VR, long form.
+    path.write_bytes(path.read_bytes() + struct.pack("<HH2sHI", 0x20, 0x4000, b"XX", 0, len(value)) + value)
+    rc, out = _run("dump", "--json", str(path))
+    model = json.loads(out)
+    assert "00204000" in model and model["00100010"]["Value"] == [{"Alphabetic": "Doe^Jane"}]

@@ -93,7 +93,7 @@ def _convertible(ds: Dataset, tag: Any) -> DataElement:
             _ = elem.value
         return elem
     except Exception as exc:  # noqa: BLE001 - pydicom raises several types on malformed values
-        raw = ds.get_item(tag)
+        raw = ds.get_item(tag, keep_deferred=True)  # a deferred value stays on disk
         value = raw.value if isinstance(getattr(raw, "value", None), bytes) else b""
         log.debug("(%04X,%04X): value kept as UN: %s", tag >> 16, tag & 0xFFFF, exc)
         return DataElement(tag, "UN", value)
