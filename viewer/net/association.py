@@ -32,6 +32,8 @@ MAX_CONTEXTS = 128
 #: Maximum PDU length we receive (PS3.8 9.3.2.3.1 allows up to 2^32-1): large enough that
 #: a PACS sends most instances in one PDU, which saves per-PDU work in pynetdicom.
 MAX_PDU = 4 * 1024 * 1024
+#: Idle poll interval of pynetdicom's DUL thread on our requestor associations (see _Watch).
+DUL_LOOP_DELAY = 0.0001
 #: Seconds to wait for the peer to end an operation after C-CANCEL before aborting.
 CANCEL_GRACE = 3.0
 
@@ -140,11 +142,17 @@ def make_ae(calling_aet: str, node: DimseNode) -> AE:
     return ae
 
 
-def set_nodelay(event: Any) -> None:
-    """``EVT_CONN_OPEN`` handler: turn off Nagle's algorithm on the association's socket.
+def tune_connection(event: Any) -> None:
+    """``EVT_CONN_OPEN`` handler: make a new association's transport answer promptly.
 
-    DIMSE is request/response with small messages (C-STORE-RSP, pending C-GET-RSP); with
-    Nagle on, a small write can wait for the peer's delayed ACK (~40 ms on Linux).
+    * ``TCP_NODELAY``: DIMSE is request/response with small messages (C-STORE-RSP, pending
+      C-GET-RSP); with Nagle's algorithm on, a small write can wait for the peer's delayed
+      ACK (~40 ms on Linux).
+    * pynetdicom's DUL thread sleeps ``_run_loop_delay`` (1 ms) whenever it finds nothing to
+      do, which adds up to ~1 ms to every PDU; a C-GET receives two messages per instance.
+      0.1 ms measured 2.5x more instances/s from Orthanc (bench/retrieve.py) for a little
+      CPU while the (short-lived) association is open. A private attribute: skipped if a
+      pynetdicom version lacks it.
     """
     import socket
 
@@ -152,6 +160,9 @@ def set_nodelay(event: Any) -> None:
         event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except (AttributeError, OSError):  # no socket (yet) or not TCP: nothing to tune
         log.debug("could not set TCP_NODELAY", exc_info=True)
+    dul = getattr(event.assoc, "dul", None)
+    if dul is not None and hasattr(dul, "_run_loop_delay"):
+        dul._run_loop_delay = DUL_LOOP_DELAY
 
 
 class _Watch:
@@ -164,7 +175,7 @@ class _Watch:
 
     def on_open(self, event: Any) -> None:
         self.connected = True
-        set_nodelay(event)
+        tune_connection(event)
 
     def on_acse(self, event: Any) -> None:
         p = event.primitive
