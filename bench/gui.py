@@ -140,9 +140,10 @@ def new_window(app):
 def bench_load(app, work: Path, quick: bool) -> None:
     from PySide6.QtCore import QTimer
 
-    folder = work / "ct500"
+    size = 256 if quick else 512
+    folder = work / f"ct500_{size}"
     if not folder.exists():
-        make_ct(folder, 500, 256 if quick else 512)
+        make_ct(folder, 500, size)
     w = new_window(app)
     ticks: list[float] = []
     timer = QTimer()
@@ -155,7 +156,7 @@ def bench_load(app, work: Path, quick: bool) -> None:
     t1 = time.perf_counter()
     timer.stop()
     gaps = np.diff(ticks) * 1000 if len(ticks) > 1 else np.array([0.0])
-    print(f"load   500 slices in {t1 - t0:.2f} s; longest event-loop stall {gaps.max():.1f} ms "
+    print(f"load   500 slices of {size}x{size} in {t1 - t0:.2f} s; longest event-loop stall {gaps.max():.1f} ms "
           f"(p99 {np.percentile(gaps, 99):.1f} ms)   [target < 50 ms]")
     w.shutdown()
     w.close()

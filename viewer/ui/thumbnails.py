@@ -24,13 +24,21 @@ THUMB_SIZE = 48
 def render_thumbnail(path: str, frame_index: int, size: int = THUMB_SIZE) -> np.ndarray:
     """A small uint8 display image of one frame (``(h, w)`` or ``(h, w, 3)``)."""
     from viewer.dicom.frames import open_frames
-    from viewer.render import params_from_dataset, render
+    from viewer.render import current_window, params_from_dataset, render
 
     src = open_frames(path)
-    frame = src.frame(min(frame_index, src.num_frames - 1))
+    index = min(frame_index, src.num_frames - 1)
+    frame = src.frame(index)
+    params = params_from_dataset(src.dataset, frame_index=index)
+    if params.window is None and params.voi_lut is None and not params.is_color:
+        # Without a VOI in the file the window comes from the frame's min/max: take it from
+        # the whole frame, so the thumbnail matches the full view.
+        w = current_window(frame, params)
+        if w is not None:
+            params = params.with_window(w.center, w.width, w.function)
     step = max(1, int(max(frame.shape[:2]) // size))
     # Subsample stored values first: render is pointwise, so this equals subsampling the rendering.
-    return np.ascontiguousarray(render(frame[::step, ::step], params_from_dataset(src.dataset, frame_index)))
+    return np.ascontiguousarray(render(frame[::step, ::step], params))
 
 
 def _drain(jobs: list[tuple[str, str, int]], cancel: threading.Event) -> Iterator[tuple[str, Any]]:

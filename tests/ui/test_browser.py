@@ -1,0 +1,71 @@
+"""The study browser: thumbnails, progress and cancel, drag-and-drop, recent files."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from test_viewer import open_and_wait, window  # noqa: F401 - fixture reuse
+
+pytestmark = pytest.mark.gui
+
+
+def test_thumbnails_render_the_series(qtbot, window, corpus) -> None:  # noqa: F811
+    open_and_wait(qtbot, window, corpus / "dicomdir_media")
+    items = window.browser.series_items()
+    qtbot.waitUntil(lambda: all(not it.icon(0).isNull() for it in items), timeout=20000)
+    # A thumbnail is the file's default rendering subsampled (render is pointwise).
+    from viewer.render import render_frame
+    from viewer.ui.thumbnails import render_thumbnail
+
+    series = items[0].data(0, Qt.ItemDataRole.UserRole + 1)
+    path = str(series.instances[0].path)
+    full = render_frame(path)
+    thumb = render_thumbnail(path, 0, size=16)
+    step = max(1, max(full.shape[:2]) // 16)
+    np.testing.assert_array_equal(thumb, full[::step, ::step])
+
+
+def test_cancel_stops_loading_and_keeps_what_was_read(qtbot, window, corpus, tmp_path) -> None:  # noqa: F811
+    src = corpus / "series" / "ct_stack_40"
+    media = tmp_path / "many"
+    for i in range(15):
+        shutil.copytree(src, media / f"copy{i}")
+    window.open_paths([str(media)])
+    assert window.browser.loading_row.isVisibleTo(window.browser)
+    window.browser.cancel_button.click()
+    qtbot.waitUntil(lambda: window._load_worker is None, timeout=20000)
+    assert not window.browser.loading_row.isVisibleTo(window.browser)
+    assert len(window._tree) <= 40  # duplicates of 40 SOP instances at most, however far it got
+
+
+def test_drop_a_folder_opens_it(qtbot, window, corpus) -> None:  # noqa: F811
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(corpus / "series" / "ct_stack_40"))])
+    event = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.first_image_shown, timeout=20000):
+        window.dropEvent(event)
+    assert window.recent_paths()[0].endswith("ct_stack_40")
+    assert [a.text() for a in window.recent_menu.actions()][0].endswith("ct_stack_40")
+
+
+def test_series_mime_payload_is_the_uid(qtbot, window, corpus) -> None:  # noqa: F811
+    from viewer.ui.viewport import SERIES_MIME
+
+    open_and_wait(qtbot, window, corpus / "dicomdir_media")
+    item = window.browser.series_items()[2]
+    data = window.browser.tree.mimeData([item])
+    assert bytes(data.data(SERIES_MIME)).decode() == item.data(0, Qt.ItemDataRole.UserRole + 2)
+
+
+def test_batched_groups_events() -> None:
+    from viewer.ui.main_window import batched
+
+    out = list(batched(iter(range(1000)), interval_s=10.0, max_items=256))
+    assert [len(b) for b in out] == [256, 256, 256, 232]
+    assert [x for b in out for x in b] == list(range(1000))
