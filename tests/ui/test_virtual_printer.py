@@ -66,17 +66,17 @@ def test_start_print_open_stop(qtbot, tmp_path, monkeypatch):
     dlg.port.setValue(port)
     dlg.bind.setText("127.0.0.1")
     dlg.dpi.setValue(50)
-    with qtbot.waitSignal(dlg.running_changed, timeout=5000):
+    with qtbot.waitSignal(dlg.running_changed, timeout=15000):
         dlg.start_button.click()
     assert dlg.start_button.text() == "Stop" and not dlg.port.isEnabled()
     assert c_echo(port, "VIEWERPRINT") == 0
     print_one_film(port)
-    qtbot.waitUntil(lambda: "1 film(s) printed" in dlg.status.text(), timeout=5000)
-    qtbot.waitUntil(lambda: "N-ACTION" in dlg.activity.toPlainText(), timeout=5000)
+    qtbot.waitUntil(lambda: "1 film(s) printed" in dlg.status.text(), timeout=15000)
+    qtbot.waitUntil(lambda: "N-ACTION" in dlg.activity.toPlainText(), timeout=15000)
     assert len(list((tmp_path / "films").glob("*/film-1.png"))) == 1
     dlg.open_button.click()
     assert [u.toLocalFile() for u in opened] == [str(tmp_path / "films")]
-    with qtbot.waitSignal(dlg.running_changed, timeout=5000):
+    with qtbot.waitSignal(dlg.running_changed, timeout=15000):
         dlg.start_button.click()
     assert dlg.start_button.text() == "Start" and dlg.port.isEnabled()
     assert c_echo(port, "VIEWERPRINT", timeout=1) is None

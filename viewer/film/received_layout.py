@@ -14,7 +14,10 @@ when the server was written; the rules are the same PS3.3 ones:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 #: Film Size ID -> (width, height) in millimetres, portrait (PS3.3 C.13.8).
 FILM_SIZES_MM: dict[str, tuple[float, float]] = {
@@ -56,7 +59,10 @@ class LayoutError(ValueError):
 
 def film_size_px(film_size_id: str | None, orientation: str | None, dpi: int) -> tuple[int, int]:
     """Film (width, height) in pixels at ``dpi``; LANDSCAPE swaps the sides (PS3.3 C.13.8)."""
-    w_mm, h_mm = FILM_SIZES_MM.get((film_size_id or DEFAULT_FILM_SIZE).upper(), FILM_SIZES_MM[DEFAULT_FILM_SIZE])
+    size = (film_size_id or DEFAULT_FILM_SIZE).upper()
+    if size not in FILM_SIZES_MM:
+        log.warning("film size %r has no known dimensions; printed as %s", size, DEFAULT_FILM_SIZE)
+    w_mm, h_mm = FILM_SIZES_MM.get(size, FILM_SIZES_MM[DEFAULT_FILM_SIZE])
     if (orientation or "PORTRAIT").upper() == "LANDSCAPE":
         w_mm, h_mm = h_mm, w_mm
     return round(w_mm / 25.4 * dpi), round(h_mm / 25.4 * dpi)

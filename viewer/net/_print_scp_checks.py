@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pydicom.dataset import Dataset
 
 from viewer.net._print_scp_profile import PrinterProfile
+from viewer.net._print_scp_terms import (DecimateCrop, FilmOrientation, Polarity, PresentationLUTShape, PrintPriority,
+                                         values)
 
 # PS3.7 C: general statuses used by the print SCP.
 NO_SUCH_ATTRIBUTE = 0x0105
@@ -53,10 +55,10 @@ IMAGE_BOX_ATTRS = _COMMON | {"ImageBoxPosition", "Polarity", "MagnificationType"
                              "ReferencedPresentationLUTSequence"}
 #: PS3.4 H.4.5.2.1: Basic Annotation Box N-SET attributes.
 ANNOTATION_ATTRS = _COMMON | {"AnnotationPosition", "TextString"}
-PRINT_PRIORITIES = ("HIGH", "MED", "LOW")
-ORIENTATIONS = ("PORTRAIT", "LANDSCAPE")
-POLARITIES = ("NORMAL", "REVERSE")
-DECIMATE_CROP = ("DECIMATE", "CROP", "FAIL")
+PRINT_PRIORITIES = values(PrintPriority)
+ORIENTATIONS = values(FilmOrientation)
+POLARITIES = values(Polarity)
+DECIMATE_CROP = values(DecimateCrop)
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,7 @@ def check_presentation_lut(ds: Dataset) -> Problem | None:
         return Problem(MISSING_ATTRIBUTE if not has_seq else INVALID_VALUE,
                        f"{what}: needs exactly one of PresentationLUTSequence or PresentationLUTShape")
     if has_shape:
-        return _in(ds, "PresentationLUTShape", ("IDENTITY", "LIN OD"), what)
+        return _in(ds, "PresentationLUTShape", values(PresentationLUTShape), what)
     seq = ds.PresentationLUTSequence
     if len(seq) != 1 or "LUTDescriptor" not in seq[0] or "LUTData" not in seq[0]:
         return Problem(MISSING_ATTRIBUTE, f"{what}: LUT Sequence needs one item with LUTDescriptor and LUTData")

@@ -19,6 +19,7 @@ from pydicom.uid import generate_uid
 
 from viewer.net import _print_scp_checks as chk
 from viewer.net._print_scp_profile import PrinterProfile, box_count
+from viewer.net._print_scp_terms import ExecutionStatus
 from viewer.net._print_scp_state import (
     ANNOTATION_BOX, COLOR_IMAGE_BOX, COLOR_META, FILM_BOX, FILM_SESSION, GRAY_IMAGE_BOX, NAMES, PRESENTATION_LUT,
     PRINT_JOB, PRINTER, PRINTER_INSTANCE, AnnotationBox, AssociationState, FilmBox, FilmSession, ImageBox,
@@ -27,8 +28,9 @@ from viewer.net._print_scp_state import (
 log = logging.getLogger("viewer.net.print_scp")
 
 #: Print Job N-EVENT-REPORT event types, PS3.4 H.4.8.1.1.
-EVENT_PENDING, EVENT_PRINTING, EVENT_DONE, EVENT_FAILURE = 1, 2, 3, 4
-_EVENT_STATUS = {EVENT_PENDING: "PENDING", EVENT_PRINTING: "PRINTING", EVENT_DONE: "DONE", EVENT_FAILURE: "FAILURE"}
+EVENT_PENDING, EVENT_PRINTING, EVENT_DONE, EVENT_FAILURE = (ExecutionStatus(v).event_type for v in
+                                                           ("PENDING", "PRINTING", "DONE", "FAILURE"))
+_EVENT_STATUS = {e.event_type: e.value for e in ExecutionStatus}
 _MAX_JOBS = 1000
 EVENT_TIMEOUT = 10.0  # seconds to wait for an N-EVENT-REPORT-RSP
 
