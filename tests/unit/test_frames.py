@@ -304,3 +304,26 @@ def test_unsupported_syntax_is_a_clear_decode_error() -> None:
     ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.100"  # MPEG2: pydicom has no decoder
     with pytest.raises(DecodeError, match="no decoder exists for transfer syntax MPEG2"):
         open_frames(ds)
+
+
+def test_encapsulated_pixel_data_with_a_huge_declared_length(tmp_path: Path) -> None:
+    """Encapsulated Pixel Data declared 0xFFFFFFF0 bytes long (a damaged file): only what the
+    file holds is read (never a 4 GB allocation), and the discrepancy is reported."""
+    import struct
+
+    data = bytearray((CORPUS / "ts" / "MR_small_jp2klossless.dcm").read_bytes())
+    pos = data.rfind(b"\xe0\x7f\x10\x00O")  # OB (or OW, as this file has it)
+    assert pos > 0 and struct.unpack_from("<I", data, pos + 8)[0] == 0xFFFFFFFF
+    struct.pack_into("<I", data, pos + 8, 0xFFFFFFF0)
+    path = tmp_path / "huge.dcm"
+    path.write_bytes(bytes(data))
+    try:
+        src = open_frames(path)
+    except ViewerError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert any("declares 4294967280 bytes" in w for w in src.warnings)
+    try:
+        np.testing.assert_array_equal(src.frame(0), _reference(CORPUS / "ts" / "MR_small_jp2klossless.dcm", 0))
+    except DecodeError as exc:
+        assert "\n" not in str(exc)

@@ -25,7 +25,6 @@ A short Pixel Data is rendered as far as it goes and reported in :attr:`FrameSou
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import warnings
@@ -221,17 +220,18 @@ class FrameSource:
             from viewer.dicom._codecs import choose_plugin
 
             self._plugin = choose_plugin(self.transfer_syntax)
-            value = ds.get("PixelData", None)
-            msg = _px.encapsulated_warning(value) if isinstance(value, bytes) else None
-            if msg:
-                self._warn(msg)
         self._big_endian = self.transfer_syntax == _px.BIG_ENDIAN
         self._buffer: bytes | None = None
         self._file_range: tuple[int, int] | None = None
         self._available = 0
         self._pixel_vr = ""
+        self._dds: Any = None
         if self.native and not self._float:
             self._locate_native()
+        elif not self._float:
+            msg = _px.encapsulated_warning(self._decode_dataset().PixelData)
+            if msg:
+                self._warn(msg)
         g = self.geometry
         self.photometric: str = "RGB" if g.samples == 3 and g.photometric.startswith("YBR") else g.photometric
 
@@ -377,20 +377,62 @@ class FrameSource:
         return arr
 
     # ------------------------------------------------------------------ encapsulated
+    def _encapsulated_value(self) -> bytes:
+        """The encapsulated Pixel Data bytes, never more than the file holds.
+
+        Encapsulated Pixel Data has an undefined length (PS3.5 A.4); a damaged file may
+        declare a defined, huge one instead, which pydicom then defers and would try to
+        read whole. Read only what is in the file, and say so.
+        """
+        elem = self.dataset.get_item(_PIXEL_DATA, keep_deferred=True)
+        if getattr(elem, "value", b"") is None and self.path:
+            start, declared = int(elem.value_tell), int(elem.length)
+            try:
+                available = max(0, min(declared, os.path.getsize(self.path) - start))
+                with open(self.path, "rb") as fh:
+                    fh.seek(start)
+                    value = fh.read(available)
+            except OSError as exc:
+                raise ReadError(f"{self.path}: cannot read pixel data: {exc.strerror or exc}",
+                                path=self.path) from None
+            if available < declared:
+                self._warn(f"Pixel Data declares {declared} bytes but the file holds {available}")
+            return value
+        try:
+            value = self.dataset.PixelData
+        except Exception as exc:  # noqa: BLE001 - a deferred value whose file is gone or cut
+            raise ReadError(f"{self.path or 'dataset'}: cannot read Pixel Data: {exc}", path=self.path) from None
+        return bytes(value or b"")
+
+    def _decode_dataset(self) -> Any:
+        """A private dataset with just what pydicom's decoder reads, built once.
+
+        The Image Pixel attributes (group 0028), the offset tables and the Pixel Data bytes,
+        with File Meta naming the transfer syntax: the caller's dataset is never written to.
+        """
+        if self._dds is None:
+            from pydicom.dataset import Dataset, FileMetaDataset
+
+            dds = Dataset()
+            for elem in self.dataset.group_dataset(0x0028):
+                dds.add(elem)
+            for tag in (0x7FE00001, 0x7FE00002):  # Extended Offset Table (Lengths)
+                if tag in self.dataset:
+                    dds.add(self.dataset[tag])
+            dds.add_new(_PIXEL_DATA, "OB", self._encapsulated_value())
+            dds.file_meta = FileMetaDataset()
+            dds.file_meta.TransferSyntaxUID = self.transfer_syntax
+            self._dds = dds
+        return self._dds
+
     def _encapsulated_frame(self, index: int) -> np.ndarray:
         from pydicom.pixels.decoders.base import get_decoder
 
-        ds = self.dataset
-        meta = getattr(ds, "file_meta", None)
-        if meta is None or "TransferSyntaxUID" not in meta:
-            ds = copy.copy(ds)  # shallow: do not write into the caller's dataset
-            from pydicom.dataset import FileMetaDataset
-
-            ds.file_meta = FileMetaDataset()
-            ds.file_meta.TransferSyntaxUID = self.transfer_syntax
         try:
             arr, props = get_decoder(self.transfer_syntax).as_array(
-                ds, index=index, decoding_plugin=self._plugin)
+                self._decode_dataset(), index=index, decoding_plugin=self._plugin)
+        except ReadError:
+            raise
         except Exception as exc:  # noqa: BLE001
             from viewer.dicom._codecs import syntax_name
 
