@@ -171,12 +171,15 @@ class AnnotationOverlay:
                 self.edges[key].setText(text)
                 changed.append(key)
         if changed:  # re-layout only what changed (a W/L drag or a new frame changes one label)
+            for key in changed:
+                label = self.corners.get(key) or self.edges[key]
+                label.setVisible(self.visible and bool(label.text()))  # no empty backing boxes
             self.place(changed)
 
     def set_visible(self, visible: bool) -> None:
         self.visible = visible
         for label in (*self.corners.values(), *self.edges.values()):
-            label.setVisible(visible)
+            label.setVisible(visible and bool(label.text()))
 
     def labels(self) -> list[QLabel]:
         return [*self.corners.values(), *self.edges.values()]
