@@ -87,7 +87,10 @@ def lut_from_item(item: Any, signed_input: bool, explanation: str = "") -> LutDa
     n = n or 65536
     if signed_input and first >= 32768:
         first -= 65536
-    raw = item.get("LUTData", None)
+    try:
+        raw = item.get("LUTData", None)
+    except Exception as exc:  # noqa: BLE001 - e.g. a damaged length field on a deferred value
+        raise DecodeError(f"LUT Data (0028,3006) unreadable: {type(exc).__name__}") from None
     if raw is None:
         raise DecodeError("LUT Data (0028,3006) missing")
     if isinstance(raw, (bytes, bytearray)):
