@@ -19,6 +19,7 @@ _HOME = tempfile.mkdtemp(prefix="dicom-viewer-test-home-")
 os.environ["XDG_CONFIG_HOME"] = str(Path(_HOME) / "config")
 os.environ["XDG_DATA_HOME"] = str(Path(_HOME) / "data")
 os.environ["XDG_CACHE_HOME"] = str(Path(_HOME) / "cache")
+os.environ["XDG_STATE_HOME"] = str(Path(_HOME) / "state")  # log files (viewer.paths.log_dir)
 os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(_HOME) / "runtime"))
 Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
 

@@ -9,12 +9,17 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from viewer import __version__
 from viewer.errors import UsageError
+
+if TYPE_CHECKING:
+    from viewer.ui.log_view import LogBuffer
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,42 @@ def make_application(argv: list[str] | None = None) -> QApplication:
         QCoreApplication.setApplicationName(APP)
         QCoreApplication.setApplicationVersion(__version__)
         app = QApplication(argv or [sys.argv[0]])
+        # Window icon, and the desktop entry name Wayland/X11 use to match windows to it.
+        from viewer.ui.about import app_icon
+
+        app.setWindowIcon(app_icon())
+        QGuiApplication.setDesktopFileName("dicom-viewer")
     return app  # type: ignore[return-value]
+
+
+def attach_log_handlers() -> "LogBuffer":
+    """Send log records to the GUI's log view and to a rotating file in the log folder.
+
+    The root logger is lowered to INFO for these two; the console handler that
+    :func:`viewer.cli.setup_logging` installed keeps the level the user asked for.
+    """
+    from logging.handlers import RotatingFileHandler
+
+    from viewer import paths
+    from viewer.ui.log_view import FORMAT, LogBuffer
+
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if handler.level == logging.NOTSET:
+            handler.setLevel(root.level)
+    root.setLevel(min(root.level, logging.INFO))
+    buffer = LogBuffer()
+    root.addHandler(buffer)
+    try:
+        file_handler = RotatingFileHandler(paths.ensure(paths.log_dir()) / paths.LOG_FILE,
+                                           maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    except OSError as exc:
+        log.warning("no log file: %s", exc)
+    else:
+        file_handler.setFormatter(logging.Formatter(FORMAT))
+        file_handler.setLevel(logging.INFO)
+        root.addHandler(file_handler)
+    return buffer
 
 
 def run_gui(args: argparse.Namespace) -> int:
@@ -50,12 +90,16 @@ def run_gui(args: argparse.Namespace) -> int:
             raise UsageError(f"no such file or directory: {p}")
     size = _parse_size(args.size)
     app = make_application()
+    log_buffer = attach_log_handlers()
     from viewer.ui.main_window import MainWindow
     from viewer.ui.workers import Pools
 
     settings = QSettings()
     pools = Pools()
     window = MainWindow(settings=settings, pools=pools)
+    from viewer.ui import log_view
+
+    log_view.install(window, log_buffer)
     window.resize(*size)
     window.show()
     if args.paths:

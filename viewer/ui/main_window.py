@@ -395,15 +395,9 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ misc
     def show_about(self) -> None:
-        import numpy
-        import pydicom
-        import pynetdicom
-        import PySide6
+        from viewer.ui.about import show_about
 
-        QMessageBox.about(self, "About dicom-viewer",
-                          f"<b>dicom-viewer {__version__}</b><br>DICOM viewer and print client.<br><br>"
-                          f"Qt (PySide6) {PySide6.__version__}<br>pydicom {pydicom.__version__}<br>"
-                          f"pynetdicom {pynetdicom.__version__}<br>numpy {numpy.__version__}")
+        show_about(self)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt naming
         if event.mimeData().hasUrls():
