@@ -7,14 +7,25 @@ part that is empty or only dots becomes ``_``: no value can name a path outside 
 
 Files are written to a hidden temporary name in the target folder, flushed, then renamed
 (``os.replace`` is atomic on POSIX), so a reader or a crash never sees a partial file.
+
+The store is a door open to the network (issue 11), so it also limits what a peer can do:
+one object may not exceed ``max_object_bytes``, the store may not grow past
+``max_store_bytes`` nor leave less than ``min_free_bytes`` free on its disk (a refused
+write raises :class:`StoreLimitError`, an ``OSError``, which the storage SCP answers with
+0xA700 "Refused: out of resources", PS3.4 B.2.3), and an existing file is never replaced
+by a *different* object that maps to the same name (same SOP Instance UID, or UIDs equal
+after sanitizing): the newcomer is kept beside it as ``<name>-2.dcm`` and a warning logged.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
+import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -22,6 +33,20 @@ log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^0-9A-Za-z.\-]")
 #: Prefix of temporary files; :meth:`LocalStore.clean_partial` removes leftovers.
 TMP_PREFIX = ".partial-"
+#: Defaults: one object at most 2 GiB; keep 256 MiB free on the store's disk.
+MAX_OBJECT_BYTES = 2 * 1024 ** 3
+MIN_FREE_BYTES = 256 * 1024 ** 2
+_MAX_VERSIONS = 100
+
+
+class StoreLimitError(OSError):
+    """A write refused by a size limit of the store (too large, store full, disk nearly full)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(errno.ENOSPC, message)
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def sanitize_uid(value: object) -> str:
@@ -35,10 +60,30 @@ def sanitize_uid(value: object) -> str:
 class LocalStore:
     """A folder of retrieved instances, laid out by study/series/instance UID."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, max_object_bytes: int | None = MAX_OBJECT_BYTES,
+                 max_store_bytes: int | None = None, min_free_bytes: int | None = MIN_FREE_BYTES) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self._made: set[Path] = set()  # folders known to exist (saves a syscall per file)
+        self.max_object_bytes = max_object_bytes
+        self.max_store_bytes = max_store_bytes
+        self.min_free_bytes = min_free_bytes
+        self._used: int | None = None  # bytes in the store, counted on the first limited write
+        self._lock = threading.Lock()  # several associations write at once
+
+    def _check_limits(self, size: int) -> None:
+        if self.max_object_bytes is not None and size > self.max_object_bytes:
+            raise StoreLimitError(f"object of {size} bytes exceeds the limit of {self.max_object_bytes} bytes")
+        if self.min_free_bytes is not None:
+            free = shutil.disk_usage(self.root).free
+            if free - size < self.min_free_bytes:
+                raise StoreLimitError(f"disk nearly full: {free} bytes free, {self.min_free_bytes} must stay free")
+        if self.max_store_bytes is not None:
+            if self._used is None:
+                self._used = sum(p.stat().st_size for p in self.instances())
+            if self._used + size > self.max_store_bytes:
+                raise StoreLimitError(f"store full: {self._used} of {self.max_store_bytes} bytes used, "
+                                      f"object of {size} bytes refused")
 
     def path_for(self, study_uid: object, series_uid: object, sop_uid: object) -> Path:
         """Where the instance with these UIDs is (or will be) stored."""
@@ -52,21 +97,60 @@ class LocalStore:
     def write(self, data: bytes, study_uid: object, series_uid: object, sop_uid: object) -> Path:
         """Write one encoded DICOM file atomically; returns its final path.
 
-        An instance received again replaces the previous file (same UIDs, same object).
+        The same object received again (identical bytes) is not written twice. A different
+        object whose name is taken is kept beside it (``<name>-2.dcm``, ...), never over it.
+
+        Raises
+        ------
+        StoreLimitError
+            The object is too large, the store is full or its disk nearly full.
         """
         path = self.path_for(study_uid, series_uid, sop_uid)
-        if path.parent not in self._made:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._made.add(path.parent)
+        with self._lock:
+            self._check_limits(len(data))
+            if path.parent not in self._made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(path.parent)
         fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".dcm", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
+            with self._lock:
+                while True:
+                    final = self._free_name(path, data)
+                    if final is None:
+                        final = path  # the same object again
+                        break
+                    try:
+                        # os.link fails if the name exists (another process got there first);
+                        # os.replace would silently overwrite.
+                        os.link(tmp, final)
+                    except FileExistsError:
+                        continue
+                    except OSError:  # no hard links on this file system: checked under the lock
+                        os.replace(tmp, final)
+                    if self._used is not None:
+                        self._used += len(data)
+                    break
+        finally:
             Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return final
+
+    def _free_name(self, path: Path, data: bytes) -> Path | None:
+        """``path`` or the first free ``<stem>-N.dcm``; None if one of them holds ``data``."""
+        candidate = path
+        for n in range(2, _MAX_VERSIONS + 2):
+            try:
+                same = candidate.stat().st_size == len(data) and candidate.read_bytes() == data
+            except FileNotFoundError:
+                if candidate != path:
+                    log.warning("%s: a different object with the same name exists; kept as %s",
+                                path.name, candidate.name)
+                return candidate
+            if same:
+                return None
+            candidate = path.with_name(f"{path.stem}-{n}.dcm")
+        raise StoreLimitError(f"{path.name}: more than {_MAX_VERSIONS} different objects with this name")
 
     def clean_partial(self) -> int:
         """Delete temporary files left by a crash; returns how many."""
