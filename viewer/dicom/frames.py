@@ -385,7 +385,7 @@ class FrameSource:
         read whole. Read only what is in the file, and say so.
         """
         elem = self.dataset.get_item(_PIXEL_DATA, keep_deferred=True)
-        if getattr(elem, "value", b"") is None and self.path:
+        if getattr(elem, "value", b"") is None and self.path and elem.length != 0xFFFFFFFF:
             start, declared = int(elem.value_tell), int(elem.length)
             try:
                 available = max(0, min(declared, os.path.getsize(self.path) - start))
