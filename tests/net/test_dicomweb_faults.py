@@ -153,7 +153,7 @@ def test_auth_headers_and_tls_default(serve) -> None:
     (m1, p1, h1, _), (m2, p2, h2, _) = server.requests
     assert h1["Authorization"] == "Bearer tok123"
     assert h2["Authorization"] == "Basic " + base64.b64encode(b"u:p").decode()
-    assert p1 == "/dicom-web/studies?PatientID=A*&includefield=PatientName&PatientName=B?C*?D?E"
+    assert p1 == "/dicom-web/studies?PatientID=A*&includefield=PatientName&PatientName=B*C*D*E"
     assert p2 == f"/dicom-web/studies/{STUDY}/series"
     assert WebTarget("https://x").verify is True
     assert DicomWebClient(WebTarget("https://x/dicom-web")).session.verify is True

@@ -68,11 +68,11 @@ def test_multi_valued_uid_list_and_sequences() -> None:
     assert (level, keys) == ("IMAGE", {"SOPInstanceUID": "1.2.3,1.2.4"})
 
 
-def test_caret_and_space_are_sent_as_wildcards_and_filtered_here(server) -> None:
+def test_caret_and_space_are_sent_as_a_wildcard_and_filtered_here(server) -> None:
     url, seen = server
     found = DicomWebClient(WebTarget(url)).search("STUDY", {"PatientName": "DOE^JOHN"})
     query = dict(parse_qsl(urlsplit(seen[-1]).query))
-    assert query["PatientName"] == "DOE?JOHN" and query["includefield"] == "PatientName"
+    assert query["PatientName"] == "DOE*JOHN" and query["includefield"] == "PatientName"
     # the server's superset (it returned DOEX^JOHN too) is narrowed to the exact match
     assert [str(d.PatientName) for d in found] == ["DOE^JOHN"]
 
@@ -87,3 +87,10 @@ def test_target_from_config_node() -> None:
     assert (t.username, t.password, t.token, t.verify) == ("u", "p", None, "/etc/ca.pem")
     t = WebTarget.from_node(DicomWebNode("pacs", "https://p/dw", verify_tls=False, username="u"))
     assert (t.username, t.verify) == (None, False)  # auth "none": credentials are not sent
+
+
+def test_non_ascii_name_query(server) -> None:
+    url, seen = server
+    DicomWebClient(WebTarget(url)).search("STUDY", {"PatientName": "Yamada^Tarou=山田^太郎"})
+    query = dict(parse_qsl(urlsplit(seen[-1]).query))
+    assert query["PatientName"] == "Yamada*Tarou*"  # "=", "^" and the ideographs: one "*"

@@ -491,21 +491,21 @@ class _StowBody:
         return _multipart.encode(self._bodies(), self.boundary)
 
 
-#: Characters that go into a query value as they are: RFC 3986 unreserved, sub-delims other
-#: than '&', '=', '+', and ':@/?' -- what urllib3 never percent-encodes in a query.
-_WIRE_SAFE = re.compile(r"[^A-Za-z0-9\-._~!$'()*,;:@/?]")
+#: Characters that go into a query value as they are (see _wire_value): RFC 3986 unreserved,
+#: sub-delims other than '&', '=', '+', and ':@/?' -- what urllib3 never percent-encodes.
 
 
 def _wire_value(text: str) -> str:
-    """A matching value that needs no percent-encoding: other characters become '?'.
+    """A matching value that needs no percent-encoding: other characters become '*'.
 
     Orthanc 1.10 with DICOMweb plugin 1.7 does not percent-decode query values
     (``PatientName=A%5EB`` matches nothing, ``A^B`` would, but urllib3 always encodes '^'),
     so a '^' (PN component separator), a space, or a non-ASCII letter could never match.
-    '?' is the single-character wildcard (PS3.18 8.3.4.6.1, PS3.4 C.2.2.2.4): the server
+    '*' is the wildcard (PS3.18 8.3.4.6.1, PS3.4 C.2.2.2.4) -- not '?', which a server
+    comparing UTF-8 bytes would match against one byte of a multi-byte letter: the server
     returns a superset, and :func:`_matches` keeps only the true matches.
     """
-    return _WIRE_SAFE.sub("?", text)
+    return re.sub(r"\*{2,}", "*", re.sub(r"[^A-Za-z0-9\-._~!$'()*,;:@/?]+", "*", text))
 
 
 def _wildcard_pattern(text: str) -> re.Pattern[str]:
