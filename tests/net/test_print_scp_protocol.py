@@ -1,4 +1,4 @@
-"""Our print SCP driven by a raw pynetdicom SCU: statuses of PS3.4 H, events, faults, load.
+"""Our print SCP driven by a raw pynetdicom SCU: statuses of PS3.4 H, events, faults.
 
 The oracles are PS3.4 H / PS3.7 C (the status each bad request must get), the pixels the
 test itself sent (decoded back from the stored hardcopies and the PNG), and pynetdicom's
@@ -8,7 +8,6 @@ own N-EVENT-REPORT handling.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from pathlib import Path
 
@@ -494,51 +493,10 @@ def test_gray8_profile_limits(tmp_path):
 
 
 # ---------------------------------------------------------------------------- load
-def test_ten_scus_fifty_films(server):
-    errors: list[str] = []
-
-    def client(n: int) -> None:
-        try:
-            scu = Scu(server.port)
-            try:
-                session = scu.session()
-                for film in range(5):
-                    _st, rsp, fb = scu.film_box(session, "STANDARD\\2,1")
-                    for pos, ref in enumerate(rsp.ReferencedImageBoxSequence, start=1):
-                        assert scu.set_box(ref, gray_box(pos, np.full((32, 32), n * 10 + film, np.uint8))) == 0
-                    assert scu.action(FILM_BOX, fb)[0] == 0
-            finally:
-                scu.release()
-        except Exception as exc:  # noqa: BLE001 - collected and reported below
-            errors.append(f"client {n}: {exc!r}")
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
-    films = pngs(server.out)
-    assert len(films) == 50
-    # Every film is there with the content of its own client (no mix-up between sessions).
-    seen = set()
-    for png in films:
-        values = {int(pydicom.dcmread(png.parent / f"{png.stem}-box-{p}.dcm").pixel_array[0, 0]) for p in (1, 2)}
-        assert len(values) == 1
-        seen |= values
-    assert seen == {n * 10 + f for n in range(10) for f in range(5)}
-    # One session per client, its PDF grown page by page (incremental updates) to 5 pages,
-    # as Pillow's own PDF parser reads it.
-    sessions = sorted({p.parent for p in films})
-    assert len(sessions) == 10
-    for folder in sessions:
-        assert pdf_pages(folder / "session.pdf") == 5
-    assert server.service.films_printed == 50
-    # Released associations are forgotten (the server's release handler may still be running).
-    deadline = time.monotonic() + 10
-    while server.service.open_associations and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.service.open_associations == 0
+# The load test (10 SCUs, 50 films) is tests/integration/test_print_scp_load.py, with DCMTK's
+# dcmprscu as the clients: pynetdicom's own SCU loses a response now and then on a starved
+# machine (its reactor thread can take the response off the queue, pynetdicom issue #875),
+# which would make a server test flaky for a client's reason.
 
 
 def test_render_failure_fails_the_job_not_the_server(tmp_path):
