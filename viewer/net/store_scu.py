@@ -168,7 +168,7 @@ def classify(status: int) -> str:
 
 def _contexts_for(sop_class: str, syntaxes: set[str]) -> list[tuple[str, list[str]]]:
     """Contexts for one SOP class: native syntaxes together, each compressed one alone."""
-    native = [ts for ts in (ExplicitVRLittleEndian, ImplicitVRLittleEndian) if ts]
+    native = list(UNCOMPRESSED)
     if ExplicitVRBigEndian in syntaxes:
         native.append(ExplicitVRBigEndian)
     out: list[tuple[str, list[str]]] = [(sop_class, native)]
@@ -227,7 +227,12 @@ def _prepare(item: StoreItem, accepted: set[str],
         ds = modify(ds)
     if ts in accepted:
         return ds, ts
-    if UID(ts).is_compressed or ts == DeflatedExplicitVRLittleEndian:
+    if ts == DeflatedExplicitVRLittleEndian and accepted & set(UNCOMPRESSED):
+        # pydicom has inflated the data set on reading; underneath it is Explicit VR LE
+        # (PS3.5 A.5), so only the File Meta changes.
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian  # type: ignore[attr-defined]
+        return ds, ExplicitVRLittleEndian
+    if UID(ts).is_compressed:
         if not (accepted & set(UNCOMPRESSED)):
             raise NetError(f"peer accepts neither {UID(ts).name} nor an uncompressed syntax for "
                            f"{UID(item.sop_class_uid).name}")
