@@ -161,3 +161,21 @@ def test_jpeg2000_ybr_rct_decodes_to_the_encoded_rgb() -> None:
     assert src.photometric == "RGB"
     np.testing.assert_array_equal(img, rgb)
     np.testing.assert_array_equal(img, pixel_array(ds))
+
+
+@pytest.mark.parametrize("bits_stored,signed", [(8, True), (7, False), (6, True)])
+def test_eight_bit_containers_match_pydicom(bits_stored: int, signed: bool) -> None:
+    """8-bit containers (the bytearray.translate path), signed and with unused high bits."""
+    rng = np.random.default_rng(17)
+    lo, hi = (-(2 ** (bits_stored - 1)), 2 ** (bits_stored - 1)) if signed else (0, 2 ** bits_stored)
+    values = rng.integers(lo, hi, size=(1, 33, 31)).astype(np.int8 if signed else np.uint8)
+    ds = _image(values, bits_stored, signed)
+    ds.WindowCenter, ds.WindowWidth = 3, 20
+    ds.RescaleSlope, ds.RescaleIntercept = 1, 0
+    stored = pixel_array(ds)
+    y_min, y_max = (lo, hi - 1)
+    ref = _scale(apply_windowing(apply_modality_lut(stored, ds), ds), y_min, y_max)
+    frame = open_frames(ds).frame(0)
+    np.testing.assert_array_equal(frame, stored)
+    _within_one(render(frame, params_from_dataset(ds)), ref)
+    _within_one(render(frame[::2, 1::3], params_from_dataset(ds)), ref[::2, 1::3])  # strided view

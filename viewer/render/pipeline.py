@@ -22,6 +22,21 @@ def _tableable(frame: np.ndarray, params: RenderParams) -> bool:
     return frame.dtype.kind in "uib" and frame.dtype.itemsize <= 2 and params.bits_stored <= _lut.MAX_LUT_BITS
 
 
+def apply_table(table: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """``table[frame]`` for a 1-D table indexed as :func:`viewer.render.lut.index_view` says.
+
+    8-bit frames with an 8-bit table go through ``bytearray.translate`` (a C byte loop,
+    about 2x faster than ``np.take`` here, which widens every index to intp first); all
+    others through ``np.take(..., mode="clip")``.
+    """
+    if frame.dtype.itemsize == 1 and table.dtype == np.uint8 and len(table) <= 256:
+        if len(table) < 256:  # e.g. 1-bit or 7-bit stored: clip like np.take would
+            table = np.concatenate([table, np.full(256 - len(table), table[-1], np.uint8)])
+        data = bytearray(np.ascontiguousarray(frame).view(np.uint8).data).translate(table.tobytes())
+        return np.frombuffer(data, dtype=np.uint8).reshape(frame.shape)
+    return np.take(table, _lut.index_view(frame), mode="clip")
+
+
 def min_max_window(frame: np.ndarray, params: RenderParams) -> Window:
     """A window spanning the frame's modality values, used when the file has no VOI.
 
@@ -101,7 +116,7 @@ def render(frame: np.ndarray, params: RenderParams, output_bits: int = 8) -> np.
         return np.take(_lut.supplemental_table(params, window), _lut.index_view(frame), axis=0, mode="clip")
     if _tableable(frame, params):
         table = _lut.gray_table(params, window, output_bits)
-        return np.take(table, _lut.index_view(frame), mode="clip")
+        return apply_table(table, frame)
     # Deep (32-bit) or float data: compute per pixel.
     y = _lut.voi(_lut.modality(frame, params), params, window)
     return _lut.to_levels(y, params.invert, output_bits)
