@@ -91,3 +91,36 @@ def test_send_dialog_coerces_identity(qtbot, tmp_path: Path, orthanc, corpus: Pa
             assert got.OtherPatientIDsSequence[0].PatientID == "SEND-DIALOG"
     finally:
         panel.shutdown()
+
+
+def test_panel_send_cancel(qtbot, tmp_path: Path, corpus: Path) -> None:
+    import time
+
+    from pynetdicom import AE, evt
+    from pynetdicom.sop_class import CTImageStorage
+
+    received: list[str] = []
+
+    def slow_store(event: evt.Event) -> int:  # a slow peer, so the cancel lands mid-send
+        time.sleep(0.2)
+        received.append(str(event.dataset.SOPInstanceUID))
+        return 0
+
+    ae = AE("SLOWSCP")
+    ae.add_supported_context(CTImageStorage)
+    port = free_port()
+    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_STORE, slow_store)])
+    node = DimseNode("slow", "SLOWSCP", "127.0.0.1", port)
+    panel, action = _panel(qtbot, tmp_path, NetworkConfig(local=LocalAE("VIEWER", free_port()), nodes=[node]))
+    try:
+        with qtbot.waitSignal(action.send_finished, timeout=30000) as blocker:
+            job = action.send_paths([corpus / "series" / "ct_stack_40"])
+            qtbot.waitUntil(lambda: len(received) >= 2, timeout=10000)
+            job.cancel()
+        text, ok = blocker.args
+        assert not ok and "(cancelled)" in text
+        assert action.last_report.cancelled and 2 <= len(received) < 40
+        assert len(action.last_report.results) == len(received)
+    finally:
+        panel.shutdown()
+        server.shutdown()
