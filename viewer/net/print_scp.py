@@ -24,6 +24,7 @@ Example
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from typing import Any, Callable
 
@@ -120,6 +121,16 @@ class PrintServer:
             log.warning("Association Aborted (%s)", str(event.assoc.requestor.ae_title).strip())
             svc.drop(event.assoc, "abort")
 
+        def on_open(event: Any) -> None:
+            # Small DIMSE messages go out as several writes (command, then data set); without
+            # TCP_NODELAY, Nagle + the peer's delayed ACK hold each response back ~40 ms.
+            sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except OSError:
+                    pass
+
         def on_closed(event: Any) -> None:
             svc.drop(event.assoc, "connection closed")
 
@@ -128,7 +139,7 @@ class PrintServer:
             return 0x0000
 
         return [(evt.EVT_ACCEPTED, on_accepted), (evt.EVT_REJECTED, on_rejected), (evt.EVT_RELEASED, on_released),
-                (evt.EVT_ABORTED, on_aborted), (evt.EVT_CONN_CLOSE, on_closed), (evt.EVT_C_ECHO, on_echo),
+                (evt.EVT_ABORTED, on_aborted), (evt.EVT_CONN_OPEN, on_open), (evt.EVT_CONN_CLOSE, on_closed), (evt.EVT_C_ECHO, on_echo),
                 (evt.EVT_N_CREATE, svc.n_create), (evt.EVT_N_SET, svc.n_set), (evt.EVT_N_GET, svc.n_get),
                 (evt.EVT_N_ACTION, svc.n_action), (evt.EVT_N_DELETE, svc.n_delete)]
 
