@@ -259,6 +259,24 @@ def test_film_box_without_session_and_image_box_checks(server):
         scu.release()
 
 
+def test_duplicate_film_box_instance(server):
+    scu = Scu(server.port)
+    try:
+        session = scu.session()
+        ds = Dataset()
+        ds.ImageDisplayFormat = "STANDARD\\1,1"
+        ref = Dataset()
+        ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = FILM_SESSION, session
+        ds.ReferencedFilmSessionSequence = [ref]
+        uid = "1.2.826.0.1.3680043.8.498.77"
+        st, _ = scu.assoc.send_n_create(ds, FILM_BOX, uid, meta_uid=scu.meta)
+        assert st.Status == 0
+        st, _ = scu.assoc.send_n_create(ds, FILM_BOX, uid, meta_uid=scu.meta)
+        assert st.Status == 0x0111  # duplicate SOP instance (PS3.7 C)
+    finally:
+        scu.release()
+
+
 def test_action_before_any_image_is_set(server):
     scu = Scu(server.port)
     try:

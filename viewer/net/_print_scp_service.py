@@ -181,6 +181,8 @@ class PrintService:
         session = st.session
         if session is None:
             return _status(chk.Problem(chk.PROCESSING_FAILURE, "Film Box before any Film Session")), None
+        if uid in session.film_boxes:
+            return _status(chk.Problem(chk.DUPLICATE_INSTANCE, f"Film Box {uid} exists")), None
         problem = chk.check_film_box_create(ds, self.profile)
         if problem and not problem.is_warning:
             return _status(problem), None
