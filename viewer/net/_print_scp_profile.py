@@ -92,6 +92,9 @@ def load_profile(name_or_path: str = "default") -> PrinterProfile:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
+        if name_or_path.lower() == "default" and not PROFILE_DIR.is_dir():
+            # Installed without the resources folder: the built-in defaults still make a printer.
+            return PrinterProfile(annotation_formats={"TOP": (2, "TOP"), "BOTTOM": (2, "BOTTOM")})
         raise UsageError(f"no printer profile {name_or_path!r} (bundled: {', '.join(available_profiles())})") from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"printer profile {path}: {exc}") from None
