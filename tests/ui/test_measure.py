@@ -88,7 +88,7 @@ def test_angle_with_mouse(qtbot, window, corpus) -> None:  # noqa: F811
     vp = window.viewport
     window.viewer_menus.set_tool("angle")
     drag(vp.view.viewport(), _view_pos(vp, 20, 60), _view_pos(vp, 60, 60), button=Qt.MouseButton.LeftButton)
-    assert vp._angle_pending is not None  # the first arm is drawn, the third point is awaited
+    assert vp.measure._angle_pending is not None  # the first arm is drawn, the third point is awaited
     with qtbot.waitSignal(vp.measured, timeout=2000) as blocker:
         click = _view_pos(vp, 60, 20)
         drag(vp.view.viewport(), click, click, button=Qt.MouseButton.LeftButton, steps=1)

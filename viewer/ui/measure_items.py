@@ -6,6 +6,8 @@ zoom, pan, rotation and flips); pens are cosmetic so lines stay 2 px wide at any
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
@@ -31,6 +33,8 @@ class MeasureGraphic:
         self.kind = kind
         self.points: list[Point] = []
         self.text = ""
+        #: the value: a Length (distance), degrees (angle) or RoiStats (rect/ellipse)
+        self.result: Any = None
         pen = QPen(COLOR, 2)
         pen.setCosmetic(True)
         self.path = _SmoothPath(parent)

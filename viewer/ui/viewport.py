@@ -25,7 +25,6 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
-from viewer.ui.measure import angle_deg, distance, roi_stats
 from viewer.ui.measure_items import MeasureGraphic
 from viewer.ui.viewport_annotations import AnnotationOverlay, ViewInfo, corner_texts, rotate_labels
 from viewer.ui.viewport_canvas import CanvasBox
@@ -95,9 +94,6 @@ class Viewport(QWidget):
         self._base = QTransform()
         self._wl_start: tuple[float, float] | None = None
         self._previewing = False
-        self._measures: dict[FrameRef, list[MeasureGraphic]] = {}
-        self._drawing: MeasureGraphic | None = None
-        self._angle_pending: MeasureGraphic | None = None
         self._pixel_text = ""
         self.fps_text = ""
         self.last_render_ms = 0.0
@@ -123,8 +119,11 @@ class Viewport(QWidget):
 
         self.viewbox.wl_drag.connect(self._on_wl_drag)
         self.viewbox.scroll.connect(lambda step: self.set_index(self._index + step))
-        self.viewbox.tool_drag.connect(self._on_tool_drag)
-        self.viewbox.tool_click.connect(self._on_tool_click)
+        from viewer.ui.measure_tool import MeasureController
+
+        self.measure = MeasureController(self)
+        self.viewbox.tool_drag.connect(self.measure.on_drag)
+        self.viewbox.tool_click.connect(self.measure.on_click)
         self.viewbox.zoomed.connect(self._refresh_annotations)
         self.viewbox.sigRangeChangedManually.connect(lambda *_: self._refresh_annotations())
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -147,7 +146,7 @@ class Viewport(QWidget):
         self._frames = list(frames)
         self._index = max(0, min(start, len(self._frames) - 1)) if self._frames else 0
         self.window, self.window_name = None, ""
-        self._clear_measurements()
+        self.measure.clear_all()
         self._shape = None
         if self._frames:
             self._show(self._index)
@@ -261,7 +260,7 @@ class Viewport(QWidget):
         self._update_overlays()
         if first:
             self.fit()
-        self._sync_measurements(previous, item.ref)
+        self.measure.frame_changed(previous, item.ref)
         self._refresh_annotations()
         self.image_shown.emit(item.ref)
         self.current_changed.emit(item.ref.path, item.ref.frame_index)
@@ -578,9 +577,7 @@ class Viewport(QWidget):
         x, y = self.image_point(scene_pos)
         self._pixel_text = self.pixel_value_text(x, y)
         self.pixel_info.emit(self._pixel_text)
-        if self._angle_pending is not None:
-            pts = self._angle_pending.points[:2] + [(x, y)]
-            self._angle_pending.set_geometry(pts, f"{angle_deg(pts[0], pts[1], pts[2], self._spacing()):.1f}°")
+        self.measure.hover(x, y)
         if self.show_annotations:
             self.annotations.corners["bl"].setText(corner_texts(self.current.dataset, self.view_info())["bl"])
             self.annotations.place()
@@ -589,7 +586,7 @@ class Viewport(QWidget):
     def set_tool(self, tool: str) -> None:
         """``pan``, ``zoom``, ``distance``, ``angle``, ``rect`` or ``ellipse``."""
         self.viewbox.tool = tool
-        self._cancel_angle()
+        self.measure.cancel_angle()
 
     @property
     def tool(self) -> str:
@@ -598,102 +595,17 @@ class Viewport(QWidget):
     def _spacing(self) -> Any:
         return self.current.spacing if self.current is not None else None
 
-    def _on_tool_drag(self, start: QPointF, pos: QPointF, phase: int) -> None:
-        if self.current is None:
-            return
-        tool = self.viewbox.tool
-        p1, p2 = self.image_point(start), self.image_point(pos)
-        if phase == 0 or self._drawing is None:
-            if tool == "angle" and self._angle_pending is not None:
-                return
-            self._drawing = MeasureGraphic(tool, self.anchor)
-            self._drawing.path.setZValue(10)
-        g = self._drawing
-        self._update_measure(g, [p1, p2])
-        if phase == 2:
-            self._drawing = None
-            if tool == "angle":
-                self._angle_pending = g  # the third point comes with the next click
-                return
-            self._finish(g)
-
-    def _on_tool_click(self, pos: QPointF) -> None:
-        g = self._angle_pending
-        if g is None:
-            return
-        pts = g.points[:2] + [self.image_point(pos)]
-        self._update_measure(g, pts)
-        self._angle_pending = None
-        self._finish(g)
-
-    def _cancel_angle(self) -> None:
-        if self._angle_pending is not None:
-            self._angle_pending.remove()
-            self._angle_pending = None
-
-    def _update_measure(self, g: MeasureGraphic, pts: list[tuple[float, float]]) -> None:
-        spacing = self._spacing()
-        if g.kind == "distance":
-            g.result = distance(pts[0], pts[1], spacing)
-            g.set_geometry(pts, g.result.label)
-        elif g.kind == "angle":
-            if len(pts) == 3:
-                g.result = angle_deg(pts[0], pts[1], pts[2], spacing)
-                g.set_geometry(pts, f"{g.result:.1f}°")
-            else:
-                g.result = None
-                g.set_geometry(pts, "")
-        elif g.kind in ("rect", "ellipse"):
-            from viewer.render import modality_values
-
-            values = modality_values(self.current.stored, self.current.params)  # type: ignore[union-attr]
-            if values.ndim == 3:
-                values = values.mean(axis=2)
-            g.result = roi_stats(values, pts[0], pts[1], g.kind == "ellipse", spacing, self._unit())
-            g.set_geometry(pts, "\n".join(g.result.lines()))
-
-    def _finish(self, g: MeasureGraphic) -> None:
-        if g.kind in ("distance", "rect", "ellipse") and len(g.points) == 2 and g.points[0] == g.points[1]:
-            g.remove()
-            return
-        assert self.current is not None
-        self._measures.setdefault(self.current.ref, []).append(g)
-        self.measured.emit(g)
-
     def measurements(self) -> list[MeasureGraphic]:
         """The measurements on the frame shown."""
-        if self.current is None:
-            return []
-        return list(self._measures.get(self.current.ref, []))
+        return self.measure.on_current()
 
     def add_measurement(self, kind: str, points: list[tuple[float, float]]) -> MeasureGraphic:
         """Draw a measurement from image coordinates (scripting and tests)."""
-        g = MeasureGraphic(kind, self.anchor)
-        self._update_measure(g, points)
-        self._finish(g)
-        return g
+        return self.measure.add(kind, points)
 
     def clear_measurements(self) -> None:
         """Remove the measurements on the frame shown."""
-        if self.current is not None:
-            for g in self._measures.pop(self.current.ref, []):
-                g.remove()
-
-    def _clear_measurements(self) -> None:
-        self._cancel_angle()
-        for items in self._measures.values():
-            for g in items:
-                g.remove()
-        self._measures.clear()
-
-    def _sync_measurements(self, previous: FrameRef | None, current: FrameRef) -> None:
-        if previous == current:
-            return
-        self._cancel_angle()
-        for g in self._measures.get(previous, []) if previous is not None else []:
-            g.set_visible(False)
-        for g in self._measures.get(current, []):
-            g.set_visible(True)
+        self.measure.clear_current()
 
     # ------------------------------------------------------------------ export
     def grab_view(self, annotations: bool = True) -> Any:
@@ -732,7 +644,7 @@ class Viewport(QWidget):
         elif key == Qt.Key.Key_Space:
             self.cine.toggle()
         elif key == Qt.Key.Key_Escape:
-            self._cancel_angle()
+            self.measure.cancel_angle()
         else:
             super().keyPressEvent(event)
 
