@@ -407,6 +407,33 @@ def test_monochrome1_trim_and_smoothing(server):
     assert smooth[centre].std() < sharp[centre].std()
 
 
+@pytest.mark.parametrize("fmt,expect", [
+    # PS3.3 C.13.8: ROW\\a,b = a boxes in the top row, b below; COL\\a,b = a boxes in the left
+    # column (top to bottom), b on the right. Probe points as (x, y) fractions of the film.
+    ("ROW\\1,2", {1: (0.5, 0.3), 2: (0.25, 0.7), 3: (0.75, 0.7)}),
+    ("COL\\2,1", {1: (0.3, 0.25), 2: (0.3, 0.75), 3: (0.7, 0.5)}),
+    ("STANDARD\\3,1", {1: (1 / 6, 0.5), 2: (0.5, 0.5), 3: (5 / 6, 0.5)}),
+])
+def test_row_col_standard_positions(server, fmt, expect):
+    values = {1: 60, 2: 130, 3: 220}
+    scu = Scu(server.port)
+    try:
+        session = scu.session()
+        _st, rsp, fb = scu.film_box(session, fmt, MagnificationType="REPLICATE")
+        boxes = rsp.ReferencedImageBoxSequence
+        assert len(boxes) == 3
+        for pos, ref in enumerate(boxes, start=1):
+            # A tall-or-wide flat image fills its box along one side; probe its centre.
+            assert scu.set_box(ref, gray_box(pos, np.full((8, 8), values[pos], np.uint8))) == 0
+        assert scu.action(FILM_BOX, fb)[0] == 0
+    finally:
+        scu.release()
+    film = np.asarray(Image.open(pngs(server.out)[0])).astype(int)
+    h, w = film.shape
+    for pos, (fx, fy) in expect.items():
+        assert abs(film[int(fy * h), int(fx * w)] - values[pos]) <= 1, (fmt, pos)
+
+
 def test_color_film_with_annotations(server):
     scu = Scu(server.port, color=True)
     try:
