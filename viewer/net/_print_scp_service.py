@@ -172,9 +172,11 @@ class PrintService:
             if attrs.get(keyword) in (None, ""):
                 setattr(attrs, keyword, default)
         st.session = FilmSession(uid, attrs, color)
-        log.info("%s: film session %s (%s) label=%r medium=%s destination=%s copies=%s priority=%s", st.calling_ae,
-                 uid, "color" if color else "grayscale", str(attrs.get("FilmSessionLabel", "")), attrs.MediumType,
+        # The label often names the patient: only at DEBUG (issue 11, no identifiers in default logs).
+        log.info("%s: film session %s (%s) medium=%s destination=%s copies=%s priority=%s", st.calling_ae,
+                 uid, "color" if color else "grayscale", attrs.MediumType,
                  attrs.FilmDestination, attrs.NumberOfCopies, attrs.PrintPriority)
+        log.debug("%s: film session label=%r", st.calling_ae, str(attrs.get("FilmSessionLabel", "")))
         return _status(problem) if problem else 0x0000, copy.deepcopy(attrs)
 
     def _create_film_box(self, st: AssociationState, ds: Dataset, uid: str, assoc: Any) -> Reply:
@@ -288,7 +290,9 @@ class PrintService:
                 return _status(problem), None
             ann.position = int(ds.AnnotationPosition)
             ann.text = str(ds.get("TextString", "") or "")
-            log.info("%s: annotation %d: %r", st.calling_ae, ann.position, ann.text)
+            # Annotation text usually names the patient: the text only at DEBUG (issue 11).
+            log.info("%s: annotation %d: %d characters", st.calling_ae, ann.position, len(ann.text))
+            log.debug("%s: annotation %d: %r", st.calling_ae, ann.position, ann.text)
             return 0x0000, Dataset()
         return _status(chk.Problem(chk.NO_SUCH_INSTANCE, f"no {NAMES.get(class_uid, class_uid)} {uid}")), None
 
