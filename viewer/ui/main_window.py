@@ -260,6 +260,7 @@ class MainWindow(QMainWindow):
         self._remember([str(Path(p).resolve()) for p in paths])
         self.browser.clear()
         self._shown.clear()
+        self._scan_done = None
         self.thumbnails.clear()
         self.browser.set_loading(True)
         self._tree = StudyTree()
@@ -290,6 +291,8 @@ class MainWindow(QMainWindow):
             self._schedule_refresh()
         elif kind == "error":
             self.browser.add_error(str(getattr(event, "path", "")), str(getattr(event, "error", "")))
+        elif kind == "done":
+            self._scan_done = event
         elif kind == "progress":
             total = int(getattr(event, "total", 0) or 0)
             if total:
@@ -332,7 +335,12 @@ class MainWindow(QMainWindow):
         tree = self._tree
         n_series = sum(len(st.series) for p in tree.patients for st in p.studies) if tree else 0
         n_errors = self.browser.errors.count()
-        self.statusBar().showMessage(f"{n_series} series loaded" + (f", {n_errors} files unreadable" if n_errors else ""))
+        done = getattr(self, "_scan_done", None)
+        missing = int(getattr(done, "missing", 0) or 0)
+        self.statusBar().showMessage(
+            f"{n_series} series loaded" + (f", {n_errors} files unreadable" if n_errors else "")
+            + (f", {missing} files listed in the DICOMDIR are missing" if missing else "")
+            + (" (loading cancelled)" if getattr(done, "cancelled", False) else ""))
         if n_series == 0 and self._awaiting_first_image:
             self._awaiting_first_image = False
             self.load_failed.emit("no displayable DICOM images found"

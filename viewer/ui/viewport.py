@@ -261,6 +261,8 @@ class Viewport(QWidget):
         if first:
             self.fit()
         self.measure.frame_changed(previous, item.ref)
+        if item.warnings and item.ref != previous:
+            self.pixel_info.emit(f"Warning: {item.warnings[0]}")  # e.g. truncated pixel data
         self._refresh_annotations()
         self.image_shown.emit(item.ref)
         self.current_changed.emit(item.ref.path, item.ref.frame_index)
@@ -508,6 +510,7 @@ class Viewport(QWidget):
                         window=self.current_window(), window_name=self.window_name, zoom=self.zoom(),
                         invert=self.invert, rotation=self.rotation, flip_h=self.flip_h,
                         spacing=item.spacing if item else None, pixel_text=self._pixel_text,
+                        position=item.position if item else None,
                         fps_text=self.fps_text)
 
     def orientation_edges(self) -> tuple[str, str, str, str] | None:
@@ -641,6 +644,10 @@ class Viewport(QWidget):
             self.set_index(0)
         elif key == Qt.Key.Key_End:
             self.set_index(len(self._frames) - 1)
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_by(1.25)
+        elif key == Qt.Key.Key_Minus:
+            self.zoom_by(0.8)
         elif key == Qt.Key.Key_Space:
             self.cine.toggle()
         elif key == Qt.Key.Key_Escape:

@@ -33,6 +33,7 @@ class ViewInfo:
     spacing: Any = None
     pixel_text: str = ""
     fps_text: str = ""
+    position: Any = None  #: this frame's Image Position (Patient), for enhanced multi-frame images
 
 
 def _g(ds: Any, keyword: str) -> str:
@@ -103,7 +104,11 @@ def corner_texts(ds: Any, info: ViewInfo) -> dict[str, str]:
     bl.append("  ".join(extras))
     bl.append(info.pixel_text)
     br = []
+    # Slice Location (0020,1041) when present, else the z of this frame's Image Position
+    # (Patient) (per frame in enhanced images, PS3.3 C.7.6.16.2.3).
     loc = _num(_g(ds, "SliceLocation"))
+    if loc is None and info.position is not None:
+        loc = float(info.position[2])
     if loc is None:
         loc = _num(ds["_z"])
     if loc is not None:

@@ -43,6 +43,7 @@ class LoadedFrame:
     num_frames: int = 1
     spacing: Any = None  #: viewer.dicom.geometry.PixelSpacing or None
     orientation: tuple[float, ...] | None = None
+    position: tuple[float, ...] | None = None  #: Image Position (Patient) of this frame
     times_ms: list[float] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     #: a display rendering made ahead in the worker, and the view it was made for
@@ -94,9 +95,9 @@ def load_frame(cache: Any, ref: FrameRef, view: ViewKey | None = None) -> Loaded
     stored = cache.frame(ref.path, ref.frame_index)
     ds = src.dataset
     params = params_from_dataset(ds, frame_index=ref.frame_index)
-    _ipp, iop, _ps = frame_plane(ds, ref.frame_index)
+    ipp, iop, _ps = frame_plane(ds, ref.frame_index)
     times = frame_times_ms(ds) if src.num_frames > 1 else []
-    item = LoadedFrame(ref, stored, params, ds, src.num_frames, pixel_spacing(ds), iop, times,
+    item = LoadedFrame(ref, stored, params, ds, src.num_frames, pixel_spacing(ds), iop, ipp, times,
                        list(src.warnings))
     if view is not None:
         from viewer.ui.viewport_image import to_rgb32
