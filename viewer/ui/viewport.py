@@ -13,7 +13,6 @@ coordinates ``(x, y) = (column, row)``.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import time
