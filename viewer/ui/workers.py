@@ -81,15 +81,28 @@ class Worker(QRunnable):
             pass
         except ViewerError as exc:
             log.info("worker: %s", exc)
-            sig.errored.emit(str(exc))
+            _emit_quietly(sig.errored, str(exc))
+        except RuntimeError as exc:
+            if "Signal source has been deleted" in str(exc):  # window closed while we worked
+                log.debug("worker result dropped: %s", exc)
+            else:
+                log.exception("worker failed")
+                _emit_quietly(sig.errored, f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # noqa: BLE001 - reported to the GUI, never raised into Qt
             log.exception("worker failed")
-            sig.errored.emit(f"{type(exc).__name__}: {exc}")
+            _emit_quietly(sig.errored, f"{type(exc).__name__}: {exc}")
         finally:
             try:
                 sig.finished.emit()
             except RuntimeError:  # the receiver was deleted while we worked (window closed)
                 pass
+
+
+def _emit_quietly(signal: Any, *args: Any) -> None:
+    try:
+        signal.emit(*args)
+    except RuntimeError:  # the signals object was deleted (window closed)
+        pass
 
 
 def _is_iterator(obj: Any) -> bool:
