@@ -197,6 +197,7 @@ class MainWindow(QMainWindow):
 
         self.tools_menu = bar.addMenu("&Tools")
         self.viewer_menus.add_tools(self.tools_menu)
+        self.toolbar = self.viewer_menus.build_toolbar()
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About", self.show_about)
         self._refresh_recent()

@@ -88,7 +88,8 @@ def corner_texts(ds: Any, info: ViewInfo) -> dict[str, str]:
                                   _g(ds, "SeriesDescription")) if x)
     image = f"Im {info.index + 1}/{info.count}" if info.count else ""
     if info.num_frames > 1:
-        image += f"  Fr {info.frame_index + 1}/{info.num_frames}"
+        frame = f"Fr {info.frame_index + 1}/{info.num_frames}"
+        image = frame if info.count == info.num_frames else f"{image}  {frame}"
     tr = [" ".join(x for x in (_g(ds, "Modality"), _g(ds, "Manufacturer")) if x), series, image, info.fps_text]
     bl = []
     if info.window is not None:

@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QInputDialog, QMenu, QMenuBar
+from PySide6.QtWidgets import QDoubleSpinBox, QInputDialog, QMenu, QMenuBar, QToolBar
 
 from viewer.tasks.presets import presets_for
 
@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 TOOL_NAMES = (("pan", "&Pan", "P"), ("zoom", "&Zoom", "Z"), ("distance", "&Distance", "D"),
               ("angle", "&Angle", "G"), ("rect", "&Rectangle ROI", "T"), ("ellipse", "&Ellipse ROI", "E"))
+TOOL_ICON_TEXT = {"pan": "Pan", "zoom": "Zoom", "distance": "Distance", "angle": "Angle", "rect": "Rect ROI",
+                  "ellipse": "Ellipse ROI"}
 
 
 class ViewerMenus:
@@ -63,6 +65,7 @@ class ViewerMenus:
         self.checks["flip_v"] = self._act(view_menu, "Flip &vertically",
                                           lambda on: self.vp.set_flip(vertical=on), "V", True)
         self.checks["invert"] = self._act(view_menu, "&Invert", lambda on: self.vp.set_invert(on), "I", True)
+        self.checks["invert"].setIconText("Invert")
         view_menu.addSeparator()
         self.checks["overlays"] = self._act(view_menu, "&Overlays", lambda on: self.vp.set_overlays_visible(on),
                                             "O", True)
@@ -106,6 +109,8 @@ class ViewerMenus:
         group = QActionGroup(self.w)
         for tool, text, key in TOOL_NAMES:
             a = self._act(tools_menu, text, lambda _=False, t=tool: self.set_tool(t), key, True)
+            a.setIconText(TOOL_ICON_TEXT[tool])
+            a.setToolTip(f"{TOOL_ICON_TEXT[tool]} ({key})")
             group.addAction(a)
             self.tool_actions[tool] = a
         self.tool_actions["pan"].setChecked(True)
@@ -117,6 +122,41 @@ class ViewerMenus:
     def set_tool(self, tool: str) -> None:
         for vp in self.w.grid.viewports:
             vp.set_tool(tool)
+        a = self.tool_actions.get(tool)
+        if a is not None and not a.isChecked():
+            a.blockSignals(True)
+            a.setChecked(True)
+            a.blockSignals(False)
+
+    def build_toolbar(self) -> QToolBar:
+        """A toolbar with the everyday actions (the same QActions as the menus, so states agree)."""
+        bar = QToolBar("Viewer", self.w)
+        bar.setObjectName("toolbar-viewer")
+        for tool in ("pan", "zoom", "distance", "angle", "rect", "ellipse"):
+            a = self.tool_actions[tool]
+            bar.addAction(a)
+        bar.addSeparator()
+        for name in ("1x1", "1x2", "2x2"):
+            bar.addAction(self.layout_actions[name])
+        bar.addSeparator()
+        bar.addAction(self.checks["invert"])
+        fit = QAction("Fit", self.w)
+        fit.triggered.connect(lambda: self.vp.fit())
+        bar.addAction(fit)
+        bar.addSeparator()
+        play = self.checks["play"]
+        play.setIconText("Play")
+        bar.addAction(play)
+        self.fps_spin = QDoubleSpinBox()
+        self.fps_spin.setRange(0.0, 240.0)
+        self.fps_spin.setDecimals(1)
+        self.fps_spin.setSpecialValueText("file fps")
+        self.fps_spin.setSuffix(" fps")
+        self.fps_spin.setToolTip("Cine rate override (0 = the file's own timing)")
+        self.fps_spin.valueChanged.connect(lambda v: self.vp.cine.set_fps(v or None))
+        bar.addWidget(self.fps_spin)
+        self.w.addToolBar(bar)
+        return bar
 
     # ------------------------------------------------------------------ window menu
     def _fill_window_menu(self) -> None:
@@ -155,6 +195,11 @@ class ViewerMenus:
                 a.blockSignals(True)
                 a.setChecked(value)
                 a.blockSignals(False)
+        spin = getattr(self, "fps_spin", None)
+        if spin is not None and spin.value() != (vp.cine.fps_override or 0.0):
+            spin.blockSignals(True)
+            spin.setValue(vp.cine.fps_override or 0.0)
+            spin.blockSignals(False)
         for name, a in self.layout_actions.items():
             a.blockSignals(True)
             a.setChecked(name == self.w.grid.layout_name)
