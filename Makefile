@@ -19,7 +19,7 @@ APT_QT := libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-k
 APT_TEST := dcmtk orthanc orthanc-dicomweb xvfb xauth curl desktop-file-utils shared-mime-info
 APT_PACKAGES := $(APT_QT) $(APT_TEST)
 
-.PHONY: run test deps deps-run venv sample bench lint screenshot clean
+.PHONY: run test deps deps-run venv sample bench lint screenshot clean wheel frozen docs
 
 run: deps-run venv
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
@@ -58,6 +58,17 @@ bench: venv
 	$(PY) bench/render.py
 	$(PY) bench/scan.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/print.py --rounds 3
+
+# Packaging (issue 10): wheel + sdist in dist/, the one-folder app in dist/dicom-viewer/,
+# the user guide's screenshots in docs/screenshots/.
+wheel: venv
+	$(PY) -m build --no-isolation --outdir dist .
+
+frozen: venv
+	PY=$(PY) packaging/build-frozen.sh --smoke
+
+docs: deps-run venv
+	$(PY) docs/make_screenshots.py
 
 lint: venv
 	$(VENV)/bin/lint-imports
