@@ -116,3 +116,50 @@ def test_undecodable_image_is_a_message(qtbot, window, corpus) -> None:  # noqa:
     # Whatever the file gives (an image with a warning, or an error), the window goes on working.
     open_and_wait(qtbot, window, corpus / "series" / "ct_stack_40")
     assert window.viewport.current is not None
+
+
+def test_large_image_drag_previews_then_renders_in_full(qtbot, window, tmp_path) -> None:  # noqa: F811
+    from PySide6.QtCore import QPointF
+
+    from test_viewer import drag, expected_8bit
+    from viewer.ui.viewport import PREVIEW_PIXELS
+
+    path = tmp_path / "big.dcm"
+    _big_image(path, 1800, 1600)
+    assert 1800 * 1600 > PREVIEW_PIXELS
+    open_and_wait(qtbot, window, path)
+    vp = window.viewport
+    ds = pydicom.dcmread(path)
+    view = vp.view.viewport()
+    center = QPointF(view.width() / 2, view.height() / 2)
+    shapes = []
+    vp.viewbox.wl_drag.connect(lambda *_: shapes.append(vp.image_item.image.shape))
+    renders = vp.renders
+    drag(view, center, center + QPointF(50, 30))
+    # While dragging, the visible region was rendered at about screen resolution.
+    assert shapes and max(s[0] * s[1] for s in shapes[1:-1]) < 1800 * 1600 / 2
+    qtbot.waitUntil(lambda: not vp._previewing and vp.renders > renders and vp.rendered.shape == (1800, 1600),
+                    timeout=10000)
+    c, w = vp.current_window()
+    np.testing.assert_allclose(vp.rendered, expected_8bit(ds, ds.pixel_array, c, w), atol=1.0)
+    assert vp.image_item.image.shape == (1800, 1600)
+
+
+def _big_image(path, rows, cols) -> None:
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.2"  # digital mammography
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality, ds.PatientName, ds.PatientID = "MG", "BIG^IMAGE", "BIG1"
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = rows, cols, 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.WindowCenter, ds.WindowWidth = 2048, 4096
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    ds.PixelData = ((xx * 2 + yy) % 4096).astype(np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
