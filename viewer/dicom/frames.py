@@ -27,14 +27,16 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydicom.errors import BytesLengthException
 
 from viewer.dicom import pixeldata as _px
-from viewer.errors import DecodeError, ReadError
+from viewer.errors import DecodeError, ReadError, ViewerError
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +176,13 @@ def open_frames(source: str | os.PathLike[str] | Any) -> FrameSource:
         if path and not str(exc).startswith(path):
             raise DecodeError(f"{path}: {exc}") from None
         raise
+    except ViewerError:
+        raise
+    except (NotImplementedError, ValueError, TypeError, struct.error, BytesLengthException) as exc:
+        # An Image Pixel attribute whose value cannot be decoded with its VR (unknown VR,
+        # wrong length for the VR: a damaged header) fails when pydicom converts it.
+        raise DecodeError(f"{path or 'dataset'}: damaged image attribute: "
+                          f"{str(exc).splitlines()[0].split(' To replace this error')[0]}") from None
 
 
 class FrameSource:
