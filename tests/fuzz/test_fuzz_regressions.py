@@ -94,3 +94,69 @@ def test_dump_json_unknown_vr_on_a_deferred_value(tmp_path: Path) -> None:
     rc, out = _run("dump", "--json", str(path))
     model = json.loads(out)
     assert "00204000" in model and model["00100010"]["Value"] == [{"Alphabetic": "Doe^Jane"}]
+
+
+def _huge_length(src: Path, dst: Path, tag: bytes) -> Path:
+    """Copy ``src`` with the 4-byte length of explicit VR element ``tag`` set to 0xFFFFFFF0."""
+    data = bytearray(src.read_bytes())
+    i = data.index(tag)
+    assert data[i + 4:i + 6] in (b"OB", b"OW")
+    struct.pack_into("<I", data, i + 8, 0xFFFFFFF0)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+@pytest.mark.parametrize("source, tag", [
+    ("ts/MR_small_RLE.dcm", b"\xe0\x7f\x10\x00"),  # encapsulated Pixel Data
+    ("ts/MR_small_jp2klossless.dcm", b"\xe0\x7f\x10\x00"),
+    ("overlay/examples_overlay.dcm", b"\x00\x60\x00\x30"),  # Overlay Data (60xx,3000)
+])
+def test_declared_4gb_length_does_not_allocate(corpus: Path, tmp_path: Path, source: str, tag: bytes) -> None:
+    """Fuzz: render read a deferred value with its declared 0xFFFFFFF0 length (MemoryError
+    under a 1 GiB address-space cap; 4 GB of address space without one)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fuzz_runner import run_inputs
+
+    path = _huge_length(corpus / source, tmp_path / "huge.dcm", tag)
+    report = run_inputs([(path, f"regression {source}")], timeout=20.0)
+    assert report.tried == 1 and not report.failures, report.failures
+
+
+def _image(tmp_path: Path) -> Path:
+    import numpy as np
+
+    path = _small(tmp_path)
+    ds = pydicom.dcmread(path)
+    ds.Rows = ds.Columns = 4
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = np.arange(16, dtype=np.uint16).tobytes()
+    ds["PixelData"].VR = "OW"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.mark.parametrize("tag, vr", [(b"\x28\x00\x10\x00", b"FD"), (b"\x28\x00\x01\x01", b"UW")])
+def test_render_image_attribute_that_cannot_be_decoded(tmp_path: Path, tag: bytes, vr: bytes) -> None:
+    """Fuzz: BytesLengthException / NotImplementedError escaped ``render`` from the Image
+    Pixel module (Rows as FD with 2 bytes; Bits Stored with an unknown VR)."""
+    path = _image(tmp_path)
+    data = path.read_bytes()
+    i = data.index(tag + b"US")
+    path.write_bytes(data[:i + 4] + vr + data[i + 6:])
+    with pytest.raises(ViewerError, match="damaged image attribute"):
+        _run("render", str(path), "-o", str(tmp_path / "x.png"))
+
+
+def test_dump_json_value_the_dump_repaired_as_bytes(tmp_path: Path) -> None:
+    """Fuzz: a UL element with a 2-byte value inside a sequence item came out of the dump
+    as bytes under its dictionary VR, and ``json.dumps`` failed on it."""
+    item = Dataset()
+    item.RescaleType = "US"
+    path = _small(tmp_path, ReferencedImageSequence=[item])
+    _patch(path, b"\x28\x00\x54\x10LO\x02\x00US", b"\x28\x00\x54\x10UL\x02\x00US")
+    rc, out = _run("dump", "--json", str(path))
+    seq = json.loads(out)["00081140"]["Value"][0]
+    assert seq["00281054"]["vr"] in ("UN", "LO")

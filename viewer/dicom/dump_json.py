@@ -90,13 +90,21 @@ def _convertible(ds: Dataset, tag: Any) -> DataElement:
                 for sub in list(item.keys()):
                     item[sub] = _convertible(item, sub)
         else:
-            _ = elem.value
+            value = elem.value
+            items = value if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue" else [value]
+            if elem.VR not in _BULK_VRS and any(isinstance(v, bytes) for v in items):
+                # A text or number VR whose value pydicom left as bytes (damaged header).
+                raise ValueError(f"{elem.VR} value not decoded")
         return elem
     except Exception as exc:  # noqa: BLE001 - pydicom raises several types on malformed values
         raw = ds.get_item(tag, keep_deferred=True)  # a deferred value stays on disk
         value = raw.value if isinstance(getattr(raw, "value", None), bytes) else b""
         log.debug("(%04X,%04X): value kept as UN: %s", tag >> 16, tag & 0xFFFF, exc)
-        return DataElement(tag, "UN", value)
+        # Made as OB then named UN: pydicom's constructor would swap UN for the dictionary
+        # VR of a known tag and convert the bytes with it.
+        out = DataElement(tag, "OB", value)
+        out.VR = "UN"
+        return out
 
 
 def _drop_nested_bulk(model: dict[str, Any]) -> None:
