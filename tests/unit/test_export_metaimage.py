@@ -119,3 +119,21 @@ def test_png_round_trip(tmp_path) -> None:
     img = (np.arange(30 * 40).reshape(30, 40) % 256).astype(np.uint8)
     p = save_png(img, tmp_path / "view")
     np.testing.assert_array_equal(np.asarray(Image.open(p)), img)
+
+
+def test_enhanced_multiframe_uses_functional_groups(corpus, tmp_path) -> None:
+    """Per-frame Plane Position and shared Plane Orientation / Pixel Measures (PS3.3 C.7.6.16.2)."""
+    sitk = pytest.importorskip("SimpleITK")
+    path = corpus / "enhanced" / "eCT_Supplemental.dcm"
+    ds = pydicom.dcmread(path)
+    n = int(ds.NumberOfFrames)
+    out = export_series_metaimage([(str(path), i) for i in range(n)], tmp_path / "enh.mhd")
+    image = sitk.ReadImage(str(out))
+    shared = ds.SharedFunctionalGroupsSequence[0]
+    iop = np.array(shared.PlaneOrientationSequence[0].ImageOrientationPatient, float)
+    rs, cs = (float(v) for v in shared.PixelMeasuresSequence[0].PixelSpacing)
+    positions = sorted((np.array(f.PlanePositionSequence[0].ImagePositionPatient, float)
+                        for f in ds.PerFrameFunctionalGroupsSequence), key=lambda p: float(np.dot(p, np.cross(iop[:3], iop[3:]))))
+    for k, ipp in enumerate(positions):
+        np.testing.assert_allclose(image.TransformIndexToPhysicalPoint((3, 5, k)),
+                                   ipp + 3 * cs * iop[:3] + 5 * rs * iop[3:], atol=1e-4)
