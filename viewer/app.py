@@ -100,13 +100,20 @@ def run_gui(args: argparse.Namespace) -> int:
     from viewer.ui import log_view
 
     log_view.install(window, log_buffer)
+    from viewer.ui.panels import install_panels
+
+    panels = install_panels(window)
     window.resize(*size)
     window.show()
     if args.paths:
         QTimer.singleShot(0, lambda: window.open_paths(list(args.paths)))
     if args.screenshot:
-        return _screenshot(app, window, args.screenshot, args.timeout, expect_image=bool(args.paths))
+        try:
+            return _screenshot(app, window, args.screenshot, args.timeout, expect_image=bool(args.paths))
+        finally:
+            panels.shutdown()
     status = app.exec()
+    panels.shutdown()
     pools.shutdown()
     return int(status)
 
