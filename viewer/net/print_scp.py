@@ -61,12 +61,15 @@ class PrintServer:
         ``(film_box, position) -> (width, height)`` in mm of an image box, to answer a
         Requested Image Size larger than its box with B604 / B609 / C603 (PS3.4 H.4.3.1.2.1.2);
         the virtual printer passes the film renderer's geometry.
+    ssl_context : ssl.SSLContext, optional
+        Listen for DICOM over TLS (PS3.15 B.9), e.g. :func:`viewer.net.tls.server_context`.
     """
 
     def __init__(self, on_print: Callable[[PrintRequest], object], profile: PrinterProfile | None = None,
                  aet: str = "VIEWERPRINT", host: str = "0.0.0.0", port: int = 11110, timeout: float = 30.0,
                  max_associations: int = 20,
-                 box_size_mm: Callable[[Any, int], tuple[float, float] | None] | None = None) -> None:
+                 box_size_mm: Callable[[Any, int], tuple[float, float] | None] | None = None,
+                 ssl_context: Any = None) -> None:
         self.profile = profile or load_profile("default")
         self.aet = aet
         self.host = host
@@ -74,6 +77,7 @@ class PrintServer:
         self.timeout = timeout
         self.max_associations = max_associations
         self.service = PrintService(self.profile, on_print, box_size_mm)
+        self.ssl_context = ssl_context  # viewer.net.tls.server_context(): DICOM over TLS (PS3.15 B.9)
         self._server: Any = None
         self._lock = threading.Lock()
 
@@ -151,7 +155,7 @@ class PrintServer:
             ae = self._make_ae()
             try:
                 self._server = ae.start_server((self.host, self.requested_port), block=False,
-                                               evt_handlers=self._handlers())
+                                               evt_handlers=self._handlers(), ssl_context=self.ssl_context)
             except OSError as exc:
                 raise NetError(f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror or exc}") from None
         log.info("print SCP %s listening on %s:%d, profile %s (%s)", self.aet, self.host, self.port,

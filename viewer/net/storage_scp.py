@@ -92,11 +92,14 @@ class StorageSCP:
         TCP port; 0 picks a free one (see :attr:`port` after :meth:`start`).
     allowed_calling
         Calling AE titles allowed to associate; ignored when ``accept_any``.
+    ssl_context
+        Listen for DICOM over TLS (PS3.15 B.9) with this server context
+        (:func:`viewer.net.tls.server_context`); None for plain TCP.
     """
 
     def __init__(self, store: LocalStore, ae_title: str, port: int, *,
                  allowed_calling: Iterable[str] = (), accept_any: bool = False,
-                 host: str = "", network_timeout: float = 60.0) -> None:
+                 host: str = "", network_timeout: float = 60.0, ssl_context: Any = None) -> None:
         self.store = store
         self.ae_title = ae_title
         self.host = host
@@ -107,6 +110,7 @@ class StorageSCP:
         self._lock = threading.Lock()
         self._server: Any = None
         self.network_timeout = network_timeout
+        self.ssl_context = ssl_context  # viewer.net.tls.server_context(): DICOM over TLS (PS3.15 B.9)
 
     def allow(self, *aets: str) -> None:
         """Also accept these calling AE titles (e.g. the node a C-MOVE is sent to)."""
@@ -157,7 +161,8 @@ class StorageSCP:
             ae.require_calling_aet = sorted(self._allowed) or [_NOBODY]
         handlers = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify]), (evt.EVT_CONN_OPEN, tune_connection)]
         try:
-            self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
+            self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers,
+                                           ssl_context=self.ssl_context)
         except OSError as exc:
             raise NetError(f"cannot listen on port {self.port} for {self.ae_title}: {exc}") from exc
         self.port = int(self._server.server_address[1])
