@@ -5,9 +5,14 @@ the package so :mod:`viewer.resources` finds them with :mod:`importlib.resources
 Everything else (metadata, dependencies, package data patterns) is in pyproject.toml.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, find_packages, setup
+
+# Every data folder is a (namespace) package of its own, or setuptools warns that it is
+# "absent from the packages configuration"; package_dir maps them all below resources/.
+DATA = ["viewer._data"] + [f"viewer._data.{p}" for p in find_namespace_packages(where="resources")
+                           if "__pycache__" not in p]
 
 setup(
-    packages=find_packages(include=["viewer", "viewer.*"]) + ["viewer._data"],
+    packages=find_packages(include=["viewer", "viewer.*"]) + DATA,
     package_dir={"viewer._data": "resources"},
 )

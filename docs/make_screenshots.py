@@ -65,6 +65,14 @@ def _wait(app, seconds: float, until=lambda: False) -> None:  # type: ignore[no-
     app.processEvents()
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _sample_files() -> list[Path]:
     return sorted((SAMPLE / "ct").glob("*.dcm"))
 
@@ -145,9 +153,21 @@ def run_scenario(name: str, out: Path) -> int:
     elif name == "virtual_printer":
         from viewer.ui.virtual_printer import VirtualPrinterDialog
 
+        import threading
+
+        from viewer.cli import main as cli_main
+
         widget = VirtualPrinterDialog(out_dir=HOME / "prints")
+        widget.port.setValue(_free_port())
         widget.show()
         widget.start()
+        _wait(app, 1)
+        # print one 2x2 film of the sample to it with our own print client (``print`` command)
+        job = threading.Thread(target=cli_main, args=([
+            "print", "--aec", "VIEWERPRINT", "--printer", "dcmprscp-gray", "--layout", "STANDARD\\2,2",
+            "--window", "40", "400", "127.0.0.1", str(widget.port.value()), *map(str, _sample_files()[:4])],))
+        job.start()
+        _wait(app, 30, lambda: not job.is_alive())
         _wait(app, 1)
         cleanup.append(widget.shutdown)
     elif name == "tag_inspector":
