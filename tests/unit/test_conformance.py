@@ -318,3 +318,49 @@ def test_character_sets() -> None:
     unsupported = {t for t in DESCRIPTIONS if t and t not in python_encoding}
     for term in unsupported:
         assert term in TEXT.split("**Not supported**", 1)[1].split("\n\n", 1)[0], term
+
+
+# ----------------------------------------------------------------------------- acceptance policy
+
+
+def _associate(port: int, calling: str, called: str, uid: str = "1.2.840.10008.1.1") -> tuple[bool, Any]:
+    ae = AE(ae_title=calling)
+    ae.acse_timeout = ae.network_timeout = 10
+    ae.add_requested_context(uid)
+    reasons: list[Any] = []
+    assoc = ae.associate("127.0.0.1", port, ae_title=called,
+                         evt_handlers=[(evt.EVT_ACSE_RECV, lambda e: reasons.append(
+                             getattr(e.primitive, "reason_str", None)))])
+    ok = assoc.is_established
+    if ok:
+        assoc.release()
+    return ok, [r for r in reasons if r]
+
+
+def test_storage_scp_accepts_known_calling_aes_only(storage_scp: StorageSCP) -> None:
+    assert "accepts only calling AE titles of configured\nnodes" in TEXT or \
+        "accepts only calling AE titles of configured nodes" in " ".join(TEXT.split())
+    assert "calling AE title not recognized" in " ".join(TEXT.split())
+    storage_scp.allow("KNOWNPACS")
+    ok, _ = _associate(storage_scp.port, "KNOWNPACS", "VIEWER")
+    assert ok
+    ok, reasons = _associate(storage_scp.port, "STRANGER", "VIEWER")
+    assert not ok and any("Calling AE title not recognised" in r or "calling AE" in r.lower() for r in reasons), \
+        reasons
+
+
+def test_print_scp_requires_its_called_ae_title() -> None:
+    assert "requires its own called AE title and accepts any calling AE" in " ".join(TEXT.split())
+    server = PrintServer(on_print=lambda r: None, host="127.0.0.1", port=0)
+    server.start()
+    try:
+        ok, _ = _associate(server.port, "ANYONE", server.aet)
+        assert ok
+        ok, reasons = _associate(server.port, "ANYONE", "SOMEONEELSE")
+        assert not ok and reasons
+    finally:
+        server.stop()
+
+
+def test_cancel_grace_period() -> None:
+    assert f"within {association.CANCEL_GRACE:g} s" in " ".join(TEXT.split())
