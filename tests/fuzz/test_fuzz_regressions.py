@@ -160,3 +160,15 @@ def test_dump_json_value_the_dump_repaired_as_bytes(tmp_path: Path) -> None:
     rc, out = _run("dump", "--json", str(path))
     seq = json.loads(out)["00081140"]["Value"][0]
     assert seq["00281054"]["vr"] in ("UN", "LO")
+
+
+def test_rle_decoder_panic_is_a_decode_error(corpus: Path, tmp_path: Path) -> None:
+    """Fuzz (long run): one bit of MR_small_RLE's RLE data made pylibjpeg-rle panic; pyo3's
+    PanicException is a BaseException and went past every ``except Exception``."""
+    data = bytearray((corpus / "ts" / "MR_small_RLE.dcm").read_bytes())
+    assert data[2873] == 252  # inside the first RLE segment (Pixel Data starts at 1504)
+    data[2873] ^= 0x40
+    path = tmp_path / "rle.dcm"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ViewerError, match="cannot decode frame 1"):
+        _run("render", str(path), "-o", str(tmp_path / "x.png"))

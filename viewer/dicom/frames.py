@@ -442,7 +442,11 @@ class FrameSource:
                 self._decode_dataset(), index=index, decoding_plugin=self._plugin)
         except ReadError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001
+            # Rust codecs (pylibjpeg-rle) turn a panic on damaged data into pyo3's
+            # PanicException, a BaseException: a decode error too, not a crash.
+            if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+                raise
             from viewer.dicom._codecs import syntax_name
 
             raise DecodeError(f"cannot decode frame {index + 1} ({syntax_name(self.transfer_syntax)}): "
