@@ -142,7 +142,7 @@ def make_ae(calling_aet: str, node: DimseNode) -> AE:
     return ae
 
 
-def tune_connection(event: Any) -> None:
+def tune_connection(event: Any, serve_inline: bool = False) -> None:
     """``EVT_CONN_OPEN`` handler: make a new association's transport answer promptly.
 
     * ``TCP_NODELAY``: DIMSE is request/response with small messages (C-STORE-RSP, pending
@@ -153,6 +153,9 @@ def tune_connection(event: Any) -> None:
       0.1 ms measured 2.5x more instances/s from Orthanc (bench/retrieve.py) for a little
       CPU while the (short-lived) association is open. A private attribute: skipped if a
       pynetdicom version lacks it.
+    * P-DATA-TF PDUs are read by :mod:`viewer.net._fast_dul` (same semantics, a fraction of
+      pynetdicom's per-PDU work); ``serve_inline`` serves C-STORE requests on the DUL
+      thread (our storage SCP, see there).
     """
     import socket
 
@@ -163,6 +166,9 @@ def tune_connection(event: Any) -> None:
     dul = getattr(event.assoc, "dul", None)
     if dul is not None and hasattr(dul, "_run_loop_delay"):
         dul._run_loop_delay = DUL_LOOP_DELAY
+    from viewer.net import _fast_dul
+
+    _fast_dul.install(event.assoc, serve_inline=serve_inline)
 
 
 class _Watch:

@@ -159,7 +159,7 @@ class StorageSCP:
         ae.add_supported_context(Verification)
         if not self.accept_any:
             ae.require_calling_aet = sorted(self._allowed) or [_NOBODY]
-        handlers = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify]), (evt.EVT_CONN_OPEN, tune_connection)]
+        handlers = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify]), (evt.EVT_CONN_OPEN, tune_connection, [True])]
         try:
             self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers,
                                            ssl_context=self.ssl_context)

@@ -1,0 +1,211 @@
+"""The fast P-DATA receive path (viewer.net._fast_dul) against pynetdicom's own path as the
+oracle: the same C-GET and C-MOVE, split into many PDUs, must store byte-identical files
+whether our reader or pynetdicom's runs, and PDUs must split into the PDVs pynetdicom's
+P_DATA_TF decoder finds."""
+
+from __future__ import annotations
+
+import queue
+import socket
+from types import SimpleNamespace
+from typing import Any, Iterator
+
+import numpy as np
+import pydicom
+import pynetdicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pynetdicom import AE, evt
+from pynetdicom._handlers import standard_pdu_recv_handler
+from pynetdicom.pdu import P_DATA_TF
+from pynetdicom.pdu_primitives import P_DATA
+from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
+
+from peers import free_port
+from viewer.config import DimseNode, Timeouts
+from viewer.net import _fast_dul, association, storage_scp
+from viewer.net.get import get
+from viewer.net.progress import retrieve_identifier
+from viewer.net.storage_scp import StorageSCP
+from viewer.net.store import LocalStore
+
+GET = StudyRootQueryRetrieveInformationModelGet
+#: Our maximum PDU in these tests: each 64x64 instance arrives in ~10 PDUs.
+SMALL_PDU = 1024
+
+
+def _image(n: int) -> Dataset:
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = CTImageStorage
+    ds.SOPInstanceUID = generate_uid(entropy_srcs=["fast-dul", str(n)])
+    ds.StudyInstanceUID = generate_uid(entropy_srcs=["fast-dul-study"])
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=["fast-dul-series"])
+    ds.PatientID, ds.Modality = "FASTDUL", "CT"
+    ds.Rows = ds.Columns = 64
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelData = (np.arange(64 * 64, dtype="<u2") * (n + 1)).tobytes()
+    return ds
+
+
+DATA = [_image(n) for n in range(5)]
+
+
+@pytest.fixture
+def get_peer() -> Iterator[int]:
+    """A pynetdicom Q/R SCP answering C-GET with DATA; yields its port."""
+    def handler(event: Any) -> Iterator[Any]:
+        yield len(DATA)
+        for ds in DATA:
+            yield 0xFF00, ds
+
+    ae = AE(ae_title="PEER")
+    ae.add_supported_context(GET)
+    ae.add_supported_context(CTImageStorage, ExplicitVRLittleEndian, scu_role=True, scp_role=True)
+    port = free_port()
+    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_GET, handler)])
+    yield port
+    server.shutdown()
+
+
+@pytest.fixture
+def fast_reads(monkeypatch) -> list[int]:
+    """Count PDU batches read by the fast path."""
+    calls: list[int] = []
+    real = _fast_dul._read_p_data
+
+    def spy(*args: Any) -> None:
+        calls.append(1)
+        real(*args)
+
+    monkeypatch.setattr(_fast_dul, "_read_p_data", spy)
+    return calls
+
+
+def _files(store: LocalStore) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in store.instances()}
+
+
+def _run_get(port: int, store: LocalStore) -> None:
+    node = DimseNode("peer", "PEER", "127.0.0.1", port, timeouts=Timeouts(5, 5, 10, 10))
+    ident = retrieve_identifier("STUDY", {"StudyInstanceUID": str(DATA[0].StudyInstanceUID)})
+    steps = list(get(node, "VIEWER", ident, GET, store, sop_classes=[CTImageStorage]))
+    assert steps[-1].status == 0x0000
+
+
+def _check_against_sent(files: dict[str, bytes], tmp_path) -> None:
+    assert sorted(files) == sorted(f"{ds.SOPInstanceUID}.dcm" for ds in DATA)
+    for ds in DATA:
+        path = tmp_path / "check.dcm"
+        path.write_bytes(files[f"{ds.SOPInstanceUID}.dcm"])
+        back = pydicom.dcmread(path)
+        assert back.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+        np.testing.assert_array_equal(back.pixel_array, ds.pixel_array)
+
+
+def test_get_in_many_pdus_matches_pynetdicom_path(get_peer, tmp_path, monkeypatch, fast_reads) -> None:
+    monkeypatch.setattr(association, "MAX_PDU", SMALL_PDU)
+    fast = LocalStore(tmp_path / "fast")
+    _run_get(get_peer, fast)
+    assert fast_reads, "the fast path was not used"
+    n_fast = len(fast_reads)
+
+    monkeypatch.setattr(_fast_dul, "install", lambda *a, **k: False)  # pynetdicom's reader only
+    slow = LocalStore(tmp_path / "slow")
+    _run_get(get_peer, slow)
+    assert len(fast_reads) == n_fast
+    assert _files(fast) == _files(slow)
+    _check_against_sent(_files(fast), tmp_path)
+
+
+def _store_all(port: int) -> list[int]:
+    """Send DATA to ``port`` with pynetdicom's C-STORE SCU on one association."""
+    ae = AE(ae_title="PACS")
+    ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 5
+    assoc = ae.associate("127.0.0.1", port, ae_title="VIEWER")
+    assert assoc.is_established
+    try:
+        return [int(assoc.send_c_store(ds).Status) for ds in DATA]
+    finally:
+        assoc.release()
+
+
+def test_storage_scp_in_many_pdus_matches_pynetdicom_path(tmp_path, monkeypatch, fast_reads) -> None:
+    monkeypatch.setattr(storage_scp, "MAX_PDU", SMALL_PDU)
+    stored: list[Any] = []
+    with StorageSCP(LocalStore(tmp_path / "fast"), "VIEWER", 0, allowed_calling=["PACS"]) as scp:
+        scp.add_listener(lambda path, calling: stored.append(path))
+        assert _store_all(scp.port) == [0] * len(DATA)
+        fast = _files(scp.store)
+    assert fast_reads, "the fast path was not used"
+    assert len(stored) == len(DATA)  # listeners still hear of every file (served inline)
+
+    monkeypatch.setattr(_fast_dul, "install", lambda *a, **k: False)
+    with StorageSCP(LocalStore(tmp_path / "slow"), "VIEWER", 0, allowed_calling=["PACS"]) as scp:
+        assert _store_all(scp.port) == [0] * len(DATA)
+        slow = _files(scp.store)
+    assert fast == slow
+    _check_against_sent(fast, tmp_path)
+
+
+def _pdu(pdvs: list[tuple[int, bytes]]) -> bytes:
+    primitive = P_DATA()
+    primitive.presentation_data_value_list = [[cx, data] for cx, data in pdvs]
+    pdu = P_DATA_TF()
+    pdu.from_primitive(primitive)
+    return pdu.encode()
+
+
+def test_pdv_spans_match_pynetdicom_decoder() -> None:
+    pdvs = [(1, b"\x03" + b"c" * 9), (3, b"\x00" + b"d" * 100), (5, b"\x02")]
+    raw = bytearray(_pdu(pdvs))
+    oracle = P_DATA_TF()
+    oracle.decode(bytes(raw))
+    spans = _fast_dul._pdv_spans(raw)
+    assert [(cx, bytes(raw[s:e])) for cx, s, e in spans] == [
+        (item.presentation_context_id, item.presentation_data_value) for item in oracle.presentation_data_value_items]
+
+
+@pytest.mark.parametrize("damage", ["short item", "long item", "tail"])
+def test_malformed_pdu_goes_to_pynetdicom(damage: str) -> None:
+    raw = bytearray(_pdu([(1, b"\x00abc")]))
+    if damage == "short item":
+        raw[6:10] = (1).to_bytes(4, "big")  # item length < 2: no room for the header
+    elif damage == "long item":
+        raw[6:10] = (99).to_bytes(4, "big")
+    else:
+        raw += b"\x00\x00"
+    assert _fast_dul._pdv_spans(raw) is None
+
+
+def _fake_dul(sock: socket.socket, **handlers: Any) -> Any:
+    assoc = SimpleNamespace(_handlers={getattr(evt, k): v for k, v in handlers.items()})
+    return SimpleNamespace(state_machine=SimpleNamespace(current_state="Sta6"), event_queue=queue.Queue(),
+                           socket=SimpleNamespace(socket=sock), assoc=assoc)
+
+
+def test_fast_path_only_when_nothing_observes_the_skipped_events() -> None:
+    with socket.socket() as sock:
+        assert _fast_dul._eligible(_fake_dul(sock, EVT_PDU_RECV=[(standard_pdu_recv_handler, None)]))
+        assert not _fast_dul._eligible(_fake_dul(sock, EVT_PDU_RECV=[(print, None)]))
+        assert not _fast_dul._eligible(_fake_dul(sock, EVT_DATA_RECV=[(print, None)]))
+        assert not _fast_dul._eligible(_fake_dul(sock, EVT_FSM_TRANSITION=[(print, None)]))
+        busy = _fake_dul(sock)
+        busy.event_queue.put("Evt9")
+        assert not _fast_dul._eligible(busy)
+        released = _fake_dul(sock)
+        released.state_machine.current_state = "Sta7"
+        assert not _fast_dul._eligible(released)
+    assert not _fast_dul._eligible(_fake_dul(None))
+
+
+def test_other_pynetdicom_versions_keep_their_reader(monkeypatch) -> None:
+    monkeypatch.setattr(pynetdicom, "__version__", "9.0.0")
+    dul = SimpleNamespace(_read_pdu_data=lambda: None)
+    before = dul._read_pdu_data
+    assert not _fast_dul.install(SimpleNamespace(dul=dul, is_acceptor=False))
+    assert dul._read_pdu_data is before
