@@ -172,3 +172,16 @@ def test_rle_decoder_panic_is_a_decode_error(corpus: Path, tmp_path: Path) -> No
     path.write_bytes(bytes(data))
     with pytest.raises(ViewerError, match="cannot decode frame 1"):
         _run("render", str(path), "-o", str(tmp_path / "x.png"))
+
+
+@pytest.mark.parametrize("keyword, tag", [("RescaleSlope", b"\x28\x00\x53\x10"), ("WindowWidth", b"\x28\x00\x51\x10")])
+def test_render_params_attribute_with_unknown_vr(tmp_path: Path, keyword: str, tag: bytes) -> None:
+    """Fuzz (long run): NotImplementedError escaped ``params_from_dataset`` for a Rescale or
+    Window attribute whose VR was damaged."""
+    path = _image(tmp_path)
+    ds = pydicom.dcmread(path)
+    ds.RescaleSlope, ds.RescaleIntercept, ds.WindowCenter, ds.WindowWidth = "1", "0", "100", "200"
+    ds.save_as(path, enforce_file_format=True)
+    _patch(path, tag + b"DS", tag + b"XX")
+    with pytest.raises(ViewerError, match="damaged image attribute"):
+        _run("render", str(path), "-o", str(tmp_path / "x.png"))

@@ -15,9 +15,11 @@ Sources, per PS3.3:
 from __future__ import annotations
 
 import logging
+import struct
 from typing import Any
 
 import numpy as np
+from pydicom.errors import BytesLengthException
 
 from viewer.errors import DecodeError
 from viewer.render.params import LutData, Palette, RenderParams, VoiFunction, Window
@@ -217,6 +219,15 @@ def params_from_dataset(ds: Any, frame_index: int = 0, voi_index: int = 0) -> Re
     DecodeError
         If Image Pixel values or LUTs are unusable.
     """
+    try:
+        return _params_from_dataset(ds, frame_index, voi_index)
+    except (NotImplementedError, BytesLengthException, struct.error) as exc:
+        # A value pydicom cannot decode with its VR (unknown VR, wrong length): damaged header.
+        raise DecodeError("damaged image attribute: "
+                          f"{str(exc).splitlines()[0].split(' To replace this error')[0]}") from None
+
+
+def _params_from_dataset(ds: Any, frame_index: int, voi_index: int) -> RenderParams:
     ba = _int(ds, "BitsAllocated", 16)
     bs = _int(ds, "BitsStored", ba) or ba
     if not 1 <= bs <= max(ba, 1) or ba > 64:
