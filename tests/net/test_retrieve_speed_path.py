@@ -209,3 +209,41 @@ def test_other_pynetdicom_versions_keep_their_reader(monkeypatch) -> None:
     before = dul._read_pdu_data
     assert not _fast_dul.install(SimpleNamespace(dul=dul, is_acceptor=False))
     assert dul._read_pdu_data is before
+
+
+@pytest.mark.parametrize("sop_instance", ["1.2.3.4", "1.2.826.0.1.3680043.8.498.1234567890123456789012345678"])
+@pytest.mark.parametrize("status", [0x0000, 0xA700, 0xB000])
+def test_store_rsp_bytes_match_pynetdicom(sop_instance: str, status: int) -> None:
+    from pynetdicom.dimse_messages import C_STORE_RSP
+    from pynetdicom.dimse_primitives import C_STORE
+
+    from viewer.net._fast_rsp import encode_store_rsp
+
+    rsp = C_STORE()
+    rsp.MessageID = rsp.MessageIDBeingRespondedTo = 7
+    rsp.AffectedSOPClassUID, rsp.AffectedSOPInstanceUID = CTImageStorage, sop_instance
+    rsp.Status = status
+    message = C_STORE_RSP()
+    message.primitive_to_message(rsp)
+    (pdata,) = message.encode_msg(3, 16384)
+    assert pdata.presentation_data_value_list == [(3, b"\x03" + encode_store_rsp(CTImageStorage, sop_instance, 7, status))]
+
+
+def test_responses_with_more_than_a_status_go_through_pynetdicom() -> None:
+    from pynetdicom.dimse_primitives import C_STORE
+
+    from viewer.net._fast_rsp import _plain_store_rsp
+
+    assoc = SimpleNamespace(_handlers={}, dimse=SimpleNamespace(maximum_pdu_size=16384))
+    rsp = C_STORE()
+    rsp.MessageIDBeingRespondedTo = 1
+    rsp.AffectedSOPClassUID, rsp.AffectedSOPInstanceUID, rsp.Status = CTImageStorage, "1.2.3", 0xC000
+    assert _plain_store_rsp(assoc, rsp) is not None
+    rsp.ErrorComment = "cannot read"
+    assert _plain_store_rsp(assoc, rsp) is None
+    request = C_STORE()
+    request.MessageID = 1
+    assert _plain_store_rsp(assoc, request) is None
+    observed = SimpleNamespace(_handlers={evt.EVT_DIMSE_SENT: [(print, None)]}, dimse=assoc.dimse)
+    rsp.ErrorComment = None
+    assert _plain_store_rsp(observed, rsp) is None

@@ -30,14 +30,17 @@ waiting on the socket are handled in one call as long as nothing else is queued 
 DUL (a primitive to send, an FSM event) and the DUL is not being stopped.
 
 With ``serve_inline`` (our storage SCP) a completed C-STORE request is served at once on
-the DUL thread instead of waiting for the association's reactor thread, which polls its
-message queue every 1 ms (``Association._run_reactor``): at ~1 ms per instance that sleep
-alone halved the C-MOVE rate. The handler only writes a file and queues its response.
+the DUL thread (its DIMSE message queue is replaced by :class:`_ServeStoreQueue` before
+the association is negotiated) instead of waiting for the association's reactor thread,
+which polls that queue every 1 ms (``Association._run_reactor``): at ~1 ms per instance
+that sleep alone halved the C-MOVE rate. The handler only writes a file and queues its
+response, as it would on the reactor thread.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import select
 import socket
 import struct
@@ -85,16 +88,36 @@ def install(assoc: Any, *, serve_inline: bool = False) -> bool:
         log.debug("fast P-DATA reader not installed (pynetdicom %s)", pynetdicom.__version__)
         return False
     original: Callable[[], None] = dul._read_pdu_data
-    inline = serve_inline and assoc.is_acceptor
 
     def read_pdu_data() -> None:
         if not _eligible(dul):
             original()
             return
-        _read_p_data(dul, original, inline)
+        _read_p_data(dul, original)
 
     dul._read_pdu_data = read_pdu_data
+    if serve_inline and assoc.is_acceptor:
+        dimse = assoc.dimse
+        if type(dimse.msg_queue) is queue.Queue and dimse.msg_queue.empty():
+            dimse.msg_queue = _ServeStoreQueue(assoc)
     return True
+
+
+class _ServeStoreQueue(queue.Queue):  # type: ignore[type-arg]
+    """The DIMSE message queue of a storage SCP association: a complete C-STORE request is
+    served at once by the thread that completed it (the DUL's) instead of being queued
+    for the reactor thread, which looks at this queue only every 1 ms."""
+
+    def __init__(self, assoc: Any) -> None:
+        super().__init__()
+        self._assoc = assoc
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        context_id, msg = item
+        if isinstance(msg, C_STORE) and self._assoc.is_established:
+            self._assoc._serve_request(msg, context_id)
+            return
+        super().put(item, block, timeout)
 
 
 def _eligible(dul: Any) -> bool:
@@ -112,7 +135,7 @@ def _eligible(dul: Any) -> bool:
     return all(h[0] is standard_pdu_recv_handler for h in handlers.get(evt.EVT_PDU_RECV, ()))
 
 
-def _read_p_data(dul: Any, original: Callable[[], None], inline: bool) -> None:
+def _read_p_data(dul: Any, original: Callable[[], None]) -> None:
     """Read and dispatch P-DATA-TF PDUs while they are waiting on the socket."""
     sock: socket.socket = dul.socket.socket
     dimse = dul.assoc.dimse
@@ -149,8 +172,6 @@ def _read_p_data(dul: Any, original: Callable[[], None], inline: bool) -> None:
             primitive.presentation_data_value_list = []
             primitive.presentation_data_value_list.extend((cx, bytes(view[start:end])) for cx, start, end in pdvs)
             dimse.receive_primitive(primitive)  # what FSM action DT-2 does (PS3.8 9.2.3)
-            if inline:
-                _serve_store(dul.assoc)
         # A message still incomplete: the peer owes us its next PDU, so wait for it here
         # (checking every _MID_MESSAGE_WAIT s for work or a stop) rather than in the DUL's
         # poll-and-sleep loop, whose sleeps cost far more than _run_loop_delay on a busy
@@ -171,7 +192,9 @@ def _recv_exact(sock: socket.socket, view: memoryview) -> bool:
     got, size = 0, len(view)
     try:
         while got < size:
-            n = sock.recv_into(view[got:], size - got)
+            # MSG_WAITALL: one wake-up per PDU instead of one per TCP segment (a socket
+            # with a timeout is non-blocking underneath and may still return less).
+            n = sock.recv_into(view[got:], size - got, socket.MSG_WAITALL)
             if n == 0:
                 return False
             got += n
@@ -207,16 +230,6 @@ def _dispatch_slow(dul: Any, data: bytes) -> None:
         return
     dul.event_queue.put(event)
     dul._recv_pdu.put(pdu)
-
-
-def _serve_store(assoc: Any) -> None:
-    """Serve a complete C-STORE request now, if one is first in the DIMSE queue."""
-    q = assoc.dimse.msg_queue
-    with q.mutex:  # the reactor thread may poll the same queue
-        if not q.queue or not isinstance(q.queue[0][1], C_STORE):
-            return
-        context_id, msg = q.queue.popleft()
-    assoc._serve_request(msg, context_id)
 
 
 __all__ = ["SUPPORTED_VERSIONS", "install", "supported"]

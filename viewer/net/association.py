@@ -34,6 +34,8 @@ MAX_CONTEXTS = 128
 MAX_PDU = 4 * 1024 * 1024
 #: Idle poll interval of pynetdicom's DUL thread on our requestor associations (see _Watch).
 DUL_LOOP_DELAY = 0.0001
+#: Idle poll interval for associations that carry only control messages (C-MOVE): pynetdicom's.
+CONTROL_LOOP_DELAY = 0.001
 #: Seconds to wait for the peer to end an operation after C-CANCEL before aborting.
 CANCEL_GRACE = 3.0
 
@@ -155,7 +157,8 @@ def tune_connection(event: Any, serve_inline: bool = False) -> None:
       pynetdicom version lacks it.
     * P-DATA-TF PDUs are read by :mod:`viewer.net._fast_dul` (same semantics, a fraction of
       pynetdicom's per-PDU work); ``serve_inline`` serves C-STORE requests on the DUL
-      thread (our storage SCP, see there).
+      thread (our storage SCP, see there); C-STORE responses are encoded by
+      :mod:`viewer.net._fast_rsp`.
     """
     import socket
 
@@ -166,9 +169,21 @@ def tune_connection(event: Any, serve_inline: bool = False) -> None:
     dul = getattr(event.assoc, "dul", None)
     if dul is not None and hasattr(dul, "_run_loop_delay"):
         dul._run_loop_delay = DUL_LOOP_DELAY
-    from viewer.net import _fast_dul
+    from viewer.net import _fast_dul, _fast_rsp
 
     _fast_dul.install(event.assoc, serve_inline=serve_inline)
+    _fast_rsp.install(event.assoc)
+
+
+def slow_poll(assoc: Association, delay: float = CONTROL_LOOP_DELAY) -> None:
+    """Let ``assoc``'s DUL thread poll every ``delay`` s instead of :data:`DUL_LOOP_DELAY`.
+
+    For an association that carries only occasional responses (C-MOVE) while another one
+    moves the data: its fast polling would take CPU from the thread receiving instances.
+    """
+    dul = getattr(assoc, "dul", None)
+    if dul is not None and hasattr(dul, "_run_loop_delay"):
+        dul._run_loop_delay = delay
 
 
 class _Watch:

@@ -11,7 +11,8 @@ from pydicom.dataset import Dataset
 
 from viewer.config import DimseNode
 from viewer.errors import NetError
-from viewer.net.association import CancelToken, Context, accepted_context, associate, cancel_watch, release
+from viewer.net.association import (CancelToken, Context, accepted_context, associate, cancel_watch, release,
+                                    slow_poll)
 from viewer.net.progress import RetrieveProgress, follow
 from viewer.net.storage_scp import StorageSCP
 
@@ -46,6 +47,10 @@ def move(node: DimseNode, calling_aet: str, identifier: Dataset, dest_aet: str, 
         remove = scp.add_listener(lambda path, _calling: files.put(path))
     try:
         assoc = associate(node, calling_aet, [Context(model)], token=token)
+        # Only pending responses come on this association while the instances arrive on
+        # another one: its DUL may poll at pynetdicom's pace (1 ms) and leave the CPU to
+        # the storage SCP's threads.
+        slow_poll(assoc)
         finished = False
         try:
             cx = accepted_context(assoc, model)
