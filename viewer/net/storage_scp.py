@@ -30,6 +30,12 @@ STORE_SUCCESS = 0x0000
 STORE_OUT_OF_RESOURCES = 0xA700
 STORE_CANNOT_UNDERSTAND = 0xC000
 
+#: Seconds a connection may take to associate (or to close after an abort) before it is dropped.
+ACSE_TIMEOUT = 10.0
+#: pynetdicom counts every open connection, associated or not, against this limit: a few
+#: idle or hostile connections must not lock out the PACS (issue 11).
+MAX_ASSOCIATIONS = 32
+
 #: Transfer syntaxes our storage SCP accepts (PS3.5 A.4): uncompressed, deflated, then
 #: JPEG, JPEG-LS, JPEG 2000 and RLE, which pydicom's pylibjpeg plugins decode.
 STORE_TRANSFER_SYNTAXES = (
@@ -46,6 +52,18 @@ OnStored = Callable[[Any, str], None]
 _NOBODY = "-NOBODY-ALLOWED-"
 
 
+def bound_reads(event: Any, timeout: float) -> None:
+    """``EVT_CONN_OPEN`` handler: a read on an accepted connection waits at most ``timeout``.
+
+    pynetdicom leaves accepted sockets blocking; a peer that sends half a PDU and stops would
+    hold its thread, and one of ``maximum_associations``, for as long as TCP keeps the
+    connection (no ARTIM can fire while the DUL thread is inside ``recv``). Issue 11.
+    """
+    sock = getattr(getattr(getattr(event.assoc, "dul", None), "socket", None), "socket", None)
+    if sock is not None:
+        sock.settimeout(timeout)
+
+
 def handle_store(event: Any, store: LocalStore, on_stored: OnStored | None = None) -> int:
     """Write the instance of a C-STORE request; the status to answer with.
 
@@ -60,13 +78,13 @@ def handle_store(event: Any, store: LocalStore, on_stored: OnStored | None = Non
         ts = str(event.context.transfer_syntax)
         sop_uid = str(req.AffectedSOPInstanceUID)
         study, series = study_series_uids(stream, ts)
-        data = file_header(str(req.AffectedSOPClassUID), sop_uid, ts, PYNETDICOM_IMPLEMENTATION_UID,
-                           PYNETDICOM_IMPLEMENTATION_VERSION) + stream
+        header = file_header(str(req.AffectedSOPClassUID), sop_uid, ts, PYNETDICOM_IMPLEMENTATION_UID,
+                             PYNETDICOM_IMPLEMENTATION_VERSION)
     except Exception as exc:  # noqa: BLE001 - a malformed data set is the peer's error
         log.warning("C-STORE from %s: cannot read the data set: %s", calling, exc)
         return STORE_CANNOT_UNDERSTAND
     try:
-        path = store.write(data, study, series, sop_uid)
+        path = store.write((header, stream), study, series, sop_uid)  # no 2nd copy of the data set
     except OSError as exc:
         log.error("C-STORE from %s: cannot write %s: %s", calling, sop_uid, exc)
         return STORE_OUT_OF_RESOURCES
@@ -148,8 +166,11 @@ class StorageSCP:
         self.store.clean_partial()
         ae = AE(ae_title=self.ae_title)
         ae.network_timeout = self.network_timeout
+        # ARTIM (PS3.8 9.1.5) bounds a connection that never completes association or release
+        # (hostile or broken peer): each holds one of maximum_associations until it expires.
+        ae.acse_timeout = min(self.network_timeout, ACSE_TIMEOUT)
         ae.maximum_pdu_size = MAX_PDU
-        ae.maximum_associations = 4
+        ae.maximum_associations = MAX_ASSOCIATIONS
         # Every storage SOP class, with the uncompressed transfer syntaxes and the
         # compressed ones the viewer decodes. Not all 45 that pynetdicom knows: pynetdicom
         # copies the supported contexts for every association, and 170 x 45 of them made
@@ -159,7 +180,8 @@ class StorageSCP:
         ae.add_supported_context(Verification)
         if not self.accept_any:
             ae.require_calling_aet = sorted(self._allowed) or [_NOBODY]
-        handlers = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify]), (evt.EVT_CONN_OPEN, tune_connection, [True])]
+        handlers = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify]), (evt.EVT_CONN_OPEN, tune_connection, [True]),
+                    (evt.EVT_CONN_OPEN, bound_reads, [self.network_timeout])]
         try:
             self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers,
                                            ssl_context=self.ssl_context)
