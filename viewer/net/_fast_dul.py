@@ -24,8 +24,11 @@ Otherwise, and for every other PDU type, the original method runs. On the fast p
 whole PDU is read with ``recv_into`` into one buffer and its PDV items (PS3.8 9.3.5.1) are
 parsed with ``struct``. A PDU holding only data set fragments that are not the last
 (message control header xxxxxx00, PS3.8 E.2) is appended to the DIMSE message being
-received, which is what ``DIMSEMessage.decode_msg`` does with such fragments; any other
-PDU goes to ``dimse.receive_primitive`` as DT-2 would pass it. Consecutive PDUs already
+received, which is what ``DIMSEMessage.decode_msg`` does with such fragments; when the
+PDU ends with the last fragment (xxxxxx10), its data is appended too and ``decode_msg``
+gets that fragment's header alone, so it completes the message as it would; any other
+PDU goes to ``dimse.receive_primitive`` as DT-2 would pass it (after the collected
+fragments have been appended). Consecutive PDUs already
 waiting on the socket are handled in one call as long as nothing else is queued for the
 DUL (a primitive to send, an FSM event) and the DUL is not being stopped.
 
@@ -39,6 +42,7 @@ response, as it would on the reactor thread.
 
 from __future__ import annotations
 
+import io
 import logging
 import queue
 import select
@@ -136,7 +140,39 @@ def _eligible(dul: Any) -> bool:
 
 
 def _read_p_data(dul: Any, original: Callable[[], None]) -> None:
-    """Read and dispatch P-DATA-TF PDUs while they are waiting on the socket."""
+    """Read and dispatch P-DATA-TF PDUs while they are waiting on the socket.
+
+    Data set fragments are collected and added to the DIMSE message in one write before
+    anything else may look at it (growing a BytesIO PDU by PDU reallocates and copies
+    the whole data set again and again).
+    """
+    pending: list[memoryview] = []
+    try:
+        _read_loop(dul, original, pending)
+    finally:
+        _flush(dul.assoc.dimse, pending)
+
+
+def _flush(dimse: Any, pending: list[memoryview]) -> None:
+    """Append the collected data set fragments to the message being received.
+
+    Into an empty data set, the joined bytes become the BytesIO's buffer, which BytesIO
+    shares rather than copies (and ``getvalue()`` hands back as is), so a whole instance
+    is copied once between the socket and the file.
+    """
+    if not pending:
+        return
+    data = b"".join(pending)
+    pending.clear()
+    message = dimse.message
+    if message.data_set.seek(0, io.SEEK_END) == 0:
+        message.data_set = io.BytesIO(data)
+        message.data_set.seek(0, io.SEEK_END)  # decode_msg appends at the position
+    else:
+        message.data_set.write(data)
+
+
+def _read_loop(dul: Any, original: Callable[[], None], pending: list[memoryview]) -> None:
     sock: socket.socket = dul.socket.socket
     dimse = dul.assoc.dimse
     while True:
@@ -145,6 +181,7 @@ def _read_p_data(dul: Any, original: Callable[[], None]) -> None:
         except OSError:
             head = b""
         if len(head) < _HEADER.size or head[0] != _P_DATA_TF:
+            _flush(dimse, pending)
             original()  # other PDUs, a short read or a closed connection: as before
             return
         length = _HEADER.unpack(head)[2]
@@ -156,17 +193,26 @@ def _read_p_data(dul: Any, original: Callable[[], None]) -> None:
             return
         pdvs = _pdv_spans(buf)
         if pdvs is None:  # malformed: let pynetdicom decode it and raise Evt19 as usual
+            _flush(dimse, pending)
             _dispatch_slow(dul, bytes(buf))
             return
         view = memoryview(buf)
         message = dimse.message
+        last = buf[pdvs[-1][1]]
         if (message is not None and message._data_set_file is None
-                and all(buf[start] & 0x03 == 0 for _, start, _ in pdvs)):
-            # Data set fragments, not the last (PS3.8 E.2): decode_msg appends them.
-            data_set = message.data_set
-            for _, start, end in pdvs:
-                data_set.write(view[start + 1:end])
+                and all(buf[start] & 0x03 == 0 for _, start, _ in pdvs[:-1]) and last & 0x01 == 0):
+            # Data set fragments (PS3.8 E.2): decode_msg appends them to the data set.
+            pending.extend(view[start + 1:end] for _, start, end in pdvs)
+            if last & 0x02:
+                # The last fragment: its data is in `pending` already; decode_msg gets
+                # the control header with no data to end the message as usual.
+                _flush(dimse, pending)
+                primitive = P_DATA()
+                primitive.presentation_data_value_list = []
+                primitive.presentation_data_value_list.append((pdvs[-1][0], bytes((last,))))
+                dimse.receive_primitive(primitive)
         else:
+            _flush(dimse, pending)
             primitive = P_DATA()
             # As P_DATA_TF.to_primitive: set an empty list, then add (ID, bytes) tuples.
             primitive.presentation_data_value_list = []

@@ -27,6 +27,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
+from typing import Sequence
 
 log = logging.getLogger(__name__)
 
@@ -94,30 +95,35 @@ class LocalStore:
             raise ValueError(f"refusing to write outside the store: {parts}")
         return self.root.joinpath(*parts)
 
-    def write(self, data: bytes, study_uid: object, series_uid: object, sop_uid: object) -> Path:
+    def write(self, data: bytes | Sequence[bytes], study_uid: object, series_uid: object, sop_uid: object) -> Path:
         """Write one encoded DICOM file atomically; returns its final path.
 
-        The same object received again (identical bytes) is not written twice. A different
-        object whose name is taken is kept beside it (``<name>-2.dcm``, ...), never over it.
+        ``data`` is the file's bytes, or its parts in order (e.g. header and data set, which
+        saves joining them in memory). The same object received again (identical bytes)
+        is not written twice. A different object whose name is taken is kept beside it
+        (``<name>-2.dcm``, ...), never over it.
 
         Raises
         ------
         StoreLimitError
             The object is too large, the store is full or its disk nearly full.
         """
+        parts = (data,) if isinstance(data, (bytes, bytearray, memoryview)) else tuple(data)
+        size = sum(len(p) for p in parts)
         path = self.path_for(study_uid, series_uid, sop_uid)
         with self._lock:
-            self._check_limits(len(data))
+            self._check_limits(size)
             if path.parent not in self._made:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._made.add(path.parent)
         fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".dcm", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+                for part in parts:
+                    fh.write(part)
             with self._lock:
                 while True:
-                    final = self._free_name(path, data)
+                    final = self._free_name(path, parts, size)
                     if final is None:
                         final = path  # the same object again
                         break
@@ -130,18 +136,18 @@ class LocalStore:
                     except OSError:  # no hard links on this file system: checked under the lock
                         os.replace(tmp, final)
                     if self._used is not None:
-                        self._used += len(data)
+                        self._used += size
                     break
         finally:
             Path(tmp).unlink(missing_ok=True)
         return final
 
-    def _free_name(self, path: Path, data: bytes) -> Path | None:
-        """``path`` or the first free ``<stem>-N.dcm``; None if one of them holds ``data``."""
+    def _free_name(self, path: Path, parts: tuple[bytes, ...], size: int) -> Path | None:
+        """``path`` or the first free ``<stem>-N.dcm``; None if one of them holds ``parts``."""
         candidate = path
         for n in range(2, _MAX_VERSIONS + 2):
             try:
-                same = candidate.stat().st_size == len(data) and candidate.read_bytes() == data
+                same = candidate.stat().st_size == size and candidate.read_bytes() == b"".join(parts)
             except FileNotFoundError:
                 if candidate != path:
                     log.warning("%s: a different object with the same name exists; kept as %s",
