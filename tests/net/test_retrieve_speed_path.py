@@ -24,7 +24,7 @@ from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformati
 
 from peers import free_port
 from viewer.config import DimseNode, Timeouts
-from viewer.net import _fast_dul, association, storage_scp
+from viewer.net import _fast_dul, _fast_rsp, _serve_inline, association, storage_scp
 from viewer.net.get import get
 from viewer.net.progress import retrieve_identifier
 from viewer.net.storage_scp import StorageSCP
@@ -85,6 +85,12 @@ def fast_reads(monkeypatch) -> list[int]:
     return calls
 
 
+def _pynetdicom_only(monkeypatch) -> None:
+    """Turn off every fast path: pynetdicom as shipped is the oracle."""
+    for module in (_fast_dul, _fast_rsp, _serve_inline):
+        monkeypatch.setattr(module, "install", lambda *a, **k: False)
+
+
 def _files(store: LocalStore) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in store.instances()}
 
@@ -113,7 +119,7 @@ def test_get_in_many_pdus_matches_pynetdicom_path(get_peer, tmp_path, monkeypatc
     assert fast_reads, "the fast path was not used"
     n_fast = len(fast_reads)
 
-    monkeypatch.setattr(_fast_dul, "install", lambda *a, **k: False)  # pynetdicom's reader only
+    _pynetdicom_only(monkeypatch)
     slow = LocalStore(tmp_path / "slow")
     _run_get(get_peer, slow)
     assert len(fast_reads) == n_fast
@@ -144,7 +150,7 @@ def test_storage_scp_in_many_pdus_matches_pynetdicom_path(tmp_path, monkeypatch,
     assert fast_reads, "the fast path was not used"
     assert len(stored) == len(DATA)  # listeners still hear of every file (served inline)
 
-    monkeypatch.setattr(_fast_dul, "install", lambda *a, **k: False)
+    _pynetdicom_only(monkeypatch)
     with StorageSCP(LocalStore(tmp_path / "slow"), "VIEWER", 0, allowed_calling=["PACS"]) as scp:
         assert _store_all(scp.port) == [0] * len(DATA)
         slow = _files(scp.store)

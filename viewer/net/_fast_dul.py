@@ -32,19 +32,16 @@ fragments have been appended). Consecutive PDUs already
 waiting on the socket are handled in one call as long as nothing else is queued for the
 DUL (a primitive to send, an FSM event) and the DUL is not being stopped.
 
-With ``serve_inline`` (our storage SCP) a completed C-STORE request is served at once on
-the DUL thread (its DIMSE message queue is replaced by :class:`_ServeStoreQueue` before
-the association is negotiated) instead of waiting for the association's reactor thread,
-which polls that queue every 1 ms (``Association._run_reactor``): at ~1 ms per instance
-that sleep alone halved the C-MOVE rate. The handler only writes a file and queues its
-response, as it would on the reactor thread.
+When a message is complete and its response is already queued for the DUL (a C-STORE
+served on this thread, :mod:`viewer.net._serve_inline`), the DUL is told at once
+(``_process_recv_primitive``, what its loop does first on its next turn), so the response
+goes out without a poll-and-sleep turn in between.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import queue
 import select
 import socket
 import struct
@@ -53,7 +50,6 @@ from typing import Any, Callable
 import pynetdicom
 from pynetdicom import _config, evt
 from pynetdicom._handlers import standard_pdu_recv_handler
-from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import P_DATA
 
 log = logging.getLogger(__name__)
@@ -73,7 +69,7 @@ def supported() -> bool:
     return str(pynetdicom.__version__).startswith(SUPPORTED_VERSIONS)
 
 
-def install(assoc: Any, *, serve_inline: bool = False) -> bool:
+def install(assoc: Any) -> bool:
     """Use the fast P-DATA-TF reader on ``assoc``'s DUL; returns whether it was installed.
 
     Call it from an ``EVT_CONN_OPEN`` handler. Does nothing (returns False) on a pynetdicom
@@ -83,9 +79,6 @@ def install(assoc: Any, *, serve_inline: bool = False) -> bool:
     ----------
     assoc
         A ``pynetdicom.association.Association``.
-    serve_inline
-        Serve complete C-STORE requests on the DUL thread (acceptor associations of a
-        storage SCP whose ``EVT_C_STORE`` handler does not block on the network).
     """
     dul = getattr(assoc, "dul", None)
     if not supported() or dul is None or not hasattr(dul, "_read_pdu_data"):
@@ -100,28 +93,7 @@ def install(assoc: Any, *, serve_inline: bool = False) -> bool:
         _read_p_data(dul, original)
 
     dul._read_pdu_data = read_pdu_data
-    if serve_inline and assoc.is_acceptor:
-        dimse = assoc.dimse
-        if type(dimse.msg_queue) is queue.Queue and dimse.msg_queue.empty():
-            dimse.msg_queue = _ServeStoreQueue(assoc)
     return True
-
-
-class _ServeStoreQueue(queue.Queue):  # type: ignore[type-arg]
-    """The DIMSE message queue of a storage SCP association: a complete C-STORE request is
-    served at once by the thread that completed it (the DUL's) instead of being queued
-    for the reactor thread, which looks at this queue only every 1 ms."""
-
-    def __init__(self, assoc: Any) -> None:
-        super().__init__()
-        self._assoc = assoc
-
-    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
-        context_id, msg = item
-        if isinstance(msg, C_STORE) and self._assoc.is_established:
-            self._assoc._serve_request(msg, context_id)
-            return
-        super().put(item, block, timeout)
 
 
 def _eligible(dul: Any) -> bool:
@@ -224,6 +196,9 @@ def _read_loop(dul: Any, original: Callable[[], None], pending: list[memoryview]
         # machine. A complete message: return, so the DUL sends what the user queues.
         wait = _MID_MESSAGE_WAIT if dimse.message is not None else 0.0
         while True:
+            if dul.to_provider_queue.queue and not dul.event_queue.queue and not dul._kill_thread:
+                dul._process_recv_primitive()  # a response to send: the loop runs it next
+                return
             if (dul._kill_thread or dul.to_provider_queue.queue or dul.event_queue.queue
                     or dul.state_machine.current_state != _STA6):
                 return

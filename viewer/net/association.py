@@ -144,7 +144,7 @@ def make_ae(calling_aet: str, node: DimseNode) -> AE:
     return ae
 
 
-def tune_connection(event: Any, serve_inline: bool = False) -> None:
+def tune_connection(event: Any, serve_stores: bool = False) -> None:
     """``EVT_CONN_OPEN`` handler: make a new association's transport answer promptly.
 
     * ``TCP_NODELAY``: DIMSE is request/response with small messages (C-STORE-RSP, pending
@@ -156,9 +156,9 @@ def tune_connection(event: Any, serve_inline: bool = False) -> None:
       CPU while the (short-lived) association is open. A private attribute: skipped if a
       pynetdicom version lacks it.
     * P-DATA-TF PDUs are read by :mod:`viewer.net._fast_dul` (same semantics, a fraction of
-      pynetdicom's per-PDU work); ``serve_inline`` serves C-STORE requests on the DUL
-      thread (our storage SCP, see there); C-STORE responses are encoded by
-      :mod:`viewer.net._fast_rsp`.
+      pynetdicom's per-PDU work) and C-STORE responses encoded by :mod:`viewer.net._fast_rsp`;
+      with ``serve_stores`` (our storage SCP, C-GET) C-STORE requests are served on the
+      DUL thread (:mod:`viewer.net._serve_inline`).
     """
     import socket
 
@@ -169,10 +169,12 @@ def tune_connection(event: Any, serve_inline: bool = False) -> None:
     dul = getattr(event.assoc, "dul", None)
     if dul is not None and hasattr(dul, "_run_loop_delay"):
         dul._run_loop_delay = DUL_LOOP_DELAY
-    from viewer.net import _fast_dul, _fast_rsp
+    from viewer.net import _fast_dul, _fast_rsp, _serve_inline
 
-    _fast_dul.install(event.assoc, serve_inline=serve_inline)
+    _fast_dul.install(event.assoc)
     _fast_rsp.install(event.assoc)
+    if serve_stores:
+        _serve_inline.install(event.assoc)
 
 
 def slow_poll(assoc: Association, delay: float = CONTROL_LOOP_DELAY) -> None:
@@ -189,14 +191,15 @@ def slow_poll(assoc: Association, delay: float = CONTROL_LOOP_DELAY) -> None:
 class _Watch:
     """Remembers why an association failed (A-ASSOCIATE-RJ reason, A-ABORT)."""
 
-    def __init__(self) -> None:
+    def __init__(self, serve_stores: bool = False) -> None:
+        self.serve_stores = serve_stores
         self.reject: str | None = None
         self.aborted = False
         self.connected = False
 
     def on_open(self, event: Any) -> None:
         self.connected = True
-        tune_connection(event)
+        tune_connection(event, self.serve_stores)
 
     def on_acse(self, event: Any) -> None:
         p = event.primitive
@@ -213,10 +216,13 @@ class _Watch:
 
 def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
               evt_handlers: list[tuple[Any, Callable[..., Any]]] | None = None,
-              token: CancelToken | None = None, require_accepted: bool = True) -> Association:
+              token: CancelToken | None = None, require_accepted: bool = True,
+              serve_stores: bool = False) -> Association:
     """Open an association with ``node`` proposing ``contexts`` (at most 128).
 
     Role selection items (PS3.7 D.3.3.4) are sent for contexts with an explicit role.
+    ``serve_stores`` (C-GET): C-STORE requests are served on the DUL thread (see
+    :func:`tune_connection`); the ``EVT_C_STORE`` handler must not wait on the association.
 
     Raises
     ------
@@ -241,7 +247,7 @@ def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
             ae.add_requested_context(cx.abstract_syntax)
         if cx.scu_role is not None or cx.scp_role is not None:
             roles.append(build_role(cx.abstract_syntax, scu_role=bool(cx.scu_role), scp_role=bool(cx.scp_role)))
-    watch = _Watch()
+    watch = _Watch(serve_stores)
     kwargs: dict[str, Any] = {"ae_title": node.ae_title, "evt_handlers": watch.handlers() + list(evt_handlers or [])}
     if roles:
         kwargs["ext_neg"] = roles

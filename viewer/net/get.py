@@ -66,7 +66,8 @@ def get(node: DimseNode, calling_aet: str, identifier: Dataset, model: str, stor
     contexts = [Context(model)]
     contexts += storage_contexts(sop_classes, MAX_CONTEXTS - len(contexts))
     handlers = [(evt.EVT_C_STORE, handle_store, [store, lambda path, _calling: files.put(path)])]
-    assoc = associate(node, calling_aet, contexts, evt_handlers=handlers, token=token)
+    # handle_store only writes a file: served on the DUL thread (viewer.net._serve_inline).
+    assoc = associate(node, calling_aet, contexts, evt_handlers=handlers, token=token, serve_stores=True)
     finished = False
     try:
         cx = accepted_context(assoc, model)
