@@ -24,6 +24,10 @@ NO_SUCH_INSTANCE = 0x0112
 NO_SUCH_ACTION = 0x0123
 DUPLICATE_INSTANCE = 0x0111
 UNRECOGNISED_OPERATION = 0x0211
+RESOURCE_LIMITATION = 0x0213  # PS3.7 C.5: a request the SCP will not hold in memory
+#: Largest image (rows x columns) an image box accepts: 8192 x 8192, far above any film's
+#: printable resolution; a bigger one is refused before it is kept (issue 11).
+MAX_IMAGE_PIXELS = 8192 * 8192
 ATTRIBUTE_LIST_ERROR = 0x0107  # warning for N-GET of unknown attributes, PS3.7 10.1.2.1.9
 # PS3.4 H.4 print statuses.
 W_MEMORY_ALLOCATION = 0xB600
@@ -219,6 +223,9 @@ def _check_pixels(item: Dataset, profile: PrinterProfile, color: bool, has_plut:
         return Problem(INVALID_VALUE, f"{what}: PixelRepresentation must be 0 (unsigned)")
     if rows < 1 or cols < 1:
         return Problem(INVALID_VALUE, f"{what}: empty image {rows}x{cols}")
+    if rows * cols > MAX_IMAGE_PIXELS:
+        return Problem(RESOURCE_LIMITATION, f"{what}: image {rows}x{cols} exceeds the {MAX_IMAGE_PIXELS} pixels "
+                                            "this printer accepts")
     expected = rows * cols * spp * ba // 8
     got = len(item.PixelData)
     if got not in (expected, expected + (expected & 1)):

@@ -37,6 +37,22 @@ EVENT_TIMEOUT = 10.0  # seconds to wait for an N-EVENT-REPORT-RSP
 Reply = tuple[Any, Dataset | None]
 
 
+#: Image bytes one association may hold in its film boxes (all image boxes set so far).
+MAX_ASSOCIATION_BYTES = 1024 ** 3
+
+
+def _box_bytes(ds: Dataset | None) -> int:
+    if ds is None:
+        return 0
+    item = (ds.get("BasicColorImageSequence") or ds.get("BasicGrayscaleImageSequence") or [None])[0]
+    return len(item.get("PixelData", b"") or b"") if item is not None else 0
+
+
+def _pixel_bytes(st: AssociationState) -> int:
+    films = st.session.film_boxes.values() if st.session else ()
+    return sum(_box_bytes(b.data) for f in films for b in f.image_boxes.values())
+
+
 def _status(problem: chk.Problem | int) -> Dataset | int:
     """A status Dataset with the Error Comment (0000,0902, LO: 64 chars) for pynetdicom."""
     if isinstance(problem, int):
@@ -276,6 +292,10 @@ class PrintService:
             problem = problem or self._size_problem(film, box.position, ds, item)
             if problem and not problem.is_warning:
                 return _status(problem), None
+            held = _pixel_bytes(st) - _box_bytes(box.data) + _box_bytes(ds)
+            if held > MAX_ASSOCIATION_BYTES:  # bounded memory per association (issue 11)
+                return _status(chk.Problem(chk.RESOURCE_LIMITATION, f"Image Box {box.position}: the association "
+                                           f"would hold {held} bytes of images, more than {MAX_ASSOCIATION_BYTES}")), None
             box.data = copy.deepcopy(ds)
             log.info("%s: image box %d: %dx%d %s %s bits, polarity %s", st.calling_ae, box.position, item.Rows,
                      item.Columns, item.PhotometricInterpretation, item.BitsStored, ds.get("Polarity", "NORMAL"))

@@ -134,6 +134,9 @@ class PrintServer:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 except OSError:
                     pass
+                # pynetdicom leaves accepted sockets blocking: a peer that stops in the middle
+                # of a PDU would hold its thread (and an association slot) forever (issue 11).
+                sock.settimeout(self.timeout)
 
         def on_closed(event: Any) -> None:
             svc.drop(event.assoc, "connection closed")

@@ -1,0 +1,166 @@
+"""The print SCP as a door (issue 11): oversized image boxes are refused, the images one
+association may hold are bounded, and hostile connections do not stop it serving.
+
+Peers: pynetdicom print SCU in-process (the wire protocol is real) and raw sockets.
+Oracle: PS3.7 C.5 / PS3.4 H.4 statuses (0x0213 resource limitation is a failure, the
+server answers it and stays up for the next SCU).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom import AE, evt
+from pynetdicom.sop_class import Verification
+
+from peers import free_port
+from viewer.net import _print_scp_checks as chk
+from viewer.net import _print_scp_service as svc
+from viewer.net.print_scp import PrintServer, load_profile
+
+GRAY_META = "1.2.840.10008.5.1.1.9"
+FILM_SESSION, FILM_BOX = "1.2.840.10008.5.1.1.1", "1.2.840.10008.5.1.1.2"
+TIMEOUT = 2.0
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    printed: list = []
+    srv = PrintServer(printed.append, load_profile("default"), aet="VIEWERPRINT", host="127.0.0.1",
+                      port=free_port(), timeout=TIMEOUT)
+    srv.start()
+    srv.printed = printed  # type: ignore[attr-defined]
+    yield srv
+    srv.stop()
+
+
+class _Scu:
+    def __init__(self, port: int) -> None:
+        ae = AE(ae_title="HOSTILE")
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+        ae.add_requested_context(GRAY_META, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+        self.created: str | None = None
+        self.assoc = ae.associate("127.0.0.1", port, ae_title="VIEWERPRINT",
+                                  evt_handlers=[(evt.EVT_DIMSE_RECV, self._recv)])
+        assert self.assoc.is_established
+
+    def _recv(self, event) -> None:  # the N-CREATE-RSP names the instance the SCP made
+        cs = event.message.command_set
+        if cs.CommandField == 0x8140 and "AffectedSOPInstanceUID" in cs:
+            self.created = str(cs.AffectedSOPInstanceUID)
+
+    def film(self, boxes: str = "STANDARD\\2,2") -> list[Dataset]:
+        ds = Dataset()
+        ds.NumberOfCopies = 1
+        st, rsp = self.assoc.send_n_create(ds, FILM_SESSION, None, meta_uid=GRAY_META)
+        assert int(st.Status) == 0
+        session_uid = self.created
+        fb = Dataset()
+        fb.ImageDisplayFormat, fb.FilmSizeID = boxes, "8INX10IN"
+        ref = Dataset()
+        ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = FILM_SESSION, session_uid
+        fb.ReferencedFilmSessionSequence = [ref]
+        st, rsp = self.assoc.send_n_create(fb, FILM_BOX, None, meta_uid=GRAY_META)
+        assert int(st.Status) == 0, hex(int(st.Status))
+        return list(rsp.ReferencedImageBoxSequence)
+
+    def set_box(self, ref: Dataset, position: int, rows: int, cols: int) -> int:
+        img = Dataset()
+        img.SamplesPerPixel, img.PhotometricInterpretation = 1, "MONOCHROME2"
+        img.Rows, img.Columns = rows, cols
+        img.BitsAllocated, img.BitsStored, img.HighBit, img.PixelRepresentation = 8, 8, 7, 0
+        img.PixelData = (np.arange(rows * cols) % 251).astype(np.uint8).tobytes()
+        ds = Dataset()
+        ds.ImageBoxPosition = position
+        ds.BasicGrayscaleImageSequence = [img]
+        st, _ = self.assoc.send_n_set(ds, ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID,
+                                      meta_uid=GRAY_META)
+        return int(st.Status)
+
+    def release(self) -> None:
+        self.assoc.release()
+
+
+def _echo(port: int) -> bool:
+    ae = AE(ae_title="CHECK")
+    ae.add_requested_context(Verification)
+    ae.acse_timeout = ae.network_timeout = 10
+    assoc = ae.associate("127.0.0.1", port, ae_title="VIEWERPRINT")
+    if not assoc.is_established:
+        return False
+    ok = int(assoc.send_c_echo().Status) == 0
+    assoc.release()
+    return ok
+
+
+def test_oversized_image_box_is_refused(server, monkeypatch) -> None:
+    monkeypatch.setattr(chk, "MAX_IMAGE_PIXELS", 100 * 100)  # the real limit is 8192 x 8192
+    scu = _Scu(server.port)
+    try:
+        refs = scu.film()
+        assert scu.set_box(refs[0], 1, 128, 128) == chk.RESOURCE_LIMITATION
+        assert scu.set_box(refs[0], 1, 64, 64) == 0x0000  # the same box takes a fitting image
+    finally:
+        scu.release()
+    assert _echo(server.port)
+
+
+def test_images_held_per_association_are_bounded(server, monkeypatch) -> None:
+    monkeypatch.setattr(svc, "MAX_ASSOCIATION_BYTES", 3 * 64 * 64 + 32 * 32)
+    scu = _Scu(server.port)
+    try:
+        refs = scu.film()
+        statuses = [scu.set_box(ref, i + 1, 64, 64) for i, ref in enumerate(refs)]
+        assert statuses == [0, 0, 0, chk.RESOURCE_LIMITATION]
+        assert scu.set_box(refs[0], 1, 32, 32) == 0  # replacing an image frees its bytes
+        assert scu.set_box(refs[3], 4, 64, 64) == 0
+    finally:
+        scu.release()
+    # Another association has its own budget.
+    other = _Scu(server.port)
+    try:
+        assert other.set_box(other.film()[0], 1, 64, 64) == 0
+    finally:
+        other.release()
+
+
+def _half_rq() -> bytes:
+    return struct.pack(">BBI", 1, 0, 200) + b"\x00\x01\x00\x00" + b"VIEWERPRINT".ljust(16)  # 24 of 206 bytes
+
+
+@pytest.mark.parametrize("payload", [b"", b"\xde\xad\xbe\xef" * 50, _half_rq()])
+def test_print_scp_serves_while_hostile_connections_hang(server, payload: bytes) -> None:
+    socks = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(25)]
+    try:
+        for s in socks:
+            if payload:
+                s.sendall(payload)
+        # More connections than max_associations (20) hang or misbehave; within the
+        # timeouts the server drops them and serves again.
+        deadline = time.monotonic() + TIMEOUT * 3 + 5
+        while not _echo(server.port):
+            assert time.monotonic() < deadline, "print SCP locked out by hanging connections"
+            time.sleep(0.5)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_print_scp_drops_a_connection_that_stops_mid_pdu(server) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(_half_rq())
+        t0 = time.monotonic()
+        s.settimeout(TIMEOUT * 4 + 5)
+        try:
+            while s.recv(1024):
+                pass
+        except (ConnectionResetError, socket.timeout):
+            pass
+        assert time.monotonic() - t0 < TIMEOUT * 4 + 4  # closed by the network timeout
