@@ -5,6 +5,7 @@ P_DATA_TF decoder finds."""
 
 from __future__ import annotations
 
+import logging
 import queue
 import socket
 from types import SimpleNamespace
@@ -253,3 +254,21 @@ def test_responses_with_more_than_a_status_go_through_pynetdicom() -> None:
     observed = SimpleNamespace(_handlers={evt.EVT_DIMSE_SENT: [(print, None)]}, dimse=assoc.dimse)
     rsp.ErrorComment = None
     assert _plain_store_rsp(observed, rsp) is None
+
+
+@pytest.mark.parametrize("level, kept", [(logging.WARNING, False), (logging.INFO, True)])
+def test_dimse_log_handlers_kept_only_when_they_would_log(level: int, kept: bool) -> None:
+    from pynetdicom import _handlers
+    from pynetdicom.association import Association
+
+    logger = logging.getLogger(_handlers.__name__)
+    before = logger.level
+    logger.setLevel(level)  # setLevel, not the attribute: it clears the isEnabledFor cache
+    try:
+        assoc = Association(AE(), "requestor")
+        assert assoc.get_handlers(evt.EVT_DIMSE_RECV)  # pynetdicom binds its standard handlers
+        association.drop_idle_log_handlers(assoc)
+    finally:
+        logger.setLevel(before)
+    for event in (evt.EVT_DIMSE_RECV, evt.EVT_DIMSE_SENT):
+        assert bool(assoc.get_handlers(event)) is kept
