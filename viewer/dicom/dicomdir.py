@@ -83,7 +83,20 @@ class FileIdResolver:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = os.fspath(root)
+        self._real_root = os.path.realpath(self.root)
         self._dirs: dict[str, dict[str, str]] = {}
+        self._inside_dirs: dict[str, bool] = {}
+
+    def _inside(self, path: str) -> bool:
+        """Whether ``path`` (an existing file found by :meth:`resolve`) really lies below the root."""
+        parent = os.path.dirname(path)
+        ok = self._inside_dirs.get(parent)
+        if ok is None:  # one realpath per folder, not per file
+            ok = self._inside_dirs[parent] = self._below_root(os.path.realpath(parent))
+        return ok and (not os.path.islink(path) or self._below_root(os.path.realpath(path)))
+
+    def _below_root(self, real: str) -> bool:
+        return real == self._real_root or real.startswith(self._real_root.rstrip(os.sep) + os.sep)
 
     def _listing(self, folder: str) -> dict[str, str]:
         names = self._dirs.get(folder)
@@ -108,6 +121,11 @@ class FileIdResolver:
             if actual is None:
                 return os.path.join(folder, *components[k:]), False
             folder = folder + os.sep + actual
+        # A File ID names a file of the File-set (PS3.10 8.5): a symbolic link on the medium
+        # may not lead outside it (issue 11). ".." never matches: scandir does not list it.
+        if not self._inside(folder):
+            log.warning("DICOMDIR file ID %s leads outside the medium; ignored", "\\".join(components))
+            return os.path.join(self.root, *components), False
         return folder, True
 
 
