@@ -306,3 +306,55 @@ def test_get_with_duplicates_and_a_same_uid_different_object(get_peer, tmp_path:
     pixels = sorted(pydicom.dcmread(p).PixelData for p in store.instances())
     assert pixels == sorted([a.PixelData, b.PixelData, a_changed.PixelData])  # once each, nothing overwritten
     assert not list(store.root.rglob(f"{TMP_PREFIX}*"))
+
+
+def test_get_with_unexpected_sop_classes(tmp_path: Path) -> None:
+    """The peer answers a C-GET for CT images with a Basic Text SR and an RT Plan as well.
+    Classes we did not propose cannot be stored (failed sub-operations, final warning
+    0xB000, PS3.4 C.4.3.1.3.1); with the default proposal they are stored and the viewer's
+    scanner lists the CT series and does not crash on the others."""
+    from pynetdicom.sop_class import BasicTextSRStorage, RTPlanStorage
+
+    from viewer.dicom.scan import load_tree
+    from viewer.net.get import get
+    from viewer.net.progress import retrieve_identifier
+
+    ct = _ct(1)
+    others = []
+    for n, cls in enumerate((BasicTextSRStorage, RTPlanStorage)):
+        ds = Dataset()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.SOPClassUID, ds.SOPInstanceUID = cls, f"1.2.826.0.1.3680043.9.8.{n}"
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = ct.StudyInstanceUID, f"1.2.826.0.1.3680043.9.8.{n}.1"
+        ds.Modality = "SR" if n == 0 else "RTPLAN"
+        others.append(ds)
+    ae = AE(ae_title="GETPEER")
+    ae.add_supported_context(StudyRootQueryRetrieveInformationModelGet)
+    for cls in (CTImageStorage, BasicTextSRStorage, RTPlanStorage):
+        ae.add_supported_context(cls, scu_role=True, scp_role=True)
+
+    def handler(event: Any) -> Iterator[Any]:
+        yield 3
+        for ds in [ct, *others]:
+            yield 0xFF00, ds
+
+    port = free_port()
+    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_GET, handler)])
+    node = DimseNode("getpeer", "GETPEER", "127.0.0.1", port, timeouts=Timeouts.uniform(10))
+    ident = retrieve_identifier("STUDY", {"StudyInstanceUID": ct.StudyInstanceUID})
+    try:
+        narrow = LocalStore(tmp_path / "narrow")
+        final = list(get(node, "VIEWER", ident, StudyRootQueryRetrieveInformationModelGet, narrow,
+                         sop_classes=[CTImageStorage]))[-1]
+        assert final.status == 0xB000 and (final.completed, final.failed) == (1, 2)
+        assert sorted(final.failed_uids) == sorted(str(d.SOPInstanceUID) for d in others)
+        assert len(narrow.instances()) == 1
+        wide = LocalStore(tmp_path / "wide")
+        final = list(get(node, "VIEWER", ident, StudyRootQueryRetrieveInformationModelGet, wide))[-1]
+        stored = {str(pydicom.dcmread(p).SOPClassUID) for p in wide.instances()}
+        assert CTImageStorage in stored and final.completed == len(stored)
+        tree = load_tree(wide.root)  # must not raise on the non-image objects
+        assert any(str(s.modality) == "CT" for s in tree.iter_series())
+    finally:
+        server.shutdown()
