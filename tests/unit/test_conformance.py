@@ -173,6 +173,8 @@ def test_storage_scp_limits(storage_scp: StorageSCP) -> None:
     ae = storage_scp._server.ae
     assert int(rows["Concurrent associations accepted by the storage SCP"]) == ae.maximum_associations
     assert ae.maximum_pdu_size == association.MAX_PDU
+    assert float(rows["Storage SCP ACSE (ARTIM) timeout, s"]) == ae.acse_timeout
+    assert float(rows["Storage SCP network (idle) timeout, s"]) == ae.network_timeout
 
 
 # ----------------------------------------------------------------------------- transfer syntaxes
