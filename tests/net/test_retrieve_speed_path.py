@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import queue
 import socket
+from io import BytesIO
 from types import SimpleNamespace
 from typing import Any, Iterator
 
@@ -272,3 +273,85 @@ def test_dimse_log_handlers_kept_only_when_they_would_log(level: int, kept: bool
         logger.setLevel(before)
     for event in (evt.EVT_DIMSE_RECV, evt.EVT_DIMSE_SENT):
         assert bool(assoc.get_handlers(event)) is kept
+
+
+def _c_store_rq(**extra: Any) -> Any:
+    from pynetdicom.dimse_primitives import C_STORE
+
+    rq = C_STORE()
+    rq.MessageID, rq.Priority = 7, 2
+    rq.AffectedSOPClassUID = CTImageStorage
+    rq.AffectedSOPInstanceUID = "1.2.826.0.1.3680043.8.498.123"  # odd length: NUL padded
+    rq.DataSet = BytesIO(b"\x08\x00\x18\x00\x04\x00\x00\x001.2\x00" + b"\x10\x00\x10\x00\x00\x02\x00\x00" + b"A" * 512)
+    for k, v in extra.items():
+        setattr(rq, k, v)
+    return rq
+
+
+def _c_get_rsp(**extra: Any) -> Any:
+    from pynetdicom.dimse_primitives import C_GET
+
+    rsp = C_GET()
+    rsp.MessageIDBeingRespondedTo, rsp.Status = 3, 0xFF00
+    rsp.AffectedSOPClassUID = GET
+    rsp.NumberOfRemainingSuboperations, rsp.NumberOfCompletedSuboperations = 9, 1
+    rsp.NumberOfFailedSuboperations, rsp.NumberOfWarningSuboperations = 0, 0
+    for k, v in extra.items():
+        setattr(rsp, k, v)
+    return rsp
+
+
+_KEYWORDS = ["MessageID", "MessageIDBeingRespondedTo", "AffectedSOPClassUID", "AffectedSOPInstanceUID",
+             "Priority", "Status", "NumberOfRemainingSuboperations", "NumberOfCompletedSuboperations",
+             "NumberOfFailedSuboperations", "NumberOfWarningSuboperations", "MoveOriginatorApplicationEntityTitle",
+             "MoveOriginatorMessageID", "ErrorComment", "OffendingElement", "_context_id"]
+
+
+def _decode_both(primitive: Any) -> tuple[Any, Any]:
+    """(pynetdicom's primitive, ours) from the encoded message, fed PDV by PDV."""
+    from pynetdicom.dimse import _RQ_TO_MESSAGE, _RSP_TO_MESSAGE
+    from pynetdicom.dimse_messages import DIMSEMessage
+
+    from viewer.net._fast_cmd import fast_message
+
+    table = _RQ_TO_MESSAGE if primitive.MessageIDBeingRespondedTo is None else _RSP_TO_MESSAGE
+    encoder = table[type(primitive)]()
+    encoder.primitive_to_message(primitive)
+    pdatas = list(encoder.encode_msg(5, 256))  # the command in one PDV, the data set in several
+    (cx, command), = pdatas[0].presentation_data_value_list
+    assert command[0] == 0x03  # as _fast_dul hands it over: a whole command set
+    ours = fast_message(cx, command[1:])
+    assert ours is not None
+    oracle = DIMSEMessage()
+    for pdata in pdatas:
+        assert oracle.decode_msg(pdata) == ours.decode_msg(pdata)
+    return oracle.message_to_primitive(), ours.message_to_primitive()
+
+
+@pytest.mark.parametrize("primitive", [
+    _c_store_rq(), _c_store_rq(MoveOriginatorApplicationEntityTitle="ORTHANC", MoveOriginatorMessageID=4),
+    _c_get_rsp(), _c_get_rsp(Status=0x0000, NumberOfRemainingSuboperations=None),
+], ids=["store-rq", "store-rq-move-originator", "get-rsp-pending", "get-rsp-final"])
+def test_command_sets_decode_as_pynetdicom_does(primitive: Any) -> None:
+    oracle, ours = _decode_both(primitive)
+    assert type(ours) is type(oracle)
+    for keyword in _KEYWORDS:
+        assert getattr(ours, keyword, None) == getattr(oracle, keyword, None), keyword
+    data = "DataSet" if hasattr(oracle, "DataSet") else "Identifier"
+    got, want = getattr(ours, data), getattr(oracle, data)
+    assert (got.getvalue() if got is not None else None) == (want.getvalue() if want is not None else None)
+
+
+def test_unusual_command_sets_are_left_to_pynetdicom() -> None:
+    from viewer.net._fast_cmd import fast_message
+
+    from pynetdicom.dimse import _RSP_TO_MESSAGE
+
+    rsp = _c_get_rsp(Status=0xA702, ErrorComment="out of resources")
+    encoder = _RSP_TO_MESSAGE[type(rsp)]()
+    encoder.primitive_to_message(rsp)
+    (pdata,) = encoder.encode_msg(1, 16384)
+    cx, data = pdata.presentation_data_value_list[0]
+    assert fast_message(cx, data[1:]) is None  # Error Comment: pynetdicom decodes it
+    assert fast_message(cx, data[1:-1]) is None  # truncated element
+    assert fast_message(1, b"") is None

@@ -32,6 +32,10 @@ fragments have been appended). Consecutive PDUs already
 waiting on the socket are handled in one call as long as nothing else is queued for the
 DUL (a primitive to send, an FSM event) and the DUL is not being stopped.
 
+A PDU holding a whole command set of a C-STORE request or C-GET/C-MOVE response starts
+the message as a :class:`viewer.net._fast_cmd.FastMessage` (decoded without pydicom)
+when no handler is bound to ``EVT_DIMSE_RECV`` (which would expect pydicom's Dataset).
+
 When a message is complete and its response is already queued for the DUL (a C-STORE
 served on this thread, :mod:`viewer.net._serve_inline`), the DUL is told at once
 (``_process_recv_primitive``, what its loop does first on its next turn), so the response
@@ -51,6 +55,8 @@ import pynetdicom
 from pynetdicom import _config, evt
 from pynetdicom._handlers import standard_pdu_recv_handler
 from pynetdicom.pdu_primitives import P_DATA
+
+from viewer.net._fast_cmd import fast_message
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +191,11 @@ def _read_loop(dul: Any, original: Callable[[], None], pending: list[memoryview]
                 dimse.receive_primitive(primitive)
         else:
             _flush(dimse, pending)
+            if message is None and len(pdvs) == 1 and buf[pdvs[0][1]] & 0x03 == 0x03 \
+                    and not dul.assoc._handlers.get(evt.EVT_DIMSE_RECV):
+                # A whole command set: decoded without pydicom when it can be (_fast_cmd).
+                context_id, start, end = pdvs[0]
+                dimse.message = fast_message(context_id, bytes(view[start + 1:end]))
             primitive = P_DATA()
             # As P_DATA_TF.to_primitive: set an empty list, then add (ID, bytes) tuples.
             primitive.presentation_data_value_list = []
