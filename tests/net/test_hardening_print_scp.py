@@ -164,3 +164,26 @@ def test_print_scp_drops_a_connection_that_stops_mid_pdu(server) -> None:
         except (ConnectionResetError, socket.timeout):
             pass
         assert time.monotonic() - t0 < TIMEOUT * 4 + 4  # closed by the network timeout
+
+
+def test_a_message_larger_than_the_limit_closes_the_connection(server, caplog) -> None:
+    """Bounded memory per association: the data set of one N-SET is counted as it arrives
+    (P-DATA-TF fragments) and the connection is closed past the limit, before the request
+    is complete; the server serves the next SCU."""
+    server.max_message_bytes = 64 * 1024  # real limit: an 8192 x 8192 16-bit image box
+    server.stop()
+    server.start()  # handlers bound with the new limit
+    scu = _Scu(server.port)
+    refs = scu.film()
+    assert scu.set_box(refs[0], 1, 128, 128) == 0  # 16 KiB: fine
+    try:
+        status: int | None = scu.set_box(refs[1], 2, 512, 512)  # 256 KiB
+    except Exception:  # noqa: BLE001 - pynetdicom may report the lost association by raising
+        status = None
+    assert status != 0
+    deadline = time.monotonic() + 10
+    while scu.assoc.is_established and time.monotonic() < deadline:  # the SCU notices the close
+        time.sleep(0.05)
+    assert not scu.assoc.is_established
+    assert "connection closed" in caplog.text
+    assert _echo(server.port)

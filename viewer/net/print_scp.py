@@ -29,6 +29,7 @@ import threading
 from typing import Any, Callable
 
 from viewer.errors import NetError
+from viewer.net._pdu_guard import guard_message_size
 from viewer.net._print_scp_profile import PrinterProfile, available_profiles, load_profile
 from viewer.net._print_scp_service import PrintService
 from viewer.net._print_scp_state import (ANNOTATION_BOX, COLOR_META, GRAY_META, PRESENTATION_LUT, PRINT_JOB,
@@ -37,6 +38,10 @@ from viewer.net._print_scp_state import (ANNOTATION_BOX, COLOR_META, GRAY_META, 
 __all__ = ["PrintServer", "PrinterProfile", "PrintRequest", "load_profile", "available_profiles"]
 
 log = logging.getLogger(__name__)
+
+#: Largest data set of one request (an N-SET of an 8192 x 8192 16-bit image box plus room for
+#: its attributes); a bigger one closes the connection before it fills memory (issue 11).
+MAX_MESSAGE_BYTES = 8192 * 8192 * 2 + (1 << 20)
 
 
 class PrintServer:
@@ -78,6 +83,7 @@ class PrintServer:
         self.max_associations = max_associations
         self.service = PrintService(self.profile, on_print, box_size_mm)
         self.ssl_context = ssl_context  # viewer.net.tls.server_context(): DICOM over TLS (PS3.15 B.9)
+        self.max_message_bytes = MAX_MESSAGE_BYTES
         self._server: Any = None
         self._lock = threading.Lock()
 
@@ -148,7 +154,8 @@ class PrintServer:
         return [(evt.EVT_ACCEPTED, on_accepted), (evt.EVT_REJECTED, on_rejected), (evt.EVT_RELEASED, on_released),
                 (evt.EVT_ABORTED, on_aborted), (evt.EVT_CONN_OPEN, on_open), (evt.EVT_CONN_CLOSE, on_closed), (evt.EVT_C_ECHO, on_echo),
                 (evt.EVT_N_CREATE, svc.n_create), (evt.EVT_N_SET, svc.n_set), (evt.EVT_N_GET, svc.n_get),
-                (evt.EVT_N_ACTION, svc.n_action), (evt.EVT_N_DELETE, svc.n_delete)]
+                (evt.EVT_N_ACTION, svc.n_action), (evt.EVT_N_DELETE, svc.n_delete),
+                (evt.EVT_PDU_RECV, guard_message_size, [self.max_message_bytes])]
 
     def start(self) -> None:
         """Start listening in background threads; raise :class:`NetError` if the port is taken."""
