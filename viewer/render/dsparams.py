@@ -225,6 +225,10 @@ def params_from_dataset(ds: Any, frame_index: int = 0, voi_index: int = 0) -> Re
         # A value pydicom cannot decode with its VR (unknown VR, wrong length): damaged header.
         raise DecodeError("damaged image attribute: "
                           f"{str(exc).splitlines()[0].split(' To replace this error')[0]}") from None
+    except (OSError, EOFError) as exc:
+        # A sequence left unparsed by pydicom is read on first access; a damaged length
+        # there ends the read ("No tag to read at file position ...").
+        raise DecodeError(f"cannot read image attributes: {exc}") from None
 
 
 def _params_from_dataset(ds: Any, frame_index: int, voi_index: int) -> RenderParams:
