@@ -16,9 +16,11 @@ the way its consumer would have:
 * acceptor: ``Association._serve_request`` (what the reactor calls); the request is not
   queued;
 * requestor (C-GET): ``Association._c_store_scp`` (what ``send_c_get``'s response loop
-  calls); the request is then queued as before, marked served, and the association's
-  ``_c_store_scp`` skips marked requests, so the C-GET loop still wakes for every
-  message and its DIMSE timeout runs from the last C-STORE as it did.
+  calls). The served request is still queued, marked served so the association's
+  ``_c_store_scp`` skips it, when nothing was queued for ``_FORWARD_EVERY`` s (or a
+  quarter of the DIMSE timeout if shorter): the C-GET loop's DIMSE timeout still runs
+  from a recent message while C-STOREs flow, without waking it (and handing it the GIL)
+  for every instance.
 
 The ``EVT_C_STORE`` handler must not wait on the association (ours writes a file and
 returns a status); its response is queued to the DUL, which sends it next
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import time
 from typing import Any, Callable
 
 from pynetdicom.dimse_primitives import C_STORE
@@ -38,6 +41,8 @@ from viewer.net._fast_dul import supported
 log = logging.getLogger(__name__)
 
 _SERVED = "_viewer_served"  # attribute set on a C-STORE request served from the queue
+#: Seconds: a served C-GET C-STORE request is still queued if none was for this long.
+_FORWARD_EVERY = 0.5
 
 
 def install(assoc: Any) -> bool:
@@ -48,7 +53,7 @@ def install(assoc: Any) -> bool:
     if not dimse.msg_queue.empty() or not hasattr(assoc, "_c_store_scp"):
         return False
     if assoc.is_acceptor:
-        dimse.msg_queue = _ServeQueue(lambda cx, msg: assoc._serve_request(msg, cx), forward=False)
+        dimse.msg_queue = _ServeQueue(lambda cx, msg: assoc._serve_request(msg, cx), forward=None)
         return True
     original: Callable[[Any], None] = assoc._c_store_scp
 
@@ -56,26 +61,32 @@ def install(assoc: Any) -> bool:
         if not getattr(req, _SERVED, False):
             original(req)
 
-    dimse.msg_queue = _ServeQueue(lambda cx, msg: original(msg), forward=True)
+    every = _FORWARD_EVERY
+    if assoc.dimse_timeout:  # well inside the C-GET loop's DIMSE timeout, however short
+        every = min(every, float(assoc.dimse_timeout) / 4)
+    dimse.msg_queue = _ServeQueue(lambda cx, msg: original(msg), forward=every)
     assoc._c_store_scp = c_store_scp
     return True
 
 
 class _ServeQueue(queue.Queue):  # type: ignore[type-arg]
-    """A DIMSE message queue that serves C-STORE requests as they are put."""
+    """A DIMSE message queue that serves C-STORE requests as they are put; ``forward``:
+    queue a served request too if nothing was queued for that many seconds (None: never)."""
 
-    def __init__(self, serve: Callable[[int, Any], None], *, forward: bool) -> None:
+    def __init__(self, serve: Callable[[int, Any], None], *, forward: float | None) -> None:
         super().__init__()
         self._serve = serve
         self._forward = forward
+        self._last_put = time.monotonic()
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         context_id, msg = item
         if isinstance(msg, C_STORE) and msg.MessageIDBeingRespondedTo is None:  # a request
             self._serve(context_id, msg)
-            if not self._forward:
+            if self._forward is None or time.monotonic() - self._last_put < self._forward:
                 return
             setattr(msg, _SERVED, True)
+        self._last_put = time.monotonic()
         super().put(item, block, timeout)
 
 
