@@ -67,6 +67,18 @@ def make_inputs(corpus: Path, out: Path, count: int, seed: int, media: int = 0) 
         path = out / f"in{n:05d}.dcm"
         path.write_bytes(mutate(src.read_bytes(), name, s))
         made.append((path, f"{name} seed={s} of {src.relative_to(corpus)}"))
+    for n in range(count // 20):  # damaged ZIP archives of a few seeds (scan unpacks them)
+        import io
+        import zipfile
+
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for k in range(3):
+                zf.writestr(f"CD/../IMG{k}", seeds[(n + k) % len(seeds)].read_bytes())
+        s = rng.randrange(1 << 30)
+        path = out / f"zip{n:05d}.zip"
+        path.write_bytes(mutate(buf.getvalue(), rng.choice(["bitflip", "bytes", "truncate"]), s))
+        made.append((path, f"zip seed={s}"))
     if media:
         # A real DICOM file just outside every medium: a file ID reaching it is an escape.
         secret = out / "outside" / "secret.dcm"
