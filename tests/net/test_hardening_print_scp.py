@@ -187,3 +187,45 @@ def test_a_message_larger_than_the_limit_closes_the_connection(server, caplog) -
     assert not scu.assoc.is_established
     assert "connection closed" in caplog.text
     assert _echo(server.port)
+
+
+def _print_job(corpus: Path, port: int):
+    print_films = pytest.importorskip("viewer.tasks.print_films")
+    profile_mod = pytest.importorskip("viewer.film.profile")
+    spec = pytest.importorskip("viewer.film.spec")
+    client = profile_mod.permissive_profile("127.0.0.1", port, "VIEWERPRINT")
+    box = spec.FilmBoxSpec(display_format="STANDARD\\2,1", film_size="8INX10IN")
+    refs = [print_films.ImageRef(str(corpus / "ct" / "CT_small.dcm")), print_films.ImageRef(str(corpus / "mr" / "MR_small.dcm"))]
+    job, _ = print_films.build_job(refs, box, spec.FilmSessionSpec(label="X"), client, color=False, bits=8)
+    return print_films, job, client
+
+
+@pytest.mark.parametrize("fault", ["abort", "silent"])
+def test_print_scu_when_the_printer_aborts_or_goes_silent_mid_job(server, corpus: Path, monkeypatch, fault) -> None:
+    """Our print SCU against our print SCP made to abort the association, or stop answering,
+    at the second image box: a PrintError (our ViewerError) within the timeouts, never a hang."""
+    from viewer.errors import ViewerError
+
+    original = server.service.n_set
+    calls = {"n": 0}
+
+    def faulty(event):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            if fault == "abort":
+                event.assoc.abort()
+                return 0x0110, None
+            time.sleep(8)  # longer than the SCU's timeout below
+        return original(event)
+
+    monkeypatch.setattr(server.service, "n_set", faulty)
+    server.stop()
+    server.start()  # handlers bound to the patched method
+    print_films, job, client = _print_job(corpus, server.port)
+    t0 = time.monotonic()
+    with pytest.raises(ViewerError) as info:
+        print_films.run_print_job(job, client, timeout=3.0, job_timeout=5.0)
+    assert str(info.value)
+    assert time.monotonic() - t0 < 15
+    assert server.printed == []  # nothing printed from a broken job
+    assert _echo(server.port)  # and the printer serves the next SCU
