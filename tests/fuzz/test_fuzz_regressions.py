@@ -202,3 +202,20 @@ def test_damaged_length_inside_a_functional_group_sequence(corpus: Path, tmp_pat
         _run("render", str(path), "-o", str(tmp_path / "x.png"))
     except ViewerError as exc:
         assert str(exc)
+
+
+@pytest.mark.parametrize("where", ["top", "nested"])
+def test_functional_group_sequence_with_a_damaged_vr(tmp_path: Path, where: str) -> None:
+    """Fuzz (long run, seed 31337): a functional group sequence whose VR was damaged reads
+    as text or a number; ``params_from_dataset`` called ``.get`` on a str / int item."""
+    path = _image(tmp_path)
+    ds = pydicom.dcmread(path)
+    if where == "top":
+        ds.add_new(0x52009230, "LO", "abc")  # Per-frame Functional Groups Sequence as LO
+    else:
+        group = Dataset()
+        group.add_new(0x00289145, "US", 5)  # Pixel Value Transformation Sequence as US
+        ds.SharedFunctionalGroupsSequence = [group]
+    ds.save_as(path, enforce_file_format=True)
+    rc, _ = _run("render", str(path), "-o", str(tmp_path / "x.png"))
+    assert rc == 0 and (tmp_path / "x.png").stat().st_size > 0

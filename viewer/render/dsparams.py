@@ -70,8 +70,11 @@ def _group_item(ds: Any, frame_index: int, keyword: str) -> Any | None:
         seq = ds.get(seq_kw, None)
         if not seq or idx >= len(seq):
             continue
-        group = seq[idx].get(keyword, None)
-        if group:
+        item = seq[idx]
+        if not hasattr(item, "get"):  # not a sequence item: the sequence's VR is damaged
+            continue
+        group = item.get(keyword, None)
+        if group and not isinstance(group, (str, bytes, int, float)) and hasattr(group[0], "get"):
             return group[0]
     return None
 
