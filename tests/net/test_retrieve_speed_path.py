@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import queue
 import socket
+import time
 from io import BytesIO
 from types import SimpleNamespace
 from typing import Any, Iterator
@@ -355,3 +356,56 @@ def test_unusual_command_sets_are_left_to_pynetdicom() -> None:
     assert fast_message(cx, data[1:]) is None  # Error Comment: pynetdicom decodes it
     assert fast_message(cx, data[1:-1]) is None  # truncated element
     assert fast_message(1, b"") is None
+
+
+def test_spare_files_are_used_and_never_left_behind(tmp_path) -> None:
+    from viewer.net.store import TMP_PREFIX
+
+    store = LocalStore(tmp_path)
+    data = []
+    for ds in DATA:
+        buf = BytesIO()
+        pydicom.dcmwrite(buf, ds, enforce_file_format=True)
+        data.append(buf.getvalue())
+    made: list[str] = []
+    with store.creating_ahead():
+        spares = store._spares
+        assert spares is not None
+        real_take = spares.take
+
+        def take(folder: Any) -> Any:
+            got = real_take(folder)
+            if got is not None:
+                made.append(got[1])
+            return got
+
+        spares.take = take  # type: ignore[method-assign]
+        for ds, raw in zip(DATA, data):
+            store.write(raw, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
+            deadline = time.monotonic() + 5
+            while spares._ready is None and time.monotonic() < deadline:  # let the spare be made
+                time.sleep(0.01)
+        with store.creating_ahead():  # nested: the spare outlives the inner block
+            pass
+        assert store._spares is spares
+    assert len(made) == len(DATA) - 1  # every write after the first used a spare file
+    assert not list(tmp_path.rglob(f"{TMP_PREFIX}*"))
+    assert {p.read_bytes() for p in store.instances()} == set(data)
+
+
+def test_removed_spare_file_is_not_used(tmp_path) -> None:
+    from viewer.net._spare_files import SpareFiles
+
+    spares = SpareFiles(".partial-", ".dcm")
+    try:
+        spares.request(tmp_path)
+        deadline = time.monotonic() + 5
+        while spares._ready is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (spare,) = list(tmp_path.iterdir())
+        spare.unlink()  # e.g. LocalStore.clean_partial from another user of the store
+        assert spares.take(tmp_path) is None
+        spares.request(tmp_path / "elsewhere")  # a folder that does not exist: no spare, no error
+    finally:
+        spares.close()
+    assert list(tmp_path.iterdir()) == []

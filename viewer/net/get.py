@@ -70,17 +70,18 @@ def get(node: DimseNode, calling_aet: str, identifier: Dataset, model: str, stor
     assoc = associate(node, calling_aet, contexts, evt_handlers=handlers, token=token, serve_stores=True)
     finished = False
     try:
-        cx = accepted_context(assoc, model)
-        if cx is None:
-            raise NetError(f"{node.ae_title} does not accept {getattr(model, 'name', model)}")
-        refused = [c.abstract_syntax for c in assoc.accepted_contexts if c.abstract_syntax != model and not c.as_scp]
-        if refused:
-            log.info("%s did not grant our SCP role for %d storage class(es)", node.ae_title, len(refused))
-        msg_id = 1
-        with cancel_watch(assoc, token, lambda: assoc.send_c_cancel(msg_id, cx.context_id)) as done:
-            responses = assoc.send_c_get(identifier, model, msg_id=msg_id)
-            yield from follow("C-GET", responses, files, assoc, node, token)
-            done.set()
+        with store.creating_ahead():  # temporary files made while the peer sends (_spare_files)
+            cx = accepted_context(assoc, model)
+            if cx is None:
+                raise NetError(f"{node.ae_title} does not accept {getattr(model, 'name', model)}")
+            refused = [c.abstract_syntax for c in assoc.accepted_contexts if c.abstract_syntax != model and not c.as_scp]
+            if refused:
+                log.info("%s did not grant our SCP role for %d storage class(es)", node.ae_title, len(refused))
+            msg_id = 1
+            with cancel_watch(assoc, token, lambda: assoc.send_c_cancel(msg_id, cx.context_id)) as done:
+                responses = assoc.send_c_get(identifier, model, msg_id=msg_id)
+                yield from follow("C-GET", responses, files, assoc, node, token)
+                done.set()
         finished = True
     finally:
         if not finished and assoc.is_established:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import queue
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Iterator
 
@@ -57,7 +58,9 @@ def move(node: DimseNode, calling_aet: str, identifier: Dataset, dest_aet: str, 
             if cx is None:
                 raise NetError(f"{node.ae_title} does not accept {getattr(model, 'name', model)}")
             msg_id = 1
-            with cancel_watch(assoc, token, lambda: assoc.send_c_cancel(msg_id, cx.context_id)) as done:
+            # Our SCP's temporary files are made while the peer sends (viewer.net._spare_files).
+            ahead = scp.store.creating_ahead() if scp is not None else nullcontext()
+            with ahead, cancel_watch(assoc, token, lambda: assoc.send_c_cancel(msg_id, cx.context_id)) as done:
                 responses = assoc.send_c_move(identifier, dest_aet, model, msg_id=msg_id)
                 yield from follow("C-MOVE", responses, files, assoc, node, token)
                 done.set()

@@ -26,8 +26,11 @@ import re
 import shutil
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
+
+from viewer.net._spare_files import SpareFiles
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,8 @@ class LocalStore:
         self.min_free_bytes = min_free_bytes
         self._used: int | None = None  # bytes in the store, counted on the first limited write
         self._lock = threading.Lock()  # several associations write at once
+        self._spares: SpareFiles | None = None  # while creating_ahead() is active
+        self._ahead = 0
 
     def _check_limits(self, size: int) -> None:
         if self.max_object_bytes is not None and size > self.max_object_bytes:
@@ -116,7 +121,9 @@ class LocalStore:
             if path.parent not in self._made:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._made.add(path.parent)
-        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".dcm", dir=path.parent)
+        spares = self._spares
+        spare = spares.take(path.parent) if spares is not None else None
+        fd, tmp = spare or tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".dcm", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
                 for part in parts:
@@ -140,7 +147,29 @@ class LocalStore:
                     break
         finally:
             Path(tmp).unlink(missing_ok=True)
+            if spares is not None:
+                spares.request(path.parent)  # the next instance most likely goes there too
         return final
+
+    @contextmanager
+    def creating_ahead(self) -> Iterator["LocalStore"]:
+        """While in the block, the next temporary file is created in the background after
+        each write (see :mod:`viewer.net._spare_files`); on leaving, the spare is deleted.
+        Blocks may nest and overlap (a C-GET and our storage SCP on one store)."""
+        with self._lock:
+            self._ahead += 1
+            if self._spares is None:
+                self._spares = SpareFiles(TMP_PREFIX, ".dcm")
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._ahead -= 1
+                spares = self._spares if self._ahead == 0 else None
+                if spares is not None:
+                    self._spares = None
+            if spares is not None:
+                spares.close()
 
     def _free_name(self, path: Path, parts: tuple[bytes, ...], size: int) -> Path | None:
         """``path`` or the first free ``<stem>-N.dcm``; None if one of them holds ``parts``."""
