@@ -192,3 +192,31 @@ def test_print_scp_over_tls(pki, tmp_path) -> None:
             echo(_node(srv.port, pki, cert="rogue", ae="VIEWERPRINT"), "PRINTSCU")
     finally:
         srv.stop()
+
+
+def test_print_scp_cli_over_tls(pki, tmp_path) -> None:
+    """``print-scp --tls-cert/--tls-key/--tls-ca``: TLS only, client certificate required."""
+    import sys
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "viewer", "print-scp", "--port", str(port), "--bind", "127.0.0.1",
+                             "--out", str(tmp_path / "prints"), "--tls-cert", str(pki["server"][0]),
+                             "--tls-key", str(pki["server"][1]), "--tls-ca", str(pki["ca"])],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert echo(_node(port, pki, ae="VIEWERPRINT"), "PRINTSCU").status == 0x0000
+                break
+            except NetError:
+                assert proc.poll() is None and time.monotonic() < deadline, "print-scp did not come up"
+                time.sleep(0.3)
+        with pytest.raises(NetError):
+            echo(_node(port, pki, cert=None, ae="VIEWERPRINT"), "PRINTSCU")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    bad = subprocess.run([sys.executable, "-m", "viewer", "print-scp", "--tls-ca", str(pki["ca"])],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "need --tls-cert" in bad.stderr

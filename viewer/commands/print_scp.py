@@ -19,6 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=30.0, metavar="S", help="network timeouts (default 30 s)")
     parser.add_argument("--max-associations", type=int, default=20, metavar="N",
                         help="associations served at once (default 20)")
+    tls = parser.add_argument_group("DICOM over TLS (PS3.15 B.9, BCP 195)")
+    tls.add_argument("--tls-cert", metavar="PEM", help="our certificate: listen for TLS only")
+    tls.add_argument("--tls-key", metavar="PEM", help="its private key (if not in --tls-cert)")
+    tls.add_argument("--tls-ca", metavar="PEM", help="CA certificates that sign acceptable client certificates")
+    tls.add_argument("--tls-any-client", action="store_true",
+                     help="do not require a client certificate (encryption without peer authentication)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,8 +54,17 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"--out {out}: {exc.strerror or exc}") from None
     sink = make_sink(out, profile.min_density, profile.max_density, profile.annotation_formats, args.dpi)
+    ssl_context = None
+    if args.tls_cert:
+        from viewer.net.tls import ServerTls, server_context
+
+        ssl_context = server_context(ServerTls(args.tls_cert, args.tls_key or "", args.tls_ca or "",
+                                               require_client_cert=not args.tls_any_client))
+    elif args.tls_key or args.tls_ca or args.tls_any_client:
+        raise UsageError("--tls-key/--tls-ca/--tls-any-client need --tls-cert")
     server = PrintServer(sink.print_job, profile, aet=args.aet, host=args.bind, port=args.port,
-                         timeout=args.timeout, max_associations=args.max_associations, box_size_mm=sink.box_size_mm)
+                         timeout=args.timeout, max_associations=args.max_associations, box_size_mm=sink.box_size_mm,
+                         ssl_context=ssl_context)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
