@@ -358,3 +358,23 @@ def test_get_with_unexpected_sop_classes(tmp_path: Path) -> None:
         assert any(str(s.modality) == "CT" for s in tree.iter_series())
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("behaviour", ["garbage", "silent", "abort", "data_before_accept"])
+def test_cli_against_a_broken_peer_is_one_clear_line(behaviour: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    peer = ScriptedPeer(behaviour)
+    try:
+        for argv in (["echo"], ["find", "-k", "PatientID=*"], ["get", "-k", "StudyInstanceUID=1.2.3", "--out", str(tmp_path)]):
+            t0 = time.monotonic()
+            r = subprocess.run([sys.executable, "-m", "viewer", *argv, "127.0.0.1", str(peer.port), "-aec", "PEER",
+                                "--timeout", "1"], capture_output=True, text=True, timeout=60)
+            assert r.returncode == 1, (argv, r.returncode, r.stderr)
+            lines = [ln for ln in r.stderr.splitlines() if ln.startswith("dicom-viewer: error:")]
+            assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+            assert time.monotonic() - t0 < 20
+        assert not list(tmp_path.rglob("*.dcm"))
+    finally:
+        peer.close()
