@@ -35,10 +35,9 @@ def run(args: argparse.Namespace) -> int:
     paths = existing_paths(args.paths)
     if args.key_file and not args.anonymize:
         raise UsageError("--key-file needs --anonymize")
-    from viewer.dicom.anonymize import Options, anonymize_file, output_name
+    from viewer.dicom.anonymize import Options
     from viewer.dicom.scan import scan
-    from viewer.errors import ViewerError
-    from viewer.net.store import LocalStore
+    from viewer.tasks.export_dicom import export_instances
 
     opts = None
     if args.anonymize:
@@ -49,46 +48,15 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"--key-file {args.key_file}: {exc.strerror or exc}") from None
         else:
             opts = Options.random(args.patient_name)
-    store = LocalStore(args.output)
-    done = failed = 0
+    sources, unreadable = [], 0
     for event in scan([str(p) for p in paths]):
         if event.kind == "error":
-            failed += 1
+            unreadable += 1
             log.error("%s", event.error)
-            continue
-        if event.kind != "instance" or event.instance is None:
-            continue
-        src = str(event.instance.path)
-        try:
-            if opts is None:
-                data = Path(src).read_bytes()
-                inst = event.instance
-                store.write(data, inst.study_instance_uid, inst.series_instance_uid, inst.sop_instance_uid)
-            else:
-                ds = anonymize_file(src, opts)
-                target = store.root / output_name(ds)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _write_atomic(ds, target)
-            done += 1
-        except (ViewerError, OSError, ValueError) as exc:
-            failed += 1
-            log.error("cannot export %s: %s", src, exc)
-    log.info("exported %d instance(s) to %s%s", done, store.root, " (de-identified)" if opts else "")
-    if not done and not failed:
+        elif event.kind == "instance" and event.instance is not None:
+            inst = event.instance
+            sources.append((str(inst.path), inst.study_instance_uid, inst.series_instance_uid, inst.sop_instance_uid))
+    if not sources and not unreadable:
         raise UsageError("no DICOM instances found in the given paths")
-    return 1 if failed else 0
-
-
-def _write_atomic(ds, target) -> None:  # type: ignore[no-untyped-def]
-    """Write to a temporary name in the same folder, then rename (no partial files)."""
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".dcm", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            ds.save_as(fh, enforce_file_format=True)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    report = export_instances(sources, args.output, opts)
+    return 1 if report.failed or unreadable else 0

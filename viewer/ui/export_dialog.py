@@ -1,4 +1,5 @@
-"""File > Export: the current view as PNG, the series as MetaImage (in a worker)."""
+"""File > Export: the current view as PNG, the series as MetaImage or as anonymized DICOM
+(PS3.15 E.1 basic profile, issue 11), both in a worker."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ class ExportActions:
         sub = menu.addMenu("&Export")
         for text, slot in (("View as PNG (with annotations)…", lambda: self.ask_png(True)),
                            ("View as PNG (image only)…", lambda: self.ask_png(False)),
-                           ("Series as &MetaImage (.mhd/.raw)…", self.ask_metaimage)):
+                           ("Series as &MetaImage (.mhd/.raw)…", self.ask_metaimage),
+                           ("Series as &anonymized DICOM…", self.ask_anonymized)):
             action = QAction(text, self.w)
             action.triggered.connect(slot)
             sub.addAction(action)
@@ -66,6 +68,31 @@ class ExportActions:
         self.w.statusBar().showMessage(f"Exporting {len(frames)} images to {path}…")
         return run_in(self.w.pools, self.w.pools.decode, export_series_metaimage, frames, path,
                       pass_cancel=True, on_result=self._done, on_error=self._fail)
+
+    def ask_anonymized(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.w, "Export series as anonymized DICOM")
+        if folder:
+            self.export_anonymized(folder)
+
+    def export_anonymized(self, folder: str):
+        """De-identify the active viewport's series into ``folder`` in the decode pool; returns the worker."""
+        from viewer.dicom.anonymize import Options
+        from viewer.tasks.export_dicom import export_instances
+
+        paths = list(dict.fromkeys(path for path, _ in self.w.current_series_frames()))
+        if not paths:
+            self._fail("no series to export")
+            return None
+        self.w.statusBar().showMessage(f"Exporting {len(paths)} anonymized instances to {folder}…")
+        # A fresh key per export: UIDs consistent within it, not linkable to other exports.
+        return run_in(self.w.pools, self.w.pools.decode, export_instances, [(p, "", "", "") for p in paths], folder,
+                      Options.random(), pass_cancel=True, on_result=self._anonymized_done, on_error=self._fail)
+
+    def _anonymized_done(self, report: object) -> None:
+        written, failed = len(getattr(report, "written", [])), len(getattr(report, "failed", []))
+        self.last_result = f"{written} written, {failed} failed"
+        self.w.statusBar().showMessage(f"Anonymized export: {written} instance(s) written"
+                                       + (f", {failed} failed" if failed else ""))
 
     def _done(self, header: object) -> None:
         self.last_result = str(header)

@@ -1,0 +1,86 @@
+"""Export DICOM instances to a folder, optionally de-identified (PS3.15 E.1, issue 11).
+
+Blocking and cancellable (DESIGN.md, "Threads"): the ``export`` command runs it directly,
+the GUI in a worker. Files are written atomically (temporary name, then rename) as
+``<study>/<series>/<instance>.dcm`` named by UIDs only, never by patient attributes.
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from viewer.dicom.anonymize import Options, anonymize_file, output_name
+from viewer.errors import Cancelled, ViewerError
+from viewer.net.store import LocalStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExportReport:
+    """What an export did: files written, and (source, reason) for those that failed."""
+
+    written: list[Path] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def export_instances(sources: Iterable[tuple[str, str, str, str]], out: str | os.PathLike[str],
+                     opts: Options | None = None, cancel: threading.Event | None = None,
+                     progress: Callable[[int], None] | None = None) -> ExportReport:
+    """Copy (or de-identify with ``opts``) each source into ``out``.
+
+    Parameters
+    ----------
+    sources
+        ``(path, study_uid, series_uid, sop_uid)`` of each instance (UIDs name the copy).
+    out
+        Target folder.
+    opts
+        De-identification options; None copies the files byte for byte.
+    cancel
+        Set to stop between files (what was written stays).
+
+    Raises
+    ------
+    Cancelled
+        ``cancel`` was set.
+    """
+    store = LocalStore(out)
+    report = ExportReport()
+    for n, (src, study, series, sop) in enumerate(sources):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("export cancelled")
+        try:
+            if opts is None:
+                report.written.append(store.write(Path(src).read_bytes(), study, series, sop))
+            else:
+                ds = anonymize_file(src, opts)
+                target = store.root / output_name(ds)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _write_atomic(ds, target)
+                report.written.append(target)
+        except (ViewerError, OSError, ValueError) as exc:
+            report.failed.append((src, str(exc)))
+            log.error("cannot export %s: %s", src, exc)
+        if progress is not None:
+            progress(n + 1)
+    log.info("exported %d instance(s) to %s%s", len(report.written), store.root, " (de-identified)" if opts else "")
+    return report
+
+
+def _write_atomic(ds: object, target: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".dcm", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            ds.save_as(fh, enforce_file_format=True)  # type: ignore[attr-defined]
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
