@@ -155,3 +155,36 @@ def test_print_server_logs_no_patient(tmp_path: Path, capture) -> None:
     finally:
         srv.stop()
     _assert_clean(capture)
+
+
+def test_querying_logs_no_patient(capture) -> None:
+    """C-FIND with the patient's name as a key, answered with the patient: INFO logs name no one."""
+    from typing import Any, Iterator
+
+    from pynetdicom import AE, evt
+    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as FIND
+
+    from viewer.config import DimseNode, Timeouts
+    from viewer.net.find import build_query, find
+
+    def handler(event: Any) -> Iterator[Any]:
+        ds = Dataset()
+        ds.QueryRetrieveLevel, ds.PatientName, ds.PatientID = "STUDY", NAME, PID
+        ds.AccessionNumber, ds.StudyInstanceUID = ACCESSION, generate_uid()
+        yield 0xFF00, ds
+        yield 0x0000, None
+
+    ae = AE(ae_title="FINDSCP")
+    ae.add_supported_context(FIND)
+    port = free_port()
+    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_FIND, handler)])
+    try:
+        node = DimseNode("q", "FINDSCP", "127.0.0.1", port, timeouts=Timeouts.uniform(10))
+        query = build_query("STUDY", {"PatientName": FAMILY + "*", "PatientID": PID})
+        got = list(find(node, "VIEWER", query, FIND))
+        assert str(got[0].PatientName) == NAME
+        with contextlib.redirect_stdout(io.StringIO()):
+            main(["-v", "find", "127.0.0.1", str(port), "-aec", "FINDSCP", "-k", f"PatientName={FAMILY}*"])
+    finally:
+        server.shutdown()
+    _assert_clean(capture)
