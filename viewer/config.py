@@ -97,6 +97,11 @@ class LocalAE:
     accept_any_calling: bool = False
     #: Folder of the local store; empty means the default under the user's data folder.
     store_dir: str = ""
+    #: DICOM over TLS for our storage SCP (PS3.15 B.9): our certificate (PEM) turns it on, with
+    #: its key and the CA that signs the peers' client certificates (required).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_ca_file: str = ""
 
     def validate(self) -> "LocalAE":
         self.ae_title = validate_ae_title(self.ae_title)

@@ -220,3 +220,24 @@ def test_print_scp_cli_over_tls(pki, tmp_path) -> None:
     bad = subprocess.run([sys.executable, "-m", "viewer", "print-scp", "--tls-ca", str(pki["ca"])],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "need --tls-cert" in bad.stderr
+
+
+def test_configured_storage_scp_over_tls(pki, tmp_path, corpus) -> None:
+    """LocalAE's tls_* settings (saved and loaded with the network configuration) make the
+    storage SCP that C-MOVE/the panel start listen for TLS only."""
+    from viewer.config import LocalAE, NetworkConfig, load_config, save_config
+    from viewer.tasks.retrieve import ScpHolder
+
+    local = LocalAE("VIEWER", free_port(), tls_cert_file=str(pki["server"][0]), tls_key_file=str(pki["server"][1]),
+                    tls_ca_file=str(pki["ca"]))
+    save_config(NetworkConfig(local=local), tmp_path / "cfg")
+    local = load_config(tmp_path / "cfg").local
+    holder = ScpHolder(local, LocalStore(tmp_path / "store"), {"SENDER"})
+    try:
+        scp = holder.get()
+        _send(_node(scp.port, pki), [corpus / "mr" / "MR_small.dcm"])
+        assert len(scp.store.instances()) == 1
+        with pytest.raises(NetError):
+            echo(DimseNode("plain", "VIEWER", "127.0.0.1", scp.port, timeouts=Timeouts.uniform(3)), "SENDER")
+    finally:
+        holder.stop()

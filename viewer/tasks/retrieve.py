@@ -62,9 +62,15 @@ class ScpHolder:
     def get(self) -> StorageSCP:
         with self._lock:
             if self._scp is None:
+                ssl_context = None
+                if self.local.tls_cert_file:  # DICOM over TLS (PS3.15 B.9), client certificates required
+                    from viewer.net.tls import ServerTls, server_context
+
+                    ssl_context = server_context(ServerTls(self.local.tls_cert_file, self.local.tls_key_file,
+                                                           self.local.tls_ca_file))
                 self._scp = StorageSCP(self.store, self.local.ae_title, self.local.store_port,
                                        allowed_calling=self._allowed,
-                                       accept_any=self.local.accept_any_calling).start()
+                                       accept_any=self.local.accept_any_calling, ssl_context=ssl_context).start()
             return self._scp
 
     def stop(self) -> None:
