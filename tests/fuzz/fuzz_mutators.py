@@ -106,7 +106,7 @@ def random_bytes(data: bytes, rng: random.Random) -> bytes:
 def _pick_length(old: int, size: int, rng: random.Random) -> int:
     if size == 2:
         return rng.choice([0xFFFF, 0xFFFE, 0, (old + 1) & 0xFFFF, max(old - 1, 0), rng.randrange(0x10000)])
-    return rng.choice(HUGE_LENGTHS + [0, old + 1, max(old - 1, 0), rng.randrange(1 << 32)])
+    return rng.choice(HUGE_LENGTHS + [0, (old + 1) & 0xFFFFFFFF, max(old - 1, 0), rng.randrange(1 << 32)])
 
 
 def length(data: bytes, rng: random.Random) -> bytes:
@@ -193,7 +193,7 @@ def deep_nesting(depth: int, explicit: bool = True) -> bytes:
 
 
 def nesting(data: bytes, rng: random.Random) -> bytes:
-    return deep_nesting(rng.choice([200, 2000, 20000, 100000]), explicit=rng.random() < 0.5)
+    return deep_nesting(rng.choice([50, 150, 180, 200, 2000, 20000, 100000]), explicit=rng.random() < 0.5)
 
 
 MUTATORS: dict[str, Mutator] = {
