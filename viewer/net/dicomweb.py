@@ -40,6 +40,8 @@ DICOM_JSON = "application/dicom+json"
 _CHUNK = 1 << 20
 _UNSAFE = re.compile(r"[^0-9A-Za-z.\-]")
 TMP_PREFIX = ".partial-"
+#: Largest instance a WADO-RS retrieve writes when the destination sets no limit of its own.
+MAX_OBJECT_BYTES = 2 * 1024 ** 3
 #: STOW-RS request size bound: many instances per request, bounded memory.
 STOW_BATCH_BYTES = 32 << 20
 
@@ -358,6 +360,9 @@ class DicomWebClient:
         root.mkdir(parents=True, exist_ok=True)
         tmp: tuple[int, str] | None = None
         fh = None
+        # The store's limit for one object (viewer.net.store.LocalStore), else 2 GiB.
+        max_part = int(getattr(dest, "max_object_bytes", None) or MAX_OBJECT_BYTES)
+        size = 0
         try:
             boundary = _multipart.boundary_of(rsp.headers.get("Content-Type", ""))
             events = _multipart.iter_events(_chunks(rsp, cancel), boundary)
@@ -372,7 +377,12 @@ class DicomWebClient:
                     # rename is atomic); LocalStore.clean_partial removes crash leftovers.
                     tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".dcm", dir=root)
                     fh = os.fdopen(tmp[0], "wb")
+                    size = 0
                 elif kind == "data":
+                    size += len(value)  # type: ignore[arg-type]
+                    if size > max_part:  # an endless part must not fill the disk (issue 11)
+                        raise NetError(f"WADO-RS {url}: an instance larger than {max_part} bytes; stopped",
+                                       category="http")
                     fh.write(value)  # type: ignore[union-attr, arg-type]
                 else:  # part complete: its close delimiter has arrived
                     fh.close()  # type: ignore[union-attr]
