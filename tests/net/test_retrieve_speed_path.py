@@ -235,7 +235,8 @@ def test_store_rsp_bytes_match_pynetdicom(sop_instance: str, status: int) -> Non
     message = C_STORE_RSP()
     message.primitive_to_message(rsp)
     (pdata,) = message.encode_msg(3, 16384)
-    assert pdata.presentation_data_value_list == [(3, b"\x03" + encode_store_rsp(CTImageStorage, sop_instance, 7, status))]
+    ours = encode_store_rsp(CTImageStorage, sop_instance, 7, status)
+    assert pdata.presentation_data_value_list == [(3, b"\x03" + ours)]
 
 
 def test_responses_with_more_than_a_status_go_through_pynetdicom() -> None:

@@ -28,9 +28,12 @@ received, which is what ``DIMSEMessage.decode_msg`` does with such fragments; wh
 PDU ends with the last fragment (xxxxxx10), its data is appended too and ``decode_msg``
 gets that fragment's header alone, so it completes the message as it would; any other
 PDU goes to ``dimse.receive_primitive`` as DT-2 would pass it (after the collected
-fragments have been appended). Consecutive PDUs already
-waiting on the socket are handled in one call as long as nothing else is queued for the
-DUL (a primitive to send, an FSM event) and the DUL is not being stopped.
+fragments have been appended). Fragments are collected and joined once per message
+(growing a BytesIO PDU by PDU copied the data set again and again). Consecutive PDUs are
+handled in one call as long as nothing else is queued for the DUL (a primitive to send,
+an FSM event) and the DUL is not being stopped; while a message is incomplete the call
+waits for the peer's next PDU itself (checking for DUL work every ``_MID_MESSAGE_WAIT``
+s) instead of going back to the DUL's poll-and-sleep loop.
 
 A PDU holding a whole command set of a C-STORE request or C-GET/C-MOVE response starts
 the message as a :class:`viewer.net._fast_cmd.FastMessage` (decoded without pydicom)

@@ -74,7 +74,8 @@ def get(node: DimseNode, calling_aet: str, identifier: Dataset, model: str, stor
             cx = accepted_context(assoc, model)
             if cx is None:
                 raise NetError(f"{node.ae_title} does not accept {getattr(model, 'name', model)}")
-            refused = [c.abstract_syntax for c in assoc.accepted_contexts if c.abstract_syntax != model and not c.as_scp]
+            refused = [c.abstract_syntax for c in assoc.accepted_contexts
+                       if c.abstract_syntax != model and not c.as_scp]
             if refused:
                 log.info("%s did not grant our SCP role for %d storage class(es)", node.ae_title, len(refused))
             msg_id = 1

@@ -180,7 +180,9 @@ class StorageSCP:
         ae.add_supported_context(Verification)
         if not self.accept_any:
             ae.require_calling_aet = sorted(self._allowed) or [_NOBODY]
-        handlers = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify]), (evt.EVT_CONN_OPEN, tune_connection, [True]),
+        # tune_connection(serve_stores=True): C-STORE served on the DUL thread (_serve_inline).
+        handlers = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify]),
+                    (evt.EVT_CONN_OPEN, tune_connection, [True]),
                     (evt.EVT_CONN_OPEN, bound_reads, [self.network_timeout])]
         try:
             self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers,
