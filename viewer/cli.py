@@ -47,8 +47,10 @@ def setup_logging(verbose: bool, debug: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # pynetdicom is chatty at INFO; show its PDU dumps only with --debug.
-    logging.getLogger("pynetdicom").setLevel(logging.DEBUG if debug else logging.WARNING)
+    # pynetdicom logs its own ERROR lines for what our code already reports in one line
+    # (a rejected association, an abort); show them with -v, its PDU dumps with --debug.
+    logging.getLogger("pynetdicom").setLevel(
+        logging.DEBUG if debug else logging.WARNING if verbose else logging.CRITICAL)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
