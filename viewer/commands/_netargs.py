@@ -10,10 +10,16 @@ DEFAULT_CALLING = "VIEWER"
 DEFAULT_CALLED = "ANY-SCP"
 
 
-def add_peer_arguments(parser: argparse.ArgumentParser, called: str = DEFAULT_CALLED) -> None:
-    """HOST PORT, --aet, --aec, --timeout and TLS options."""
-    parser.add_argument("host", metavar="HOST", help="hostname or address of the peer")
-    parser.add_argument("port", metavar="PORT", type=int, help="TCP port of the peer")
+def add_peer_arguments(parser: argparse.ArgumentParser, called: str = DEFAULT_CALLED, web: bool = False) -> None:
+    """HOST PORT, --aet, --aec, --timeout and TLS options; with ``web`` a DICOMweb URL may
+    stand in place of HOST PORT (issue 12, :mod:`viewer.commands._dicomweb`)."""
+    parser.add_argument("host", metavar="HOST", help="hostname or address of the peer" + (
+        ", or a DICOMweb base URL (http[s]://...) in place of HOST PORT" if web else ""))
+    parser.add_argument("port", metavar="PORT", type=int, nargs="?" if web else None, help="TCP port of the peer")
+    if web:
+        from viewer.commands._dicomweb import add_web_arguments
+
+        add_web_arguments(parser)
     parser.add_argument("-aet", "--aet", default=DEFAULT_CALLING, metavar="AETITLE",
                         help=f"our (calling) AE title (default {DEFAULT_CALLING})")
     parser.add_argument("-aec", "--aec", default=called, metavar="AETITLE",
@@ -45,6 +51,8 @@ def node_from_args(args: argparse.Namespace) -> Any:
 
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
+    if args.port is None:
+        raise UsageError("PORT is missing (or give a DICOMweb URL in place of HOST PORT)")
     return DimseNode(name=f"{args.aec}@{args.host}", ae_title=args.aec, host=args.host, port=args.port,
                      timeouts=Timeouts.uniform(args.timeout), tls=tls).validate()
 

@@ -10,7 +10,7 @@ HELP = "query a PACS (C-FIND, patient or study root), print matches as text or D
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_peer_arguments(parser)
+    add_peer_arguments(parser, web=True)
     parser.add_argument("--root", default="study", choices=["study", "patient"], help="information model")
     parser.add_argument("-L", "--level", default="STUDY", metavar="LEVEL",
                         help="PATIENT, STUDY, SERIES or IMAGE (default STUDY)")
@@ -26,6 +26,10 @@ def run(args: argparse.Namespace) -> int:
     from viewer.net.dicomjson import JsonArrayWriter
     from viewer.net.find import FIND_MODEL, build_query, find, parse_root
 
+    if args.host.startswith(("http://", "https://")):  # issue 12: QIDO-RS
+        from viewer.commands._dicomweb import run_find
+
+        return run_find(args)
     node = node_from_args(args)
     root = parse_root(args.root)
     query = build_query(args.level, args.key, root, defaults=not args.no_defaults)

@@ -10,7 +10,7 @@ HELP = "retrieve with C-GET (instances come back on the same association) into -
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_peer_arguments(parser)
+    add_peer_arguments(parser, web=True)
     parser.add_argument("--root", default="study", choices=["study", "patient"], help="information model")
     parser.add_argument("-L", "--level", default="STUDY", metavar="LEVEL", help="PATIENT, STUDY, SERIES or IMAGE")
     add_key_arguments(parser)
@@ -24,4 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from viewer.commands._retrieve import run_retrieve
 
+    if args.host.startswith(("http://", "https://")):  # issue 12: QIDO-RS + WADO-RS
+        from viewer.commands._dicomweb import run_get
+
+        return run_get(args)
     return run_retrieve(args, node_from_args(args), "get")

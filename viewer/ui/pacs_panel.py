@@ -137,6 +137,14 @@ class PacsPanel(QWidget):
         self.echo_btn, self.probe_btn = QPushButton("Echo"), QPushButton("Probe")
         for w in (self.node_combo, self.add_btn, self.edit_btn, self.local_btn, self.echo_btn, self.probe_btn):
             row.addWidget(w)
+        # issue 12: DICOMweb nodes and the Send action (viewer.ui.send_action)
+        from viewer.ui.send_action import SendAction
+
+        self.add_web_btn = QPushButton("Add web…")
+        self.add_web_btn.clicked.connect(lambda: self._edit_web_node(None))
+        self.send_action = SendAction(self)
+        row.insertWidget(row.indexOf(self.edit_btn), self.add_web_btn)
+        row.addWidget(self.send_action.button)
         root.addLayout(row)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -212,17 +220,21 @@ class PacsPanel(QWidget):
         current = self.node_combo.currentText()
         self.node_combo.blockSignals(True)
         self.node_combo.clear()
-        self.node_combo.addItems([n.name for n in self.config.nodes])
+        self.node_combo.addItems([n.name for n in self.config.nodes] + [n.name for n in self.config.web_nodes])
         if current:
             self.node_combo.setCurrentText(current)
         self.node_combo.blockSignals(False)
-        has = bool(self.config.nodes)
-        for w in (self.edit_btn, self.echo_btn, self.probe_btn, self.search_btn, self.wl_btn, self.retrieve_btn):
+        has = bool(self.config.nodes or self.config.web_nodes)
+        for w in (self.edit_btn, self.echo_btn, self.probe_btn, self.search_btn, self.wl_btn, self.retrieve_btn,
+                  self.send_action.button):
             w.setEnabled(has)
 
     def current_node(self) -> Any:
+        for web in self.config.web_nodes:  # issue 12: a DICOMweb node by its name
+            if web.name == self.node_combo.currentText():
+                return web
         if not self.config.nodes:
-            return None
+            return self.config.web_nodes[0] if self.config.web_nodes else None
         return self.config.node(self.node_combo.currentText()) if self.node_combo.currentText() else \
             self.config.nodes[0]
 
@@ -234,6 +246,8 @@ class PacsPanel(QWidget):
         from viewer.ui.node_dialog import NodeDialog
 
         old = None if new else self.current_node()
+        if _is_web(old):
+            return self._edit_web_node(old)
         dlg = NodeDialog(old, self)
         if dlg.exec() and dlg.node() is not None:
             node = dlg.node()
@@ -242,6 +256,21 @@ class PacsPanel(QWidget):
             else:
                 self.config.nodes.append(node)
             self.scp.allow(node.ae_title)
+            self._save()
+            self._reload_nodes()
+            self.node_combo.setCurrentText(node.name)
+
+    def _edit_web_node(self, old: Any) -> None:
+        """Add or edit a DICOMweb node (issue 12)."""
+        from viewer.ui.web_node_dialog import WebNodeDialog
+
+        dlg = WebNodeDialog(old, self)
+        if dlg.exec() and dlg.node() is not None:
+            node = dlg.node()
+            if old is not None:
+                self.config.web_nodes[self.config.web_nodes.index(old)] = node
+            else:
+                self.config.web_nodes.append(node)
             self._save()
             self._reload_nodes()
             self.node_combo.setCurrentText(node.name)
@@ -283,6 +312,12 @@ class PacsPanel(QWidget):
         node = self.current_node()
         if node is None:
             return
+        if _is_web(node):  # issue 12: the DICOMweb counterpart, a minimal QIDO-RS search
+            from viewer.net.dicomweb import ping_node
+
+            self._start(lambda n, token: iter([ping_node(n, token)]), node, on_error=self._set_status,
+                        on_item=lambda t: self._set_status(f"QIDO-RS {node.base_url}: OK, {t * 1000:.1f} ms"))
+            return
         self._set_status(f"C-ECHO {node.ae_title}…")
 
         def show(result: Any) -> None:
@@ -296,7 +331,7 @@ class PacsPanel(QWidget):
         from viewer.net.probe import probe
 
         node = self.current_node()
-        if node is None:
+        if node is None or _is_web(node):
             return
         self._set_status(f"probing {node.ae_title}…")
         lines: list[str] = []
@@ -427,8 +462,10 @@ class PacsPanel(QWidget):
         root = Root(self.root_combo.currentText())
         uids = self._parent_keys(item)
         sop = get_sop_classes([item.data(0, _ROLE)] + [item.child(i).data(0, _ROLE) for i in range(item.childCount())])
-        request = RetrieveRequest(node, level, uids, root=root, method=node.retrieve, sop_classes=sop)
-        title = f"{node.retrieve.upper()} {level.lower()} {item.text(0)}"
+        web = _is_web(node)  # issue 12: WADO-RS from a DICOMweb node
+        request = None if web else RetrieveRequest(node, level, uids, root=root, method=node.retrieve,
+                                                   sop_classes=sop)
+        title = f"{'WADO-RS' if web else node.retrieve.upper()} {level.lower()} {item.text(0)}"
         job_ref: list[_Job] = []
         row_ref: list[_RetrieveRow] = []
         last: list[Any] = []
@@ -463,9 +500,14 @@ class PacsPanel(QWidget):
             self._set_status(text)
             self.retrieve_finished.emit(text, ok)
 
-        job = self._start(lambda *a, token: retrieve(request, self.config.local.ae_title, self.store,
-                                                      scp=self.scp, token=token),
-                          on_item=step, on_error=errors.append, on_done=done)
+        if web:
+            from viewer.net.dicomweb import retrieve_node
+
+            body = lambda *a, token: retrieve_node(node, level, uids, self.store, token)  # noqa: E731
+        else:
+            body = lambda *a, token: retrieve(request, self.config.local.ae_title, self.store,  # noqa: E731
+                                              scp=self.scp, token=token)
+        job = self._start(body, on_item=step, on_error=errors.append, on_done=done)
         job_ref.append(job)
         row = _RetrieveRow(title, job, self)
         row_ref.append(row)
@@ -478,6 +520,9 @@ class PacsPanel(QWidget):
 
         node = self.current_node()
         if node is None:
+            return
+        if _is_web(node):
+            self._set_status("the worklist needs a DIMSE node")
             return
         flt = WorklistFilter(self.w_modality.text().strip(), self.w_station.text().strip(), self.w_date.text().strip(),
                              self.w_name.text().strip(), self.w_id.text().strip(), self.w_acc.text().strip())
@@ -519,8 +564,18 @@ def _run_find(node: Any, aet: str, root: str, level: str, keys: dict[str, str], 
     """Worker body: build the query and stream C-FIND results (no Qt here)."""
     from viewer.net.find import FIND_MODEL, build_query, find, parse_root
 
+    if _is_web(node):  # issue 12: the same query by QIDO-RS (study-rooted, PS3.18 10.6)
+        from viewer.net.dicomweb import keys_from_identifier, search_node
+
+        qido_level, qido_keys = keys_from_identifier(build_query(level, keys, "study"))
+        return search_node(node, qido_level, qido_keys, token)
     r = parse_root(root)
     return find(node, aet, build_query(level, keys, r), FIND_MODEL[r], token=token)
+
+
+def _is_web(node: Any) -> bool:
+    """A DICOMweb node (issue 12), as opposed to a DIMSE one."""
+    return node is not None and hasattr(node, "base_url")
 
 
 def _run_worklist(node: Any, aet: str, flt: Any, token: CancelToken) -> Any:
