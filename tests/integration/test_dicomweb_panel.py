@@ -32,8 +32,6 @@ def test_panel_web_node_search_drill_down_retrieve(qtbot, tmp_path: Path, orthan
     from viewer.ui.pacs_panel import PacsPanel
     from viewer.ui.workers import Pools
 
-    if not hasattr(PacsPanel, "send_action") and "web_nodes" not in PacsPanel._reload_nodes.__code__.co_names:
-        pytest.skip("the panel does not list DICOMweb nodes yet")
     web = DicomWebNode("orthanc-web", orthanc.dicomweb)
     cfg = NetworkConfig(local=LocalAE("VIEWER", free_port()), web_nodes=[web])
     panel = PacsPanel(cfg, Pools(), store=LocalStore(tmp_path / "store"))
@@ -70,5 +68,36 @@ def test_panel_web_node_search_drill_down_retrieve(qtbot, tmp_path: Path, orthan
         for f in received:
             ds = dcmread(f)
             assert ds.PixelData == dcmread(by_uid[str(ds.SOPInstanceUID)]).PixelData
+    finally:
+        panel.shutdown()
+
+
+def test_add_web_node_from_the_panel(qtbot, tmp_path: Path, monkeypatch) -> None:
+    from viewer.config import load_config
+    from viewer.ui import web_node_dialog as wnd
+    from viewer.ui.pacs_panel import PacsPanel
+    from viewer.ui.workers import Pools
+
+    def fake_exec(dlg: wnd.WebNodeDialog) -> int:  # what a user types
+        dlg.name.setText("cloud")
+        dlg.url.setText("https://pacs.example/dicom-web")
+        dlg.auth.setCurrentText("bearer")
+        dlg.token.setText("t0k")
+        dlg._accept()
+        return 1
+
+    monkeypatch.setattr(wnd.WebNodeDialog, "exec", fake_exec)
+    cfg = NetworkConfig(local=LocalAE("VIEWER", free_port()))
+    panel = PacsPanel(cfg, Pools(), store=LocalStore(tmp_path / "store"), config_dir=tmp_path / "cfg")
+    qtbot.addWidget(panel)
+    try:
+        assert not panel.send_action.button.isEnabled()  # no node yet
+        panel.add_web_btn.click()
+        node = panel.current_node()
+        assert (node.name, node.base_url, node.auth, node.token) == ("cloud", "https://pacs.example/dicom-web",
+                                                                     "bearer", "t0k")
+        assert panel.node_combo.currentText() == "cloud" and panel.send_action.button.isEnabled()
+        saved = load_config(tmp_path / "cfg")
+        assert [n.base_url for n in saved.web_nodes] == ["https://pacs.example/dicom-web"]
     finally:
         panel.shutdown()

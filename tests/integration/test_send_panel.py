@@ -22,12 +22,7 @@ def _panel(qtbot, tmp_path: Path, cfg: NetworkConfig):
 
     panel = PacsPanel(cfg, Pools(), store=LocalStore(tmp_path / "store"))
     qtbot.addWidget(panel)
-    action = getattr(panel, "send_action", None)
-    if action is None:  # until the panel creates it itself
-        from viewer.ui.send_action import SendAction
-
-        action = SendAction(panel)
-    return panel, action
+    return panel, panel.send_action
 
 
 @pytest.mark.parametrize("kind", ["dimse", "web"])
