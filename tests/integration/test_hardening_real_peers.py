@@ -131,7 +131,10 @@ def test_cancel_halfway_keeps_complete_files(request, study, tmp_path, move_dest
 
 def test_rejected_called_ae_is_a_clear_error(dcmqrscp) -> None:
     node = DimseNode("wrong", "NOSUCHAE", "127.0.0.1", dcmqrscp.port, timeouts=Timeouts.uniform(10))
-    with pytest.raises(NetError, match="rejected"):
+    # dcmqrscp answers A-ASSOCIATE-RJ and closes at once; about 1 in 6 times the close
+    # resets the connection before the RJ is read (plain pynetdicom sees the same), so
+    # either way the message must say what happened and name the AE to check.
+    with pytest.raises(NetError, match="rejected|aborted during negotiation.*NOSUCHAE"):
         echo(node, OUR_AET)
 
 

@@ -298,7 +298,12 @@ def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
     if not watch.connected:
         raise NetError(f"cannot connect to {where}: {_diagnose_connect(node, kwargs.get('tls_args'))}")
     if watch.aborted:
-        raise NetError(f"association with {where} aborted during negotiation")
+        # DCMTK servers close a rejected association right after the A-ASSOCIATE-RJ; when our
+        # side still has bytes unread the close becomes a reset and the RJ is lost (seen with
+        # dcmqrscp: ~1 in 6). Say what the usual causes are rather than only "aborted".
+        raise NetError(f"association with {where} aborted during negotiation (the peer closed the "
+                       f"connection without an answer: check the called AE title {node.ae_title!r} and "
+                       f"that the peer knows our AE title)")
     raise NetError(f"no association with {where}: no A-ASSOCIATE answer within {node.timeouts.acse:g} s")
 
 
