@@ -251,6 +251,7 @@ def save_config(config: NetworkConfig, folder: str | os.PathLike[str]) -> Path:
 
 
 def default_store_dir() -> Path:
-    """The local store under the user's data folder (``$XDG_DATA_HOME/dicom-viewer/store``)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "dicom-viewer" / "store"
+    """The local store under the user's data folder (:func:`viewer.paths.store_dir`)."""
+    from viewer import paths
+
+    return paths.store_dir()

@@ -160,7 +160,6 @@ def test_render_of_installed_sample_matches_dcmj2pnm(fresh: Fresh) -> None:
     assert (np.abs(ours - ref) <= 1).mean() >= 0.999
 
 
-@pytest.mark.xfail(reason="loaders not yet switched to viewer.resources", strict=False)
 def test_printer_profiles_and_presets_load_from_the_install(fresh: Fresh) -> None:
     out = json.loads(fresh.py(
         "import json; from viewer.film.profile import BUILTIN_DIR; from viewer.tasks.presets import PRESETS_FILE;"

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from viewer import paths
 from viewer.errors import UsageError
+from viewer.resources import resource_path
 
 log = logging.getLogger(__name__)
 
-#: Folder of the built-in profiles (repository layout: viewer/film/ -> ../../resources).
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "resources" / "printers"
+#: Folder of the built-in profiles (``resources/printers``; wheel and bundle: see viewer.resources).
+BUILTIN_DIR = resource_path("printers", must_exist=False)
 
 
 @dataclass
@@ -137,8 +138,7 @@ class PrinterProfile:
 
 
 def _user_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "dicom-viewer" / "printers"
+    return paths.config_dir() / "printers"
 
 
 def load_profile(path: Path) -> PrinterProfile:

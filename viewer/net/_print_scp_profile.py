@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from viewer.errors import UsageError
+from viewer.resources import resource_path
 
-PROFILE_DIR = Path(__file__).resolve().parents[2] / "resources" / "print_scp_profiles"
+PROFILE_DIR = resource_path("print_scp_profiles", must_exist=False)
 
 
 @dataclass(frozen=True)

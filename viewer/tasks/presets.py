@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from viewer.resources import resource_path
+
 log = logging.getLogger(__name__)
 
 #: The bundled presets file.
-PRESETS_FILE = Path(__file__).resolve().parents[2] / "resources" / "window_presets.json"
+PRESETS_FILE = resource_path("window_presets.json", must_exist=False)
 
 
 @dataclass(frozen=True)

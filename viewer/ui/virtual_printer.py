@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStandardPaths, QTimer, QUrl, Signal
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
@@ -45,8 +45,9 @@ class _SignalHandler(logging.Handler):
 
 def default_output_folder() -> Path:
     """Where films go unless the user picks another folder."""
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation) or str(Path.home())
-    return Path(base) / "virtual-printer"
+    from viewer import paths
+
+    return paths.data_dir() / "virtual-printer"
 
 
 class VirtualPrinterDialog(QDialog):
