@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -79,7 +80,8 @@ def _text(ds: Dataset, kw: str) -> str:
     value = ds.get(kw, "")
     if value is None:
         return ""
-    if not isinstance(value, str) and hasattr(value, "__iter__"):
+    # Only real multi-values are joined: PersonName is iterable too (over its characters).
+    if isinstance(value, (list, tuple, MultiValue)):
         return "\\".join(str(v) for v in value)
     return str(value)
 
