@@ -71,10 +71,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--job-timeout", type=float, default=60.0, metavar="S",
                    help="how long to follow the print job status (default 60)")
     g.add_argument("--no-job-status", action="store_true", help="do not propose Print Job or follow the job")
+    # Same TLS options as the other network commands (viewer.commands._netargs).
+    tls = p.add_argument_group("TLS (PS3.15 B.9)")
+    tls.add_argument("--tls", action="store_true", help="use TLS (default: the profile's setting)")
+    tls.add_argument("--tls-ca", metavar="PEM", default="", help="CA certificates to verify the printer")
+    tls.add_argument("--tls-cert", metavar="PEM", default="", help="our certificate (client authentication)")
+    tls.add_argument("--tls-key", metavar="PEM", default="", help="private key of --tls-cert")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
+def _with_tls(prof, args: argparse.Namespace):  # noqa: ANN001, ANN202 - PrinterProfile, imported lazily
+    """The profile with the command line's TLS options laid over its own."""
+    import dataclasses
+    import os
+
+    changes: dict = {}
+    if args.tls or args.tls_ca or args.tls_cert:
+        changes["tls"] = True
+    for opt, key in (("tls_ca", "tls_ca_file"), ("tls_cert", "tls_cert_file"), ("tls_key", "tls_key_file")):
+        value = getattr(args, opt)
+        if value:
+            if not os.path.isfile(value):
+                raise UsageError(f"--{opt.replace('_', '-')}: no such file {value}")
+            changes[key] = value
+    if args.tls_key and not args.tls_cert and not prof.tls_cert_file:
+        raise UsageError("--tls-key needs --tls-cert")
+    return dataclasses.replace(prof, **changes) if changes else prof
+
+
 def _profile(args: argparse.Namespace):  # noqa: ANN202 - PrinterProfile, imported lazily
+    return _with_tls(_base_profile(args), args)
+
+
+def _base_profile(args: argparse.Namespace):  # noqa: ANN202 - PrinterProfile, imported lazily
     import dataclasses
     from pathlib import Path
 

@@ -66,6 +66,9 @@ class PrinterProfile:
     color_planar_configuration : int
         PS3.3 C.13.5 requires 1 (color-by-plane) in the Basic Color Image Sequence; a few
         printers want 0.
+    tls, tls_ca_file, tls_cert_file, tls_key_file : bool, str, str, str
+        DICOM over TLS (PS3.15 B.9): CA certificates verifying the printer, our client
+        certificate and key (optional). A CA or certificate file implies ``tls``.
     """
 
     name: str
@@ -100,6 +103,10 @@ class PrinterProfile:
     implicit_vr_only: bool = False
     max_pdu: int = 16384
     color_planar_configuration: int = 1
+    tls: bool = False
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], name: str | None = None) -> "PrinterProfile":
@@ -113,6 +120,14 @@ class PrinterProfile:
         if values.get("presentation_lut") not in (None, "film_box", "film_session"):
             raise UsageError(f"printer profile {values['name']!r}: presentation_lut must be film_box, film_session or null")
         return cls(**values)
+
+    def tls_options(self) -> Any:
+        """A :class:`viewer.config.TlsOptions` when the printer is reached over TLS, else None."""
+        if not (self.tls or self.tls_ca_file or self.tls_cert_file):
+            return None
+        from viewer.config import TlsOptions
+
+        return TlsOptions(ca_file=self.tls_ca_file, cert_file=self.tls_cert_file, key_file=self.tls_key_file)
 
     def to_dict(self) -> dict[str, Any]:
         """The profile as a JSON-ready dict (for saving an edited profile)."""

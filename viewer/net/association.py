@@ -124,12 +124,27 @@ class Context:
 
 
 def ssl_context(tls: TlsOptions) -> ssl.SSLContext:
-    """A client TLS context: verify the peer with ``ca_file``; our certificate if given."""
+    """A client TLS context: verify the peer with ``ca_file``; our certificate if given.
+
+    BCP 195 limits (TLS 1.2+, AEAD suites; PS3.15 B.9) come from
+    :func:`viewer.net.tls.harden_client`.
+    """
+    from viewer.net.tls import harden_client
+
     ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca_file or None)
     ctx.check_hostname = tls.check_hostname
     if tls.cert_file:
         ctx.load_cert_chain(tls.cert_file, tls.key_file or None)
-    return ctx
+    return harden_client(ctx)
+
+
+def client_tls_args(tls: TlsOptions, host: str, name: str) -> tuple[ssl.SSLContext, str | None]:
+    """pynetdicom's ``tls_args`` for a client association to ``host``; :class:`NetError`
+    naming ``name`` when the CA, certificate or key cannot be loaded."""
+    try:
+        return ssl_context(tls), host if tls.check_hostname else None
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        raise NetError(f"TLS setup for {name}: {exc}") from exc
 
 
 def make_ae(calling_aet: str, node: DimseNode) -> AE:
@@ -274,10 +289,7 @@ def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
     if roles:
         kwargs["ext_neg"] = roles
     if node.tls is not None:
-        try:
-            kwargs["tls_args"] = (ssl_context(node.tls), node.host if node.tls.check_hostname else None)
-        except (OSError, ssl.SSLError) as exc:
-            raise NetError(f"TLS setup for {node.name}: {exc}") from exc
+        kwargs["tls_args"] = client_tls_args(node.tls, node.host, node.name)
     where = f"{node.ae_title}@{node.host}:{node.port}"
     log.info("requesting association %s -> %s", calling_aet, where)
     assoc = ae.associate(node.host, node.port, **kwargs)
@@ -308,19 +320,24 @@ def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
 
 
 def _diagnose_connect(node: DimseNode, tls_args: tuple[ssl.SSLContext, str | None] | None) -> str:
+    return diagnose_connect(node.host, node.port, node.timeouts.connect, tls_args)
+
+
+def diagnose_connect(host: str, port: int, timeout: float,
+                     tls_args: tuple[ssl.SSLContext, str | None] | None) -> str:
     """Why pynetdicom could not connect: repeat the TCP connect (and TLS handshake) to
     name the cause (refused, timed out, certificate not trusted...)."""
     import socket
 
     try:
-        with socket.create_connection((node.host, node.port), timeout=node.timeouts.connect) as sock:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
             if tls_args is not None:
                 with tls_args[0].wrap_socket(sock, server_hostname=tls_args[1]):
                     pass
     except ssl.SSLError as exc:
         return f"TLS handshake failed: {exc.reason or exc}"
     except socket.timeout:
-        return f"no answer within {node.timeouts.connect:g} s"
+        return f"no answer within {timeout:g} s"
     except OSError as exc:
         return exc.strerror or str(exc)
     return "the connection failed (it works now: try again)"

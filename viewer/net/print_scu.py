@@ -25,7 +25,8 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate
 from pynetdicom import AE, evt
 from pynetdicom.status import PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS, code_to_category
 
-from viewer.errors import Cancelled, PrintError
+from viewer.config import TlsOptions
+from viewer.errors import Cancelled, NetError, PrintError
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ class PrinterAddress:
     connect_timeout: float = 10.0
     max_pdu: int = 16384
     implicit_only: bool = False
+    #: DICOM over TLS (PS3.15 B.9, BCP 195): verify the printer with ``tls.ca_file``, present
+    #: ``tls.cert_file`` when it asks for a client certificate; None = plain TCP
+    tls: TlsOptions | None = None
 
 
 @dataclass
@@ -176,12 +180,25 @@ class PrintAssociation:
                 ae.add_requested_context(uid, ts)
         handlers = [(evt.EVT_DIMSE_RECV, self._on_dimse_recv), (evt.EVT_N_EVENT_REPORT, self._on_event_report),
                     (evt.EVT_ACSE_RECV, self._on_acse)]
-        log.info("print: associating %s -> %s", a.calling_aet, self.where)
+        kwargs: dict[str, Any] = {}
+        if a.tls is not None:
+            from viewer.net.association import client_tls_args
+
+            try:
+                kwargs["tls_args"] = client_tls_args(a.tls, a.host, f"printer {self.where}")
+            except NetError as exc:
+                raise PrintError(str(exc), category="Failure") from None
+        log.info("print: associating %s -> %s%s", a.calling_aet, self.where, " (TLS)" if a.tls else "")
         assoc = ae.associate(a.host, a.port, ae_title=a.called_aet, evt_handlers=handlers,
-                             max_pdu=a.max_pdu)
+                             max_pdu=a.max_pdu, **kwargs)
         if not assoc.is_established:
             if self._reject:
                 raise PrintError(f"printer {self.where} rejected the association: {self._reject}", category="Failure")
+            if a.tls is not None:
+                from viewer.net.association import diagnose_connect
+
+                why = diagnose_connect(a.host, a.port, a.connect_timeout, kwargs["tls_args"])
+                raise PrintError(f"cannot associate with printer {self.where} over TLS: {why}", category="Failure")
             raise PrintError(f"cannot associate with printer {self.where}: connection refused, aborted "
                              f"or no answer within {a.timeout:g} s", category="Failure")
         self._assoc = assoc

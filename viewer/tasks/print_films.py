@@ -290,7 +290,8 @@ def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: Any = N
         log.warning("print: %s", w)
     want_color = job.color and profile.color
     address = PrinterAddress(profile.host, profile.port, profile.ae_title, profile.calling_ae_title,
-                             timeout=timeout, max_pdu=profile.max_pdu, implicit_only=profile.implicit_vr_only)
+                             timeout=timeout, max_pdu=profile.max_pdu, implicit_only=profile.implicit_vr_only,
+                             tls=profile.tls_options())
     scu = PrintAssociation(address, grayscale=profile.grayscale or not want_color, color=want_color,
                            presentation_lut=job.presentation_lut is not None and not want_color,
                            print_job=follow_job, annotation=any(f.annotations for f in job.films),
