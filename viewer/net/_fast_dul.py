@@ -117,7 +117,15 @@ def _eligible(dul: Any) -> bool:
     handlers = dul.assoc._handlers
     if handlers.get(evt.EVT_DATA_RECV) or handlers.get(evt.EVT_FSM_TRANSITION):
         return False
-    return all(h[0] is standard_pdu_recv_handler for h in handlers.get(evt.EVT_PDU_RECV, ()))
+    # A size guard (viewer.net._pdu_guard) is counted by the fast path itself (_guards).
+    return all(h[0] is standard_pdu_recv_handler or hasattr(h[0], "fast_path_count")
+               for h in handlers.get(evt.EVT_PDU_RECV, ()))
+
+
+def _guards(dul: Any) -> list[tuple[Callable[..., bool], list[Any]]]:
+    """The message size guards bound to ``EVT_PDU_RECV`` (:mod:`viewer.net._pdu_guard`)."""
+    return [(h[0].fast_path_count, list(h[1] or ())) for h in dul.assoc._handlers.get(evt.EVT_PDU_RECV, ())
+            if hasattr(h[0], "fast_path_count")]
 
 
 def _read_p_data(dul: Any, original: Callable[[], None]) -> None:
@@ -156,6 +164,7 @@ def _flush(dimse: Any, pending: list[memoryview]) -> None:
 def _read_loop(dul: Any, original: Callable[[], None], pending: list[memoryview]) -> None:
     sock: socket.socket = dul.socket.socket
     dimse = dul.assoc.dimse
+    guards = _guards(dul)
     while True:
         try:
             head = sock.recv(_HEADER.size, socket.MSG_PEEK)
@@ -177,6 +186,10 @@ def _read_loop(dul: Any, original: Callable[[], None], pending: list[memoryview]
             _flush(dimse, pending)
             _dispatch_slow(dul, bytes(buf))
             return
+        for count, args in guards:  # as the EVT_PDU_RECV the original would fire
+            if not count(dul.assoc, [(buf[start], end - start - 1) for _, start, end in pdvs], *args):
+                pending.clear()  # connection closed (Evt17 queued): the message is dropped
+                return
         view = memoryview(buf)
         message = dimse.message
         last = buf[pdvs[-1][1]]

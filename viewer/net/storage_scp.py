@@ -19,6 +19,7 @@ from pynetdicom import (AE, PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTA
 from pynetdicom.sop_class import Verification
 
 from viewer.errors import NetError
+from viewer.net._pdu_guard import guard_message_size
 from viewer.net._filemeta import file_header, study_series_uids
 from viewer.net.association import MAX_PDU, tune_connection
 from viewer.net.store import LocalStore
@@ -47,6 +48,10 @@ STORE_TRANSFER_SYNTAXES = (
 
 #: Called for every stored file: (path, calling AE title).
 OnStored = Callable[[Any, str], None]
+
+#: Bytes a C-STORE data set may exceed the store's per-object limit by while it arrives
+#: (the limit counts the file with its File Meta Information header, PS3.10 7.1).
+SIZE_GUARD_MARGIN = 64 * 1024
 
 #: pynetdicom treats an empty require_calling_aet as "anyone"; this title stands for nobody.
 _NOBODY = "-NOBODY-ALLOWED-"
@@ -184,6 +189,13 @@ class StorageSCP:
         handlers = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify]),
                     (evt.EVT_CONN_OPEN, tune_connection, [True]),
                     (evt.EVT_CONN_OPEN, bound_reads, [self.network_timeout])]
+        if self.store.max_object_bytes is not None:
+            # Bounded memory (issue 11): an object over the store's limit is cut off while
+            # its P-DATA fragments arrive (connection closed, association aborted), not
+            # collected in memory to be refused at write time; the fast P-DATA reader
+            # counts it too (_fast_dul, _pdu_guard).
+            handlers.append((evt.EVT_PDU_RECV, guard_message_size,
+                             [self.store.max_object_bytes + SIZE_GUARD_MARGIN]))
         try:
             self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers,
                                            ssl_context=self.ssl_context)
