@@ -351,6 +351,34 @@ class MainWindow(QMainWindow):
         vp = viewport or self.viewport
         vp.set_frames(series_frames(series))
         self._shown[id(vp)] = (vp, series, series.instance_count)
+        if any(not getattr(inst, "header_loaded", True) for inst in series.instances):
+            self._refine_series(series, vp)
+
+    def _refine_series(self, series: Any, vp: Viewport) -> None:
+        """A series listed from a DICOMDIR lacks positions and frame counts (PS3.3 F.5 records
+        carry few attributes): read its headers in a worker, merge them here, re-show it in
+        anatomical order with every frame."""
+        from viewer.dicom.scan import load_headers
+
+        def read(cancel: Any = None) -> list[tuple[Any, Any, Any]]:
+            return list(load_headers(list(series.instances), cancel))
+
+        def merge(results: list[tuple[Any, Any, Any]]) -> None:
+            tree = self._tree
+            if tree is None:
+                return
+            for record, header, message in results:
+                if header is not None:
+                    tree.add(header)
+                elif message:
+                    tree.add_error(record.path or "", message)
+                    self.browser.add_error(str(record.path or ""), str(message))
+            shown = self._shown.get(id(vp))
+            if shown is not None and shown[1] is series:
+                vp.update_frames(series_frames(series))
+            self._schedule_refresh()
+
+        run_in(self.pools, self.pools.decode, read, on_result=merge, pass_cancel=True)
 
     def _grow_shown_series(self) -> None:
         # A series shown while the medium still loads gains instances: extend the stack,
