@@ -1,8 +1,8 @@
 """Geometry of a received film: film size in pixels, image box and annotation rectangles.
 
-Used by the virtual film printer (print SCP) to place what a print SCU sent. Written here
-rather than reusing the print client's layout module because that module did not exist
-when the server was written; the rules are the same PS3.3 ones:
+Used by the virtual film printer (print SCP) to place what a print SCU sent. The box geometry
+differs from the print client's preview (margins, gaps, annotation strips); the film sizes are
+shared (:data:`viewer.film.enums.FILM_SIZES_MM`). The PS3.3 rules:
 
 * Film Size ID (2010,0050) defined terms, PS3.3 C.13.8 (portrait width x height).
 * Image Display Format (2010,0010), PS3.3 C.13.8: ``STANDARD\\C,R`` (C columns, R rows,
@@ -17,23 +17,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from viewer.film.enums import FILM_SIZES_MM as _FILM_SIZES_MM
+
 log = logging.getLogger(__name__)
 
-#: Film Size ID -> (width, height) in millimetres, portrait (PS3.3 C.13.8).
-FILM_SIZES_MM: dict[str, tuple[float, float]] = {
-    "8INX10IN": (203.2, 254.0),
-    "8_5INX11IN": (215.9, 279.4),
-    "10INX12IN": (254.0, 304.8),
-    "10INX14IN": (254.0, 355.6),
-    "11INX14IN": (279.4, 355.6),
-    "11INX17IN": (279.4, 431.8),
-    "14INX14IN": (355.6, 355.6),
-    "14INX17IN": (355.6, 431.8),
-    "24CMX24CM": (240.0, 240.0),
-    "24CMX30CM": (240.0, 300.0),
-    "A4": (210.0, 297.0),
-    "A3": (297.0, 420.0),
-}
+#: Film Size ID -> (width, height) in millimetres, portrait (PS3.3 C.13.8): one table for
+#: the print client and the print server.
+FILM_SIZES_MM = _FILM_SIZES_MM
 DEFAULT_FILM_SIZE = "8INX10IN"
 
 #: Margin around the film and gap between boxes, as fractions of the shorter film side.
