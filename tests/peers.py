@@ -12,7 +12,7 @@ pid (SIGTERM, then SIGKILL after 10 s). When ``CI`` is set a missing program fai
 elsewhere the test is skipped with a reason naming the Debian package to install.
 
 The configurations in ``tests/peers_conf/`` come from the team's peer reference
-(``shared/peers/conf``), rendered with ``@NAME@`` placeholders.
+(its ``peers/conf`` folder in the team workspace), rendered with ``@NAME@`` placeholders.
 """
 
 from __future__ import annotations

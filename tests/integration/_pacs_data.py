@@ -1,4 +1,4 @@
-"""Deterministic test images for the PACS tests (idea from shared/peers/examples/make_test_images.py).
+"""Deterministic test images for the PACS tests (idea from the team peer reference, peers/examples/make_test_images.py).
 
 2 patients x 1 study x 2 series x 3 images, 64x64 MONOCHROME2 16-bit, CT and MR, with
 PatientIDs unique to these tests so that the session-wide Orthanc can be shared.
