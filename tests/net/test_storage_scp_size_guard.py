@@ -61,7 +61,7 @@ def server(request, tmp_path, monkeypatch):
         monkeypatch.setattr(_fast_dul, "supported", lambda: False)
     fast_reads: list[int] = []
     original = _fast_dul._read_p_data
-    monkeypatch.setattr(_fast_dul, "_read_p_data", lambda dul, orig: (fast_reads.append(1), original(dul, orig)))
+    monkeypatch.setattr(_fast_dul, "_read_p_data", lambda *a: (fast_reads.append(1), original(*a)))
     seen: list[int] = []  # data set bytes counted per PDU by the guard, on either path
     count = _pdu_guard.count_fragments
 

@@ -57,25 +57,28 @@ from typing import Any, Callable
 import pynetdicom
 from pynetdicom import _config, evt
 from pynetdicom._handlers import standard_pdu_recv_handler
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import P_DATA
+from pynetdicom.service_class import StorageServiceClass
+from pynetdicom.sop_class import uid_to_service_class
+from pynetdicom.transport import AssociationSocket
 
-from viewer.net._fast_cmd import fast_message
+from viewer.net import _fast_rsp, _stream_store
+from viewer.net._fast_cmd import FastMessage, fast_message
+from viewer.net._internals import SUPPORTED_VERSIONS, supported
+from viewer.net._stream_store import IncomingInstance
 
 log = logging.getLogger(__name__)
 
-#: pynetdicom versions whose DUL internals this module was written against (3.0.x).
-SUPPORTED_VERSIONS = ("3.0.",)
 _P_DATA_TF = 0x04
 _HEADER = struct.Struct(">BBL")  # PDU type, reserved, PDU length (PS3.8 9.3.1)
 _ITEM = struct.Struct(">LB")  # PDV item length, presentation context ID (PS3.8 9.3.5.1)
 _STA6 = "Sta6"  # association established, ready for data transfer (PS3.8 Table 9-1)
 #: Seconds between checks for DUL work while waiting for the rest of a DIMSE message.
 _MID_MESSAGE_WAIT = 0.002
-
-
-def supported() -> bool:
-    """Whether the installed pynetdicom is one this module knows the internals of."""
-    return str(pynetdicom.__version__).startswith(SUPPORTED_VERSIONS)
+#: Receive buffer per association (grown for a larger PDU), and the room made before a read.
+_BUFFER_BYTES = 1024 * 1024
+_MIN_READ = 64 * 1024
 
 
 def install(assoc: Any) -> bool:
@@ -93,16 +96,97 @@ def install(assoc: Any) -> bool:
     if not supported() or dul is None or not hasattr(dul, "_read_pdu_data"):
         log.debug("fast P-DATA reader not installed (pynetdicom %s)", pynetdicom.__version__)
         return False
+    if type(getattr(dul, "socket", None)) is not AssociationSocket:
+        log.debug("fast P-DATA reader not installed (no plain AssociationSocket)")
+        return False
     original: Callable[[], None] = dul._read_pdu_data
+    state = _State()
+    dul.socket.__class__ = _BufferedSocket  # pynetdicom reads what we read ahead first
+    dul.socket._viewer_rx = state.rx
 
     def read_pdu_data() -> None:
         if not _eligible(dul):
+            state.drop("the fast reader stopped")
             original()
             return
-        _read_p_data(dul, original)
+        _read_p_data(dul, original, state)
 
     dul._read_pdu_data = read_pdu_data
+    # A data set being written when the connection ends (abort, peer gone): no file is left.
+    assoc.bind(evt.EVT_CONN_CLOSE, lambda _event: state.drop("the connection closed"))
     return True
+
+
+class _Buffer:
+    """Bytes read from the socket and not handled yet: ``data[start:end]``."""
+
+    def __init__(self) -> None:
+        self.data = bytearray(_BUFFER_BYTES)
+        self.view = memoryview(self.data)
+        self.start = self.end = 0
+
+    def reserve(self, room: int) -> None:
+        """Make ``data[start:]`` hold at least ``room`` bytes (moving or growing the buffer)."""
+        if len(self.data) - self.start >= room:
+            return
+        held = bytes(self.view[self.start:self.end])
+        if room > len(self.data):
+            self.data = bytearray(room)
+            self.view = memoryview(self.data)
+        self.data[:len(held)] = held
+        self.start, self.end = 0, len(held)
+
+    def take(self, size: int) -> bytes:
+        """Up to ``size`` unhandled bytes, consumed."""
+        got = bytes(self.view[self.start:min(self.end, self.start + size)])
+        self.start += len(got)
+        if self.start == self.end:
+            self.start = self.end = 0
+        return got
+
+
+class _BufferedSocket(AssociationSocket):
+    """pynetdicom's socket reading first the bytes the fast reader read ahead (``_viewer_rx``):
+    the PDU after the last P-DATA-TF (release, abort), or any PDU once the fast reader
+    is not used."""
+
+    _viewer_rx: _Buffer
+
+    @property
+    def ready(self) -> bool:
+        rx = self._viewer_rx
+        if rx.end > rx.start and self.socket is not None and self._is_connected:
+            return True
+        return bool(AssociationSocket.ready.fget(self))  # type: ignore[attr-defined]
+
+    def recv(self, nr_bytes: int) -> bytearray:
+        rx = self._viewer_rx
+        if rx.end == rx.start:
+            return AssociationSocket.recv(self, nr_bytes)
+        out = bytearray(rx.take(nr_bytes))
+        if len(out) < nr_bytes and self.socket is not None:
+            out += AssociationSocket.recv(self, nr_bytes - len(out))
+        return out
+
+
+class _State:
+    """What the fast reader keeps between calls on one association."""
+
+    def __init__(self) -> None:
+        self.rx = _Buffer()
+        #: The C-STORE data set being written as it arrives, with its request.
+        self.incoming: tuple[IncomingInstance, int, Any] | None = None
+
+    def flush(self) -> None:
+        """Write what the C-STORE being received was fed (before rx is read into again)."""
+        if self.incoming is not None:
+            self.incoming[0].flush()
+
+    def drop(self, why: str) -> None:
+        incoming, self.incoming = self.incoming, None
+        if incoming is not None:
+            log.warning("C-STORE of %s not completed: %s", incoming[0].sop_instance, why)
+            incoming[0].discard()
 
 
 def _eligible(dul: Any) -> bool:
@@ -128,21 +212,22 @@ def _guards(dul: Any) -> list[tuple[Callable[..., bool], list[Any]]]:
             if hasattr(h[0], "fast_path_count")]
 
 
-def _read_p_data(dul: Any, original: Callable[[], None]) -> None:
+def _read_p_data(dul: Any, original: Callable[[], None], state: _State) -> None:
     """Read and dispatch P-DATA-TF PDUs while they are waiting on the socket.
 
     Data set fragments are collected and added to the DIMSE message in one write before
     anything else may look at it (growing a BytesIO PDU by PDU reallocates and copies
     the whole data set again and again).
     """
-    pending: list[memoryview] = []
+    pending: list[bytes] = []
     try:
-        _read_loop(dul, original, pending)
+        _read_loop(dul, original, pending, state)
     finally:
         _flush(dul.assoc.dimse, pending)
+        state.flush()
 
 
-def _flush(dimse: Any, pending: list[memoryview]) -> None:
+def _flush(dimse: Any, pending: list[bytes]) -> None:
     """Append the collected data set fragments to the message being received.
 
     Into an empty data set, the joined bytes become the BytesIO's buffer, which BytesIO
@@ -161,101 +246,183 @@ def _flush(dimse: Any, pending: list[memoryview]) -> None:
         message.data_set.write(data)
 
 
-def _read_loop(dul: Any, original: Callable[[], None], pending: list[memoryview]) -> None:
+def _read_loop(dul: Any, original: Callable[[], None], pending: list[bytes], state: _State) -> None:
     sock: socket.socket = dul.socket.socket
     dimse = dul.assoc.dimse
     guards = _guards(dul)
+    rx = state.rx
     while True:
-        try:
-            head = sock.recv(_HEADER.size, socket.MSG_PEEK)
-        except OSError:
-            head = b""
-        if len(head) < _HEADER.size or head[0] != _P_DATA_TF:
-            _flush(dimse, pending)
-            original()  # other PDUs, a short read or a closed connection: as before
-            return
-        length = _HEADER.unpack(head)[2]
-        buf = bytearray(_HEADER.size + length)
-        if not _recv_exact(sock, memoryview(buf)):
-            # As the original (READ_PDU_EXC_D/E): Evt17, transport connection closed.
-            log.error("Connection closed before the entire PDU was received")
-            dul.event_queue.put("Evt17")
-            return
-        pdvs = _pdv_spans(buf)
-        if pdvs is None:  # malformed: let pynetdicom decode it and raise Evt19 as usual
-            _flush(dimse, pending)
-            _dispatch_slow(dul, bytes(buf))
-            return
-        for count, args in guards:  # as the EVT_PDU_RECV the original would fire
-            if not count(dul.assoc, [(buf[start], end - start - 1) for _, start, end in pdvs], *args):
-                pending.clear()  # connection closed (Evt17 queued): the message is dropped
-                return
-        view = memoryview(buf)
-        message = dimse.message
-        last = buf[pdvs[-1][1]]
-        if (message is not None and message._data_set_file is None
-                and all(buf[start] & 0x03 == 0 for _, start, _ in pdvs[:-1]) and last & 0x01 == 0):
-            # Data set fragments (PS3.8 E.2): decode_msg appends them to the data set.
-            pending.extend(view[start + 1:end] for _, start, end in pdvs)
-            if last & 0x02:
-                # The last fragment: its data is in `pending` already; decode_msg gets
-                # the control header with no data to end the message as usual.
+        need = 0  # bytes from rx.start a PDU cut short needs
+        # Every whole PDU already read, in order.
+        while rx.end - rx.start >= _HEADER.size:
+            pdu_type, _, length = _HEADER.unpack_from(rx.data, rx.start)
+            if pdu_type != _P_DATA_TF:
                 _flush(dimse, pending)
-                primitive = P_DATA()
-                primitive.presentation_data_value_list = []
-                primitive.presentation_data_value_list.append((pdvs[-1][0], bytes((last,))))
-                dimse.receive_primitive(primitive)
-        else:
-            _flush(dimse, pending)
-            if message is None and len(pdvs) == 1 and buf[pdvs[0][1]] & 0x03 == 0x03 \
-                    and not dul.assoc._handlers.get(evt.EVT_DIMSE_RECV):
-                # A whole command set: decoded without pydicom when it can be (_fast_cmd).
-                context_id, start, end = pdvs[0]
-                dimse.message = fast_message(context_id, bytes(view[start + 1:end]))
-            primitive = P_DATA()
-            # As P_DATA_TF.to_primitive: set an empty list, then add (ID, bytes) tuples.
-            primitive.presentation_data_value_list = []
-            primitive.presentation_data_value_list.extend((cx, bytes(view[start:end])) for cx, start, end in pdvs)
-            dimse.receive_primitive(primitive)  # what FSM action DT-2 does (PS3.8 9.2.3)
-        # A message still incomplete: the peer owes us its next PDU, so wait for it here
+                original()  # another PDU: pynetdicom reads it from rx (_BufferedSocket)
+                return
+            first, size = rx.start, _HEADER.size + length
+            if rx.end - first < size:
+                need = size  # the rest of it is still to come
+                break
+            rx.start += size
+            if not _handle_pdu(dul, guards, pending, state, rx.view, first, first + size):
+                return
+            if dimse.message is None and state.incoming is None and _dul_has_work(dul):
+                return  # a complete message, and the DUL has work to do
+        state.flush()  # the data set fragments of this read, in one write (_stream_store)
+        # A message or PDU still incomplete: the peer owes us more, so wait for it here
         # (checking every _MID_MESSAGE_WAIT s for work or a stop) rather than in the DUL's
         # poll-and-sleep loop, whose sleeps cost far more than _run_loop_delay on a busy
-        # machine. A complete message: return, so the DUL sends what the user queues.
-        wait = _MID_MESSAGE_WAIT if dimse.message is not None else 0.0
+        # machine. Between messages: read on only if more is waiting right now.
+        # Between messages (our response sent), the peer's next PDU usually follows within
+        # a millisecond: wait _MID_MESSAGE_WAIT for it once, then give the DUL its turn
+        # (its timers run there).
+        partial = rx.end > rx.start or dimse.message is not None or state.incoming is not None
         while True:
-            if dul.to_provider_queue.queue and not dul.event_queue.queue and not dul._kill_thread:
-                dul._process_recv_primitive()  # a response to send: the loop runs it next
+            if _dul_has_work(dul):
                 return
-            if (dul._kill_thread or dul.to_provider_queue.queue or dul.event_queue.queue
-                    or dul.state_machine.current_state != _STA6):
-                return
-            if select.select([sock], [], [], wait)[0]:
+            if select.select([sock], [], [], _MID_MESSAGE_WAIT)[0]:
                 break
-            if not wait:
+            if not partial:
                 return
+        # After the flush: this may move what the fed fragments point into.
+        rx.reserve(max(need, rx.end - rx.start + _MIN_READ))
+        try:
+            got = sock.recv_into(rx.view[rx.end:])
+        except OSError:
+            got = 0
+        if not got:
+            # As the original (READ_PDU_EXC_A-E): Evt17, transport connection closed.
+            if rx.end > rx.start:
+                log.error("Connection closed before the entire PDU was received")
+            rx.start = rx.end = 0
+            _flush(dimse, pending)
+            dul.event_queue.put("Evt17")
+            return
+        rx.end += got
 
 
-def _recv_exact(sock: socket.socket, view: memoryview) -> bool:
-    """Fill ``view`` from ``sock`` (blocking, as pynetdicom's reads); False if it closed."""
-    got, size = 0, len(view)
-    try:
-        while got < size:
-            # MSG_WAITALL: one wake-up per PDU instead of one per TCP segment (a socket
-            # with a timeout is non-blocking underneath and may still return less).
-            n = sock.recv_into(view[got:], size - got, socket.MSG_WAITALL)
-            if n == 0:
-                return False
-            got += n
-    except OSError:
+def _dul_has_work(dul: Any) -> bool:
+    """True if the DUL must run before more is read.
+
+    P-DATA primitives queued for the peer (a C-STORE response) are sent here first, as the
+    DUL's loop would send them: ``_process_recv_primitive`` queues Evt9 and, in Sta6, the
+    state machine's action DT-1 sends the PDU (PS3.8 9.2.3). Sending them from this loop
+    saves the DUL's poll-and-sleep turn before the peer sees our answer.
+    """
+    while (dul.to_provider_queue.queue and type(dul.to_provider_queue.queue[0]) is P_DATA
+           and not dul.event_queue.queue and not dul._kill_thread
+           and dul.state_machine.current_state == _STA6):
+        dul._process_recv_primitive()
+        dul.state_machine.do_action(dul.event_queue.get(block=False))
+    return bool(dul._kill_thread or dul.to_provider_queue.queue or dul.event_queue.queue
+                or dul.state_machine.current_state != _STA6)
+
+
+def _handle_pdu(dul: Any, guards: list[tuple[Callable[..., bool], list[Any]]], pending: list[bytes],
+                state: _State, view: memoryview, first: int, end: int) -> bool:
+    """Dispatch the P-DATA-TF PDU ``view[first:end]``; False if reading must stop."""
+    dimse = dul.assoc.dimse
+    pdvs = _pdv_spans(view, first, end)
+    if pdvs is None:  # malformed: let pynetdicom decode it and raise Evt19 as usual
+        _flush(dimse, pending)
+        _dispatch_slow(dul, bytes(view[first:end]))
         return False
+    for count, args in guards:  # as the EVT_PDU_RECV the original would fire
+        if not count(dul.assoc, [(view[start], stop - start - 1) for _, start, stop in pdvs], *args):
+            pending.clear()  # connection closed (Evt17 queued): the message is dropped
+            state.drop("its data set is too large")
+            return False
+    message = dimse.message
+    last = view[pdvs[-1][1]]
+    only_data = all(view[start] & 0x03 == 0 for _, start, _ in pdvs[:-1]) and last & 0x01 == 0
+    if state.incoming is not None and not only_data:
+        state.drop("a command arrived inside its data set")  # PS3.8 E.2; pynetdicom decides
+    if state.incoming is not None:
+        # Data set fragments of a C-STORE, written as they arrive (_stream_store).
+        state.incoming[0].feed([view[start + 1:stop] for _, start, stop in pdvs])
+        if last & 0x02:
+            _store_complete(dul, state)
+    elif message is not None and message._data_set_file is None and only_data:
+        # Data set fragments (PS3.8 E.2): decode_msg appends them to the data set.
+        pending.extend(bytes(view[start + 1:stop]) for _, start, stop in pdvs)
+        if last & 0x02:
+            # The last fragment: its data is in `pending` already; decode_msg gets
+            # the control header with no data to end the message as usual.
+            _flush(dimse, pending)
+            primitive = P_DATA()
+            primitive.presentation_data_value_list = []
+            primitive.presentation_data_value_list.append((pdvs[-1][0], bytes((last,))))
+            dimse.receive_primitive(primitive)
+    else:
+        _flush(dimse, pending)
+        if message is None and len(pdvs) == 1 and view[pdvs[0][1]] & 0x03 == 0x03 \
+                and not dul.assoc._handlers.get(evt.EVT_DIMSE_RECV):
+            # A whole command set: decoded without pydicom when it can be (_fast_cmd).
+            context_id, start, stop = pdvs[0]
+            fast = fast_message(context_id, bytes(view[start + 1:stop]))
+            if fast is not None and _start_store(dul.assoc, fast, state):
+                return True  # its data set is written as it arrives
+            dimse.message = fast
+        primitive = P_DATA()
+        # As P_DATA_TF.to_primitive: set an empty list, then add (ID, bytes) tuples.
+        primitive.presentation_data_value_list = []
+        primitive.presentation_data_value_list.extend((cx, bytes(view[start:stop])) for cx, start, stop in pdvs)
+        dimse.receive_primitive(primitive)  # what FSM action DT-2 does (PS3.8 9.2.3)
     return True
 
 
-def _pdv_spans(buf: bytearray) -> list[tuple[int, int, int]] | None:
-    """``(context ID, start, end)`` of each PDV's data (control header included), or None
-    if the items do not exactly fill the PDU (PS3.8 9.3.5.1: item length >= 2)."""
+def _start_store(assoc: Any, fast: FastMessage, state: _State) -> bool:
+    """Begin writing the data set of the C-STORE request ``fast`` as it arrives, if this
+    association's C-STORE handler is our store's and nothing would see the difference."""
+    primitive = fast.primitive
+    if (type(primitive) is not C_STORE or primitive.MessageIDBeingRespondedTo is not None
+            or not fast.has_data or assoc._sent_release):
+        return False
+    sink = _stream_store.sink_for(assoc)
+    if sink is None or not _fast_rsp.can_send(assoc):
+        return False
+    if not assoc.is_acceptor and not hasattr(assoc.dimse.msg_queue, "note_served"):
+        return False  # a C-GET loop that would not learn of the C-STOREs (_serve_inline)
+    sop_class, sop_instance = primitive.AffectedSOPClassUID, primitive.AffectedSOPInstanceUID
+    cx = assoc._accepted_cx.get(fast.context_id)
+    # The checks pynetdicom makes before calling the handler (Association._c_store_scp,
+    # _serve_request): an accepted context of this storage class, in our SCP role.
+    if (cx is None or sop_class is None or sop_instance is None or cx.abstract_syntax != sop_class
+            or (not assoc.is_acceptor and not cx.as_scp) or not _is_storage(sop_class)):
+        return False
+    primitive.DataSet = io.BytesIO()  # as pynetdicom hands it over (message_to_primitive)
+    primitive._context_id = fast.context_id
+    incoming = _stream_store.IncomingInstance(sink, str(sop_class), str(sop_instance), str(cx.transfer_syntax[0]))
+    state.incoming = (incoming, fast.context_id, primitive)
+    return True
+
+
+def _is_storage(sop_class: Any) -> bool:
+    """True if pynetdicom would serve a C-STORE of ``sop_class`` with its Storage service."""
+    return uid_to_service_class(sop_class) is StorageServiceClass
+
+
+def _store_complete(dul: Any, state: _State) -> None:
+    """The whole data set is written: name the file, queue the C-STORE response."""
+    incoming, context_id, request = state.incoming  # type: ignore[misc]
+    state.incoming = None
+    status, _path = incoming.finish()
+    _fast_rsp.send_store_rsp(dul.assoc, context_id, incoming.sop_class, incoming.sop_instance,
+                             int(request.MessageID), status)
+    note = getattr(dul.assoc.dimse.msg_queue, "note_served", None)
+    if note is not None:  # the C-GET loop learns a C-STORE arrived (_serve_inline)
+        note(context_id, request)
+
+
+def _pdv_spans(buf: bytes | bytearray | memoryview, first: int = 0,
+               end: int | None = None) -> list[tuple[int, int, int]] | None:
+    """``(context ID, start, end)`` of each PDV's data (control header included) of the PDU
+    ``buf[first:end]``, offsets into ``buf``, or None if the items do not exactly fill the
+    PDU (PS3.8 9.3.5.1: item length >= 2)."""
     spans: list[tuple[int, int, int]] = []
-    offset, end = _HEADER.size, len(buf)
+    end = len(buf) if end is None else end
+    offset = first + _HEADER.size
     while offset < end:
         if end - offset < _ITEM.size + 1:
             return None

@@ -25,7 +25,7 @@ from pynetdicom._handlers import standard_dimse_sent_handler
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import P_DATA
 
-from viewer.net._fast_dul import supported
+from viewer.net._internals import supported
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,25 @@ def install(assoc: Any) -> bool:
     return True
 
 
+def can_send(assoc: Any) -> bool:
+    """Whether a C-STORE response on ``assoc`` may be encoded here (nothing would see the
+    skipped ``EVT_DIMSE_SENT``; the peer takes PDUs of :data:`_MIN_PDU` bytes)."""
+    if any(h[0] is not standard_dimse_sent_handler for h in assoc._handlers.get(evt.EVT_DIMSE_SENT, ())):
+        return False
+    peer_max = assoc.dimse.maximum_pdu_size
+    return not (peer_max and peer_max < _MIN_PDU)
+
+
+def send_store_rsp(assoc: Any, context_id: int, sop_class: str, sop_instance: str, message_id: int,
+                   status: int) -> None:
+    """Queue a C-STORE response (PS3.7 9.3.1.2) for the DUL, as ``send_msg`` would; only
+    where :func:`can_send` is true."""
+    pdata = P_DATA()
+    pdata.presentation_data_value_list = [[context_id, _LAST_COMMAND + encode_store_rsp(
+        sop_class, sop_instance, message_id, status)]]
+    assoc.dul.send_pdu(pdata)
+
+
 def _plain_store_rsp(assoc: Any, primitive: Any) -> bytes | None:
     """The encoded command set if ``primitive`` is a plain C-STORE response we may encode."""
     if type(primitive) is not C_STORE or primitive.MessageIDBeingRespondedTo is None:
@@ -89,10 +108,7 @@ def _plain_store_rsp(assoc: Any, primitive: Any) -> bytes | None:
         return None
     if primitive.Status is None:
         return None
-    if any(h[0] is not standard_dimse_sent_handler for h in assoc._handlers.get(evt.EVT_DIMSE_SENT, ())):
-        return None
-    peer_max = assoc.dimse.maximum_pdu_size
-    if peer_max and peer_max < _MIN_PDU:
+    if not can_send(assoc):
         return None
     try:
         return encode_store_rsp(str(primitive.AffectedSOPClassUID), str(primitive.AffectedSOPInstanceUID),
@@ -101,4 +117,4 @@ def _plain_store_rsp(assoc: Any, primitive: Any) -> bytes | None:
         return None
 
 
-__all__ = ["encode_store_rsp", "install"]
+__all__ = ["can_send", "encode_store_rsp", "install", "send_store_rsp"]

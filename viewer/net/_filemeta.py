@@ -67,4 +67,30 @@ def study_series_uids(dataset: bytes, transfer_syntax: str) -> tuple[str, str]:
     return str(ds.get("StudyInstanceUID", "") or ""), str(ds.get("SeriesInstanceUID", "") or "")
 
 
-__all__ = ["file_header", "study_series_uids"]
+def study_series_uids_early(head: bytes, transfer_syntax: str) -> tuple[str, str] | None:
+    """As :func:`study_series_uids` from the first bytes of a data set still arriving, or
+    None when they do not yet reach past (0020,000E) (then the values might be cut short).
+
+    Only for the uncompressed transfer syntaxes; a deflated data set is read when complete.
+    """
+    ts = str(transfer_syntax)
+    if ts not in _LITTLE and ts != _BIG:
+        return None
+    passed = []
+
+    def stop(tag: int, vr: object, length: int) -> bool:
+        if tag > _SERIES:
+            passed.append(tag)
+            return True
+        return False
+
+    try:
+        ds = read_dataset(BytesIO(head), _LITTLE.get(ts, False), ts != _BIG, stop_when=stop)
+    except Exception:  # noqa: BLE001 - cut inside an element: wait for more
+        return None
+    if not passed:
+        return None
+    return str(ds.get("StudyInstanceUID", "") or ""), str(ds.get("SeriesInstanceUID", "") or "")
+
+
+__all__ = ["file_header", "study_series_uids", "study_series_uids_early"]

@@ -36,7 +36,7 @@ from typing import Any, Callable
 
 from pynetdicom.dimse_primitives import C_STORE
 
-from viewer.net._fast_dul import supported
+from viewer.net._internals import supported
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,15 @@ class _ServeQueue(queue.Queue):  # type: ignore[type-arg]
             setattr(msg, _SERVED, True)
         self._last_put = time.monotonic()
         super().put(item, block, timeout)
+
+    def note_served(self, context_id: int, msg: Any) -> None:
+        """A C-STORE request ``msg`` was served elsewhere (its data set written as it
+        arrived, :mod:`viewer.net._stream_store`): forward it as :meth:`put` would."""
+        if self._forward is None or time.monotonic() - self._last_put < self._forward:
+            return
+        setattr(msg, _SERVED, True)
+        self._last_put = time.monotonic()
+        super().put((context_id, msg))
 
 
 __all__ = ["install"]

@@ -14,22 +14,17 @@ from typing import Any, Callable, Iterable
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pynetdicom import (AE, PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION,
-                        AllStoragePresentationContexts, evt)
+from pynetdicom import AE, AllStoragePresentationContexts, evt
 from pynetdicom.sop_class import Verification
 
 from viewer.errors import NetError
 from viewer.net._pdu_guard import guard_message_size
-from viewer.net._filemeta import file_header, study_series_uids
+from viewer.net._stream_store import (STORE_CANNOT_UNDERSTAND, STORE_OUT_OF_RESOURCES, STORE_SUCCESS,  # noqa: F401
+                                      IncomingInstance, OnStored, Sink, peer_title)
 from viewer.net.association import MAX_PDU, tune_connection
 from viewer.net.store import LocalStore
 
 log = logging.getLogger(__name__)
-
-#: C-STORE statuses we send (PS3.4 B.2.3).
-STORE_SUCCESS = 0x0000
-STORE_OUT_OF_RESOURCES = 0xA700
-STORE_CANNOT_UNDERSTAND = 0xC000
 
 #: Seconds a connection may take to associate (or to close after an abort) before it is dropped.
 ACSE_TIMEOUT = 10.0
@@ -45,9 +40,6 @@ STORE_TRANSFER_SYNTAXES = (
     "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
     "1.2.840.10008.1.2.5",
 )
-
-#: Called for every stored file: (path, calling AE title).
-OnStored = Callable[[Any, str], None]
 
 #: Bytes a C-STORE data set may exceed the store's per-object limit by while it arrives
 #: (the limit counts the file with its File Meta Information header, PS3.10 7.1).
@@ -74,32 +66,27 @@ def handle_store(event: Any, store: LocalStore, on_stored: OnStored | None = Non
 
     Usable as an ``EVT_C_STORE`` handler both for our server and on a C-GET association.
     The file is the File Meta Information (PS3.10 7.1) followed by the data set bytes
-    exactly as received.
+    exactly as received (:class:`viewer.net._stream_store.IncomingInstance`). Where the
+    fast P-DATA reader runs, it finds this handler bound and writes data sets as they
+    arrive instead (:func:`viewer.net._stream_store.sink_for`), with the same result.
     """
-    calling = event.assoc.requestor.ae_title if event.assoc.is_acceptor else event.assoc.acceptor.ae_title
+    sink = Sink(store, on_stored, peer_title(event.assoc))
     try:
         req = event.request
         stream = req.DataSet.getvalue()
         ts = str(event.context.transfer_syntax)
-        sop_uid = str(req.AffectedSOPInstanceUID)
-        study, series = study_series_uids(stream, ts)
-        header = file_header(str(req.AffectedSOPClassUID), sop_uid, ts, PYNETDICOM_IMPLEMENTATION_UID,
-                             PYNETDICOM_IMPLEMENTATION_VERSION)
-    except Exception as exc:  # noqa: BLE001 - a malformed data set is the peer's error
-        log.warning("C-STORE from %s: cannot read the data set: %s", calling, exc)
+        sop_class, sop_uid = str(req.AffectedSOPClassUID), str(req.AffectedSOPInstanceUID)
+    except Exception as exc:  # noqa: BLE001 - a malformed request is the peer's error
+        log.warning("C-STORE from %s: cannot read the request: %s", sink.peer, exc)
         return STORE_CANNOT_UNDERSTAND
-    try:
-        path = store.write((header, stream), study, series, sop_uid)  # no 2nd copy of the data set
-    except OSError as exc:
-        log.error("C-STORE from %s: cannot write %s: %s", calling, sop_uid, exc)
-        return STORE_OUT_OF_RESOURCES
-    log.debug("stored %s from %s", path, calling)
-    if on_stored is not None:
-        try:
-            on_stored(path, calling)
-        except Exception:  # noqa: BLE001 - a listener must not fail the store
-            log.exception("on_stored callback failed")
-    return STORE_SUCCESS
+    incoming = IncomingInstance(sink, sop_class, sop_uid, ts)
+    incoming.feed((stream,))
+    return incoming.finish()[0]
+
+
+#: Marks the handler for :func:`viewer.net._stream_store.sink_for`: data sets for it may be
+#: written while they arrive.
+handle_store.streams_into_store = True  # type: ignore[attr-defined]
 
 
 class StorageSCP:

@@ -20,6 +20,7 @@ after sanitizing): the newcomer is kept beside it as ``<name>-2.dcm`` and a warn
 from __future__ import annotations
 
 import errno
+import filecmp
 import logging
 import os
 import re
@@ -41,6 +42,10 @@ TMP_PREFIX = ".partial-"
 MAX_OBJECT_BYTES = 2 * 1024 ** 3
 MIN_FREE_BYTES = 256 * 1024 ** 2
 _MAX_VERSIONS = 100
+try:  # buffers per writev call (POSIX: IOV_MAX, at least 16); no writev on Windows
+    _IOV_MAX = max(16, min(1024, os.sysconf("SC_IOV_MAX")))
+except (AttributeError, ValueError, OSError):
+    _IOV_MAX = 16
 
 
 class StoreLimitError(OSError):
@@ -114,42 +119,47 @@ class LocalStore:
             The object is too large, the store is full or its disk nearly full.
         """
         parts = (data,) if isinstance(data, (bytes, bytearray, memoryview)) else tuple(data)
-        size = sum(len(p) for p in parts)
+        self._check_limits(sum(len(p) for p in parts))
+        pending = self.open_pending()
+        try:
+            pending.write(parts)
+            return pending.commit(study_uid, series_uid, sop_uid)
+        finally:
+            pending.discard()
+
+    def open_pending(self) -> "PendingFile":
+        """A new file under a hidden temporary name, to be written piece by piece (e.g. as a
+        C-STORE data set arrives) and then committed or discarded."""
+        spares = self._spares
+        spare = spares.take(self.root) if spares is not None else None
+        fd, tmp = spare or tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".dcm", dir=self.root)
+        if spares is not None:
+            spares.request(self.root)  # ready for the next instance
+        return PendingFile(self, fd, Path(tmp))
+
+    def _commit(self, tmp: Path, size: int, study_uid: object, series_uid: object, sop_uid: object) -> Path:
+        """Give the complete temporary file ``tmp`` its name in the store (see :meth:`write`)."""
+        self._check_limits(size)
         path = self.path_for(study_uid, series_uid, sop_uid)
         with self._lock:
-            self._check_limits(size)
             if path.parent not in self._made:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._made.add(path.parent)
-        spares = self._spares
-        spare = spares.take(path.parent) if spares is not None else None
-        fd, tmp = spare or tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".dcm", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                for part in parts:
-                    fh.write(part)
-            with self._lock:
-                while True:
-                    final = self._free_name(path, parts, size)
-                    if final is None:
-                        final = path  # the same object again
-                        break
-                    try:
-                        # os.link fails if the name exists (another process got there first);
-                        # os.replace would silently overwrite.
-                        os.link(tmp, final)
-                    except FileExistsError:
-                        continue
-                    except OSError:  # no hard links on this file system: checked under the lock
-                        os.replace(tmp, final)
-                    if self._used is not None:
-                        self._used += size
-                    break
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-            if spares is not None:
-                spares.request(path.parent)  # the next instance most likely goes there too
-        return final
+            while True:
+                final = self._free_name(path, tmp, size)
+                if final is None:
+                    return path  # the same object again: nothing to add
+                try:
+                    # os.link fails if the name exists (another process got there first);
+                    # os.replace would silently overwrite.
+                    os.link(tmp, final)
+                except FileExistsError:
+                    continue
+                except OSError:  # no hard links on this file system: checked under the lock
+                    os.replace(tmp, final)
+                if self._used is not None:
+                    self._used += size
+                return final
 
     @contextmanager
     def creating_ahead(self) -> Iterator["LocalStore"]:
@@ -171,12 +181,12 @@ class LocalStore:
             if spares is not None:
                 spares.close()
 
-    def _free_name(self, path: Path, parts: tuple[bytes, ...], size: int) -> Path | None:
-        """``path`` or the first free ``<stem>-N.dcm``; None if one of them holds ``parts``."""
+    def _free_name(self, path: Path, tmp: Path, size: int) -> Path | None:
+        """``path`` or the first free ``<stem>-N.dcm``; None if one of them holds what ``tmp`` holds."""
         candidate = path
         for n in range(2, _MAX_VERSIONS + 2):
             try:
-                same = candidate.stat().st_size == size and candidate.read_bytes() == b"".join(parts)
+                same = candidate.stat().st_size == size and filecmp.cmp(candidate, tmp, shallow=False)
             except FileNotFoundError:
                 if candidate != path:
                     log.warning("%s: a different object with the same name exists; kept as %s",
@@ -200,3 +210,77 @@ class LocalStore:
     def instances(self) -> list[Path]:
         """Every stored instance file (no temporary files)."""
         return sorted(p for p in self.root.rglob("*.dcm") if not p.name.startswith(TMP_PREFIX))
+
+
+class PendingFile:
+    """A store file being written under a temporary name (:meth:`LocalStore.open_pending`).
+
+    :meth:`write` appends, :meth:`commit` gives it its name in the store (the limits and
+    the same-name rules of :meth:`LocalStore.write` apply), :meth:`discard` deletes the
+    temporary file; after a commit it deletes only the temporary name. A write error is
+    kept and raised again by :meth:`commit`, so a caller streaming data may keep reading
+    its input and answer at the end.
+    """
+
+    def __init__(self, store: LocalStore, fd: int, tmp: Path) -> None:
+        self._store = store
+        self._fd: int | None = fd
+        self.tmp = tmp
+        self.size = 0
+        self.error: OSError | None = None
+
+    def write(self, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+        """Append ``parts``; after an error, further parts are dropped (see :meth:`commit`)."""
+        if self.error is not None or self._fd is None:
+            return
+        views = [memoryview(p) for p in parts if len(p)]
+        first = 0
+        try:
+            while first < len(views):
+                if hasattr(os, "writev"):
+                    written = os.writev(self._fd, views[first:first + _IOV_MAX])
+                else:
+                    written = os.write(self._fd, views[first])
+                if not written:
+                    raise OSError(errno.ENOSPC, "nothing written")
+                self.size += written
+                while written and first < len(views):  # drop what was written
+                    head = views[first]
+                    if written >= len(head):
+                        written -= len(head)
+                        first += 1
+                    else:
+                        views[first] = head[written:]
+                        written = 0
+        except OSError as exc:
+            self.error = exc
+            return
+        limit = self._store.max_object_bytes
+        if limit is not None and self.size > limit:  # stop filling the disk now, refuse at commit
+            self.error = StoreLimitError(f"object of more than {limit} bytes refused")
+
+    def commit(self, study_uid: object, series_uid: object, sop_uid: object) -> Path:
+        """Close the file and name it in the store; returns its final path.
+
+        Raises
+        ------
+        OSError
+            A write failed, or the store refused the object (:class:`StoreLimitError`).
+        """
+        self._close()
+        if self.error is not None:
+            raise self.error
+        return self._store._commit(self.tmp, self.size, study_uid, series_uid, sop_uid)
+
+    def discard(self) -> None:
+        """Delete the temporary name (idempotent)."""
+        self._close()
+        self.tmp.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError as exc:
+                self.error = self.error or exc
