@@ -56,7 +56,7 @@ from typing import Any, Callable
 
 import pynetdicom
 from pynetdicom import _config, evt
-from pynetdicom._handlers import standard_pdu_recv_handler
+from pynetdicom._handlers import standard_pdu_recv_handler, standard_pdu_sent_handler
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.service_class import StorageServiceClass
@@ -73,6 +73,9 @@ log = logging.getLogger(__name__)
 _P_DATA_TF = 0x04
 _HEADER = struct.Struct(">BBL")  # PDU type, reserved, PDU length (PS3.8 9.3.1)
 _ITEM = struct.Struct(">LB")  # PDV item length, presentation context ID (PS3.8 9.3.5.1)
+#: A PDU header, its first PDV item's length and context ID, and the PDV's message control
+#: header (PS3.8 9.3.1, 9.3.5.1, E.2).
+_SIMPLE = struct.Struct(">BBLLBB")
 _STA6 = "Sta6"  # association established, ready for data transfer (PS3.8 Table 9-1)
 #: Seconds between checks for DUL work while waiting for the rest of a DIMSE message.
 _MID_MESSAGE_WAIT = 0.002
@@ -255,6 +258,10 @@ def _read_loop(dul: Any, original: Callable[[], None], pending: list[bytes], sta
         need = 0  # bytes from rx.start a PDU cut short needs
         # Every whole PDU already read, in order.
         while rx.end - rx.start >= _HEADER.size:
+            if state.incoming is not None and _stream_pdus(dul, state, rx, guards):
+                if state.incoming is None and _dul_has_work(dul):
+                    return  # a C-STORE completed, and the DUL has work to do
+                continue
             pdu_type, _, length = _HEADER.unpack_from(rx.data, rx.start)
             if pdu_type != _P_DATA_TF:
                 _flush(dimse, pending)
@@ -403,13 +410,71 @@ def _is_storage(sop_class: Any) -> bool:
     return uid_to_service_class(sop_class) is StorageServiceClass
 
 
+def _may_send_now(dul: Any) -> bool:
+    """True if a P-DATA-TF PDU may go to the socket directly: the DUL has nothing queued
+    before it, the state machine is in Sta6 (DT-1 sends and stays there, PS3.8 9.2.3), and
+    the skipped ``EVT_PDU_SENT`` has only pynetdicom's standard handler (which does nothing
+    for P-DATA-TF). ``AssociationSocket.send`` still fires ``EVT_DATA_SENT``."""
+    if (dul.to_provider_queue.queue or dul.event_queue.queue or dul._kill_thread
+            or dul.state_machine.current_state != _STA6):
+        return False
+    return all(h[0] is standard_pdu_sent_handler for h in dul.assoc._handlers.get(evt.EVT_PDU_SENT, ()))
+
+
+def _stream_pdus(dul: Any, state: _State, rx: _Buffer, guards: list[tuple[Callable[..., bool], list[Any]]]) -> bool:
+    """The common case while a C-STORE data set streams in, in one tight loop: whole
+    P-DATA-TF PDUs in ``rx`` holding one data set PDV each (PS3.8 9.3.5, E.2). Feeds their
+    fragments to the C-STORE being received and completes it at the last one; returns
+    False, consuming nothing, if the next PDU is anything else (:func:`_handle_pdu` then
+    takes it)."""
+    data, view = rx.data, rx.view
+    pos, end = rx.start, rx.end
+    unpack = _SIMPLE.unpack_from
+    fragments: list[memoryview] = []
+    last = False
+    while end - pos >= _SIMPLE.size:
+        pdu_type, _, length, item_length, _cx, control = unpack(data, pos)
+        if (pdu_type != _P_DATA_TF or item_length != length - 4 or item_length < 2 or control & 0x01
+                or end - pos < _HEADER.size + length):
+            break
+        fragments.append(view[pos + _SIMPLE.size:pos + _HEADER.size + length])
+        pos += _HEADER.size + length
+        if control & 0x02:
+            last = True
+            break
+    if not fragments:
+        return False
+    rx.start = pos
+    if guards:  # as the EVT_PDU_RECV the original would fire for each PDU
+        sizes = [(0, len(f)) for f in fragments]
+        if last:
+            sizes[-1] = (0x02, sizes[-1][1])
+        for count, args in guards:
+            if not all(count(dul.assoc, [size], *args) for size in sizes):
+                state.drop("its data set is too large")  # connection closed (Evt17 queued)
+                return True
+    state.incoming[0].feed(fragments)  # type: ignore[index]
+    if last:
+        _store_complete(dul, state)
+    return True
+
+
 def _store_complete(dul: Any, state: _State) -> None:
     """The whole data set is written: name the file, queue the C-STORE response."""
     incoming, context_id, request = state.incoming  # type: ignore[misc]
     state.incoming = None
-    status, _path = incoming.finish()
-    _fast_rsp.send_store_rsp(dul.assoc, context_id, incoming.sop_class, incoming.sop_instance,
-                             int(request.MessageID), status)
+    try:
+        status, _path = incoming.finish()
+        if _may_send_now(dul):
+            # What DT-1 would send (PS3.8 9.2.3), without the primitive and PDU objects.
+            dul.socket.send(_fast_rsp.encode_store_rsp_pdu(context_id, incoming.sop_class, incoming.sop_instance,
+                                                           int(request.MessageID), status))
+        else:
+            _fast_rsp.send_store_rsp(dul.assoc, context_id, incoming.sop_class, incoming.sop_instance,
+                                     int(request.MessageID), status)
+            _dul_has_work(dul)  # sends the response now, if nothing else is queued before it
+    finally:
+        incoming.settle()  # the rest of the bookkeeping, while the peer reads our answer
     note = getattr(dul.assoc.dimse.msg_queue, "note_served", None)
     if note is not None:  # the C-GET loop learns a C-STORE arrived (_serve_inline)
         note(context_id, request)

@@ -59,6 +59,13 @@ def encode_store_rsp(sop_class: str, sop_instance: str, message_id: int, status:
     return _element(0x00000000, struct.pack("<I", len(body))) + body
 
 
+def encode_store_rsp_pdu(context_id: int, sop_class: str, sop_instance: str, message_id: int, status: int) -> bytes:
+    """A whole P-DATA-TF PDU (PS3.8 9.3.5) with the C-STORE-RSP command set in one PDV."""
+    command = encode_store_rsp(sop_class, sop_instance, message_id, status)
+    item = struct.pack(">LB", len(command) + 2, context_id) + _LAST_COMMAND + command
+    return struct.pack(">BBL", 0x04, 0x00, len(item)) + item
+
+
 def install(assoc: Any) -> bool:
     """Encode plain C-STORE responses on ``assoc`` here; returns whether installed."""
     dimse = getattr(assoc, "dimse", None)
@@ -117,4 +124,4 @@ def _plain_store_rsp(assoc: Any, primitive: Any) -> bytes | None:
         return None
 
 
-__all__ = ["can_send", "encode_store_rsp", "install", "send_store_rsp"]
+__all__ = ["can_send", "encode_store_rsp", "encode_store_rsp_pdu", "install", "send_store_rsp"]

@@ -55,9 +55,13 @@ def study_series_uids(dataset: bytes, transfer_syntax: str) -> tuple[str, str]:
     """Study and Series Instance UID of an encoded data set (no file meta).
 
     Reads elements only up to (0020,000E): elements are in ascending tag order (PS3.5 7.1).
-    A deflated data set (PS3.5 A.5) is read by pydicom as a whole.
+    A deflated (PS3.5 A.5) or big endian data set, or one :func:`scan_uids` finds odd, is
+    read by pydicom.
     """
     ts = str(transfer_syntax)
+    scanned = scan_uids(dataset, ts)
+    if scanned is not None and (scanned[0] == _PASSED or scanned[0] == _ENDED):
+        return scanned[1]
     if ts in _LITTLE or ts == _BIG:
         ds = read_dataset(BytesIO(dataset), _LITTLE.get(ts, False), ts != _BIG,
                           stop_when=lambda tag, vr, length: tag > _SERIES)
@@ -70,27 +74,100 @@ def study_series_uids(dataset: bytes, transfer_syntax: str) -> tuple[str, str]:
 def study_series_uids_early(head: bytes, transfer_syntax: str) -> tuple[str, str] | None:
     """As :func:`study_series_uids` from the first bytes of a data set still arriving, or
     None when they do not yet reach past (0020,000E) (then the values might be cut short).
-
-    Only for the uncompressed transfer syntaxes; a deflated data set is read when complete.
     """
-    ts = str(transfer_syntax)
-    if ts not in _LITTLE and ts != _BIG:
+    scanned = scan_uids(head, str(transfer_syntax))
+    return scanned[1] if scanned is not None and scanned[0] == _PASSED else None
+
+
+_PASSED, _ENDED, _ODD = "passed", "ended", "odd"
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+_IMPLICIT = "1.2.840.10008.1.2"
+#: Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 Table 7.1-1).
+_LONG_VRS = frozenset((b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"))
+_UNDEFINED = 0xFFFFFFFF
+_ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+_TAG = struct.Struct("<HH")
+_U32 = struct.Struct("<L")
+_U16 = struct.Struct("<H")
+_MAX_DEPTH = 16
+
+
+class _Odd(Exception):
+    """The bytes are not a data set this scanner reads (or they end too soon)."""
+
+
+def scan_uids(data: bytes, transfer_syntax: str) -> tuple[str, tuple[str, str]] | None:
+    """Study and Series Instance UID by walking the top-level elements (PS3.5 7.1) of a
+    little endian data set up to the first tag after (0020,000E), skipping sequences of
+    undefined length item by item (PS3.5 7.5). Without pydicom: ~50x less work per
+    received instance.
+
+    Returns ``(outcome, (study, series))`` with outcome ``"passed"`` (a later element was
+    reached: the values are complete), ``"ended"`` (the data ended cleanly before one) or
+    ``"odd"`` (cut inside an element, or not something this reads); None for the transfer
+    syntaxes it does not read (deflated, big endian).
+    """
+    if transfer_syntax in (_DEFLATED, _BIG):
         return None
-    passed = []
-
-    def stop(tag: int, vr: object, length: int) -> bool:
-        if tag > _SERIES:
-            passed.append(tag)
-            return True
-        return False
-
+    implicit = transfer_syntax == _IMPLICIT
+    found = {_STUDY: "", _SERIES: ""}
+    pos, end = 0, len(data)
     try:
-        ds = read_dataset(BytesIO(head), _LITTLE.get(ts, False), ts != _BIG, stop_when=stop)
-    except Exception:  # noqa: BLE001 - cut inside an element: wait for more
-        return None
-    if not passed:
-        return None
-    return str(ds.get("StudyInstanceUID", "") or ""), str(ds.get("SeriesInstanceUID", "") or "")
+        while pos < end:
+            tag, start, length, pos = _walk(data, pos, implicit, 0)
+            if tag > _SERIES:
+                return _PASSED, (found[_STUDY], found[_SERIES])
+            if tag in found:
+                raw = data[start:start + length]
+                if b"\\" in raw:  # several values: pydicom decides what that means
+                    raise _Odd
+                found[tag] = raw.decode("ascii").rstrip("\x00 ")
+    except (_Odd, struct.error, UnicodeDecodeError):
+        return _ODD, ("", "")
+    return _ENDED, (found[_STUDY], found[_SERIES])
 
 
-__all__ = ["file_header", "study_series_uids", "study_series_uids_early"]
+def _walk(data: bytes, pos: int, implicit: bool, depth: int) -> tuple[int, int, int, int]:
+    """``(tag, value start, value length, next position)`` of the element at ``pos``."""
+    group, elem = _TAG.unpack_from(data, pos)
+    tag = group << 16 | elem
+    vr = b""
+    if implicit or group == 0xFFFE:  # items and delimiters have no VR (PS3.5 7.5)
+        length, start = _U32.unpack_from(data, pos + 4)[0], pos + 8
+    else:
+        vr = bytes(data[pos + 4:pos + 6])
+        if vr in _LONG_VRS:
+            length, start = _U32.unpack_from(data, pos + 8)[0], pos + 12
+        else:
+            length, start = _U16.unpack_from(data, pos + 6)[0], pos + 8
+    if length == _UNDEFINED:
+        # A sequence (or UN / encapsulated value) ending with a delimiter; UN content is
+        # implicit VR little endian (PS3.5 6.2.2).
+        return tag, start, 0, _skip_items(data, start, implicit or vr == b"UN", depth + 1)
+    if start + length > len(data):
+        raise _Odd
+    return tag, start, length, start + length
+
+
+def _skip_items(data: bytes, pos: int, implicit: bool, depth: int) -> int:
+    """Position after the Sequence Delimitation Item closing the items from ``pos``."""
+    if depth > _MAX_DEPTH:
+        raise _Odd
+    while True:
+        group, elem = _TAG.unpack_from(data, pos)
+        tag, length = group << 16 | elem, _U32.unpack_from(data, pos + 4)[0]
+        pos += 8
+        if tag == _SEQUENCE_END:
+            return pos
+        if tag != _ITEM:
+            raise _Odd
+        if length != _UNDEFINED:
+            pos += length
+            continue
+        while True:  # an item of undefined length: its elements, then the Item Delimitation Item
+            tag, _start, _length, pos = _walk(data, pos, implicit, depth)
+            if tag == _ITEM_END:
+                break
+
+
+__all__ = ["file_header", "scan_uids", "study_series_uids", "study_series_uids_early"]

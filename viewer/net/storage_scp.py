@@ -81,7 +81,10 @@ def handle_store(event: Any, store: LocalStore, on_stored: OnStored | None = Non
         return STORE_CANNOT_UNDERSTAND
     incoming = IncomingInstance(sink, sop_class, sop_uid, ts)
     incoming.feed((stream,))
-    return incoming.finish()[0]
+    try:
+        return incoming.finish()[0]
+    finally:
+        incoming.settle()
 
 
 #: Marks the handler for :func:`viewer.net._stream_store.sink_for`: data sets for it may be

@@ -145,21 +145,27 @@ class LocalStore:
             if path.parent not in self._made:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._made.add(path.parent)
-            while True:
-                final = self._free_name(path, tmp, size)
-                if final is None:
-                    return path  # the same object again: nothing to add
+            final: Path | None = path
+            while final is not None:
                 try:
-                    # os.link fails if the name exists (another process got there first);
+                    # os.link fails if the name exists (the same object again, a different
+                    # one under the same name, or another process got there first);
                     # os.replace would silently overwrite.
                     os.link(tmp, final)
+                    break
                 except FileExistsError:
-                    continue
+                    pass
                 except OSError:  # no hard links on this file system: checked under the lock
-                    os.replace(tmp, final)
-                if self._used is not None:
-                    self._used += size
-                return final
+                    final = self._free_name(path, tmp, size)
+                    if final is not None:
+                        os.replace(tmp, final)
+                    break
+                final = self._free_name(path, tmp, size)
+            if final is None:
+                return path  # the same object again: nothing to add
+            if self._used is not None:
+                self._used += size
+            return final
 
     @contextmanager
     def creating_ahead(self) -> Iterator["LocalStore"]:
