@@ -381,17 +381,19 @@ def test_spare_files_are_used_and_never_left_behind(tmp_path) -> None:
             return got
 
         spares.take = take  # type: ignore[method-assign]
-        for ds, raw in zip(DATA, data):
+        for i, (ds, raw) in enumerate(zip(DATA, data)):
             store.write(raw, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
-            deadline = time.monotonic() + 5
-            while spares._ready is None and time.monotonic() < deadline:  # let the spare be made
-                time.sleep(0.01)
+            if i < len(DATA) - 2:
+                store.prepare_next()  # as the streamed C-STORE path does after each response
         with store.creating_ahead():  # nested: the spare outlives the inner block
             pass
         assert store._spares is spares
-    assert len(made) == len(DATA) - 1  # every write after the first used a spare file
-    assert not list(tmp_path.rglob(f"{TMP_PREFIX}*"))
+        store.prepare_next()  # one left over when the block ends
+    assert len(made) == len(DATA) - 2  # every write after one prepare_next used the spare
+    assert not list(tmp_path.rglob(f"{TMP_PREFIX}*"))  # the left-over spare was deleted
     assert {p.read_bytes() for p in store.instances()} == set(data)
+    store.prepare_next()  # outside the block: nothing is made
+    assert not list(tmp_path.rglob(f"{TMP_PREFIX}*"))
 
 
 def test_removed_spare_file_is_not_used(tmp_path) -> None:
@@ -399,14 +401,14 @@ def test_removed_spare_file_is_not_used(tmp_path) -> None:
 
     spares = SpareFiles(".partial-", ".dcm")
     try:
-        spares.request(tmp_path)
-        deadline = time.monotonic() + 5
-        while spares._ready is None and time.monotonic() < deadline:
-            time.sleep(0.01)
+        spares.make(tmp_path)
         (spare,) = list(tmp_path.iterdir())
         spare.unlink()  # e.g. LocalStore.clean_partial from another user of the store
         assert spares.take(tmp_path) is None
-        spares.request(tmp_path / "elsewhere")  # a folder that does not exist: no spare, no error
+        spares.make(tmp_path / "elsewhere")  # a folder that does not exist: no spare, no error
+        assert spares.take(tmp_path / "elsewhere") is None
+        spares.make(tmp_path)
+        assert spares.take(tmp_path / "other") is None  # only for the folder it was made in
     finally:
         spares.close()
     assert list(tmp_path.iterdir()) == []

@@ -475,6 +475,7 @@ def _store_complete(dul: Any, state: _State) -> None:
             _dul_has_work(dul)  # sends the response now, if nothing else is queued before it
     finally:
         incoming.settle()  # the rest of the bookkeeping, while the peer reads our answer
+    incoming.sink.store.prepare_next()  # and the next instance's file (_spare_files)
     note = getattr(dul.assoc.dimse.msg_queue, "note_served", None)
     if note is not None:  # the C-GET loop learns a C-STORE arrived (_serve_inline)
         note(context_id, request)

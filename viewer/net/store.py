@@ -42,6 +42,8 @@ TMP_PREFIX = ".partial-"
 MAX_OBJECT_BYTES = 2 * 1024 ** 3
 MIN_FREE_BYTES = 256 * 1024 ** 2
 _MAX_VERSIONS = 100
+#: Objects larger than this have the free disk space checked again when committed.
+_RECHECK_DISK_BYTES = 16 * 1024 ** 2
 try:  # buffers per writev call (POSIX: IOV_MAX, at least 16); no writev on Windows
     _IOV_MAX = max(16, min(1024, os.sysconf("SC_IOV_MAX")))
 except (AttributeError, ValueError, OSError):
@@ -82,10 +84,10 @@ class LocalStore:
         self._spares: SpareFiles | None = None  # while creating_ahead() is active
         self._ahead = 0
 
-    def _check_limits(self, size: int) -> None:
+    def _check_limits(self, size: int, disk: bool = True) -> None:
         if self.max_object_bytes is not None and size > self.max_object_bytes:
             raise StoreLimitError(f"object of {size} bytes exceeds the limit of {self.max_object_bytes} bytes")
-        if self.min_free_bytes is not None:
+        if self.min_free_bytes is not None and disk:
             free = shutil.disk_usage(self.root).free
             if free - size < self.min_free_bytes:
                 raise StoreLimitError(f"disk nearly full: {free} bytes free, {self.min_free_bytes} must stay free")
@@ -130,16 +132,26 @@ class LocalStore:
     def open_pending(self) -> "PendingFile":
         """A new file under a hidden temporary name, to be written piece by piece (e.g. as a
         C-STORE data set arrives) and then committed or discarded."""
+        self._check_limits(0)  # a disk nearly full refuses before anything is written
         spares = self._spares
         spare = spares.take(self.root) if spares is not None else None
         fd, tmp = spare or tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".dcm", dir=self.root)
-        if spares is not None:
-            spares.request(self.root)  # ready for the next instance
         return PendingFile(self, fd, Path(tmp))
 
+    def prepare_next(self) -> None:
+        """Inside :meth:`creating_ahead`: create the next :meth:`open_pending` file now (the
+        caller has time to spare, e.g. the peer is reading our response)."""
+        spares = self._spares
+        if spares is not None:
+            spares.make(self.root)
+
     def _commit(self, tmp: Path, size: int, study_uid: object, series_uid: object, sop_uid: object) -> Path:
-        """Give the complete temporary file ``tmp`` its name in the store (see :meth:`write`)."""
-        self._check_limits(size)
+        """Give the complete temporary file ``tmp`` its name in the store (see :meth:`write`).
+
+        The free disk space was checked when the file was opened; a large object, which
+        may have used much of it since, is checked again.
+        """
+        self._check_limits(size, disk=size > _RECHECK_DISK_BYTES)
         path = self.path_for(study_uid, series_uid, sop_uid)
         with self._lock:
             if path.parent not in self._made:
@@ -169,8 +181,8 @@ class LocalStore:
 
     @contextmanager
     def creating_ahead(self) -> Iterator["LocalStore"]:
-        """While in the block, the next temporary file is created in the background after
-        each write (see :mod:`viewer.net._spare_files`); on leaving, the spare is deleted.
+        """While in the block, :meth:`prepare_next` creates the next temporary file ahead of
+        time (see :mod:`viewer.net._spare_files`); on leaving, the spare is deleted.
         Blocks may nest and overlap (a C-GET and our storage SCP on one store)."""
         with self._lock:
             self._ahead += 1
