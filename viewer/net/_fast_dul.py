@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import select
 import socket
 import struct
@@ -82,6 +83,8 @@ _MID_MESSAGE_WAIT = 0.002
 #: Receive buffer per association (grown for a larger PDU), and the room made before a read.
 _BUFFER_BYTES = 1024 * 1024
 _MIN_READ = 64 * 1024
+_READV = getattr(os, "readv", None)  # not on Windows
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 def install(assoc: Any) -> bool:
@@ -280,24 +283,21 @@ def _read_loop(dul: Any, original: Callable[[], None], pending: list[bytes], sta
         # A message or PDU still incomplete: the peer owes us more, so wait for it here
         # (checking every _MID_MESSAGE_WAIT s for work or a stop) rather than in the DUL's
         # poll-and-sleep loop, whose sleeps cost far more than _run_loop_delay on a busy
-        # machine. Between messages: read on only if more is waiting right now.
-        # Between messages (our response sent), the peer's next PDU usually follows within
-        # a millisecond: wait _MID_MESSAGE_WAIT for it once, then give the DUL its turn
-        # (its timers run there).
+        # machine. Between messages (our response sent), the peer's next PDU usually
+        # follows within a millisecond: wait _MID_MESSAGE_WAIT for it once, then give the
+        # DUL its turn (its timers run there).
         partial = rx.end > rx.start or dimse.message is not None or state.incoming is not None
-        while True:
+        # After the flush: this may move what the fed fragments point into.
+        rx.reserve(max(need, rx.end - rx.start + _MIN_READ))
+        # Mid-message the rest is usually there already: read without asking select first.
+        got = _read_ready(sock, rx) if partial else None
+        while got is None:
             if _dul_has_work(dul):
                 return
             if select.select([sock], [], [], _MID_MESSAGE_WAIT)[0]:
-                break
-            if not partial:
+                got = _read_ready(sock, rx)
+            elif not partial:
                 return
-        # After the flush: this may move what the fed fragments point into.
-        rx.reserve(max(need, rx.end - rx.start + _MIN_READ))
-        try:
-            got = sock.recv_into(rx.view[rx.end:])
-        except OSError:
-            got = 0
         if not got:
             # As the original (READ_PDU_EXC_A-E): Evt17, transport connection closed.
             if rx.end > rx.start:
@@ -306,7 +306,32 @@ def _read_loop(dul: Any, original: Callable[[], None], pending: list[bytes], sta
             _flush(dimse, pending)
             dul.event_queue.put("Evt17")
             return
-        rx.end += got
+
+
+def _read_ready(sock: socket.socket, rx: _Buffer) -> int | None:
+    """Read what the socket holds into ``rx`` without waiting, in one system call: the
+    byte count (0: connection closed), or None if nothing is there yet.
+
+    A socket with a timeout is non-blocking underneath, and Python would ``poll`` it before
+    every ``recv``; ``os.readv`` reads it directly. A blocking socket is read with
+    ``MSG_DONTWAIT``. Elsewhere (no ``readv``): ``recv_into`` after ``select`` said so.
+    """
+    view = rx.view[rx.end:]
+    try:
+        if sock.gettimeout() is not None and _READV is not None:
+            got = _READV(sock.fileno(), [view])
+        elif _DONTWAIT:
+            got = sock.recv_into(view, 0, _DONTWAIT)
+        elif select.select([sock], [], [], 0)[0]:
+            got = sock.recv_into(view)
+        else:
+            return None
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return 0
+    rx.end += got
+    return got
 
 
 def _dul_has_work(dul: Any) -> bool:
