@@ -18,10 +18,8 @@ from pydicom.dataset import Dataset
 from pynetdicom import ALL_TRANSFER_SYNTAXES, DEFAULT_TRANSFER_SYNTAXES, StoragePresentationContexts, evt
 
 from viewer.config import DimseNode
-from viewer.errors import NetError
-from viewer.net.association import (MAX_CONTEXTS, CancelToken, Context, accepted_context, associate,
-                                    cancel_watch, release)
-from viewer.net.progress import RetrieveProgress, follow
+from viewer.net.association import MAX_CONTEXTS, CancelToken, Context, associate
+from viewer.net.progress import RetrieveProgress, run_retrieve
 from viewer.net.storage_scp import handle_store
 from viewer.net.store import LocalStore
 
@@ -68,26 +66,12 @@ def get(node: DimseNode, calling_aet: str, identifier: Dataset, model: str, stor
     handlers = [(evt.EVT_C_STORE, handle_store, [store, lambda path, _calling: files.put(path)])]
     # handle_store only writes a file: served on the DUL thread (viewer.net._serve_inline).
     assoc = associate(node, calling_aet, contexts, evt_handlers=handlers, token=token, serve_stores=True)
-    finished = False
-    try:
-        with store.creating_ahead():  # temporary files made while the peer sends (_spare_files)
-            cx = accepted_context(assoc, model)
-            if cx is None:
-                raise NetError(f"{node.ae_title} does not accept {getattr(model, 'name', model)}")
-            refused = [c.abstract_syntax for c in assoc.accepted_contexts
-                       if c.abstract_syntax != model and not c.as_scp]
-            if refused:
-                log.info("%s did not grant our SCP role for %d storage class(es)", node.ae_title, len(refused))
-            msg_id = 1
-            with cancel_watch(assoc, token, lambda: assoc.send_c_cancel(msg_id, cx.context_id)) as done:
-                responses = assoc.send_c_get(identifier, model, msg_id=msg_id)
-                yield from follow("C-GET", responses, files, assoc, node, token)
-                done.set()
-        finished = True
-    finally:
-        if not finished and assoc.is_established:
-            assoc.abort()
-        release(assoc)
+    refused = [c.abstract_syntax for c in assoc.accepted_contexts if c.abstract_syntax != model and not c.as_scp]
+    if refused:
+        log.info("%s did not grant our SCP role for %d storage class(es)", node.ae_title, len(refused))
+    # Each instance's file is made ahead, while the peer reads our last response (_spare_files).
+    yield from run_retrieve("C-GET", assoc, node, model, files, token,
+                            lambda msg_id: assoc.send_c_get(identifier, model, msg_id=msg_id), store.creating_ahead())
 
 
 def get_sop_classes(results: Iterable[Dataset]) -> list[str]:

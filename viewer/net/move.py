@@ -11,10 +11,8 @@ from typing import Iterator
 from pydicom.dataset import Dataset
 
 from viewer.config import DimseNode
-from viewer.errors import NetError
-from viewer.net.association import (CancelToken, Context, accepted_context, associate, cancel_watch, release,
-                                    slow_poll)
-from viewer.net.progress import RetrieveProgress, follow
+from viewer.net.association import CancelToken, Context, associate, slow_poll
+from viewer.net.progress import RetrieveProgress, run_retrieve
 from viewer.net.storage_scp import StorageSCP
 
 log = logging.getLogger(__name__)
@@ -52,23 +50,10 @@ def move(node: DimseNode, calling_aet: str, identifier: Dataset, dest_aet: str, 
         # another one: its DUL may poll at pynetdicom's pace (1 ms) and leave the CPU to
         # the storage SCP's threads.
         slow_poll(assoc)
-        finished = False
-        try:
-            cx = accepted_context(assoc, model)
-            if cx is None:
-                raise NetError(f"{node.ae_title} does not accept {getattr(model, 'name', model)}")
-            msg_id = 1
-            # Our SCP's temporary files are made while the peer sends (viewer.net._spare_files).
-            ahead = scp.store.creating_ahead() if scp is not None else nullcontext()
-            with ahead, cancel_watch(assoc, token, lambda: assoc.send_c_cancel(msg_id, cx.context_id)) as done:
-                responses = assoc.send_c_move(identifier, dest_aet, model, msg_id=msg_id)
-                yield from follow("C-MOVE", responses, files, assoc, node, token)
-                done.set()
-            finished = True
-        finally:
-            if not finished and assoc.is_established:
-                assoc.abort()
-            release(assoc)
+        # Our SCP's files are made ahead, while the peer reads each response (_spare_files).
+        ahead = scp.store.creating_ahead() if scp is not None else nullcontext()
+        yield from run_retrieve("C-MOVE", assoc, node, model, files, token,
+                                lambda msg_id: assoc.send_c_move(identifier, dest_aet, model, msg_id=msg_id), ahead)
     finally:
         if remove is not None:
             remove()

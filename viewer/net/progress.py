@@ -7,15 +7,16 @@ import queue
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
 from pydicom.dataset import Dataset
 from pynetdicom.association import Association
 
 from viewer.config import DimseNode
 from viewer.errors import Cancelled, NetError
-from viewer.net.association import (CANCEL, FAILURE, PENDING, SUCCESS, WARNING, CancelToken, check_final,
-                                    describe_status, status_category, status_of)
+from viewer.net.association import (CANCEL, FAILURE, PENDING, SUCCESS, WARNING, CancelToken, accepted_context,
+                                    cancel_watch, check_final, describe_status, release, status_category,
+                                    status_of)
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,33 @@ def follow(op: str, responses: Iterator[tuple[Dataset, Dataset | None]], files: 
     comment = str(final.get("ErrorComment", "")) if final is not None else ""
     raise NetError(f"{op} {node.ae_title}: {last.summary()}" + (f": {comment}" if comment else ""),
                    status=status, category=category if category else FAILURE)
+
+
+def run_retrieve(op: str, assoc: Association, node: DimseNode, model: str, files: "queue.Queue[Path]",
+                 token: CancelToken | None, request: Callable[[int], Iterator[tuple[Dataset, Dataset | None]]],
+                 ahead: ContextManager[Any]) -> Iterator[RetrieveProgress]:
+    """Send one C-GET or C-MOVE on ``assoc`` and :func:`follow` it; the association is
+    aborted if the retrieve does not end normally and released in any case.
+
+    ``request(message_id)`` sends the request (pynetdicom's ``send_c_get`` or
+    ``send_c_move``) and returns its responses; on cancel a C-CANCEL is sent for that
+    message (PS3.7 9.1.4.1.2, 9.1.3.1.2). ``ahead`` is entered around the transfer (the
+    store's :meth:`~viewer.net.store.LocalStore.creating_ahead`).
+    """
+    finished = False
+    try:
+        cx = accepted_context(assoc, model)
+        if cx is None:
+            raise NetError(f"{node.ae_title} does not accept {getattr(model, 'name', model)}")
+        msg_id = 1
+        with ahead, cancel_watch(assoc, token, lambda: assoc.send_c_cancel(msg_id, cx.context_id)) as done:
+            yield from follow(op, request(msg_id), files, assoc, node, token)
+            done.set()
+        finished = True
+    finally:
+        if not finished and assoc.is_established:
+            assoc.abort()
+        release(assoc)
 
 
 def retrieve_identifier(level: str, uids: dict[str, str], patient_root: bool = False) -> Dataset:
