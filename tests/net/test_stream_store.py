@@ -29,13 +29,13 @@ from pynetdicom.dimse_messages import C_ECHO_RQ, C_STORE_RQ, C_STORE_RSP
 from pynetdicom.dimse_primitives import C_ECHO, C_STORE
 from pynetdicom.dsutils import decode, encode
 from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ, P_DATA_TF
-from pynetdicom.pdu_primitives import A_ASSOCIATE, ImplementationClassUIDNotification, MaximumLengthNotification
+from pynetdicom.pdu_primitives import P_DATA, A_ASSOCIATE, ImplementationClassUIDNotification, MaximumLengthNotification
 from pynetdicom.presentation import build_context
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
 from peers import free_port
 from viewer.config import DimseNode, Timeouts
-from viewer.net import _fast_dul, _fast_rsp, _serve_inline, association, storage_scp
+from viewer.net import _fast_dul, _fast_rsp, _serve_inline, _stream_store, association, storage_scp
 from viewer.net._filemeta import scan_uids
 from viewer.net.get import get
 from viewer.net.progress import retrieve_identifier
@@ -170,7 +170,8 @@ def _check_against_sent(files: dict[str, bytes], sent: list[Dataset]) -> None:
         back = pydicom.dcmread(BytesIO(raw))
         assert back.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
         assert back.SeriesInstanceUID == ds.SeriesInstanceUID
-        np.testing.assert_array_equal(back.pixel_array, ds.pixel_array)
+        if "PixelData" in ds:
+            np.testing.assert_array_equal(back.pixel_array, ds.pixel_array)
 
 
 # ----------------------------------------------------------- a raw-socket C-STORE SCU
@@ -438,6 +439,99 @@ def test_streamed_storage_scp_matches_pynetdicom_path(tmp_path: Path, monkeypatc
     assert not _partials(tmp_path)
 
 
+def _with_large_private_element(n: int) -> Dataset:
+    """An image whose Study/Series UIDs come after HEAD_BYTES of a private OB element
+    (0009,xxxx < 0020,000D: elements ascend, PS3.5 7.1)."""
+    ds = _image(10 + n)
+    block = ds.private_block(0x0009, "STREAM TEST", create=True)
+    block.add_new(0x10, "OB", bytes(range(256)) * (_stream_store.HEAD_BYTES // 256 + 64))
+    ds.StudyInstanceUID = generate_uid(entropy_srcs=["stream-store-big-study"])
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=["stream-store-big-series", str(n)])
+    return ds
+
+
+def test_uids_beyond_the_head_are_read_back_from_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          streamed: dict[str, list[str]]) -> None:
+    """A data set whose (0020,000D)/(0020,000E) lie past the bytes kept in memory is
+    filed under the right study and series, as pynetdicom's path files it."""
+    big = [_with_large_private_element(n) for n in range(2)]
+    assert all(encode(ds, False, True).index(b"\x20\x00\x0d\x00") > _stream_store.HEAD_BYTES for ds in big)
+    monkeypatch.setattr(storage_scp, "MAX_PDU", 16384)
+    paths: dict[str, dict[str, bytes]] = {}
+    for name in ("fast", "slow"):
+        if name == "slow":
+            _pynetdicom_only(monkeypatch)
+        with StorageSCP(LocalStore(tmp_path / name), "VIEWER", 0, allowed_calling=["PACS"]) as server:
+            assert _store_all(server.port, big) == [0, 0]
+            paths[name] = {str(p.relative_to(server.store.root)): p.read_bytes() for p in server.store.instances()}
+    assert len(streamed["completed"]) == 2
+    assert paths["fast"] == paths["slow"]
+    assert sorted(paths["fast"]) == sorted(f"{ds.StudyInstanceUID}/{ds.SeriesInstanceUID}/{ds.SOPInstanceUID}.dcm"
+                                           for ds in big)
+    _check_against_sent({Path(k).name: v for k, v in paths["fast"].items()}, big)
+
+
+def test_store_refusing_at_open_answers_out_of_resources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         streamed: dict[str, list[str]]) -> None:
+    """Disk nearly full when a streamed instance's file would open (StoreLimitError):
+    every C-STORE is answered 0xA700 (PS3.4 B.2.3) and nothing is written."""
+    monkeypatch.setattr(storage_scp, "MAX_PDU", SMALL_PDU)
+    store = LocalStore(tmp_path / "store", min_free_bytes=1 << 62)
+    with StorageSCP(store, "VIEWER", 0, allowed_calling=["PACS"]) as server:
+        assert _store_all(server.port, DATA[:2]) == [0xA700, 0xA700]
+    assert len(streamed["completed"]) == 2
+    assert _all_files(store.root) == []
+
+
+def _store_pdvs(ds: Dataset, message_id: int = 1) -> list[tuple[int, bytes]]:
+    """The PDVs (context ID, control header + fragment) of a C-STORE-RQ, fragments of at
+    most ~1 KB (PS3.8 E.2)."""
+    rq = C_STORE()
+    rq.MessageID, rq.Priority = message_id, 2
+    rq.AffectedSOPClassUID, rq.AffectedSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+    rq.DataSet = BytesIO(encode(ds, False, True))
+    message = C_STORE_RQ()
+    message.primitive_to_message(rq)
+    return [tuple(pdv) for p in message.encode_msg(_RawSCU.CX, SMALL_PDU) for pdv in p.presentation_data_value_list]
+
+
+def _pack(pdvs: list[tuple[int, bytes]]) -> bytes:
+    """One P-DATA-TF PDU holding ``pdvs`` (PS3.8 9.3.5)."""
+    primitive = P_DATA()
+    primitive.presentation_data_value_list = [list(p) for p in pdvs]
+    return _pdata_tf(primitive)
+
+
+@pytest.mark.parametrize("packing", ["command+first data", "all in one PDU", "two data PDVs per PDU"])
+def test_pdvs_packed_several_per_pdu_are_stored(scp: StorageSCP, packing: str) -> None:
+    """A P-DATA-TF may carry several PDVs (PS3.8 9.3.5.1); however the fragments of a
+    C-STORE are packed, the file holds the data set as sent and the answer is Success."""
+    ds = DATA[3]
+    pdvs = _store_pdvs(ds)
+    if packing == "command+first data":
+        pdus = [_pack(pdvs[:2])] + [_pack([p]) for p in pdvs[2:]]
+    elif packing == "all in one PDU":  # within the SCP's maximum PDU length: no pixel data
+        ds = Dataset()
+        for keyword in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "PatientID"):
+            setattr(ds, keyword, DATA[3].get(keyword))
+        ds.file_meta = DATA[3].file_meta
+        pdvs = _store_pdvs(ds)
+        pdus = [_pack(pdvs)]
+        assert len(pdus[0]) <= SMALL_PDU
+    else:
+        pdus = [_pack(pdvs[:1])] + [_pack(pdvs[i:i + 2]) for i in range(1, len(pdvs), 2)]
+    raw = _RawSCU(scp.port)
+    try:
+        raw.sock.sendall(b"".join(pdus))
+        assert raw.store_rsp_status() == 0x0000
+        raw.sock.sendall(_A_RELEASE_RQ)
+        assert raw.read_pdu()[0] == 0x06
+    finally:
+        raw.close()
+    _check_against_sent(_files(scp.store), [ds])
+    assert not _partials(scp.store.root)
+
+
 # ------------------------------------------------------ 4. peer gone mid data set
 
 
@@ -500,6 +594,30 @@ def test_write_failure_answers_out_of_resources(tmp_path: Path, monkeypatch: pyt
         assert len(streamed["completed"]) == len(DATA)
     else:
         assert not streamed["started"]
+
+
+def test_write_failure_in_streamed_get(get_peer: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       streamed: dict[str, list[str]]) -> None:
+    """ENOSPC for one instance of a C-GET: that sub-operation fails (our 0xA700), the C-GET
+    ends with Warning 0xB000 (PS3.4 C.4.3.1.4) naming it, the rest are stored."""
+    monkeypatch.setattr(association, "MAX_PDU", SMALL_PDU)
+    victim = str(DATA[2].SOPInstanceUID)
+    real_writev = os.writev
+
+    def writev(fd: int, buffers: Any) -> int:
+        if any(victim.encode() in bytes(b) for b in buffers):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_writev(fd, buffers)
+
+    monkeypatch.setattr(os, "writev", writev)
+    store = LocalStore(tmp_path / "store")
+    node = DimseNode("peer", "PEER", "127.0.0.1", get_peer, timeouts=Timeouts(5, 5, 10, 10))
+    ident = retrieve_identifier("STUDY", {"StudyInstanceUID": str(DATA[0].StudyInstanceUID)})
+    final = list(get(node, "VIEWER", ident, GET, store, sop_classes=[CTImageStorage]))[-1]
+    assert (final.status, final.completed, final.failed, final.failed_uids) == (0xB000, 4, 1, [victim])
+    assert len(streamed["completed"]) == len(DATA)
+    assert not _partials(store.root)
+    _check_against_sent(_files(store), [ds for ds in DATA if str(ds.SOPInstanceUID) != victim])
 
 
 def test_pending_file_write_error_is_raised_by_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
