@@ -35,6 +35,7 @@ from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformati
 
 from peers import free_port
 from viewer.config import DimseNode, Timeouts
+from viewer.errors import NetError
 from viewer.net import _fast_dul, _fast_rsp, _serve_inline, _stream_store, association, storage_scp
 from viewer.net._filemeta import scan_uids
 from viewer.net.get import get
@@ -558,6 +559,49 @@ def test_peer_gone_mid_data_set_leaves_no_file(scp: StorageSCP, how: str,
     assert [p.name for p in _all_files(root)] == [f"{DATA[1].SOPInstanceUID}.dcm"]
 
 
+@pytest.fixture
+def aborting_get_peer() -> Iterator[int]:
+    """A C-GET SCP that sends DATA[0], DATA[1], then half of DATA[2]'s C-STORE and
+    aborts (PS3.8 9.3.8); yields its port."""
+    def handler(event: Any) -> Iterator[Any]:
+        yield len(DATA)
+        for ds in DATA[:2]:
+            yield 0xFF00, ds
+        assoc = event.assoc
+        (cx,) = [c for c in assoc.accepted_contexts if c.abstract_syntax == CTImageStorage]
+        pdus = _RawSCU.store_pdus(DATA[2], message_id=99)
+        for pdu in pdus[:3]:
+            pdu = bytes([pdu[0], pdu[1]]) + pdu[2:10] + bytes([cx.context_id]) + pdu[11:]  # its context ID
+            assoc.dul.socket.send(pdu)
+        time.sleep(0.2)  # the receiver has opened and written the file
+        assoc.abort()
+
+    ae = AE(ae_title="PEER")
+    ae.add_supported_context(GET)
+    ae.add_supported_context(CTImageStorage, ExplicitVRLittleEndian, scu_role=True, scp_role=True)
+    port = free_port()
+    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_GET, handler)])
+    yield port
+    server.shutdown()
+
+
+def test_get_peer_aborting_mid_data_set_leaves_no_partial_file(aborting_get_peer: int, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               streamed: dict[str, list[str]]) -> None:
+    """The C-GET peer aborts while a streamed sub-operation's data set arrives: the
+    instances before it are kept, its temporary file (and the spare) are gone."""
+    monkeypatch.setattr(association, "MAX_PDU", SMALL_PDU)
+    store = LocalStore(tmp_path / "store")
+    node = DimseNode("peer", "PEER", "127.0.0.1", aborting_get_peer, timeouts=Timeouts(5, 5, 10, 10))
+    ident = retrieve_identifier("STUDY", {"StudyInstanceUID": str(DATA[0].StudyInstanceUID)})
+    with pytest.raises(NetError, match="aborted"):
+        list(get(node, "VIEWER", ident, GET, store, sop_classes=[CTImageStorage]))
+    assert streamed["started"] == [str(ds.SOPInstanceUID) for ds in DATA[:3]]
+    assert streamed["completed"] == [str(ds.SOPInstanceUID) for ds in DATA[:2]]
+    assert _wait_for(lambda: not _partials(store.root)), _partials(store.root)
+    _check_against_sent(_files(store), DATA[:2])
+
+
 # ---------------------------------------------------------- 5. disk full mid stream
 
 
@@ -621,19 +665,25 @@ def test_write_failure_in_streamed_get(get_peer: int, tmp_path: Path, monkeypatc
 
 
 def test_pending_file_write_error_is_raised_by_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """PendingFile keeps a write error and raises it at commit; discard leaves nothing."""
+    """PendingFile keeps a write error, drops later parts, raises the error at commit; the
+    file is never named in the store and discard leaves nothing."""
     store = LocalStore(tmp_path)
-    pending = store.open_pending()
-    monkeypatch.setattr(os, "writev", lambda fd, bufs: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    pending: PendingFile = store.open_pending()
+
+    def full(fd: int, buffers: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "writev", full)
     pending.write([b"abc"])
     monkeypatch.undo()
     pending.write([b"def"])  # dropped after the error
+    assert pending.size == 0
     with pytest.raises(OSError) as info:
         pending.commit("1.2", "1.3", "1.4")
     assert info.value.errno == errno.ENOSPC
+    assert not store.path_for("1.2", "1.3", "1.4").exists()
     pending.discard()
     assert _all_files(tmp_path) == []
-    assert isinstance(pending, PendingFile)
 
 
 # ------------------------------------------------- 6. command inside a data set
