@@ -533,14 +533,84 @@ def test_pdvs_packed_several_per_pdu_are_stored(scp: StorageSCP, packing: str) -
     assert not _partials(scp.store.root)
 
 
+def _store_with(port: int, data: list[Dataset], ts: str) -> list[int]:
+    """As :func:`_store_all`, on a presentation context with transfer syntax ``ts``."""
+    ae = AE(ae_title="PACS")
+    ae.add_requested_context(CTImageStorage, ts)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 5
+    assoc = ae.associate("127.0.0.1", port, ae_title="VIEWER")
+    assert assoc.is_established
+    try:
+        return [int(assoc.send_c_store(ds).Status) for ds in data]
+    finally:
+        assoc.release()
+
+
+def _with_sequence(n: int) -> Dataset:
+    """DATA[n] with an undefined length sequence before (0020,000D) holding decoy UIDs."""
+    ds = _image(20 + n)
+    item = Dataset()
+    item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID = CTImageStorage, "1.2.3.4.5"
+    item.StudyInstanceUID = item.SeriesInstanceUID = "9.9.9"  # decoys
+    item.is_undefined_length_sequence_item = True
+    ds.ReferencedImageSequence = Sequence([item])
+    ds["ReferencedImageSequence"].is_undefined_length = True
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=["stream-store-seq-series", str(n)])
+    return ds
+
+
+@pytest.mark.parametrize("ts", [ImplicitVRLittleEndian, ExplicitVRLittleEndian], ids=["implicit", "explicit"])
+def test_streamed_sequences_filed_as_pynetdicom_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ts: str,
+                                                     streamed: dict[str, list[str]]) -> None:
+    """Data sets with an undefined length sequence before the Study/Series UIDs (PS3.5
+    7.5), in implicit and explicit VR: filed under the same study/series folders, with the
+    same bytes, whether streamed or received by pynetdicom."""
+    monkeypatch.setattr(storage_scp, "MAX_PDU", SMALL_PDU)
+    data = [_with_sequence(n) for n in range(3)]
+    got: dict[str, dict[str, bytes]] = {}
+    for name in ("fast", "slow"):
+        if name == "slow":
+            _pynetdicom_only(monkeypatch)
+        with StorageSCP(LocalStore(tmp_path / name), "VIEWER", 0, allowed_calling=["PACS"]) as server:
+            assert _store_with(server.port, data, ts) == [0, 0, 0]
+            got[name] = {str(p.relative_to(server.store.root)): p.read_bytes() for p in server.store.instances()}
+    assert len(streamed["completed"]) == 3
+    assert got["fast"] == got["slow"]
+    assert sorted(got["fast"]) == sorted(f"{ds.StudyInstanceUID}/{ds.SeriesInstanceUID}/{ds.SOPInstanceUID}.dcm"
+                                         for ds in data)
+    for ds in data:
+        raw = got["fast"][f"{ds.StudyInstanceUID}/{ds.SeriesInstanceUID}/{ds.SOPInstanceUID}.dcm"]
+        assert raw.endswith(encode(ds, ts == ImplicitVRLittleEndian, True))
+        assert pydicom.dcmread(BytesIO(raw)).file_meta.TransferSyntaxUID == ts
+
+
+def test_same_instance_again_and_a_different_one_with_its_uid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               streamed: dict[str, list[str]]) -> None:
+    """Streamed like any write: the same object twice is kept once; a different object
+    with the same SOP Instance UID is kept beside it as ``<uid>-2.dcm``, never over it."""
+    monkeypatch.setattr(storage_scp, "MAX_PDU", SMALL_PDU)
+    other = _image(0)
+    other.PixelData = bytes(len(other.PixelData))  # same UIDs, other pixels
+    with StorageSCP(LocalStore(tmp_path / "store"), "VIEWER", 0, allowed_calling=["PACS"]) as server:
+        assert _store_all(server.port, [DATA[0], DATA[0], other]) == [0, 0, 0]
+        files = _files(server.store)
+        partials = _partials(server.store.root)
+    assert len(streamed["completed"]) == 3
+    uid = str(DATA[0].SOPInstanceUID)
+    assert sorted(files) == [f"{uid}-2.dcm", f"{uid}.dcm"]
+    assert files[f"{uid}.dcm"].endswith(encode(DATA[0], False, True))
+    assert files[f"{uid}-2.dcm"].endswith(encode(other, False, True))
+    assert not partials
+
+
 # ------------------------------------------------------ 4. peer gone mid data set
 
 
-@pytest.mark.parametrize("how", ["abort", "close"])
+@pytest.mark.parametrize("how", ["abort", "close", "release"])
 def test_peer_gone_mid_data_set_leaves_no_file(scp: StorageSCP, how: str,
                                                streamed: dict[str, list[str]]) -> None:
-    """A-ABORT (PS3.8 9.3.8) or a closed connection in the middle of a streamed data set:
-    its temporary file is deleted, nothing is stored, and the SCP keeps serving."""
+    """A-ABORT (PS3.8 9.3.8), a closed connection or an A-RELEASE-RQ in the middle of a
+    streamed data set: its temporary file is deleted, nothing is stored, and the SCP keeps serving."""
     root = scp.store.root
     raw = _RawSCU(scp.port)
     pdus = _RawSCU.store_pdus(DATA[0])
@@ -551,6 +621,12 @@ def test_peer_gone_mid_data_set_leaves_no_file(scp: StorageSCP, how: str,
     assert streamed["started"] == [str(DATA[0].SOPInstanceUID)]
     if how == "abort":
         raw.sock.sendall(_A_ABORT)
+    elif how == "release":  # a release request inside a message: the SCP closes or aborts
+        raw.sock.sendall(_A_RELEASE_RQ)
+        try:
+            raw.read_pdu()
+        except (ConnectionError, OSError):
+            pass
     raw.close()
     assert _wait_for(lambda: not _all_files(root)), _all_files(root)
     assert streamed["completed"] == []
