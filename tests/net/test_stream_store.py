@@ -71,6 +71,15 @@ def _image(n: int) -> Dataset:
 DATA = [_image(n) for n in range(5)]
 
 
+def _without_pixels(image: Dataset) -> Dataset:
+    """``image``'s UIDs and Patient ID only: a data set of ~250 bytes."""
+    ds = Dataset()
+    for keyword in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "PatientID"):
+        setattr(ds, keyword, image.get(keyword))
+    ds.file_meta = image.file_meta
+    return ds
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -512,10 +521,7 @@ def test_pdvs_packed_several_per_pdu_are_stored(scp: StorageSCP, packing: str) -
     if packing == "command+first data":
         pdus = [_pack(pdvs[:2])] + [_pack([p]) for p in pdvs[2:]]
     elif packing == "all in one PDU":  # within the SCP's maximum PDU length: no pixel data
-        ds = Dataset()
-        for keyword in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "PatientID"):
-            setattr(ds, keyword, DATA[3].get(keyword))
-        ds.file_meta = DATA[3].file_meta
+        ds = _without_pixels(DATA[3])
         pdvs = _store_pdvs(ds)
         pdus = [_pack(pdvs)]
         assert len(pdus[0]) <= SMALL_PDU
@@ -760,6 +766,31 @@ def test_pending_file_write_error_is_raised_by_commit(tmp_path: Path, monkeypatc
     assert not store.path_for("1.2", "1.3", "1.4").exists()
     pending.discard()
     assert _all_files(tmp_path) == []
+
+
+def test_object_over_the_store_limit_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   streamed: dict[str, list[str]]) -> None:
+    """Over ``max_object_bytes`` (less than the size guard's margin more): answered 0xA700
+    (PS3.4 B.2.3), others stored. Far over it: the size guard closes the connection
+    while the data set streams in; either way no temporary file is left."""
+    monkeypatch.setattr(storage_scp, "MAX_PDU", 16384)
+    store = LocalStore(tmp_path / "store", max_object_bytes=8000)
+    small = _without_pixels(DATA[1])
+    with StorageSCP(store, "VIEWER", 0, allowed_calling=["PACS"]) as server:
+        assert len(encode(DATA[0], False, True)) > 8000
+        assert _store_all(server.port, [DATA[0], small]) == [0xA700, 0]
+        assert [p.name for p in _all_files(store.root)] == [f"{small.SOPInstanceUID}.dcm"]
+        big = _with_large_private_element(5)  # > 8000 + storage_scp.SIZE_GUARD_MARGIN
+        raw = _RawSCU(server.port)
+        try:
+            raw.sock.sendall(b"".join(_RawSCU.store_pdus(big)))
+            with pytest.raises((ConnectionError, OSError)):
+                raw.store_rsp_status()  # no answer: the connection is closed
+        finally:
+            raw.close()
+        assert _wait_for(lambda: len(_all_files(store.root)) == 1), _all_files(store.root)
+    assert str(big.SOPInstanceUID) in streamed["started"]
+    assert len(streamed["completed"]) == 2
 
 
 # ------------------------------------------------- 6. command inside a data set
