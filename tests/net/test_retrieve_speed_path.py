@@ -26,6 +26,7 @@ from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
 from peers import free_port
+from retrieve_data import ct_image, pynetdicom_only, stored_files
 from viewer.config import DimseNode, Timeouts
 from viewer.net import _fast_dul, _fast_rsp, _serve_inline, association, storage_scp
 from viewer.net.get import get
@@ -38,23 +39,7 @@ GET = StudyRootQueryRetrieveInformationModelGet
 SMALL_PDU = 1024
 
 
-def _image(n: int) -> Dataset:
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = CTImageStorage
-    ds.SOPInstanceUID = generate_uid(entropy_srcs=["fast-dul", str(n)])
-    ds.StudyInstanceUID = generate_uid(entropy_srcs=["fast-dul-study"])
-    ds.SeriesInstanceUID = generate_uid(entropy_srcs=["fast-dul-series"])
-    ds.PatientID, ds.Modality = "FASTDUL", "CT"
-    ds.Rows = ds.Columns = 64
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.PixelData = (np.arange(64 * 64, dtype="<u2") * (n + 1)).tobytes()
-    return ds
-
-
-DATA = [_image(n) for n in range(5)]
+DATA = [ct_image(n, "fast-dul") for n in range(5)]
 
 
 @pytest.fixture
@@ -88,14 +73,6 @@ def fast_reads(monkeypatch) -> list[int]:
     return calls
 
 
-def _pynetdicom_only(monkeypatch) -> None:
-    """Turn off every fast path: pynetdicom as shipped is the oracle."""
-    for module in (_fast_dul, _fast_rsp, _serve_inline):
-        monkeypatch.setattr(module, "install", lambda *a, **k: False)
-
-
-def _files(store: LocalStore) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in store.instances()}
 
 
 def _run_get(port: int, store: LocalStore) -> None:
@@ -122,12 +99,12 @@ def test_get_in_many_pdus_matches_pynetdicom_path(get_peer, tmp_path, monkeypatc
     assert fast_reads, "the fast path was not used"
     n_fast = len(fast_reads)
 
-    _pynetdicom_only(monkeypatch)
+    pynetdicom_only(monkeypatch)
     slow = LocalStore(tmp_path / "slow")
     _run_get(get_peer, slow)
     assert len(fast_reads) == n_fast
-    assert _files(fast) == _files(slow)
-    _check_against_sent(_files(fast), tmp_path)
+    assert stored_files(fast) == stored_files(slow)
+    _check_against_sent(stored_files(fast), tmp_path)
 
 
 def _store_all(port: int) -> list[int]:
@@ -149,14 +126,14 @@ def test_storage_scp_in_many_pdus_matches_pynetdicom_path(tmp_path, monkeypatch,
     with StorageSCP(LocalStore(tmp_path / "fast"), "VIEWER", 0, allowed_calling=["PACS"]) as scp:
         scp.add_listener(lambda path, calling: stored.append(path))
         assert _store_all(scp.port) == [0] * len(DATA)
-        fast = _files(scp.store)
+        fast = stored_files(scp.store)
     assert fast_reads, "the fast path was not used"
     assert len(stored) == len(DATA)  # listeners still hear of every file (served inline)
 
-    _pynetdicom_only(monkeypatch)
+    pynetdicom_only(monkeypatch)
     with StorageSCP(LocalStore(tmp_path / "slow"), "VIEWER", 0, allowed_calling=["PACS"]) as scp:
         assert _store_all(scp.port) == [0] * len(DATA)
-        slow = _files(scp.store)
+        slow = stored_files(scp.store)
     assert fast == slow
     _check_against_sent(fast, tmp_path)
 

@@ -34,6 +34,7 @@ from pynetdicom.presentation import build_context
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
 from peers import free_port
+from retrieve_data import ct_image, pynetdicom_only, stored_files
 from viewer.config import DimseNode, Timeouts
 from viewer.errors import NetError
 from viewer.net import _fast_dul, _fast_rsp, _serve_inline, _stream_store, association, storage_scp
@@ -51,24 +52,7 @@ CORPUS = ROOT / "data" / "corpus"
 PYDICOM_FILES = Path(pydicom.data.__file__).parent / "test_files"
 
 
-def _image(n: int) -> Dataset:
-    """A 64x64 CT image, explicit VR little endian, ~8 KB of pixel data."""
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = CTImageStorage
-    ds.SOPInstanceUID = generate_uid(entropy_srcs=["stream-store", str(n)])
-    ds.StudyInstanceUID = generate_uid(entropy_srcs=["stream-store-study"])
-    ds.SeriesInstanceUID = generate_uid(entropy_srcs=["stream-store-series"])
-    ds.PatientID, ds.Modality = "STREAM", "CT"
-    ds.Rows = ds.Columns = 64
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.PixelData = (np.arange(64 * 64, dtype="<u2") * (n + 1)).tobytes()
-    return ds
-
-
-DATA = [_image(n) for n in range(5)]
+DATA = [ct_image(n, "stream-store") for n in range(5)]
 
 
 def _without_pixels(image: Dataset) -> Dataset:
@@ -83,14 +67,6 @@ def _without_pixels(image: Dataset) -> Dataset:
 # --------------------------------------------------------------------------- helpers
 
 
-def _pynetdicom_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Turn off every fast path: pynetdicom as shipped is the oracle."""
-    for module in (_fast_dul, _fast_rsp, _serve_inline):
-        monkeypatch.setattr(module, "install", lambda *a, **k: False)
-
-
-def _files(store: LocalStore) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in store.instances()}
 
 
 def _all_files(root: Path) -> list[Path]:
@@ -419,12 +395,12 @@ def test_streamed_get_matches_pynetdicom_path(get_peer: int, tmp_path: Path, mon
     assert sorted(streamed["completed"]) == sent
     assert not _partials(fast.root)  # the spare file made ahead was deleted with the block
 
-    _pynetdicom_only(monkeypatch)
+    pynetdicom_only(monkeypatch)
     slow = LocalStore(tmp_path / "slow")
     _run_get(get_peer, slow)
     assert len(streamed["completed"]) == len(DATA)  # the oracle did not stream
-    assert _files(fast) == _files(slow)
-    _check_against_sent(_files(fast), DATA)
+    assert stored_files(fast) == stored_files(slow)
+    _check_against_sent(stored_files(fast), DATA)
 
 
 def test_streamed_storage_scp_matches_pynetdicom_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -434,15 +410,15 @@ def test_streamed_storage_scp_matches_pynetdicom_path(tmp_path: Path, monkeypatc
     with StorageSCP(LocalStore(tmp_path / "fast"), "VIEWER", 0, allowed_calling=["PACS"]) as server:
         server.add_listener(lambda path, calling: heard.append((Path(path).name, calling)))
         assert _store_all(server.port) == [0] * len(DATA)
-        fast = _files(server.store)
+        fast = stored_files(server.store)
     sent = [str(ds.SOPInstanceUID) for ds in DATA]
     assert streamed["started"] == sent and streamed["completed"] == sent
     assert heard == [(f"{uid}.dcm", "PACS") for uid in sent]  # listeners hear of every file
 
-    _pynetdicom_only(monkeypatch)
+    pynetdicom_only(monkeypatch)
     with StorageSCP(LocalStore(tmp_path / "slow"), "VIEWER", 0, allowed_calling=["PACS"]) as server:
         assert _store_all(server.port) == [0] * len(DATA)
-        slow = _files(server.store)
+        slow = stored_files(server.store)
     assert len(streamed["completed"]) == len(DATA)
     assert fast == slow
     _check_against_sent(fast, DATA)
@@ -452,7 +428,7 @@ def test_streamed_storage_scp_matches_pynetdicom_path(tmp_path: Path, monkeypatc
 def _with_large_private_element(n: int) -> Dataset:
     """An image whose Study/Series UIDs come after HEAD_BYTES of a private OB element
     (0009,xxxx < 0020,000D: elements ascend, PS3.5 7.1)."""
-    ds = _image(10 + n)
+    ds = ct_image(10 + n, "stream-store")
     block = ds.private_block(0x0009, "STREAM TEST", create=True)
     block.add_new(0x10, "OB", bytes(range(256)) * (_stream_store.HEAD_BYTES // 256 + 64))
     ds.StudyInstanceUID = generate_uid(entropy_srcs=["stream-store-big-study"])
@@ -470,7 +446,7 @@ def test_uids_beyond_the_head_are_read_back_from_the_file(tmp_path: Path, monkey
     paths: dict[str, dict[str, bytes]] = {}
     for name in ("fast", "slow"):
         if name == "slow":
-            _pynetdicom_only(monkeypatch)
+            pynetdicom_only(monkeypatch)
         with StorageSCP(LocalStore(tmp_path / name), "VIEWER", 0, allowed_calling=["PACS"]) as server:
             assert _store_all(server.port, big) == [0, 0]
             paths[name] = {str(p.relative_to(server.store.root)): p.read_bytes() for p in server.store.instances()}
@@ -535,7 +511,7 @@ def test_pdvs_packed_several_per_pdu_are_stored(scp: StorageSCP, packing: str) -
         assert raw.read_pdu()[0] == 0x06
     finally:
         raw.close()
-    _check_against_sent(_files(scp.store), [ds])
+    _check_against_sent(stored_files(scp.store), [ds])
     assert not _partials(scp.store.root)
 
 
@@ -554,7 +530,7 @@ def _store_with(port: int, data: list[Dataset], ts: str) -> list[int]:
 
 def _with_sequence(n: int) -> Dataset:
     """DATA[n] with an undefined length sequence before (0020,000D) holding decoy UIDs."""
-    ds = _image(20 + n)
+    ds = ct_image(20 + n, "stream-store")
     item = Dataset()
     item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID = CTImageStorage, "1.2.3.4.5"
     item.StudyInstanceUID = item.SeriesInstanceUID = "9.9.9"  # decoys
@@ -576,7 +552,7 @@ def test_streamed_sequences_filed_as_pynetdicom_path(tmp_path: Path, monkeypatch
     got: dict[str, dict[str, bytes]] = {}
     for name in ("fast", "slow"):
         if name == "slow":
-            _pynetdicom_only(monkeypatch)
+            pynetdicom_only(monkeypatch)
         with StorageSCP(LocalStore(tmp_path / name), "VIEWER", 0, allowed_calling=["PACS"]) as server:
             assert _store_with(server.port, data, ts) == [0, 0, 0]
             got[name] = {str(p.relative_to(server.store.root)): p.read_bytes() for p in server.store.instances()}
@@ -595,11 +571,11 @@ def test_same_instance_again_and_a_different_one_with_its_uid(tmp_path: Path, mo
     """Streamed like any write: the same object twice is kept once; a different object
     with the same SOP Instance UID is kept beside it as ``<uid>-2.dcm``, never over it."""
     monkeypatch.setattr(storage_scp, "MAX_PDU", SMALL_PDU)
-    other = _image(0)
+    other = ct_image(0, "stream-store")
     other.PixelData = bytes(len(other.PixelData))  # same UIDs, other pixels
     with StorageSCP(LocalStore(tmp_path / "store"), "VIEWER", 0, allowed_calling=["PACS"]) as server:
         assert _store_all(server.port, [DATA[0], DATA[0], other]) == [0, 0, 0]
-        files = _files(server.store)
+        files = stored_files(server.store)
         partials = _partials(server.store.root)
     assert len(streamed["completed"]) == 3
     uid = str(DATA[0].SOPInstanceUID)
@@ -681,7 +657,7 @@ def test_get_peer_aborting_mid_data_set_leaves_no_partial_file(aborting_get_peer
     assert streamed["started"] == [str(ds.SOPInstanceUID) for ds in DATA[:3]]
     assert streamed["completed"] == [str(ds.SOPInstanceUID) for ds in DATA[:2]]
     assert _wait_for(lambda: not _partials(store.root)), _partials(store.root)
-    _check_against_sent(_files(store), DATA[:2])
+    _check_against_sent(stored_files(store), DATA[:2])
 
 
 # ---------------------------------------------------------- 5. disk full mid stream
@@ -693,7 +669,7 @@ def test_write_failure_answers_out_of_resources(tmp_path: Path, monkeypatch: pyt
     """ENOSPC while one instance is written: that C-STORE is answered 0xA700 "Refused: Out
     of Resources" (PS3.4 B.2.3), the others are stored, no temporary file is left."""
     if path == "pynetdicom":
-        _pynetdicom_only(monkeypatch)
+        pynetdicom_only(monkeypatch)
     monkeypatch.setattr(storage_scp, "MAX_PDU", SMALL_PDU)
     victim = str(DATA[2].SOPInstanceUID).encode()
     failed: list[int] = []
@@ -709,7 +685,7 @@ def test_write_failure_answers_out_of_resources(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(os, "writev", writev)
     with StorageSCP(LocalStore(tmp_path / "store"), "VIEWER", 0, allowed_calling=["PACS"]) as server:
         statuses = _store_all(server.port)
-        files = _files(server.store)
+        files = stored_files(server.store)
         partials = _partials(server.store.root)
     assert failed  # the failure was injected
     assert statuses == [0, 0, 0xA700, 0, 0]
@@ -743,7 +719,7 @@ def test_write_failure_in_streamed_get(get_peer: int, tmp_path: Path, monkeypatc
     assert (final.status, final.completed, final.failed, final.failed_uids) == (0xB000, 4, 1, [victim])
     assert len(streamed["completed"]) == len(DATA)
     assert not _partials(store.root)
-    _check_against_sent(_files(store), [ds for ds in DATA if str(ds.SOPInstanceUID) != victim])
+    _check_against_sent(stored_files(store), [ds for ds in DATA if str(ds.SOPInstanceUID) != victim])
 
 
 def test_pending_file_write_error_is_raised_by_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -857,6 +833,28 @@ def test_last_fragment_and_release_in_one_read(scp: StorageSCP, monkeypatch: pyt
         raw.close()
     assert streamed["completed"] == [str(DATA[0].SOPInstanceUID)]
     assert any(chunk.startswith(b"\x05\x00") for chunk in handed)  # the release came from our buffer
-    _check_against_sent(_files(scp.store), DATA[:1])
+    _check_against_sent(stored_files(scp.store), DATA[:1])
     assert _wait_for(lambda: released == ["PACS"])
     assert not aborted
+
+
+def test_listeners_hear_of_a_file_before_the_peer_gets_our_response(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streamed: dict[str, list[str]]) -> None:
+    """A C-MOVE's final response comes from the peer once it has our last C-STORE response
+    (PS3.4 C.4.2.3): ``on_stored`` must run before that response is sent, or the retrieve
+    can end without reporting the last file."""
+    monkeypatch.setattr(storage_scp, "MAX_PDU", SMALL_PDU)
+    events: list[str] = []
+    real_send = _fast_dul.AssociationSocket.send
+
+    def send(self: Any, data: bytes) -> None:
+        if self.assoc.is_acceptor and data[:1] == b"\x04":  # P-DATA-TF from the SCP: a C-STORE response
+            events.append("response")
+        real_send(self, data)
+
+    monkeypatch.setattr(_fast_dul.AssociationSocket, "send", send)
+    with StorageSCP(LocalStore(tmp_path / "store"), "VIEWER", 0, allowed_calling=["PACS"]) as server:
+        server.add_listener(lambda path, calling: events.append("stored"))
+        assert _store_all(server.port) == [0] * len(DATA)
+    assert len(streamed["completed"]) == len(DATA)
+    assert events == ["stored", "response"] * len(DATA)

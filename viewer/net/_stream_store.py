@@ -95,7 +95,6 @@ class IncomingInstance:
         self._uids: tuple[str, str] | None = None
         self._file: PendingFile | None = None
         self._settle: PendingFile | None = None  # committed or failed, its temporary name to delete
-        self._stored: Any = None  # the path of the stored file, for on_stored
         self._error: OSError | None = None
         try:
             self._file = sink.store.open_pending()
@@ -127,30 +126,30 @@ class IncomingInstance:
             self._file.write(queued)
 
     def finish(self) -> tuple[int, Any]:
-        """Name the file in the store; returns the C-STORE status and the path (or None).
+        """Name the file in the store and tell ``on_stored``; returns the C-STORE status and
+        the path (or None).
 
-        What is left, deleting the temporary name and telling the listener, is done by
-        :meth:`settle`, once the response is on its way.
+        The listener hears of the file before the peer can (our response): a C-MOVE's
+        final response, which the peer sends once it has ours, never overtakes it. What is
+        left, deleting the temporary name, is done by :meth:`settle` once the response is
+        on its way.
         """
         self.flush()
         file, self._file = self._file, None
         self._settle = file
         status, path = self._finish(file)
-        self._stored = path
-        return status, path
-
-    def settle(self) -> None:
-        """After :meth:`finish`: delete the temporary name (a committed file has its own)
-        and call ``on_stored`` for a stored file."""
-        file, self._settle = self._settle, None
-        path, self._stored = self._stored, None
-        if file is not None:
-            file.discard()
         if path is not None and self.sink.on_stored is not None:
             try:
                 self.sink.on_stored(path, self.sink.peer)
             except Exception:  # noqa: BLE001 - a listener must not fail the store
                 log.exception("on_stored callback failed")
+        return status, path
+
+    def settle(self) -> None:
+        """After :meth:`finish`: delete the temporary name (a committed file has its own)."""
+        file, self._settle = self._settle, None
+        if file is not None:
+            file.discard()
 
     def _finish(self, file: PendingFile | None) -> tuple[int, Any]:
         peer = self.sink.peer
