@@ -474,8 +474,8 @@ def _stream_pdus(dul: Any, state: _State, rx: _Buffer, guards: list[tuple[Callab
         sizes = [(0, len(f)) for f in fragments]
         if last:
             sizes[-1] = (0x02, sizes[-1][1])
-        for count, args in guards:
-            if not all(count(dul.assoc, [size], *args) for size in sizes):
+        for count, args in guards:  # counts fragment by fragment: stops where the limit is passed
+            if not count(dul.assoc, sizes, *args):
                 state.drop("its data set is too large")  # connection closed (Evt17 queued)
                 return True
     state.incoming[0].feed(fragments)  # type: ignore[index]
