@@ -14,6 +14,7 @@ from pynetdicom.association import Association
 
 from viewer.config import DimseNode
 from viewer.errors import Cancelled, NetError
+from viewer.net import _fast_responses
 from viewer.net.association import (CANCEL, FAILURE, PENDING, SUCCESS, WARNING, CancelToken, accepted_context,
                                     cancel_watch, check_final, describe_status, release, status_category,
                                     status_of)
@@ -157,7 +158,8 @@ def run_retrieve(op: str, assoc: Association, node: DimseNode, model: str, files
             raise NetError(f"{node.ae_title} does not accept {getattr(model, 'name', model)}")
         msg_id = 1
         with ahead, cancel_watch(assoc, token, lambda: assoc.send_c_cancel(msg_id, cx.context_id)) as done:
-            yield from follow(op, request(msg_id), files, assoc, node, token)
+            responses = _fast_responses.wrap(assoc, request(msg_id), cx.transfer_syntax[0])
+            yield from follow(op, responses, files, assoc, node, token)
             done.set()
         finished = True
     finally:
