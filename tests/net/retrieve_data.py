@@ -1,15 +1,25 @@
-"""Shared by the fast receive path tests (test_retrieve_speed_path, test_stream_store): small
-CT images to send, and the switch that turns every fast path off (pynetdicom as oracle)."""
+"""Shared by the fast receive path tests (test_retrieve_speed_path, test_stream_store,
+test_fast_responses): small CT images, a pynetdicom C-GET peer and C-STORE sender, and the
+switch that turns every fast path off (pynetdicom as oracle)."""
 
 from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-from pynetdicom.sop_class import CTImageStorage
+from pynetdicom import AE, evt
+from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
+from peers import free_port
+
+from viewer.config import DimseNode, Timeouts
 from viewer.net import _fast_dul, _fast_rsp, _serve_inline
+from viewer.net.get import get
+from viewer.net.progress import RetrieveProgress, retrieve_identifier
 from viewer.net.store import LocalStore
 
 
@@ -39,3 +49,44 @@ def pynetdicom_only(monkeypatch: pytest.MonkeyPatch) -> None:
 def stored_files(store: LocalStore) -> dict[str, bytes]:
     """File name -> bytes of every instance in ``store``."""
     return {p.name: p.read_bytes() for p in store.instances()}
+
+
+@contextmanager
+def c_get_peer(data: list[Dataset]) -> Iterator[int]:
+    """A pynetdicom Q/R SCP answering any C-GET with ``data`` (CT, explicit VR LE); yields its port."""
+    def handler(event: Any) -> Iterator[Any]:
+        yield len(data)
+        for ds in data:
+            yield 0xFF00, ds
+
+    ae = AE(ae_title="PEER")
+    ae.add_supported_context(StudyRootQueryRetrieveInformationModelGet)
+    ae.add_supported_context(CTImageStorage, ExplicitVRLittleEndian, scu_role=True, scp_role=True)
+    port = free_port()
+    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_GET, handler)])
+    try:
+        yield port
+    finally:
+        server.shutdown()
+
+
+def store_all(port: int, data: list[Dataset], ts: str = ExplicitVRLittleEndian) -> list[int]:
+    """Send ``data`` to ``port`` (AE VIEWER) as PACS with pynetdicom's C-STORE SCU on one
+    association, on a context with transfer syntax ``ts``; the response statuses."""
+    ae = AE(ae_title="PACS")
+    ae.add_requested_context(CTImageStorage, ts)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 5
+    assoc = ae.associate("127.0.0.1", port, ae_title="VIEWER")
+    assert assoc.is_established
+    try:
+        return [int(assoc.send_c_store(ds).Status) for ds in data]
+    finally:
+        assoc.release()
+
+
+def run_get(port: int, store: LocalStore, data: list[Dataset]) -> list[RetrieveProgress]:
+    """C-GET the study of ``data`` from the peer on ``port`` (AE PEER) into ``store``."""
+    node = DimseNode("peer", "PEER", "127.0.0.1", port, timeouts=Timeouts(5, 5, 10, 10))
+    ident = retrieve_identifier("STUDY", {"StudyInstanceUID": str(data[0].StudyInstanceUID)})
+    return list(get(node, "VIEWER", ident, StudyRootQueryRetrieveInformationModelGet, store,
+                    sop_classes=[CTImageStorage]))

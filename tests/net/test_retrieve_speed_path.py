@@ -26,7 +26,7 @@ from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
 from peers import free_port
-from retrieve_data import ct_image, pynetdicom_only, stored_files
+from retrieve_data import c_get_peer, ct_image, pynetdicom_only, run_get, store_all, stored_files
 from viewer.config import DimseNode, Timeouts
 from viewer.net import _fast_dul, _fast_rsp, _serve_inline, association, storage_scp
 from viewer.net.get import get
@@ -45,18 +45,8 @@ DATA = [ct_image(n, "fast-dul") for n in range(5)]
 @pytest.fixture
 def get_peer() -> Iterator[int]:
     """A pynetdicom Q/R SCP answering C-GET with DATA; yields its port."""
-    def handler(event: Any) -> Iterator[Any]:
-        yield len(DATA)
-        for ds in DATA:
-            yield 0xFF00, ds
-
-    ae = AE(ae_title="PEER")
-    ae.add_supported_context(GET)
-    ae.add_supported_context(CTImageStorage, ExplicitVRLittleEndian, scu_role=True, scp_role=True)
-    port = free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_GET, handler)])
-    yield port
-    server.shutdown()
+    with c_get_peer(DATA) as port:
+        yield port
 
 
 @pytest.fixture
@@ -76,10 +66,7 @@ def fast_reads(monkeypatch) -> list[int]:
 
 
 def _run_get(port: int, store: LocalStore) -> None:
-    node = DimseNode("peer", "PEER", "127.0.0.1", port, timeouts=Timeouts(5, 5, 10, 10))
-    ident = retrieve_identifier("STUDY", {"StudyInstanceUID": str(DATA[0].StudyInstanceUID)})
-    steps = list(get(node, "VIEWER", ident, GET, store, sop_classes=[CTImageStorage]))
-    assert steps[-1].status == 0x0000
+    assert run_get(port, store, DATA)[-1].status == 0x0000
 
 
 def _check_against_sent(files: dict[str, bytes], tmp_path) -> None:
@@ -107,17 +94,9 @@ def test_get_in_many_pdus_matches_pynetdicom_path(get_peer, tmp_path, monkeypatc
     _check_against_sent(stored_files(fast), tmp_path)
 
 
-def _store_all(port: int) -> list[int]:
-    """Send DATA to ``port`` with pynetdicom's C-STORE SCU on one association."""
-    ae = AE(ae_title="PACS")
-    ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 5
-    assoc = ae.associate("127.0.0.1", port, ae_title="VIEWER")
-    assert assoc.is_established
-    try:
-        return [int(assoc.send_c_store(ds).Status) for ds in DATA]
-    finally:
-        assoc.release()
+def _store_all(port: int, data: list[Dataset] = DATA) -> list[int]:
+    """Send ``data`` to ``port`` with pynetdicom's C-STORE SCU on one association."""
+    return store_all(port, data)
 
 
 def test_storage_scp_in_many_pdus_matches_pynetdicom_path(tmp_path, monkeypatch, fast_reads) -> None:

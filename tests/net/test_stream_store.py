@@ -34,7 +34,7 @@ from pynetdicom.presentation import build_context
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
 from peers import free_port
-from retrieve_data import ct_image, pynetdicom_only, stored_files
+from retrieve_data import c_get_peer, ct_image, pynetdicom_only, run_get, store_all, stored_files
 from viewer.config import DimseNode, Timeouts
 from viewer.errors import NetError
 from viewer.net import _fast_dul, _fast_rsp, _serve_inline, _stream_store, association, storage_scp
@@ -113,38 +113,17 @@ def streamed(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
 @pytest.fixture
 def get_peer() -> Iterator[int]:
     """A pynetdicom Q/R SCP answering C-GET with DATA; yields its port."""
-    def handler(event: Any) -> Iterator[Any]:
-        yield len(DATA)
-        for ds in DATA:
-            yield 0xFF00, ds
-
-    ae = AE(ae_title="PEER")
-    ae.add_supported_context(GET)
-    ae.add_supported_context(CTImageStorage, ExplicitVRLittleEndian, scu_role=True, scp_role=True)
-    port = free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_GET, handler)])
-    yield port
-    server.shutdown()
+    with c_get_peer(DATA) as port:
+        yield port
 
 
 def _run_get(port: int, store: LocalStore) -> None:
-    node = DimseNode("peer", "PEER", "127.0.0.1", port, timeouts=Timeouts(5, 5, 10, 10))
-    ident = retrieve_identifier("STUDY", {"StudyInstanceUID": str(DATA[0].StudyInstanceUID)})
-    steps = list(get(node, "VIEWER", ident, GET, store, sop_classes=[CTImageStorage]))
-    assert steps[-1].status == 0x0000
+    assert run_get(port, store, DATA)[-1].status == 0x0000
 
 
 def _store_all(port: int, data: list[Dataset] = DATA) -> list[int]:
     """Send ``data`` to ``port`` with pynetdicom's C-STORE SCU on one association."""
-    ae = AE(ae_title="PACS")
-    ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 5
-    assoc = ae.associate("127.0.0.1", port, ae_title="VIEWER")
-    assert assoc.is_established
-    try:
-        return [int(assoc.send_c_store(ds).Status) for ds in data]
-    finally:
-        assoc.release()
+    return store_all(port, data)
 
 
 def _check_against_sent(files: dict[str, bytes], sent: list[Dataset]) -> None:
@@ -210,13 +189,7 @@ class _RawSCU:
     @staticmethod
     def store_pdus(ds: Dataset, message_id: int = 1, max_pdu: int = SMALL_PDU) -> list[bytes]:
         """The C-STORE-RQ as pynetdicom encodes it: command PDU, then data PDUs (PS3.8 E.2)."""
-        rq = C_STORE()
-        rq.MessageID, rq.Priority = message_id, 2
-        rq.AffectedSOPClassUID, rq.AffectedSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
-        rq.DataSet = BytesIO(encode(ds, False, True))
-        message = C_STORE_RQ()
-        message.primitive_to_message(rq)
-        return [_pdata_tf(p) for p in message.encode_msg(_RawSCU.CX, max_pdu)]
+        return [_pdata_tf(p) for p in _store_rq_pdata(ds, message_id, max_pdu)]
 
     def store_rsp_status(self) -> int:
         """Read one P-DATA-TF holding a whole C-STORE-RSP command; its Status (PS3.7 9.3.1.2)."""
@@ -274,6 +247,14 @@ def _candidate_files() -> list[Path]:
     return files
 
 
+def _datasets() -> Iterator[tuple[Path, bytes, str]]:
+    """(path, data set bytes after the file meta, transfer syntax) of each candidate file."""
+    for path in _candidate_files():
+        got = _dataset_after_meta(path)
+        if got is not None:
+            yield path, got[0], got[1]
+
+
 def _pydicom_uids(source: Path | BytesIO) -> tuple[str, str]:
     ds = pydicom.dcmread(source, stop_before_pixels=True, force=True)
     return str(ds.get("StudyInstanceUID", "") or ""), str(ds.get("SeriesInstanceUID", "") or "")
@@ -283,11 +264,7 @@ def test_scan_uids_agrees_with_pydicom_on_every_file() -> None:
     """Where scan_uids answers ("passed"/"ended") it reads what pydicom reads."""
     outcomes: dict[str, int] = {}
     mismatches = []
-    for path in _candidate_files():
-        got = _dataset_after_meta(path)
-        if got is None:
-            continue
-        data, ts = got
+    for path, data, ts in _datasets():
         scanned = scan_uids(data, ts)
         outcome = "none" if scanned is None else scanned[0]
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -304,11 +281,7 @@ def test_scan_uids_on_prefixes_never_passes_with_wrong_values() -> None:
     """A data set still arriving (study_series_uids_early): a prefix may be "odd" or
     "ended", but "passed" promises complete values, equal to the whole data set's."""
     checked = 0
-    for path in _candidate_files():
-        got = _dataset_after_meta(path)
-        if got is None:
-            continue
-        data, ts = got
+    for _path, data, ts in _datasets():
         full = scan_uids(data, ts)
         if full is None or full[0] != "passed" or not all(full[1]):
             continue
@@ -472,13 +445,19 @@ def test_store_refusing_at_open_answers_out_of_resources(tmp_path: Path, monkeyp
 def _store_pdvs(ds: Dataset, message_id: int = 1) -> list[tuple[int, bytes]]:
     """The PDVs (context ID, control header + fragment) of a C-STORE-RQ, fragments of at
     most ~1 KB (PS3.8 E.2)."""
+    return [tuple(pdv) for p in _store_rq_pdata(ds, message_id, SMALL_PDU) for pdv in p.presentation_data_value_list]
+
+
+def _store_rq_pdata(ds: Dataset, message_id: int, max_pdu: int) -> list[P_DATA]:
+    """A C-STORE-RQ for ``ds`` (implicit VR LE) as pynetdicom fragments it into P-DATA
+    primitives on context ``_RawSCU.CX`` (PS3.8 E.2)."""
     rq = C_STORE()
     rq.MessageID, rq.Priority = message_id, 2
     rq.AffectedSOPClassUID, rq.AffectedSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
     rq.DataSet = BytesIO(encode(ds, False, True))
     message = C_STORE_RQ()
     message.primitive_to_message(rq)
-    return [tuple(pdv) for p in message.encode_msg(_RawSCU.CX, SMALL_PDU) for pdv in p.presentation_data_value_list]
+    return list(message.encode_msg(_RawSCU.CX, max_pdu))
 
 
 def _pack(pdvs: list[tuple[int, bytes]]) -> bytes:
@@ -515,17 +494,6 @@ def test_pdvs_packed_several_per_pdu_are_stored(scp: StorageSCP, packing: str) -
     assert not _partials(scp.store.root)
 
 
-def _store_with(port: int, data: list[Dataset], ts: str) -> list[int]:
-    """As :func:`_store_all`, on a presentation context with transfer syntax ``ts``."""
-    ae = AE(ae_title="PACS")
-    ae.add_requested_context(CTImageStorage, ts)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 5
-    assoc = ae.associate("127.0.0.1", port, ae_title="VIEWER")
-    assert assoc.is_established
-    try:
-        return [int(assoc.send_c_store(ds).Status) for ds in data]
-    finally:
-        assoc.release()
 
 
 def _with_sequence(n: int) -> Dataset:
@@ -554,7 +522,7 @@ def test_streamed_sequences_filed_as_pynetdicom_path(tmp_path: Path, monkeypatch
         if name == "slow":
             pynetdicom_only(monkeypatch)
         with StorageSCP(LocalStore(tmp_path / name), "VIEWER", 0, allowed_calling=["PACS"]) as server:
-            assert _store_with(server.port, data, ts) == [0, 0, 0]
+            assert store_all(server.port, data, ts) == [0, 0, 0]
             got[name] = {str(p.relative_to(server.store.root)): p.read_bytes() for p in server.store.instances()}
     assert len(streamed["completed"]) == 3
     assert got["fast"] == got["slow"]

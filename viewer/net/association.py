@@ -421,3 +421,12 @@ def accepted_context(assoc: Association, abstract_syntax: str) -> PresentationCo
         if cx.abstract_syntax == abstract_syntax:
             return cx
     return None
+
+
+def required_context(assoc: Association, node: DimseNode, model: str) -> PresentationContext:
+    """The accepted context for the query/retrieve ``model``; :class:`NetError` if the peer
+    did not accept it."""
+    cx = accepted_context(assoc, model)
+    if cx is None:
+        raise NetError(f"{node.ae_title} does not accept {getattr(model, 'name', model)}")
+    return cx

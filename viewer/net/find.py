@@ -22,7 +22,7 @@ from pynetdicom import sop_class as sc
 
 from viewer.config import DimseNode
 from viewer.errors import Cancelled, NetError, UsageError
-from viewer.net.association import (CANCEL, FAILURE, PENDING, WARNING, CancelToken, Context, accepted_context,
+from viewer.net.association import (CANCEL, FAILURE, PENDING, WARNING, CancelToken, Context, required_context,
                                     associate, cancel_watch, check_final, describe_status, release,
                                     status_category, status_of)
 
@@ -253,9 +253,7 @@ def find(node: DimseNode, calling_aet: str, query: Dataset, model: str,
     final = None
     finished = False
     try:
-        cx = accepted_context(assoc, model)
-        if cx is None:
-            raise NetError(f"{node.ae_title} does not accept {getattr(model, 'name', model)}")
+        cx = required_context(assoc, node, model)
         msg_id = 1
         with cancel_watch(assoc, token, lambda: assoc.send_c_cancel(msg_id, cx.context_id)) as done:
             warned = False

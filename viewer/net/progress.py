@@ -15,7 +15,7 @@ from pynetdicom.association import Association
 from viewer.config import DimseNode
 from viewer.errors import Cancelled, NetError
 from viewer.net import _fast_responses
-from viewer.net.association import (CANCEL, FAILURE, PENDING, SUCCESS, WARNING, CancelToken, accepted_context,
+from viewer.net.association import (CANCEL, FAILURE, PENDING, SUCCESS, WARNING, CancelToken, required_context,
                                     cancel_watch, check_final, describe_status, release, status_category,
                                     status_of)
 
@@ -153,9 +153,7 @@ def run_retrieve(op: str, assoc: Association, node: DimseNode, model: str, files
     """
     finished = False
     try:
-        cx = accepted_context(assoc, model)
-        if cx is None:
-            raise NetError(f"{node.ae_title} does not accept {getattr(model, 'name', model)}")
+        cx = required_context(assoc, node, model)
         msg_id = 1
         with ahead, cancel_watch(assoc, token, lambda: assoc.send_c_cancel(msg_id, cx.context_id)) as done:
             responses = _fast_responses.wrap(assoc, request(msg_id), cx.transfer_syntax[0])
