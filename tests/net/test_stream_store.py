@@ -11,6 +11,7 @@ import errno
 import os
 import socket
 import struct
+import subprocess
 import time
 from io import BytesIO
 from pathlib import Path
@@ -33,7 +34,7 @@ from pynetdicom.pdu_primitives import P_DATA, A_ASSOCIATE, ImplementationClassUI
 from pynetdicom.presentation import build_context
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
-from peers import free_port
+from peers import free_port, require_program
 from retrieve_data import c_get_peer, ct_image, pynetdicom_only, run_get, store_all, stored_files
 from viewer.config import DimseNode, Timeouts
 from viewer.errors import NetError
@@ -826,3 +827,41 @@ def test_listeners_hear_of_a_file_before_the_peer_gets_our_response(
         assert _store_all(server.port) == [0] * len(DATA)
     assert len(streamed["completed"]) == len(DATA)
     assert events == ["stored", "response"] * len(DATA)
+
+
+def test_an_unbroken_stream_outlasts_the_network_timeout(tmp_path: Path) -> None:
+    """pynetdicom's reactor aborts an association idle for its network timeout. Instances
+    that keep coming (DCMTK storescu, each C-STORE sent as soon as our response is in)
+    keep the fast reader from ever returning to the DUL's loop; the association must
+    still count as busy and finish normally."""
+    storescu = require_program("storescu", "dcmtk")
+    src = tmp_path / "src"
+    src.mkdir()
+    for ds in DATA:
+        ds.save_as(src / f"{ds.SOPInstanceUID}.dcm", enforce_file_format=True)
+    repeats = 100  # 500 C-STOREs: well over the timeout below on any machine
+    with StorageSCP(LocalStore(tmp_path / "store"), "VIEWER", 0, allowed_calling=["STORESCU"],
+                    network_timeout=0.25) as server:
+        started = time.monotonic()
+        run = subprocess.run([storescu, "-aet", "STORESCU", "-aec", "VIEWER", "--repeat", str(repeats),
+                              "127.0.0.1", str(server.port), *sorted(map(str, src.iterdir()))],
+                             capture_output=True, text=True, timeout=120, env={**os.environ, "TCP_NODELAY": "1"})
+        elapsed = time.monotonic() - started
+        files = stored_files(server.store)
+    assert run.returncode == 0, run.stderr[-500:]
+    assert elapsed > 0.25  # the stream did last longer than the network timeout
+    assert sorted(files) == sorted(f"{ds.SOPInstanceUID}.dcm" for ds in DATA)
+
+
+def test_implicit_vr_data_under_an_explicit_transfer_syntax_is_left_to_pydicom() -> None:
+    """A peer that encodes implicit VR but names explicit VR little endian (seen in the
+    wild; pydicom detects it): the scanner must not read lengths as VRs and answer with
+    wrong UIDs, only "odd" (pydicom then reads the file)."""
+    for ds in DATA[:2]:
+        ds = ds.copy()
+        ds.PixelData = ds.PixelData * 8  # long enough that a misread length stays inside it
+        data = encode(ds, True, True)  # implicit VR little endian
+        outcome, _uids = scan_uids(data, ExplicitVRLittleEndian)
+        assert outcome == "odd"
+        back = pydicom.dcmread(BytesIO(data), force=True)  # the oracle reads it right
+        assert back.StudyInstanceUID == ds.StudyInstanceUID

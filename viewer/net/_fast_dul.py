@@ -8,41 +8,38 @@ the state machine action DT-2, whose only effect in Sta6 is
 per-PDU Python work made our C-GET/C-MOVE ~4x slower than DCMTK (bench/retrieve.py).
 
 What :func:`install` changes, on one association only: its DUL's ``_read_pdu_data`` (a
-bound-method attribute on the instance; the class is untouched). The replacement takes the
-fast path only when nothing can observe a difference:
+bound-method attribute on the instance; the class is untouched) and the class of its
+socket object (:class:`_BufferedSocket`, so pynetdicom reads first what we read ahead).
+The replacement takes the fast path only when nothing can observe a difference:
 
 * the state machine is in Sta6 (data transfer) and its event queue is empty, so the
-  original would run exactly DT-2 for this PDU next and stay in Sta6;
+  original would run exactly DT-2 for each P-DATA-TF PDU and stay in Sta6;
 * no handler is bound to ``EVT_DATA_RECV`` or ``EVT_FSM_TRANSITION``, and
   ``EVT_PDU_RECV`` has at most pynetdicom's standard handler (which logs nothing for
-  P-DATA-TF), since those events are not fired on the fast path;
+  P-DATA-TF) and our size guard (counted here), since those events are not fired;
 * the data set is received in memory (``_config.STORE_RECV_CHUNKED_DATASET`` off) over
-  a plain TCP socket (``MSG_PEEK`` is not available on TLS sockets);
-* the next PDU is a P-DATA-TF (peeked, not consumed).
+  a plain TCP socket (not TLS).
 
-Otherwise, and for every other PDU type, the original method runs. On the fast path a
-whole PDU is read with ``recv_into`` into one buffer and its PDV items (PS3.8 9.3.5.1) are
-parsed with ``struct``. A PDU holding only data set fragments that are not the last
-(message control header xxxxxx00, PS3.8 E.2) is appended to the DIMSE message being
-received, which is what ``DIMSEMessage.decode_msg`` does with such fragments; when the
-PDU ends with the last fragment (xxxxxx10), its data is appended too and ``decode_msg``
-gets that fragment's header alone, so it completes the message as it would; any other
-PDU goes to ``dimse.receive_primitive`` as DT-2 would pass it (after the collected
-fragments have been appended). Fragments are collected and joined once per message
-(growing a BytesIO PDU by PDU copied the data set again and again). Consecutive PDUs are
-handled in one call as long as nothing else is queued for the DUL (a primitive to send,
-an FSM event) and the DUL is not being stopped; while a message is incomplete the call
-waits for the peer's next PDU itself (checking for DUL work every ``_MID_MESSAGE_WAIT``
-s) instead of going back to the DUL's poll-and-sleep loop.
+Otherwise the original method runs. On the fast path whatever the socket holds is read
+with one system call into a per-association buffer (:func:`_read_ready`), and every whole
+PDU in it is handled in order; the first PDU of another type (release, abort) is left in
+the buffer for the original method. A PDU's PDV items (PS3.8 9.3.5.1) are parsed with
+``struct``:
 
-A PDU holding a whole command set of a C-STORE request or C-GET/C-MOVE response starts
-the message as a :class:`viewer.net._fast_cmd.FastMessage` (decoded without pydicom)
-when no handler is bound to ``EVT_DIMSE_RECV`` (which would expect pydicom's Dataset).
+* the data set of a C-STORE request for our store is written to its file as it arrives
+  (:mod:`viewer.net._stream_store`; one ``writev`` per read) and answered from here;
+* other data set fragments (PS3.8 E.2) are collected and appended to the DIMSE message
+  being received once, which is what ``DIMSEMessage.decode_msg`` does with them;
+* a whole command set of a C-STORE request or C-GET/C-MOVE response is decoded without
+  pydicom (:class:`viewer.net._fast_cmd.FastMessage`) when no handler is bound to
+  ``EVT_DIMSE_RECV``; any other PDU goes to ``dimse.receive_primitive`` as DT-2 passes it.
 
-When a message is complete and its response is already queued for the DUL (a C-STORE
-served on this thread, :mod:`viewer.net._serve_inline`), the DUL is told at once
-(``_process_recv_primitive``, what its loop does first on its next turn), so the response
-goes out without a poll-and-sleep turn in between.
+The loop keeps reading as long as nothing is queued for the DUL (a primitive to send, an
+FSM event) and the DUL is not being stopped. While a message is incomplete it waits for
+the peer itself (checking for DUL work every ``_MID_MESSAGE_WAIT`` s), and between
+messages it waits that long once, instead of going back to the DUL's poll-and-sleep loop;
+it restarts the DUL's idle timer whenever bytes arrive, as that loop would. A P-DATA
+primitive queued for the peer (our response) is sent from here (:func:`_dul_has_work`).
 """
 
 from __future__ import annotations
@@ -306,6 +303,10 @@ def _read_loop(dul: Any, original: Callable[[], None], pending: list[bytes], sta
             _flush(dimse, pending)
             dul.event_queue.put("Evt17")
             return
+        # The peer is not idle: what the DUL's loop does after each PDU it reads. While
+        # instances keep coming this loop does not return, and the association's reactor
+        # would otherwise abort it once the network timeout passed since the first read.
+        dul._idle_timer.restart()
 
 
 def _read_ready(sock: socket.socket, rx: _Buffer) -> int | None:

@@ -136,6 +136,8 @@ def _walk(data: bytes, pos: int, implicit: bool, depth: int) -> tuple[int, int, 
         length, start = _U32.unpack_from(data, pos + 4)[0], pos + 8
     else:
         vr = bytes(data[pos + 4:pos + 6])
+        if len(vr) != 2 or not (vr.isalpha() and vr.isupper()):
+            raise _Odd  # not a VR (PS3.5 6.2): e.g. implicit VR data under an explicit TS
         if vr in _LONG_VRS:
             length, start = _U32.unpack_from(data, pos + 8)[0], pos + 12
         else:

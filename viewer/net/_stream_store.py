@@ -22,9 +22,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from pydicom import dcmread
 from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION, evt
 
-from viewer.net._filemeta import file_header, study_series_uids, study_series_uids_early
+from viewer.net._filemeta import file_header, scan_uids, study_series_uids, study_series_uids_early
 from viewer.net.store import LocalStore, PendingFile
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class IncomingInstance:
         self._head: list[bytes] = []
         self._head_size = 0
         self._uids: tuple[str, str] | None = None
+        self._scan_early = scan_uids(b"", transfer_syntax) is not None  # not deflated, not big endian
         self._file: PendingFile | None = None
         self._settle: PendingFile | None = None  # committed or failed, its temporary name to delete
         self._error: OSError | None = None
@@ -110,14 +112,16 @@ class IncomingInstance:
         caller keeps the fragments' memory unchanged.
         """
         self._queued.extend(fragments)
-        if self._uids is None and self._head_size < HEAD_BYTES:
-            for part in fragments:
-                self._head.append(bytes(part[:HEAD_BYTES - self._head_size]))
-                self._head_size += len(self._head[-1])
-                if self._head_size >= HEAD_BYTES:
-                    break
-            # Read while the peer is still sending: off the path to our response.
-            self._uids = study_series_uids_early(b"".join(self._head), self.transfer_syntax)
+        # Read the UIDs while the peer is still sending (off the path to our response),
+        # fragment by fragment: they are usually in the first one.
+        for part in fragments:
+            if self._uids is not None or self._head_size >= HEAD_BYTES:
+                break
+            self._head.append(bytes(part[:HEAD_BYTES - self._head_size]))
+            self._head_size += len(self._head[-1])
+            if self._scan_early:
+                head = self._head[0] if len(self._head) == 1 else b"".join(self._head)
+                self._uids = study_series_uids_early(head, self.transfer_syntax)
 
     def flush(self) -> None:
         """Write the fragments fed since the last flush."""
@@ -170,12 +174,13 @@ class IncomingInstance:
         return STORE_SUCCESS, path
 
     def _read_uids(self, file: PendingFile) -> tuple[str, str]:
-        """Study and Series Instance UID from the whole data set (in memory or on disk)."""
-        if self._head_size < HEAD_BYTES:  # the head is the whole data set
+        """Study and Series Instance UID from the whole data set: the head kept in memory
+        when it is all of it, else the file (read by pydicom up to the pixel data)."""
+        if self._head_size < HEAD_BYTES:
             return study_series_uids(b"".join(self._head), self.transfer_syntax)
-        with open(file.tmp, "rb") as fh:
-            fh.seek(self._header_size)
-            return study_series_uids(fh.read(), self.transfer_syntax)
+        ds = dcmread(file.tmp, stop_before_pixels=True, force=True,
+                     specific_tags=["StudyInstanceUID", "SeriesInstanceUID"])
+        return str(ds.get("StudyInstanceUID", "") or ""), str(ds.get("SeriesInstanceUID", "") or "")
 
     def discard(self) -> None:
         """Drop the instance (association aborted, protocol error): no file is left."""

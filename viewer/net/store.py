@@ -121,7 +121,7 @@ class LocalStore:
             The object is too large, the store is full or its disk nearly full.
         """
         parts = (data,) if isinstance(data, (bytes, bytearray, memoryview)) else tuple(data)
-        self._check_limits(sum(len(p) for p in parts))
+        self._check_limits(sum(len(p) for p in parts), disk=False)  # open_pending checks the disk
         pending = self.open_pending()
         try:
             pending.write(parts)
