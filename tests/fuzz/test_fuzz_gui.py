@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -23,19 +22,6 @@ pytestmark = [pytest.mark.gui, pytest.mark.filterwarnings("ignore::UserWarning:p
 
 FILES, MEDIA = 400, 6
 
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from viewer.ui.main_window import MainWindow
-    from viewer.ui.workers import Pools
-
-    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), pools=Pools())
-    w.quiet_errors = True
-    w.resize(900, 600)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
 
 
 def test_gui_opens_fuzzed_media(qtbot, window, corpus: Path, tmp_path: Path) -> None:

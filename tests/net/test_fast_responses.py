@@ -13,7 +13,7 @@ from pynetdicom import AE, evt
 from pynetdicom.sop_class import CTImageStorage, MRImageStorage, StudyRootQueryRetrieveInformationModelGet
 
 from peers import free_port
-from retrieve_data import ct_image
+from net_helpers import ct_image
 from viewer.config import DimseNode, Timeouts
 from viewer.net import _fast_responses
 from viewer.net.get import get

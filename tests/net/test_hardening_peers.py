@@ -23,8 +23,9 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
-from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet, Verification
+from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
+from net_helpers import store_all, wait_closed
 from peers import free_port
 from viewer.config import DimseNode, Timeouts
 from viewer.errors import ViewerError
@@ -208,17 +209,8 @@ def scp(tmp_path):
 
 
 def _store_one(port: int, ds: Dataset, calling: str = "SENDER") -> int | None:
-    ae = AE(ae_title=calling)
-    ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
-    ae.add_requested_context(Verification)
-    ae.acse_timeout = ae.network_timeout = ae.dimse_timeout = 10
-    assoc = ae.associate("127.0.0.1", port, ae_title="VIEWER")
-    if not assoc.is_established:
-        return None
-    try:
-        return int(assoc.send_c_store(ds).Status)
-    finally:
-        assoc.release()
+    statuses = store_all(port, [ds], calling=calling, timeout=10)
+    return None if statuses is None else statuses[0]
 
 
 HOSTILE_CLIENT = {
@@ -256,14 +248,7 @@ def test_storage_scp_survives_hostile_clients(scp, payload: str) -> None:
 def test_storage_scp_drops_a_silent_connection(scp) -> None:
     with socket.create_connection(("127.0.0.1", scp.port), timeout=10) as s:
         s.sendall(_assoc_rq()[:10])  # half an A-ASSOCIATE-RQ, then nothing
-        t0 = time.monotonic()
-        s.settimeout(TIMEOUT * 4 + 5)
-        try:
-            while s.recv(1024):
-                pass
-        except (ConnectionResetError, socket.timeout):
-            pass
-        assert time.monotonic() - t0 < TIMEOUT * 4 + 4  # closed by the ARTIM / network timeout
+        assert wait_closed(s, TIMEOUT * 4 + 5) < TIMEOUT * 4 + 4  # closed by the ARTIM / network timeout
 
 
 # --- C-GET with duplicates and unexpected objects (pynetdicom as the peer) ----------------------

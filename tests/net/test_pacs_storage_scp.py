@@ -9,8 +9,9 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE
-from pynetdicom.sop_class import CTImageStorage, Verification
+from pynetdicom.sop_class import CTImageStorage
 
+from net_helpers import store_all
 from peers import free_port
 from viewer.config import (NetworkConfig, DimseNode, LocalAE, load_config, save_config, ConfigError,
                            validate_ae_title)
@@ -33,17 +34,8 @@ def _ct(study: str, series: str, sop: str) -> Dataset:
 
 
 def _send(port: int, calling: str, ds: Dataset) -> int | None:
-    ae = AE(ae_title=calling)
-    ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
-    ae.add_requested_context(Verification)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 5
-    assoc = ae.associate("127.0.0.1", port, ae_title="VIEWER")
-    if not assoc.is_established:
-        return None
-    try:
-        return int(assoc.send_c_store(ds).Status)
-    finally:
-        assoc.release()
+    statuses = store_all(port, [ds], calling=calling)
+    return None if statuses is None else statuses[0]
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import queue
 import socket
-import time
 from io import BytesIO
 from types import SimpleNamespace
 from typing import Any, Iterator
@@ -26,7 +25,7 @@ from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
 from peers import free_port
-from retrieve_data import c_get_peer, ct_image, pynetdicom_only, run_get, store_all, stored_files
+from net_helpers import c_get_peer, ct_image, pynetdicom_only, run_get, store_all, stored_files
 from viewer.config import DimseNode, Timeouts
 from viewer.net import _fast_dul, _fast_rsp, _serve_inline, association, storage_scp
 from viewer.net.get import get

@@ -35,7 +35,7 @@ from pynetdicom.presentation import build_context
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
 from peers import free_port, require_program
-from retrieve_data import c_get_peer, ct_image, pynetdicom_only, run_get, store_all, stored_files
+from net_helpers import c_get_peer, ct_image, pynetdicom_only, run_get, store_all, stored_files
 from viewer.config import DimseNode, Timeouts
 from viewer.errors import NetError
 from viewer.net import _fast_dul, _fast_rsp, _serve_inline, _stream_store, association, storage_scp

@@ -13,25 +13,12 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.pixels import apply_modality_lut, apply_windowing
-from PySide6.QtCore import QEvent, QPointF, QSettings, Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 pytestmark = pytest.mark.gui
 
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from viewer.ui.main_window import MainWindow
-    from viewer.ui.workers import Pools
-
-    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), pools=Pools())
-    w.quiet_errors = True
-    w.resize(1100, 750)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
 
 
 def open_and_wait(qtbot, w, path) -> None:

@@ -1,9 +1,11 @@
-"""Shared by the fast receive path tests (test_retrieve_speed_path, test_stream_store,
-test_fast_responses): small CT images, a pynetdicom C-GET peer and C-STORE sender, and the
-switch that turns every fast path off (pynetdicom as oracle)."""
+"""Helpers shared by the network tests: small CT images, a pynetdicom C-GET peer, a C-STORE
+sender and C-GET runner, waiting for a server to drop a connection, and the switch that
+turns every fast path off (pynetdicom as the oracle)."""
 
 from __future__ import annotations
 
+import socket
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -12,7 +14,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
-from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
+from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet, Verification
 
 from peers import free_port
 
@@ -70,18 +72,34 @@ def c_get_peer(data: list[Dataset]) -> Iterator[int]:
         server.shutdown()
 
 
-def store_all(port: int, data: list[Dataset], ts: str = ExplicitVRLittleEndian) -> list[int]:
-    """Send ``data`` to ``port`` (AE VIEWER) as PACS with pynetdicom's C-STORE SCU on one
-    association, on a context with transfer syntax ``ts``; the response statuses."""
-    ae = AE(ae_title="PACS")
+def store_all(port: int, data: list[Dataset], ts: str = ExplicitVRLittleEndian, calling: str = "PACS",
+              timeout: float = 5) -> list[int] | None:
+    """Send ``data`` to ``port`` (AE VIEWER) with pynetdicom's C-STORE SCU on one
+    association, on a context with transfer syntax ``ts`` (Verification proposed too); the
+    response statuses, or None if the association was not accepted."""
+    ae = AE(ae_title=calling)
     ae.add_requested_context(CTImageStorage, ts)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 5
+    ae.add_requested_context(Verification)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
     assoc = ae.associate("127.0.0.1", port, ae_title="VIEWER")
-    assert assoc.is_established
+    if not assoc.is_established:
+        return None
     try:
         return [int(assoc.send_c_store(ds).Status) for ds in data]
     finally:
         assoc.release()
+
+
+def wait_closed(sock: socket.socket, limit: float) -> float:
+    """Read ``sock`` until the peer closes it (or ``limit`` s pass); the seconds waited."""
+    started = time.monotonic()
+    sock.settimeout(limit)
+    try:
+        while sock.recv(1024):
+            pass
+    except (ConnectionResetError, socket.timeout):
+        pass
+    return time.monotonic() - started
 
 
 def run_get(port: int, store: LocalStore, data: list[Dataset]) -> list[RetrieveProgress]:
