@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from test_viewer import open_and_wait, window  # noqa: F401 - fixture reuse
+from test_viewer import open_and_wait
 
 pytestmark = pytest.mark.gui
 

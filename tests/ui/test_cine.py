@@ -13,7 +13,7 @@ import pytest
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, XRayAngiographicImageStorage, generate_uid
 
-from test_viewer import open_and_wait, window  # noqa: F401 - fixture reuse
+from test_viewer import open_and_wait
 
 pytestmark = pytest.mark.gui
 

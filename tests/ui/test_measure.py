@@ -10,7 +10,7 @@ import pytest
 from pydicom.pixels import apply_modality_lut
 from PySide6.QtCore import QPointF
 
-from test_viewer import drag, open_and_wait, window  # noqa: F401 - fixture reuse
+from test_viewer import drag, open_and_wait
 
 pytestmark = pytest.mark.gui
 

@@ -13,7 +13,7 @@ import pydicom
 import pytest
 from pydicom.pixels import apply_modality_lut
 
-from test_viewer import open_and_wait, window  # noqa: F401 - fixture reuse
+from test_viewer import open_and_wait
 
 pytestmark = pytest.mark.gui
 

@@ -9,7 +9,7 @@ import pydicom
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from test_viewer import open_and_wait, window  # noqa: F401 - fixture reuse
+from test_viewer import open_and_wait
 
 pytestmark = pytest.mark.gui
 
