@@ -9,6 +9,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Exact versions of every Python package (resolved from pyproject.toml's ranges by `make lock`).
+LOCK := requirements.lock
+UV_VERSION := 0.13.9
 
 # Qt's xcb platform plugin needs these at run time (PySide6 wheels do not bundle them).
 APT_QT := libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
@@ -19,7 +22,7 @@ APT_QT := libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-k
 APT_TEST := dcmtk orthanc orthanc-dicomweb xvfb xauth curl desktop-file-utils shared-mime-info
 APT_PACKAGES := $(APT_QT) $(APT_TEST)
 
-.PHONY: run test deps deps-run venv sample bench lint screenshot clean wheel frozen docs
+.PHONY: run test deps deps-run venv lock sample bench lint screenshot clean wheel frozen docs
 
 run: deps-run venv
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
@@ -41,12 +44,20 @@ deps:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Installs exactly what the lock says, then the project itself without resolving anything more.
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || packaging/apt-install.sh python3-venv python3-pip
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -r $(LOCK)
+	$(PY) -m pip install -q --no-deps -e .
 	@touch $@
+
+# Refresh the lock from pyproject.toml's ranges (for the Python line the project runs on).
+lock:
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --python-version 3.11 -o $(LOCK) -q
 
 sample: venv
 	$(PY) resources/make_sample.py
