@@ -72,6 +72,7 @@ class Instance:
     study_instance_uid: str = ""
     series_instance_uid: str = ""
     patient_id: str = ""
+    issuer_of_patient_id: str = ""
     patient_name: str = ""
     patient_birth_date: str = ""
     patient_sex: str = ""
@@ -97,6 +98,7 @@ class Instance:
     slice_location: float | None = None
     patient_position: str = ""
     frame_of_reference_uid: str = ""
+    body_part_examined: str = ""
     transfer_syntax_uid: str = ""
     image_type: tuple[str, ...] = ()
     echo_number: int | None = None
