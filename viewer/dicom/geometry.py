@@ -298,3 +298,84 @@ def slice_spacing(distances: Sequence[float], tolerance_mm: float = 0.01,
         for i, s in enumerate(steps) if s >= 1.5 * median
     )
     return SliceSpacing(median, uniform, gaps, ordered[0], ordered[-1])
+
+
+# --------------------------------------------------------------------------- patient <-> pixel
+# PS3.3 C.7.6.2.1.1, equation C.7.6.2.1-1: the patient coordinates of the centre of the pixel
+# in column i and row j are  P = S + Xx * dj?  -- with S the Image Position (Patient) (the
+# centre of the first transmitted pixel), X the row direction (towards increasing column),
+# Y the column direction (towards increasing row), Delta_i the column spacing (the second
+# value of Pixel Spacing) and Delta_j the row spacing (the first value):
+#     P = S + X * Delta_i * i + Y * Delta_j * j
+# ``i``/``j`` may be fractional here (a point between pixel centres).
+
+
+def pixel_to_patient(column: float, row: float, position: Sequence[float], orientation: Sequence[float],
+                     spacing: Sequence[float]) -> Vector | None:
+    """Patient coordinates (mm, LPS) of the point at (``column``, ``row``) pixel indices.
+
+    Integer indices are pixel centres ((0, 0) is the centre of the first pixel, where
+    Image Position (Patient) points). ``spacing`` is Pixel Spacing as stored: (row
+    spacing, column spacing). None when the geometry is missing or malformed.
+    """
+    s, iop, ps = _floats(position, 3), _floats(orientation, 6), _floats(spacing, 2)
+    if s is None or iop is None or ps is None:
+        return None
+    x, y = iop[:3], iop[3:]
+    di, dj = ps[1], ps[0]
+    return (s[0] + x[0] * di * column + y[0] * dj * row,
+            s[1] + x[1] * di * column + y[1] * dj * row,
+            s[2] + x[2] * di * column + y[2] * dj * row)
+
+
+def patient_to_pixel(point: Sequence[float], position: Sequence[float], orientation: Sequence[float],
+                     spacing: Sequence[float]) -> tuple[float, float, float] | None:
+    """(column, row, distance) of a patient point: its projection onto the image plane in
+    pixel indices (the inverse of :func:`pixel_to_patient`) and its signed distance from
+    the plane along the normal (row x column), in mm. None for missing geometry."""
+    p, s, iop, ps = _floats(point, 3), _floats(position, 3), _floats(orientation, 6), _floats(spacing, 2)
+    if p is None or s is None or iop is None or ps is None or ps[0] <= 0 or ps[1] <= 0:
+        return None
+    n = slice_normal(iop)
+    if n is None:
+        return None
+    d = (p[0] - s[0], p[1] - s[1], p[2] - s[2])
+    x, y = iop[:3], iop[3:]
+    # Row and column directions are orthonormal in valid files (PS3.3 C.7.6.2.1.1); the
+    # dot products are then the coordinates along them.
+    along_x = sum(a * b for a, b in zip(d, x))
+    along_y = sum(a * b for a, b in zip(d, y))
+    return along_x / ps[1], along_y / ps[0], sum(a * b for a, b in zip(d, n))
+
+
+def location_along(position: Sequence[float], normal: Sequence[float]) -> float | None:
+    """Where a plane through ``position`` lies along ``normal``: dot(position, normal), mm."""
+    p, n = _floats(position, 3), _floats(normal, 3)
+    if p is None or n is None:
+        return None
+    return p[0] * n[0] + p[1] * n[1] + p[2] * n[2]
+
+
+def nearest_slice(point: Sequence[float],
+                  planes: Sequence[tuple[Sequence[float] | None, Sequence[float] | None]]) -> int | None:
+    """Index of the plane closest to a patient point; ``planes`` are (position, orientation).
+
+    Distance is measured along each plane's own normal (the point's distance from the
+    plane). Planes without geometry are skipped; ties go to the first. None when no
+    plane has geometry.
+    """
+    p = _floats(point, 3)
+    if p is None:
+        return None
+    best: tuple[float, int] | None = None
+    for i, (position, orientation) in enumerate(planes):
+        if position is None or orientation is None:
+            continue
+        s = _floats(position, 3)
+        n = slice_normal(orientation)
+        if s is None or n is None:
+            continue
+        dist = abs(sum((a - b) * c for a, b, c in zip(p, s, n)))
+        if best is None or dist < best[0] - 1e-9:
+            best = (dist, i)
+    return None if best is None else best[1]
