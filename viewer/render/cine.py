@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydicom.dataset import Dataset
+
 log = logging.getLogger(__name__)
 
 
@@ -21,7 +23,7 @@ def _float(value: Any) -> float | None:
     return f if f > 0 else None
 
 
-def frame_times_ms(ds: Any) -> list[float]:
+def frame_times_ms(ds: Dataset) -> list[float]:
     """Per-frame display times in milliseconds, one per frame.
 
     Parameters

@@ -19,6 +19,7 @@ import struct
 from typing import Any
 
 import numpy as np
+from pydicom.dataset import Dataset
 from pydicom.errors import BytesLengthException
 
 from viewer.errors import DecodeError
@@ -42,7 +43,7 @@ def _floats(value: Any) -> list[float]:
     return out
 
 
-def _int(ds: Any, keyword: str, default: int) -> int:
+def _int(ds: Dataset, keyword: str, default: int) -> int:
     """An integer attribute, ``default`` when absent or empty; DecodeError when unusable."""
     value = ds.get(keyword, None)
     if value is None or value == "":
@@ -64,7 +65,7 @@ def _strings(value: Any) -> list[str]:
         return [str(value)]
 
 
-def _group_item(ds: Any, frame_index: int, keyword: str) -> Any | None:
+def _group_item(ds: Dataset, frame_index: int, keyword: str) -> Dataset | None:
     """The first item of functional group ``keyword`` for a frame: per-frame, else shared."""
     for seq_kw, idx in (("PerFrameFunctionalGroupsSequence", frame_index), ("SharedFunctionalGroupsSequence", 0)):
         seq = ds.get(seq_kw, None)
@@ -74,12 +75,12 @@ def _group_item(ds: Any, frame_index: int, keyword: str) -> Any | None:
         if not hasattr(item, "get"):  # not a sequence item: the sequence's VR is damaged
             continue
         group = item.get(keyword, None)
-        if group and not isinstance(group, (str, bytes, int, float)) and hasattr(group[0], "get"):
+        if group and not isinstance(group, (str, bytes, int, float)) and isinstance(group[0], Dataset):
             return group[0]
     return None
 
 
-def lut_from_item(item: Any, signed_input: bool, explanation: str = "") -> LutData:
+def lut_from_item(item: Dataset, signed_input: bool, explanation: str = "") -> LutData:
     """Build :class:`LutData` from a Modality/VOI LUT Sequence item (PS3.3 C.11.1.1, C.11.2.1.1).
 
     The LUT Descriptor is (entries, first mapped value, bits); 0 entries means 65536 and the
@@ -115,7 +116,7 @@ def lut_from_item(item: Any, signed_input: bool, explanation: str = "") -> LutDa
                    explanation=explanation or str(item.get("LUTExplanation", "") or ""))
 
 
-def _windows(holder: Any) -> tuple[Window, ...]:
+def _windows(holder: Dataset) -> tuple[Window, ...]:
     centers = _floats(holder.get("WindowCenter", None))
     widths = _floats(holder.get("WindowWidth", None))
     expl = _strings(holder.get("WindowCenterWidthExplanation", None))
@@ -129,7 +130,7 @@ def _windows(holder: Any) -> tuple[Window, ...]:
     return tuple(out)
 
 
-def _palette(ds: Any, bits_stored: int) -> Palette | None:
+def _palette(ds: Dataset, bits_stored: int) -> Palette | None:
     """Expand the (possibly segmented) palette over every stored value, scaled to 8 bits."""
     from pydicom.pixels.processing import apply_color_lut
 
@@ -144,7 +145,7 @@ def _palette(ds: Any, bits_stored: int) -> Palette | None:
     return Palette(first_mapped=0, rgb=np.ascontiguousarray(rgb[:, :3]).tobytes())
 
 
-def _pixel_presentation(ds: Any, frame_index: int) -> str:
+def _pixel_presentation(ds: Dataset, frame_index: int) -> str:
     """Pixel Presentation (0008,9205): top level, else in a frame type functional group."""
     value = ds.get("PixelPresentation", None)
     if value:
@@ -161,10 +162,8 @@ def _pixel_presentation(ds: Any, frame_index: int) -> str:
     return ""
 
 
-def _palette_only(ds: Any) -> Any:
+def _palette_only(ds: Dataset) -> Dataset:
     """A new dataset holding only the palette descriptors and data (0028,1101-1223)."""
-    from pydicom.dataset import Dataset
-
     out = Dataset()
     for tag in (0x00281101, 0x00281102, 0x00281103, 0x00281201, 0x00281202, 0x00281203,
                 0x00281221, 0x00281222, 0x00281223):
@@ -173,7 +172,7 @@ def _palette_only(ds: Any) -> Any:
     return out
 
 
-def _supplemental(ds: Any, frame_index: int) -> Palette | None:
+def _supplemental(ds: Dataset, frame_index: int) -> Palette | None:
     """The Supplemental Palette Color LUT (PS3.3 C.7.6.19, C.8.16.2.1.1.1), if any."""
     if "RedPaletteColorLookupTableDescriptor" not in ds:
         return None
@@ -197,7 +196,7 @@ def _supplemental(ds: Any, frame_index: int) -> Palette | None:
     return Palette(first_mapped=first, rgb=np.ascontiguousarray(rgb[:, :3]).tobytes())
 
 
-def params_from_dataset(ds: Any, frame_index: int = 0, voi_index: int = 0) -> RenderParams:
+def params_from_dataset(ds: Dataset, frame_index: int = 0, voi_index: int = 0) -> RenderParams:
     """Read the render parameters of one frame of ``ds`` (the dataset is not modified).
 
     Parameters
@@ -234,7 +233,7 @@ def params_from_dataset(ds: Any, frame_index: int = 0, voi_index: int = 0) -> Re
         raise DecodeError(f"cannot read image attributes: {exc}") from None
 
 
-def _params_from_dataset(ds: Any, frame_index: int, voi_index: int) -> RenderParams:
+def _params_from_dataset(ds: Dataset, frame_index: int, voi_index: int) -> RenderParams:
     ba = _int(ds, "BitsAllocated", 16)
     bs = _int(ds, "BitsStored", ba) or ba
     if not 1 <= bs <= max(ba, 1) or ba > 64:

@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydicom.dataset import Dataset
+
+if TYPE_CHECKING:
+    from viewer.dicom.frames import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +37,22 @@ class OverlayInfo:
     description: str
 
 
-def overlay_groups(ds: Any) -> list[int]:
+def overlay_groups(ds: Dataset) -> list[int]:
     """The 60xx groups (even, 6000..601E) that define an overlay (have Overlay Rows)."""
     return [g for g in range(0x6000, 0x6020, 2) if (g, 0x0010) in ds and (g, 0x0011) in ds]
 
 
-def overlay_info(ds: Any) -> list[OverlayInfo]:
+def overlay_info(ds: Dataset) -> list[OverlayInfo]:
     """Type, label and description of every overlay plane, in group order."""
-    out = []
-    for g in overlay_groups(ds):
-        def text(elem: int) -> str:
-            return str(ds[g, elem].value) if (g, elem) in ds and ds[g, elem].value is not None else ""
-        out.append(OverlayInfo(g, text(0x0040).strip() or "G", text(0x1500), text(0x0022)))
-    return out
+    return [OverlayInfo(g, _text(ds, g, 0x0040).strip() or "G", _text(ds, g, 0x1500), _text(ds, g, 0x0022))
+            for g in overlay_groups(ds)]
 
 
-def _value(ds: Any, group: int, elem: int, default: Any) -> Any:
+def _text(ds: Dataset, group: int, elem: int) -> str:
+    return str(ds[group, elem].value) if (group, elem) in ds and ds[group, elem].value is not None else ""
+
+
+def _value(ds: Dataset, group: int, elem: int, default: Any) -> Any:
     if (group, elem) not in ds:
         return default
     v = ds[group, elem].value
@@ -67,7 +71,7 @@ def _place(plane: np.ndarray, origin: tuple[int, int], shape: tuple[int, int]) -
     return mask
 
 
-def overlay_layers(ds: Any, frame_index: int = 0, frames: Any | None = None) -> list[np.ndarray]:
+def overlay_layers(ds: Dataset, frame_index: int = 0, frames: FrameSource | None = None) -> list[np.ndarray]:
     """Boolean masks ``(rows, cols)`` of every overlay plane shown on frame ``frame_index``.
 
     Parameters
@@ -101,7 +105,7 @@ def overlay_layers(ds: Any, frame_index: int = 0, frames: Any | None = None) -> 
     return layers
 
 
-def _layer(ds: Any, g: int, frame_index: int, shape: tuple[int, int], frames: Any | None) -> np.ndarray:
+def _layer(ds: Dataset, g: int, frame_index: int, shape: tuple[int, int], frames: FrameSource | None) -> np.ndarray:
     rows, cols = int(ds[g, 0x0010].value), int(ds[g, 0x0011].value)
     origin = _value(ds, g, 0x0050, [1, 1])
     origin_rc = (int(origin[0]), int(origin[1])) if len(origin) >= 2 else (1, 1)
