@@ -70,7 +70,7 @@ bench: venv
 	$(PY) bench/scan.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/print.py --rounds 3
 
-# Packaging (issue 10): wheel + sdist in dist/, the one-folder app in dist/dicom-viewer/,
+# Packaging: wheel + sdist in dist/, the one-folder app in dist/dicom-viewer/,
 # the user guide's screenshots in docs/screenshots/.
 wheel: venv
 	$(PY) -m build --no-isolation --outdir dist .

@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/gui.py [--quick] [--only load,cine,wl,mammo,cd] [--keep DIR]
 
-Figures (issue 5 targets in brackets):
+Figures (targets in brackets):
   load   longest event-loop stall while a 500-slice series loads        [< 50 ms]
   cine   1024x1024 12-bit multi-frame at 60 fps: frames on time          [>= 98 % over 10 s]
   wl     512x512 window/level drag, mouse event -> painted frame          [< 5 ms]

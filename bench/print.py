@@ -14,7 +14,7 @@ the median of ``--rounds`` runs:
 * ``dcmtk``: DCMTK's own client on the same images, ``dcmpsprt`` (render the job) plus
   ``dcmprscu`` (send it), as the reference.
 
-Prints seconds and ratios (ours / DCMTK, ours / the 2 s target of issue 8). Never run as a
+Prints seconds and ratios (ours / DCMTK, ours / a 2 s target from click to Done). Never run as a
 test; keep rounds low on a shared machine.
 """
 

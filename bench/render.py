@@ -16,7 +16,7 @@ with ``ours/floor`` and ``pydicom/ours``. Also: a window change (table rebuild +
 window every call), and decode + render of uncompressed and compressed frames through
 :class:`viewer.dicom.frames.FrameSource`.
 
-Targets (issue 3): 512x512 window/level <= 10x floor and >= 15x faster than pydicom; window
+Targets: 512x512 window/level <= 10x floor and >= 15x faster than pydicom; window
 change on frames up to 1024x1024 < 1 ms; decode + render of a 1024x1024 12-bit cine frame
 fast enough for 60 fps on one core (< 16.7 ms).
 

@@ -18,7 +18,7 @@ folder), loads the study with DCMTK ``storescu``, then in each round and in rota
 DCMTK runs twice: with ``TCP_NODELAY=1`` in its environment (its fastest setting) and as
 shipped (Nagle's algorithm on, which stalls small responses ~40 ms on loopback; skip with
 ``--no-dcmtk-defaults``). Each candidate's time runs from the request until every file is on disk; it prints the
-median instances/s and the ratio ours/DCMTK (target >= 1.0, issue 7). Every run checks
+median instances/s and the ratio ours/DCMTK (target >= 1.0). Every run checks
 that all instances arrived, and starts after ``sync`` (no other candidate's dirty pages
 being written back meanwhile).
 """

@@ -13,7 +13,7 @@ Generates, in a temporary folder:
 
 and prints, for each, the time to the first series and to the end, next to a plain
 ``pydicom.dcmread(stop_before_pixels=True)`` loop over the same files in the same run.
-Targets (issue 4): the DICOMDIR listing >= 10x faster than reading the headers; the
+Targets: the DICOMDIR listing >= 10x faster than reading the headers; the
 folder scan no slower than the loop (ratio <= 1.0); the first series within 10% of
 the total time; scanning does not hold pixel data (peak traced memory << pixel bytes).
 """

@@ -15,7 +15,7 @@ folder, starts Orthanc (with its DICOMweb plugin) on free ports, and times, in t
   WADO-RS by ours, of the whole study into an empty folder.
 
 The study is deleted from Orthanc before each send. Each figure is the best of ``--repeat``
-runs. Target (issue 12): our C-STORE at least as fast as storescu (ratio >= 1.0).
+runs. Target: our C-STORE at least as fast as storescu (ratio >= 1.0).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``QT_QPA_PLATFORM=offscreen`` is set here, at import time, before anything can create a
 QApplication. Settings are redirected to a temporary folder so no user config is read
-(DESIGN.md house rule 11).
+(house rule 11, docs/architecture.md).
 """
 
 from __future__ import annotations

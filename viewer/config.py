@@ -2,7 +2,7 @@
 
 Plain dataclasses with JSON load/save in a folder the caller passes in: the GUI passes
 its settings folder (``QStandardPaths.AppConfigLocation``), the tests a temporary one, so
-no user configuration is ever read implicitly (DESIGN.md house rule 11).
+no user configuration is ever read implicitly (house rule 11, docs/architecture.md).
 
 AE titles follow the AE value representation of PS3.5 6.2: at most 16 characters of the
 default character repertoire, no backslash, no control characters, not all spaces.

@@ -1,6 +1,6 @@
 """Locate the application's data files (icons, presets, printer profiles, the sample study).
 
-The repository keeps them in ``resources/`` at the top level (DESIGN.md layout). The wheel
+The repository keeps them in ``resources/`` at the top level. The wheel
 maps that folder into the package as ``viewer._data`` (``setup.py``: ``package_dir``), the
 PyInstaller bundle copies it to ``<bundle>/_internal/viewer/_data`` (``packaging/dicom-viewer.spec``).
 :func:`resource_path` hides the difference; it is the one place that knows these layouts.

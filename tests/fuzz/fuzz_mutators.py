@@ -1,4 +1,4 @@
-"""Seeded mutations of DICOM files and media for the reader fuzz run (issue 11).
+"""Seeded mutations of DICOM files and media for the reader fuzz run.
 
 Every mutator is a pure function ``(data, rng) -> bytes`` so an input is fully described
 by (seed file, mutator name, seed) and can be regenerated to reproduce a failure.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The long reader fuzz run (issue 11): many more mutated inputs than the suite's bounded run.
+"""The long reader fuzz run: many more mutated inputs than the suite's bounded run.
 
 Usage::
 

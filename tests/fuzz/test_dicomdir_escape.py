@@ -1,4 +1,4 @@
-"""DICOMDIR Referenced File IDs cannot point outside the medium (issue 11, PS3.10 8.5:
+"""DICOMDIR Referenced File IDs cannot point outside the medium (PS3.10 8.5:
 a File ID names a file of the File-set, below the DICOMDIR's folder).
 
 A real DICOM file sits next to the medium; the DICOMDIR is patched (lengths kept, so the

@@ -1,4 +1,4 @@
-"""The GUI loading path under fuzzed media (issue 11): ``MainWindow.open_paths`` scans a
+"""The GUI loading path under fuzzed media: ``MainWindow.open_paths`` scans a
 folder of mutated files in its worker, the browser lists what it could read, and every
 series is shown in the viewport (frame decode in the decode pool). Nothing may raise in a
 slot or a worker (pytest-qt fails the test on an exception in the Qt event loop), the

@@ -1,4 +1,4 @@
-"""Bounded fuzz run of the readers (issue 11): mutated corpus files and DICOMDIR media
+"""Bounded fuzz run of the readers: mutated corpus files and DICOMDIR media
 through header reading, scan, ``dump`` (text and JSON) and ``render``.
 
 Every input runs in a subprocess whose address space is capped at 1 GiB (a declared

@@ -1,6 +1,6 @@
 """Regression tests, one per crash the fuzz run found, each with the minimal input.
 
-The oracle is the contract of issue 11: the CLI and the readers end with a result or a
+The oracle is the readers' contract: the CLI and the readers end with a result or a
 ``ViewerError``; pydicom itself (reading the same bytes) shows the damage is real.
 """
 

@@ -1,4 +1,4 @@
-"""Hostile ZIP archives given to the scanner (issue 11): member names that climb out of the
+"""Hostile ZIP archives given to the scanner: member names that climb out of the
 unpack folder, a zip bomb whose members expand far beyond the disk, and byte damage.
 
 Oracle: Python's ``zipfile`` (the archive really declares those names and sizes); the

@@ -19,7 +19,7 @@ PATIENTS = [("PACS7^ALICE", "PACS7-A", "CT", CT, "19700101", "F"),
 
 
 def uid(*parts: object) -> str:
-    return str(generate_uid(entropy_srcs=["dicom-viewer-issue7", *map(str, parts)]))
+    return str(generate_uid(entropy_srcs=["dicom-viewer-pacs-data", *map(str, parts)]))
 
 
 def make_images(out: Path, patients=PATIENTS, series: int = 2, images: int = 3) -> list[Path]:

@@ -1,4 +1,4 @@
-"""Network faults with real peers (issue 11): Orthanc and DCMTK dcmqrscp retrieving into a
+"""Network faults with real peers: Orthanc and DCMTK dcmqrscp retrieving into a
 store that fills up, a retrieve cancelled halfway, a called AE the peer rejects, and a DCMTK
 storescp that stops answering (SIGSTOP) in the middle of a send.
 

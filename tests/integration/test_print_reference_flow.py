@@ -1,6 +1,6 @@
 """Our print message flow against DCMTK's own print client (dcmpsprt + dcmprscu).
 
-DCMTK's client is the model of a correct PS3.4 H flow (issue 8, PRINT-NOTES): we print the
+DCMTK's client is the model of a correct PS3.4 H flow: we print the
 same images with both against the same dcmprscp and compare the request sequences that
 dcmprscp logged, and the 12-bit pixels each client sent for the same source frames.
 """

@@ -1,4 +1,4 @@
-"""A hostile DICOMweb server (issue 11): a WADO-RS part that never ends must not fill the
+"""A hostile DICOMweb server: a WADO-RS part that never ends must not fill the
 disk (the store's object limit stops it, nothing partial stays), and a server that never
 answers ends in a NetError within the timeout."""
 

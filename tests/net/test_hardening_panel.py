@@ -1,4 +1,4 @@
-"""The PACS panel against misbehaving peers (issue 11): a search to a peer that never answers,
+"""The PACS panel against misbehaving peers: a search to a peer that never answers,
 sends garbage or a malformed PDU ends with a clear status line within the timeouts, and the
 GUI thread keeps turning its event loop meanwhile (a timer keeps ticking)."""
 

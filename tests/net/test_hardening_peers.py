@@ -1,4 +1,4 @@
-"""Misbehaving peers (issue 11): a scripted raw-socket server and client that speak broken
+"""Misbehaving peers: a scripted raw-socket server and client that speak broken
 DICOM upper layer protocol (PS3.8 9.3), against our SCU calls and our SCPs.
 
 The contract: every call ends within its timeouts with one of our ``ViewerError`` s (never

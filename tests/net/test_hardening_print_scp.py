@@ -1,4 +1,4 @@
-"""The print SCP as a door (issue 11): oversized image boxes are refused, the images one
+"""The print SCP as a door open to the network: oversized image boxes are refused, the images one
 association may hold are bounded, and hostile connections do not stop it serving.
 
 Peers: pynetdicom print SCU in-process (the wire protocol is real) and raw sockets.

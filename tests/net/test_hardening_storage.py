@@ -1,4 +1,4 @@
-"""The storage SCP is a door (issue 11): hostile UIDs never write outside the store, a
+"""The storage SCP is a door open to the network: hostile UIDs never write outside the store, a
 different object never silently replaces another, sizes are limited, only configured AEs
 get in, and a refused or failed write leaves no partial file.
 

@@ -1,4 +1,4 @@
-"""DICOM over TLS (PS3.15 B.9, BCP 195) for our SCU calls and our SCPs (issue 11).
+"""DICOM over TLS (PS3.15 B.9, BCP 195) for our SCU calls and our SCPs.
 
 A CA, server and client certificates and a rogue self-signed client are made in the test
 with the ``openssl`` CLI. Independent peers: DCMTK's ``storescu``/``echoscu`` (TLS client,

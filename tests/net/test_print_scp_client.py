@@ -1,4 +1,4 @@
-"""Our print client (viewer.tasks.print_films, issue 8) printing to our print SCP (issue 9).
+"""Our print client (viewer.tasks.print_films) printing to our print SCP (viewer.net.print_scp).
 
 Oracles: the client's own film preview (viewer.film.preview, written independently of the
 server) for what each image box should show, and the client's report of the Print Job

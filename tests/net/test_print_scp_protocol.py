@@ -540,7 +540,8 @@ def test_gray8_profile_limits(tmp_path):
 # ---------------------------------------------------------------------------- load
 # The load test (10 SCUs, 50 films) is tests/integration/test_print_scp_load.py, with DCMTK's
 # dcmprscu as the clients: pynetdicom's own SCU loses a response now and then on a starved
-# machine (its reactor thread can take the response off the queue, pynetdicom issue #875),
+# machine (its reactor thread can take the response off the queue:
+# github.com/pydicom/pynetdicom/issues/875),
 # which would make a server test flaky for a client's reason.
 
 

@@ -1,4 +1,4 @@
-"""The print SCU over DICOM TLS (PS3.15 B.9, BCP 195), issue 11.
+"""The print SCU over DICOM TLS (PS3.15 B.9, BCP 195).
 
 Our print client prints to our own print SCP started with TLS in-process; the CA and the
 certificates are made in the test with the ``openssl`` CLI (helpers of

@@ -1,4 +1,4 @@
-"""The storage SCP cuts off an oversized C-STORE while it arrives (issue 11: bounded memory).
+"""The storage SCP cuts off an oversized C-STORE while it arrives (bounded memory).
 
 An in-process pynetdicom SCU (an independent implementation of the PS3.8 upper layer)
 sends an object far over the store's per-object limit. The SCP must close the connection

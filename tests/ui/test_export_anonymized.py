@@ -1,4 +1,4 @@
-"""File > Export > Series as anonymized DICOM (issue 11): the viewer writes de-identified
+"""File > Export > Series as anonymized DICOM: the viewer writes de-identified
 copies of the shown series in a worker. Oracle: pydicom reads the copies; none carries the
 patient's name or ID, pixels equal the originals."""
 

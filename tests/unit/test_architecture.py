@@ -1,4 +1,4 @@
-"""Architecture guard (DESIGN.md house rule 1): no Qt below viewer/ui, headless commands stay headless."""
+"""Architecture guard (house rule 1, docs/architecture.md): no Qt below viewer/ui, headless commands stay headless."""
 
 from __future__ import annotations
 

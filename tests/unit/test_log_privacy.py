@@ -1,4 +1,4 @@
-"""Logs at the default level name no patient (issue 11).
+"""Logs at the default level name no patient.
 
 The GUI writes INFO and above to its log file (viewer/app.py) and the CLI prints WARNING
 and above, so every record at INFO or higher is captured while the viewer reads, dumps,

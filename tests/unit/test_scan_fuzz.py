@@ -1,7 +1,7 @@
 """Damaged media never crash the scanner: every file ends as an instance or an error.
 
 Random byte damage (seeded) in headers and in a DICOMDIR; the only oracle here is the
-contract of issue 4 ("nothing raises past the scanner"), checked on both header readers.
+scanner's contract ("nothing raises past the scanner"), checked on both header readers.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ DEFAULT_CALLED = "ANY-SCP"
 
 def add_peer_arguments(parser: argparse.ArgumentParser, called: str = DEFAULT_CALLED, web: bool = False) -> None:
     """HOST PORT, --aet, --aec, --timeout and TLS options; with ``web`` a DICOMweb URL may
-    stand in place of HOST PORT (issue 12, :mod:`viewer.commands._dicomweb`)."""
+    stand in place of HOST PORT (:mod:`viewer.commands._dicomweb`)."""
     parser.add_argument("host", metavar="HOST", help="hostname or address of the peer" + (
         ", or a DICOMweb base URL (http[s]://...) in place of HOST PORT" if web else ""))
     parser.add_argument("port", metavar="PORT", type=int, nargs="?" if web else None, help="TCP port of the peer")

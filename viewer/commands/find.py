@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from viewer.net.dicomjson import JsonArrayWriter
     from viewer.net.find import FIND_MODEL, build_query, find, parse_root
 
-    if args.host.startswith(("http://", "https://")):  # issue 12: QIDO-RS
+    if args.host.startswith(("http://", "https://")):  # a DICOMweb base URL: QIDO-RS
         from viewer.commands._dicomweb import run_find
 
         return run_find(args)

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from viewer.commands._retrieve import run_retrieve
 
-    if args.host.startswith(("http://", "https://")):  # issue 12: QIDO-RS + WADO-RS
+    if args.host.startswith(("http://", "https://")):  # a DICOMweb base URL: QIDO-RS + WADO-RS
         from viewer.commands._dicomweb import run_get
 
         return run_get(args)

@@ -1,1 +1,1 @@
-"""dicom: no Qt here (DESIGN.md house rule 1)."""
+"""dicom: no Qt here (house rule 1, docs/architecture.md)."""

@@ -4,7 +4,7 @@ The viewer reads pixels lazily from paths, so the archive is unpacked once (memb
 only, names sanitised by :meth:`zipfile.ZipFile.extract`) and scanned like a folder;
 the folder is removed when the process exits.
 
-An archive is untrusted input (issue 11): ``extract`` drops ``..`` and absolute parts of
+An archive is untrusted input: ``extract`` drops ``..`` and absolute parts of
 member names, the declared sizes (which ``zipfile`` enforces while inflating) must fit the
 unpack limit and the free disk, and a damaged member is skipped with a warning.
 """

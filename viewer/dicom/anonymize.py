@@ -18,7 +18,7 @@ private tag or a vendor's free-text field cannot leak. On top of the allow-list:
   (PS3.15 E.1.1, PS3.16 CID 7050);
 * the File Meta Information is rebuilt (Media Storage SOP Instance UID follows the new UID).
 
-Nothing here mutates its input (DESIGN.md rule 2): :func:`anonymize` returns a new dataset.
+Nothing here mutates its input (house rule 2): :func:`anonymize` returns a new dataset.
 Burned-in annotation (0028,0301) "YES" is kept and logged: pixels are not cleaned (the
 Clean Pixel Data option is not implemented).
 """

@@ -44,7 +44,7 @@ class FrameCache:
     Notes
     -----
     Returned arrays are shared with the cache and marked read-only: render code must
-    not write into them (DESIGN.md rule 2).
+    not write into them (house rule 2).
     """
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, max_sources: int = DEFAULT_MAX_SOURCES,

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from viewer.cancel import CancelToken
 from viewer.dicom._media_fastread import Record
 from viewer.dicom.geometry import pixel_spacing
 from viewer.dicom.headers import SPACING_KEYWORDS, _text, build_instance, fields_from, instance_defaults
@@ -239,7 +239,7 @@ class DicomdirItem:
     count: int = 0
 
 
-def iter_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None = None,
+def iter_dicomdir(path: str | os.PathLike[str], cancel: CancelToken | None = None,
                   fast: bool = True) -> Iterator[DicomdirItem]:
     """Stream the instances a DICOMDIR references; only the DICOMDIR itself is read.
 
@@ -247,7 +247,7 @@ def iter_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None =
     ----------
     path : path-like
         The DICOMDIR file; referenced files are resolved relative to its folder.
-    cancel : threading.Event, optional
+    cancel : viewer.cancel.CancelToken, optional
         Checked between records; when set, :class:`viewer.errors.Cancelled` is raised.
     fast : bool
         Use the built-in record reader (pydicom is the fallback and the test oracle).
@@ -276,7 +276,7 @@ def iter_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None =
     parents: dict[int, tuple[dict[str, Any], dict[str, Any], bool]] = {}
     spacing_keys = frozenset(SPACING_KEYWORDS)
     for n, (ancestors, rec) in enumerate(walked):
-        if cancel is not None and n % 256 == 0 and cancel.is_set():
+        if cancel is not None and n % 256 == 0 and cancel.cancelled:
             raise Cancelled("scan cancelled")
         rec_values = rec.values
         components = _file_id(rec_values.get("ReferencedFileID"))
@@ -317,7 +317,7 @@ def iter_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None =
         yield DicomdirItem("instance", instance=inst)
 
 
-def read_dicomdir(path: str | os.PathLike[str], cancel: threading.Event | None = None,
+def read_dicomdir(path: str | os.PathLike[str], cancel: CancelToken | None = None,
                   fast: bool = True) -> DicomdirListing:
     """All of :func:`iter_dicomdir` at once, as a :class:`DicomdirListing`."""
     listing = DicomdirListing(Path(path))

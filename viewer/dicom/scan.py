@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 from typing import Callable, Iterable, Iterator, Sequence
 
+from viewer.cancel import CancelToken
 from viewer.dicom.dicomdir import find_dicomdir, iter_dicomdir
 from viewer.dicom.headers import MEDIA_STORAGE_DIRECTORY, NotAnImage, read_instance
 from viewer.dicom.model import Instance, Series, StudyTree
@@ -98,7 +98,7 @@ def _read(path: str) -> tuple[str, Instance | None, str | None]:
         return path, None, f"{type(exc).__name__}: {exc}"
 
 
-def _read_many(files: Sequence[str], workers: int, cancel: threading.Event | None
+def _read_many(files: Sequence[str], workers: int, cancel: CancelToken | None
                ) -> Iterator[tuple[str, Instance | None, str | None]]:
     """Read headers in order; with ``workers`` > 1 a few files are read ahead in threads.
 
@@ -107,7 +107,7 @@ def _read_many(files: Sequence[str], workers: int, cancel: threading.Event | Non
     """
     if workers <= 1 or len(files) < 8:
         for f in files:
-            if cancel is not None and cancel.is_set():
+            if cancel is not None and cancel.cancelled:
                 return
             yield _read(f)
         return
@@ -118,7 +118,7 @@ def _read_many(files: Sequence[str], workers: int, cancel: threading.Event | Non
         i = 0
         try:
             while i < len(pending):
-                if cancel is not None and cancel.is_set():
+                if cancel is not None and cancel.cancelled:
                     return
                 result = pending[i].result()
                 pending[i] = None  # type: ignore[call-overload] - drop the reference early
@@ -136,7 +136,7 @@ def _read_many(files: Sequence[str], workers: int, cancel: threading.Event | Non
 class _Scanner:
     """State of one :func:`scan`: counters, the files already seen, the event stream."""
 
-    def __init__(self, cancel: threading.Event | None, use_dicomdir: bool, workers: int,
+    def __init__(self, cancel: CancelToken | None, use_dicomdir: bool, workers: int,
                  progress_interval: float) -> None:
         self.cancel = cancel
         self.use_dicomdir = use_dicomdir
@@ -147,7 +147,7 @@ class _Scanner:
         self._last = 0.0
 
     def stopped(self) -> bool:
-        return self.cancel is not None and self.cancel.is_set()
+        return self.cancel is not None and self.cancel.cancelled
 
     def progress(self, force: bool = False) -> Iterator[ScanEvent]:
         now = time.monotonic()
@@ -279,7 +279,7 @@ class _Scanner:
 
 
 def scan(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
-         cancel: threading.Event | None = None, *, use_dicomdir: bool = True,
+         cancel: CancelToken | None = None, *, use_dicomdir: bool = True,
          workers: int = 1, progress_interval: float = 0.1) -> Iterator[ScanEvent]:
     """Scan files, folders, DICOMDIRs and ZIP archives; stream what is found.
 
@@ -290,7 +290,7 @@ def scan(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
     ----------
     paths : path or iterable of paths
         Files, folders (searched recursively, any file names), DICOMDIR files, ZIPs.
-    cancel : threading.Event, optional
+    cancel : viewer.cancel.CancelToken, optional
         When set, the scan stops at the next file and ends with a ``done`` event whose
         ``cancelled`` is True.
     use_dicomdir : bool
@@ -327,7 +327,7 @@ def scan(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
 
 
 def load_tree(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
-              cancel: threading.Event | None = None,
+              cancel: CancelToken | None = None,
               on_event: Callable[[ScanEvent], None] | None = None, **options: object) -> StudyTree:
     """Scan everything, then return the :class:`StudyTree` (errors in ``tree.errors``).
 
@@ -358,7 +358,7 @@ def load_tree(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
     return tree
 
 
-def load_headers(instances: Iterable[Instance], cancel: threading.Event | None = None
+def load_headers(instances: Iterable[Instance], cancel: CancelToken | None = None
                  ) -> Iterator[tuple[Instance, Instance | None, str | None]]:
     """Read the full header of instances known only from a DICOMDIR.
 
@@ -366,7 +366,7 @@ def load_headers(instances: Iterable[Instance], cancel: threading.Event | None =
     merges it into the record, so the series can then sort by position.
     """
     for inst in instances:
-        if cancel is not None and cancel.is_set():
+        if cancel is not None and cancel.cancelled:
             return
         if inst.header_loaded or not inst.path:
             continue
@@ -374,7 +374,7 @@ def load_headers(instances: Iterable[Instance], cancel: threading.Event | None =
         yield inst, header, message
 
 
-def refine_series(tree: StudyTree, series: Series, cancel: threading.Event | None = None) -> list[tuple[str, str]]:
+def refine_series(tree: StudyTree, series: Series, cancel: CancelToken | None = None) -> list[tuple[str, str]]:
     """Read the headers of a series listed from a DICOMDIR, so it sorts by position.
 
     The instances are updated in place (:meth:`StudyTree.add` merges them), so views

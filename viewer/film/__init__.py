@@ -1,1 +1,1 @@
-"""film: no Qt here (DESIGN.md house rule 1)."""
+"""film: no Qt here (house rule 1, docs/architecture.md)."""

@@ -4,7 +4,7 @@ Values the printer's lists forbid are user errors, named with the allowed values
 before anything is sent (a printer would answer 0x0106 on the film box). Features the
 printer lacks altogether (12 bit, Presentation LUT, annotation boxes, color, trim,
 Requested Image Size, ...) are dropped with a warning instead, as PS3.4 H leaves them
-optional (issue 8: "the client adapts ... with a visible warning instead of failing").
+optional: the client adapts with a visible warning instead of failing.
 """
 
 from __future__ import annotations

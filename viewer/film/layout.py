@@ -1,10 +1,10 @@
 """Film layout geometry: where each image box sits on a film (PS3.3 C.13.8).
 
-Pure functions, no Qt, no network; the print server (issue 9) reuses :func:`image_boxes`
-to render received films. Geometry is in millimetres with the origin at the top-left
-corner of the film as it is viewed (after the film orientation is applied). Image boxes
-tile the film without gaps: real printers add margins of their own, which no DICOM
-attribute describes.
+Pure functions, no Qt, no network, for the print preview (the virtual printer places
+received boxes with :mod:`viewer.film.received_layout`). Geometry is in millimetres with
+the origin at the top-left corner of the film as it is viewed (after the film orientation
+is applied). Image boxes tile the film without gaps: real printers add margins of their
+own, which no DICOM attribute describes.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ For each film session (one folder, ``<out>/<YYYYMMDD-HHMMSS>_<calling AE>_<n>``)
 * ``session.json``: Film Session and Film Box attributes, calling AE, files written.
 
 The printer calls :meth:`FilmSink.print_job` with an object shaped like
-:class:`ReceivedJob`; this module does not import the network layer (DESIGN.md layers).
+:class:`ReceivedJob`; this module does not import the network layer (docs/architecture.md, Layers).
 """
 
 from __future__ import annotations

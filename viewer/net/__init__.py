@@ -1,1 +1,1 @@
-"""net: no Qt here (DESIGN.md house rule 1)."""
+"""net: no Qt here (house rule 1, docs/architecture.md)."""

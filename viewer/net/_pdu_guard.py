@@ -1,4 +1,4 @@
-"""Bound the data set of one DIMSE message an SCP receives (issue 11: bounded memory per
+"""Bound the data set of one DIMSE message an SCP receives (bounded memory per
 association).
 
 pynetdicom collects every P-DATA-TF fragment of a message in memory before any handler

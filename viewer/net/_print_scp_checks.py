@@ -26,7 +26,7 @@ DUPLICATE_INSTANCE = 0x0111
 UNRECOGNISED_OPERATION = 0x0211
 RESOURCE_LIMITATION = 0x0213  # PS3.7 C.5: a request the SCP will not hold in memory
 #: Largest image (rows x columns) an image box accepts: 8192 x 8192, far above any film's
-#: printable resolution; a bigger one is refused before it is kept (issue 11).
+#: printable resolution; a bigger one is refused before it is kept (bounded memory).
 MAX_IMAGE_PIXELS = 8192 * 8192
 ATTRIBUTE_LIST_ERROR = 0x0107  # warning for N-GET of unknown attributes, PS3.7 10.1.2.1.9
 # PS3.4 H.4 print statuses.

@@ -1,6 +1,6 @@
 """Printer profiles of the print SCP: what a (virtual) printer accepts.
 
-A profile is a JSON file in ``resources/print_scp_profiles/`` (DESIGN.md rule 9), named by
+A profile is a JSON file in ``resources/print_scp_profiles/`` (house rule 9), named by
 its file stem (``--profile default``) or given as a path. Its lists play the role of a
 printer's conformance statement (PS3.4 H.4, and DCMTK's printers.cfg): values outside
 them are refused with 0x0106 (Invalid attribute value).

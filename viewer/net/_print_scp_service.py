@@ -188,7 +188,7 @@ class PrintService:
             if attrs.get(keyword) in (None, ""):
                 setattr(attrs, keyword, default)
         st.session = FilmSession(uid, attrs, color)
-        # The label often names the patient: only at DEBUG (issue 11, no identifiers in default logs).
+        # The label often names the patient: only at DEBUG (no identifiers in default logs).
         log.info("%s: film session %s (%s) medium=%s destination=%s copies=%s priority=%s", st.calling_ae,
                  uid, "color" if color else "grayscale", attrs.MediumType,
                  attrs.FilmDestination, attrs.NumberOfCopies, attrs.PrintPriority)
@@ -293,7 +293,7 @@ class PrintService:
             if problem and not problem.is_warning:
                 return _status(problem), None
             held = _pixel_bytes(st) - _box_bytes(box.data) + _box_bytes(ds)
-            if held > MAX_ASSOCIATION_BYTES:  # bounded memory per association (issue 11)
+            if held > MAX_ASSOCIATION_BYTES:  # bounded memory per association
                 return _status(chk.Problem(chk.RESOURCE_LIMITATION, f"Image Box {box.position}: the association "
                                            f"would hold {held} bytes of images, more than {MAX_ASSOCIATION_BYTES}")), None
             box.data = copy.deepcopy(ds)
@@ -310,7 +310,7 @@ class PrintService:
                 return _status(problem), None
             ann.position = int(ds.AnnotationPosition)
             ann.text = str(ds.get("TextString", "") or "")
-            # Annotation text usually names the patient: the text only at DEBUG (issue 11).
+            # Annotation text usually names the patient: the text only at DEBUG (no identifiers in default logs).
             log.info("%s: annotation %d: %d characters", st.calling_ae, ann.position, len(ann.text))
             log.debug("%s: annotation %d: %r", st.calling_ae, ann.position, ann.text)
             return 0x0000, Dataset()

@@ -1,4 +1,4 @@
-"""Defined terms the print SCP checks requests against (DESIGN.md rule 9: terms are Enums).
+"""Defined terms the print SCP checks requests against (house rule 9: terms are Enums).
 
 Printer-dependent lists (film sizes, medium types, display formats...) come from the
 printer profile instead; these are the ones the standard fixes.

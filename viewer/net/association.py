@@ -1,7 +1,7 @@
 """Associations with remote nodes: AE setup, timeouts, TLS, cancellation and status categories.
 
 Every wait is bounded by the node's timeouts (connect, ACSE, DIMSE, network), every
-operation takes a :class:`CancelToken`. Cancelling sends C-CANCEL where the service has
+operation takes a :class:`viewer.cancel.CancelToken`. Cancelling sends C-CANCEL where the service has
 one (PS3.7 9.3.2.3) and aborts the association if the peer does not end the operation
 within a grace period, so a blocked wait never outlives a cancel by more than that.
 """
@@ -22,6 +22,7 @@ from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext
 from pynetdicom.status import code_to_category
 
+from viewer.cancel import CancelToken
 from viewer.config import DimseNode, TlsOptions, validate_ae_title
 from viewer.errors import Cancelled, NetError
 
@@ -45,55 +46,6 @@ PENDING = "Pending"
 CANCEL = "Cancel"
 WARNING = "Warning"
 FAILURE = "Failure"
-
-
-class CancelToken:
-    """A thread-safe cancel flag with callbacks, shared between the GUI and a worker."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self._callbacks: list[Callable[[], None]] = []
-
-    def cancel(self) -> None:
-        """Set the flag and run the registered callbacks (once)."""
-        with self._lock:
-            if self._event.is_set():
-                return
-            self._event.set()
-            callbacks = list(self._callbacks)
-        for cb in callbacks:
-            try:
-                cb()
-            except Exception:  # noqa: BLE001 - a failing callback must not hide the cancel
-                log.debug("cancel callback failed", exc_info=True)
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._event.wait(timeout)
-
-    def raise_if_cancelled(self) -> None:
-        """Raise :class:`Cancelled` if the flag is set."""
-        if self._event.is_set():
-            raise Cancelled("cancelled")
-
-    def add_callback(self, cb: Callable[[], None]) -> Callable[[], None]:
-        """Run ``cb`` on cancel (at once if already cancelled); returns a remover."""
-        with self._lock:
-            if not self._event.is_set():
-                self._callbacks.append(cb)
-
-                def remove() -> None:
-                    with self._lock:
-                        if cb in self._callbacks:
-                            self._callbacks.remove(cb)
-
-                return remove
-        cb()
-        return lambda: None
 
 
 def status_category(status: int) -> str:

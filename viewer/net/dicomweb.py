@@ -380,7 +380,7 @@ class DicomWebClient:
                     size = 0
                 elif kind == "data":
                     size += len(value)  # type: ignore[arg-type]
-                    if size > max_part:  # an endless part must not fill the disk (issue 11)
+                    if size > max_part:  # an endless part must not fill the disk
                         raise NetError(f"WADO-RS {url}: an instance larger than {max_part} bytes; stopped",
                                        category="http")
                     fh.write(value)  # type: ignore[union-attr, arg-type]

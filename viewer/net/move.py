@@ -11,7 +11,8 @@ from typing import Iterator
 from pydicom.dataset import Dataset
 
 from viewer.config import DimseNode
-from viewer.net.association import CancelToken, Context, associate, slow_poll
+from viewer.cancel import CancelToken
+from viewer.net.association import Context, associate, slow_poll
 from viewer.net.progress import RetrieveProgress, run_retrieve
 from viewer.net.storage_scp import StorageSCP
 

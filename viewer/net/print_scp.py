@@ -13,7 +13,7 @@ handlers (EVT_N_CREATE, ...) are :class:`~viewer.net._print_scp_service.PrintSer
 
 The server only parses and checks; what happens on N-ACTION print is the ``on_print``
 callback's job (the virtual printer renders films with :mod:`viewer.film.output`; this
-module does not import it, DESIGN.md layers).
+module does not import it: docs/architecture.md, Layers).
 
 Example
 -------
@@ -40,7 +40,7 @@ __all__ = ["PrintServer", "PrinterProfile", "PrintRequest", "load_profile", "ava
 log = logging.getLogger(__name__)
 
 #: Largest data set of one request (an N-SET of an 8192 x 8192 16-bit image box plus room for
-#: its attributes); a bigger one closes the connection before it fills memory (issue 11).
+#: its attributes); a bigger one closes the connection before it fills memory.
 MAX_MESSAGE_BYTES = 8192 * 8192 * 2 + (1 << 20)
 
 
@@ -141,7 +141,7 @@ class PrintServer:
                 except OSError:
                     pass
                 # pynetdicom leaves accepted sockets blocking: a peer that stops in the middle
-                # of a PDU would hold its thread (and an association slot) forever (issue 11).
+                # of a PDU would hold its thread (and an association slot) forever.
                 sock.settimeout(self.timeout)
 
         def on_closed(event: Any) -> None:

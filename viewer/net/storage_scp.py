@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 #: Seconds a connection may take to associate (or to close after an abort) before it is dropped.
 ACSE_TIMEOUT = 10.0
 #: pynetdicom counts every open connection, associated or not, against this limit: a few
-#: idle or hostile connections must not lock out the PACS (issue 11).
+#: idle or hostile connections must not lock out the PACS.
 MAX_ASSOCIATIONS = 32
 
 #: Transfer syntaxes our storage SCP accepts (PS3.5 A.4): uncompressed, deflated, then
@@ -56,7 +56,7 @@ def bound_reads(event: Any, timeout: float) -> None:
 
     pynetdicom leaves accepted sockets blocking; a peer that sends half a PDU and stops would
     hold its thread, and one of ``maximum_associations``, for as long as TCP keeps the
-    connection (no ARTIM can fire while the DUL thread is inside ``recv``). Issue 11.
+    connection (no ARTIM can fire while the DUL thread is inside ``recv``).
     """
     sock = getattr(getattr(getattr(event.assoc, "dul", None), "socket", None), "socket", None)
     if sock is not None:
@@ -182,7 +182,7 @@ class StorageSCP:
                     (evt.EVT_CONN_OPEN, tune_connection, [True]),
                     (evt.EVT_CONN_OPEN, bound_reads, [self.network_timeout])]
         if self.store.max_object_bytes is not None:
-            # Bounded memory (issue 11): an object over the store's limit is cut off while
+            # Bounded memory: an object over the store's limit is cut off while
             # its P-DATA fragments arrive (connection closed, association aborted), not
             # collected in memory to be refused at write time; the fast P-DATA reader
             # counts it too (_fast_dul, _pdu_guard).

@@ -8,7 +8,7 @@ part that is empty or only dots becomes ``_``: no value can name a path outside 
 Files are written to a hidden temporary name in the target folder, flushed, then renamed
 (``os.replace`` is atomic on POSIX), so a reader or a crash never sees a partial file.
 
-The store is a door open to the network (issue 11), so it also limits what a peer can do:
+The store is a door open to the network, so it also limits what a peer can do:
 one object may not exceed ``max_object_bytes``, the store may not grow past
 ``max_store_bytes`` nor leave less than ``min_free_bytes`` free on its disk (a refused
 write raises :class:`StoreLimitError`, an ``OSError``, which the storage SCP answers with

@@ -1,4 +1,4 @@
-"""render: stored pixel values to display images. Pure numpy, no Qt (DESIGN.md rule 1).
+"""render: stored pixel values to display images. Pure numpy, no Qt (house rule 1, docs/architecture.md).
 
 Public API::
 

@@ -1,1 +1,1 @@
-"""tasks: no Qt here (DESIGN.md house rule 1)."""
+"""tasks: no Qt here (house rule 1, docs/architecture.md)."""

@@ -1,6 +1,6 @@
 """Export use cases: a series as MetaImage with its patient geometry, a view as PNG.
 
-Blocking and cancellable (DESIGN.md, "Threads"): the GUI runs them in a worker.
+Blocking and cancellable (docs/architecture.md, Threads): the GUI runs them in a worker.
 No Qt here.
 """
 

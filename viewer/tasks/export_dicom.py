@@ -1,6 +1,6 @@
-"""Export DICOM instances to a folder, optionally de-identified (PS3.15 E.1, issue 11).
+"""Export DICOM instances to a folder, optionally de-identified (PS3.15 E.1).
 
-Blocking and cancellable (DESIGN.md, "Threads"): the ``export`` command runs it directly,
+Blocking and cancellable (docs/architecture.md, Threads): the ``export`` command runs it directly,
 the GUI in a worker. Files are written atomically (temporary name, then rename) as
 ``<study>/<series>/<instance>.dcm`` named by UIDs only, never by patient attributes.
 No Qt here.

@@ -1,5 +1,5 @@
 """File > Export: the current view as PNG, the series as MetaImage or as anonymized DICOM
-(PS3.15 E.1 basic profile, issue 11), both in a worker."""
+(PS3.15 E.1 basic profile), both in a worker."""
 
 from __future__ import annotations
 

@@ -445,7 +445,7 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def shutdown(self) -> None:
-        """Cancel work and wait a bounded time (DESIGN.md: on close)."""
+        """Cancel work and wait a bounded time (docs/architecture.md, Threads: on close)."""
         self.cancel_loading()
         self.thumbnails.clear()
         self.grid.shutdown()

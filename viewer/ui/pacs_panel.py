@@ -139,7 +139,7 @@ class PacsPanel(QWidget):
         self.echo_btn, self.probe_btn = QPushButton("Echo"), QPushButton("Probe")
         for w in (self.node_combo, self.add_btn, self.edit_btn, self.local_btn, self.echo_btn, self.probe_btn):
             row.addWidget(w)
-        # issue 12: DICOMweb nodes and the Send action (viewer.ui.send_action)
+        # DICOMweb nodes and the Send action (viewer.ui.send_action)
         from viewer.ui.send_action import SendAction
 
         self.add_web_btn = QPushButton("Add web…")
@@ -232,7 +232,7 @@ class PacsPanel(QWidget):
             w.setEnabled(has)
 
     def current_node(self) -> Any:
-        for web in self.config.web_nodes:  # issue 12: a DICOMweb node by its name
+        for web in self.config.web_nodes:  # a DICOMweb node by its name
             if web.name == self.node_combo.currentText():
                 return web
         if not self.config.nodes:
@@ -263,7 +263,7 @@ class PacsPanel(QWidget):
             self.node_combo.setCurrentText(node.name)
 
     def _edit_web_node(self, old: Any) -> None:
-        """Add or edit a DICOMweb node (issue 12)."""
+        """Add or edit a DICOMweb node."""
         from viewer.ui.web_node_dialog import WebNodeDialog
 
         dlg = WebNodeDialog(old, self)
@@ -314,7 +314,7 @@ class PacsPanel(QWidget):
         node = self.current_node()
         if node is None:
             return
-        if _is_web(node):  # issue 12: the DICOMweb counterpart, a minimal QIDO-RS search
+        if _is_web(node):  # the DICOMweb counterpart, a minimal QIDO-RS search
             from viewer.net.dicomweb import ping_node
 
             self._start(lambda n, token: iter([ping_node(n, token)]), node, on_error=self._set_status,
@@ -464,7 +464,7 @@ class PacsPanel(QWidget):
         root = Root(self.root_combo.currentText())
         uids = self._parent_keys(item)
         sop = get_sop_classes([item.data(0, _ROLE)] + [item.child(i).data(0, _ROLE) for i in range(item.childCount())])
-        web = _is_web(node)  # issue 12: WADO-RS from a DICOMweb node
+        web = _is_web(node)  # WADO-RS from a DICOMweb node
         request = None if web else RetrieveRequest(node, level, uids, root=root, method=node.retrieve,
                                                    sop_classes=sop)
         title = f"{'WADO-RS' if web else node.retrieve.upper()} {level.lower()} {item.text(0)}"
@@ -552,7 +552,7 @@ class PacsPanel(QWidget):
 
     # ------------------------------------------------------------------ shutdown
     def shutdown(self, timeout_ms: int = 3000) -> None:
-        """Cancel running jobs, stop the storage SCP, wait a bounded time (DESIGN.md, on close)."""
+        """Cancel running jobs, stop the storage SCP, wait a bounded time (as on close)."""
         for job in list(self._jobs):
             job.cancel()
         if self._own_pools:
@@ -566,7 +566,7 @@ def _run_find(node: Any, aet: str, root: str, level: str, keys: dict[str, str], 
     """Worker body: build the query and stream C-FIND results (no Qt here)."""
     from viewer.net.find import FIND_MODEL, build_query, find, parse_root
 
-    if _is_web(node):  # issue 12: the same query by QIDO-RS (study-rooted, PS3.18 10.6)
+    if _is_web(node):  # the same query by QIDO-RS (study-rooted, PS3.18 10.6)
         from viewer.net.dicomweb import keys_from_identifier, search_node
 
         qido_level, qido_keys = keys_from_identifier(build_query(level, keys, "study"))
@@ -576,7 +576,7 @@ def _run_find(node: Any, aet: str, root: str, level: str, keys: dict[str, str], 
 
 
 def _is_web(node: Any) -> bool:
-    """A DICOMweb node (issue 12), as opposed to a DIMSE one."""
+    """A DICOMweb node, as opposed to a DIMSE one."""
     return node is not None and hasattr(node, "base_url")
 
 

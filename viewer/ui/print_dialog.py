@@ -129,7 +129,7 @@ class PrintDialog(QDialog):
         self.current = current
         self.profiles = dict(profiles) if profiles is not None else load_profiles()
         self.pool = pool or QThreadPool(self)
-        self.pool.setMaxThreadCount(1)  # one job at a time, in order (DESIGN.md: print queue)
+        self.pool.setMaxThreadCount(1)  # one job at a time, in order (the print queue)
         self.workers: dict[int, PrintWorker] = {}
         self.reports: dict[int, PrintReport] = {}
         self.errors: dict[int, str] = {}
@@ -567,7 +567,7 @@ class PrintDialog(QDialog):
         return bool(self.workers)
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
-        """Cancel every job and wait a bounded time (DESIGN.md: on close)."""
+        """Cancel every job and wait a bounded time (docs/architecture.md, Threads: on close)."""
         for w in list(self.workers.values()):
             w.cancel()
         self.pool.clear()

@@ -5,7 +5,7 @@ Decoding runs in the decode pool (:mod:`viewer.ui.viewport_loader`); rendering
 re-renders on every mouse event. On a large image a drag renders only the visible region,
 subsampled to screen resolution, and the whole image once the drag ends.
 
-Arrays are ``(rows, cols[, 3])`` throughout (``imageAxisOrder="row-major"``, DESIGN.md
+Arrays are ``(rows, cols[, 3])`` throughout (``imageAxisOrder="row-major"``,
 house rule 12). Items: ``anchor`` carries the display transform (pixel aspect, rotation,
 flips) and holds the image, the overlay planes and the measurements, all in image
 coordinates ``(x, y) = (column, row)``.

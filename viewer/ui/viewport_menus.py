@@ -1,7 +1,7 @@
 """Menus acting on the active viewport: view, window presets, cine and measuring tools.
 
 Check states follow the viewport (``sync``) with signals blocked, so the two directions
-never loop (DESIGN.md house rule 10).
+never loop (house rule 10, docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Start/stop :class:`viewer.net.print_scp.PrintServer` on a port with a printer profile; films
 go to an output folder as PNG + PDF (:mod:`viewer.film.output`). The server runs in
 pynetdicom's threads; this widget never touches them: a timer reads the counters and log
-records cross over through a queued Qt signal (DESIGN.md: workers never touch widgets).
+records cross over through a queued Qt signal (workers never touch widgets).
 The server keeps running when the dialog is closed (it is a printer); it stops with
 :meth:`VirtualPrinterDialog.shutdown`, which also runs when the application quits.
 """

@@ -1,6 +1,6 @@
 """Background work for the GUI: ``QRunnable`` workers whose signals live on a separate QObject.
 
-The pattern is superqt's ``WorkerBase`` (DESIGN.md, "Threads"): a worker runs a plain core
+The pattern is superqt's ``WorkerBase`` (docs/architecture.md, Threads): a worker runs a plain core
 function (blocking, possibly a generator) in a thread pool; what it produces travels back to
 the GUI thread through queued signals; it never touches a widget. Cancellation is a
 :class:`threading.Event` the core function checks between steps.
@@ -139,7 +139,7 @@ class Pools:
             self._live.discard(worker)
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
-        """Cancel everything and wait a bounded time (DESIGN.md: on close)."""
+        """Cancel everything and wait a bounded time (docs/architecture.md, Threads: on close)."""
         with self._lock:
             live = list(self._live)
         for w in live:
