@@ -82,6 +82,7 @@ class Viewport(QWidget):
         self.rendered: np.ndarray | None = None  #: the full display array on screen (or last full render)
         self.window: tuple[float, float] | None = None  #: user window (center, width); None = the file's
         self.window_name = ""
+        self._open_default_window = False  #: the next frame shown is a new series' first
         self.invert = False
         self.rotation = 0
         self.flip_h = False
@@ -145,6 +146,7 @@ class Viewport(QWidget):
         self._frames = list(frames)
         self._index = max(0, min(start, len(self._frames) - 1)) if self._frames else 0
         self.window, self.window_name = None, ""
+        self._open_default_window = True
         self.measure.clear_all()
         self._shape = None
         if self._frames:
@@ -255,6 +257,9 @@ class Viewport(QWidget):
             self._shape, self._aspect = shape, aspect
             self._update_transform()
             first = True
+        if self._open_default_window:
+            self._open_default_window = False
+            self._apply_default_window(item)
         self._render_full()
         self._update_overlays()
         if first:
@@ -431,6 +436,38 @@ class Viewport(QWidget):
         self.window_name = name
         self._render_full()
         self._refresh_annotations()
+
+    def _apply_default_window(self, item: LoadedFrame) -> None:
+        """A new series whose file has no window (nor VOI LUT) opens with its modality's default
+        preset (CT: soft tissue), not min/max; min/max stays one key away (:meth:`min_max_window`)."""
+        params = item.params
+        if self.window is not None or item.is_color or getattr(params, "windows", ()) \
+                or getattr(params, "voi_luts", ()) or getattr(params, "voi_lut", None) is not None:
+            return
+        from viewer.tasks.presets import default_preset
+
+        preset = default_preset(str(item.dataset.get("Modality", "") or ""))
+        if preset is not None:
+            self.apply_preset(preset, item, render=False)
+
+    def apply_preset(self, preset: Any, item: LoadedFrame | None = None, render: bool = True) -> None:
+        """Use a window preset (:class:`viewer.tasks.presets.WindowPreset`), absolute or relative."""
+        item = item or self.current
+        if item is None or item.is_color:
+            return
+        from viewer.tasks.presets import preset_window
+
+        center, width = preset_window(preset, item.stored, item.params)
+        if render:
+            self.set_window(center, width, preset.name)
+        else:
+            self.window, self.window_name = (float(center), max(1e-6, float(width))), preset.name
+
+    def min_max_window(self) -> None:
+        """The full range of this frame's values (DCMTK's min-max VOI)."""
+        from viewer.tasks.presets import min_max_preset
+
+        self.apply_preset(min_max_preset())
 
     def reset_window(self) -> None:
         """Back to the file's own window (or min/max when it has none)."""

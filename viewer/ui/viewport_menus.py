@@ -6,13 +6,14 @@ never loop (house rule 10, docs/architecture.md).
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDoubleSpinBox, QInputDialog, QMenu, QMenuBar, QToolBar
 
-from viewer.tasks.presets import presets_for
+from viewer.tasks.presets import WindowPreset, parse_presets, presets_for, user_presets_json
 
 if TYPE_CHECKING:
     from viewer.ui.main_window import MainWindow
@@ -169,6 +170,7 @@ class ViewerMenus:
         self._window_modality = modality
         self._act(menu, "&Auto (this image)", lambda: self.vp.auto_window(), "A")
         self._act(menu, "&Reset to the file's window", lambda: self.vp.reset_window(), "Ctrl+0")
+        self._act(menu, "&Min/max (full range)", lambda: self.vp.min_max_window(), "M")
         files = vp.file_windows() if vp is not None else []
         if files:
             menu.addSection("From the file")
@@ -178,9 +180,46 @@ class ViewerMenus:
         if presets:
             menu.addSection(f"{modality} presets")
             for p in presets:
-                self._act(menu, f"{p.name} (C {p.center:g}, W {p.width:g})",
-                          lambda _=False, p=p: self.vp.set_window(p.center, p.width, p.name),
-                          p.key or None)
+                self._act(menu, _preset_text(p), lambda _=False, p=p: self.vp.apply_preset(p), p.key or None)
+        mine = self.user_presets().get(modality.upper(), ())
+        if mine:
+            menu.addSection("My presets")
+            for p in mine:
+                self._act(menu, _preset_text(p), lambda _=False, p=p: self.vp.apply_preset(p), p.key or None)
+        menu.addSeparator()
+        self._act(menu, "&Save current window as preset…", self.save_user_preset)
+
+    # ------------------------------------------------------------------ user presets
+    def user_presets(self) -> dict[str, tuple[WindowPreset, ...]]:
+        """The user's presets, kept in the settings as JSON (the presets file's format)."""
+        text = self.w.settings.value("window_presets/user", "")
+        if not text:
+            return {}
+        try:
+            return parse_presets(json.loads(str(text)), "the settings")
+        except ValueError as exc:
+            log.warning("user window presets unreadable: %s", exc)
+            return {}
+
+    def save_user_preset(self) -> None:
+        """Ask a name and keep the active viewport's window as a preset of its modality."""
+        vp = self.vp
+        window = vp.current_window() if vp is not None else None
+        if window is None or vp.current is None:
+            self.w.statusBar().showMessage("No grayscale window to save")
+            return
+        modality = str(vp.current.dataset.get("Modality", "") or "OT").upper()
+        name, ok = QInputDialog.getText(self.w, "Save window preset",
+                                        f"Name of the {modality} preset (C {window[0]:g}, W {window[1]:g}):")
+        name = str(name).strip()
+        if not ok or not name:
+            return
+        presets = {k: list(v) for k, v in self.user_presets().items()}
+        kept = [p for p in presets.get(modality, []) if p.name != name]
+        presets[modality] = kept + [WindowPreset(name, float(window[0]), float(window[1]))]
+        self.w.settings.setValue("window_presets/user", user_presets_json(presets))
+        self._fill_window_menu()
+        self.w.statusBar().showMessage(f"Window preset {name!r} saved for {modality}")
 
     def sync(self) -> None:
         """Check states from the active viewport (signals blocked: no write-back loop)."""
@@ -207,6 +246,12 @@ class ViewerMenus:
         modality = str(vp.current.dataset.get("Modality", "")) if vp.current is not None else ""
         if modality != self._window_modality:
             self._fill_window_menu()  # preset shortcuts follow the modality on screen
+
+
+def _preset_text(p: WindowPreset) -> str:
+    if p.percentiles is not None:
+        return p.name
+    return f"{p.name} (C {p.center:g}, W {p.width:g})"
 
 
 def build_view_menus(window: "MainWindow", view_menu: QMenu, bar: QMenuBar) -> ViewerMenus:
