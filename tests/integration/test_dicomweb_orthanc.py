@@ -170,7 +170,7 @@ def test_cli_find_and_get_by_url(orthanc, study: list[Path], tmp_path: Path, rep
 def test_node_level_search_and_retrieve_with_cancel(orthanc, study: list[Path], tmp_path: Path) -> None:
     from viewer.config import DicomWebNode
     from viewer.errors import Cancelled
-    from viewer.net.association import CancelToken
+    from viewer.cancel import CancelToken
     from viewer.net.dicomweb import retrieve_node, search_node
     from viewer.net.store import LocalStore
 

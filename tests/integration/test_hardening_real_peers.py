@@ -26,7 +26,7 @@ from pynetdicom.sop_class import CTImageStorage
 from peers import free_port
 from viewer.config import DimseNode, LocalAE, Timeouts
 from viewer.errors import Cancelled, NetError
-from viewer.net.association import CancelToken
+from viewer.cancel import CancelToken
 from viewer.net.echo import echo
 from viewer.net.store import TMP_PREFIX, LocalStore
 from viewer.tasks.retrieve import RetrieveRequest, ScpHolder, retrieve

@@ -21,7 +21,7 @@ from pynetdicom.sop_class import (CTImageStorage, MRImageStorage, StudyRootQuery
 from peers import free_port
 from viewer.config import DimseNode, Timeouts
 from viewer.errors import Cancelled, NetError
-from viewer.net.association import CancelToken
+from viewer.cancel import CancelToken
 from viewer.net.find import build_query, find
 from viewer.net.get import get
 from viewer.net.progress import retrieve_identifier

@@ -9,7 +9,6 @@ oracle is what the SCP received, decoded by pydicom, compared with our own rende
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from pynetdicom import AE, evt
 from pynetdicom.sop_class import Verification
 
 from peers import free_port
+from viewer.cancel import CancelToken
 from viewer.errors import Cancelled, PrintError
 from viewer.film import uids
 from viewer.film.layout import parse_display_format
@@ -286,11 +286,11 @@ def test_no_answer_is_bounded(printer):
 
 
 def test_cancel_deletes_what_was_created(printer):
-    cancel = threading.Event()
+    cancel = CancelToken()
 
     def progress(msg: str, frac: float) -> None:
         if "N-SET Image Box 2" in msg:
-            cancel.set()
+            cancel.cancel()
 
     with pytest.raises(Cancelled):
         run_print_job(gray_job(), profile_for(printer), cancel=cancel, progress=progress)

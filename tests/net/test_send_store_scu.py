@@ -3,7 +3,6 @@ compared with pydicom's own reading of the source files)."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -15,6 +14,7 @@ from pynetdicom import AE, evt
 from pynetdicom.sop_class import CTImageStorage, MRImageStorage
 
 from peers import free_port
+from viewer.cancel import CancelToken
 from viewer.errors import Cancelled, NetError
 from viewer.net import store_scu
 from viewer.net.store_scu import Category, StoreTarget
@@ -121,13 +121,13 @@ def test_warning_kept_apart_from_failure(corpus: Path, ct_only_scp: Scp) -> None
 
 def test_cancel_between_instances(corpus: Path, ct_only_scp: Scp) -> None:
     items = _items(corpus / "series" / "ct_stack_40")
-    cancel = threading.Event()
+    cancel = CancelToken()
     seen = []
 
     def progress(result: store_scu.StoreResult, done: int, total: int) -> None:
         seen.append(done)
         if done == 3:
-            cancel.set()
+            cancel.cancel()
 
     with pytest.raises(Cancelled):
         list(store_scu.send(_target(ct_only_scp), items, progress=progress, cancel=cancel))
@@ -167,11 +167,11 @@ def test_parallel_associations_send_everything_once(corpus: Path, ct_only_scp: S
 
 def test_parallel_cancel(corpus: Path, ct_only_scp: Scp) -> None:
     items = _items(corpus / "series" / "ct_stack_40")
-    cancel = threading.Event()
+    cancel = CancelToken()
 
     def progress(result: store_scu.StoreResult, done: int, total: int) -> None:
         if done == 5:
-            cancel.set()
+            cancel.cancel()
 
     with pytest.raises(Cancelled):
         list(store_scu.send(_target(ct_only_scp), items, progress=progress, cancel=cancel, associations=2))

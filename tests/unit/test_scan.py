@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 import zipfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 from pydicom.errors import InvalidDicomError
 from pydicom.fileset import FileSet
 
+from viewer.cancel import CancelToken
 from viewer.cli import main
 from viewer.dicom.scan import EventKind, ScanEvent, load_headers, load_tree, refine_series, scan
 from viewer.errors import Cancelled
@@ -189,16 +189,16 @@ def test_scan_streams_and_reports_progress(corpus: Path) -> None:
 
 
 def test_scan_cancel(corpus: Path) -> None:
-    cancel = threading.Event()
+    cancel = CancelToken()
     seen = []
     for event in scan(corpus / "series/ct_stack_40", cancel=cancel):
         seen.append(event)
         if event.kind == "instance" and len([e for e in seen if e.kind == "instance"]) == 3:
-            cancel.set()
+            cancel.cancel()
     assert seen[-1].kind == "done" and seen[-1].cancelled
     assert sum(e.kind == "instance" for e in seen) == 3
-    cancel2 = threading.Event()
-    cancel2.set()
+    cancel2 = CancelToken()
+    cancel2.cancel()
     with pytest.raises(Cancelled):
         load_tree(corpus / "series/ct_stack_40", cancel=cancel2)
 
@@ -206,12 +206,12 @@ def test_scan_cancel(corpus: Path) -> None:
 def test_threaded_reading_gives_the_same_tree(corpus: Path) -> None:
     assert _shape(load_tree(corpus / "series", workers=3)) == _shape(load_tree(corpus / "series"))
     # Cancelling and abandoning a threaded scan ends it cleanly.
-    cancel = threading.Event()
+    cancel = CancelToken()
     events = []
     for event in scan(corpus / "series", cancel=cancel, workers=3):
         events.append(event)
         if event.kind == "instance":
-            cancel.set()
+            cancel.cancel()
     assert events[-1].kind == "done" and events[-1].cancelled
     stream = scan(corpus / "series", workers=3)
     next(e for e in stream if e.kind == "instance")

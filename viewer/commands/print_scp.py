@@ -30,9 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
     import signal
-    import threading
     from pathlib import Path
 
+    from viewer.cancel import CancelToken
     from viewer.errors import UsageError
     from viewer.film.output import make_sink
     from viewer.net.print_scp import PrintServer, load_profile
@@ -65,11 +65,11 @@ def run(args: argparse.Namespace) -> int:
     server = PrintServer(sink.print_job, profile, aet=args.aet, host=args.bind, port=args.port,
                          timeout=args.timeout, max_associations=args.max_associations, box_size_mm=sink.box_size_mm,
                          ssl_context=ssl_context)
-    stop = threading.Event()
+    stop = CancelToken()
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("received %s, shutting down", signal.Signals(signum).name)
-        stop.set()
+        stop.cancel()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -17,11 +17,11 @@ import os
 import shutil
 import tempfile
 import struct
-import threading
 import zipfile
 import zlib
 from pathlib import Path
 
+from viewer.cancel import CancelToken
 from viewer.errors import Cancelled, ReadError
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def _cleanup() -> None:
 atexit.register(_cleanup)
 
 
-def extract_zip(path: str | os.PathLike[str], cancel: threading.Event | None = None) -> Path:
+def extract_zip(path: str | os.PathLike[str], cancel: CancelToken | None = None) -> Path:
     """Unpack ``path`` into a new temporary folder and return it.
 
     Raises
@@ -69,7 +69,7 @@ def extract_zip(path: str | os.PathLike[str], cancel: threading.Event | None = N
                         f"{min(MAX_UNPACKED_BYTES, max(room, 0))} allowed", path=str(path))
     with archive:
         for member in members:
-            if cancel is not None and cancel.is_set():
+            if cancel is not None and cancel.cancelled:
                 raise Cancelled("scan cancelled")
             try:
                 archive.extract(member, folder)

@@ -15,15 +15,15 @@ import logging
 import os
 import re
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
+from viewer.cancel import CancelToken, is_cancelled
 from viewer.errors import Cancelled, NetError, UsageError
 from viewer.net import _multipart
-from viewer.net.store_scu import Category, StoreItem, StoreResult, is_cancelled
+from viewer.net.store_scu import Category, StoreItem, StoreResult
 
 if TYPE_CHECKING:
     import requests
@@ -307,7 +307,7 @@ class DicomWebClient:
     def retrieve(self, dest: Path | object, study_uid: str, series_uid: str | None = None,
                  instance_uid: str | None = None, *,
                  progress: Callable[[Path, int], None] | None = None,
-                 cancel: object = None) -> list[Path]:
+                 cancel: CancelToken | None = None) -> list[Path]:
         """WADO-RS retrieve (PS3.18 10.4) of a study, series or instance into ``dest``.
 
         Parameters
@@ -318,7 +318,7 @@ class DicomWebClient:
         study_uid, series_uid, instance_uid : str
         progress : callable, optional
             ``progress(path, count)`` after each instance is complete on disk.
-        cancel : threading.Event or CancelToken, optional
+        cancel : viewer.cancel.CancelToken, optional
             Checked between chunks; the response is closed and :class:`Cancelled` raised.
 
         Returns
@@ -340,7 +340,7 @@ class DicomWebClient:
         return written
 
     def iter_retrieve(self, dest: Path | object, study_uid: str, series_uid: str | None = None,
-                      instance_uid: str | None = None, *, cancel: object = None) -> Iterator[Path]:
+                      instance_uid: str | None = None, *, cancel: CancelToken | None = None) -> Iterator[Path]:
         """As :meth:`retrieve`, yielding each file as soon as it is complete on disk."""
         import requests
         import urllib3
@@ -406,7 +406,7 @@ class DicomWebClient:
     # ------------------------------------------------------------------ STOW-RS
     def store(self, items: Sequence[StoreItem], *, study_uid: str | None = None,
               progress: Callable[[StoreResult, int, int], None] | None = None,
-              cancel: threading.Event | None = None,
+              cancel: CancelToken | None = None,
               modify: Callable[[object], object] | None = None,
               batch_bytes: int = STOW_BATCH_BYTES) -> Iterator[StoreResult]:
         """STOW-RS (PS3.18 10.5): POST instances in batches, one result per instance.
@@ -585,7 +585,7 @@ def _datasets(rsp: "requests.Response") -> list["Dataset"]:
     return [Dataset.from_json(item, bulk_data_uri_handler=lambda *a: b"") for item in items]
 
 
-def _chunks(rsp: "requests.Response", cancel: threading.Event | None) -> Iterator[bytes]:
+def _chunks(rsp: "requests.Response", cancel: CancelToken | None) -> Iterator[bytes]:
     """Body bytes as they arrive. ``read1`` returns what is there instead of waiting for a
     full chunk, so the parts completed before a cut connection are not lost with it."""
     raw = rsp.raw
@@ -685,7 +685,7 @@ def _stow_results(items: Iterable[StoreItem], reply: "Dataset | None") -> Iterat
 
 
 # ---------------------------------------------------------------------- node-level use
-def search_node(node: object, level: str, keys: Mapping[str, str], token: object = None) -> Iterator["Dataset"]:
+def search_node(node: object, level: str, keys: Mapping[str, str], token: CancelToken | None = None) -> Iterator["Dataset"]:
     """QIDO-RS search on a configured ``DicomWebNode``, as an iterator (like C-FIND).
 
     ``keys`` is the C-FIND key mapping of the PACS panel (empty values are return keys).
@@ -698,7 +698,7 @@ def search_node(node: object, level: str, keys: Mapping[str, str], token: object
         yield ds
 
 
-def ping_node(node: object, token: object = None) -> float:
+def ping_node(node: object, token: CancelToken | None = None) -> float:
     """Round-trip time (s) of a minimal QIDO-RS search (``studies?limit=1``): the DICOMweb
     counterpart of C-ECHO. Raises :class:`NetError` as :meth:`DicomWebClient.search`."""
     import time
@@ -710,7 +710,7 @@ def ping_node(node: object, token: object = None) -> float:
 
 
 def retrieve_node(node: object, level: str, uids: Mapping[str, str], store: object,
-                  token: object = None) -> Iterator[object]:
+                  token: CancelToken | None = None) -> Iterator[object]:
     """WADO-RS retrieve on a ``DicomWebNode`` of the study/series/instance named by ``uids``.
 
     Yields :class:`viewer.net.progress.RetrieveProgress` steps (one per instance written,

@@ -10,7 +10,8 @@ from pynetdicom.sop_class import Verification
 
 from viewer.config import DimseNode
 from viewer.errors import NetError
-from viewer.net.association import (SUCCESS, CancelToken, Context, associate, check_final, release,
+from viewer.cancel import CancelToken
+from viewer.net.association import (SUCCESS, Context, associate, check_final, release,
                                     status_category)
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,8 @@ from pynetdicom import sop_class as sc
 
 from viewer.config import DimseNode
 from viewer.errors import Cancelled, NetError, UsageError
-from viewer.net.association import (CANCEL, FAILURE, PENDING, WARNING, CancelToken, Context, required_context,
+from viewer.cancel import CancelToken
+from viewer.net.association import (CANCEL, FAILURE, PENDING, WARNING, Context, required_context,
                                     associate, cancel_watch, check_final, describe_status, release,
                                     status_category, status_of)
 

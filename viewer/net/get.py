@@ -18,7 +18,8 @@ from pydicom.dataset import Dataset
 from pynetdicom import ALL_TRANSFER_SYNTAXES, DEFAULT_TRANSFER_SYNTAXES, StoragePresentationContexts, evt
 
 from viewer.config import DimseNode
-from viewer.net.association import MAX_CONTEXTS, CancelToken, Context, associate
+from viewer.cancel import CancelToken
+from viewer.net.association import MAX_CONTEXTS, Context, associate
 from viewer.net.progress import RetrieveProgress, run_retrieve
 from viewer.net.storage_scp import handle_store
 from viewer.net.store import LocalStore

@@ -25,6 +25,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate
 from pynetdicom import AE, evt
 from pynetdicom.status import PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS, code_to_category
 
+from viewer.cancel import CancelToken
 from viewer.config import TlsOptions
 from viewer.errors import Cancelled, NetError, PrintError
 
@@ -76,14 +77,6 @@ def status_meaning(code: int) -> str:
     return PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS.get(code, ("", "unknown status"))[1] or "success"
 
 
-def _is_cancelled(cancel: Any) -> bool:
-    if cancel is None:
-        return False
-    if hasattr(cancel, "is_set"):
-        return bool(cancel.is_set())
-    return bool(getattr(cancel, "cancelled", False))
-
-
 def _offending(rsp: Dataset) -> str:
     """Names of the attributes a failure response points at (0000,1005) and its comment."""
     parts = []
@@ -129,16 +122,15 @@ class PrintAssociation:
         Propose the Basic Grayscale / Color Print Management Meta SOP classes.
     presentation_lut, print_job, annotation : bool
         Also propose Presentation LUT, Print Job, Basic Annotation Box.
-    cancel : object, optional
-        A cancel flag (``threading.Event`` or anything with ``is_set()`` / ``cancelled``),
-        checked before every request; when set, :class:`~viewer.errors.Cancelled` is raised.
+    cancel : viewer.cancel.CancelToken, optional
+        Checked before every request; when set, :class:`~viewer.errors.Cancelled` is raised.
     on_event : callable, optional
         Called (in pynetdicom's thread) with each :class:`JobEvent` received.
     """
 
     def __init__(self, address: PrinterAddress, *, grayscale: bool = True, color: bool = False,
                  presentation_lut: bool = False, print_job: bool = False, annotation: bool = False,
-                 cancel: Any = None, on_event: Callable[[JobEvent], None] | None = None) -> None:
+                 cancel: CancelToken | None = None, on_event: Callable[[JobEvent], None] | None = None) -> None:
         self.address = address
         self._want = {GRAYSCALE_META: grayscale, COLOR_META: color, PRESENTATION_LUT: presentation_lut,
                       PRINT_JOB: print_job, ANNOTATION_BOX: annotation}
@@ -284,8 +276,8 @@ class PrintAssociation:
 
     # ------------------------------------------------------------------ statuses
     def _check_cancel(self) -> None:
-        if _is_cancelled(self.cancel):
-            raise Cancelled("print cancelled")
+        if self.cancel is not None:
+            self.cancel.raise_if_cancelled("print cancelled")
 
     def _check(self, step: str, rsp: Dataset | None) -> int:
         """Classify a response status: warnings are kept, failures raised."""

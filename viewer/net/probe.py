@@ -17,7 +17,8 @@ from pynetdicom import sop_class as sc
 
 from viewer.config import DimseNode
 from viewer.errors import NetError
-from viewer.net.association import MAX_CONTEXTS, CancelToken, Context, associate, release
+from viewer.cancel import CancelToken
+from viewer.net.association import MAX_CONTEXTS, Context, associate, release
 
 log = logging.getLogger(__name__)
 

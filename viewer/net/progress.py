@@ -15,7 +15,8 @@ from pynetdicom.association import Association
 from viewer.config import DimseNode
 from viewer.errors import Cancelled, NetError
 from viewer.net import _fast_responses
-from viewer.net.association import (CANCEL, FAILURE, PENDING, SUCCESS, WARNING, CancelToken, required_context,
+from viewer.cancel import CancelToken
+from viewer.net.association import (CANCEL, FAILURE, PENDING, SUCCESS, WARNING, required_context,
                                     cancel_watch, check_final, describe_status, release, status_category,
                                     status_of)
 

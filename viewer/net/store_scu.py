@@ -28,6 +28,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
+from viewer.cancel import CancelToken, is_cancelled
 from viewer.errors import Cancelled, NetError
 
 if TYPE_CHECKING:
@@ -133,15 +134,6 @@ class _Group:
 
     items: list[StoreItem] = field(default_factory=list)
     contexts: list[tuple[str, list[str]]] = field(default_factory=list)
-
-
-def is_cancelled(token: object) -> bool:
-    """True when ``token`` -- a :class:`threading.Event` or anything with ``is_set()``, or a
-    :class:`viewer.net.association.CancelToken` (``cancelled``) -- asks to stop."""
-    if token is None:
-        return False
-    is_set = getattr(token, "is_set", None)
-    return bool(is_set()) if callable(is_set) else bool(getattr(token, "cancelled", False))
 
 
 def classify(status: int) -> str:
@@ -271,7 +263,7 @@ def _to_little_endian(ds: object) -> object:
 
 def send(target: "StoreTarget | DimseNode", items: Sequence[StoreItem], *,
          progress: Callable[[StoreResult, int, int], None] | None = None,
-         cancel: threading.Event | None = None,
+         cancel: CancelToken | None = None,
          modify: Callable[[object], object] | None = None,
          associations: int = 1, calling_aet: str = "VIEWER") -> Iterator[StoreResult]:
     """Send ``items`` by C-STORE, yielding one :class:`StoreResult` per item.
@@ -283,7 +275,7 @@ def send(target: "StoreTarget | DimseNode", items: Sequence[StoreItem], *,
     items : sequence of StoreItem
     progress : callable, optional
         ``progress(result, done, total)`` after each instance.
-    cancel : threading.Event, optional
+    cancel : viewer.cancel.CancelToken, optional
         Checked between instances; when set the association is released and
         :class:`~viewer.errors.Cancelled` raised (results already yielded stand).
     modify : callable, optional
@@ -310,8 +302,8 @@ def send(target: "StoreTarget | DimseNode", items: Sequence[StoreItem], *,
     total = len(items)
     done = 0
     for group in plan(items):
-        if is_cancelled(cancel):
-            raise Cancelled("send cancelled")
+        if cancel is not None:
+            cancel.raise_if_cancelled("send cancelled")
         n = max(1, min(associations, len(group.items)))
         if n == 1:
             stream = _send_group(peer, group.contexts, group.items, modify, cancel)
@@ -324,28 +316,24 @@ def send(target: "StoreTarget | DimseNode", items: Sequence[StoreItem], *,
             yield result
 
 
-class _AnyEvent:
-    """Set when any of its events is set (the user's cancel or an internal stop)."""
-
-    def __init__(self, *events: object) -> None:
-        self.events = [e for e in events if e is not None]
-
-    def is_set(self) -> bool:
-        return any(is_cancelled(e) for e in self.events)
-
-
 def _parallel(peer: tuple[object, str], group: _Group, n: int, modify: Callable[[object], object] | None,
-              cancel: object) -> Iterator[StoreResult]:
-    """Run ``n`` associations in threads over interleaved shares of ``group``."""
+              cancel: CancelToken | None) -> Iterator[StoreResult]:
+    """Run ``n`` associations in threads over interleaved shares of ``group``.
+
+    The threads watch ``stop``: a child of the user's token, also set when one association
+    fails or the consumer goes away (so its siblings end too).
+    """
     import queue
 
-    stop = threading.Event()
-    either = _AnyEvent(cancel, stop)
+    if cancel is not None:
+        stop, unlink = cancel.child()
+    else:
+        stop, unlink = CancelToken(), (lambda: None)
     out: "queue.Queue[tuple[str, object]]" = queue.Queue()
 
     def worker(share: list[StoreItem]) -> None:
         try:
-            for r in _send_group(peer, group.contexts, share, modify, either):
+            for r in _send_group(peer, group.contexts, share, modify, stop):
                 out.put(("result", r))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer thread
             out.put(("error", exc))
@@ -364,14 +352,15 @@ def _parallel(peer: tuple[object, str], group: _Group, n: int, modify: Callable[
             if kind == "result":
                 yield value  # type: ignore[misc]
             elif kind == "error":
-                if error is None and not (isinstance(value, Cancelled) and stop.is_set()
+                if error is None and not (isinstance(value, Cancelled) and stop.cancelled
                                           and not is_cancelled(cancel)):
                     error = value  # type: ignore[assignment]
-                stop.set()
+                stop.cancel()
             else:
                 running -= 1
     finally:
-        stop.set()
+        stop.cancel()
+        unlink()
         for t in threads:
             t.join(timeout=_JOIN_TIMEOUT)
     if error is not None:
@@ -390,23 +379,22 @@ def _node_of(target: object, calling_aet: str) -> tuple[object, str]:
 
 
 def _send_group(peer: tuple[object, str], contexts: list[tuple[str, list[str]]], items: Sequence[StoreItem],
-                modify: Callable[[object], object] | None, cancel: object) -> Iterator[StoreResult]:
+                modify: Callable[[object], object] | None, cancel: CancelToken | None) -> Iterator[StoreResult]:
     """One association carrying ``items`` (opened by :func:`viewer.net.association.associate`,
     which brings the node's timeouts, TLS and a rejection's reason)."""
-    from viewer.net.association import CancelToken, Context, associate, release
+    from viewer.net.association import Context, associate, release
 
     node, calling = peer
     log.info("C-STORE to %s: %d contexts for %d instances", getattr(node, "ae_title", "?"), len(contexts), len(items))
-    token = cancel if isinstance(cancel, CancelToken) else None
     assoc = associate(node, calling, [Context(sop, tuple(ts)) for sop, ts in contexts],  # type: ignore[arg-type]
-                      token=token)
+                      token=cancel)
     try:
         _no_delay(assoc)
         accepted = _accepted(assoc)
         lost = f"association with {getattr(node, 'ae_title', '?')} was lost (aborted by the peer or timed out)"
         for item in items:
-            if is_cancelled(cancel):
-                raise Cancelled("send cancelled")
+            if cancel is not None:
+                cancel.raise_if_cancelled("send cancelled")
             if not assoc.is_established:
                 raise NetError(lost)
             result = _send_one(assoc, item, accepted.get(item.sop_class_uid, set()), modify)

@@ -15,7 +15,7 @@ from pydicom.dataset import Dataset
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
 from viewer.config import DimseNode
-from viewer.net.association import CancelToken
+from viewer.cancel import CancelToken
 from viewer.net.find import find, set_key
 
 log = logging.getLogger(__name__)

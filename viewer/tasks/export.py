@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from viewer.cancel import CancelToken
 from viewer.dicom.metaimage import VolumeGeometry, write_metaimage
 from viewer.errors import Cancelled, ViewerError
 
@@ -122,7 +122,7 @@ def _modality(frame: np.ndarray, ds: Any, index: int) -> np.ndarray:
 
 
 def export_series_metaimage(frames: Sequence[tuple[str, int]], out: str | Path,
-                            cancel: threading.Event | None = None,
+                            cancel: CancelToken | None = None,
                             progress: Progress | None = None) -> Path:
     """Write the frames of one stack as a MetaImage in modality units (HU for CT).
 
@@ -132,7 +132,7 @@ def export_series_metaimage(frames: Sequence[tuple[str, int]], out: str | Path,
         The stack, in any order; it is sorted along its normal.
     out : str or Path
         The ``.mhd`` file to write (a ``.raw`` is written beside it).
-    cancel : threading.Event, optional
+    cancel : viewer.cancel.CancelToken, optional
         Checked between slices; raises :class:`Cancelled` when set.
     progress : callable(done, total), optional
 
@@ -157,7 +157,7 @@ def export_series_metaimage(frames: Sequence[tuple[str, int]], out: str | Path,
     integral = True
     slices = []
     for n, k in enumerate(order):
-        if cancel is not None and cancel.is_set():
+        if cancel is not None and cancel.cancelled:
             raise Cancelled("export cancelled")
         path, index = frames[k]
         src = sources[path]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from viewer.cancel import CancelToken
 from viewer.dicom.anonymize import Options, anonymize_file, output_name
 from viewer.errors import Cancelled, ViewerError
 from viewer.net.store import LocalStore
@@ -32,7 +32,7 @@ class ExportReport:
 
 
 def export_instances(sources: Iterable[tuple[str, str, str, str]], out: str | os.PathLike[str],
-                     opts: Options | None = None, cancel: threading.Event | None = None,
+                     opts: Options | None = None, cancel: CancelToken | None = None,
                      progress: Callable[[int], None] | None = None) -> ExportReport:
     """Copy (or de-identify with ``opts``) each source into ``out``.
 
@@ -55,7 +55,7 @@ def export_instances(sources: Iterable[tuple[str, str, str, str]], out: str | os
     store = LocalStore(out)
     report = ExportReport()
     for n, (src, study, series, sop) in enumerate(sources):
-        if cancel is not None and cancel.is_set():
+        if cancel is not None and cancel.cancelled:
             raise Cancelled("export cancelled")
         try:
             if opts is None:

@@ -1,14 +1,14 @@
 """Print films: render the chosen images, compose films, run the print protocol, report.
 
 Joins :mod:`viewer.render` (pixels as the user sees them), :mod:`viewer.film` (composition,
-printer rules) and :mod:`viewer.net.print_scu` (PS3.4 H). Blocking; takes a cancel flag and
-a progress callback; the GUI runs it in the single-thread print queue, the CLI directly.
+printer rules) and :mod:`viewer.net.print_scu` (PS3.4 H). Blocking; takes a
+:class:`viewer.cancel.CancelToken` and a progress callback; the GUI runs it in the
+single-thread print queue, the CLI directly.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import logging
 import time
 from dataclasses import dataclass, field
@@ -17,7 +17,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from pydicom.dataset import Dataset
 
-from viewer.errors import Cancelled, PrintError, ViewerError
+from viewer.cancel import CancelToken, is_cancelled
+from viewer.errors import PrintError, ViewerError
 from viewer.film import uids
 from viewer.film.adapt import Negotiated, adapt_job, effective_bits
 from viewer.film.attributes import (annotation_box_dataset, film_box_dataset, film_session_dataset,
@@ -62,31 +63,6 @@ class ImageRef:
     crop: tuple[int, int, int, int] | None = None
 
 
-def _call_render(frame: np.ndarray, params: Any, bits: int) -> np.ndarray:
-    """``viewer.render.render`` at ``bits`` output bits (8 or 12).
-
-    The pipeline renders to 8 bits; until it offers an output range, 12-bit print values
-    are scaled from its float VOI output in [0, 1] (Modality LUT -> VOI, PS3.4 N.2), with
-    the same rounding and MONOCHROME1 inversion as its 8-bit output.
-    """
-    from viewer.render import render
-
-    if bits == 8 or frame.ndim == 3 or params.palette is not None:
-        return np.asarray(render(frame, params))
-    sig = inspect.signature(render).parameters
-    for name in ("output_bits", "bits"):
-        if name in sig:
-            return np.asarray(render(frame, params, **{name: bits}))
-    from viewer.render import current_window
-    from viewer.render import lut as _lut
-
-    y = _lut.voi(_lut.modality(np.asarray(frame), params), params, current_window(frame, params))
-    if params.invert:
-        y = 1.0 - y
-    top = float((1 << bits) - 1)
-    return np.floor(y * top + 0.5).astype(np.uint16)
-
-
 def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size: bool = False,
                      polarity: Polarity = Polarity.NORMAL, burn_in: bool = False) -> ImageBoxSpec:
     """Render one frame for an image box: VOI as shown, crop, rotation, at ``bits`` (8 or 12).
@@ -97,7 +73,7 @@ def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size
     """
     from viewer.dicom.frames import open_frames
     from viewer.film.adapt import rgb_to_gray
-    from viewer.render import params_from_dataset
+    from viewer.render import params_from_dataset, render
 
     src = open_frames(ref.path)
     if not 0 <= ref.frame < src.num_frames:
@@ -106,9 +82,10 @@ def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size
     params = params_from_dataset(ds, ref.frame)
     if ref.window is not None and not params.is_color:
         params = params.with_window(*ref.window)
-    frame = src.frame(ref.frame)
-    out_bits = 8 if params.is_color else bits
-    px = _call_render(frame, params, out_bits)
+    # The display pipeline at the print depth: 12-bit P-values (PS3.4 H.4.1.1.2) come from the
+    # same Modality LUT -> VOI as the screen. Colour (RGB, palette, supplemental) is 8-bit.
+    px = render(src.frame(ref.frame), params, output_bits=bits)
+    out_bits = 8 if px.ndim == 3 else bits
     if px.ndim == 3 and not color:
         px, out_bits = rgb_to_gray(px), 8
     if ref.crop is not None:
@@ -143,15 +120,15 @@ def build_job(refs: Sequence[ImageRef], box: FilmBoxSpec, session: FilmSessionSp
               bits: int = 12, color: bool = False, polarity: Polarity = Polarity.NORMAL, true_size: bool = False,
               annotations: dict[int, str] | None = None,
               presentation_lut: PresentationLUTShape | None = PresentationLUTShape.IDENTITY,
-              burn_in: bool = False, cancel: Any = None,
+              burn_in: bool = False, cancel: CancelToken | None = None,
               progress: Progress | None = None) -> tuple[PrintJobSpec, list[str]]:
     """Render ``refs`` and compose films for ``profile``; returns the job and warnings."""
     warnings: list[str] = []
     bits = effective_bits(bits, profile, warnings)
     images = []
     for i, ref in enumerate(refs):
-        if _cancelled(cancel):
-            raise Cancelled("print cancelled")
+        if cancel is not None:
+            cancel.raise_if_cancelled("print cancelled")
         if progress:
             progress(f"rendering image {i + 1}/{len(refs)}", 0.3 * i / max(len(refs), 1))
         images.append(render_for_print(ref, bits, color=color, true_size=true_size, polarity=polarity,
@@ -195,12 +172,6 @@ class PrintReport:
         return dataclasses.asdict(self) | {"ok": self.ok}
 
 
-def _cancelled(cancel: Any) -> bool:
-    if cancel is None:
-        return False
-    return bool(cancel.is_set()) if hasattr(cancel, "is_set") else bool(getattr(cancel, "cancelled", False))
-
-
 def _as_color(img: ImageBoxSpec | None) -> ImageBoxSpec | None:
     """A grayscale box in a color film: its 8-bit display values on all three channels."""
     if img is None or img.is_color:
@@ -218,7 +189,7 @@ _EVENT_STATUS = {PrintJobEvent.PENDING: ExecutionStatus.PENDING, PrintJobEvent.P
 
 
 def _follow_job(scu: PrintAssociation, result: FilmResult, timeout: float, progress: Progress | None,
-                cancel: Any) -> None:
+                cancel: CancelToken | None) -> None:
     """Wait for the print job's DONE or FAILURE: N-EVENT-REPORTs, else N-GET Print Job polls.
 
     PS3.4 H.4.4: the printer reports Pending, Printing, Done, Failure as events; a client
@@ -227,7 +198,7 @@ def _follow_job(scu: PrintAssociation, result: FilmResult, timeout: float, progr
     deadline = time.monotonic() + timeout
     poll = 0.2
     while time.monotonic() < deadline:
-        if _cancelled(cancel):
+        if is_cancelled(cancel):
             # The film is already queued at the printer; stop following, do not cancel it.
             scu.warnings.append(f"film {result.number}: stopped following print job {result.print_job_uid}")
             return
@@ -259,7 +230,7 @@ def _follow_job(scu: PrintAssociation, result: FilmResult, timeout: float, progr
                         f"after {timeout:g} s")
 
 
-def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: Any = None,
+def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: CancelToken | None = None,
                   progress: Progress | None = None, on_event: Callable[[JobEvent], None] | None = None,
                   timeout: float = 30.0, job_timeout: float = 60.0, follow_job: bool = True) -> PrintReport:
     """Print ``job`` on the printer of ``profile`` (PS3.4 H message sequence) and report.
@@ -328,8 +299,8 @@ def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: Any = N
 
 
 def _run(scu: PrintAssociation, job: PrintJobSpec, profile: PrinterProfile, report: PrintReport,
-         created: list[tuple[str, str, str, bool]], color: bool, step: Callable[[str, float], None], cancel: Any,
-         job_timeout: float, negotiated: Negotiated) -> None:
+         created: list[tuple[str, str, str, bool]], color: bool, step: Callable[[str, float], None],
+         cancel: CancelToken | None, job_timeout: float, negotiated: Negotiated) -> None:
     printer = scu.get_printer(profile.printer_attributes)
     report.printer_status = str(printer.get("PrinterStatus", "") or "")
     report.printer_status_info = str(printer.get("PrinterStatusInfo", "") or "")

@@ -10,7 +10,7 @@ from typing import Iterator
 
 from viewer.config import DimseNode, LocalAE
 from viewer.errors import UsageError
-from viewer.net.association import CancelToken
+from viewer.cancel import CancelToken
 from viewer.net.find import GET_MODEL, MOVE_MODEL, Root
 from viewer.net.progress import RetrieveProgress, retrieve_identifier
 from viewer.net.storage_scp import StorageSCP

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from viewer.cancel import CancelToken
 from viewer.errors import Cancelled, ReadError, ViewerError
 from viewer.net import store_scu
 from viewer.net.store_scu import Category, StoreItem, StoreResult, StoreTarget
@@ -223,7 +224,7 @@ def _destination(destination: object, calling_aet: str) -> tuple[str, Callable[.
 def send_iter(destination: object, items: Sequence[StoreItem], *,
               skipped: Sequence[Path] = (), coerce: IdentityCoercion | None = None,
               resume: set[str] | None = None, report_path: Path | None = None,
-              cancel: object = None, associations: int = 1,
+              cancel: CancelToken | None = None, associations: int = 1,
               calling_aet: str = "VIEWER") -> Iterator[SendStep]:
     """As :func:`send`, as a stream of :class:`SendStep` (for GUI workers); the last step
     carries the report. Never raises for a failed send: see :func:`send`."""
@@ -258,7 +259,7 @@ def send(destination: object, items: Sequence[StoreItem], *,
          skipped: Sequence[Path] = (), coerce: IdentityCoercion | None = None,
          resume: set[str] | None = None, report_path: Path | None = None,
          progress: Callable[[StoreResult, int, int], None] | None = None,
-         cancel: object = None, associations: int = 1, calling_aet: str = "VIEWER") -> SendReport:
+         cancel: CancelToken | None = None, associations: int = 1, calling_aet: str = "VIEWER") -> SendReport:
     """Send ``items`` to a DIMSE node or a DICOMweb service and return the report.
 
     Parameters
@@ -276,7 +277,7 @@ def send(destination: object, items: Sequence[StoreItem], *,
         Where to keep the report, rewritten at most every second and at the end (resumable).
     progress : callable, optional
         ``progress(result, done, total)`` after each instance.
-    cancel : threading.Event or CancelToken, optional
+    cancel : viewer.cancel.CancelToken, optional
     associations : int
         Parallel C-STORE associations (see :func:`viewer.net.store_scu.send`).
     calling_aet : str
@@ -299,7 +300,7 @@ def send(destination: object, items: Sequence[StoreItem], *,
     return report
 
 
-def send_paths(destination: object, paths: Sequence[Path], *, token: object = None,
+def send_paths(destination: object, paths: Sequence[Path], *, token: CancelToken | None = None,
                calling_aet: str = "VIEWER", coerce: IdentityCoercion | None = None,
                associations: int = 1) -> Iterator[SendStep]:
     """Worker body for the GUI: collect ``paths`` (files, folders, a CD) and send them.

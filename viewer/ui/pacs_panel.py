@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLin
                                QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from viewer.config import NetworkConfig, default_store_dir, save_config
-from viewer.net.association import CancelToken
+from viewer.cancel import CancelToken
 from viewer.net.store import LocalStore
 from viewer.ui.workers import Pools, Worker, run_in
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import threading
 from typing import Any, Sequence
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPlainTextEdit,
                                QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
+from viewer.cancel import CancelToken
 from viewer.errors import Cancelled, ViewerError
 from viewer.film.adapt import adapt_job, effective_bits
 from viewer.film.compose import paginate, select_indices
@@ -66,13 +66,13 @@ class PrintWorker(QRunnable):
         self.setAutoDelete(False)
         self.job_id = job_id
         self.signals = PrintSignals()
-        self.cancel_event = threading.Event()
+        self.cancel_event = CancelToken()
         self._args = (list(refs), box, session, profile, dict(options))
         self.timeout = timeout
 
     def cancel(self) -> None:
         """Ask the job to stop before its next request (a film already printing is not recalled)."""
-        self.cancel_event.set()
+        self.cancel_event.cancel()
 
     def run(self) -> None:  # pool thread: signals only, no widgets
         refs, box, session, profile, options = self._args

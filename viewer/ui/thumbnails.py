@@ -7,13 +7,13 @@ file's own window, subsampled to about ``size`` pixels on its long side.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any, Iterator
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from viewer.cancel import CancelToken
 from viewer.ui.workers import Pools, Worker
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,9 @@ def render_thumbnail(path: str, frame_index: int, size: int = THUMB_SIZE) -> np.
     return np.ascontiguousarray(render(frame[::step, ::step], params))
 
 
-def _drain(jobs: list[tuple[str, str, int]], cancel: threading.Event) -> Iterator[tuple[str, Any]]:
+def _drain(jobs: list[tuple[str, str, int]], cancel: CancelToken) -> Iterator[tuple[str, Any]]:
     for key, path, index in jobs:
-        if cancel.is_set():
+        if cancel.cancelled:
             return
         try:
             yield key, render_thumbnail(path, index)

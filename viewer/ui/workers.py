@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from viewer.cancel import CancelToken
 from viewer.errors import Cancelled, ViewerError
 
 log = logging.getLogger(__name__)
@@ -48,18 +49,18 @@ class Worker(QRunnable):
         super().__init__()
         self.setAutoDelete(True)
         self.signals = WorkerSignals()
-        self.cancel_event = threading.Event()
+        self.cancel_event = CancelToken()
         self._fn, self._args, self._kwargs = fn, args, kwargs
         if pass_cancel:
             self._kwargs["cancel"] = self.cancel_event
 
     def cancel(self) -> None:
         """Ask the work to stop at its next check; ``finished`` still follows."""
-        self.cancel_event.set()
+        self.cancel_event.cancel()
 
     @property
     def cancelled(self) -> bool:
-        return self.cancel_event.is_set()
+        return self.cancel_event.cancelled
 
     def run(self) -> None:  # runs in a pool thread
         sig = self.signals
@@ -68,14 +69,14 @@ class Worker(QRunnable):
             result = self._fn(*self._args, **self._kwargs)
             if _is_iterator(result):
                 for item in result:
-                    if self.cancel_event.is_set():
+                    if self.cancel_event.cancelled:
                         close = getattr(result, "close", None)
                         if close:
                             close()
                         break
                     sig.yielded.emit(item)
                 result = None
-            if not self.cancel_event.is_set():
+            if not self.cancel_event.cancelled:
                 sig.returned.emit(result)
         except Cancelled:
             pass
