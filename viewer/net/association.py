@@ -23,7 +23,6 @@ from pynetdicom.presentation import PresentationContext
 from pynetdicom.status import code_to_category
 
 from viewer.cancel import CancelToken
-from viewer.cancel import CancelToken
 from viewer.config import DimseNode, TlsOptions, validate_ae_title
 from viewer.errors import Cancelled, NetError
 
