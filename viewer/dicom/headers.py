@@ -127,6 +127,9 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "PatientPosition": ("patient_position", _text),
     "FrameOfReferenceUID": ("frame_of_reference_uid", _text),
     "BodyPartExamined": ("body_part_examined", _text),
+    "ViewPosition": ("view_position", _text),
+    "ImageLaterality": ("laterality", _text),
+    "Laterality": ("_series_laterality", _text),
     "ImageType": ("image_type", _words),
     "EchoNumbers": ("echo_number", _integer),
     "TemporalPositionIdentifier": ("temporal_position", _integer),
@@ -202,6 +205,10 @@ def build_instance(fields: dict[str, Any], path: str | None, transfer_syntax_uid
         missing = " and ".join(n for n, v in (("Study", study_uid), ("Series", series_uid)) if not v)
         raise ReadError(f"incomplete header: no {missing} Instance UID (truncated?)", path=path)
     acquisition_time = data.pop("_acquisition_time", "")
+    # Image Laterality (0020,0062) is the image's; Laterality (0020,0060) the series' (PS3.3 C.7.3.1).
+    series_laterality = data.pop("_series_laterality", "")
+    if not data["laterality"]:
+        data["laterality"] = series_laterality
     if not data["content_time"]:
         data["content_time"] = acquisition_time
     frames = data["number_of_frames"]

@@ -99,6 +99,8 @@ class Instance:
     patient_position: str = ""
     frame_of_reference_uid: str = ""
     body_part_examined: str = ""
+    view_position: str = ""  #: View Position (0018,5101), e.g. CC, MLO, PA, LAT
+    laterality: str = ""  #: Image Laterality (0020,0062), else the series' Laterality (0020,0060)
     transfer_syntax_uid: str = ""
     image_type: tuple[str, ...] = ()
     echo_number: int | None = None
