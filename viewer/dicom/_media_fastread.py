@@ -237,11 +237,12 @@ class _Text:
     def pydicom_value(self, raw: bytes, tag: int, vr: str) -> Any:
         from pydicom.charset import convert_encodings
         from pydicom.dataelem import RawDataElement, convert_raw_data_element
+        from pydicom.tag import BaseTag
 
         if self._encodings is None:
             names = (self.charset or b"").decode("ascii", "replace").strip(" \x00").split("\\")
             self._encodings = convert_encodings([n.strip() for n in names if n.strip()] or ["ISO_IR 6"])
-        elem = convert_raw_data_element(RawDataElement(tag, vr, len(raw), raw, 0, False, True),
+        elem = convert_raw_data_element(RawDataElement(BaseTag(tag), vr, len(raw), raw, 0, False, True),
                                         encoding=self._encodings)
         return elem.value
 
@@ -374,7 +375,7 @@ def decode(found: dict[int, bytes], wanted: dict[int, tuple[str, str]], text: _T
     return out
 
 
-class Values(dict):
+class Values(dict[str, Any]):
     """Decoded values with pydicom-like access: ``get(keyword)`` and attributes."""
 
     def __getattr__(self, name: str) -> Any:

@@ -53,7 +53,7 @@ def _num(value: int | None) -> float:
     return _BIG if value is None else float(value)
 
 
-def fallback_key(inst: Instance) -> tuple:
+def fallback_key(inst: Instance) -> tuple[float, float, str, str]:
     """Instance Number, then Acquisition Number, then Content Time, then path."""
     return (_num(inst.instance_number), _num(inst.acquisition_number), inst.content_time or "", inst.path or "")
 
@@ -124,6 +124,10 @@ def _split_repeats(items: list[Instance], normal: tuple[float, float, float],
     return [_sorted_stack(items, normal, orientation)]
 
 
+#: Orientation (rounded), Rows, Columns: images that may share one stack.
+_GeometryKey = tuple[tuple[float, ...], int | None, int | None]
+
+
 def split_stacks(instances: Sequence[Instance]) -> list[Stack]:
     """Group ``instances`` into sorted sub-stacks.
 
@@ -132,9 +136,9 @@ def split_stacks(instances: Sequence[Instance]) -> list[Stack]:
     the others form one stack sorted by :func:`fallback_key`. Stacks are returned in
     the order of their lowest Instance Number.
     """
-    geometric: dict[tuple, list[Instance]] = {}
+    geometric: dict[_GeometryKey, list[Instance]] = {}
     plain: list[Instance] = []
-    normals: dict[tuple, tuple[float, float, float]] = {}
+    normals: dict[_GeometryKey, tuple[float, float, float]] = {}
     for inst in instances:
         normal = slice_normal(inst.image_orientation) if inst.image_orientation and inst.image_position else None
         if normal is None or inst.number_of_frames > 1:

@@ -35,7 +35,7 @@ from typing import Iterable
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import UID, UID_dictionary
+from pydicom.uid import UID
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ FrameContentSequence StackID InStackPositionNumber TemporalPositionIndex Dimensi
 DimensionIndexSequence DimensionIndexPointer FunctionalGroupPointer DimensionOrganizationUID
 DimensionOrganizationSequence DimensionOrganizationType
 ReferencedImageSequence ReferencedSOPClassUID ReferencedSOPInstanceUID ReferencedFrameNumber
-""".split())
+""".split())  # noqa: SIM905 - a list of keywords reads best as text
 
 #: Type 2 identity attributes kept present (PS3.15 E.1-1 action Z): empty, or the pseudonym.
 EMPTY_TYPE2 = ("PatientBirthDate", "PatientSex", "StudyDate", "StudyTime", "ReferringPhysicianName",
@@ -122,7 +122,7 @@ def pseudonym(patient_id: str, key: bytes) -> str:
 
 
 def _is_well_known(uid: str) -> bool:
-    return uid in UID_dictionary
+    return bool(UID(uid).type)  # listed in PS3.6 Annex A (pydicom's UID dictionary), "" otherwise
 
 
 def _clean(ds: Dataset, opts: Options) -> Dataset:

@@ -119,6 +119,8 @@ class DumpNode:
     # Element nodes made by :func:`dataset_nodes` start as stubs holding only their tag and
     # place; the rest is filled from the data set the first time any of it is read
     # (``__getattr__``), so a tree shows 2,000 elements without converting them all.
+    _lazy: tuple[Dataset, bool]  # (data set, charset declared) of a stub, until it is filled
+
     _LAZY_FIELDS = ("kind", "vr", "vm", "length", "keyword", "name", "value", "private_creator",
                     "retired", "problems", "_source", "_charset_declared")
 
@@ -312,7 +314,7 @@ def element_node(ds: Dataset, tag: int, *, depth: int = 0, parent: DumpNode | No
         else:
             creator = elem.private_creator if elem is not None else None
             known = elem is not None and creator and elem.name not in ("Private tag data", "")
-            name = elem.name.strip("[]") if known else "Unknown Tag & Data"
+            name = elem.name.strip("[]") if known and elem is not None else "Unknown Tag & Data"
             keyword = _camel(name) if known else "UnknownTagAndData"
     elif dictionary_has_tag(t):
         keyword = elem.keyword if elem is not None else ""
@@ -352,7 +354,7 @@ def element_node(ds: Dataset, tag: int, *, depth: int = 0, parent: DumpNode | No
         value = f"{n} item{'s' if n != 1 else ''}"
     return DumpNode(kind, int(tag), vr or "UN", vm, length, keyword, name, value, depth=depth,
                     is_meta=is_meta, private_creator=creator, retired=retired, problems=problems,
-                    parent=parent, row=row, _source=elem.value if kind is NodeKind.SEQUENCE else None,
+                    parent=parent, row=row, _source=elem.value if kind is NodeKind.SEQUENCE and elem is not None else None,
                     _charset_declared=charset_declared)
 
 
@@ -448,9 +450,9 @@ def read_dataset(path: str | os.PathLike[str], *, defer_size: int | None = DEFER
             # A raw data set without preamble/File Meta (PS3.10 7.1 is optional for media
             # written by old software); DCMTK reads these too.
             ds = dcmread(path, force=True, defer_size=defer_size, stop_before_pixels=stop_before_pixels)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ReadError(f"{path}: not a DICOM file ({exc})", path=path) from exc
-    except Exception as exc:  # noqa: BLE001 - pydicom raises many types on damaged files
+    except Exception as exc:  # pydicom raises many types on damaged files
         raise ReadError(f"{path}: cannot parse: {exc}", path=path) from exc
     stopped = _truncation(ds, size)
     if len(ds) == 0 and not len(getattr(ds, "file_meta", []) or []):
@@ -486,7 +488,7 @@ def _truncation(ds: Dataset, size: int) -> str | None:
         if end > size:
             return (f"reading stopped at byte {raw.value_tell}: element {Tag(tag)} declares "
                     f"{raw.length} bytes but only {size - raw.value_tell} remain in the file")
-    last = next(reversed(ds.keys()), None) if len(ds) else None
+    last = list(ds.keys())[-1] if len(ds) else None
     if last is not None:
         raw = ds.get_item(last, keep_deferred=True)
         if isinstance(raw, RawDataElement) and raw.length != UNDEFINED_LENGTH and raw.value_tell is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def to_json_dict(ds: Dataset, *, path: str | os.PathLike[str] | None = None,
     return result
 
 
-def _convertible(ds: Dataset, tag: Any) -> DataElement:
+def _convertible(ds: Dataset, tag: BaseTag) -> DataElement:
     """The element at ``tag``, or, when its value cannot be decoded with its VR (an unknown
     VR, a length that is not a multiple of the value size: a damaged file), the raw bytes
     as UN (PS3.5 6.2.2), so one bad element does not stop the dump."""

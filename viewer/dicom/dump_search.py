@@ -69,9 +69,7 @@ def node_matches(node: DumpNode, text: str, tag: int | None = None) -> bool:
 def _passes(node: DumpNode, query: Query) -> bool:
     if query.hide_private and node.is_private:
         return False
-    if query.hide_empty and node.is_empty:
-        return False
-    return True
+    return not (query.hide_empty and node.is_empty)
 
 
 def visible_nodes(roots: list[DumpNode], query: Query) -> set[int] | None:

@@ -10,7 +10,7 @@ OB/OW) is summarised instead of printed.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from pydicom.dataelem import DataElement
 from pydicom.filebase import DicomBytesIO
@@ -110,10 +110,10 @@ def format_value(elem: DataElement, length: int | None = None, raw: bytes | None
     return text
 
 
-def _hex(data: bytes, word: bool = False, little: bool = True) -> str:
+def _hex(data: bytes | bytearray, word: bool = False, little: bool = True) -> str:
     if word:
         n = len(data) // 2
-        order = "little" if little else "big"
+        order: Literal["little", "big"] = "little" if little else "big"
         return "\\".join(f"{int.from_bytes(data[2 * i:2 * i + 2], order):04x}" for i in range(n))
     return "\\".join(f"{b:02x}" for b in data)
 

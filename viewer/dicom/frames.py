@@ -30,13 +30,17 @@ import os
 import struct
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydicom.dataelem import RawDataElement
 from pydicom.errors import BytesLengthException
 
 from viewer.dicom import pixeldata as _px
 from viewer.errors import DecodeError, ReadError, ViewerError
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ _PIXEL_DATA = 0x7FE00010
 _FLOAT_PIXEL_DATA = (0x7FE00008, 0x7FE00009)
 
 
-def read_dataset(path: str | os.PathLike[str], defer: bool = True) -> Any:
+def read_dataset(path: str | os.PathLike[str], defer: bool = True) -> Dataset:
     """Read a DICOM file (Part 10, or a raw dataset without File Meta) with pydicom.
 
     Parameters
@@ -112,7 +116,7 @@ def read_dataset(path: str | os.PathLike[str], defer: bool = True) -> Any:
     return ds
 
 
-def _looks_like_dicom(ds: Any) -> bool:
+def _looks_like_dicom(ds: Dataset) -> bool:
     try:
         tags = [int(t) for t in ds.keys()]
     except Exception:  # noqa: BLE001
@@ -123,7 +127,7 @@ def _looks_like_dicom(ds: Any) -> bool:
     return sum(t in known for t in tags) >= 2 and all(t >= 0x00080000 for t in tags[:1])
 
 
-def _guess_transfer_syntax(ds: Any) -> None:
+def _guess_transfer_syntax(ds: Dataset) -> None:
     """Set File Meta Transfer Syntax from how pydicom parsed a raw dataset (PS3.5 A.1/A.2)."""
     from pydicom.dataset import FileMetaDataset
     from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
@@ -140,7 +144,7 @@ def _guess_transfer_syntax(ds: Any) -> None:
                                       ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
 
 
-def open_frames(source: str | os.PathLike[str] | Any) -> FrameSource:
+def open_frames(source: str | os.PathLike[str] | Dataset) -> FrameSource:
     """Open the frames of a DICOM image.
 
     Parameters
@@ -198,7 +202,7 @@ class FrameSource:
         Problems found while decoding that did not stop it (short Pixel Data, ...).
     """
 
-    def __init__(self, ds: Any, path: str | None = None) -> None:
+    def __init__(self, ds: Dataset, path: str | None = None) -> None:
         self.dataset = ds
         self.path = path
         self.warnings: list[str] = []
@@ -234,7 +238,7 @@ class FrameSource:
         self._file_range: tuple[int, int] | None = None
         self._available = 0
         self._pixel_vr = ""
-        self._dds: Any = None
+        self._dds: Dataset | None = None
         if self.native and not self._float:
             self._locate_native()
         elif not self._float:
@@ -273,10 +277,11 @@ class FrameSource:
         """Find the Pixel Data bytes: in the file (deferred) or in memory; check length."""
         elem = self.dataset.get_item(_PIXEL_DATA, keep_deferred=True)
         self._pixel_vr = str(getattr(elem, "VR", "") or "")
-        deferred = getattr(elem, "value", b"") is None and self.path and self.transfer_syntax != _px.DEFLATED
-        if deferred:
+        # A deferred value is a raw element without a value: its bytes are still in the file.
+        if (isinstance(elem, RawDataElement) and elem.value is None and self.path
+                and self.transfer_syntax != _px.DEFLATED):
             start = int(elem.value_tell)
-            file_size = os.path.getsize(self.path)  # type: ignore[arg-type]
+            file_size = os.path.getsize(self.path)
             length = int(elem.length) if elem.length != 0xFFFFFFFF else file_size - start
             self._available = max(0, min(length, file_size - start))
             self._file_range = (start, self._available)
@@ -367,17 +372,17 @@ class FrameSource:
             if len(chunk) < need:
                 chunk += bytes(need - len(chunk))
             bitsarr = np.unpackbits(np.frombuffer(chunk, np.uint8), bitorder="little")
-            return bitsarr[offset_bits:offset_bits + g.rows * g.columns].reshape(g.rows, g.columns).copy()
+            return np.array(bitsarr[offset_bits:offset_bits + g.rows * g.columns].reshape(g.rows, g.columns))
         chunk = self._read_bytes(first, last - first)
         if not chunk:
             raise DecodeError(f"frame {index + 1} has no pixel data: Pixel Data ends at byte {self._available}")
         if len(chunk) < last - first:
             chunk += bytes(last - first - len(chunk))
-        opts = dict(rows=g.rows, columns=g.columns, samples_per_pixel=g.samples,
-                    bits_allocated=g.bits_allocated, bits_stored=g.bits_stored,
-                    pixel_representation=int(g.signed), photometric_interpretation=g.photometric,
-                    number_of_frames=1, planar_configuration=g.planar,
-                    pixel_keyword="PixelData")
+        opts: dict[str, Any] = dict(rows=g.rows, columns=g.columns, samples_per_pixel=g.samples,
+                                    bits_allocated=g.bits_allocated, bits_stored=g.bits_stored,
+                                    pixel_representation=int(g.signed), photometric_interpretation=g.photometric,
+                                    number_of_frames=1, planar_configuration=g.planar,
+                                    pixel_keyword="PixelData")
         try:
             arr, props = get_decoder(self.transfer_syntax).as_array(chunk, index=0, **opts)
         except Exception as exc:  # noqa: BLE001 - any decoder failure is a DecodeError
@@ -394,26 +399,26 @@ class FrameSource:
         read whole. Read only what is in the file, and say so.
         """
         elem = self.dataset.get_item(_PIXEL_DATA, keep_deferred=True)
-        if getattr(elem, "value", b"") is None and self.path and elem.length != 0xFFFFFFFF:
+        if isinstance(elem, RawDataElement) and elem.value is None and self.path and elem.length != 0xFFFFFFFF:
             start, declared = int(elem.value_tell), int(elem.length)
             try:
                 available = max(0, min(declared, os.path.getsize(self.path) - start))
                 with open(self.path, "rb") as fh:
                     fh.seek(start)
-                    value = fh.read(available)
+                    data = fh.read(available)
             except OSError as exc:
                 raise ReadError(f"{self.path}: cannot read pixel data: {exc.strerror or exc}",
                                 path=self.path) from None
             if available < declared:
                 self._warn(f"Pixel Data declares {declared} bytes but the file holds {available}")
-            return value
+            return data
         try:
             value = self.dataset.PixelData
         except Exception as exc:  # noqa: BLE001 - a deferred value whose file is gone or cut
             raise ReadError(f"{self.path or 'dataset'}: cannot read Pixel Data: {exc}", path=self.path) from None
         return bytes(value or b"")
 
-    def _decode_dataset(self) -> Any:
+    def _decode_dataset(self) -> Dataset:
         """A private dataset with just what pydicom's decoder reads, built once.
 
         The Image Pixel attributes (group 0028), the offset tables and the Pixel Data bytes,
@@ -421,6 +426,7 @@ class FrameSource:
         """
         if self._dds is None:
             from pydicom.dataset import Dataset, FileMetaDataset
+            from pydicom.uid import UID
 
             dds = Dataset()
             for elem in self.dataset.group_dataset(0x0028):
@@ -430,7 +436,7 @@ class FrameSource:
                     dds.add(self.dataset[tag])
             dds.add_new(_PIXEL_DATA, "OB", self._encapsulated_value())
             dds.file_meta = FileMetaDataset()
-            dds.file_meta.TransferSyntaxUID = self.transfer_syntax
+            dds.file_meta.TransferSyntaxUID = UID(self.transfer_syntax)
             self._dds = dds
         return self._dds
 
@@ -442,7 +448,7 @@ class FrameSource:
                 self._decode_dataset(), index=index, decoding_plugin=self._plugin)
         except ReadError:
             raise
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             # Rust codecs (pylibjpeg-rle) turn a panic on damaged data into pyo3's
             # PanicException, a BaseException: a decode error too, not a crash.
             if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
@@ -489,7 +495,7 @@ class FrameSource:
         return self._encapsulated_frame(index)
 
     def _float_frame(self, index: int) -> np.ndarray:
-        from pydicom.pixels import pixel_array
+        from pydicom.pixels.utils import pixel_array
 
         try:
             return np.asarray(pixel_array(self.dataset, index=index))

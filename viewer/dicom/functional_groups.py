@@ -136,7 +136,8 @@ def frame_attribute(ds: Dataset, frame_index: int, group_tag: int, keyword: str)
         if g.tag == group_tag:
             seq = g.container[group_tag].value or []
             if seq and keyword in seq[0]:
-                return seq[0][keyword].value
+                value: object = seq[0][keyword].value
+                return value
     return None
 
 
@@ -156,7 +157,7 @@ def diffusion_info(ds: Dataset, frame_index: int) -> DiffusionInfo | None:
         if grad_seq and "DiffusionGradientOrientation" in grad_seq[0]:
             vals = grad_seq[0].DiffusionGradientOrientation
             try:
-                gradient = tuple(float(v) for v in vals)[:3]  # type: ignore[assignment]
+                gradient = tuple(float(v) for v in vals)[:3]
             except (TypeError, ValueError):
                 gradient = None
         return DiffusionInfo(float(b) if b is not None else None, str(direction) if direction else None,

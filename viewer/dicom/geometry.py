@@ -178,8 +178,11 @@ def orientation_labels(image_orientation: Sequence[float] | None) -> tuple[str, 
     if iop is None:
         return None
     row, col = iop[:3], iop[3:]
-    neg = lambda v: tuple(-c for c in v)  # noqa: E731
-    return direction_label(neg(col)), direction_label(col), direction_label(neg(row)), direction_label(row)
+    return direction_label(_neg(col)), direction_label(col), direction_label(_neg(row)), direction_label(row)
+
+
+def _neg(v: Sequence[float]) -> tuple[float, ...]:
+    return tuple(-c for c in v)
 
 
 def slice_normal(image_orientation: Sequence[float]) -> Vector | None:
@@ -289,7 +292,8 @@ def slice_spacing(distances: Sequence[float], tolerance_mm: float = 0.01,
         return None
     steps = [b - a for a, b in zip(pos, pos[1:])]
     ordered = sorted(steps)
-    median = ordered[len(ordered) // 2] if len(ordered) % 2 else 0.5 * (ordered[len(ordered) // 2 - 1] + ordered[len(ordered) // 2])
+    half = len(ordered) // 2
+    median = ordered[half] if len(ordered) % 2 else 0.5 * (ordered[half - 1] + ordered[half])
     tol = max(tolerance_mm, relative_tolerance * median)
     # Gaps are reported on their own; "uniform" describes the other steps.
     uniform = all(abs(s - median) <= tol for s in steps if s < 1.5 * median)

@@ -292,7 +292,7 @@ def read_header(source: str | os.PathLike[str] | BinaryIO, name: str | None = No
         raise ReadError(f"not a DICOM file: {exc}", path=label) from exc
     except (EOFError, OSError) as exc:
         raise ReadError(f"truncated header: {exc}", path=label) from exc
-    except Exception as exc:  # noqa: BLE001 - pydicom raises many types on corrupt data
+    except Exception as exc:  # pydicom raises many types on corrupt data
         raise ReadError(f"corrupt header: {type(exc).__name__}: {exc}", path=label) from exc
     return ds
 
@@ -312,7 +312,7 @@ def _read_instance_pydicom(path: str | os.PathLike[str]) -> Instance:
         return instance_from_dataset(ds, os.fspath(path), ts)
     except ReadError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any malformed value: report, don't crash the scan
+    except Exception as exc:  # any malformed value: report, don't crash the scan
         raise ReadError(f"corrupt header: {type(exc).__name__}: {exc}", path=str(path)) from exc
 
 

@@ -115,9 +115,7 @@ def fast_path_ok(geom: Geometry) -> bool:
     """Whether :func:`read_native_frame` handles this geometry (else use pydicom)."""
     if geom.bits_allocated not in (8, 16, 32):
         return False
-    if geom.photometric == "YBR_FULL_422":
-        return False  # native 4:2:2 needs resampling (PS3.3 C.7.6.3.1.2)
-    return True
+    return geom.photometric != "YBR_FULL_422"  # native 4:2:2 needs resampling (PS3.3 C.7.6.3.1.2)
 
 
 def mask_stored(arr: np.ndarray, geom: Geometry) -> np.ndarray:
@@ -134,9 +132,10 @@ def mask_stored(arr: np.ndarray, geom: Geometry) -> np.ndarray:
     if low:
         unsigned = unsigned >> low
     if not geom.signed:
-        return np.bitwise_and(unsigned, (1 << bs) - 1)
+        masked: np.ndarray = np.bitwise_and(unsigned, (1 << bs) - 1)
+        return masked
     shift = ba - bs
-    signed = np.left_shift(unsigned, shift).view(np.dtype(f"i{arr.dtype.itemsize}"))
+    signed: np.ndarray = np.left_shift(unsigned, shift).view(np.dtype(f"i{arr.dtype.itemsize}"))
     np.right_shift(signed, shift, out=signed)  # arithmetic shift: sign extension
     return signed
 
