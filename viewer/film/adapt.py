@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def effective_bits(requested: int, profile: PrinterProfile, warnings: list[str])
     return 12 if requested == 12 else 8
 
 
-def _check(what: str, value: object, allowed: list[str] | None, warnings: list[str], printer: str) -> object:
+def _check(what: str, value: str | None, allowed: list[str] | None, warnings: list[str], printer: str) -> str | None:
     """Return ``value`` if allowed, None (with a warning) if the attribute is unsupported."""
     if value is None or allowed is None:
         return value
@@ -94,10 +95,12 @@ def check_film_box(spec: FilmBoxSpec, profile: PrinterProfile, warnings: list[st
     # PS3.4 H.4 B605: a density outside the printer's range is replaced by its limit;
     # clamp here so the preview shows what will print.
     if out.max_density is not None and profile.max_density is not None and out.max_density > profile.max_density:
-        warnings.append(f"max density {out.max_density} above printer {name}'s {profile.max_density}: using {profile.max_density}")
+        warnings.append(f"max density {out.max_density} above printer {name}'s {profile.max_density}: "
+                        f"using {profile.max_density}")
         out = dataclasses.replace(out, max_density=profile.max_density)
     if out.min_density is not None and profile.min_density is not None and out.min_density < profile.min_density:
-        warnings.append(f"min density {out.min_density} below printer {name}'s {profile.min_density}: using {profile.min_density}")
+        warnings.append(f"min density {out.min_density} below printer {name}'s {profile.min_density}: "
+                        f"using {profile.min_density}")
         out = dataclasses.replace(out, min_density=profile.min_density)
     return out
 
@@ -106,13 +109,14 @@ def rgb_to_gray(pixels: np.ndarray) -> np.ndarray:
     """8-bit luma of an RGB image (ITU-R BT.601 weights, as YBR_FULL in PS3.3 C.7.6.3.1.2)."""
     rgb = pixels.astype(np.float32)
     y = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
-    return np.clip(np.rint(y), 0, 255).astype(np.uint8)
+    gray: np.ndarray = np.clip(np.rint(y), 0, 255).astype(np.uint8)
+    return gray
 
 
 def _adapt_image(img: ImageBoxSpec | None, profile: PrinterProfile, gray_only: bool) -> ImageBoxSpec | None:
     if img is None:
         return None
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if gray_only and img.is_color:
         changes["pixels"] = rgb_to_gray(img.pixels)
         changes["bits"] = 8
@@ -127,7 +131,8 @@ def _adapt_image(img: ImageBoxSpec | None, profile: PrinterProfile, gray_only: b
     return dataclasses.replace(img, **changes) if changes else img
 
 
-def adapt_job(job: PrintJobSpec, profile: PrinterProfile, negotiated: Negotiated | None = None) -> tuple[PrintJobSpec, list[str]]:
+def adapt_job(job: PrintJobSpec, profile: PrinterProfile,
+              negotiated: Negotiated | None = None) -> tuple[PrintJobSpec, list[str]]:
     """The job as this printer can take it, and the warnings saying what changed.
 
     Without ``negotiated`` only the profile is applied (before associating); with it, the

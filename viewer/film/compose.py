@@ -45,7 +45,8 @@ def select_indices(count: int, mode: str = "all", *, current: int = 0, start: in
     raise UsageError(f"unknown selection mode {mode!r}")
 
 
-def paginate(images: Sequence[ImageBoxSpec], box: FilmBoxSpec, annotations: dict[int, str] | None = None) -> list[FilmSpec]:
+def paginate(images: Sequence[ImageBoxSpec], box: FilmBoxSpec,
+             annotations: dict[int, str] | None = None) -> list[FilmSpec]:
     """Fill image boxes in position order, starting a new film when one is full.
 
     The last film's remaining boxes stay empty (printed at Empty Image Density). Each film

@@ -78,7 +78,8 @@ def parse_display_format(text: str) -> DisplayFormat:
     return DisplayFormat(kind, counts)
 
 
-def film_size_mm(film_size_id: str, orientation: FilmOrientation | str = FilmOrientation.PORTRAIT) -> tuple[float, float]:
+def film_size_mm(film_size_id: str,
+                 orientation: FilmOrientation | str = FilmOrientation.PORTRAIT) -> tuple[float, float]:
     """(width, height) in mm of a film as viewed in ``orientation``.
 
     Raises

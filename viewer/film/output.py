@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
@@ -63,7 +63,7 @@ class ReceivedJob(Protocol):
 class _Session:
     folder: Path
     films: list[Path] = field(default_factory=list)
-    record: dict = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)
     pdf_pages: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -162,7 +162,7 @@ class FilmSink:
         new = sess.films[sess.pdf_pages:]
         if not new:
             return
-        pages = [Image.open(p) for p in new]
+        pages: list[Image.Image] = [Image.open(p) for p in new]
         try:
             pages = [p.convert("RGB") if p.mode not in ("L", "RGB") else p for p in pages]
             # Pillow embeds the pages as JPEG: quality 95 keeps them close to the PNGs.

@@ -47,7 +47,8 @@ def resample_nearest(px: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """Nearest-neighbour resize of a (rows, cols[, 3]) array."""
     r_idx = np.minimum((np.arange(rows) + 0.5) * px.shape[0] / max(rows, 1), px.shape[0] - 1).astype(np.intp)
     c_idx = np.minimum((np.arange(cols) + 0.5) * px.shape[1] / max(cols, 1), px.shape[1] - 1).astype(np.intp)
-    return px[r_idx][:, c_idx]
+    resized: np.ndarray = px[r_idx][:, c_idx]
+    return resized
 
 
 def render_preview(film: FilmSpec, width_px: int = 400) -> tuple[np.ndarray, list[Rect]]:

@@ -118,7 +118,8 @@ class PrinterProfile:
         values = {k: v for k, v in data.items() if k in known}
         values.setdefault("name", name or "printer")
         if values.get("presentation_lut") not in (None, "film_box", "film_session"):
-            raise UsageError(f"printer profile {values['name']!r}: presentation_lut must be film_box, film_session or null")
+            raise UsageError(f"printer profile {values['name']!r}: "
+                             "presentation_lut must be film_box, film_session or null")
         return cls(**values)
 
     def tls_options(self) -> Any:

@@ -69,10 +69,10 @@ def stored_values(item: Dataset) -> NDArray[np.floating]:
     raw = np.frombuffer(item.PixelData, dtype=dtype, count=rows * cols * samples)
     if samples == 3:
         if int(item.get("PlanarConfiguration", 0)) == 1:
-            return raw.reshape(3, rows, cols).transpose(1, 2, 0).astype(np.float32)
-        return raw.reshape(rows, cols, 3).astype(np.float32)
+            return np.asarray(raw.reshape(3, rows, cols).transpose(1, 2, 0), dtype=np.float32)
+        return np.asarray(raw.reshape(rows, cols, 3), dtype=np.float32)
     bits = int(item.get("BitsStored", item.BitsAllocated))
-    return (raw.reshape(rows, cols) & ((1 << bits) - 1)).astype(np.float32)
+    return np.asarray(np.bitwise_and(raw.reshape(rows, cols), (1 << bits) - 1), dtype=np.float32)
 
 
 def grayscale_pvalues(item: Dataset, plut: Dataset | None) -> tuple[NDArray[np.floating], str]:
@@ -87,12 +87,14 @@ def grayscale_pvalues(item: Dataset, plut: Dataset | None) -> tuple[NDArray[np.f
         n, first, out_bits = (int(v) for v in seq.LUTDescriptor)
         n = n or 65536  # PS3.3 C.11.1.1: 0 means 2**16 entries
         raw = seq.LUTData
-        data = (np.frombuffer(raw, dtype="<u2") if isinstance(raw, bytes) else np.asarray(raw)).astype(np.float64).ravel()[:n]
+        data = (np.frombuffer(raw, dtype="<u2") if isinstance(raw, bytes) else np.asarray(raw)
+                ).astype(np.float64).ravel()[:n]
         # Entry count should match the bit depth (PS3.4 H.4.3.1.2.1.1); if not, scale the
         # input range onto the table rather than clipping most of the image.
         index = values - first if n == top + 1 else values * ((n - 1) / top)
         out = data[np.clip(np.rint(index), 0, len(data) - 1).astype(np.int64)]
-        return out / float((1 << out_bits) - 1), "LUT"
+        pvalues: NDArray[np.floating] = out / float((1 << out_bits) - 1)
+        return pvalues, "LUT"
     shape = str(plut.get("PresentationLUTShape", "IDENTITY")).upper() if plut is not None else "IDENTITY"
     return values / top, ("LIN OD" if shape == "LIN OD" else "IDENTITY")
 
@@ -116,7 +118,8 @@ def _smooth(array: NDArray[np.floating], kind: str) -> NDArray[np.floating]:
     pad = np.pad(array, 1, mode="edge")
     blur = (pad[:-2] + 2 * pad[1:-1] + pad[2:]) / 4
     blur = (blur[:, :-2] + 2 * blur[:, 1:-1] + blur[:, 2:]) / 4
-    return blur if amount < 0 else array + amount * (array - blur)
+    smoothed: NDArray[np.floating] = blur if amount < 0 else array + amount * (array - blur)
+    return smoothed
 
 
 def _target_size(item: Dataset, box: Dataset, cell: lay.Rect, method: str, dpi: int) -> tuple[int, int]:
@@ -232,7 +235,8 @@ def render_film(film_box: Dataset, image_boxes: dict[int, Dataset], annotations:
     """
     opts = opts or FilmRenderOptions()
     width, height = lay.film_size_px(film_box.get("FilmSizeID"), film_box.get("FilmOrientation"), opts.dpi)
-    count, placement = opts.annotation_formats.get(str(film_box.get("AnnotationDisplayFormatID", "")).upper(), (0, "TOP"))
+    count, placement = opts.annotation_formats.get(str(film_box.get("AnnotationDisplayFormatID", "")).upper(),
+                                                   (0, "TOP"))
     area = lay.image_area(width, height, lay.annotation_rows(count, placement))
     cells = lay.image_boxes(str(film_box.ImageDisplayFormat), area, min(width, height))
     dmin, dmax = _film_densities(film_box, opts)
@@ -241,14 +245,14 @@ def render_film(film_box: Dataset, image_boxes: dict[int, Dataset], annotations:
                                         opts.printer_min_density, opts.printer_max_density, *light))
     empty = float(dens.density_to_gray(dens.named_density(film_box.get("EmptyImageDensity"), dmin, dmax),
                                        opts.printer_min_density, opts.printer_max_density, *light))
-    color = any(int(_image_item(b).get("SamplesPerPixel", 1)) == 3 for b in image_boxes.values()
-                if _image_item(b) is not None)
+    color = any(int(item.get("SamplesPerPixel", 1)) == 3 for item in map(_image_item, image_boxes.values())
+                if item is not None)
     canvas = np.full((height, width, 3) if color else (height, width), border, dtype=np.float32)
     for position, cell in enumerate(cells, start=1):
         canvas[cell.y:cell.y + cell.h, cell.x:cell.x + cell.w] = empty
         box = image_boxes.get(position)
         item = _image_item(box) if box is not None else None
-        if item is None:
+        if box is None or item is None:
             continue
         plut = (image_luts or {}).get(position, presentation_lut)
         placed = _paste(canvas, render_box(item, box, cell, film_box, plut, opts), cell)
@@ -264,7 +268,8 @@ def _image_item(box: Dataset) -> Dataset | None:
     for keyword in ("BasicGrayscaleImageSequence", "BasicColorImageSequence"):
         seq = box.get(keyword)
         if seq:
-            return seq[0]
+            item: Dataset = seq[0]
+            return item
     return None
 
 

@@ -17,6 +17,7 @@ Pure numpy functions with explicit parameters.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,7 +44,7 @@ def gsdf_luminance(j: NDArray[np.floating]) -> NDArray[np.floating]:
 def gsdf_jnd(luminance: NDArray[np.floating] | float) -> NDArray[np.floating]:
     """JND index of a luminance (cd/m2), PS3.14 equation 7-2."""
     lg = np.log10(np.asarray(luminance, dtype=np.float64))
-    return sum(c * lg**i for i, c in enumerate(_J))
+    return cast("NDArray[np.floating]", sum(c * lg**i for i, c in enumerate(_J)))  # never the empty sum's 0
 
 
 def pvalues_to_density(p: NDArray[np.floating], min_density: float, max_density: float,
@@ -57,7 +58,8 @@ def pvalues_to_density(p: NDArray[np.floating], min_density: float, max_density:
     l_bright = ambient + illumination * 10.0 ** -min_density
     j_dark, j_bright = gsdf_jnd(l_dark), gsdf_jnd(l_bright)
     lum = gsdf_luminance(np.clip(j_dark + np.clip(p, 0, 1) * (j_bright - j_dark), 1, 1023))
-    return -np.log10(np.maximum(lum - ambient, 1e-12) / illumination)
+    density: NDArray[np.floating] = -np.log10(np.maximum(lum - ambient, 1e-12) / illumination)
+    return density
 
 
 def linear_od_to_density(p: NDArray[np.floating], min_density: float, max_density: float) -> NDArray[np.floating]:
@@ -66,7 +68,8 @@ def linear_od_to_density(p: NDArray[np.floating], min_density: float, max_densit
     So the lowest input prints at Min Density (clear) and the highest at Max Density (dark),
     as DCMTK's dcmprscu converts LIN OD jobs for IDENTITY printers.
     """
-    return min_density + np.clip(p, 0, 1) * (max_density - min_density)
+    density: NDArray[np.floating] = min_density + np.clip(p, 0, 1) * (max_density - min_density)
+    return density
 
 
 def density_to_gray(density: NDArray[np.floating] | float, printer_min: float, printer_max: float,
@@ -125,4 +128,5 @@ def pvalue_gray_lut(linear_od: bool, min_density: float, max_density: float, ill
 def pvalues_to_gray(p: NDArray[np.floating], lut: NDArray[np.floating]) -> NDArray[np.floating]:
     """Look P-values in [0, 1] up in a :func:`pvalue_gray_lut` table."""
     index = np.rint(np.clip(p, 0.0, 1.0) * (len(lut) - 1)).astype(np.intp)
-    return lut[index]
+    gray: NDArray[np.floating] = lut[index]
+    return gray
