@@ -354,7 +354,8 @@ def element_node(ds: Dataset, tag: int, *, depth: int = 0, parent: DumpNode | No
         value = f"{n} item{'s' if n != 1 else ''}"
     return DumpNode(kind, int(tag), vr or "UN", vm, length, keyword, name, value, depth=depth,
                     is_meta=is_meta, private_creator=creator, retired=retired, problems=problems,
-                    parent=parent, row=row, _source=elem.value if kind is NodeKind.SEQUENCE and elem is not None else None,
+                    parent=parent, row=row,
+                    _source=elem.value if kind is NodeKind.SEQUENCE and elem is not None else None,
                     _charset_declared=charset_declared)
 
 
