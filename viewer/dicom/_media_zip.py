@@ -44,6 +44,12 @@ def _cleanup() -> None:
 atexit.register(_cleanup)
 
 
+def is_unpacked(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` lies in a folder this process unpacked an archive into (removed at exit)."""
+    text = os.path.abspath(path)
+    return any(text.startswith(folder + os.sep) for folder in _folders)
+
+
 def extract_zip(path: str | os.PathLike[str], cancel: CancelToken | None = None) -> Path:
     """Unpack ``path`` into a new temporary folder and return it.
 

@@ -1,0 +1,354 @@
+"""Feeding the study library: every way in (open, import, retrieve, our storage SCP, rebuild).
+
+* :func:`index_paths` indexes files, folders, DICOMDIRs and ZIPs as the folder scan reads
+  them (:func:`viewer.dicom.scan.scan`): the library gets the scan's header records, so no
+  file is read twice. Media are referenced in place; with ``copy`` (Import) each file is
+  copied into the local store first. Files unpacked from a ZIP are always copied, since
+  the unpacked folder is temporary.
+* :func:`index_retrieve` wraps the progress steps of a C-GET, C-MOVE or WADO-RS retrieve
+  (:func:`viewer.tasks.retrieve.retrieve`, :func:`viewer.net.dicomweb.retrieve_node`) and
+  indexes each step's files as they arrive.
+* :class:`LibraryFeed` indexes what our storage SCP receives, in batches, on its own
+  thread and connection (:meth:`viewer.net.storage_scp.StorageSCP.add_listener`).
+* :func:`rebuild` recreates a damaged or deleted database from the local store.
+
+No Qt here; the GUI runs these in its workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
+
+from viewer.dicom._media_zip import is_unpacked
+from viewer.dicom.headers import NotAnImage, read_instance
+from viewer.dicom.model import Instance
+from viewer.dicom.scan import EventKind, scan
+from viewer.errors import Cancelled, ReadError
+from viewer.library.db import BATCH, Entry, IndexReport, Library, Provenance, SourceKind
+from viewer.library.schema import LibraryError
+
+if TYPE_CHECKING:
+    from viewer.cancel import CancelToken
+    from viewer.net.progress import RetrieveProgress
+    from viewer.net.storage_scp import StorageSCP
+    from viewer.net.store import LocalStore
+
+log = logging.getLogger(__name__)
+
+#: Seconds between commits while a scan streams in (the browser sees studies as they come).
+FLUSH_INTERVAL = 0.5
+
+
+@dataclass
+class ImportResult:
+    """What :func:`index_paths` did."""
+
+    report: IndexReport = field(default_factory=IndexReport)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    missing: int = 0
+    cancelled: bool = False
+
+
+def media_provenance(path: str | os.PathLike[str], copy: bool = False) -> Provenance:
+    """The source of files opened from ``path``: its folder (or archive) and a label.
+
+    The label is the name of the medium's folder (on Linux a CD is mounted under its
+    volume label, e.g. ``/media/user/PATIENT_CD``).
+    """
+    full = os.path.abspath(path)
+    root = full if os.path.isdir(full) or full.lower().endswith(".zip") else os.path.dirname(full)
+    label = os.path.basename(root.rstrip(os.sep)) or root
+    return Provenance(SourceKind.IMPORT if copy else SourceKind.MEDIA, media_path=root, media_label=label)
+
+
+def _copy_into(store: "LocalStore", inst: Instance) -> tuple[Instance, int]:
+    """Copy ``inst``'s file into the local store; the record now points at the copy."""
+    data = Path(inst.path or "").read_bytes()
+    target = store.write(data, inst.study_instance_uid, inst.series_instance_uid, inst.sop_instance_uid)
+    copied = object.__new__(Instance)
+    copied.__dict__ = {**inst.__dict__, "path": str(target)}
+    return copied, len(data)
+
+
+def _stat_size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def index_paths(library: Library, paths: Sequence[str | os.PathLike[str]], *, copy: bool = False,
+                store: "LocalStore | None" = None, cancel: "CancelToken | None" = None,
+                on_batch: Callable[[IndexReport], None] | None = None) -> ImportResult:
+    """Scan ``paths`` and index every instance found, committing as the scan goes.
+
+    Parameters
+    ----------
+    library
+        Where to index.
+    paths
+        Files, folders, DICOMDIRs, ZIP archives (each one is a source of its own).
+    copy
+        Import: copy each file into ``store`` and index the copy (owned by the library).
+    store
+        The local store (:class:`viewer.net.store.LocalStore`); needed with ``copy`` or
+        for a ZIP; defaults to one at ``library.store_root``.
+    cancel
+        Checked between files; what was indexed stays.
+    on_batch
+        Called after each committed batch (e.g. to refresh a browser).
+    """
+    result = ImportResult()
+    for raw in paths:
+        source = media_provenance(raw, copy)
+        pending: list[Entry] = []
+        last = time.monotonic()
+
+        def flush(source: Provenance = source) -> None:
+            nonlocal pending, last
+            if pending:
+                report = library.add(pending, source)
+                result.report.merge(report)
+                if on_batch is not None:
+                    on_batch(report)
+            pending, last = [], time.monotonic()
+
+        for event in scan([raw], cancel):
+            if event.kind is EventKind.INSTANCE and event.instance is not None:
+                inst = event.instance
+                try:
+                    if copy or (inst.path and is_unpacked(inst.path)):
+                        store = store or _default_store(library)
+                        inst, size = _copy_into(store, inst)
+                        pending.append(Entry(inst, size, owned=True))
+                    else:
+                        pending.append(Entry(inst, _stat_size(inst.path or ""), owned=library.owns(inst.path or "")))
+                except OSError as exc:
+                    result.errors.append((inst.path or "", f"cannot copy into the local store: {exc}"))
+                    log.error("%s: cannot copy into the local store: %s", inst.path, exc)
+                if len(pending) >= BATCH or time.monotonic() - last >= FLUSH_INTERVAL:
+                    flush()
+            elif event.kind is EventKind.ERROR:
+                result.errors.append((event.path or "", event.error or ""))
+            elif event.kind is EventKind.DONE:
+                result.missing += event.missing
+                result.cancelled = result.cancelled or event.cancelled
+        flush()
+        if result.cancelled:
+            break
+    return result
+
+
+def _default_store(library: Library) -> "LocalStore":
+    from viewer.net.store import LocalStore
+
+    return LocalStore(library.store_root)
+
+
+def index_files(library: Library, files: Iterable[str | os.PathLike[str]], source: Provenance
+                ) -> tuple[IndexReport, list[tuple[str, str]]]:
+    """Read the headers of ``files`` (just written by a retrieve or our SCP) and index them.
+
+    Returns the report and ``(path, reason)`` of files that are not usable instances.
+    """
+    entries, errors = _entries(library, files)
+    return library.add(entries, source), errors
+
+
+def _entries(library: Library, files: Iterable[str | os.PathLike[str]]) -> tuple[list[Entry], list[tuple[str, str]]]:
+    entries: list[Entry] = []
+    errors: list[tuple[str, str]] = []
+    for f in files:
+        path = os.fspath(f)
+        try:
+            inst = read_instance(path)
+        except NotAnImage:
+            continue
+        except ReadError as exc:
+            errors.append((path, str(exc)))
+            continue
+        entries.append(Entry(inst, _stat_size(path), owned=library.owns(path)))
+    return entries, errors
+
+
+_P = TypeVar("_P", bound="RetrieveProgress")
+
+
+def index_retrieve(library: Library, steps: Iterable[_P], source: Provenance,
+                   on_batch: Callable[[IndexReport], None] | None = None) -> Iterator[_P]:
+    """Pass the steps of a retrieve through, indexing each step's files as it arrives.
+
+    Works for C-GET, C-MOVE and WADO-RS alike (all yield
+    :class:`viewer.net.progress.RetrieveProgress` with the files written since the last
+    step). Files arriving close together are indexed in one transaction.
+    """
+    pending: list[str | os.PathLike[str]] = []
+    last = time.monotonic()
+    for step in steps:
+        pending.extend(step.files)
+        if pending and (step.final or len(pending) >= BATCH or time.monotonic() - last >= FLUSH_INTERVAL / 5):
+            report, errors = index_files(library, pending, source)
+            for path, reason in errors:
+                log.warning("retrieved file not indexed: %s: %s", path, reason)
+            if on_batch is not None:
+                on_batch(report)
+            pending, last = [], time.monotonic()
+        yield step
+    if pending:
+        report, errors = index_files(library, pending, source)
+        if on_batch is not None:
+            on_batch(report)
+
+
+class LibraryFeed:
+    """Indexes files handed over from any thread (our storage SCP's), in batches, on its own thread.
+
+    Parameters
+    ----------
+    db_path, store_root
+        As for :class:`viewer.library.db.Library` (the feed opens its own connection).
+    on_batch
+        Called on the feed's thread after each committed batch.
+    interval
+        Longest wait before a received file is indexed (seconds).
+    """
+
+    def __init__(self, db_path: str | os.PathLike[str] | None = None, *,
+                 store_root: str | os.PathLike[str] | None = None,
+                 on_batch: Callable[[IndexReport], None] | None = None, interval: float = 0.1) -> None:
+        self.db_path = db_path
+        self.store_root = store_root
+        self.on_batch = on_batch
+        self.interval = interval
+        self._queue: queue.Queue[tuple[str, Provenance] | None] = queue.Queue()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._run, name="library-feed", daemon=True)
+        self._thread.start()
+        self.errors: list[tuple[str, str]] = []
+
+    def add(self, path: str | os.PathLike[str], source: Provenance) -> None:
+        """Queue one file for indexing (returns at once)."""
+        self._idle.clear()
+        self._queue.put((os.fspath(path), source))
+
+    def attach(self, scp: "StorageSCP") -> Callable[[], None]:
+        """Index everything ``scp`` stores, with the calling AE title as provenance; returns a remover."""
+
+        def stored(path: object, calling: str) -> None:
+            self.add(os.fspath(str(path)), Provenance(SourceKind.SCP, node=calling))
+
+        return scp.add_listener(stored)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything queued so far is indexed; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while not self._queue.empty() or not self._idle.is_set():
+            if not self._idle.wait(max(0.0, deadline - time.monotonic())) or time.monotonic() > deadline:
+                return self._queue.empty() and self._idle.is_set()
+        return True
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Index what is queued, then stop the thread."""
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            library = Library(self.db_path, store_root=self.store_root)
+        except LibraryError as exc:
+            log.error("library feed not started: %s", exc)
+            return
+        stop = False
+        try:
+            while not stop:
+                item = self._queue.get()
+                batch = [item]
+                deadline = time.monotonic() + self.interval
+                while len(batch) < BATCH:
+                    try:
+                        batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                    except queue.Empty:
+                        break
+                if None in batch:
+                    stop = True
+                by_source: dict[Provenance, list[str]] = {}
+                for entry in batch:
+                    if entry is not None:
+                        by_source.setdefault(entry[1], []).append(entry[0])
+                for source, files in by_source.items():
+                    try:
+                        report, errors = index_files(library, files, source)
+                    except LibraryError as exc:
+                        log.error("received files not indexed: %s", exc)
+                        self.errors.extend((f, str(exc)) for f in files)
+                        continue
+                    self.errors.extend(errors)
+                    if self.on_batch is not None:
+                        self.on_batch(report)
+                if self._queue.empty():
+                    self._idle.set()
+        finally:
+            library.close()
+            self._idle.set()
+
+
+def rebuild(db_path: str | os.PathLike[str] | None = None, store_root: str | os.PathLike[str] | None = None,
+            cancel: "CancelToken | None" = None) -> tuple[Library, ImportResult]:
+    """Recreate the library from the local store.
+
+    A database that cannot be opened (truncated, overwritten, not a database) is moved
+    aside as ``<name>.damaged-<time>`` and a new one is made; a readable one is kept (its
+    references to media stay) and the store is indexed into it again. Every study whose
+    files are in the local store comes back.
+
+    Returns
+    -------
+    (the open library, what indexing the store did)
+    """
+    from viewer.library.db import default_path
+
+    path = Path(db_path) if db_path is not None else default_path()
+    try:
+        library = Library(path, store_root=store_root)
+        ok = library.conn.execute("PRAGMA quick_check").fetchone()[0]
+        if ok != "ok":
+            library.close()
+            raise LibraryError(f"integrity check failed: {ok}")
+    except (LibraryError, sqlite3.DatabaseError) as exc:  # any damage: set it aside, start again
+        aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        log.warning("library database %s is damaged (%s); moved to %s, rebuilding", path, exc, aside)
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(f"{path}{suffix}")
+            if part.exists():
+                shutil.move(os.fspath(part), os.fspath(f"{aside}{suffix}"))
+        library = Library(path, store_root=store_root)
+    root = library.store_root
+    result = ImportResult()
+    if root.is_dir():
+        source = Provenance(SourceKind.STORE, media_path=os.fspath(root), media_label="local store")
+        pending: list[Entry] = []
+        for event in scan([root], cancel, use_dicomdir=False):
+            if event.kind is EventKind.INSTANCE and event.instance is not None:
+                inst = event.instance
+                pending.append(Entry(inst, _stat_size(inst.path or ""), owned=True))
+                if len(pending) >= BATCH:
+                    result.report.merge(library.add(pending, source))
+                    pending = []
+            elif event.kind is EventKind.ERROR:
+                result.errors.append((event.path or "", event.error or ""))
+            elif event.kind is EventKind.DONE and event.cancelled:
+                result.cancelled = True
+        result.report.merge(library.add(pending, source))
+    if result.cancelled:
+        raise Cancelled("rebuild cancelled")
+    return library, result
