@@ -10,6 +10,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+    from viewer.net.dicomweb import DicomWebClient
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +31,7 @@ def add_web_arguments(parser: argparse.ArgumentParser) -> None:
     web.add_argument("--ca-bundle", metavar="PEM", help="verify TLS against this CA bundle")
 
 
-def client_from_args(url: str, args: argparse.Namespace):  # noqa: ANN201 - DicomWebClient, imported lazily
+def client_from_args(url: str, args: argparse.Namespace) -> DicomWebClient:
     """A :class:`viewer.net.dicomweb.DicomWebClient` from the options above."""
     from viewer.errors import UsageError
     from viewer.net.dicomweb import DicomWebClient, WebTarget
@@ -36,7 +43,7 @@ def client_from_args(url: str, args: argparse.Namespace):  # noqa: ANN201 - Dico
                                     getattr(args, "token", None), verify, float(getattr(args, "timeout", 30.0))))
 
 
-def _identifier(args: argparse.Namespace, defaults: bool):  # noqa: ANN202
+def _identifier(args: argparse.Namespace, defaults: bool) -> Dataset:
     from viewer.net.find import Root, build_query
 
     # QIDO-RS is study-rooted (PS3.18 10.6): the patient root's PATIENT level has no resource.
@@ -93,9 +100,9 @@ def run_get(args: argparse.Namespace) -> int:
                 log.warning("skipping a match without its UIDs: %s", m)
                 continue
 
-            def progress(path, n: int) -> None:  # noqa: ANN001
+            def progress(path: Path, n: int, before: int = total) -> None:
                 if not quiet:
-                    print(f"pending: {total + n} ({path.name})", file=sys.stderr)
+                    print(f"pending: {before + n} ({path.name})", file=sys.stderr)
 
             total += len(client.retrieve(store, study, series, sop, progress=progress))
     print(f"GET (WADO-RS): {total} file(s) written to {store.root}")

@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING, TextIO
 
 from viewer.commands._common import existing_paths
 from viewer.errors import ReadError, UsageError
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+    from viewer.dicom.dump import DumpNode
 
 HELP = "print every element of DICOM files (dcmdump-like text, or DICOM JSON with --json)"
 
@@ -30,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --json: binary values larger than this are bulk data (default 1024)")
 
 
-def _dump_one(path: str, args: argparse.Namespace, out) -> bool:
+def _dump_one(path: str, args: argparse.Namespace, out: TextIO) -> bool:
     """Print the dump of ``path``; False when the file was damaged (partial dump)."""
     from viewer.dicom.dump import dump_file
 
@@ -59,7 +65,7 @@ def _dump_one(path: str, args: argparse.Namespace, out) -> bool:
     return True
 
 
-def _dump_frame(ds, frame: int, out) -> None:
+def _dump_frame(ds: Dataset, frame: int, out: TextIO) -> None:
     from viewer.dicom.dump import iter_nodes
     from viewer.dicom.dump_text import text_line
     from viewer.dicom.functional_groups import diffusion_info, frame_nodes, has_functional_groups, number_of_frames
@@ -75,7 +81,7 @@ def _dump_frame(ds, frame: int, out) -> None:
         out.write(text_line(node) + "\n")
 
 
-def _where(node) -> str:
+def _where(node: DumpNode) -> str:
     """`` in (5200,9230)[3] > (0018,9117)[0]`` for a nested node."""
     parts = []
     p = node.parent

@@ -6,9 +6,13 @@ import argparse
 import json
 import logging
 import sys
+from typing import TYPE_CHECKING, Any
 
 from viewer.commands._common import existing_paths
 from viewer.errors import UsageError
+
+if TYPE_CHECKING:
+    from viewer.film.profile import PrinterProfile
 
 HELP = "print images on a DICOM printer: compose films, send them, report the job status"
 
@@ -80,12 +84,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
-def _with_tls(prof, args: argparse.Namespace):  # noqa: ANN001, ANN202 - PrinterProfile, imported lazily
+def _with_tls(prof: PrinterProfile, args: argparse.Namespace) -> PrinterProfile:
     """The profile with the command line's TLS options laid over its own."""
     import dataclasses
     import os
 
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if args.tls or args.tls_ca or args.tls_cert:
         changes["tls"] = True
     for opt, key in (("tls_ca", "tls_ca_file"), ("tls_cert", "tls_cert_file"), ("tls_key", "tls_key_file")):
@@ -99,11 +103,11 @@ def _with_tls(prof, args: argparse.Namespace):  # noqa: ANN001, ANN202 - Printer
     return dataclasses.replace(prof, **changes) if changes else prof
 
 
-def _profile(args: argparse.Namespace):  # noqa: ANN202 - PrinterProfile, imported lazily
+def _profile(args: argparse.Namespace) -> PrinterProfile:
     return _with_tls(_base_profile(args), args)
 
 
-def _base_profile(args: argparse.Namespace):  # noqa: ANN202 - PrinterProfile, imported lazily
+def _base_profile(args: argparse.Namespace) -> PrinterProfile:
     import dataclasses
     from pathlib import Path
 
@@ -145,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     for path in existing_paths(args.files):
         n = open_frames(str(path)).num_frames
         window = tuple(args.window) if args.window else None
-        refs += [ImageRef(str(path), i, window=window) for i in range(n)]  # type: ignore[arg-type]
+        refs += [ImageRef(str(path), i, window=window) for i in range(n)]
     box = FilmBoxSpec(display_format=args.layout, orientation=FilmOrientation(args.orientation),
                       film_size=args.film_size, magnification=args.magnification, smoothing=args.smoothing,
                       border_density=args.border_density, empty_image_density=args.empty_density,

@@ -12,7 +12,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--aet", default="VIEWERPRINT", help="our AE title (default VIEWERPRINT)")
     parser.add_argument("--bind", default="0.0.0.0", metavar="ADDR", help="address to listen on (default all)")
     parser.add_argument("--out", default="prints", metavar="DIR",
-                        help="output folder: DIR/<session>/film-<n>.png, session.pdf, DICOM hardcopies (default ./prints)")
+                        help="output folder: DIR/<session>/film-<n>.png, session.pdf, DICOM hardcopies "
+                             "(default ./prints)")
     parser.add_argument("--profile", default="default",
                         help="printer profile: a bundled name (default, gray8) or a JSON file")
     parser.add_argument("--dpi", type=int, default=150, help="resolution of the rendered films (default 150)")

@@ -6,9 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 from viewer.commands._dicomweb import add_web_arguments
 from viewer.errors import NetError, UsageError
+
+if TYPE_CHECKING:
+    from viewer.net.store_scu import StoreResult
 
 HELP = "send DICOM files/folders (e.g. a CD) to a node (C-STORE) or a DICOMweb URL (STOW-RS)"
 
@@ -45,14 +49,15 @@ def allow_intermixed(parser: argparse.ArgumentParser) -> None:
     """
     original = parser.parse_known_args
 
-    def intermixed(args=None, namespace=None):  # noqa: ANN001, ANN202 - argparse's signature
+    def intermixed(args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+                   ) -> tuple[argparse.Namespace, list[str]]:
         parser.parse_known_args = original  # type: ignore[method-assign]
         try:
             return parser.parse_known_intermixed_args(args, namespace)
         finally:
-            parser.parse_known_args = intermixed  # type: ignore[method-assign]
+            parser.parse_known_args = intermixed  # type: ignore[method-assign, assignment]
 
-    parser.parse_known_args = intermixed  # type: ignore[method-assign]
+    parser.parse_known_args = intermixed  # type: ignore[method-assign, assignment]
 
 
 def _split_target(values: list[str]) -> tuple[str, int | None, list[str]]:
@@ -96,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         destination = StoreTarget(host, port, args.aec, args.aet, args.timeout)
 
-    def progress(result, done: int, total: int) -> None:  # noqa: ANN001
+    def progress(result: StoreResult, done: int, total: int) -> None:
         if args.verbose:
             print(f"I: [{done}/{total}] {result.item.path}: {result.category}"
                   + (f" ({result.message})" if result.message else ""), file=sys.stderr)

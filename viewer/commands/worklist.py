@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         for sps in proc.steps:
             print(f"  step {sps.get('ScheduledProcedureStepID', '')}: {sps.get('Modality', '')} "
                   f"{sps.get('ScheduledStationAETitle', '')} {sps.get('ScheduledProcedureStepStartDate', '')} "
-                  f"{sps.get('ScheduledProcedureStepStartTime', '')} {sps.get('ScheduledProcedureStepDescription', '')}")
+                  f"{sps.get('ScheduledProcedureStepStartTime', '')} "
+                  f"{sps.get('ScheduledProcedureStepDescription', '')}")
     print(f"{len(items)} item(s)", file=sys.stderr)
     return 0
