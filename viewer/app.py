@@ -20,6 +20,7 @@ from viewer.errors import UsageError
 
 if TYPE_CHECKING:
     from viewer.ui.log_view import LogBuffer
+    from viewer.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def run_gui(args: argparse.Namespace) -> int:
     return int(status)
 
 
-def _screenshot(app: QApplication, window, out: str, timeout: float, expect_image: bool) -> int:
+def _screenshot(app: QApplication, window: MainWindow, out: str, timeout: float, expect_image: bool) -> int:
     """Wait for the first image (or a failure, or the timeout), grab the window, exit."""
     outcome: dict[str, str] = {}
 

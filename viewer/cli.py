@@ -118,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.exception("failed")
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+    except Exception as exc:  # the last line of defence: one line, no traceback
         if args.debug:
             log.exception("internal error")
         print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+from pydicom.dataset import Dataset
 
 from viewer.cancel import CancelToken
 from viewer.dicom.metaimage import VolumeGeometry, write_metaimage
@@ -34,7 +35,7 @@ def _floats(value: Any, n: int) -> tuple[float, ...] | None:
     return out if len(out) == n and all(math.isfinite(v) for v in out) else None
 
 
-def _group_item(ds: Any, index: int, seq: str, attr: str) -> Any:
+def _group_item(ds: Dataset, index: int, seq: str, attr: str) -> Any:
     """``attr`` from functional group ``seq``: per-frame first, then shared (PS3.3 C.7.6.16)."""
     for groups_name, i in (("PerFrameFunctionalGroupsSequence", index), ("SharedFunctionalGroupsSequence", 0)):
         groups = ds.get(groups_name)
@@ -45,8 +46,8 @@ def _group_item(ds: Any, index: int, seq: str, attr: str) -> Any:
     return None
 
 
-def frame_plane(ds: Any, index: int) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None,
-                                             tuple[float, float] | None]:
+def frame_plane(ds: Dataset, index: int) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None,
+                                                 tuple[float, float] | None]:
     """Image Position, Image Orientation (Patient) and Pixel Spacing of frame ``index``.
 
     Enhanced images carry them in the Plane Position / Plane Orientation / Pixel Measures
@@ -103,21 +104,16 @@ def volume_geometry(planes: Sequence[tuple[Any, Any, Any]], slice_thickness: flo
     else:
         step = float(slice_thickness) if slice_thickness and slice_thickness > 0 else 1.0
     ps = spacings[order[0]]
-    origin = tuple(float(v) for v in ipps[order[0]])
-    geometry = VolumeGeometry(origin=origin,  # type: ignore[arg-type]
-                              spacing=(float(ps[1]), float(ps[0]), step),
-                              direction=(tuple(row.tolist()), tuple(col.tolist()), tuple(normal.tolist())))  # type: ignore[arg-type]
+    ox, oy, oz = (float(v) for v in ipps[order[0]])  # three values: frame_plane checked
+    geometry = VolumeGeometry(origin=(ox, oy, oz), spacing=(float(ps[1]), float(ps[0]), step),
+                              direction=(tuple(row.tolist()), tuple(col.tolist()), tuple(normal.tolist())))
     return geometry, order
 
 
-def _modality(frame: np.ndarray, ds: Any, index: int) -> np.ndarray:
+def _modality(frame: np.ndarray, ds: Dataset, index: int) -> np.ndarray:
     """Stored values -> modality values (Rescale Slope/Intercept or Modality LUT, PS3.3 C.11.1)."""
-    try:
-        from viewer.render import modality_values, params_from_dataset  # type: ignore[attr-defined]
-    except ImportError:
-        from pydicom.pixels import apply_modality_lut
+    from viewer.render import modality_values, params_from_dataset
 
-        return np.asarray(apply_modality_lut(frame, ds))
     return np.asarray(modality_values(frame, params_from_dataset(ds, frame_index=index)))
 
 
@@ -141,16 +137,18 @@ def export_series_metaimage(frames: Sequence[tuple[str, int]], out: str | Path,
     Path
         The header written.
     """
-    from viewer.dicom.frames import open_frames
+    from viewer.dicom.frames import FrameSource, open_frames
 
-    sources: dict[str, Any] = {}
-    planes, thickness = [], None
+    sources: dict[str, FrameSource] = {}
+    planes: list[tuple[tuple[float, ...] | None, tuple[float, ...] | None, tuple[float, float] | None]] = []
+    thickness: float | None = None
     for path, index in frames:
         src = sources.get(path) or sources.setdefault(path, open_frames(path))
         if src.samples != 1:
             raise ExportError("colour images cannot be exported as a MetaImage volume of modality values")
         planes.append(frame_plane(src.dataset, index))
-        thickness = thickness or _floats([src.dataset.get("SliceThickness", 0) or 0], 1)[0]  # type: ignore[index]
+        if not thickness:  # a Slice Thickness that is not a number is left out
+            thickness = (_floats([src.dataset.get("SliceThickness", 0) or 0], 1) or (None,))[0]
     geometry, order = volume_geometry(planes, thickness)
     first = sources[frames[order[0]][0]]
     volume = None
