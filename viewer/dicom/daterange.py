@@ -18,7 +18,7 @@ from dataclasses import dataclass
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DOTTED = re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$")  # ACR-NEMA, still on old media
 _DA = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_LAST = re.compile(r"^(?:last|past)\s+(\d+)\s+(day|week|month|year)s?$")
+_LAST = re.compile(r"^(?:last|past)\s+(?:(\d+)\s+)?(day|week|month|year)s?$")
 _DICOM_RANGE = re.compile(r"^(\d{8})?-(\d{8})?$")
 _SEPARATORS = re.compile(r"\s*(?:\.\.|\s-\s|\s+to\s+|–)\s*")
 
@@ -111,7 +111,7 @@ def parse_date_range(text: str, today: dt.date | None = None) -> DateRange:
     word = " ".join(raw.lower().split())
     m = _LAST.match(word)
     if m:
-        n, unit = int(m.group(1)), m.group(2)
+        n, unit = int(m.group(1) or 1), m.group(2)
         if n < 1:
             raise ValueError(f"{raw!r}: the number of {unit}s must be at least 1")
         if unit == "day":
