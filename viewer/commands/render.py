@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 
+from typing import TYPE_CHECKING
+
 from viewer.errors import UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HELP = "render one frame of a DICOM image to an 8-bit grayscale or RGB PNG"
 
@@ -14,7 +19,9 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``render`` options."""
-    parser.add_argument("input", metavar="IN", help="DICOM file")
+    from viewer.commands import _render_mpr
+
+    parser.add_argument("input", metavar="IN", help="DICOM file (with --plane: a series folder, files or DICOMDIR)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG file to write")
     parser.add_argument("--frame", type=int, default=1, metavar="N", help="frame number, 1-based (default 1)")
     parser.add_argument("--window", type=float, nargs=2, metavar=("CENTER", "WIDTH"),
@@ -22,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voi", type=int, default=1, metavar="K",
                         help="use the K-th window / VOI LUT of the file, 1-based (windows first)")
     parser.add_argument("--no-overlays", action="store_true", help="do not draw overlay planes")
+    _render_mpr.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     existing_paths([args.input])
     if args.window is not None and args.window[1] <= 0:
         raise UsageError(f"--window width must be > 0, got {args.window[1]:g}")
+    if args.plane is not None:
+        from viewer.commands._render_mpr import run_plane
+
+        return run_plane(args)
     if args.voi < 1:
         raise UsageError("--voi counts from 1")
 
@@ -51,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     img = render(src.frame(index), params)
     if not args.no_overlays:
         img = _burn_overlays(img, overlay_layers(src.dataset, index, frames=src))
-    _write_png(img, args.output)
+    write_png(img, args.output)
     log.info("wrote %s (%s, %dx%d)", args.output, params.voi_description or "color", img.shape[1], img.shape[0])
     return 0
 
@@ -69,7 +81,8 @@ def _burn_overlays(img, layers):  # type: ignore[no-untyped-def]
     return np.ascontiguousarray(out)
 
 
-def _write_png(img, path: str) -> None:  # type: ignore[no-untyped-def]
+def write_png(img: "np.ndarray", path: str) -> None:
+    """Write an 8-bit grayscale or RGB array as PNG (a clear error if the file cannot be written)."""
     from PIL import Image
 
     from viewer.errors import ViewerError
