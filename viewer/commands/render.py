@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _burn_overlays(img, layers):  # type: ignore[no-untyped-def]
+def _burn_overlays(img: "np.ndarray", layers: "list[np.ndarray]") -> "np.ndarray":
     """Draw overlay masks in white on a copy of the image (the CLI has no layers)."""
     if not layers:
         return img
