@@ -107,11 +107,14 @@ def test_largest_stacks_of_the_primary_modality(bundled) -> None:
     assert [s.series_uid if s else None for s in h.viewports] == ["thin", "sag", "thick", None]
 
 
-def test_primary_modality_counts_images_not_series() -> None:
-    pet = [inst("pt", modality="PT", number=k + 1, z=float(k), series_number=k % 3) for k in range(90)]
+def test_primary_modality_counts_instances_not_series_or_frames() -> None:
+    pet = [inst(f"pt{k % 3}", modality="PT", number=k + 1, z=float(k), series_number=k % 3) for k in range(90)]
     ct = [inst("ct", modality="CT", number=k + 1, z=float(k), series_number=5) for k in range(40)]
-    sets = display_sets(tree_of(*ct, *pet))
-    assert primary_modality(sets) == "PT"
+    assert primary_modality(display_sets(tree_of(*ct, *pet))) == "PT"
+    # One 24-frame XA run does not outweigh 8 CT slices.
+    xa = inst("xa", modality="XA", orientation=None, number_of_frames=24, series_number=9)
+    sets = display_sets(tree_of(*ct[:8], xa))
+    assert primary_modality(sets) == "CT"
 
 
 def mg_views(order) -> StudyTree:

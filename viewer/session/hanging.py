@@ -162,11 +162,12 @@ def display_sets(tree: Any) -> list[DisplaySet]:
 
 
 def primary_modality(sets: Sequence[DisplaySet]) -> str:
-    """The modality with the most images in the current study (localizers not counted)."""
+    """The modality with the most instances in the current study (localizers not counted;
+    a multi-frame cine counts once, so a CT's slices outweigh one XA run)."""
     totals: dict[str, int] = {}
     for s in sets:
         if not s.prior and not s.localizer and s.modality:
-            totals[s.modality] = totals.get(s.modality, 0) + s.images
+            totals[s.modality] = totals.get(s.modality, 0) + len(s.instance_uids)
     if not totals:
         totals = {s.modality: 1 for s in sets if s.modality}
     return max(totals, key=lambda m: totals[m]) if totals else ""
@@ -196,7 +197,7 @@ class Protocol:
         if not name:
             raise ProtocolError(f"{source or 'protocol'}: no name")
         layout = str(raw.get("layout", "1x1")).lower()
-        _check_layout(layout, name)
+        check_layout(layout, name)
         viewports = raw.get("viewports", [])
         if not isinstance(viewports, list) or not all(isinstance(v, Mapping) for v in viewports):
             raise ProtocolError(f"{name}: 'viewports' must be a list of rules (objects)")
@@ -218,7 +219,7 @@ class Protocol:
         return out
 
 
-def _check_layout(layout: str, name: str) -> tuple[int, int]:
+def check_layout(layout: str, name: str) -> tuple[int, int]:
     try:
         rows, cols = (int(v) for v in layout.split("x"))
     except ValueError:
@@ -389,7 +390,7 @@ def hang(sets: Sequence[DisplaySet], protocols: Sequence[Protocol], layout: str 
         ``layout`` is malformed.
     """
     chosen = find_protocol(protocols, protocol) if protocol else choose(protocols, sets)
-    rows, cols = _check_layout((layout or (chosen.layout if chosen else "1x1")).lower(), "layout")
+    rows, cols = check_layout((layout or (chosen.layout if chosen else "1x1")).lower(), "layout")
     n = rows * cols
     primary = primary_modality(sets)
     rules = list(chosen.viewports if chosen else ())
