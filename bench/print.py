@@ -32,8 +32,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the repository root: ``viewer`` and the tests' ``tests.helpers.peers``
 
 import numpy as np  # noqa: E402
 from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
@@ -178,7 +177,7 @@ def main() -> int:
     if a.peer_nodelay:
         os.environ["TCP_NODELAY"] = "1"  # read by DCMTK's DUL layer at start-up
 
-    import peers
+    from tests.helpers import peers
 
     from viewer.film.profile import load_profiles
 

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "net"), str(ROOT / "tests" / "integration")]
+sys.path.insert(0, str(ROOT))  # the repository root: ``viewer`` and the tests' ``tests.helpers.peers``
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -104,8 +104,8 @@ def bench_job(rounds: int, work: Path) -> None:
     if not (shutil.which("dcmprscu") and shutil.which("dcmpsprt") and shutil.which("dcmprscp")):
         print("\n== job: DCMTK not installed; skipped")
         return
-    import peers
-    from test_print_scp_dcmtk import dcmtk_print
+    from tests.helpers import peers
+    from tests.helpers.dcmtk_print import dcmtk_print
 
     corpus = ROOT / "tests" / "data" / "corpus"
     images = [corpus / "ct" / "CT_small.dcm", corpus / "mr" / "MR_small.dcm", corpus / "ct" / "693_UNCR.dcm",
@@ -136,8 +136,8 @@ def bench_job(rounds: int, work: Path) -> None:
 
 
 def bench_load(rounds: int, work: Path) -> None:
-    import peers
-    from test_print_scp_protocol import FILM_BOX, Scu, gray_box
+    from tests.helpers import peers
+    from tests.net.test_print_scp_protocol import FILM_BOX, Scu, gray_box
 
     profile = load_profile("default")
 

@@ -42,12 +42,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pydicom  # noqa: E402
-from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
-from pydicom.pixels import apply_modality_lut, apply_voi_lut  # noqa: E402
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
-from viewer.dicom.frames import open_frames  # noqa: E402
-from viewer.render import params_from_dataset, render  # noqa: E402
+from viewer.dicom.frames import open_frames
+from viewer.render import params_from_dataset, render
 
 warnings.filterwarnings("ignore", message="Applying a VOI LUT on a float input array")
 perf = time.perf_counter

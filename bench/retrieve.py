@@ -6,7 +6,7 @@ Usage::
     python bench/retrieve.py [--instances 300] [--size 512] [--rounds 3] [--quick]
 
 Generates a CT study of ``--instances`` images (``--size``² int16, Explicit VR LE), starts
-Orthanc (the test harness's ``tests/peers.py`` configuration, state in a temporary
+Orthanc (the test harness's ``tests/helpers/peers.py`` configuration, state in a temporary
 folder), loads the study with DCMTK ``storescu``, then in each round and in rotating order:
 
 * ``ours C-GET``: :func:`viewer.net.get.get` into a :class:`LocalStore`;
@@ -40,11 +40,10 @@ from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the repository root: ``viewer`` and the tests' ``tests.helpers.peers``
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
-AET = "VIEWER"  # the move destination tests/peers.py configures in Orthanc
+AET = "VIEWER"  # the move destination tests/helpers/peers.py configures in Orthanc
 
 
 def make_study(out: Path, n: int, size: int) -> str:
@@ -90,7 +89,7 @@ def main() -> int:
             print(f"{prog} not found (Debian packages orthanc, dcmtk)", file=sys.stderr)
             return 2
 
-    import peers
+    from tests.helpers import peers
     from pydicom.dataset import Dataset
 
     from viewer.config import DimseNode, Timeouts

@@ -38,8 +38,8 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from viewer.dicom.scan import EventKind, scan  # noqa: E402
-from viewer.dicom.model import StudyTree  # noqa: E402
+from viewer.dicom.scan import EventKind, scan
+from viewer.dicom.model import StudyTree
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 

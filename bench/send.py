@@ -35,10 +35,9 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the repository root: ``viewer`` and the tests' ``tests.helpers.peers``
 
-import peers  # noqa: E402  (the test suite's peer launcher)
+from tests.helpers import peers  # noqa: E402  (the test suite's peer launcher)
 from viewer.net import store_scu  # noqa: E402
 from viewer.net.dicomweb import DicomWebClient, WebTarget  # noqa: E402
 

@@ -8,7 +8,6 @@ QApplication. Settings are redirected to a temporary folder so no user config is
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -30,9 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 CORPUS = DATA / "corpus"
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `import peers` helpers
-
-pytest_plugins = ["peers"]
+pytest_plugins = ["tests.helpers.peers"]  # the real DICOM peers (session fixtures)
 
 
 @pytest.fixture(scope="session")

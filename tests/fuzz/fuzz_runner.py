@@ -18,11 +18,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.fuzz.fuzz_mutators import MUTATORS, mutate, mutate_dicomdir
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE))
-
-from fuzz_mutators import MUTATORS, mutate, mutate_dicomdir  # noqa: E402
 
 #: Seed files: small ones covering the readers' branches (native, implicit, big endian,
 #: deflated, JPEG, RLE, J2K, enhanced multi-frame, overlays, palette, LUTs, charsets, no meta).

@@ -3,7 +3,7 @@
 
 Usage::
 
-    .venv/bin/python tests/fuzz/run_long.py [--inputs 20000] [--media 1000] [--seed N]
+    .venv/bin/python -m tests.fuzz.run_long [--inputs 20000] [--media 1000] [--seed N]
                                             [--timeout 10] [--keep DIR] [--corpus DIR]
 
 Inputs are generated in batches (so the temporary folder stays small), each run through
@@ -23,10 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from tests.fuzz.fuzz_runner import FuzzReport, make_inputs, run_inputs
 
-from fuzz_runner import FuzzReport, make_inputs, run_inputs  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:

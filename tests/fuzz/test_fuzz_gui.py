@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fuzz_runner import make_inputs  # noqa: E402
+from tests.fuzz.fuzz_runner import make_inputs
 
 pytestmark = [pytest.mark.gui, pytest.mark.filterwarnings("ignore::UserWarning:pydicom.*")]
 

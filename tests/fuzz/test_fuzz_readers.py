@@ -5,7 +5,7 @@ Every input runs in a subprocess whose address space is capped at 1 GiB (a decla
 4 GB length that gets allocated is a MemoryError, counted as a failure) with a time
 bound per input; the contract checked is "a result or one of our ``ViewerError`` s".
 The number of inputs tried is printed (``-s``) and recorded in the test's report section.
-The longer run is ``tests/fuzz/run_long.py``.
+The longer run is ``python -m tests.fuzz.run_long``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fuzz_mutators import deep_nesting, elements  # noqa: E402
-from fuzz_runner import make_inputs, run_inputs  # noqa: E402
+from tests.fuzz.fuzz_mutators import deep_nesting, elements
+from tests.fuzz.fuzz_runner import make_inputs, run_inputs
 
 #: Sized for well under a minute on a shared 2-core machine (about 25 inputs/s).
 FILES, MEDIA = 800, 100

@@ -13,10 +13,10 @@ import pytest
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pynetdicom import AE, build_role, evt
-from pynetdicom.sop_class import (StudyRootQueryRetrieveInformationModelFind,
-                                  StudyRootQueryRetrieveInformationModelGet)
+from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet
 
-from test_send_data import make_study
+from tests.helpers.orthanc import c_find
+from tests.helpers.studies import make_study
 from viewer.errors import NetError
 from viewer.net.dicomweb import DicomWebClient, WebTarget
 
@@ -33,21 +33,6 @@ def study(orthanc, corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> li
     for p in paths:
         requests.post(f"{orthanc.url}/instances", data=p.read_bytes(), timeout=30).raise_for_status()
     return paths
-
-
-def c_find(orthanc, level: str, keys: dict[str, str]) -> list[Dataset]:
-    ae = AE(ae_title="WEBTEST")
-    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
-    assoc = ae.associate("127.0.0.1", orthanc.port, ae_title=orthanc.aet)
-    assert assoc.is_established
-    q = Dataset()
-    q.QueryRetrieveLevel = level
-    for k, v in keys.items():
-        setattr(q, k, v)
-    out = [ident for status, ident in assoc.send_c_find(q, StudyRootQueryRetrieveInformationModelFind)
-           if status and status.Status in (0xFF00, 0xFF01)]
-    assoc.release()
-    return out
 
 
 def c_get(orthanc, level: str, keys: dict[str, str], sop_classes: set[str], syntaxes: list[str]) -> dict[str, Dataset]:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pydicom import dcmread
 
-from peers import free_port
-from test_dicomweb_orthanc import c_find
-from test_send_data import make_study
+from tests.helpers.peers import free_port
+from tests.helpers.orthanc import c_find
+from tests.helpers.studies import make_study
 from viewer.config import DicomWebNode, LocalAE, NetworkConfig
 from viewer.net.store import LocalStore
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from peers import require_program
+from tests.helpers.peers import require_program
 from viewer.dicom.dump import DumpNode, NodeKind, dump_file, iter_nodes
 from viewer.dicom.dump_values import CHARSET_VRS, NUMBER_VRS, TEXT_VRS
 

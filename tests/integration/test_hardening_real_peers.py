@@ -23,7 +23,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom.sop_class import CTImageStorage
 
-from peers import free_port
+from tests.helpers.peers import free_port
 from viewer.config import DimseNode, LocalAE, Timeouts
 from viewer.errors import Cancelled, NetError
 from viewer.cancel import CancelToken

@@ -16,7 +16,7 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 
-from _pacs_data import CT, PATIENTS, make_images, uid
+from tests.helpers.studies import CT, PATIENTS, make_images, uid
 from viewer.config import DimseNode, LocalAE
 from viewer.net.echo import echo
 from viewer.net.find import FIND_MODEL, Level, Root, build_query, find
@@ -25,7 +25,7 @@ from viewer.net.store import TMP_PREFIX, LocalStore
 from viewer.tasks.retrieve import RetrieveRequest, ScpHolder, retrieve
 
 pytestmark = pytest.mark.peers
-OUR_AET = "VIEWER"  # the C-MOVE destination the peers know (tests/peers.py MOVE_DEST_AET)
+OUR_AET = "VIEWER"  # the C-MOVE destination the peers know (tests/helpers/peers.py MOVE_DEST_AET)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from peers import c_echo
+from tests.helpers.peers import c_echo
 
 pytestmark = pytest.mark.peers
 

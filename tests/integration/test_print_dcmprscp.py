@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from pydicom import dcmread
 
-from peers import c_echo
+from tests.helpers.peers import c_echo
 from viewer.errors import PrintError, UsageError
 from viewer.film.enums import FilmOrientation, Polarity, PresentationLUTShape
 from viewer.film.profile import load_profiles, permissive_profile
@@ -158,7 +158,7 @@ def test_profile_rejects_layout_before_association(gray, corpus):
 
 
 def test_no_printer_listening_clear_message(corpus):
-    from peers import free_port
+    from tests.helpers.peers import free_port
 
     profile = permissive_profile("127.0.0.1", free_port(), "NOBODY")
     job, _ = build_job(ct_refs(corpus, 1), FilmBoxSpec(), FilmSessionSpec(), profile, bits=8)

@@ -11,7 +11,6 @@ import dataclasses
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from peers import c_echo, free_port, require_program
-from test_print_scp_dcmtk import _images, dcmtk_print
+from tests.helpers.peers import c_echo, free_port, require_program
+from tests.helpers.dcmtk_print import dcmtk_print, print_images
 
 pytestmark = pytest.mark.peers
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def test_cli_prints_and_stops_cleanly(tmp_path, corpus, sig):
         echo = subprocess.run([require_program("echoscu", "dcmtk"), "-aec", "VIEWERPRINT", "127.0.0.1", str(port)],
                               capture_output=True, text=True, timeout=30)
         assert echo.returncode == 0, echo.stderr
-        _sp, statuses = dcmtk_print(port, tmp_path / "scu", 2, 2, _images(corpus), "--identity")
+        _sp, statuses = dcmtk_print(port, tmp_path / "scu", 2, 2, print_images(corpus), "--identity")
         assert statuses and all(s == "0x0000" for _, s in statuses), statuses
     finally:
         proc.send_signal(sig)

@@ -6,7 +6,6 @@ log (every status), and the PS3.3 rules for film size and the STANDARD layout.
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 
@@ -15,7 +14,8 @@ import pydicom
 import pytest
 from PIL import Image
 
-from peers import CONF, free_port, render_template, require_program
+from tests.helpers.dcmtk_print import dcmtk_print, hardcopies_by_position, print_images
+from tests.helpers.peers import free_port
 from viewer.film import received_density as dens
 from viewer.film import received_layout as lay
 from viewer.film.output import FilmSink, make_sink
@@ -35,50 +35,6 @@ def scp(tmp_path: Path):
     server.sink = sink  # type: ignore[attr-defined]
     yield server
     server.stop()
-
-
-def _images(corpus: Path) -> list[Path]:
-    return [corpus / "ct" / "CT_small.dcm", corpus / "mr" / "MR_small.dcm", corpus / "ct" / "693_UNCR.dcm",
-            corpus / "mr" / "emri_small.dcm"]
-
-
-def dcmtk_print(port: int, work: Path, cols: int, rows: int, images: list[Path], *options: str,
-                bits12: bool = True, plut: bool = True, extra: str = "") -> tuple[Path, list[tuple[str, str]]]:
-    """Render with dcmpsprt, send with dcmprscu; return (SCU folder, [(message, status)])."""
-    require_program("dcmpsprt", "dcmtk")
-    require_program("dcmprscu", "dcmtk")
-    for sub in ("spool", "database", "lut"):
-        (work / sub).mkdir(parents=True, exist_ok=True)
-    cfg = work / "dcmpstat.cfg"
-    render_template(CONF / "dcmpstat-scu-viewerprint.cfg.in", cfg,
-                    {"SCU_DIR": work, "PRINT_SCP_PORT": port, "PRINT_SCP_AET": "VIEWERPRINT",
-                     "IMPLICIT_ONLY": "false", "SUPPORTS_12BIT": str(bits12).lower(),
-                     "SUPPORTS_PLUT": str(plut).lower(), "EXTRA": extra})
-    subprocess.run(["dcmpsprt", "-c", str(cfg), "-p", "TARGET", "--layout", str(cols), str(rows),
-                    "--filmsize", "14INX17IN", *options, *map(str, images)],
-                   check=True, capture_output=True, timeout=60)
-    sp = sorted((work / "database").glob("SP_*.dcm"))[0]
-    out = subprocess.run(["dcmprscu", "-v", "+d", "-c", str(cfg), "-p", "TARGET", "--medium-type", "BLUE FILM",
-                          "--label", "DCMTK REF", str(sp)], capture_output=True, text=True, timeout=120)
-    (work / "dcmprscu.log").write_text(out.stdout + out.stderr)
-    msgs, current = [], ""
-    for line in (out.stdout + out.stderr).splitlines():
-        if m := re.search(r"Message Type\s+: (.*)", line):
-            current = m.group(1).strip()
-        if m := re.search(r"DIMSE Status\s+: (0x[0-9A-Fa-f]{4})", line):
-            msgs.append((current, m.group(1).upper().replace("0X", "0x")))
-    return sp, msgs
-
-
-def _hardcopies_by_position(sp_path: Path) -> dict[int, pydicom.Dataset]:
-    """DCMTK's Hardcopy Grayscale images by Image Box Position, from its Stored Print object."""
-    sp = pydicom.dcmread(sp_path)
-    by_uid = {}
-    for f in sp_path.parent.glob("HG_*.dcm"):
-        ds = pydicom.dcmread(f)
-        by_uid[ds.SOPInstanceUID] = ds
-    return {int(it.ImageBoxPosition): by_uid[it.ReferencedImageSequence[0].ReferencedSOPInstanceUID]
-            for it in sp.ImageBoxContentSequence}
 
 
 def _one_session(root: Path) -> Path:
@@ -113,7 +69,7 @@ def _box_region(png: np.ndarray, fmt: str, position: int, landscape: bool) -> tu
     (3, 3, ("--lin-od", "--landscape"), "LIN OD"),
 ])
 def test_dcmtk_film_renders_what_was_sent(scp, tmp_path, corpus, cols, rows, options, shape):
-    images = _images(corpus)
+    images = print_images(corpus)
     sp, statuses = dcmtk_print(scp.port, tmp_path / "scu", cols, rows, images, *options)
     # Every step succeeded (dcmprscu exits 0 even on refusals: judge by the statuses).
     kinds = [m for m, _ in statuses]
@@ -134,7 +90,7 @@ def test_dcmtk_film_renders_what_was_sent(scp, tmp_path, corpus, cols, rows, opt
     assert (session / "session.pdf").read_bytes().startswith(b"%PDF")
 
     fmt = str(film_box.ImageDisplayFormat)
-    refs = _hardcopies_by_position(sp)
+    refs = hardcopies_by_position(sp)
     for position in range(1, cols * rows + 1):
         region, cell, quad = _box_region(png, fmt, position, landscape)
         # Layout (row-major positions, PS3.3 C.13.5.1): the box sits in its grid quadrant.
@@ -177,10 +133,10 @@ def test_dcmtk_8bit_printer_profile(tmp_path, corpus):
     profile = load_profile("gray8")
     sink: FilmSink = make_sink(tmp_path / "prints", profile.min_density, profile.max_density, {}, DPI)
     with PrintServer(sink.print_job, profile, aet="VIEWERPRINT", host="127.0.0.1", port=free_port()) as server:
-        sp, statuses = dcmtk_print(server.port, tmp_path / "scu", 2, 2, _images(corpus), bits12=False, plut=False)
+        sp, statuses = dcmtk_print(server.port, tmp_path / "scu", 2, 2, print_images(corpus), bits12=False, plut=False)
     assert statuses and all(s == "0x0000" for _, s in statuses), statuses
     session = _one_session(tmp_path / "prints")
-    refs = _hardcopies_by_position(sp)
+    refs = hardcopies_by_position(sp)
     png = np.asarray(Image.open(session / "film-1.png"))
     for pos, hg in refs.items():
         ours = pydicom.dcmread(session / f"film-1-box-{pos}.dcm")
@@ -196,7 +152,7 @@ def test_dcmtk_8bit_printer_profile(tmp_path, corpus):
 def test_dcmtk_annotation(scp, tmp_path, corpus):
     """dcmprscu N-SETs one Basic Annotation Box (position 2 of format ANNOTATION): its text is
     printed in that box's place, the top-right quarter of the top strip, and nowhere else."""
-    _sp, statuses = dcmtk_print(scp.port, tmp_path / "scu", 1, 1, _images(corpus)[2:3], "--identity",
+    _sp, statuses = dcmtk_print(scp.port, tmp_path / "scu", 1, 1, print_images(corpus)[2:3], "--identity",
                                 "--annotation", "DCMTK ANNOTATION", "-pd", "-pn", "-pl",
                                 extra="Annotation = 2\\ANNOTATION")
     assert all(s == "0x0000" for _, s in statuses), statuses

@@ -14,8 +14,8 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from peers import CONF, c_echo, free_port, render_template, require_program
-from test_print_scp_dcmtk import _hardcopies_by_position, _images
+from tests.helpers.peers import CONF, c_echo, free_port, render_template, require_program
+from tests.helpers.dcmtk_print import hardcopies_by_position, print_images
 from viewer.film.output import make_sink
 from viewer.net.print_scp import PrintServer, load_profile
 
@@ -40,7 +40,7 @@ def test_ten_dcmtk_scus_fifty_films(tmp_path: Path, corpus: Path):
                         {"SCU_DIR": work, "PRINT_SCP_PORT": server.port, "PRINT_SCP_AET": "VIEWERPRINT",
                          "IMPLICIT_ONLY": "false", "SUPPORTS_12BIT": "true", "SUPPORTS_PLUT": "true", "EXTRA": ""})
         subprocess.run(["dcmpsprt", "-c", str(cfg), "-p", "TARGET", "--layout", "2", "2", "--filmsize", "14INX17IN",
-                        "--identity", *map(str, _images(corpus))], check=True, capture_output=True, timeout=60)
+                        "--identity", *map(str, print_images(corpus))], check=True, capture_output=True, timeout=60)
         sp = sorted((work / "database").glob("SP_*.dcm"))[0]
 
         def client(n: int) -> list[str]:
@@ -64,7 +64,7 @@ def test_ten_dcmtk_scus_fifty_films(tmp_path: Path, corpus: Path):
     assert len(films) == CLIENTS * FILMS_EACH and server.service.films_printed == CLIENTS * FILMS_EACH
     # One session per dcmprscu run, each with the label it was sent with, all 50 different.
     labels = set()
-    expected = {pos: hg.PixelData for pos, hg in _hardcopies_by_position(sp).items()}
+    expected = {pos: hg.PixelData for pos, hg in hardcopies_by_position(sp).items()}
     for png in films:
         assert png.name == "film-1.png"
         record = (png.parent / "session.json").read_text()

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from peers import require_program
+from tests.helpers.peers import require_program
 from viewer.dicom.frames import open_frames
 from viewer.render import params_from_dataset, render
 from viewer.render.pipeline import current_window

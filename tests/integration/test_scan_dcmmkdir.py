@@ -14,7 +14,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from peers import require_program
+from tests.helpers.peers import require_program
 from viewer.dicom.dicomdir import read_dicomdir
 from viewer.dicom.scan import load_headers, load_tree
 

@@ -3,48 +3,22 @@ Orthanc's REST API (``GET /instances/{id}/file``) and compare the data sets byte
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import requests
 from pydicom import dcmread
-from pydicom.filereader import read_preamble, _read_file_meta_info
 
-from test_send_data import make_study
+from tests.helpers.orthanc import assert_stored_equal, orthanc_file
+from tests.helpers.studies import make_study
 from viewer.net.dicomweb import DicomWebClient, WebTarget
 from viewer.net.store_scu import Category, StoreTarget
 from viewer.tasks import send as task
 
 pytestmark = pytest.mark.peers
-
-
-def dataset_bytes(data: bytes) -> bytes:
-    """The encoded data set of a PS3.10 file: everything after the File Meta Information."""
-    import io
-
-    fp = io.BytesIO(data)
-    read_preamble(fp, False)
-    _read_file_meta_info(fp)
-    return fp.read()
-
-
-def orthanc_file(orthanc, sop_uid: str) -> bytes:
-    found = requests.post(f"{orthanc.url}/tools/lookup", data=sop_uid, timeout=10).json()
-    ids = [f["ID"] for f in found if f["Type"] == "Instance"]
-    assert len(ids) == 1, f"{sop_uid} not in Orthanc"
-    rsp = requests.get(f"{orthanc.url}/instances/{ids[0]}/file", timeout=30)
-    rsp.raise_for_status()
-    return rsp.content
-
-
-def assert_stored_equal(orthanc, paths: list[Path]) -> None:
-    for p in paths:
-        sop = str(dcmread(p, stop_before_pixels=True).SOPInstanceUID)
-        got = orthanc_file(orthanc, sop)
-        assert dataset_bytes(got) == dataset_bytes(p.read_bytes()), p
 
 
 def test_c_store_study_reads_back_equal(orthanc, corpus: Path, tmp_path: Path) -> None:
@@ -77,7 +51,7 @@ def test_identity_coercion_keeps_old_id(orthanc, corpus: Path, tmp_path: Path) -
     assert report.count(Category.SUCCESS) == len(paths)
     for p in paths:
         src = dcmread(p)
-        got = dcmread(__import__("io").BytesIO(orthanc_file(orthanc, str(src.SOPInstanceUID))))
+        got = dcmread(io.BytesIO(orthanc_file(orthanc, str(src.SOPInstanceUID))))
         assert got.PatientID == "SEND-HOSP1" and got.AccessionNumber == "HACC1"
         assert [o.PatientID for o in got.OtherPatientIDsSequence] == ["SEND-OUTSIDE"]
         assert (got.pixel_array == src.pixel_array).all()
@@ -127,12 +101,12 @@ def test_cli_report_resume_and_coercion(orthanc, corpus: Path, tmp_path: Path, r
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert f"0 sent, 0 with warnings, 0 failed, {len(paths)} already sent" in out.stdout
-    got = dcmread(__import__("io").BytesIO(orthanc_file(orthanc, str(dcmread(paths[0]).SOPInstanceUID))))
+    got = dcmread(io.BytesIO(orthanc_file(orthanc, str(dcmread(paths[0]).SOPInstanceUID))))
     assert got.PatientID == "SEND-CLIMRN" and got.OtherPatientIDsSequence[0].PatientID == "SEND-CLIRES"
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, repo_root: Path, corpus: Path) -> None:
-    from peers import free_port
+    from tests.helpers.peers import free_port
 
     cases = [
         (["send", "127.0.0.1", "notaport", str(corpus / "ct")], 2, "invalid port"),

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from peers import free_port
-from test_send_data import make_study
-from test_send_orthanc import assert_stored_equal
+from tests.helpers.peers import free_port
+from tests.helpers.studies import make_study
+from tests.helpers.orthanc import assert_stored_equal
 from viewer.config import DicomWebNode, DimseNode, LocalAE, NetworkConfig
 from viewer.net.store import LocalStore
 
@@ -61,7 +61,7 @@ def test_send_dialog_coerces_identity(qtbot, tmp_path: Path, orthanc, corpus: Pa
 
     from pydicom import dcmread
 
-    from test_send_orthanc import orthanc_file
+    from tests.helpers.orthanc import orthanc_file
     from viewer.ui import send_action as sa
 
     paths = make_study(corpus, tmp_path / "cd", "DIALOG", mr=[])

@@ -162,7 +162,7 @@ def test_auth_headers_and_tls_default(serve) -> None:
 
 
 def test_unreachable_server(tmp_path: Path) -> None:
-    from peers import free_port
+    from tests.helpers.peers import free_port
 
     with pytest.raises(NetError, match="cannot connect"):
         DicomWebClient(WebTarget(f"http://127.0.0.1:{free_port()}/dicom-web", timeout=3)).search("STUDY")

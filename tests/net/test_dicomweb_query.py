@@ -28,7 +28,7 @@ def server() -> Iterator[tuple[str, list[str]]]:
         def log_message(self, *a: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             seen.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "application/dicom+json")

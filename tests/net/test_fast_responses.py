@@ -12,8 +12,8 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import CTImageStorage, MRImageStorage, StudyRootQueryRetrieveInformationModelGet
 
-from peers import free_port
-from net_helpers import ct_image
+from tests.helpers.peers import free_port
+from tests.helpers.ct import ct_image
 from viewer.config import DimseNode, Timeouts
 from viewer.net import _fast_responses
 from viewer.net.get import get

@@ -25,7 +25,7 @@ class _Endless(BaseHTTPRequestHandler):
     def log_message(self, *a: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server's name
         self.send_response(200)
         self.send_header("Content-Type", 'multipart/related; type="application/dicom"; boundary=b0')
         self.end_headers()

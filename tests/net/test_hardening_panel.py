@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QTimer
 
-from peers import free_port
-from test_hardening_peers import TIMEOUT, ScriptedPeer
+from tests.helpers.peers import free_port
+from tests.helpers.scripted_peer import TIMEOUT, ScriptedPeer
 from viewer.config import DimseNode, LocalAE, NetworkConfig, Timeouts
 from viewer.net.store import LocalStore
 from viewer.ui.pacs_panel import PacsPanel

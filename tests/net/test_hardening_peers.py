@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -21,113 +20,28 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
-from net_helpers import store_all, wait_closed
-from peers import free_port
 from viewer.config import DimseNode, Timeouts
 from viewer.errors import ViewerError
 from viewer.net.storage_scp import StorageSCP
 from viewer.net.store import TMP_PREFIX, LocalStore
 
-TIMEOUT = 1.5  # every timeout of our calls in these tests (ACSE, DIMSE, network)
+from tests.helpers.ct import ct_dataset
+from tests.helpers.net import store_all, wait_closed
+from tests.helpers.peers import free_port
+from tests.helpers.scripted_peer import BEHAVIOURS, TIMEOUT, ScriptedPeer, assoc_rq, pdu
 
 # pynetdicom's own DUL thread dies on an A-ASSOCIATE-RJ with an undefined reason (its
 # thread, not ours); the call still ends in our NetError at the ACSE timeout.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 
 
-# --- PDUs (PS3.8 9.3) -----------------------------------------------------------------------
-
-def _pdu(kind: int, body: bytes, length: int | None = None) -> bytes:
-    return struct.pack(">BBI", kind, 0, len(body) if length is None else length) + body
-
-
-def _assoc_ac_header() -> bytes:
-    """An A-ASSOCIATE-AC fixed part (PS3.8 9.3.3) with no items: a PDU that accepts nothing."""
-    return struct.pack(">HH", 1, 0) + b"VIEWER".ljust(16) + b"PEER".ljust(16) + bytes(32)
-
-
-def _assoc_rq(calling: str = "SENDER", called: str = "VIEWER", length: int | None = None) -> bytes:
-    app = b"\x10\x00" + struct.pack(">H", 21) + b"1.2.840.10008.3.1.1.1"
-    ts = b"\x40\x00" + struct.pack(">H", 17) + b"1.2.840.10008.1.2"
-    abstract = b"\x30\x00" + struct.pack(">H", 17) + b"1.2.840.10008.1.1"
-    pc_body = bytes([1, 0, 0, 0]) + abstract + ts
-    pc = b"\x20\x00" + struct.pack(">H", len(pc_body)) + pc_body
-    maxlen = b"\x51\x00\x00\x04" + struct.pack(">I", 16384)
-    ui = b"\x50\x00" + struct.pack(">H", len(maxlen)) + maxlen
-    body = struct.pack(">HH", 1, 0) + called.encode().ljust(16) + calling.encode().ljust(16) + bytes(32) + app + pc + ui
-    return _pdu(0x01, body, length)
-
-
-#: What the scripted server answers to an A-ASSOCIATE-RQ.
-BEHAVIOURS: dict[str, Callable[[socket.socket], None]] = {
-    "silent": lambda s: time.sleep(TIMEOUT * 4),
-    "close": lambda s: None,
-    "garbage": lambda s: s.sendall(b"\xde\xad\xbe\xef" * 64),
-    "unknown_pdu_type": lambda s: s.sendall(_pdu(0x09, b"\x00" * 10)),
-    "huge_length": lambda s: (s.sendall(_pdu(0x02, _assoc_ac_header(), 0xFFFFFFF0)), time.sleep(TIMEOUT * 4)),
-    "truncated_ac": lambda s: (s.sendall(_pdu(0x02, _assoc_ac_header())[:20]), time.sleep(TIMEOUT * 4)),
-    "ac_without_contexts": lambda s: (s.sendall(_pdu(0x02, _assoc_ac_header())), time.sleep(TIMEOUT * 4)),
-    "abort": lambda s: s.sendall(_pdu(0x07, b"\x00\x00\x02\x00")),
-    "reject_bad_reason": lambda s: s.sendall(_pdu(0x03, b"\x00\x01\x09\x77")),
-    "data_before_accept": lambda s: s.sendall(_pdu(0x04, struct.pack(">IB", 2, 1) + b"\x03")),
-}
-
-
-class ScriptedPeer:
-    """A TCP server that reads what the client sends and then misbehaves as told."""
-
-    def __init__(self, behaviour: str) -> None:
-        self.behaviour = BEHAVIOURS[behaviour]
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        self.sock.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
-
-    def _one(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(TIMEOUT * 5)
-            try:
-                conn.recv(65536)  # the A-ASSOCIATE-RQ
-                self.behaviour(conn)
-            except OSError:
-                pass
-
-    def node(self) -> DimseNode:
-        return DimseNode("scripted", "PEER", "127.0.0.1", self.port, timeouts=Timeouts.uniform(TIMEOUT))
-
-    def close(self) -> None:
-        self._stop.set()
-        self.sock.close()
-
-
 def _ct(n: int, fill: int | None = None) -> Dataset:
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = CTImageStorage
-    ds.SOPInstanceUID = f"1.2.826.0.1.3680043.9.7.{n}"
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = "1.2.826.0.1.3680043.9.7", "1.2.826.0.1.3680043.9.7.1"
-    ds.PatientID, ds.Modality = "HARD", "CT"
-    ds.Rows = ds.Columns = 8
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.PixelData = (np.arange(64, dtype="<u2") * (n if fill is None else fill)).tobytes()
-    return ds
+    return ct_dataset(f"1.2.826.0.1.3680043.9.7.{n}", "1.2.826.0.1.3680043.9.7", "1.2.826.0.1.3680043.9.7.1",
+                      pixels=np.arange(64) * (n if fill is None else fill), patient_id="HARD")
 
 
 def _bounded(fn: Callable[[], Any], limit: float) -> tuple[str, float]:
@@ -215,12 +129,12 @@ def _store_one(port: int, ds: Dataset, calling: str = "SENDER") -> int | None:
 
 HOSTILE_CLIENT = {
     "garbage": b"\xde\xad\xbe\xef" * 100,
-    "unknown_pdu_type": _pdu(0x0A, b"\x00" * 16),
-    "huge_rq_length": _assoc_rq(length=0xFFFFFFF0),
-    "truncated_rq": _assoc_rq()[:30],
-    "data_before_association": _pdu(0x04, struct.pack(">IB", 2, 1) + b"\x03"),
-    "release_before_association": _pdu(0x05, b"\x00" * 4),
-    "unknown_calling_ae": _assoc_rq(calling="INTRUDER"),
+    "unknown_pdu_type": pdu(0x0A, b"\x00" * 16),
+    "huge_rq_length": assoc_rq(length=0xFFFFFFF0),
+    "truncated_rq": assoc_rq()[:30],
+    "data_before_association": pdu(0x04, struct.pack(">IB", 2, 1) + b"\x03"),
+    "release_before_association": pdu(0x05, b"\x00" * 4),
+    "unknown_calling_ae": assoc_rq(calling="INTRUDER"),
     "nothing": b"",
 }
 
@@ -247,7 +161,7 @@ def test_storage_scp_survives_hostile_clients(scp, payload: str) -> None:
 
 def test_storage_scp_drops_a_silent_connection(scp) -> None:
     with socket.create_connection(("127.0.0.1", scp.port), timeout=10) as s:
-        s.sendall(_assoc_rq()[:10])  # half an A-ASSOCIATE-RQ, then nothing
+        s.sendall(assoc_rq()[:10])  # half an A-ASSOCIATE-RQ, then nothing
         assert wait_closed(s, TIMEOUT * 4 + 5) < TIMEOUT * 4 + 4  # closed by the ARTIM / network timeout
 
 

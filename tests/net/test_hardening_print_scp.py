@@ -20,8 +20,8 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import Verification
 
-from net_helpers import wait_closed
-from peers import free_port
+from tests.helpers.net import wait_closed
+from tests.helpers.peers import free_port
 from viewer.net import _print_scp_checks as chk
 from viewer.net import _print_scp_service as svc
 from viewer.net.print_scp import PrintServer, load_profile

@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE
 from pynetdicom.sop_class import CTImageStorage
 
-from peers import free_port
+from tests.helpers.ct import ct_dataset
+from tests.helpers.peers import free_port
 from viewer.net.storage_scp import StorageSCP
 from viewer.net.store import TMP_PREFIX, LocalStore, StoreLimitError
 
@@ -29,17 +30,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 def _ct(study: str, series: str, sop: str, fill: int = 0, size: int = 8) -> Dataset:
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = CTImageStorage
-    ds.SOPInstanceUID, ds.StudyInstanceUID, ds.SeriesInstanceUID = sop, study, series
-    ds.Modality, ds.PatientName, ds.PatientID = "CT", "Door^Test", "ID1"
-    ds.Rows = ds.Columns = size
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.PixelData = (np.arange(size * size, dtype=np.uint16) + fill).tobytes()
-    return ds
+    return ct_dataset(sop, study, series, size=size, pixels=np.arange(size * size) + fill, patient_name="Door^Test")
 
 
 def _send(port: int, calling: str, *datasets: Dataset) -> list[int] | None:

@@ -18,7 +18,7 @@ from pynetdicom.sop_class import (CTImageStorage, MRImageStorage, StudyRootQuery
                                   StudyRootQueryRetrieveInformationModelGet,
                                   StudyRootQueryRetrieveInformationModelMove)
 
-from peers import free_port
+from tests.helpers.peers import free_port
 from viewer.config import DimseNode, Timeouts
 from viewer.errors import Cancelled, NetError
 from viewer.cancel import CancelToken

@@ -7,7 +7,7 @@ import pytest
 from pynetdicom import AE, AllStoragePresentationContexts
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelFind, Verification
 
-from peers import free_port
+from tests.helpers.peers import free_port
 from viewer.config import DimseNode
 from viewer.net.probe import PROBE_CLASSES, ROLE_CLASSES, probe
 

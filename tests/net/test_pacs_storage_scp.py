@@ -6,13 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian
-from pynetdicom import AE
-from pynetdicom.sop_class import CTImageStorage
+from pydicom.dataset import Dataset
 
-from net_helpers import store_all
-from peers import free_port
+from tests.helpers.ct import ct_dataset
+from tests.helpers.net import store_all
+from tests.helpers.peers import free_port
 from viewer.config import (NetworkConfig, DimseNode, LocalAE, load_config, save_config, ConfigError,
                            validate_ae_title)
 from viewer.errors import UsageError
@@ -21,16 +19,7 @@ from viewer.net.store import LocalStore, sanitize_uid
 
 
 def _ct(study: str, series: str, sop: str) -> Dataset:
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, sop
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-    ds.Rows = ds.Columns = 4
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.PixelData = np.arange(16, dtype="<u2").tobytes()
-    return ds
+    return ct_dataset(sop, study, series, size=4)
 
 
 def _send(port: int, calling: str, ds: Dataset) -> int | None:

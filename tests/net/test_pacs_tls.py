@@ -12,7 +12,7 @@ import pytest
 from pynetdicom import AE
 from pynetdicom.sop_class import Verification
 
-from peers import free_port
+from tests.helpers.peers import free_port
 from viewer.config import DimseNode, Timeouts, TlsOptions
 from viewer.errors import NetError
 from viewer.net.echo import echo

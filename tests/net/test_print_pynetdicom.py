@@ -20,7 +20,7 @@ from pydicom.uid import generate_uid
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import Verification
 
-from peers import free_port
+from tests.helpers.peers import free_port
 from viewer.cancel import CancelToken
 from viewer.errors import Cancelled, PrintError
 from viewer.film import uids

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from peers import free_port
+from tests.helpers.peers import free_port
 from viewer.film import received_layout as lay
 from viewer.film.output import make_sink
 from viewer.net.print_scp import PrintServer, load_profile

@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, evt
 
-from peers import free_port
+from tests.helpers.peers import free_port
 from viewer.film.output import make_sink
 from viewer.net.print_scp import PrintServer, load_profile
 
@@ -566,7 +566,7 @@ def test_render_failure_fails_the_job_not_the_server(tmp_path):
         finally:
             scu.release()
         assert srv.service.jobs_failed == 1 and len(calls) == 1
-        from peers import c_echo
+        from tests.helpers.peers import c_echo
 
         assert c_echo(srv.port, "VIEWERPRINT") == 0
 

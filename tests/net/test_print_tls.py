@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from peers import free_port
-from test_hardening_tls import pki  # noqa: F401 - module fixture: CA, server, client, rogue
+from tests.helpers.peers import free_port
 from viewer.cli import main
 from viewer.errors import PrintError
 from viewer.film.output import make_sink
@@ -35,7 +34,7 @@ def _server(out: Path, ssl_context=None) -> PrintServer:
 
 
 @pytest.fixture
-def tls_printer(pki, tmp_path):  # noqa: F811
+def tls_printer(pki, tmp_path):
     ctx = server_context(ServerTls(str(pki["server"][0]), str(pki["server"][1]), str(pki["ca"])))
     srv = _server(tmp_path / "tls", ctx)
     yield srv
@@ -54,7 +53,7 @@ def _print(port: int, image: Path, *extra: str) -> int:
                  "--job-timeout", "10", "--layout", "STANDARD\\1,1", "--film-size", "8INX10IN", *extra])
 
 
-def test_film_printed_over_tls_arrives(tls_printer, plain_printer, pki, corpus, tmp_path):  # noqa: F811
+def test_film_printed_over_tls_arrives(tls_printer, plain_printer, pki, corpus, tmp_path):
     image = corpus / "ct" / "CT_small.dcm"
     tls = ["--tls-ca", str(pki["ca"]), "--tls-cert", str(pki["client"][0]), "--tls-key", str(pki["client"][1])]
     assert _print(tls_printer.port, image, *tls) == 0
@@ -70,7 +69,7 @@ def test_plain_print_to_a_tls_printer_is_refused(tls_printer, corpus, tmp_path, 
 
 
 @pytest.mark.parametrize("who", ["wrong-ca", "no-client-cert"])
-def test_tls_failures_are_one_clear_message(tls_printer, pki, corpus, tmp_path, capsys, who):  # noqa: F811
+def test_tls_failures_are_one_clear_message(tls_printer, pki, corpus, tmp_path, capsys, who):
     if who == "wrong-ca":  # the printer's certificate is not signed by the CA we trust
         tls = ["--tls-ca", str(pki["rogue"][0]), "--tls-cert", str(pki["client"][0]),
                "--tls-key", str(pki["client"][1])]
@@ -85,7 +84,7 @@ def test_tls_failures_are_one_clear_message(tls_printer, pki, corpus, tmp_path, 
     assert not list((tmp_path / "tls").glob("*/film-1.png"))
 
 
-def test_profile_carries_tls(pki, corpus, tls_printer, tmp_path):  # noqa: F811
+def test_profile_carries_tls(pki, corpus, tls_printer, tmp_path):
     from viewer.film.profile import PrinterProfile, permissive_profile
     from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
     from viewer.tasks.print_films import ImageRef, build_job, run_print_job

@@ -24,8 +24,9 @@ from pynetdicom.pdu import P_DATA_TF
 from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
-from peers import free_port
-from net_helpers import c_get_peer, ct_image, pynetdicom_only, run_get, store_all, stored_files
+from tests.helpers.peers import free_port
+from tests.helpers.ct import ct_image
+from tests.helpers.net import c_get_peer, pynetdicom_only, run_get, store_all, stored_files
 from viewer.config import DimseNode, Timeouts
 from viewer.net import _fast_dul, _fast_rsp, _serve_inline, association, storage_scp
 from viewer.net.get import get

@@ -13,7 +13,7 @@ from pydicom.uid import (ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEG200
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import CTImageStorage, MRImageStorage
 
-from peers import free_port
+from tests.helpers.peers import free_port
 from viewer.cancel import CancelToken
 from viewer.errors import Cancelled, NetError
 from viewer.net import store_scu

@@ -21,7 +21,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE
 from pynetdicom.sop_class import CTImageStorage
 
-from peers import free_port
+from tests.helpers.peers import free_port
 from viewer.net import _fast_dul, _pdu_guard
 from viewer.net.association import MAX_PDU
 from viewer.net.storage_scp import SIZE_GUARD_MARGIN, StorageSCP

@@ -34,8 +34,9 @@ from pynetdicom.pdu_primitives import P_DATA, A_ASSOCIATE, ImplementationClassUI
 from pynetdicom.presentation import build_context
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
-from peers import free_port, require_program
-from net_helpers import c_get_peer, ct_image, pynetdicom_only, run_get, store_all, stored_files
+from tests.helpers.peers import free_port, require_program
+from tests.helpers.ct import ct_image
+from tests.helpers.net import c_get_peer, pynetdicom_only, run_get, store_all, stored_files
 from viewer.config import DimseNode, Timeouts
 from viewer.errors import NetError
 from viewer.net import _fast_dul, _fast_rsp, _serve_inline, _stream_store, association, storage_scp

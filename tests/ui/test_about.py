@@ -17,7 +17,7 @@ import pydicom
 import pynetdicom
 import pytest
 import PySide6
-from PySide6.QtCore import QStandardPaths, QUrl, qVersion
+from PySide6.QtCore import QStandardPaths, qVersion
 from PySide6.QtGui import QGuiApplication
 
 from viewer import __version__, paths

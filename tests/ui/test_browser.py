@@ -9,12 +9,12 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from test_viewer import open_and_wait
+from tests.helpers.ui import open_and_wait
 
 pytestmark = pytest.mark.gui
 
 
-def test_thumbnails_render_the_series(qtbot, window, corpus) -> None:  # noqa: F811
+def test_thumbnails_render_the_series(qtbot, window, corpus) -> None:
     open_and_wait(qtbot, window, corpus / "dicomdir_media")
     items = window.browser.series_items()
     qtbot.waitUntil(lambda: all(not it.icon(0).isNull() for it in items), timeout=20000)
@@ -30,7 +30,7 @@ def test_thumbnails_render_the_series(qtbot, window, corpus) -> None:  # noqa: F
     np.testing.assert_array_equal(thumb, full[::step, ::step])
 
 
-def test_cancel_stops_loading_and_keeps_what_was_read(qtbot, window, corpus, tmp_path) -> None:  # noqa: F811
+def test_cancel_stops_loading_and_keeps_what_was_read(qtbot, window, corpus, tmp_path) -> None:
     src = corpus / "series" / "ct_stack_40"
     media = tmp_path / "many"
     for i in range(15):
@@ -43,7 +43,7 @@ def test_cancel_stops_loading_and_keeps_what_was_read(qtbot, window, corpus, tmp
     assert len(window._tree) <= 40  # duplicates of 40 SOP instances at most, however far it got
 
 
-def test_drop_a_folder_opens_it(qtbot, window, corpus) -> None:  # noqa: F811
+def test_drop_a_folder_opens_it(qtbot, window, corpus) -> None:
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(corpus / "series" / "ct_stack_40"))])
     event = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
@@ -54,7 +54,7 @@ def test_drop_a_folder_opens_it(qtbot, window, corpus) -> None:  # noqa: F811
     assert [a.text() for a in window.recent_menu.actions()][0].endswith("ct_stack_40")
 
 
-def test_series_mime_payload_is_the_uid(qtbot, window, corpus) -> None:  # noqa: F811
+def test_series_mime_payload_is_the_uid(qtbot, window, corpus) -> None:
     from viewer.ui.viewport import SERIES_MIME
 
     open_and_wait(qtbot, window, corpus / "dicomdir_media")

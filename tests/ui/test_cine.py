@@ -13,7 +13,7 @@ import pytest
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, XRayAngiographicImageStorage, generate_uid
 
-from test_viewer import open_and_wait
+from tests.helpers.ui import open_and_wait
 
 pytestmark = pytest.mark.gui
 
@@ -39,7 +39,7 @@ def make_cine(path, frames=150, frame_time=20.0, rows=64, cols=64):
     return path
 
 
-def test_150_frames_at_20_ms_play_in_order_on_schedule(qtbot, window, tmp_path) -> None:  # noqa: F811
+def test_150_frames_at_20_ms_play_in_order_on_schedule(qtbot, window, tmp_path) -> None:
     path = make_cine(tmp_path / "cine.dcm")
     open_and_wait(qtbot, window, path)
     vp = window.viewport
@@ -72,7 +72,7 @@ def test_150_frames_at_20_ms_play_in_order_on_schedule(qtbot, window, tmp_path) 
     assert int(vp.current.stored[0, 0]) == k % 256
 
 
-def test_frame_time_vector_drives_the_schedule(qtbot, window, corpus) -> None:  # noqa: F811
+def test_frame_time_vector_drives_the_schedule(qtbot, window, corpus) -> None:
     path = corpus / "synthetic" / "xa_frametimevector_8f.dcm"
     open_and_wait(qtbot, window, path)
     vp = window.viewport
@@ -90,7 +90,7 @@ def test_frame_time_vector_drives_the_schedule(qtbot, window, corpus) -> None:  
         np.testing.assert_allclose(dues, np.cumsum(vector[1:8]), atol=1e-6)
 
 
-def test_bounce_and_override(qtbot, window, tmp_path) -> None:  # noqa: F811
+def test_bounce_and_override(qtbot, window, tmp_path) -> None:
     path = make_cine(tmp_path / "short.dcm", frames=5, frame_time=10.0)
     open_and_wait(qtbot, window, path)
     player = window.viewport.cine

@@ -10,7 +10,7 @@ import pydicom
 import pytest
 from PySide6.QtCore import QSettings
 
-from peers import require_program
+from tests.helpers.peers import require_program
 
 pytestmark = pytest.mark.gui
 

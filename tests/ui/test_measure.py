@@ -10,7 +10,7 @@ import pytest
 from pydicom.pixels import apply_modality_lut
 from PySide6.QtCore import QPointF
 
-from test_viewer import drag, open_and_wait
+from tests.helpers.ui import drag, open_and_wait
 
 pytestmark = pytest.mark.gui
 
@@ -20,7 +20,7 @@ def _view_pos(vp, x: float, y: float) -> QPointF:
     return QPointF(vp.view.mapFromScene(vp.scene_point(x, y)))
 
 
-def test_distance_in_mm_with_patient_pixel_spacing(qtbot, window, corpus) -> None:  # noqa: F811
+def test_distance_in_mm_with_patient_pixel_spacing(qtbot, window, corpus) -> None:
     open_and_wait(qtbot, window, corpus / "series" / "ct_stack_40")
     vp = window.viewport
     window.viewer_menus.set_tool("distance")
@@ -39,7 +39,7 @@ def test_distance_in_mm_with_patient_pixel_spacing(qtbot, window, corpus) -> Non
     assert f"{want:.1f} mm" in g.label.textItem.toPlainText()
 
 
-def test_distance_on_a_radiograph_names_the_detector_spacing(qtbot, window, corpus) -> None:  # noqa: F811
+def test_distance_on_a_radiograph_names_the_detector_spacing(qtbot, window, corpus) -> None:
     path = corpus / "spacing" / "JPEG2KLossless_1s_1f_u_16_16.dcm"
     open_and_wait(qtbot, window, path)
     vp = window.viewport
@@ -52,7 +52,7 @@ def test_distance_on_a_radiograph_names_the_detector_spacing(qtbot, window, corp
     assert "at detector" in g.label.textItem.toPlainText()
 
 
-def test_distance_without_spacing_is_in_pixels(qtbot, window, corpus) -> None:  # noqa: F811
+def test_distance_without_spacing_is_in_pixels(qtbot, window, corpus) -> None:
     path = corpus / "synthetic" / "rgb_planar0.dcm"
     ds = pydicom.dcmread(path, stop_before_pixels=True)
     assert "PixelSpacing" not in ds and "ImagerPixelSpacing" not in ds
@@ -61,7 +61,7 @@ def test_distance_without_spacing_is_in_pixels(qtbot, window, corpus) -> None:  
     assert (g.result.value, g.result.unit) == (5.0, "px")
 
 
-def test_roi_statistics_in_hu(qtbot, window, corpus) -> None:  # noqa: F811
+def test_roi_statistics_in_hu(qtbot, window, corpus) -> None:
     open_and_wait(qtbot, window, corpus / "series" / "ct_stack_40")
     vp = window.viewport
     ds = pydicom.dcmread(vp.current.ref.path)
@@ -82,7 +82,7 @@ def test_roi_statistics_in_hu(qtbot, window, corpus) -> None:  # noqa: F811
     assert e.result.area == pytest.approx(math.pi * 20 * col_mm * 20 * row_mm)
 
 
-def test_angle_with_mouse(qtbot, window, corpus) -> None:  # noqa: F811
+def test_angle_with_mouse(qtbot, window, corpus) -> None:
     from PySide6.QtCore import Qt
     open_and_wait(qtbot, window, corpus / "series" / "ct_stack_40")
     vp = window.viewport
@@ -100,7 +100,7 @@ def test_angle_with_mouse(qtbot, window, corpus) -> None:  # noqa: F811
     assert g.result == pytest.approx(90, abs=3)
 
 
-def test_measurements_stay_with_their_frame(qtbot, window, corpus) -> None:  # noqa: F811
+def test_measurements_stay_with_their_frame(qtbot, window, corpus) -> None:
     open_and_wait(qtbot, window, corpus / "series" / "ct_stack_40")
     vp = window.viewport
     g = vp.add_measurement("distance", [(1.0, 1.0), (5.0, 5.0)])

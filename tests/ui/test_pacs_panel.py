@@ -14,8 +14,8 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
 
-from integration._pacs_data import PATIENTS, make_images, uid
-from peers import free_port
+from tests.helpers.studies import PATIENTS, make_images, uid
+from tests.helpers.peers import free_port
 from viewer.config import DimseNode, LocalAE, NetworkConfig, load_config
 from viewer.net.store import LocalStore
 from viewer.ui.pacs_panel import PacsPanel

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from pydicom import dcmread
 
-from peers import c_echo
+from tests.helpers.peers import c_echo
 from viewer.film.preview import render_preview
 from viewer.film.profile import load_profiles
 from viewer.film.spec import FilmSpec, ImageBoxSpec
@@ -101,7 +101,7 @@ def test_jobs_run_one_at_a_time_in_order(qtbot, print_scp, corpus):
     ids = []
     for _ in range(3):
         jid = dlg.print_now()
-        dlg.workers[jid].signals.finished.connect(finished.append)
+        dlg.workers[jid].signals.finished.connect(lambda j=jid: finished.append(j))
         ids.append(jid)
     qtbot.waitUntil(lambda: len(finished) == 3, timeout=60000)
     assert finished == ids

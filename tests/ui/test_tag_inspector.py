@@ -139,7 +139,7 @@ def test_copy_value_tag_and_dcmdump_line(inspector: TagInspector) -> None:
 
 
 def test_copy_dcmdump_line_matches_dcmdump(inspector: TagInspector) -> None:
-    from peers import require_program
+    from tests.helpers.peers import require_program
 
     exe = require_program("dcmdump", "dcmtk")
     inspector.show_file(CT)

@@ -6,58 +6,17 @@ Oracles: pydicom reads the files independently (slice positions, DICOMDIR record
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
-from pydicom.pixels import apply_modality_lut, apply_windowing
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPointF, Qt
+
+from tests.helpers.render import expected_8bit
+from tests.helpers.ui import drag, open_and_wait
 
 pytestmark = pytest.mark.gui
-
-
-
-def open_and_wait(qtbot, w, path) -> None:
-    with qtbot.waitSignal(w.first_image_shown, timeout=20000):
-        w.open_paths([str(path)])
-    qtbot.waitUntil(lambda: w._load_worker is None, timeout=20000)
-
-
-def drag(widget, start: QPointF, end: QPointF, button=Qt.MouseButton.RightButton, steps: int = 8) -> None:
-    """A real mouse drag on ``widget`` (press, several moves with the button held, release)."""
-    app = QApplication.instance()
-
-    def send(kind, pos, buttons):
-        ev = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
-        app.sendEvent(widget, ev)
-
-    send(QEvent.Type.MouseButtonPress, start, button)
-    for i in range(1, steps + 1):
-        p = start + (end - start) * (i / steps)
-        send(QEvent.Type.MouseMove, p, button)
-        app.processEvents()
-    send(QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton)
-    app.processEvents()
-
-
-def expected_8bit(ds, stored, center, width):
-    """pydicom's linear window (PS3.3 C.11.2.1.2.1) scaled to 0..255, for comparison."""
-    d = copy.deepcopy(ds)
-    d.WindowCenter, d.WindowWidth = center, width
-    d.VOILUTFunction = "LINEAR"
-    hu = apply_modality_lut(stored, d).astype(np.float64)
-    # Two calibration pixels far outside the window give pydicom's output range.
-    calib = np.concatenate([hu.ravel(), [center - 10 * width, center + 10 * width]])
-    y = apply_windowing(calib, d).astype(np.float64)
-    lo, hi = y[-2], y[-1]
-    out = (y[:-2] - lo) / (hi - lo) * 255.0
-    if ds.PhotometricInterpretation == "MONOCHROME1":
-        out = 255.0 - out
-    return out.reshape(stored.shape)
 
 
 def test_open_folder_sorts_and_scrolls(qtbot, window, corpus) -> None:

@@ -13,14 +13,14 @@ import pydicom
 import pytest
 from pydicom.pixels import apply_modality_lut
 
-from test_viewer import open_and_wait
+from tests.helpers.ui import open_and_wait
 
 pytestmark = pytest.mark.gui
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample" / "ct"
 
 
-def test_png_with_and_without_annotations(qtbot, window, corpus, tmp_path) -> None:  # noqa: F811
+def test_png_with_and_without_annotations(qtbot, window, corpus, tmp_path) -> None:
     from PIL import Image
 
     open_and_wait(qtbot, window, corpus / "series" / "ct_stack_40")
@@ -36,7 +36,7 @@ def test_png_with_and_without_annotations(qtbot, window, corpus, tmp_path) -> No
     assert vp.annotations.corners["tl"].isVisible()  # annotations are back on screen
 
 
-def test_metaimage_of_the_series(qtbot, window, tmp_path) -> None:  # noqa: F811
+def test_metaimage_of_the_series(qtbot, window, tmp_path) -> None:
     sitk = pytest.importorskip("SimpleITK")
     open_and_wait(qtbot, window, SAMPLE)
     out = tmp_path / "ct.mhd"
@@ -54,7 +54,7 @@ def test_metaimage_of_the_series(qtbot, window, tmp_path) -> None:  # noqa: F811
         np.testing.assert_array_equal(volume[k], apply_modality_lut(ds.pixel_array, ds))
 
 
-def test_metaimage_failure_is_a_message_and_the_viewer_goes_on(qtbot, window, corpus, tmp_path) -> None:  # noqa: F811
+def test_metaimage_failure_is_a_message_and_the_viewer_goes_on(qtbot, window, corpus, tmp_path) -> None:
     # ct_stack_40 misses a slice: a regular grid cannot hold it, and the export says so.
     open_and_wait(qtbot, window, corpus / "series" / "ct_stack_40")
     worker = window.exports.export_metaimage(str(tmp_path / "gap.mhd"))

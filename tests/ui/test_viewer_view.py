@@ -9,12 +9,12 @@ import pydicom
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from test_viewer import open_and_wait
+from tests.helpers.ui import open_and_wait
 
 pytestmark = pytest.mark.gui
 
 
-def test_overlay_planes_match_pydicom_and_toggle(qtbot, window, corpus) -> None:  # noqa: F811
+def test_overlay_planes_match_pydicom_and_toggle(qtbot, window, corpus) -> None:
     path = corpus / "synthetic" / "mr_two_overlay_planes.dcm"
     open_and_wait(qtbot, window, path)
     vp = window.viewport
@@ -30,7 +30,7 @@ def test_overlay_planes_match_pydicom_and_toggle(qtbot, window, corpus) -> None:
     assert not vp.show_overlays and not vp.overlay_item.isVisible()
 
 
-def test_zoom_one_to_one_fit_and_wheel(qtbot, window, corpus) -> None:  # noqa: F811
+def test_zoom_one_to_one_fit_and_wheel(qtbot, window, corpus) -> None:
     open_and_wait(qtbot, window, corpus / "series" / "ct_stack_40")
     vp = window.viewport
     vp.one_to_one()
@@ -60,7 +60,7 @@ def test_zoom_one_to_one_fit_and_wheel(qtbot, window, corpus) -> None:  # noqa: 
     qtbot.waitUntil(lambda: vp.index == 1 and vp.current.ref == vp.frames[1], timeout=5000)
 
 
-def test_file_windows_and_presets_menu(qtbot, window, corpus) -> None:  # noqa: F811
+def test_file_windows_and_presets_menu(qtbot, window, corpus) -> None:
     open_and_wait(qtbot, window, corpus / "series" / "ct_stack_40")
     vp = window.viewport
     ds = pydicom.dcmread(vp.current.ref.path, stop_before_pixels=True)
@@ -91,7 +91,7 @@ def test_presets_file_is_validated(tmp_path) -> None:
     assert presets_for("ct") and presets_for("XX") == ()
 
 
-def test_space_plays_cine(qtbot, window, corpus) -> None:  # noqa: F811
+def test_space_plays_cine(qtbot, window, corpus) -> None:
     open_and_wait(qtbot, window, corpus / "synthetic" / "xa_cine_frametime_10f.dcm")
     vp = window.viewport
     vp.setFocus()
@@ -102,7 +102,7 @@ def test_space_plays_cine(qtbot, window, corpus) -> None:  # noqa: F811
     assert not vp.cine.playing
 
 
-def test_undecodable_image_is_a_message(qtbot, window, corpus) -> None:  # noqa: F811
+def test_undecodable_image_is_a_message(qtbot, window, corpus) -> None:
     bad = next((corpus / "broken").glob("*truncated*"), None)
     if bad is None:
         pytest.skip("no truncated file in the corpus")
@@ -118,10 +118,11 @@ def test_undecodable_image_is_a_message(qtbot, window, corpus) -> None:  # noqa:
     assert window.viewport.current is not None
 
 
-def test_large_image_drag_previews_then_renders_in_full(qtbot, window, tmp_path) -> None:  # noqa: F811
+def test_large_image_drag_previews_then_renders_in_full(qtbot, window, tmp_path) -> None:
     from PySide6.QtCore import QPointF
 
-    from test_viewer import drag, expected_8bit
+    from tests.helpers.render import expected_8bit
+    from tests.helpers.ui import drag
     from viewer.ui.viewport import PREVIEW_PIXELS
 
     path = tmp_path / "big.dcm"

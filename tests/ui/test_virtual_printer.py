@@ -7,7 +7,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pynetdicom import AE
 
-from peers import c_echo, free_port
+from tests.helpers.peers import c_echo, free_port
 
 pytestmark = pytest.mark.gui
 

@@ -16,7 +16,7 @@ import pytest
 from pydicom.pixels import apply_modality_lut
 from PySide6.QtCore import Qt
 
-from gen_studies import write_ct_with_localizer
+from tests.helpers.gen_studies import write_ct_with_localizer
 from viewer.resources import resource_path
 
 pytestmark = pytest.mark.gui

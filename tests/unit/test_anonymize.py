@@ -113,9 +113,7 @@ def _planted(n_start: int = 0) -> tuple[Dataset, dict[int, tuple[str, str, objec
 def _needles(planted: dict[int, tuple[str, str, object]]) -> list[bytes]:
     out = [b"MKOV", b"MKPV"]
     for cat, vr, value in planted.values():
-        if isinstance(value, str) and (vr in _TEXT or vr == "SQ" or vr == "UI"):
-            out.append(value.encode())
-        elif isinstance(value, str) and vr in ("DA", "DT", "IS", "DS"):
+        if isinstance(value, str) and (vr in _TEXT or vr == "SQ" or vr == "UI") or isinstance(value, str) and vr in ("DA", "DT", "IS", "DS"):
             out.append(value.encode())
     return out
 

@@ -9,7 +9,6 @@ the association request itself, not our constants.
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 from typing import Any
 

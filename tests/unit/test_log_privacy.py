@@ -18,7 +18,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from peers import free_port
+from tests.helpers.peers import free_port
 from viewer.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

@@ -10,11 +10,13 @@ not count; a moved or added widget does). Regenerate with ``docs/make_screenshot
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -26,8 +28,18 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 GUIDE = DOCS / "guide.md"
 TEXT = GUIDE.read_text(encoding="utf-8")
-sys.path.insert(0, str(DOCS))
-import make_screenshots  # noqa: E402
+
+
+def _load_script(path: Path) -> ModuleType:
+    """Import a script that is not in a package (``docs/make_screenshots.py``) by its path."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_screenshots = _load_script(DOCS / "make_screenshots.py")
 
 #: Mean absolute difference (0..255) allowed between 64x48 grayscale thumbnails.
 TOLERANCE = 6.0

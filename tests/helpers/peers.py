@@ -1,6 +1,6 @@
 """Real DICOM peers for the tests, started on 127.0.0.1 with free ports and temporary folders.
 
-A pytest plugin (loaded from ``tests/conftest.py``). Each peer is another project's program:
+A pytest plugin (``pytest_plugins`` in ``tests/conftest.py``). Each peer is another project's program:
 
 * ``dcmprscp`` (DCMTK): Basic Grayscale Print SCP, one process per printer profile;
 * ``Orthanc`` (+ DICOMweb plugin): Q/R SCP and DICOMweb server;
@@ -31,7 +31,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-CONF = Path(__file__).resolve().parent / "peers_conf"
+CONF = Path(__file__).resolve().parents[1] / "peers_conf"
 HOST = "127.0.0.1"
 START_TIMEOUT = float(os.environ.get("PEERS_START_TIMEOUT", "30"))
 #: AE title of our own storage SCP, which Orthanc and dcmqrscp know as a C-MOVE destination.
@@ -141,7 +141,8 @@ class Peer:
             pass
 
 
-def _spawn(name: str, argv: list[str], state: Path, log_name: str, cwd: Path | None = None) -> tuple[subprocess.Popen, Path]:
+def _spawn(name: str, argv: list[str], state: Path, log_name: str,
+           cwd: Path | None = None) -> tuple[subprocess.Popen, Path]:
     log_path = state / log_name
     fh = open(log_path, "wb")  # noqa: SIM115 - kept open for the child's lifetime
     # DCMTK leaves Nagle's algorithm on unless TCP_NODELAY is set in its environment; each
@@ -231,7 +232,8 @@ def start_orthanc(base: Path, move_dest_port: int, aet: str = "ORTHANC") -> Orth
     render_template(CONF / "orthanc.json.in", state / "orthanc.json", {
         "STORAGE_DIR": storage, "PACS_HTTP_PORT": http_port, "PACS_AET": aet, "PACS_DICOM_PORT": port,
         "MODALITIES_JSON": f'"{MOVE_DEST_AET}" : [ "{MOVE_DEST_AET}", "{HOST}", {move_dest_port} ]'})
-    proc, log_path = _spawn("Orthanc", [program, f"--logdir={state}", str(state / "orthanc.json")], state, "orthanc.out")
+    proc, log_path = _spawn("Orthanc", [program, f"--logdir={state}", str(state / "orthanc.json")], state,
+                            "orthanc.out")
     peer = Orthanc("Orthanc", aet, port, state, proc, log_path, http_port=http_port)
     peer.wait_ready(http_port=http_port)
     return peer

@@ -1,6 +1,6 @@
-"""Helpers shared by the network tests: small CT images, a pynetdicom C-GET peer, a C-STORE
-sender and C-GET runner, waiting for a server to drop a connection, and the switch that
-turns every fast path off (pynetdicom as the oracle)."""
+"""Helpers shared by the network tests: a pynetdicom C-GET peer, a C-STORE sender and C-GET
+runner, waiting for a server to drop a connection, and the switch that turns the fast path
+off (pynetdicom as the oracle). Small CT images are in :mod:`tests.helpers.ct`."""
 
 from __future__ import annotations
 
@@ -9,43 +9,25 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-import numpy as np
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet, Verification
 
-from peers import free_port
-
-from viewer.config import DimseNode, Timeouts
-from viewer.net import _fast_dul, _fast_rsp, _serve_inline
+from viewer.config import FASTPATH_ENV, DimseNode, Timeouts
+from viewer.net import fastpath
 from viewer.net.get import get
 from viewer.net.progress import RetrieveProgress, retrieve_identifier
 from viewer.net.store import LocalStore
 
-
-def ct_image(n: int, tag: str) -> Dataset:
-    """A 64x64 CT image, explicit VR little endian, ~8 KB of pixel data; UIDs from ``tag``."""
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = CTImageStorage
-    ds.SOPInstanceUID = generate_uid(entropy_srcs=[tag, str(n)])
-    ds.StudyInstanceUID = generate_uid(entropy_srcs=[f"{tag}-study"])
-    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[f"{tag}-series"])
-    ds.PatientID, ds.Modality = tag.upper().replace("-", "")[:16], "CT"
-    ds.Rows = ds.Columns = 64
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.PixelData = (np.arange(64 * 64, dtype="<u2") * (n + 1)).tobytes()
-    return ds
+from tests.helpers.peers import free_port
 
 
 def pynetdicom_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Turn off every fast path: pynetdicom as shipped is the oracle."""
-    for module in (_fast_dul, _fast_rsp, _serve_inline):
-        monkeypatch.setattr(module, "install", lambda *a, **k: False)
+    """Turn off the fast path (its switch, as a user would): pynetdicom as shipped is the oracle."""
+    monkeypatch.setenv(FASTPATH_ENV, "0")
+    assert not fastpath.enabled()
 
 
 def stored_files(store: LocalStore) -> dict[str, bytes]:
