@@ -233,10 +233,10 @@ def bench_decode(tmp: Path, rounds: int, quick: bool) -> None:
         ref_ds = pydicom.dcmread(path)
         idx_o, idx_p = Cycler(list(range(src.num_frames))), Cycler(list(range(src.num_frames)))
 
-        def ours() -> np.ndarray:
+        def ours(src=src, idx_o=idx_o, params=params) -> np.ndarray:
             return render(src.frame(idx_o()), params)
 
-        def naive() -> np.ndarray:
+        def naive(ref_ds=ref_ds, idx_p=idx_p) -> np.ndarray:
             return pydicom_path(pydicom.pixels.pixel_array(ref_ds, index=idx_p()), ref_ds)
 
         med = group({"ours": ours, "pydicom": naive}, max(3, rounds // 2))

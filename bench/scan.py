@@ -158,7 +158,7 @@ def timed_scan(target: Path, **options) -> tuple[float, Timing, StudyTree]:
         elif event.kind is EventKind.ERROR:
             tree.add_error(event.path, event.error)
     for series in tree.iter_series():  # sorting and stack splitting are part of "listed"
-        series.stacks
+        _ = series.stacks
     return first or 0.0, t.stop(), tree
 
 

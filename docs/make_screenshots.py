@@ -105,9 +105,11 @@ def _start_demo_pacs():  # type: ignore[no-untyped-def]
                 elif elem.keyword:
                     setattr(out, elem.keyword, elem.value if elem.keyword == "QueryRetrieveLevel" else None)
             if "NumberOfStudyRelatedInstances" in query:
-                out.NumberOfStudyRelatedInstances = sum(1 for h in headers if h.StudyInstanceUID == ds.StudyInstanceUID)
+                out.NumberOfStudyRelatedInstances = sum(1 for h in headers
+                                                        if h.StudyInstanceUID == ds.StudyInstanceUID)
             if "ModalitiesInStudy" in query:
-                out.ModalitiesInStudy = sorted({h.Modality for h in headers if h.StudyInstanceUID == ds.StudyInstanceUID})
+                out.ModalitiesInStudy = sorted({h.Modality for h in headers
+                                                if h.StudyInstanceUID == ds.StudyInstanceUID})
             yield 0xFF00, out
 
     ae = AE(ae_title="DEMOPACS")

@@ -153,7 +153,7 @@ def tsuid(data: bytes, rng: random.Random) -> bytes:
 
 def pixel_length(data: bytes, rng: random.Random) -> bytes:
     """Declare Pixel Data 0xFFFFFFF0 (or another huge) bytes long."""
-    for pos, vr, off, size in elements(data):
+    for pos, _vr, off, size in elements(data):
         if data[pos:pos + 4] == b"\xe0\x7f\x10\x00" and size == 4:
             out = bytearray(data)
             struct.pack_into("<I", out, off, rng.choice([0xFFFFFFF0, 0x7FFFFFF0, 0xFFFFFFFE]))
@@ -185,9 +185,11 @@ def deep_nesting(depth: int, explicit: bool = True) -> bytes:
     item_close = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
     sq_close = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
     if explicit:
-        body = _explicit_el(8, 0x16, b"UI", ui("1.2.840.10008.5.1.4.1.1.7")) + _explicit_el(8, 0x18, b"UI", ui("1.2.3.4.5"))
+        body = (_explicit_el(8, 0x16, b"UI", ui("1.2.840.10008.5.1.4.1.1.7"))
+                + _explicit_el(8, 0x18, b"UI", ui("1.2.3.4.5")))
     else:
-        body = struct.pack("<HHI", 8, 0x16, 26) + ui("1.2.840.10008.5.1.4.1.1.7") + struct.pack("<HHI", 8, 0x18, 10) + ui("1.2.3.4.5")
+        body = (struct.pack("<HHI", 8, 0x16, 26) + ui("1.2.840.10008.5.1.4.1.1.7")
+                + struct.pack("<HHI", 8, 0x18, 10) + ui("1.2.3.4.5"))
     nest = (sq_open + item_open) * depth + (item_close + sq_close) * depth
     return head + body + nest
 
@@ -225,11 +227,12 @@ def mutate_dicomdir(data: bytes, rng: random.Random, outside: str) -> tuple[byte
     fids = []  # (value offset, length)
     offsets = []  # (value offset) of (0004,1400)/(0004,1420)/(0004,1200)/(0004,1202)
     items = []  # offsets of item tags (record starts) relative to the file start
-    for pos, vr, off, size in elements(data):
+    for pos, vr, off, _size in elements(data):
         tag = data[pos:pos + 4]
         if tag == b"\x04\x00\x00\x15" and vr == b"CS":
             fids.append((off + 2, struct.unpack_from("<H", data, off)[0]))
-        elif tag in (b"\x04\x00\x00\x14", b"\x04\x00\x20\x14", b"\x04\x00\x00\x12", b"\x04\x00\x02\x12") and vr == b"UL":
+        elif tag in (b"\x04\x00\x00\x14", b"\x04\x00\x20\x14", b"\x04\x00\x00\x12",
+                     b"\x04\x00\x02\x12") and vr == b"UL":
             offsets.append(off + 2)
         elif tag == b"\xfe\xff\x00\xe0":
             items.append(pos)

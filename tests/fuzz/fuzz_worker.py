@@ -90,7 +90,8 @@ def main() -> int:
     from viewer.errors import ViewerError
 
     parser, _ = build_parser()
-    jobs = json.loads(open(opts.jobs).read())
+    with open(opts.jobs) as fh:
+        jobs = json.load(fh)
     tmp = tempfile.mkdtemp(prefix="fuzz-out-")
     out = sys.stdout
     for i, path in enumerate(jobs):

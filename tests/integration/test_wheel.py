@@ -130,7 +130,8 @@ def test_script_version(fresh: Fresh) -> None:
 
 
 def _installed_sample(fresh: Fresh) -> Path:
-    return Path(fresh.py("from viewer.resources import resource_path; print(resource_path('sample','ct','CT0001.dcm'))"))
+    return Path(fresh.py("from viewer.resources import resource_path; "
+                         "print(resource_path('sample','ct','CT0001.dcm'))"))
 
 
 def test_dump_of_installed_sample_matches_pydicom(fresh: Fresh) -> None:

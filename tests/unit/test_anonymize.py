@@ -112,8 +112,8 @@ def _planted(n_start: int = 0) -> tuple[Dataset, dict[int, tuple[str, str, objec
 
 def _needles(planted: dict[int, tuple[str, str, object]]) -> list[bytes]:
     out = [b"MKOV", b"MKPV"]
-    for cat, vr, value in planted.values():
-        if isinstance(value, str) and (vr in _TEXT or vr == "SQ" or vr == "UI") or isinstance(value, str) and vr in ("DA", "DT", "IS", "DS"):
+    for _cat, vr, value in planted.values():
+        if isinstance(value, str) and (vr in _TEXT or vr in ("SQ", "UI", "DA", "DT", "IS", "DS")):
             out.append(value.encode())
     return out
 
@@ -196,7 +196,10 @@ def test_uids_are_consistent_within_an_export_and_not_across(corpus: Path, tmp_p
     assert main(["export", str(series), "-o", str(tmp_path / "b"), "--anonymize"]) == 0
     other = pydicom.dcmread(next((tmp_path / "b").rglob("*.dcm")), stop_before_pixels=True)
     assert other.StudyInstanceUID != got[0].StudyInstanceUID
-    for d, o in zip(sorted(got, key=lambda d: int(d.InstanceNumber)), sorted(originals, key=lambda d: int(d.InstanceNumber))):
+    def by_number(d: Dataset) -> int:
+        return int(d.InstanceNumber)
+
+    for d, o in zip(sorted(got, key=by_number), sorted(originals, key=by_number)):
         assert str(o.PatientName) not in str(d.PatientName) and o.PatientID != d.PatientID
         assert list(d.ImagePositionPatient) == list(o.ImagePositionPatient)  # geometry kept
 

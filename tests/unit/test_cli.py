@@ -10,7 +10,8 @@ import pytest
 from viewer import __version__
 from viewer.commands import discover
 
-EXPECTED_COMMANDS = {"render", "dump", "scan", "echo", "find", "move", "get", "worklist", "send", "print", "print-scp", "export"}
+EXPECTED_COMMANDS = {"render", "dump", "scan", "echo", "find", "move", "get", "worklist", "send", "print", "print-scp",
+                     "export"}
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:

@@ -9,6 +9,8 @@ and pydicom's ``validate_value`` for VR rules.
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import pydicom
@@ -206,10 +208,7 @@ def test_missing_file_raises_read_error(tmp_path: Path) -> None:
         read_dataset(tmp_path / "nope.dcm")
 
 
-def _cli(*args: str) -> "subprocess.CompletedProcess[str]":
-    import subprocess
-    import sys
-
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "viewer", "dump", *args], capture_output=True, text=True,
                           timeout=120, cwd=Path(__file__).resolve().parents[2])
 

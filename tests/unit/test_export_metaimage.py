@@ -133,7 +133,8 @@ def test_enhanced_multiframe_uses_functional_groups(corpus, tmp_path) -> None:
     iop = np.array(shared.PlaneOrientationSequence[0].ImageOrientationPatient, float)
     rs, cs = (float(v) for v in shared.PixelMeasuresSequence[0].PixelSpacing)
     positions = sorted((np.array(f.PlanePositionSequence[0].ImagePositionPatient, float)
-                        for f in ds.PerFrameFunctionalGroupsSequence), key=lambda p: float(np.dot(p, np.cross(iop[:3], iop[3:]))))
+                        for f in ds.PerFrameFunctionalGroupsSequence),
+                       key=lambda p: float(np.dot(p, np.cross(iop[:3], iop[3:]))))
     for k, ipp in enumerate(positions):
         np.testing.assert_allclose(image.TransformIndexToPhysicalPoint((3, 5, k)),
                                    ipp + 3 * cs * iop[:3] + 5 * rs * iop[3:], atol=1e-4)

@@ -93,6 +93,7 @@ def test_preview_has_film_aspect_and_places_images():
     assert px.shape == (340, 280)  # 14 x 17 inches
     assert len(rects) == 2
     left = px[int(rects[0].y):int(rects[0].y + rects[0].height), int(rects[0].x):int(rects[0].x + rects[0].width)]
-    right = px[int(rects[1].y) + 5:int(rects[1].y + rects[1].height) - 5, int(rects[1].x) + 5:int(rects[1].x + rects[1].width) - 5]
+    right = px[int(rects[1].y) + 5:int(rects[1].y + rects[1].height) - 5,
+               int(rects[1].x) + 5:int(rects[1].x + rects[1].width) - 5]
     assert (left == 255).sum() >= 138 * 69  # the white image, fitted to the box width at 2:1
     assert (right == 0).all()  # empty box at BLACK

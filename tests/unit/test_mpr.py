@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -278,10 +280,7 @@ def test_double_oblique_plane_equals_simpleitk(axial_series: tuple[Path, np.ndar
     np.testing.assert_allclose(cut.pixels[inside], expected[inside], atol=0.51)
 
 
-def _cli(*args: str) -> "subprocess.CompletedProcess[str]":
-    import subprocess
-    import sys
-
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "viewer", *args], capture_output=True, text=True, timeout=120,
                           check=False)
 
