@@ -72,6 +72,17 @@ def run_find(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index_web(db: str, files: "list[Path]", url: str) -> None:
+    """Index WADO-RS results into the study library (``get --library``)."""
+    from viewer.library import Library, Provenance, SourceKind
+    from viewer.tasks.library import index_files
+
+    with Library(db or None) as library:
+        _, errors = index_files(library, files, Provenance(SourceKind.DICOMWEB, node=url))
+    for path, reason in errors:
+        log.warning("retrieved file not indexed: %s: %s", path, reason)
+
+
 def run_get(args: argparse.Namespace) -> int:
     """``get URL --level L -k K=V ... --out DIR`` by QIDO-RS (what matches) + WADO-RS."""
     from viewer.errors import UsageError
@@ -104,6 +115,9 @@ def run_get(args: argparse.Namespace) -> int:
                 if not quiet:
                     print(f"pending: {before + n} ({path.name})", file=sys.stderr)
 
-            total += len(client.retrieve(store, study, series, sop, progress=progress))
+            files = client.retrieve(store, study, series, sop, progress=progress)
+            total += len(files)
+            if getattr(args, "library", None) is not None:
+                _index_web(args.library, files, args.host)
     print(f"GET (WADO-RS): {total} file(s) written to {store.root}")
     return 0

@@ -39,6 +39,15 @@ def _study_sop_classes(node: Any, aet: str, uids: dict[str, str], root: Any) -> 
         return []
 
 
+def _indexed(args: argparse.Namespace, steps: Any, node: str) -> Any:
+    """The retrieve's steps, each step's files indexed into the study library as they arrive."""
+    from viewer.library import Library, Provenance, SourceKind
+    from viewer.tasks.library import index_retrieve
+
+    with Library(args.library or None) as library:
+        yield from index_retrieve(library, steps, Provenance(SourceKind.PACS, node=node))
+
+
 def run_retrieve(args: argparse.Namespace, node: Any, method: str) -> int:
     from viewer.commands._netargs import print_progress
     from viewer.config import LocalAE
@@ -67,7 +76,10 @@ def run_retrieve(args: argparse.Namespace, node: Any, method: str) -> int:
             raise UsageError("--store-port is needed to receive the move ourselves (or give --dest of another AE)")
     last = None
     try:
-        for step in retrieve(request, args.aet, store, scp=holder):
+        steps = retrieve(request, args.aet, store, scp=holder)
+        if getattr(args, "library", None) is not None:
+            steps = _indexed(args, steps, f"{node.ae_title}@{node.host}:{node.port}")
+        for step in steps:
             last = step
             print_progress(step, args.quiet)
             for path in step.files:

@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="storage SOP class to propose (repeatable; default: ask the peer with "
                              "C-FIND for SOP Classes in Study, else a list of common classes)")
     parser.add_argument("--out", "-od", default=".", metavar="DIR", help="local store folder (default .)")
+    parser.add_argument("--library", nargs="?", const="", default=None, metavar="DB",
+                        help="also index the retrieved instances into the study library "
+                             "(the default database, or DB)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 

@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-L", "--level", default="STUDY", metavar="LEVEL", help="PATIENT, STUDY, SERIES or IMAGE")
     add_key_arguments(parser)
     parser.add_argument("--out", "-od", default=".", metavar="DIR", help="local store folder (default .)")
+    parser.add_argument("--library", nargs="?", const="", default=None, metavar="DB",
+                        help="also index the retrieved instances into the study library "
+                             "(the default database, or DB)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 

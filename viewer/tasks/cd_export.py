@@ -89,12 +89,39 @@ def _conform(ds: "Dataset") -> "Dataset":
 
     uid = UID(ts) if ts else UID(IMPLICIT_VR_LITTLE_ENDIAN)
     if uid.is_compressed:
-        ds.decompress()  # decodes the pixels; the transfer syntax becomes Explicit VR Little Endian
+        # Decoded into Explicit VR Little Endian. A change of transfer syntax is the same SOP
+        # instance (PS3.5 10), so the UID stays and the disc's references still hold.
+        ds.decompress(generate_instance_uid=False)
         return ds
     if not uid.is_little_endian:
         raise ViewerError(f"transfer syntax {ts} (big endian) cannot be written for CD-R")
     ds.file_meta.TransferSyntaxUID = UID(EXPLICIT_VR_LITTLE_ENDIAN)
     return ds
+
+
+#: Type 1 keys of the PATIENT, STUDY, SERIES and IMAGE directory records (PS3.3 F.5.1-F.5.4)
+#: and the value written when the instance has none (a de-identified study has no date).
+_RECORD_KEYS = (("PatientID", "UNKNOWN"), ("StudyDate", "19000101"), ("StudyTime", "000000"), ("StudyID", "1"),
+                ("Modality", "OT"), ("SeriesNumber", 1))
+
+
+def _fill_record_keys(ds: "Dataset", numbers: dict[str, int]) -> list[str]:
+    """Give ``ds`` the Type 1 values its directory records need; returns the keywords filled.
+
+    As ``dcmmkdir --invent`` does, but written into the instance too, so the DICOMDIR and
+    the file agree. Instance Number counts up within the series.
+    """
+    filled = []
+    for keyword, value in _RECORD_KEYS:
+        if ds.get(keyword) in (None, ""):
+            setattr(ds, keyword, value)
+            filled.append(keyword)
+    series = str(ds.get("SeriesInstanceUID", ""))
+    numbers[series] = numbers.get(series, 0) + 1
+    if ds.get("InstanceNumber") in (None, ""):
+        ds.InstanceNumber = numbers[series]
+        filled.append("InstanceNumber")
+    return filled
 
 
 def export_cd(library: Library, study_uids: Sequence[str], out: Path, opts: CdOptions | None = None,
@@ -127,6 +154,8 @@ def export_cd(library: Library, study_uids: Sequence[str], out: Path, opts: CdOp
     fs = FileSet()
     fs.ID = file_set_id(opts.label)
     added = 0
+    numbers: dict[str, int] = {}
+    invented: set[str] = set()
     for path, study, _series, _sop, online in library.instance_files(list(study_uids)):
         if cancel is not None and cancel.cancelled:
             raise Cancelled("export cancelled")
@@ -140,6 +169,7 @@ def export_cd(library: Library, study_uids: Sequence[str], out: Path, opts: CdOp
                 ds = anonymize_file(path, anon)
             else:
                 ds = dcmread(path)
+            invented.update(_fill_record_keys(ds, numbers))
             fs.add(_conform(ds))
             added += 1
             report.studies.add(study)
@@ -148,6 +178,9 @@ def export_cd(library: Library, study_uids: Sequence[str], out: Path, opts: CdOp
             log.error("cannot export %s: %s", path, exc)
     if not added:
         raise UsageError("nothing to export: " + (report.failed[0][1] if report.failed else "no instances"))
+    if invented:
+        report.notes.append("written because the directory records require them (PS3.3 F.5): "
+                            + ", ".join(sorted(invented)))
     out.mkdir(parents=True, exist_ok=True)
     try:
         fs.write(out)
