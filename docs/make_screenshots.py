@@ -35,6 +35,8 @@ SIZE = "1200x760"
 CLI_SCENARIOS: dict[str, list[str]] = {
     "main_window": [str(SAMPLE / "ct")],
     "open_cd": [str(CORPUS / "dicomdir_media" / "DICOMDIR")],
+    # the whole sample: its CT hangs beside its localizer, with the reference line
+    "hanging": [str(SAMPLE)],
 }
 #: Scenarios that build a panel or dialog in a child process (see :func:`run_scenario`).
 WIDGET_SCENARIOS = ("pacs_panel", "node_dialog", "print_dialog", "virtual_printer", "tag_inspector", "about")

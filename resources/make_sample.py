@@ -8,6 +8,9 @@ One patient, one study, two series:
   ellipse with lungs, a spine and a marker that moves with z so the order is visible.
 * ``xa_cine.dcm``: a 24-frame 8-bit multi-frame XA cine (Frame Time 40 ms, PS3.3 C.7.6.5)
   of a moving disc.
+* ``localizer/``: the CT's coronal localizer (Image Type ORIGINAL\\PRIMARY\\LOCALIZER, one
+  image, same Frame of Reference), so opening the sample hangs it beside the stack with the
+  reference line of the displayed slice.
 
 Run ``python resources/make_sample.py`` to regenerate; the bytes are identical every run
 (fixed UIDs, dates and no randomness).
@@ -28,6 +31,7 @@ STUDY_UID = f"{ROOT_UID}.1"
 CT_SERIES_UID = f"{ROOT_UID}.2"
 XA_SERIES_UID = f"{ROOT_UID}.3"
 FOR_UID = f"{ROOT_UID}.4"
+LOC_SERIES_UID = f"{ROOT_UID}.5"
 
 
 def _base(sop_class: str, sop_uid: str, modality: str, series_uid: str, series_number: int) -> FileDataset:
@@ -105,6 +109,39 @@ def make_ct(n: int = 8) -> None:
         ds.save_as(out / f"CT{k + 1:04d}.dcm", enforce_file_format=True)
 
 
+def make_localizer() -> None:
+    """A coronal CT localizer through y = 0 (the axial phantom's centre), 1 mm pixels,
+    x from -120 mm, z from +60 mm down (rows towards the feet), without a window."""
+    out = OUT / "localizer"
+    out.mkdir(parents=True, exist_ok=True)
+    rows, cols = 160, 240
+    ds = _base("1.2.840.10008.5.1.4.1.1.2", f"{ROOT_UID}.5.1", "CT", LOC_SERIES_UID, 0)
+    ds.SeriesDescription = "Sample CT topogram"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    ds.InstanceNumber = 1
+    ds.PatientPosition = "HFS"
+    ds.ImagePositionPatient = [-120.0, 0.0, 60.0]
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 0, -1]
+    ds.PixelSpacing = [1.0, 1.0]
+    ds.SliceThickness = 1.0
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = rows, cols
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+    ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -1024, 1, "HU"
+    zz, xx = np.mgrid[0:rows, 0:cols].astype(np.float32)
+    x, z = xx - 120.0, 60.0 - zz  # mm
+    hu = np.full((rows, cols), -1000.0, np.float32)
+    half_width = 77.0 - 25.0 * np.exp(-((z - 55.0) / 12.0) ** 2)  # body, narrowing at the neck
+    hu[np.abs(x) <= half_width] = 40.0
+    for sx in (-34.0, 34.0):  # lungs, as in the axial phantom
+        hu[((x - sx) / 28.0) ** 2 + ((z + 5.0) / 45.0) ** 2 <= 1] = -820.0
+    hu[np.abs(x) <= 10.0] = 500.0  # spine
+    hu += 8 * np.sin(xx / 5) * np.cos(zz / 7)
+    ds.PixelData = np.round(hu + 1024).astype(np.int16).tobytes()
+    ds.save_as(out / "LOC0001.dcm", enforce_file_format=True)
+
+
 def make_cine(frames: int = 24) -> None:
     ds = _base("1.2.840.10008.5.1.4.1.1.12.1", f"{ROOT_UID}.3.1", "XA", XA_SERIES_UID, 2)
     ds.SeriesDescription = "Sample XA cine"
@@ -137,6 +174,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     make_ct()
     make_cine()
+    make_localizer()
     print(f"wrote sample study to {OUT}")
     return 0
 

@@ -38,6 +38,26 @@ def _parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _hanging_args(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """``--layout`` and ``--protocol``, checked before any window opens."""
+    from viewer.session.hanging import ProtocolError, check_layout, find_protocol, load_protocols, protocol_folders
+
+    layout = getattr(args, "layout", None)
+    protocol = getattr(args, "protocol", None)
+    if layout:
+        try:
+            check_layout(layout.lower(), "--layout")
+        except ProtocolError as exc:
+            raise UsageError(str(exc)) from None
+        layout = layout.lower()
+    if protocol:
+        try:
+            find_protocol(load_protocols(protocol_folders()), protocol)
+        except KeyError as exc:
+            raise UsageError(str(exc.args[0])) from None
+    return layout or None, protocol or None
+
+
 def make_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication (one per process), with names that QSettings keys on."""
     app = QApplication.instance()
@@ -90,6 +110,7 @@ def run_gui(args: argparse.Namespace) -> int:
         if not Path(p).exists():
             raise UsageError(f"no such file or directory: {p}")
     size = _parse_size(args.size)
+    layout, protocol = _hanging_args(args)
     app = make_application()
     log_buffer = attach_log_handlers()
     from viewer.ui.main_window import MainWindow
@@ -104,6 +125,9 @@ def run_gui(args: argparse.Namespace) -> int:
     from viewer.ui.panels import install_panels
 
     panels = install_panels(window)
+    window.hanging.layout, window.hanging.protocol = layout, protocol
+    # A screenshot shows the final hanging: wait for the whole scan before hanging.
+    window.hanging.wait_for_scan = bool(args.screenshot)
     window.resize(*size)
     window.show()
     if args.paths:

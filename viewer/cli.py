@@ -80,6 +80,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     gui.add_argument("--screenshot", metavar="OUT.png",
                      help="open PATH, wait for the first image (or a failure), save a grab of the window, exit")
     gui.add_argument("--size", default="1280x800", metavar="WxH", help="window size (default 1280x800)")
+    gui.add_argument("--layout", metavar="RxC",
+                     help="viewport layout, e.g. 1x2, 2x2 (rows x columns, up to 4x4); overrides the protocol's")
+    gui.add_argument("--protocol", metavar="NAME",
+                     help="hanging protocol by name or file name (default: the best match for the study)")
     gui.add_argument("--timeout", type=float, default=60.0, metavar="S",
                      help="with --screenshot: give up after S seconds (default 60)")
     return top, gui

@@ -108,6 +108,12 @@ class MainWindow(QMainWindow):
         self._wired: set[int] = set()
         self._shown: dict[int, tuple[Viewport, Any, int]] = {}
         self.setCentralWidget(self.grid)
+        from viewer.ui.hanging_ui import HangingController
+        from viewer.ui.reference_overlay import ReferenceLines
+
+        self.hanging = HangingController(self)
+        self.reference_lines = ReferenceLines(self.grid, self)
+        self._hang_waiting: set[int] = set()  #: viewports a hanging filled that have no image yet
         self.pixel_label = QLabel("")
         self.pixel_label.setMinimumWidth(260)
 
@@ -194,6 +200,12 @@ class MainWindow(QMainWindow):
         from viewer.ui.viewport_menus import build_view_menus
 
         self.viewer_menus = build_view_menus(self, view_menu, bar)
+        view_menu.addSeparator()
+        self.reference_lines_action = self._action(view_menu, "&Reference lines", self.reference_lines.set_enabled,
+                                                   "Ctrl+L")
+        self.reference_lines_action.setCheckable(True)
+        self.reference_lines_action.setChecked(True)
+        self._action(view_menu, "Save current arrangement as &protocol…", lambda: self.hanging.save_current())
 
         self.tools_menu = bar.addMenu("&Tools")
         self.viewer_menus.add_tools(self.tools_menu)
@@ -259,6 +271,7 @@ class MainWindow(QMainWindow):
         self._remember([str(Path(p).resolve()) for p in paths])
         self.browser.clear()
         self._shown.clear()
+        self.hanging.reset()
         self._scan_done = None
         self.thumbnails.clear()
         self.browser.set_loading(True)
@@ -315,9 +328,15 @@ class MainWindow(QMainWindow):
         for key, path, frame in self.browser.thumbnail_wanted:
             self.thumbnails.add(key, path, frame)
         self.browser.thumbnail_wanted.clear()
-        if not self._shown_series and len(self._tree):
-            self._shown_series = True
-            self.browser.select_first_series()
+        if len(self._tree):
+            # Hang by protocol once the scan is done (or has run a while); the browser's
+            # first series only when nothing can hang (no images: reports, PDFs).
+            finished = self._load_worker is None
+            if self.hanging.tree_refreshed(finished):
+                self._shown_series = True
+            elif finished and not self._shown_series:
+                self._shown_series = True
+                self.browser.select_first_series()
 
     def _on_scan_error(self, message: str) -> None:
         self.statusBar().showMessage(f"Opening failed: {message}")
@@ -349,6 +368,7 @@ class MainWindow(QMainWindow):
     def show_series(self, series: Any, viewport: Viewport | None = None) -> None:
         """Show ``series`` in ``viewport`` (default: the active one)."""
         vp = viewport or self.viewport
+        self.hanging.user_acted()
         vp.set_frames(series_frames(series))
         self._shown[id(vp)] = (vp, series, series.instance_count)
         if any(not getattr(inst, "header_loaded", True) for inst in series.instances):
@@ -409,6 +429,7 @@ class MainWindow(QMainWindow):
 
     def set_layout(self, name: str) -> None:
         """Viewport layout ``"1x1"``, ``"1x2"`` or ``"2x2"``."""
+        self.hanging.user_acted()
         self.grid.set_layout(name)
         for vp in self.grid.viewports:
             self._wire(vp)
@@ -418,6 +439,10 @@ class MainWindow(QMainWindow):
         return [(ref.path, ref.frame_index) for ref in self.viewport.frames]
 
     def _on_image_shown(self, _ref: FrameRef) -> None:
+        waiting = self._hang_waiting
+        if waiting and any(vp.current is None for vp in self.grid.viewports if id(vp) in waiting):
+            return  # a hanging is on screen when each of its viewports shows its image
+        waiting.clear()
         if self._awaiting_first_image:
             self._awaiting_first_image = False
             self.first_image_shown.emit()
