@@ -28,6 +28,10 @@ CONFIG_FILE = "network.json"
 DEFAULT_AE_TITLE = "VIEWER"
 #: Default port of our storage SCP (the peers' reference setup uses 11115).
 DEFAULT_STORE_PORT = 11115
+#: Environment variable that turns the pynetdicom fast path (:mod:`viewer.net.fastpath`)
+#: off for the process: ``0``, ``false``, ``no`` or ``off``. It wins over the setting.
+FASTPATH_ENV = "VIEWER_FASTPATH"
+_OFF = frozenset({"0", "false", "no", "off"})
 
 
 class ConfigError(ViewerError):
@@ -102,6 +106,10 @@ class LocalAE:
     tls_cert_file: str = ""
     tls_key_file: str = ""
     tls_ca_file: str = ""
+    #: Receive retrieved instances through the fast path of :mod:`viewer.net.fastpath`
+    #: (C-GET, C-MOVE, our storage SCP); False runs them as pynetdicom ships it (slower).
+    #: The environment variable :data:`FASTPATH_ENV` turns it off too.
+    fast_path: bool = True
 
     def validate(self) -> "LocalAE":
         self.ae_title = validate_ae_title(self.ae_title)
@@ -248,6 +256,12 @@ def save_config(config: NetworkConfig, folder: str | os.PathLike[str]) -> Path:
         raise
     log.debug("saved network configuration to %s", path)
     return path
+
+
+def fast_path_allowed(setting: bool = True) -> bool:
+    """Whether the fast path is switched on: the ``fast_path`` ``setting`` and
+    :data:`FASTPATH_ENV` not set to an off value (``0``, ``false``, ``no``, ``off``)."""
+    return setting and os.environ.get(FASTPATH_ENV, "").strip().lower() not in _OFF
 
 
 def default_store_dir() -> Path:

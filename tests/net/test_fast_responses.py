@@ -1,4 +1,4 @@
-"""C-GET responses followed by viewer.net._fast_responses (no Dataset per pending response)
+"""C-GET responses followed by viewer.net.fastpath.responses (no Dataset per pending response)
 against pynetdicom's own generator as the oracle: the same progress, the same final status
 and Failed SOP Instance UID List (PS3.4 C.4.3.1.3.1)."""
 
@@ -15,7 +15,8 @@ from pynetdicom.sop_class import CTImageStorage, MRImageStorage, StudyRootQueryR
 from tests.helpers.peers import free_port
 from tests.helpers.ct import ct_image
 from viewer.config import DimseNode, Timeouts
-from viewer.net import _fast_responses
+from viewer.config import FASTPATH_ENV
+from viewer.net.fastpath import responses as _fast_responses
 from viewer.net.get import get
 from viewer.net.progress import retrieve_identifier
 from viewer.net.store import LocalStore
@@ -53,6 +54,7 @@ def _progress(port: int, root: Path) -> list[tuple[Any, ...]]:
             for p in get(node, "VIEWER", ident, GET, LocalStore(root), sop_classes=[CTImageStorage])]
 
 
+@pytest.mark.fastpath
 def test_progress_matches_pynetdicom_generator(peer: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     used: list[int] = []
     real = _fast_responses.responses
@@ -64,7 +66,7 @@ def test_progress_matches_pynetdicom_generator(peer: int, tmp_path: Path, monkey
     monkeypatch.setattr(_fast_responses, "responses", spy)
     fast = _progress(peer, tmp_path / "fast")
     assert used == [1]
-    monkeypatch.setattr(_fast_responses, "supported", lambda: False)
+    monkeypatch.setenv(FASTPATH_ENV, "0")  # the switch: pynetdicom's own generator
     shipped = _progress(peer, tmp_path / "shipped")
     assert used == [1]  # pynetdicom's own generator this time
     # Which step reports a file depends on thread timing; the counts and statuses do not.

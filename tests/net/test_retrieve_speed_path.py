@@ -1,4 +1,4 @@
-"""The fast P-DATA receive path (viewer.net._fast_dul) against pynetdicom's own path as the
+"""The fast P-DATA receive path (viewer.net.fastpath.dul) against pynetdicom's own path as the
 oracle: the same C-GET and C-MOVE, split into many PDUs, must store byte-identical files
 whether our reader or pynetdicom's runs, and PDUs must split into the PDVs pynetdicom's
 P_DATA_TF decoder finds."""
@@ -28,11 +28,15 @@ from tests.helpers.peers import free_port
 from tests.helpers.ct import ct_image
 from tests.helpers.net import c_get_peer, pynetdicom_only, run_get, store_all, stored_files
 from viewer.config import DimseNode, Timeouts
-from viewer.net import _fast_dul, _fast_rsp, _serve_inline, association, storage_scp
+from viewer.net import association, storage_scp
+from viewer.net.fastpath import dul as _fast_dul, tuning
 from viewer.net.get import get
 from viewer.net.progress import retrieve_identifier
 from viewer.net.storage_scp import StorageSCP
 from viewer.net.store import LocalStore
+
+#: Tests of the fast path's own machinery, against pynetdicom's path as the oracle.
+pytestmark = pytest.mark.fastpath
 
 GET = StudyRootQueryRetrieveInformationModelGet
 #: Our maximum PDU in these tests: each 64x64 instance arrives in ~10 PDUs.
@@ -182,7 +186,7 @@ def test_store_rsp_bytes_match_pynetdicom(sop_instance: str, status: int) -> Non
     from pynetdicom.dimse_messages import C_STORE_RSP
     from pynetdicom.dimse_primitives import C_STORE
 
-    from viewer.net._fast_rsp import encode_store_rsp
+    from viewer.net.fastpath.rsp import encode_store_rsp
 
     rsp = C_STORE()
     rsp.MessageID = rsp.MessageIDBeingRespondedTo = 7
@@ -198,7 +202,7 @@ def test_store_rsp_bytes_match_pynetdicom(sop_instance: str, status: int) -> Non
 def test_responses_with_more_than_a_status_go_through_pynetdicom() -> None:
     from pynetdicom.dimse_primitives import C_STORE
 
-    from viewer.net._fast_rsp import _plain_store_rsp
+    from viewer.net.fastpath.rsp import _plain_store_rsp
 
     assoc = SimpleNamespace(_handlers={}, dimse=SimpleNamespace(maximum_pdu_size=16384))
     rsp = C_STORE()
@@ -226,7 +230,7 @@ def test_dimse_log_handlers_kept_only_when_they_would_log(level: int, kept: bool
     try:
         assoc = Association(AE(), "requestor")
         assert assoc.get_handlers(evt.EVT_DIMSE_RECV)  # pynetdicom binds its standard handlers
-        association.drop_idle_log_handlers(assoc)
+        tuning.drop_idle_log_handlers(assoc)
     finally:
         logger.setLevel(before)
     for event in (evt.EVT_DIMSE_RECV, evt.EVT_DIMSE_SENT):
@@ -270,7 +274,7 @@ def _decode_both(primitive: Any) -> tuple[Any, Any]:
     from pynetdicom.dimse import _RQ_TO_MESSAGE, _RSP_TO_MESSAGE
     from pynetdicom.dimse_messages import DIMSEMessage
 
-    from viewer.net._fast_cmd import fast_message
+    from viewer.net.fastpath.command import fast_message
 
     table = _RQ_TO_MESSAGE if primitive.MessageIDBeingRespondedTo is None else _RSP_TO_MESSAGE
     encoder = table[type(primitive)]()
@@ -301,7 +305,7 @@ def test_command_sets_decode_as_pynetdicom_does(primitive: Any) -> None:
 
 
 def test_unusual_command_sets_are_left_to_pynetdicom() -> None:
-    from viewer.net._fast_cmd import fast_message
+    from viewer.net.fastpath.command import fast_message
 
     from pynetdicom.dimse import _RSP_TO_MESSAGE
 

@@ -1,15 +1,16 @@
 """Our storage SCP's supported contexts are copied cheaply for each association
-(storage_scp._copy_contexts_cheaply); negotiation must come out as with pynetdicom's deep copy."""
+(viewer.net.fastpath.contexts); negotiation must come out as with pynetdicom's deep copy."""
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
 
+import pytest
 from pynetdicom import AE
 from pynetdicom.sop_class import CTImageStorage, MRImageStorage
 
-from viewer.net import storage_scp
+from viewer.config import FASTPATH_ENV
 from viewer.net.storage_scp import StorageSCP
 from viewer.net.store import LocalStore
 
@@ -32,13 +33,15 @@ def _accepted(port: int) -> dict[str, str | None]:
     finally:
         assoc.release()
 
+pytestmark = pytest.mark.fastpath  # the cheap copy is part of the fast path
+
 
 def test_negotiation_matches_the_deep_copy(tmp_path: Path, monkeypatch) -> None:
     with StorageSCP(LocalStore(tmp_path / "a"), "VIEWER", 0, allowed_calling=["PACS"]) as scp:
         contexts = scp._server.contexts  # type: ignore[union-attr]
         assert all(type(cx).__name__ == "_CheaplyCopiedContext" for cx in contexts)
         cheap = [_accepted(scp.port) for _ in range(3)]  # the same every time: no copy is shared
-    monkeypatch.setattr(storage_scp, "_copy_contexts_cheaply", lambda server: None)
+    monkeypatch.setenv(FASTPATH_ENV, "0")  # the fast path off: pynetdicom's deep copy
     with StorageSCP(LocalStore(tmp_path / "b"), "VIEWER", 0, allowed_calling=["PACS"]) as scp:
         deep = _accepted(scp.port)
     assert cheap == [deep] * 3

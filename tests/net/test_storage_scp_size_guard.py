@@ -22,7 +22,9 @@ from pynetdicom import AE
 from pynetdicom.sop_class import CTImageStorage
 
 from tests.helpers.peers import free_port
-from viewer.net import _fast_dul, _pdu_guard
+from viewer.config import FASTPATH_ENV
+from viewer.net import _pdu_guard
+from viewer.net.fastpath import dul as _fast_dul
 from viewer.net.association import MAX_PDU
 from viewer.net.storage_scp import SIZE_GUARD_MARGIN, StorageSCP
 from viewer.net.store import TMP_PREFIX, LocalStore
@@ -55,10 +57,10 @@ def _associate(port: int):  # noqa: ANN202
     return assoc
 
 
-@pytest.fixture(params=["fast-reader", "pynetdicom-reader"])
+@pytest.fixture(params=[pytest.param("fast-reader", marks=pytest.mark.fastpath), "pynetdicom-reader"])
 def server(request, tmp_path, monkeypatch):
     if request.param == "pynetdicom-reader":
-        monkeypatch.setattr(_fast_dul, "supported", lambda: False)
+        monkeypatch.setenv(FASTPATH_ENV, "0")
     fast_reads: list[int] = []
     original = _fast_dul._read_p_data
     monkeypatch.setattr(_fast_dul, "_read_p_data", lambda *a: (fast_reads.append(1), original(*a)))

@@ -1,7 +1,7 @@
 """C-STORE data sets written to the store while their P-DATA fragments arrive
-(viewer.net._stream_store, viewer.net._fast_dul), the Study/Series UID scanner that
+(viewer.net.incoming, viewer.net.fastpath.dul), the Study/Series UID scanner that
 names their files (viewer.net._filemeta.scan_uids) and the C-STORE-RSP PDU encoder
-(viewer.net._fast_rsp.encode_store_rsp_pdu), each against pydicom / pynetdicom as oracle,
+(viewer.net.fastpath.rsp.encode_store_rsp_pdu), each against pydicom / pynetdicom as oracle,
 plus the ways a streamed data set can end early (abort, closed connection, disk full,
 protocol error) and the hand-over of bytes read ahead to pynetdicom."""
 
@@ -39,12 +39,16 @@ from tests.helpers.ct import ct_image
 from tests.helpers.net import c_get_peer, pynetdicom_only, run_get, store_all, stored_files
 from viewer.config import DimseNode, Timeouts
 from viewer.errors import NetError
-from viewer.net import _fast_dul, _fast_rsp, _serve_inline, _stream_store, association, storage_scp
+from viewer.net import association, incoming, storage_scp
+from viewer.net.fastpath import dul as _fast_dul, rsp as _fast_rsp
 from viewer.net._filemeta import scan_uids
 from viewer.net.get import get
 from viewer.net.progress import retrieve_identifier
 from viewer.net.storage_scp import StorageSCP
 from viewer.net.store import TMP_PREFIX, LocalStore, PendingFile
+
+#: Tests of the fast path's own machinery, against pynetdicom's path as the oracle.
+pytestmark = pytest.mark.fastpath
 
 GET = StudyRootQueryRetrieveInformationModelGet
 #: Our maximum PDU in these tests: each 64x64 instance arrives in ~10 PDUs.
@@ -405,7 +409,7 @@ def _with_large_private_element(n: int) -> Dataset:
     (0009,xxxx < 0020,000D: elements ascend, PS3.5 7.1)."""
     ds = ct_image(10 + n, "stream-store")
     block = ds.private_block(0x0009, "STREAM TEST", create=True)
-    block.add_new(0x10, "OB", bytes(range(256)) * (_stream_store.HEAD_BYTES // 256 + 64))
+    block.add_new(0x10, "OB", bytes(range(256)) * (incoming.HEAD_BYTES // 256 + 64))
     ds.StudyInstanceUID = generate_uid(entropy_srcs=["stream-store-big-study"])
     ds.SeriesInstanceUID = generate_uid(entropy_srcs=["stream-store-big-series", str(n)])
     return ds
@@ -416,7 +420,7 @@ def test_uids_beyond_the_head_are_read_back_from_the_file(tmp_path: Path, monkey
     """A data set whose (0020,000D)/(0020,000E) lie past the bytes kept in memory is
     filed under the right study and series, as pynetdicom's path files it."""
     big = [_with_large_private_element(n) for n in range(2)]
-    assert all(encode(ds, False, True).index(b"\x20\x00\x0d\x00") > _stream_store.HEAD_BYTES for ds in big)
+    assert all(encode(ds, False, True).index(b"\x20\x00\x0d\x00") > incoming.HEAD_BYTES for ds in big)
     monkeypatch.setattr(storage_scp, "MAX_PDU", 16384)
     paths: dict[str, dict[str, bytes]] = {}
     for name in ("fast", "slow"):

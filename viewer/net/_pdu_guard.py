@@ -8,7 +8,7 @@ message control header bit 0 clear = data set, bit 1 set = last fragment, PS3.8 
 closes the connection once they pass the limit; pynetdicom then ends the association as
 aborted, and the request never reaches its handler (nothing is written).
 
-The fast P-DATA reader (:mod:`viewer.net._fast_dul`) fires no ``EVT_PDU_RECV``; it takes
+The fast P-DATA reader (:mod:`viewer.net.fastpath.dul`) fires no ``EVT_PDU_RECV``; it takes
 its fast path with this handler bound (``fast_path_count``) and counts each PDU's fragments
 with :func:`count_fragments` itself, so the limit holds on both paths.
 
@@ -71,6 +71,6 @@ def guard_message_size(event: Any, limit: int) -> None:
                     limit)
 
 
-#: Marks the handler for :mod:`viewer.net._fast_dul`: it may take its fast path with this
+#: Marks the handler for :mod:`viewer.net.fastpath.dul`: it may take its fast path with this
 #: handler bound, calling ``fast_path_count(assoc, fragments, *args)`` for every PDU.
 guard_message_size.fast_path_count = count_fragments  # type: ignore[attr-defined]

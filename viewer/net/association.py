@@ -25,6 +25,7 @@ from pynetdicom.status import code_to_category
 from viewer.cancel import CancelToken
 from viewer.config import DimseNode, TlsOptions, validate_ae_title
 from viewer.errors import Cancelled, NetError
+from viewer.net import fastpath
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,6 @@ MAX_CONTEXTS = 128
 #: Maximum PDU length we receive (PS3.8 9.3.2.3.1 allows up to 2^32-1): large enough that
 #: a PACS sends most instances in one PDU, which saves per-PDU work in pynetdicom.
 MAX_PDU = 4 * 1024 * 1024
-#: Idle poll interval of pynetdicom's DUL thread on our requestor associations (see _Watch).
-DUL_LOOP_DELAY = 0.0001
-#: Idle poll interval for associations that carry only control messages (C-MOVE): pynetdicom's.
-CONTROL_LOOP_DELAY = 0.001
 #: Seconds to wait for the peer to end an operation after C-CANCEL before aborting.
 CANCEL_GRACE = 3.0
 
@@ -111,23 +108,15 @@ def make_ae(calling_aet: str, node: DimseNode) -> AE:
     return ae
 
 
-def tune_connection(event: Any, serve_stores: bool = False) -> None:
+def tune_connection(event: Any, fast_path: bool = False) -> None:
     """``EVT_CONN_OPEN`` handler: make a new association's transport answer promptly.
 
     * ``TCP_NODELAY``: DIMSE is request/response with small messages (C-STORE-RSP, pending
       C-GET-RSP); with Nagle's algorithm on, a small write can wait for the peer's delayed
       ACK (~40 ms on Linux).
-    * pynetdicom's DUL thread sleeps ``_run_loop_delay`` (1 ms) whenever it finds nothing to
-      do, which adds up to ~1 ms to every PDU; a C-GET receives two messages per instance.
-      0.1 ms measured 2.5x more instances/s from Orthanc (bench/retrieve.py) for a little
-      CPU while the (short-lived) association is open. A private attribute: skipped if a
-      pynetdicom version lacks it.
-    * P-DATA-TF PDUs are read by :mod:`viewer.net._fast_dul` (same semantics, a fraction of
-      pynetdicom's per-PDU work) and C-STORE responses encoded by :mod:`viewer.net._fast_rsp`;
-      with ``serve_stores`` (our storage SCP, C-GET) C-STORE requests are served on the
-      DUL thread (:mod:`viewer.net._serve_inline`).
-    * pynetdicom's standard DIMSE logging handlers are unbound when they would log nothing
-      (:func:`drop_idle_log_handlers`).
+    * ``fast_path`` (associations that retrieve instances: C-GET, C-MOVE, our storage SCP):
+      the pynetdicom fast path (:func:`viewer.net.fastpath.install`), unless it is switched
+      off or the pynetdicom version is not the one it was written for.
     """
     import socket
 
@@ -135,60 +124,22 @@ def tune_connection(event: Any, serve_stores: bool = False) -> None:
         event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except (AttributeError, OSError):  # no socket (yet) or not TCP: nothing to tune
         log.debug("could not set TCP_NODELAY", exc_info=True)
-    dul = getattr(event.assoc, "dul", None)
-    if dul is not None and hasattr(dul, "_run_loop_delay"):
-        dul._run_loop_delay = DUL_LOOP_DELAY
-    from viewer.net import _fast_dul, _fast_rsp, _serve_inline
-
-    _fast_dul.install(event.assoc)
-    _fast_rsp.install(event.assoc)
-    if serve_stores:
-        _serve_inline.install(event.assoc)
-    drop_idle_log_handlers(event.assoc)
-
-
-def drop_idle_log_handlers(assoc: Association) -> None:
-    """Unbind pynetdicom's standard DIMSE logging handlers when they would log nothing.
-
-    They describe every message received or sent (INFO and DEBUG lines) and do that work
-    even when the ``pynetdicom`` logger discards it: ~0.3 ms per instance of a retrieve.
-    Kept when that logger is enabled for INFO (``-v``/``-d``).
-    """
-    from pynetdicom import _handlers
-
-    if logging.getLogger(_handlers.__name__).isEnabledFor(logging.INFO):
-        return
-    for event, handler in ((evt.EVT_DIMSE_RECV, _handlers.standard_dimse_recv_handler),
-                           (evt.EVT_DIMSE_SENT, _handlers.standard_dimse_sent_handler)):
-        try:
-            assoc.unbind(event, handler)
-        except (AttributeError, ValueError):  # not bound (LOG_HANDLER_LEVEL "none")
-            pass
-
-
-def slow_poll(assoc: Association, delay: float = CONTROL_LOOP_DELAY) -> None:
-    """Let ``assoc``'s DUL thread poll every ``delay`` s instead of :data:`DUL_LOOP_DELAY`.
-
-    For an association that carries only occasional responses (C-MOVE) while another one
-    moves the data: its fast polling would take CPU from the thread receiving instances.
-    """
-    dul = getattr(assoc, "dul", None)
-    if dul is not None and hasattr(dul, "_run_loop_delay"):
-        dul._run_loop_delay = delay
+    if fast_path:
+        fastpath.install(event.assoc)
 
 
 class _Watch:
     """Remembers why an association failed (A-ASSOCIATE-RJ reason, A-ABORT)."""
 
-    def __init__(self, serve_stores: bool = False) -> None:
-        self.serve_stores = serve_stores
+    def __init__(self, fast_path: bool = False) -> None:
+        self.fast_path = fast_path
         self.reject: str | None = None
         self.aborted = False
         self.connected = False
 
     def on_open(self, event: Any) -> None:
         self.connected = True
-        tune_connection(event, self.serve_stores)
+        tune_connection(event, self.fast_path)
 
     def on_acse(self, event: Any) -> None:
         p = event.primitive
@@ -206,12 +157,13 @@ class _Watch:
 def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
               evt_handlers: list[tuple[Any, Callable[..., Any]]] | None = None,
               token: CancelToken | None = None, require_accepted: bool = True,
-              serve_stores: bool = False) -> Association:
+              fast_path: bool = False) -> Association:
     """Open an association with ``node`` proposing ``contexts`` (at most 128).
 
     Role selection items (PS3.7 D.3.3.4) are sent for contexts with an explicit role.
-    ``serve_stores`` (C-GET): C-STORE requests are served on the DUL thread (see
-    :func:`tune_connection`); the ``EVT_C_STORE`` handler must not wait on the association.
+    ``fast_path`` (C-GET, C-MOVE): the association gets the pynetdicom fast path
+    (:func:`viewer.net.fastpath.install`); on a C-GET the ``EVT_C_STORE`` handler must then
+    not wait on the association (C-STORE requests are served on the DUL thread).
 
     Raises
     ------
@@ -236,7 +188,7 @@ def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
             ae.add_requested_context(cx.abstract_syntax)
         if cx.scu_role is not None or cx.scp_role is not None:
             roles.append(build_role(cx.abstract_syntax, scu_role=bool(cx.scu_role), scp_role=bool(cx.scp_role)))
-    watch = _Watch(serve_stores)
+    watch = _Watch(fast_path)
     kwargs: dict[str, Any] = {"ae_title": node.ae_title, "evt_handlers": watch.handlers() + list(evt_handlers or [])}
     if roles:
         kwargs["ext_neg"] = roles

@@ -65,12 +65,14 @@ def get(node: DimseNode, calling_aet: str, identifier: Dataset, model: str, stor
     contexts = [Context(model)]
     contexts += storage_contexts(sop_classes, MAX_CONTEXTS - len(contexts))
     handlers = [(evt.EVT_C_STORE, handle_store, [store, lambda path, _calling: files.put(path)])]
-    # handle_store only writes a file: served on the DUL thread (viewer.net._serve_inline).
-    assoc = associate(node, calling_aet, contexts, evt_handlers=handlers, token=token, serve_stores=True)
+    # The fast path (viewer.net.fastpath): handle_store only writes a file, so C-STOREs may
+    # be served on the DUL thread.
+    assoc = associate(node, calling_aet, contexts, evt_handlers=handlers, token=token, fast_path=True)
     refused = [c.abstract_syntax for c in assoc.accepted_contexts if c.abstract_syntax != model and not c.as_scp]
     if refused:
         log.info("%s did not grant our SCP role for %d storage class(es)", node.ae_title, len(refused))
-    # Each instance's file is made ahead, while the peer reads our last response (_spare_files).
+    # Each instance's file is made ahead, while the peer reads our last response
+    # (LocalStore.creating_ahead).
     yield from run_retrieve("C-GET", assoc, node, model, files, token,
                             lambda msg_id: assoc.send_c_get(identifier, model, msg_id=msg_id), store.creating_ahead())
 

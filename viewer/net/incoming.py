@@ -11,9 +11,9 @@ while the peer is still sending, only the last fragment, a link and the response
 (:func:`viewer.net.storage_scp.handle_store`) does: a File Meta Information header
 (PS3.10 7.1) followed by the data set bytes exactly as received, written to a temporary
 file of the :class:`LocalStore` and given its name by Study, Series and SOP Instance UID.
-The handler feeds it a whole data set; the fast P-DATA reader (:mod:`viewer.net._fast_dul`)
-feeds it fragment by fragment when :func:`sink_for` finds that handler bound to the
-association, and sends the response itself (:func:`viewer.net._fast_rsp.encode_store_rsp`).
+The handler feeds it a whole data set; where the fast path runs (:mod:`viewer.net.fastpath`),
+its P-DATA reader feeds it fragment by fragment when it finds that handler bound to the
+association, and sends the response itself. Plain file writing: no pynetdicom internals.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from pydicom import dcmread
-from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION, evt
+from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION
 
 from viewer.net._filemeta import file_header, scan_uids, study_series_uids, study_series_uids_early
 from viewer.net.store import LocalStore, PendingFile
@@ -55,18 +55,6 @@ class Sink:
 def peer_title(assoc: Any) -> str:
     """The AE title of the peer that sends C-STOREs on ``assoc`` (either role)."""
     return str(assoc.requestor.ae_title if assoc.is_acceptor else assoc.acceptor.ae_title)
-
-
-def sink_for(assoc: Any) -> Sink | None:
-    """The :class:`Sink` if the ``EVT_C_STORE`` handler bound to ``assoc`` is our
-    ``handle_store`` (marked ``streams_into_store``), else None (pynetdicom runs it)."""
-    bound = assoc._handlers.get(evt.EVT_C_STORE)
-    if not isinstance(bound, tuple) or not getattr(bound[0], "streams_into_store", False):
-        return None
-    args = list(bound[1] or ())
-    if not args or not isinstance(args[0], LocalStore):
-        return None
-    return Sink(args[0], args[1] if len(args) > 1 else None, peer_title(assoc))
 
 
 class IncomingInstance:
@@ -145,7 +133,7 @@ class IncomingInstance:
         if path is not None and self.sink.on_stored is not None:
             try:
                 self.sink.on_stored(path, self.sink.peer)
-            except Exception:  # noqa: BLE001 - a listener must not fail the store
+            except Exception:
                 log.exception("on_stored callback failed")
         return status, path
 
@@ -162,7 +150,7 @@ class IncomingInstance:
             return STORE_OUT_OF_RESOURCES, None
         try:
             uids = self._uids or self._read_uids(file)
-        except Exception as exc:  # noqa: BLE001 - a malformed data set is the peer's error
+        except Exception as exc:
             log.warning("C-STORE from %s: cannot read the data set: %s", peer, exc)
             return STORE_CANNOT_UNDERSTAND, None
         try:
@@ -192,4 +180,4 @@ class IncomingInstance:
 
 
 __all__ = ["HEAD_BYTES", "IncomingInstance", "Sink", "STORE_CANNOT_UNDERSTAND", "STORE_OUT_OF_RESOURCES",
-           "STORE_SUCCESS", "peer_title", "sink_for"]
+           "STORE_SUCCESS", "peer_title"]

@@ -12,7 +12,8 @@ from pydicom.dataset import Dataset
 
 from viewer.config import DimseNode
 from viewer.cancel import CancelToken
-from viewer.net.association import Context, associate, slow_poll
+from viewer.net import fastpath
+from viewer.net.association import Context, associate
 from viewer.net.progress import RetrieveProgress, run_retrieve
 from viewer.net.storage_scp import StorageSCP
 
@@ -46,12 +47,13 @@ def move(node: DimseNode, calling_aet: str, identifier: Dataset, dest_aet: str, 
         scp.allow(node.ae_title)
         remove = scp.add_listener(lambda path, _calling: files.put(path))
     try:
-        assoc = associate(node, calling_aet, [Context(model)], token=token)
+        assoc = associate(node, calling_aet, [Context(model)], token=token, fast_path=True)
         # Only pending responses come on this association while the instances arrive on
         # another one: its DUL may poll at pynetdicom's pace (1 ms) and leave the CPU to
         # the storage SCP's threads.
-        slow_poll(assoc)
-        # Our SCP's files are made ahead, while the peer reads each response (_spare_files).
+        fastpath.quiet(assoc)
+        # Our SCP's files are made ahead, while the peer reads each response
+        # (LocalStore.creating_ahead).
         ahead = scp.store.creating_ahead() if scp is not None else nullcontext()
         yield from run_retrieve("C-MOVE", assoc, node, model, files, token,
                                 lambda msg_id: assoc.send_c_move(identifier, dest_aet, model, msg_id=msg_id), ahead)

@@ -107,7 +107,7 @@ class PrintServer:
             ae.add_supported_context(uid, syntaxes)
         return ae
 
-    def _handlers(self) -> list[tuple[Any, Callable[..., Any]]]:
+    def _event_handlers(self) -> list[tuple[Any, Callable[..., Any]]]:
         from pynetdicom import evt
 
         svc = self.service
@@ -165,7 +165,7 @@ class PrintServer:
             ae = self._make_ae()
             try:
                 self._server = ae.start_server((self.host, self.requested_port), block=False,
-                                               evt_handlers=self._handlers(), ssl_context=self.ssl_context)
+                                               evt_handlers=self._event_handlers(), ssl_context=self.ssl_context)
             except OSError as exc:
                 raise NetError(f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror or exc}") from None
         log.info("print SCP %s listening on %s:%d, profile %s (%s)", self.aet, self.host, self.port,

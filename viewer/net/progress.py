@@ -14,7 +14,7 @@ from pynetdicom.association import Association
 
 from viewer.config import DimseNode
 from viewer.errors import Cancelled, NetError
-from viewer.net import _fast_responses
+from viewer.net import fastpath
 from viewer.cancel import CancelToken
 from viewer.net.association import (CANCEL, FAILURE, PENDING, SUCCESS, WARNING, required_context,
                                     cancel_watch, check_final, describe_status, release, status_category,
@@ -157,7 +157,7 @@ def run_retrieve(op: str, assoc: Association, node: DimseNode, model: str, files
         cx = required_context(assoc, node, model)
         msg_id = 1
         with ahead, cancel_watch(assoc, token, lambda: assoc.send_c_cancel(msg_id, cx.context_id)) as done:
-            responses = _fast_responses.wrap(assoc, request(msg_id), cx.transfer_syntax[0])
+            responses = fastpath.wrap_responses(assoc, request(msg_id), cx.transfer_syntax[0])
             yield from follow(op, responses, files, assoc, node, token)
             done.set()
         finished = True

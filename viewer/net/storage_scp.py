@@ -15,14 +15,13 @@ from typing import Any, Callable, Iterable
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pynetdicom import AE, AllStoragePresentationContexts, evt
-from pynetdicom.presentation import PresentationContext
 from pynetdicom.sop_class import Verification
 
 from viewer.errors import NetError
-from viewer.net._internals import supported
+from viewer.net import fastpath
 from viewer.net._pdu_guard import guard_message_size
-from viewer.net._stream_store import (STORE_CANNOT_UNDERSTAND, STORE_OUT_OF_RESOURCES, STORE_SUCCESS,  # noqa: F401
-                                      IncomingInstance, OnStored, Sink, peer_title)
+from viewer.net.incoming import (STORE_CANNOT_UNDERSTAND, STORE_OUT_OF_RESOURCES, STORE_SUCCESS,  # noqa: F401
+                                 IncomingInstance, OnStored, Sink, peer_title)
 from viewer.net.association import MAX_PDU, tune_connection
 from viewer.net.store import LocalStore
 
@@ -68,9 +67,9 @@ def handle_store(event: Any, store: LocalStore, on_stored: OnStored | None = Non
 
     Usable as an ``EVT_C_STORE`` handler both for our server and on a C-GET association.
     The file is the File Meta Information (PS3.10 7.1) followed by the data set bytes
-    exactly as received (:class:`viewer.net._stream_store.IncomingInstance`). Where the
-    fast P-DATA reader runs, it finds this handler bound and writes data sets as they
-    arrive instead (:func:`viewer.net._stream_store.sink_for`), with the same result.
+    exactly as received (:class:`viewer.net.incoming.IncomingInstance`). Where the
+    fast path runs (:mod:`viewer.net.fastpath`), its P-DATA reader finds this handler bound
+    and writes data sets as they arrive instead, with the same result.
     """
     sink = Sink(store, on_stored, peer_title(event.assoc))
     try:
@@ -89,7 +88,7 @@ def handle_store(event: Any, store: LocalStore, on_stored: OnStored | None = Non
         incoming.settle()
 
 
-#: Marks the handler for :func:`viewer.net._stream_store.sink_for`: data sets for it may be
+#: Marks the handler for the fast path (:mod:`viewer.net.fastpath`): data sets for it may be
 #: written while they arrive.
 handle_store.streams_into_store = True  # type: ignore[attr-defined]
 
@@ -177,7 +176,7 @@ class StorageSCP:
         ae.add_supported_context(Verification)
         if not self.accept_any:
             ae.require_calling_aet = sorted(self._allowed) or [_NOBODY]
-        # tune_connection(serve_stores=True): C-STORE served on the DUL thread (_serve_inline).
+        # tune_connection(fast_path=True): the pynetdicom fast path (viewer.net.fastpath).
         handlers = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify]),
                     (evt.EVT_CONN_OPEN, tune_connection, [True]),
                     (evt.EVT_CONN_OPEN, bound_reads, [self.network_timeout])]
@@ -185,7 +184,7 @@ class StorageSCP:
             # Bounded memory: an object over the store's limit is cut off while
             # its P-DATA fragments arrive (connection closed, association aborted), not
             # collected in memory to be refused at write time; the fast P-DATA reader
-            # counts it too (_fast_dul, _pdu_guard).
+            # counts it too (viewer.net.fastpath.dul).
             handlers.append((evt.EVT_PDU_RECV, guard_message_size,
                              [self.store.max_object_bytes + SIZE_GUARD_MARGIN]))
         try:
@@ -193,7 +192,7 @@ class StorageSCP:
                                            ssl_context=self.ssl_context)
         except OSError as exc:
             raise NetError(f"cannot listen on port {self.port} for {self.ae_title}: {exc}") from exc
-        _copy_contexts_cheaply(self._server)
+        fastpath.install_server(self._server)
         self.port = int(self._server.server_address[1])
         log.info("storage SCP %s listening on port %d", self.ae_title, self.port)
         return self
@@ -210,29 +209,6 @@ class StorageSCP:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-class _CheaplyCopiedContext(PresentationContext):
-    """A supported presentation context whose deep copy copies its attributes and its list
-    of transfer syntaxes (UIDs are immutable strings), not every object below them."""
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> "_CheaplyCopiedContext":
-        new = PresentationContext.__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        new._transfer_syntax = list(self._transfer_syntax)
-        return new
-
-
-def _copy_contexts_cheaply(server: Any) -> None:
-    """pynetdicom deep-copies the server's supported contexts for every association it
-    accepts: ~5 ms for our 171 x 13, paid at the start of every C-MOVE (a small series'
-    whole retrieve takes less). A copy of each context's attributes is all the
-    negotiation needs (PS3.8 9.3.2.2; pynetdicom 3.0 builds new contexts for its answer)."""
-    if not supported():
-        return
-    for cx in getattr(server, "contexts", ()):
-        if type(cx) is PresentationContext:
-            cx.__class__ = _CheaplyCopiedContext
 
 
 def read_header(path: Any) -> Dataset:

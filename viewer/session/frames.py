@@ -59,3 +59,63 @@ def frames_of_series(series: Any) -> list[FrameRef]:
         frames.extend(FrameRef(str(inst.path), i, position=position, **common)  # type: ignore[arg-type]
                       for i in range(n))
     return frames
+
+
+#: SOP Classes whose instances have no Pixel Data to show (PS3.4 Annex B): structured
+#: reports and key object selections (1.2.840.10008.5.1.4.1.1.88.x), presentation states
+#: (11.x), encapsulated documents (104.x), waveforms (9.x), raw data (66), spatial
+#: registration/fiducials (66.x), RT plans/structures/records (481.2-481.9, not RT Image 481.1).
+_NO_PIXELS: tuple[tuple[str, str], ...] = (
+    ("1.2.840.10008.5.1.4.1.1.88.59", "key object selection"),
+    ("1.2.840.10008.5.1.4.1.1.88.", "structured report"),
+    ("1.2.840.10008.5.1.4.1.1.11.", "presentation state"),
+    ("1.2.840.10008.5.1.4.1.1.104.1", "encapsulated PDF"),
+    ("1.2.840.10008.5.1.4.1.1.104.", "encapsulated document"),
+    ("1.2.840.10008.5.1.4.1.1.9.", "waveform"),
+    ("1.2.840.10008.5.1.4.1.1.66", "raw data / registration"),
+    ("1.2.840.10008.5.1.4.1.1.481.2", "RT dose"),
+    ("1.2.840.10008.5.1.4.1.1.481.3", "RT structure set"),
+    ("1.2.840.10008.5.1.4.1.1.481.", "RT object"),
+)
+_MODALITY_NO_PIXELS = {"SR": "structured report", "KO": "key object selection", "PR": "presentation state",
+                       "DOC": "document", "REG": "registration", "RTSTRUCT": "RT structure set",
+                       "RTPLAN": "RT plan"}
+
+
+def _instance_kind(inst: Any) -> str:
+    """What a pixel-less instance is ("" when it may have pixels)."""
+    sop = str(getattr(inst, "sop_class_uid", "") or "")
+    for prefix, kind in _NO_PIXELS:
+        if sop == prefix or (prefix.endswith(".") and sop.startswith(prefix)):
+            return kind
+    if getattr(inst, "header_loaded", True) and getattr(inst, "rows", None) is None and sop:
+        return "no pixel data"
+    return ""
+
+
+def has_pixel_data(series: Any) -> bool:
+    """Whether any instance of a series can have an image to show."""
+    instances = list(getattr(series, "instances", []))
+    if not instances:
+        return False
+    return any(not _instance_kind(inst) for inst in instances)
+
+
+def no_pixels_reason(series: Any) -> str:
+    """Why a series has no image, for the viewport: ``"A structured report: no image to show."``."""
+    instances = list(getattr(series, "instances", []))
+    kinds = {_instance_kind(inst) for inst in instances} - {""}
+    if not kinds:
+        kinds = {_MODALITY_NO_PIXELS.get(str(getattr(series, "modality", "")), "")} - {""}
+    kind = ", ".join(sorted(kinds)) or "no pixel data"
+    n = len(instances)
+    return f"{kind[0].upper()}{kind[1:]} ({n} instance{'s' if n != 1 else ''}): no image to show."
+
+
+def series_label(series: Any) -> str:
+    """``"Series 3 (CT, Chest 1.25)"``: number, modality and description as far as known."""
+    number = getattr(series, "series_number", None)
+    parts = [x for x in (str(getattr(series, "modality", "") or ""),
+                         str(getattr(series, "series_description", "") or "")) if x]
+    head = f"Series {number}" if number is not None else "Series"
+    return f"{head} ({', '.join(parts)})" if parts else head

@@ -66,6 +66,8 @@ class ViewState(EventedModel):
         The selected measurement's id (on the image shown).
     message : str
         Why the viewport shows no image (an error, or a hint), "" when it shows one.
+    note : str
+        A line shown over the image (e.g. why the series asked for first could not be shown).
     cine_fps : float or None
         The user's cine rate; None: the file's timing.
     cine_mode : str
@@ -75,7 +77,7 @@ class ViewState(EventedModel):
 
     FIELDS = ("series_uid", "frames", "index", "window", "window_name", "zoom", "pan", "rotation", "flip_h",
               "flip_v", "invert", "shutter", "show_overlays", "show_annotations", "tool", "selected",
-              "message", "cine_fps", "cine_mode", "playing")
+              "message", "note", "cine_fps", "cine_mode", "playing")
 
     def __init__(self) -> None:
         super().__init__()
@@ -96,6 +98,7 @@ class ViewState(EventedModel):
         self.tool = "pan"
         self.selected: int | None = None
         self.message = ""
+        self.note = ""
         self.cine_fps: float | None = None
         self.cine_mode = "loop"
         self.playing = False
@@ -105,9 +108,9 @@ class ViewState(EventedModel):
     def set_frames(self, frames: list[FrameRef], start: int = 0, series_uid: str = "") -> None:
         """Show a new stack from frame ``start``; the window, zoom and pan start afresh."""
         self.playing = False
-        self.update(window=None, window_name="", zoom=None, pan=None, selected=None, message="")
         self.series_uid = series_uid
         self.frames = list(frames)
+        self.update(window=None, window_name="", zoom=None, pan=None, selected=None, message="", note="")
         # Announce the index even when it is the same number: it is another image now.
         self.__dict__["index"] = -1
         self.index = max(0, min(start, len(self.frames) - 1)) if self.frames else 0
@@ -125,7 +128,7 @@ class ViewState(EventedModel):
         """Show nothing (and say why)."""
         self.playing = False
         self.update(series_uid="", frames=[], index=0, window=None, window_name="", zoom=None, pan=None,
-                    selected=None, message=message)
+                    selected=None, message=message, note="")
 
     @property
     def current(self) -> FrameRef | None:

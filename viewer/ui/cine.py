@@ -13,18 +13,39 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-if TYPE_CHECKING:
-    from viewer.ui.viewport import Viewport
+from viewer.session import FrameRef, ViewState
 
 log = logging.getLogger(__name__)
 
 #: Rate for stacks and files without timing.
 DEFAULT_FPS = 15.0
 MODES = ("loop", "bounce", "once")
+
+
+class CineHost(Protocol):
+    """What the player needs of its viewport: the model, the decoded frame, the loader."""
+
+    state: ViewState
+    current: Any
+    loader: Any
+    fps_text: str
+
+    @property
+    def frame_count(self) -> int: ...
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def frames(self) -> list[FrameRef]: ...
+
+    def show_if_ready(self, index: int) -> bool: ...
+
+    def view_key(self) -> tuple: ...
 
 
 class CinePlayer(QObject):
@@ -45,9 +66,9 @@ class CinePlayer(QObject):
     #: measured rate of what is actually shown, about twice a second
     fps_measured = Signal(float)
 
-    def __init__(self, viewport: "Viewport") -> None:
+    def __init__(self, viewport: Any) -> None:
         super().__init__(viewport)
-        self.vp = viewport
+        self.vp: CineHost = viewport
         self.mode = "loop"
         self.fps_override: float | None = None
         self.prefetch_depth = 12
@@ -90,13 +111,15 @@ class CinePlayer(QObject):
         return 1000.0 * n / total if total > 0 else 0.0
 
     def set_fps(self, fps: float | None) -> None:
-        """Override the rate (None: back to the file's timing)."""
+        """Override the rate (None: back to the file's timing); kept in the view model."""
         self.fps_override = float(fps) if fps else None
+        self.vp.state.cine_fps = self.fps_override
 
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
             raise ValueError(f"cine mode must be one of {MODES}")
         self.mode = mode
+        self.vp.state.cine_mode = mode
 
     # ------------------------------------------------------------------ control
     def toggle(self) -> None:
@@ -116,6 +139,7 @@ class CinePlayer(QObject):
         self._due = self.interval_ms(self._next)
         self._prefetch(self._next)
         self._timer.start(int(self._due))
+        self.vp.state.playing = True
         self.playing_changed.emit(True)
 
     def stop(self) -> None:
@@ -124,6 +148,7 @@ class CinePlayer(QObject):
         self.playing = False
         self._timer.stop()
         self.vp.fps_text = ""
+        self.vp.state.playing = False
         self.playing_changed.emit(False)
 
     def elapsed_ms(self) -> float:

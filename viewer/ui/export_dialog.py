@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
-from viewer.ui.workers import run_in
+from viewer.ui.workers import message, run_in
 
-if TYPE_CHECKING:
-    from viewer.ui.main_window import MainWindow
+#: The main window, typed loosely: this module must not import it (it imports this one).
+MainWindow = Any
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class ExportActions:
             return None
         self.w.statusBar().showMessage(f"Exporting {len(frames)} images to {path}…")
         return run_in(self.w.pools, self.w.pools.decode, export_series_metaimage, frames, path,
-                      pass_cancel=True, on_result=self._done, on_error=self._fail)
+                      pass_cancel=True, on_result=self._done, on_error=self._fail, owner=self.w)
 
     def ask_anonymized(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.w, "Export series as anonymized DICOM")
@@ -86,7 +86,8 @@ class ExportActions:
         self.w.statusBar().showMessage(f"Exporting {len(paths)} anonymized instances to {folder}…")
         # A fresh key per export: UIDs consistent within it, not linkable to other exports.
         return run_in(self.w.pools, self.w.pools.decode, export_instances, [(p, "", "", "") for p in paths], folder,
-                      Options.random(), pass_cancel=True, on_result=self._anonymized_done, on_error=self._fail)
+                      Options.random(), pass_cancel=True, on_result=self._anonymized_done, on_error=self._fail,
+                      owner=self.w)
 
     def _anonymized_done(self, report: object) -> None:
         written, failed = len(getattr(report, "written", [])), len(getattr(report, "failed", []))
@@ -98,8 +99,9 @@ class ExportActions:
         self.last_result = str(header)
         self.w.statusBar().showMessage(f"MetaImage written: {header}")
 
-    def _fail(self, message: str) -> None:
-        self.last_result = f"error: {message}"
-        self.w.statusBar().showMessage(f"Export failed: {message}")
+    def _fail(self, exc: BaseException) -> None:
+        text = message(exc)
+        self.last_result = f"error: {text}"
+        self.w.statusBar().showMessage(f"Export failed: {text}")
         if not getattr(self.w, "quiet_errors", False):
-            QMessageBox.warning(self.w, "Export failed", message)
+            QMessageBox.warning(self.w, "Export failed", text)

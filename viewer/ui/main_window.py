@@ -25,11 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from viewer import __version__
-from viewer.ui.browser import StudyBrowser
+from viewer.session import Session
+from viewer.session.frames import frames_of_series, has_pixel_data, no_pixels_reason, series_label
+from viewer.ui.browser import UID_ROLE, StudyBrowser
 from viewer.ui.layout import ViewportGrid
 from viewer.ui.thumbnails import ThumbnailQueue
 from viewer.ui.viewport import FrameRef, Viewport
-from viewer.ui.workers import Pools, Worker, run_in
+from viewer.ui.workers import Pools, Worker, message, run_in
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +66,7 @@ def _scan_batched(paths: list[str], cancel: Any = None) -> Any:
 
 def series_frames(series: Any) -> list[FrameRef]:
     """Every frame of a series in display order (instances as the model sorted them)."""
-    frames: list[FrameRef] = []
-    for inst in series.instances:
-        n = int(getattr(inst, "number_of_frames", 1) or 1)
-        frames.extend(FrameRef(str(inst.path), i) for i in range(n))
-    return frames
+    return frames_of_series(series)
 
 
 class MainWindow(QMainWindow):
@@ -94,6 +92,7 @@ class MainWindow(QMainWindow):
         self._tree: Any = None
         self._load_worker: Worker | None = None
         self._awaiting_first_image = False
+        self._unshowable: set[str] = set()  #: series found not showable since the last open
 
         self.browser = StudyBrowser()
         self.browser.series_activated.connect(self.show_series)
@@ -102,8 +101,12 @@ class MainWindow(QMainWindow):
         self.thumbnails = ThumbnailQueue(pools, self)
         self.thumbnails.ready.connect(self.browser.set_thumbnail)
 
-        self.grid = ViewportGrid(pools)
+        #: the reading session: viewports' view states, layout, links, 3D cursor (no Qt)
+        self.session = Session()
+        self.grid = ViewportGrid(pools, self.session)
+        self.grid.viewport_added.connect(self._wire)
         self.grid.active_changed.connect(self._on_active_changed)
+        self.session.changed.connect(self._on_session_changed)
         self.grid.series_dropped.connect(self._on_series_dropped)
         self._wired: set[int] = set()
         self._shown: dict[int, tuple[Viewport, Any, int]] = {}
@@ -138,9 +141,9 @@ class MainWindow(QMainWindow):
         self._restore()
         # Import the core modules now, not on the first open, where it stalled the event loop
         # for about 50 ms (bench/gui.py "load").
-        import viewer.dicom.model  # noqa: F401
-        import viewer.dicom.scan  # noqa: F401
-        import viewer.render  # noqa: F401
+        import viewer.dicom.model
+        import viewer.dicom.scan
+        import viewer.render
         import viewer.dicom._media_stacks  # noqa: F401
 
     @property
@@ -152,11 +155,16 @@ class MainWindow(QMainWindow):
         if id(vp) in self._wired:
             return
         self._wired.add(id(vp))
-        vp.image_shown.connect(self._on_image_shown)
-        vp.failed.connect(self._on_view_failed)
+        vp.image_shown.connect(lambda ref, v=vp: self._on_image_shown(v, ref))
+        vp.failed.connect(lambda msg, v=vp: self._on_view_failed(v, msg))
+        vp.warning.connect(lambda msg: self.statusBar().showMessage(f"Warning: {msg}", 10000))
         vp.current_changed.connect(lambda path, i, v=vp: self._on_current_changed(v, path, i))
         vp.pixel_info.connect(self.pixel_label.setText)
         vp.cine.playing_changed.connect(lambda _p: self._sync_cine_actions())
+        vp.cursor_placed.connect(lambda point, v=vp: self.session.set_cursor(point, v.state))
+        vp.context_menu_requested.connect(lambda pos, v=vp: self.viewer_menus.viewport_menu(v, pos))
+        vp.series_step.connect(self.step_series)
+        vp.state.changed.connect(lambda _s, name, _v, v=vp: self._on_view_state(v, name))
 
     # ------------------------------------------------------------------ building
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
@@ -278,6 +286,7 @@ class MainWindow(QMainWindow):
         self._tree = StudyTree()
         self._awaiting_first_image = True
         self._shown_series = False
+        self._unshowable = set()
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.cancel_button.setVisible(True)
@@ -285,7 +294,7 @@ class MainWindow(QMainWindow):
         self._pending_refresh = False
         self._load_worker = run_in(self.pools, self.pools.decode, _scan_batched, [str(p) for p in paths],
                                    on_yield=self._on_scan_batch, on_error=self._on_scan_error,
-                                   on_finished=self._on_scan_finished, pass_cancel=True)
+                                   on_finished=self._on_scan_finished, pass_cancel=True, owner=self)
 
     def cancel_loading(self) -> None:
         if self._load_worker is not None:
@@ -336,13 +345,14 @@ class MainWindow(QMainWindow):
                 self._shown_series = True
             elif finished and not self._shown_series:
                 self._shown_series = True
-                self.browser.select_first_series()
+                self._show_first_series()
 
-    def _on_scan_error(self, message: str) -> None:
-        self.statusBar().showMessage(f"Opening failed: {message}")
+    def _on_scan_error(self, exc: BaseException) -> None:
+        text = message(exc)
+        self.statusBar().showMessage(f"Opening failed: {text}")
         if self._awaiting_first_image:
             self._awaiting_first_image = False
-            self.load_failed.emit(message)
+            self.load_failed.emit(text)
 
     def _on_scan_finished(self) -> None:
         self._load_worker = None
@@ -366,13 +376,71 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ viewing
     def show_series(self, series: Any, viewport: Viewport | None = None) -> None:
-        """Show ``series`` in ``viewport`` (default: the active one)."""
+        """Show ``series`` in ``viewport`` (default: the active one).
+
+        A series without pixel data (a report, a PDF, a presentation state, a key object
+        selection) empties the viewport and says so, rather than leaving the previous
+        image and its patient on screen.
+        """
         vp = viewport or self.viewport
         self.hanging.user_acted()
-        vp.set_frames(series_frames(series))
+        uid = str(getattr(series, "series_instance_uid", "") or "")
+        if not has_pixel_data(series):
+            self._shown.pop(id(vp), None)
+            vp.state.clear(message=f"{series_label(series)}\n{no_pixels_reason(series)}")
+            return
+        vp.set_frames(series_frames(series), series_uid=uid)
         self._shown[id(vp)] = (vp, series, series.instance_count)
         if any(not getattr(inst, "header_loaded", True) for inst in series.instances):
             self._refine_series(series, vp)
+
+    def all_series(self) -> list[Any]:
+        """Every series open, in the browser's order."""
+        out = []
+        for item in self.browser.series_items():
+            series = self.browser.series_by_uid(str(item.data(0, UID_ROLE)))
+            if series is not None:
+                out.append(series)
+        return out
+
+    def _showable(self, exclude: set[str] | None = None) -> list[Any]:
+        exclude = (exclude or set()) | self._unshowable
+        return [s for s in self.all_series() if has_pixel_data(s) and s.series_instance_uid not in exclude]
+
+    def _show_first_series(self) -> None:
+        """The first series that can be shown, in the active viewport (and the next ones in
+        the other empty viewports of the layout)."""
+        candidates = self._showable()
+        if not candidates:
+            if self.all_series():
+                self.browser.select_first_series()  # says why there is no image
+            return
+        self.browser.select_series(candidates[0].series_instance_uid)
+        self._fill_empty_viewports()
+
+    def _fill_empty_viewports(self) -> None:
+        """Put the next series not on screen into the empty visible viewports; those left
+        empty show a hint (drag a series here)."""
+        shown = {vp.state.series_uid for vp in self.grid.visible_viewports() if vp.state.series_uid}
+        rest = self._showable(shown)
+        for vp in self.grid.visible_viewports():
+            if vp.frame_count or vp.state.message:
+                continue
+            if not rest:
+                break
+            self.show_series(rest.pop(0), vp)
+
+    def step_series(self, delta: int) -> None:
+        """Show the next (+1) or previous (-1) series in the active viewport."""
+        series = self.all_series()
+        if not series:
+            return
+        uids = [s.series_instance_uid for s in series]
+        current = self.viewport.state.series_uid
+        i = uids.index(current) if current in uids else -1
+        j = max(0, min(len(uids) - 1, i + delta)) if i >= 0 else 0
+        if j != i:
+            self.browser.select_series(uids[j])
 
     def _refine_series(self, series: Any, vp: Viewport) -> None:
         """A series listed from a DICOMDIR lacks positions and frame counts (PS3.3 F.5 records
@@ -387,18 +455,18 @@ class MainWindow(QMainWindow):
             tree = self._tree
             if tree is None:
                 return
-            for record, header, message in results:
+            for record, header, error in results:
                 if header is not None:
                     tree.add(header)
-                elif message:
-                    tree.add_error(record.path or "", message)
-                    self.browser.add_error(str(record.path or ""), str(message))
+                elif error:
+                    tree.add_error(record.path or "", error)
+                    self.browser.add_error(str(record.path or ""), str(error))
             shown = self._shown.get(id(vp))
             if shown is not None and shown[1] is series:
                 vp.update_frames(series_frames(series))
             self._schedule_refresh()
 
-        run_in(self.pools, self.pools.decode, read, on_result=merge, pass_cancel=True)
+        run_in(self.pools, self.pools.decode, read, on_result=merge, pass_cancel=True, owner=self)
 
     def _grow_shown_series(self) -> None:
         # A series shown while the medium still loads gains instances: extend the stack,
@@ -415,6 +483,7 @@ class MainWindow(QMainWindow):
 
     def _on_active_changed(self, vp: Viewport) -> None:
         self._wire(vp)
+        self.pixel_label.setText(vp.pixel_text)
         if vp.current is not None:
             self.current_image_changed.emit(vp.current.ref.path, vp.current.ref.frame_index)
         self.viewer_menus.sync()
@@ -438,7 +507,9 @@ class MainWindow(QMainWindow):
         """Every frame of the active viewport's series, in display order: (path, frame_index)."""
         return [(ref.path, ref.frame_index) for ref in self.viewport.frames]
 
-    def _on_image_shown(self, _ref: FrameRef) -> None:
+    def _on_image_shown(self, vp: Viewport, _ref: FrameRef) -> None:
+        if self.statusBar().currentMessage().startswith("Cannot show image"):
+            self.statusBar().clearMessage()  # an old decode error is not about this image
         waiting = self._hang_waiting
         if waiting and any(vp.current is None for vp in self.grid.viewports if id(vp) in waiting):
             return  # a hanging is on screen when each of its viewports shows its image
@@ -447,11 +518,40 @@ class MainWindow(QMainWindow):
             self._awaiting_first_image = False
             self.first_image_shown.emit()
 
-    def _on_view_failed(self, message: str) -> None:
+    def _on_view_failed(self, vp: Viewport, message: str) -> None:
         self.statusBar().showMessage(f"Cannot show image: {message}")
+        self._hang_waiting.discard(id(vp))
+        if self._awaiting_first_image and self._show_next_after_failure(vp, message):
+            return
         if self._awaiting_first_image:
             self._awaiting_first_image = False
             self.load_failed.emit(message)
+
+    def _show_next_after_failure(self, vp: Viewport, message: str) -> bool:
+        """The first series of what was opened cannot be shown: show the next one that can,
+        and say in the viewport why the other could not. False when none is left."""
+        failed_uid = vp.state.series_uid
+        failed = self._tree.series_by_uid(failed_uid) if self._tree is not None and failed_uid else None
+        if failed_uid:
+            self._unshowable.add(failed_uid)
+        shown = {v.state.series_uid for v in self.grid.visible_viewports() if v is not vp and v.state.series_uid}
+        rest = self._showable(shown)
+        if not rest:
+            return False
+        self.show_series(rest[0], vp)
+        label = series_label(failed) if failed is not None else "The first series"
+        vp.state.note = f"{label} cannot be shown: {message}"
+        return True
+
+    def _on_view_state(self, vp: Viewport, name: str) -> None:
+        if vp is self.viewport and name in ("flip_h", "flip_v", "invert", "show_overlays", "show_annotations",
+                                            "tool", "playing", "cine_fps"):
+            self.viewer_menus.sync()
+
+    def _on_session_changed(self, _session: Any, name: str, value: Any) -> None:
+        if name == "cursor":
+            for vp in self.grid.viewports:
+                vp.set_cursor_point(value)
 
     # ------------------------------------------------------------------ misc
     def show_about(self) -> None:

@@ -16,12 +16,13 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 from viewer.ui.measure import Point
 
 COLOR = QColor(255, 200, 40)
+SELECTED = QColor(80, 200, 255)
 
 
 class _SmoothPath(QGraphicsPathItem):
     """A path drawn antialiased although the view paints images without antialiasing (speed)."""
 
-    def paint(self, painter, option, widget=None):  # noqa: ANN001 - Qt signature
+    def paint(self, painter, option, widget=None) -> None:  # noqa: ANN001 - Qt signature
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         super().paint(painter, option, widget)
 
@@ -35,10 +36,11 @@ class MeasureGraphic:
         self.text = ""
         #: the value: a Length (distance), degrees (angle) or RoiStats (rect/ellipse)
         self.result: Any = None
-        pen = QPen(COLOR, 2)
-        pen.setCosmetic(True)
+        #: the id of the :class:`viewer.session.Measurement` it draws (0 while drawing)
+        self.mid = 0
+        self.selected = False
         self.path = _SmoothPath(parent)
-        self.path.setPen(pen)
+        self._set_pen(COLOR, 2)
         self.label = pg.TextItem("", color=COLOR, anchor=(0, 1), fill=pg.mkBrush(0, 0, 0, 150))
         self.label.setParentItem(parent)
 
@@ -64,6 +66,18 @@ class MeasureGraphic:
             anchor = max(pts, key=lambda p: (p.x(), -p.y())) if self.kind in ("rect", "ellipse") else pts[-1]
             self.label.setPos(anchor)
 
+    def _set_pen(self, color: QColor, width: float) -> None:
+        pen = QPen(color, width)
+        pen.setCosmetic(True)
+        self.path.setPen(pen)
+
+    def set_selected(self, selected: bool) -> None:
+        """Highlight (the one Delete would remove)."""
+        if selected != self.selected:
+            self.selected = selected
+            self._set_pen(SELECTED if selected else COLOR, 3 if selected else 2)
+            self.label.setColor(SELECTED if selected else COLOR)
+
     def set_visible(self, visible: bool) -> None:
         self.path.setVisible(visible)
         self.label.setVisible(visible)
@@ -71,7 +85,7 @@ class MeasureGraphic:
     def remove(self) -> None:
         scene = self.path.scene()
         for item in (self.path, self.label):
-            item.setParentItem(None)
+            item.setParentItem(None)  # type: ignore[arg-type]  # None detaches (Qt docs)
             if scene is not None:
                 scene.removeItem(item)
 

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,6 @@ class SendAction(QObject):
     def send_paths(self, paths: Sequence[Path], node: Any = None) -> Any:
         """Send ``paths`` to ``node`` (default: the panel's current node); returns the job."""
         from viewer.tasks.send import send_paths
-        from viewer.ui.pacs_panel import _RetrieveRow
 
         node = node if node is not None else self.panel.current_node()
         if node is None:
@@ -100,10 +99,30 @@ class SendAction(QObject):
         job = self.panel._start(lambda token: send_paths(node, list(paths), token=token, calling_aet=calling,
                                                          coerce=coerce),
                                 on_item=step, on_error=errors.append, on_done=done)
-        row = _RetrieveRow(title, job, self.panel)
+        row = _SendRow(title, job.cancel, self.panel)
         rows.append(row)
         self.panel.progress_box.addWidget(row)
         return job
+
+
+class _SendRow(QWidget):
+    """One send in progress in the panel's progress area: label, bar, cancel button.
+
+    (Its own class: importing the panel's retrieve row made the panel and this module
+    import each other.)"""
+
+    def __init__(self, title: str, cancel: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel(title)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.clicked.connect(cancel)
+        lay.addWidget(self.label, 2)
+        lay.addWidget(self.bar, 3)
+        lay.addWidget(self.cancel)
 
 
 class SendDialog(QDialog):

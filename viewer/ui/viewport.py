@@ -1,14 +1,20 @@
 """One image viewport: a pyqtgraph ``ImageItem`` showing a series, frame by frame.
 
+What the viewport shows is its :class:`viewer.session.ViewState` (series and frame,
+window, zoom, pan, rotation, flips, inversion, tool, measurements); the widget renders
+from it and changes it only through it. When the widget writes a value back (a drag, a
+wheel step) it does so with its own listener blocked, so nothing loops; the session
+still hears of it (linked viewports follow).
+
 Decoding runs in the decode pool (:mod:`viewer.ui.viewport_loader`); rendering
 (:func:`viewer.render.render`) runs here on the GUI thread, because a window/level drag
 re-renders on every mouse event. On a large image a drag renders only the visible region,
 subsampled to screen resolution, and the whole image once the drag ends.
 
-Arrays are ``(rows, cols[, 3])`` throughout (``imageAxisOrder="row-major"``,
-house rule 12). Items: ``anchor`` carries the display transform (pixel aspect, rotation,
-flips) and holds the image, the overlay planes and the measurements, all in image
-coordinates ``(x, y) = (column, row)``.
+Arrays are ``(rows, cols[, 3])`` throughout (``imageAxisOrder="row-major"``, see
+docs/architecture.md). Items: ``anchor`` carries the display transform (pixel aspect,
+rotation, flips) and holds the image, the overlay planes and the measurements, all in
+image coordinates ``(x, y) = (column, row)``; pixel (r, c) covers [c, c+1) x [r, r+1).
 """
 
 from __future__ import annotations
@@ -20,15 +26,18 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QTransform
-from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPainterPath, QPen, QTransform
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QLabel, QSlider, QVBoxLayout, QWidget
 
+from viewer.session import FrameRef, ViewState
+from viewer.ui.cine import CinePlayer
 from viewer.ui.measure_items import MeasureGraphic
+from viewer.ui.measure_tool import MeasureController
 from viewer.ui.viewport_annotations import AnnotationOverlay, ViewInfo, corner_texts, rotate_labels
 from viewer.ui.viewport_canvas import CanvasBox
 from viewer.ui.viewport_image import RGB32Item, to_rgb32
-from viewer.ui.viewport_loader import FrameLoader, FrameRef, LoadedFrame, render_view, view_params
+from viewer.ui.viewport_loader import FrameLoader, LoadedFrame, render_view, view_params
 from viewer.ui.workers import Pools, run_in
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
@@ -41,6 +50,8 @@ __all__ = ["Viewport", "FrameRef", "LoadedFrame", "SERIES_MIME"]
 PREVIEW_PIXELS = 2_500_000
 #: Drag-and-drop payload: a Series Instance UID from the browser.
 SERIES_MIME = "application/x-dicom-series-uid"
+#: Shown in an empty viewport.
+EMPTY_HINT = "Drag a series here from the study browser"
 
 
 class _PassiveImage(pg.ImageItem):
@@ -54,13 +65,15 @@ class _PassiveImage(pg.ImageItem):
 
 
 class Viewport(QWidget):
-    """Shows one series; ``image_shown`` fires after each displayed frame."""
+    """Shows the series of its :class:`ViewState`; ``image_shown`` fires after each displayed frame."""
 
     image_shown = Signal(object)  # FrameRef
     failed = Signal(str)
+    #: a frame's decoder warned (e.g. truncated pixel data)
+    warning = Signal(str)
     #: the frame on screen changed: (path, frame_index)
     current_changed = Signal(str, int)
-    #: the pixel under the cursor, as text
+    #: the pixel under the cursor, as text ("" when the cursor is not over the image)
     pixel_info = Signal(str)
     #: the user clicked into this viewport (the grid makes it the active one)
     activated = Signal()
@@ -68,37 +81,38 @@ class Viewport(QWidget):
     series_dropped = Signal(str)
     #: a measurement was finished (its graphic; ``.result`` holds the value)
     measured = Signal(object)
+    #: Shift+click or the cursor tool: a point in patient coordinates (x, y, z)
+    cursor_placed = Signal(object)
+    #: right click (no drag): global position for a context menu
+    context_menu_requested = Signal(QPoint)
+    #: PageDown/PageUp with Ctrl, or N/B: the next/previous series (+1/-1)
+    series_step = Signal(int)
 
-    def __init__(self, pools: Pools, parent: QWidget | None = None, loader: FrameLoader | None = None) -> None:
+    def __init__(self, pools: Pools, parent: QWidget | None = None, loader: FrameLoader | None = None,
+                 state: ViewState | None = None) -> None:
         super().__init__(parent)
         self._pools = pools
+        self.state = state if state is not None else ViewState()
         self.loader = loader or FrameLoader(pools, parent=self)
         self.loader.loaded.connect(self._on_loaded)
         self.loader.failed.connect(self._on_failed)
-        self._frames: list[FrameRef] = []
-        self._index = 0
         self._pending: FrameRef | None = None
         self.current: LoadedFrame | None = None
         self.rendered: np.ndarray | None = None  #: the full display array on screen (or last full render)
-        self.window: tuple[float, float] | None = None  #: user window (center, width); None = the file's
-        self.window_name = ""
-        self._open_default_window = False  #: the next frame shown is a new series' first
-        self.invert = False
-        self.rotation = 0
-        self.flip_h = False
-        self.flip_v = False
-        self.show_overlays = True
-        self.show_annotations = True
         self._shape: tuple[int, int] | None = None
         self._aspect = 1.0
         self._base = QTransform()
         self._wl_start: tuple[float, float] | None = None
         self._previewing = False
         self._pixel_text = ""
+        self._mouse_scene: QPointF | None = None
+        self._cursor_point: tuple[float, float, float] | None = None
         self.fps_text = ""
         self.last_render_ms = 0.0
         self.renders = 0  #: how many renders so far (benchmarks count updates with it)
         self._overlay_known: dict[int, tuple[Any, bool]] = {}
+        self._applying_range = False
+        self._open_default_window = False  #: the next frame shown is a new series' first
 
         self.view = pg.GraphicsView()
         self.view.setBackground("k")
@@ -115,92 +129,197 @@ class Viewport(QWidget):
         self.overlay_item = _PassiveImage(axisOrder="row-major")
         self.overlay_item.setParentItem(self.anchor)
         self.overlay_item.setZValue(5)
+        self.cursor_item = QGraphicsPathItem(self.anchor)
+        pen = QPen(Qt.GlobalColor.cyan, 1.5)
+        pen.setCosmetic(True)
+        self.cursor_item.setPen(pen)
+        self.cursor_item.setZValue(20)
+        self.cursor_item.setVisible(False)
         self.annotations = AnnotationOverlay(self.view)
+        self.message_label = QLabel(self.view)
+        self.message_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message_label.setWordWrap(True)
+        self.message_label.setStyleSheet("color: #e0e0e0; background: rgba(40, 40, 40, 200); padding: 8px; "
+                                         "border-radius: 4px; font-size: 12px;")
+        self.message_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.note_label = QLabel(self.view)
+        self.note_label.setWordWrap(True)
+        self.note_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.note_label.setStyleSheet("color: #ffd0d0; background: rgba(120, 20, 20, 190); padding: 4px; "
+                                      "border-radius: 3px; font-size: 11px;")
+        self.note_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.note_label.setVisible(False)
 
         self.viewbox.wl_drag.connect(self._on_wl_drag)
-        self.viewbox.scroll.connect(lambda step: self.set_index(self._index + step))
-        from viewer.ui.measure_tool import MeasureController
-
+        self.viewbox.scroll.connect(lambda step: self.state.step(step))
         self.measure = MeasureController(self)
         self.viewbox.tool_drag.connect(self.measure.on_drag)
-        self.viewbox.tool_click.connect(self.measure.on_click)
-        self.viewbox.zoomed.connect(self._refresh_annotations)
-        self.viewbox.sigRangeChangedManually.connect(lambda *_: self._refresh_annotations())
+        self.viewbox.tool_click.connect(self._on_left_click)
+        self.viewbox.context_click.connect(self._on_context_click)
+        self.viewbox.zoomed.connect(self._view_range_changed_by_user)
+        self.viewbox.sigRangeChangedManually.connect(lambda *_: self._view_range_changed_by_user())
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the viewport
+        self.slider.setToolTip("Frame")
+        self.slider.setVisible(False)
+        self.slider.valueChanged.connect(self._on_slider)
 
         self.view.setAcceptDrops(False)  # drops go to this widget (series from the browser)
         self.view.viewport().installEventFilter(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view)
+        layout.setSpacing(0)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.slider)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAcceptDrops(True)
-        from viewer.ui.cine import CinePlayer
-
         self.cine = CinePlayer(self)
+        self.state.changed.connect(self._on_state)
+        self._apply_state_all()
 
     # ------------------------------------------------------------------ model
-    def set_frames(self, frames: list[FrameRef], start: int = 0) -> None:
-        """Show a stack (already in display order), starting at frame ``start``."""
+    def _on_state(self, _state: ViewState, name: str, value: Any) -> None:
+        """The view model changed (from menus, links, cine, tests): show it."""
+        if name == "frames":
+            self._frames_changed()
+        elif name == "index":
+            self._index_changed()
+        elif name in ("window", "invert"):
+            if self.current is not None:
+                self._render_full()
+                self._refresh_annotations()
+        elif name == "window_name":
+            self._refresh_annotations()
+        elif name in ("rotation", "flip_h", "flip_v"):
+            self._update_transform()
+            self._apply_range()
+            self._refresh_annotations()
+        elif name in ("zoom", "pan"):
+            self._apply_range()
+        elif name == "show_overlays":
+            self._update_overlays()
+        elif name == "show_annotations":
+            self.annotations.set_visible(bool(value))
+            self._refresh_annotations()
+        elif name == "tool":
+            self.viewbox.tool = str(value)
+            self.measure.cancel_angle()
+        elif name in ("measurements", "selected"):
+            self.measure.sync()
+        elif name in ("message", "note"):
+            self._show_message()
+        elif name == "cine_fps":
+            self.cine.fps_override = value
+        elif name == "cine_mode":
+            self.cine.mode = str(value)
+        elif name == "playing":
+            if value and not self.cine.playing:
+                self.cine.play()
+            elif not value and self.cine.playing:
+                self.cine.stop()
+
+    def _apply_state_all(self) -> None:
+        self.viewbox.tool = self.state.tool
+        self.cine.fps_override = self.state.cine_fps
+        self.cine.mode = self.state.cine_mode
+        self._show_message()
+        if self.state.frames:
+            self._frames_changed()
+
+    def _write(self, **values: Any) -> None:
+        """Write view values back to the model without hearing them again."""
+        with self.state.changed.blocked(self._on_state):
+            self.state.update(**values)
+
+    def _frames_changed(self) -> None:
+        frames = self.state.frames
+        if self.current is not None and self.current.ref in frames:
+            self._refresh_annotations()  # the same series grew or was re-sorted
+            self._sync_slider()
+            return
         self.cine.stop()
-        self._frames = list(frames)
-        self._index = max(0, min(start, len(self._frames) - 1)) if self._frames else 0
-        self.window, self.window_name = None, ""
-        self._open_default_window = True
-        self.measure.clear_all()
+        self.current = None
+        self._pending = None
         self._shape = None
-        if self._frames:
-            self._show(self._index)
+        self._open_default_window = True
+        self.rendered = None
+        self.image_item.clear()
+        self.overlay_item.clear()
+        self.overlay_item.setVisible(False)
+        self.measure.sync()
+        self._update_cursor_marker()
+        self._sync_slider()
+        if not frames:
+            self.annotations.set_texts({"tl": "", "tr": "", "bl": "", "br": ""}, None)
+            self._set_pixel_text("")
+        self._show_message()
+
+    def _index_changed(self) -> None:
+        self._sync_slider()
+        if self.state.frames:
+            self._show(self.state.index)
+
+    def set_frames(self, frames: list[FrameRef], start: int = 0, series_uid: str = "") -> None:
+        """Show a stack (already in display order), starting at frame ``start``."""
+        self.state.set_frames(frames, start, series_uid)
 
     def update_frames(self, frames: list[FrameRef]) -> None:
         """Replace the stack by a grown or re-sorted one, staying on the frame shown."""
-        ref = self.current.ref if self.current is not None else None
-        self._frames = list(frames)
-        if ref is not None and ref in self._frames:
-            self._index = self._frames.index(ref)
-        else:
-            self._index = max(0, min(self._index, len(self._frames) - 1))
-        self._refresh_annotations()
+        self.state.replace_frames(frames)
 
     @property
     def frames(self) -> list[FrameRef]:
-        return list(self._frames)
+        return list(self.state.frames)
 
     @property
     def frame_count(self) -> int:
-        return len(self._frames)
+        return len(self.state.frames)
 
     @property
     def index(self) -> int:
-        return self._index
+        return self.state.index
 
     def set_index(self, index: int) -> None:
         """Go to frame ``index`` of the stack (clamped)."""
-        if not self._frames:
+        if not self.state.frames:
             return
-        index = max(0, min(index, len(self._frames) - 1))
-        if index != self._index or self.current is None:
-            self._index = index
+        index = max(0, min(index, len(self.state.frames) - 1))
+        if index != self.state.index:
+            self.state.set_index(index)
+        elif self.current is None:
             self._show(index)
+
+    # view properties, read from the model
+    window = property(lambda self: self.state.window)
+    window_name = property(lambda self: self.state.window_name)
+    invert = property(lambda self: self.state.invert)
+    rotation = property(lambda self: self.state.rotation)
+    flip_h = property(lambda self: self.state.flip_h)
+    flip_v = property(lambda self: self.state.flip_v)
+    show_overlays = property(lambda self: self.state.show_overlays)
+    show_annotations = property(lambda self: self.state.show_annotations)
 
     def show_if_ready(self, index: int) -> bool:
         """Show frame ``index`` now if it is decoded (cine); False if it is not ready yet."""
-        if not self._frames:
+        frames = self.state.frames
+        if not frames:
             return False
-        ref = self._frames[index]
+        ref = frames[index]
         item = self.loader.get(ref)
-        self._index = index
+        self._write(index=index)
+        self._sync_slider()
+        self._pending = ref
         if item is None:
-            self._pending = ref
             self.loader.request(ref, view=self.view_key())
             return False
-        self._pending = ref
         self._display(item)
         return True
 
     # ------------------------------------------------------------------ loading
     def _show(self, index: int) -> None:
-        ref = self._frames[index]
+        ref = self.state.frames[index]
         self._pending = ref
         item = self.loader.request(ref, view=self.view_key())
         if item is not None:
@@ -208,22 +327,68 @@ class Viewport(QWidget):
         self._prefetch_around(index)
 
     def _prefetch_around(self, index: int) -> None:
-        n = len(self._frames)
+        frames = self.state.frames
+        n = len(frames)
         order = [index + d for d in (1, -1, 2, 3, -2, 4, 5)]
-        self.loader.prefetch([self._frames[i] for i in order if 0 <= i < n], view=self.view_key())
+        self.loader.prefetch([frames[i] for i in order if 0 <= i < n], view=self.view_key())
 
     def _on_loaded(self, item: LoadedFrame) -> None:
         if item.ref == self._pending:
             self._display(item)
 
     def _on_failed(self, ref: FrameRef, message: str) -> None:
-        if ref == self._pending:
-            self.failed.emit(message)
+        if ref != self._pending:
+            return
+        # Say it in the viewport, where it is seen, and take the previous image away: it
+        # is not the image asked for.
+        self.current = None
+        self.rendered = None
+        self.image_item.clear()
+        self.overlay_item.setVisible(False)
+        self.measure.sync()
+        self.annotations.set_texts({"tl": "", "tr": "", "bl": "", "br": ""}, None)
+        self._set_pixel_text("")
+        name = ref.path.replace("\\", "/").rsplit("/", 1)[-1]
+        self._write(message=f"Cannot show {name}"
+                            + (f" frame {ref.frame_index + 1}" if ref.frame_index else "") + f":\n{message}")
+        self._show_message()
+        self.failed.emit(message)
+
+    # ------------------------------------------------------------------ messages
+    def _show_message(self) -> None:
+        text = self.state.message
+        if not text and not self.state.frames:
+            text = EMPTY_HINT
+        if self.current is not None and not self.state.message:
+            text = ""
+        self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
+        self.note_label.setText(self.state.note)
+        self.note_label.setVisible(bool(self.state.note))
+        self._place_message()
+
+    def _place_message(self) -> None:
+        w, h = self.view.width(), self.view.height()
+        lw = max(120, min(w - 24, 460))
+        self.message_label.setFixedWidth(lw)
+        self.message_label.adjustSize()
+        self.message_label.move((w - lw) // 2, max(4, (h - self.message_label.height()) // 2))
+        nw = max(120, min(w - 24, 520))
+        self.note_label.setFixedWidth(nw)
+        self.note_label.adjustSize()
+        # Below the top corner texts' first lines, centred.
+        self.note_label.move((w - nw) // 2, max(4, h // 6))
+
+    @property
+    def message(self) -> str:
+        """The text shown over the viewport ("" when none), with the note if there is one."""
+        parts = [lbl.text() for lbl in (self.note_label, self.message_label) if not lbl.isHidden() and lbl.text()]
+        return "\n".join(parts)
 
     # ------------------------------------------------------------------ rendering
     def view_key(self) -> tuple:
         """What rendering depends on besides the frame: (user window, invert)."""
-        return (self.window, self.invert)
+        return (self.state.window, self.state.invert)
 
     def effective_params(self, item: LoadedFrame | None = None) -> Any:
         """The render parameters in use: the file's, with the user's window and inversion."""
@@ -240,8 +405,8 @@ class Viewport(QWidget):
         """The (center, width) in use, whether the user's or the file's (None for colour/VOI LUT)."""
         if self.current is None or self.current.is_color:
             return None
-        if self.window is not None:
-            return self.window
+        if self.state.window is not None:
+            return self.state.window
         from viewer.render import current_window
 
         w = current_window(self.current.stored, self.current.params)
@@ -251,6 +416,9 @@ class Viewport(QWidget):
         first = self.current is None or self._shape is None
         previous = self.current.ref if self.current is not None else None
         self.current = item
+        if self.state.message:
+            self._write(message="")
+        self._show_message()
         shape = item.stored.shape[:2]
         aspect = (item.spacing[0] / item.spacing[1]) if item.spacing is not None else 1.0
         if shape != self._shape or abs(aspect - self._aspect) > 1e-6:
@@ -263,10 +431,12 @@ class Viewport(QWidget):
         self._render_full()
         self._update_overlays()
         if first:
-            self.fit()
+            self._apply_range()
         self.measure.frame_changed(previous, item.ref)
         if item.warnings and item.ref != previous:
-            self.pixel_info.emit(f"Warning: {item.warnings[0]}")  # e.g. truncated pixel data
+            self.warning.emit(item.warnings[0])  # e.g. truncated pixel data
+        self._refresh_pixel_text()
+        self._update_cursor_marker()
         self._refresh_annotations()
         self.image_shown.emit(item.ref)
         self.current_changed.emit(item.ref.path, item.ref.frame_index)
@@ -320,7 +490,7 @@ class Viewport(QWidget):
         if item is None:
             return
         layers: list[np.ndarray] = []
-        if self.show_overlays and self._has_overlays(item.dataset):
+        if self.state.show_overlays and self._has_overlays(item.dataset):
             try:
                 from viewer.render import overlay_layers
 
@@ -358,8 +528,8 @@ class Viewport(QWidget):
             return
         rows, cols = self._shape
         t = QTransform()
-        t.rotate(self.rotation)
-        t.scale(-1.0 if self.flip_h else 1.0, (-1.0 if self.flip_v else 1.0) * self._aspect)
+        t.rotate(self.state.rotation)
+        t.scale(-1.0 if self.state.flip_h else 1.0, (-1.0 if self.state.flip_v else 1.0) * self._aspect)
         t.translate(-cols / 2.0, -rows / 2.0)
         self._base = t
         self.anchor.setTransform(t)
@@ -372,23 +542,51 @@ class Viewport(QWidget):
         rows, cols = self._shape
         return self._base.mapRect(QRectF(0, 0, cols, rows))
 
+    def _apply_range(self) -> None:
+        """Set the view range from the model's zoom and pan (None: fit / centred)."""
+        if self._shape is None:
+            return
+        self._applying_range = True
+        try:
+            zoom, pan = self.state.zoom, self.state.pan
+            if zoom is None:
+                rect = self.image_rect()
+                if pan is not None:
+                    rect.moveCenter(QPointF(*pan))
+                self.viewbox.setRange(rect=rect, padding=0.0)
+            else:
+                w = max(1.0, self.viewbox.width()) / zoom
+                h = max(1.0, self.viewbox.height()) / zoom
+                cx, cy = pan if pan is not None else (self.image_rect().center().x(), self.image_rect().center().y())
+                self.viewbox.setRange(rect=QRectF(cx - w / 2, cy - h / 2, w, h), padding=0.0)
+        finally:
+            self._applying_range = False
+        self._refresh_annotations()
+
+    def _view_range_changed_by_user(self) -> None:
+        """A pan or zoom gesture: record the view in the model (linked viewports follow)."""
+        if self._applying_range or self._shape is None:
+            return
+        center = self.viewbox.viewRect().center()
+        self._write(zoom=self.zoom(), pan=(float(center.x()), float(center.y())))
+        self._refresh_annotations()
+
     def fit(self) -> None:
         """Fit the whole image into the viewport."""
-        if self._shape is not None:
-            self.viewbox.setRange(rect=self.image_rect(), padding=0.0)
-            self._refresh_annotations()
+        if self.state.zoom is None and self.state.pan is None:
+            self._apply_range()
+        else:
+            self.state.update(zoom=None, pan=None)
 
     def one_to_one(self) -> None:
         """One image pixel per screen pixel, about the current centre."""
-        center = self.viewbox.viewRect().center()
-        w, h = max(1.0, self.viewbox.width()), max(1.0, self.viewbox.height())
-        self.viewbox.setRange(rect=QRectF(center.x() - w / 2, center.y() - h / 2, w, h), padding=0.0)
-        self._refresh_annotations()
+        c = self.viewbox.viewRect().center()
+        self.state.update(zoom=1.0, pan=(float(c.x()), float(c.y())))
 
     def zoom_by(self, factor: float) -> None:
         """Zoom in (factor > 1) or out about the view centre."""
-        self.viewbox.scaleBy((1.0 / factor, 1.0 / factor))
-        self._refresh_annotations()
+        c = self.viewbox.viewRect().center()
+        self.state.update(zoom=self.zoom() * factor, pan=(float(c.x()), float(c.y())))
 
     def zoom(self) -> float:
         """Screen pixels per image column (1.0 = 1:1)."""
@@ -398,19 +596,10 @@ class Viewport(QWidget):
         return float(self.viewbox.width() / vr.width())
 
     def rotate(self, degrees: int = 90) -> None:
-        self.rotation = (self.rotation + degrees) % 360
-        self._after_transform_change()
+        self.state.rotate(degrees)
 
     def set_flip(self, horizontal: bool | None = None, vertical: bool | None = None) -> None:
-        if horizontal is not None:
-            self.flip_h = horizontal
-        if vertical is not None:
-            self.flip_v = vertical
-        self._after_transform_change()
-
-    def _after_transform_change(self) -> None:
-        self._update_transform()
-        self.fit()
+        self.state.set_flip(horizontal, vertical)
 
     def _settle(self) -> None:
         # pyqtgraph applies a new view range lazily (before the next paint); mapping
@@ -429,51 +618,89 @@ class Viewport(QWidget):
         self._settle()
         return self.anchor.mapToScene(QPointF(x, y))
 
+    # ------------------------------------------------------------------ 3D cursor
+    def patient_point(self, x: float, y: float) -> tuple[float, float, float] | None:
+        """Patient coordinates (mm) of image point (x, y) of the frame shown, or None."""
+        from viewer.dicom.geometry import pixel_to_patient
+
+        item = self.current
+        if item is None or item.position is None or item.orientation is None or item.spacing is None:
+            return None
+        # Image coordinates put pixel centres at +0.5; DICOM pixel indices at integers.
+        return pixel_to_patient(x - 0.5, y - 0.5, item.position, item.orientation, item.spacing[:2])
+
+    def set_cursor_point(self, point: tuple[float, float, float] | None) -> None:
+        """Show the 3D cursor (patient coordinates) where it falls on this image."""
+        self._cursor_point = point
+        self._update_cursor_marker()
+
+    def cursor_marker(self) -> tuple[float, float] | None:
+        """Image coordinates of the 3D cursor marker drawn, or None."""
+        return self._cursor_xy if self.cursor_item.isVisible() else None
+
+    _cursor_xy: tuple[float, float] | None = None
+
+    def _update_cursor_marker(self) -> None:
+        from viewer.dicom.geometry import patient_to_pixel
+
+        item, point = self.current, self._cursor_point
+        hit = None
+        if item is not None and point is not None and item.position is not None and item.orientation is not None \
+                and item.spacing is not None:
+            hit = patient_to_pixel(point, item.position, item.orientation, item.spacing[:2])
+        if hit is None:
+            self.cursor_item.setVisible(False)
+            return
+        x, y = hit[0] + 0.5, hit[1] + 0.5
+        self._cursor_xy = (x, y)
+        r = max(6.0, 0.03 * max(self._shape or (200, 200)))
+        path = QPainterPath()
+        for (ax, ay), (bx, by) in (((x - r, y), (x - r / 3, y)), ((x + r / 3, y), (x + r, y)),
+                                   ((x, y - r), (x, y - r / 3)), ((x, y + r / 3), (x, y + r))):
+            path.moveTo(ax, ay)
+            path.lineTo(bx, by)
+        self.cursor_item.setPath(path)
+        self.cursor_item.setVisible(True)
+
     # ------------------------------------------------------------------ window/level
     def set_window(self, center: float, width: float, name: str = "") -> None:
         """Use an explicit window (modality units) and re-render."""
-        self.window = (float(center), max(1.0, float(width)))
-        self.window_name = name
-        self._render_full()
-        self._refresh_annotations()
+        self.state.set_window(center, width, name)
+
+    def reset_window(self) -> None:
+        """Back to the file's own window (or min/max when it has none)."""
+        self.state.reset_window()
 
     def _apply_default_window(self, item: LoadedFrame) -> None:
         """A new series whose file has no window (nor VOI LUT) opens with its modality's default
         preset (CT: soft tissue), not min/max; min/max stays one key away (:meth:`min_max_window`)."""
         params = item.params
-        if self.window is not None or item.is_color or getattr(params, "windows", ()) \
+        if self.state.window is not None or item.is_color or getattr(params, "windows", ()) \
                 or getattr(params, "voi_luts", ()) or getattr(params, "voi_lut", None) is not None:
             return
-        from viewer.tasks.presets import default_preset
+        from viewer.tasks.presets import default_preset, preset_window
 
         preset = default_preset(str(item.dataset.get("Modality", "") or ""))
         if preset is not None:
-            self.apply_preset(preset, item, render=False)
+            center, width = preset_window(preset, item.stored, item.params)
+            # Written without re-rendering here: _display renders next.
+            self._write(window=(float(center), max(1e-6, float(width))), window_name=preset.name)
 
-    def apply_preset(self, preset: Any, item: LoadedFrame | None = None, render: bool = True) -> None:
+    def apply_preset(self, preset: Any) -> None:
         """Use a window preset (:class:`viewer.tasks.presets.WindowPreset`), absolute or relative."""
-        item = item or self.current
+        item = self.current
         if item is None or item.is_color:
             return
         from viewer.tasks.presets import preset_window
 
         center, width = preset_window(preset, item.stored, item.params)
-        if render:
-            self.set_window(center, width, preset.name)
-        else:
-            self.window, self.window_name = (float(center), max(1e-6, float(width))), preset.name
+        self.set_window(center, width, preset.name)
 
     def min_max_window(self) -> None:
         """The full range of this frame's values (DCMTK's min-max VOI)."""
         from viewer.tasks.presets import min_max_preset
 
         self.apply_preset(min_max_preset())
-
-    def reset_window(self) -> None:
-        """Back to the file's own window (or min/max when it has none)."""
-        self.window, self.window_name = None, ""
-        self._render_full()
-        self._refresh_annotations()
 
     def file_windows(self) -> list[tuple[str, float, float]]:
         """The windows stored in the file: (label, center, width)."""
@@ -492,19 +719,16 @@ class Viewport(QWidget):
         self.set_window((lo + hi) / 2.0, max(1.0, hi - lo), "auto")
 
     def set_invert(self, invert: bool) -> None:
-        self.invert = invert
-        self._render_full()
-        self._refresh_annotations()
+        self.state.invert = bool(invert)
 
     def _on_wl_drag(self, dx: float, dy: float, phase: int) -> None:
         if self.current is None or self.current.is_color:
             return
         if phase == 0 or self._wl_start is None:
             self._wl_start = self.current_window() or (128.0, 256.0)
-        c, w = self.window or self._wl_start
+        c, w = self.state.window or self._wl_start
         scale = max(self._wl_start[1], 2.0) / 300.0  # about 300 px for the whole width
-        self.window = (c + dy * scale, max(1.0, w + dx * scale))
-        self.window_name = ""
+        self._write(window=(c + dy * scale, max(1.0, w + dx * scale)), window_name="")
         big = self._shape is not None and self._shape[0] * self._shape[1] > PREVIEW_PIXELS
         if not big:
             self._render_full()
@@ -535,18 +759,19 @@ class Viewport(QWidget):
                 self._previewing = False
                 self.renders += 1
 
-        run_in(self._pools, self._pools.decode, work, on_result=done, on_error=self.failed.emit)
+        run_in(self._pools, self._pools.decode, work, on_result=done,
+               on_error=lambda exc: self.failed.emit(str(exc)), owner=self)
 
     # ------------------------------------------------------------------ annotations
     def view_info(self) -> ViewInfo:
         item = self.current
-        return ViewInfo(index=self._index, count=len(self._frames),
+        return ViewInfo(index=self.state.index, count=len(self.state.frames),
                         frame_index=item.ref.frame_index if item else 0,
                         num_frames=item.num_frames if item else 1,
-                        window=self.current_window(), window_name=self.window_name, zoom=self.zoom(),
-                        invert=self.invert, rotation=self.rotation, flip_h=self.flip_h,
+                        window=self.current_window(), window_name=self.state.window_name, zoom=self.zoom(),
+                        invert=self.state.invert, rotation=self.state.rotation, flip_h=self.state.flip_h,
                         spacing=item.spacing if item else None, pixel_text=self._pixel_text,
-                        position=item.position if item else None,
+                        position=item.position if item else None, orientation=item.orientation if item else None,
                         fps_text=self.fps_text)
 
     def orientation_edges(self) -> tuple[str, str, str, str] | None:
@@ -558,30 +783,39 @@ class Viewport(QWidget):
         labels = orientation_labels(self.current.orientation)
         if labels is None:
             return None
-        if self.flip_v:
+        if self.state.flip_v:
             top, bottom, left, right = labels
             labels = (bottom, top, left, right)
-        return rotate_labels(labels, self.rotation, self.flip_h)
+        return rotate_labels(labels, self.state.rotation, self.state.flip_h)
 
     def _refresh_annotations(self) -> None:
         if self.current is None:
             return
-        if self.show_annotations:
+        if self.state.show_annotations:
             self.annotations.set_texts(corner_texts(self.current.dataset, self.view_info()), self.orientation_edges())
-        self.annotations.set_visible(self.show_annotations)
+        self.annotations.set_visible(self.state.show_annotations)
 
     def set_annotations_visible(self, visible: bool) -> None:
-        self.show_annotations = visible
-        self.annotations.set_visible(visible)
-        self._refresh_annotations()
+        self.state.show_annotations = bool(visible)
 
     def set_overlays_visible(self, visible: bool) -> None:
-        self.show_overlays = visible
-        self._update_overlays()
+        self.state.show_overlays = bool(visible)
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
         super().resizeEvent(event)
         self.annotations.place()
+        self._place_message()
+
+    def _sync_slider(self) -> None:
+        n = len(self.state.frames)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, n - 1))
+        self.slider.setValue(self.state.index)
+        self.slider.blockSignals(False)
+        self.slider.setVisible(n > 1)
+
+    def _on_slider(self, value: int) -> None:
+        self.set_index(int(value))
 
     # ------------------------------------------------------------------ pixel readout
     def pixel_value_text(self, x: float, y: float) -> str:
@@ -602,6 +836,11 @@ class Viewport(QWidget):
         unit = self._unit()
         return f"({c}, {r})  stored {value}  value {mv:.6g}{(' ' + unit) if unit else ''}"
 
+    @property
+    def pixel_text(self) -> str:
+        """The readout of the pixel under the cursor on the frame shown ("" when none)."""
+        return self._pixel_text
+
     def _unit(self) -> str:
         if self.current is None:
             return ""
@@ -610,26 +849,39 @@ class Viewport(QWidget):
             return rescale_type
         return "HU" if str(self.current.dataset.get("Modality", "")) == "CT" else ""
 
+    def _set_pixel_text(self, text: str) -> None:
+        changed = text != self._pixel_text
+        self._pixel_text = text
+        if changed:
+            self.pixel_info.emit(text)
+
+    def _refresh_pixel_text(self) -> None:
+        """Re-read the pixel under a resting cursor (the frame under it changed); no readout
+        when the cursor is not over this viewport, rather than another image's value."""
+        if self.current is None or self._mouse_scene is None:
+            self._set_pixel_text("")
+            return
+        x, y = self.image_point(self._mouse_scene)
+        self._set_pixel_text(self.pixel_value_text(x, y))
+
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        self._mouse_scene = QPointF(scene_pos)
         if self.current is None or self._wl_start is not None:
             return  # no pixel readout while window/level is dragged
         x, y = self.image_point(scene_pos)
-        self._pixel_text = self.pixel_value_text(x, y)
-        self.pixel_info.emit(self._pixel_text)
+        self._set_pixel_text(self.pixel_value_text(x, y))
         self.measure.hover(x, y)
-        if self.show_annotations:
-            self.annotations.corners["bl"].setText(corner_texts(self.current.dataset, self.view_info())["bl"])
-            self.annotations.place()
+        if self.state.show_annotations:
+            self.annotations.set_corner("bl", corner_texts(self.current.dataset, self.view_info())["bl"])
 
     # ------------------------------------------------------------------ measurements
     def set_tool(self, tool: str) -> None:
-        """``pan``, ``zoom``, ``distance``, ``angle``, ``rect`` or ``ellipse``."""
-        self.viewbox.tool = tool
-        self.measure.cancel_angle()
+        """``pan``, ``zoom``, ``distance``, ``angle``, ``rect``, ``ellipse`` or ``cursor``."""
+        self.state.tool = tool
 
     @property
     def tool(self) -> str:
-        return self.viewbox.tool
+        return self.state.tool
 
     def _spacing(self) -> Any:
         return self.current.spacing if self.current is not None else None
@@ -644,7 +896,36 @@ class Viewport(QWidget):
 
     def clear_measurements(self) -> None:
         """Remove the measurements on the frame shown."""
-        self.measure.clear_current()
+        self.state.clear_measurements()
+
+    def delete_selected_measurement(self) -> bool:
+        return self.state.delete_selected()
+
+    def _on_left_click(self, scene_pos: QPointF, modifiers: Any) -> None:
+        if self.current is None:
+            return
+        x, y = self.image_point(scene_pos)
+        if modifiers & Qt.KeyboardModifier.ShiftModifier or self.state.tool == "cursor":
+            point = self.patient_point(x, y)
+            if point is not None:
+                self.cursor_placed.emit(point)
+            return
+        if self.measure.on_click(x, y):
+            return
+        hit = self.measure.hit(x, y, self._hit_tolerance())
+        self.state.selected = hit
+
+    def _hit_tolerance(self) -> float:
+        return 6.0 / max(1e-6, self.zoom())
+
+    def _on_context_click(self, scene_pos: QPointF, screen_pos: QPointF) -> None:
+        if self.current is not None:
+            x, y = self.image_point(scene_pos)
+            hit = self.measure.hit(x, y, self._hit_tolerance())
+            if hit is not None:
+                self.state.selected = hit
+        self.activated.emit()
+        self.context_menu_requested.emit(QPoint(int(screen_pos.x()), int(screen_pos.y())))
 
     # ------------------------------------------------------------------ export
     def grab_view(self, annotations: bool = True) -> Any:
@@ -668,33 +949,46 @@ class Viewport(QWidget):
     # ------------------------------------------------------------------ input
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
         key = event.key()
-        if key in (Qt.Key.Key_Down, Qt.Key.Key_Right):
-            self.set_index(self._index + 1)
+        n = len(self.state.frames)
+        ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        if key in (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp) and ctrl:
+            self.series_step.emit(1 if key == Qt.Key.Key_PageDown else -1)
+        elif key in (Qt.Key.Key_Down, Qt.Key.Key_Right):
+            self.state.step(1)
         elif key in (Qt.Key.Key_Up, Qt.Key.Key_Left):
-            self.set_index(self._index - 1)
+            self.state.step(-1)
         elif key == Qt.Key.Key_PageDown:
-            self.set_index(self._index + max(1, len(self._frames) // 10))
+            self.state.step(max(1, n // 10))
         elif key == Qt.Key.Key_PageUp:
-            self.set_index(self._index - max(1, len(self._frames) // 10))
+            self.state.step(-max(1, n // 10))
         elif key == Qt.Key.Key_Home:
-            self.set_index(0)
+            self.state.set_index(0)
         elif key == Qt.Key.Key_End:
-            self.set_index(len(self._frames) - 1)
+            self.state.set_index(n - 1)
         elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
             self.zoom_by(1.25)
         elif key == Qt.Key.Key_Minus:
             self.zoom_by(0.8)
         elif key == Qt.Key.Key_Space:
             self.cine.toggle()
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and not ctrl and self.state.selected is not None:
+            self.state.delete_selected()
         elif key == Qt.Key.Key_Escape:
             self.measure.cancel_angle()
+            self.state.selected = None
         else:
             super().keyPressEvent(event)
 
     def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt naming
-        if event.type() == QEvent.Type.MouseButtonPress:
+        kind = event.type()
+        if kind == QEvent.Type.MouseButtonPress:
             self.activated.emit()
             self.setFocus(Qt.FocusReason.MouseFocusReason)
+        elif kind == QEvent.Type.Leave:
+            self._mouse_scene = None
+            self._set_pixel_text("")
+        elif kind == QEvent.Type.Resize:
+            self._place_message()
         return False
 
     def focusInEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming

@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
+from viewer.dicom.geometry import direction_label, location_along, slice_normal
 from viewer.dicom.model import format_date, format_person_name
 
 
@@ -34,6 +35,7 @@ class ViewInfo:
     pixel_text: str = ""
     fps_text: str = ""
     position: Any = None  #: this frame's Image Position (Patient), for enhanced multi-frame images
+    orientation: Any = None  #: this frame's Image Orientation (Patient)
 
 
 def _g(ds: Any, keyword: str) -> str:
@@ -46,6 +48,15 @@ def _g(ds: Any, keyword: str) -> str:
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
         return "\\".join(str(v) for v in value)
     return str(value).strip()
+
+
+def person_name_text(value: object) -> str:
+    """A PN value with every component group: alphabetic, ideographic and phonetic
+    (PS3.5 6.2.1.1 separates them with ``=``), each as ``"Family, Given"``, joined by
+    ``" = "``: ``"Yamada, Tarou = 山田, 太郎 = やまだ, たろう"``."""
+    text = "" if value is None else str(value)
+    groups = [format_person_name(g) for g in text.split("=")[:3]]
+    return " = ".join(g for g in groups if g)
 
 
 def _num(text: str) -> float | None:
@@ -68,7 +79,9 @@ def _header(ds: Any) -> dict[str, str]:
             "SliceLocation", "SliceThickness")
     values = {k: _g(ds, k) for k in keys}
     ipp = ds.get("ImagePositionPatient") if hasattr(ds, "get") else None
-    values["_z"] = str(ipp[2]) if ipp is not None and len(ipp) == 3 else ""
+    iop = ds.get("ImageOrientationPatient") if hasattr(ds, "get") else None
+    values["_ipp"] = "\\".join(str(v) for v in ipp) if ipp is not None and len(ipp) == 3 else ""
+    values["_iop"] = "\\".join(str(v) for v in iop) if iop is not None and len(iop) == 6 else ""
     if len(_HEADER_CACHE) > 512:
         _HEADER_CACHE.clear()
     _HEADER_CACHE[id(ds)] = (ds, values)
@@ -78,7 +91,7 @@ def _header(ds: Any) -> dict[str, str]:
 def corner_texts(ds: Any, info: ViewInfo) -> dict[str, str]:
     """Texts for the ``"tl"``, ``"tr"``, ``"bl"`` and ``"br"`` corners."""
     ds = _header(ds)
-    name = format_person_name(_g(ds, "PatientName"))
+    name = person_name_text(_g(ds, "PatientName"))
     birth = format_date(_g(ds, "PatientBirthDate"))
     tl = [name or "(no name)", " ".join(x for x in (f"ID {_g(ds, 'PatientID')}" if _g(ds, "PatientID") else "",
                                                       birth, _g(ds, "PatientSex")) if x),
@@ -105,24 +118,55 @@ def corner_texts(ds: Any, info: ViewInfo) -> dict[str, str]:
     bl.append("  ".join(extras))
     bl.append(info.pixel_text)
     br = []
-    # Slice Location (0020,1041) when present, else the z of this frame's Image Position
-    # (Patient) (per frame in enhanced images, PS3.3 C.7.6.16.2.3).
-    loc = _num(_g(ds, "SliceLocation"))
-    if loc is None and info.position is not None:
-        loc = float(info.position[2])
-    if loc is None:
-        loc = _num(ds["_z"])
-    if loc is not None:
-        br.append(f"Pos {loc:.1f} mm")
-    thick = _num(_g(ds, "SliceThickness"))
-    if thick:
-        br.append(f"Thk {thick:.2g} mm")
+    pos = slice_position_text(ds, info)
+    if pos:
+        br.append(pos)
+    # Slice Thickness (0018,0050) as the file writes it (DS, PS3.5 6.2): "1.25", "650.18".
+    thick = _g(ds, "SliceThickness")
+    if thick and _num(thick):
+        br.append(f"Thk {thick} mm")
     if info.spacing is not None:
         br.append(f"{info.spacing[0]:.3g} x {info.spacing[1]:.3g} mm")
         br.append(str(info.spacing[2]))
     else:
         br.append("no pixel spacing")
     return {k: "\n".join(x for x in v if x) for k, v in (("tl", tl), ("tr", tr), ("bl", bl), ("br", br))}
+
+
+def _vector(text: str, n: int) -> tuple[float, ...] | None:
+    try:
+        out = tuple(float(v) for v in text.split("\\"))
+    except ValueError:
+        return None
+    return out if len(out) == n else None
+
+
+def slice_position_text(ds: dict[str, str], info: ViewInfo) -> str:
+    """Where the slice is: Slice Location (0020,1041) when the file has it, else the
+    position along the slice normal, dot(Image Position, normal) (PS3.3 C.7.6.2.1.1),
+    with the normal's direction letters, e.g. ``"Pos 31.2 mm (L)"`` on a sagittal image.
+
+    The normal is turned so that its largest component is positive (towards L, P or H):
+    the number then grows towards the patient's left, back or head.
+    """
+    loc = _num(ds.get("SliceLocation", ""))
+    if loc is not None:
+        return f"Pos {loc:.1f} mm"
+    position = info.position if info.position is not None else _vector(ds.get("_ipp", ""), 3)
+    orientation = info.orientation if info.orientation is not None else _vector(ds.get("_iop", ""), 6)
+    if position is None:
+        return ""
+    normal = slice_normal(orientation) if orientation is not None else None
+    if normal is None:
+        return f"z {float(position[2]):.1f} mm"
+    n = normal
+    big = max(range(3), key=lambda i: abs(n[i]))
+    if n[big] < 0:
+        n = (-n[0], -n[1], -n[2])
+    value = location_along(position, n)
+    if value is None:
+        return ""
+    return f"Pos {value:.1f} mm ({direction_label(n)})"
 
 
 def rotate_labels(labels: tuple[str, str, str, str], rotation: int, flip_h: bool) -> tuple[str, str, str, str]:
@@ -165,22 +209,27 @@ class AnnotationOverlay:
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             self.edges[key] = label
         self.visible = True
+        #: the corner texts in full; a narrow viewport shows them shortened
+        self.full: dict[str, str] = {}
 
     def set_texts(self, corners: dict[str, str], edges: tuple[str, str, str, str] | None) -> None:
         changed: list[str] = []
         for key, text in corners.items():
-            if self.corners[key].text() != text:
-                self.corners[key].setText(text)
+            if self.full.get(key, "") != text:
+                self.full[key] = text
                 changed.append(key)
         for key, text in zip(("top", "bottom", "left", "right"), edges or ("", "", "", "")):
             if self.edges[key].text() != text:
                 self.edges[key].setText(text)
                 changed.append(key)
         if changed:  # re-layout only what changed (a W/L drag or a new frame changes one label)
-            for key in changed:
-                label = self.corners.get(key) or self.edges[key]
-                label.setVisible(self.visible and bool(label.text()))  # no empty backing boxes
             self.place(changed)
+
+    def set_corner(self, key: str, text: str) -> None:
+        """One corner's text (the pixel readout line changes on every mouse move)."""
+        if self.full.get(key, "") != text:
+            self.full[key] = text
+            self.place([key])
 
     def set_visible(self, visible: bool) -> None:
         self.visible = visible
@@ -191,20 +240,56 @@ class AnnotationOverlay:
         return [*self.corners.values(), *self.edges.values()]
 
     def place(self, keys: list[str] | None = None) -> None:
+        """Lay the labels out; corner texts are shortened to fit their quarter of the
+        viewport (lines elided at the right, trailing lines dropped) so corners never overlap."""
         w, h, m = self.host.width(), self.host.height(), 6
+        gap = 12
+        if keys is not None and any(k in self.corners for k in keys):
+            # A corner's room depends on the corner beside it: lay out both of its row.
+            keys = list(keys) + [{"tl": "tr", "tr": "tl", "bl": "br", "br": "bl"}[k] for k in keys if k in self.corners]
+        natural = {k: self._natural_width(lbl, self.full.get(k, "")) for k, lbl in self.corners.items()}
         for key, label in self.corners.items():
             if keys is not None and key not in keys:
                 continue
+            other = natural[{"tl": "tr", "tr": "tl", "bl": "br", "br": "bl"}[key]]
+            # Half the width at least; more when the corner beside it leaves room.
+            room = max(w // 2 - m - gap // 2, w - 2 * m - gap - other)
+            text = self._fit(label, self.full.get(key, ""), max(24, room), max(12, h // 2 - m - 2))
+            if label.text() != text:
+                label.setText(text)
+            label.setVisible(self.visible and bool(text))  # no empty backing boxes
             label.adjustSize()
-            lw, lh = min(label.width(), max(10, w // 2 - m)), label.height()
+            lw, lh = min(label.width(), max(10, room)), min(label.height(), max(10, h // 2 - m))
             x = m if key[1] == "l" else w - lw - m
             y = m if key[0] == "t" else h - lh - m
             label.setGeometry(x, y, lw, lh)
         for key, label in self.edges.items():
             if keys is not None and key not in keys:
                 continue
+            label.setVisible(self.visible and bool(label.text()))
             label.adjustSize()
             lw, lh = label.width() + 4, label.height()
             pos = {"top": ((w - lw) // 2, m), "bottom": ((w - lw) // 2, h - lh - m),
                    "left": (m, (h - lh) // 2), "right": (w - lw - m, (h - lh) // 2)}[key]
             label.setGeometry(pos[0], pos[1], lw, lh)
+
+    @staticmethod
+    def _natural_width(label: QLabel, text: str) -> int:
+        if not text:
+            return 0
+        fm = label.fontMetrics()
+        return max(fm.horizontalAdvance(line) for line in text.split("\n")) + 8
+
+    @staticmethod
+    def _fit(label: QLabel, text: str, width: int, height: int) -> str:
+        """``text`` shortened to ``width`` x ``height`` pixels of ``label``'s font."""
+        if not text:
+            return ""
+        fm = label.fontMetrics()
+        pad = 8  # the style's padding and border
+        line_h = max(1, fm.lineSpacing())
+        max_lines = max(1, (height - pad) // line_h)
+        lines = text.split("\n")
+        if len(lines) > max_lines:
+            lines = lines[:max_lines]
+        return "\n".join(fm.elidedText(line, Qt.TextElideMode.ElideRight, max(8, width - pad)) for line in lines)

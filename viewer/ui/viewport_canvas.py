@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
-TOOLS = ("pan", "zoom", "distance", "angle", "rect", "ellipse")
+TOOLS = ("pan", "zoom", "distance", "angle", "rect", "ellipse", "cursor")
 
 
 class CanvasBox(pg.ViewBox):
@@ -23,8 +23,11 @@ class CanvasBox(pg.ViewBox):
     wl_drag = Signal(float, float, int)
     #: a measuring drag: (start scene pos, current scene pos, phase 0 start/1 move/2 end)
     tool_drag = Signal(object, object, int)
-    #: a left click with a measuring tool (angle's third point)
-    tool_click = Signal(object)
+    #: a left click (no drag): scene position and keyboard modifiers (angle points, selecting
+    #: a measurement, Shift+click places the 3D cursor)
+    tool_click = Signal(object, object)
+    #: a right click (no drag): scene position and screen position (context menu)
+    context_click = Signal(object, object)
     #: wheel without Ctrl: +1 / -1 steps
     scroll = Signal(int)
     #: zoom changed by the user (wheel or zoom tool)
@@ -64,9 +67,12 @@ class CanvasBox(pg.ViewBox):
             ev.ignore()
 
     def mouseClickEvent(self, ev: Any) -> None:  # noqa: N802 - pyqtgraph naming
-        if ev.button() == Qt.MouseButton.LeftButton and self.tool in ("angle",):
+        if ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
-            self.tool_click.emit(QPointF(ev.scenePos()))
+            self.tool_click.emit(QPointF(ev.scenePos()), ev.modifiers())
+        elif ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            self.context_click.emit(QPointF(ev.scenePos()), QPointF(ev.screenPos()))
         else:
             ev.ignore()
 

@@ -19,17 +19,10 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from viewer.ui.workers import Pools, Worker
+from viewer.session.frames import FrameRef
+from viewer.ui.workers import Pools, Worker, message
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FrameRef:
-    """One displayable frame: a file and a 0-based frame index."""
-
-    path: str
-    frame_index: int = 0
 
 
 @dataclass(eq=False)
@@ -165,7 +158,7 @@ class FrameLoader(QObject):
             return item
         worker = Worker(load_frame, self._cache, ref, view)
         worker.signals.returned.connect(self._on_loaded)
-        worker.signals.errored.connect(lambda msg, r=ref: self._on_failed(r, msg))
+        worker.signals.errored.connect(lambda exc, r=ref: self._on_failed(r, message(exc)))
         worker.signals.finished.connect(lambda r=ref: self._in_flight.pop(r, None))
         self._in_flight[ref] = worker
         self._pools.start(self._pools.decode, worker, priority=10 if urgent else 0)

@@ -8,22 +8,27 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDoubleSpinBox, QInputDialog, QMenu, QMenuBar, QToolBar
 
 from viewer.tasks.presets import WindowPreset, parse_presets, presets_for, user_presets_json
 
-if TYPE_CHECKING:
-    from viewer.ui.main_window import MainWindow
+#: The main window, typed loosely: this module must not import it (it imports this one).
+MainWindow = Any
 
 log = logging.getLogger(__name__)
 
 TOOL_NAMES = (("pan", "&Pan", "P"), ("zoom", "&Zoom", "Z"), ("distance", "&Distance", "D"),
-              ("angle", "&Angle", "G"), ("rect", "&Rectangle ROI", "T"), ("ellipse", "&Ellipse ROI", "E"))
+              ("angle", "&Angle", "G"), ("rect", "&Rectangle ROI", "T"), ("ellipse", "&Ellipse ROI", "E"),
+              ("cursor", "3D &cursor (or Shift+click)", "X"))
 TOOL_ICON_TEXT = {"pan": "Pan", "zoom": "Zoom", "distance": "Distance", "angle": "Angle", "rect": "Rect ROI",
-                  "ellipse": "Ellipse ROI"}
+                  "ellipse": "Ellipse ROI", "cursor": "3D cursor"}
+LAYOUT_NAMES = ("1x1", "1x2", "2x1", "2x2")
+LINK_NAMES = (("scroll", "Link &scrolling (patient position)", "Ctrl+L"), ("window", "Link &window/level", None),
+              ("zoom", "Link &zoom/pan", None))
 
 
 class ViewerMenus:
@@ -32,6 +37,7 @@ class ViewerMenus:
     def __init__(self, window: "MainWindow") -> None:
         self.w = window
         self.checks: dict[str, QAction] = {}
+        self.link_actions: dict[str, QAction] = {}
         self.tool_actions: dict[str, QAction] = {}
         self.layout_actions: dict[str, QAction] = {}
         self.mode_actions: dict[str, QAction] = {}
@@ -74,11 +80,22 @@ class ViewerMenus:
                                                lambda on: self.vp.set_annotations_visible(on), "N", True)
         layout_menu = view_menu.addMenu("&Layout")
         group = QActionGroup(self.w)
-        for name in ("1x1", "1x2", "2x2"):
+        for name in LAYOUT_NAMES:
             a = self._act(layout_menu, name, lambda _=False, n=name: self.w.set_layout(n), None, True)
             group.addAction(a)
             self.layout_actions[name] = a
         self.layout_actions["1x1"].setChecked(True)
+        view_menu.addSeparator()
+        links = self.w.session.links
+        for name, text, key in LINK_NAMES:
+            self.link_actions[name] = self._act(view_menu, text, lambda on, n=name: setattr(links, n, bool(on)),
+                                                key, True)
+        self._act(view_menu, "Re-align linked series here (new offset)", lambda: self.w.session.set_scroll_offsets())
+        self._act(view_menu, "Clear the 3D cursor", lambda: self.w.session.set_cursor(None))
+        links.changed.connect(lambda *_: self.sync())
+        view_menu.addSeparator()
+        self._act(view_menu, "&Next series", lambda: self.w.step_series(1), "Ctrl+PgDown")
+        self._act(view_menu, "&Previous series", lambda: self.w.step_series(-1), "Ctrl+PgUp")
 
         self.window_menu = bar.addMenu("&Window")
         self.window_menu.aboutToShow.connect(self._fill_window_menu)
@@ -116,6 +133,7 @@ class ViewerMenus:
             self.tool_actions[tool] = a
         self.tool_actions["pan"].setChecked(True)
         tools_menu.addSeparator()
+        self._act(tools_menu, "&Delete the selected measurement\tDel", lambda: self.vp.delete_selected_measurement())
         self._act(tools_menu, "&Clear measurements on this image", lambda: self.vp.clear_measurements(),
                   "Ctrl+Backspace")
         tools_menu.addSeparator()
@@ -133,12 +151,14 @@ class ViewerMenus:
         """A toolbar with the everyday actions (the same QActions as the menus, so states agree)."""
         bar = QToolBar("Viewer", self.w)
         bar.setObjectName("toolbar-viewer")
-        for tool in ("pan", "zoom", "distance", "angle", "rect", "ellipse"):
+        for tool in ("pan", "zoom", "distance", "angle", "rect", "ellipse", "cursor"):
             a = self.tool_actions[tool]
             bar.addAction(a)
         bar.addSeparator()
         for name in ("1x1", "1x2", "2x2"):
             bar.addAction(self.layout_actions[name])
+        bar.addAction(self.link_actions["scroll"])
+        self.link_actions["scroll"].setIconText("Link")
         bar.addSeparator()
         bar.addAction(self.checks["invert"])
         fit = QAction("Fit", self.w)
@@ -155,6 +175,9 @@ class ViewerMenus:
         self.fps_spin.setSuffix(" fps")
         self.fps_spin.setToolTip("Cine rate override (0 = the file's own timing)")
         self.fps_spin.valueChanged.connect(lambda v: self.vp.cine.set_fps(v or None))
+        # Only a click puts the focus here: focus handed on by a hidden viewport (layout
+        # change) or Tab would make the arrow keys change the rate instead of the slice.
+        self.fps_spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         bar.addWidget(self.fps_spin)
         self.w.addToolBar(bar)
         return bar
@@ -243,9 +266,59 @@ class ViewerMenus:
             a.blockSignals(True)
             a.setChecked(name == self.w.grid.layout_name)
             a.blockSignals(False)
+        for name, a in self.link_actions.items():
+            value = bool(getattr(self.w.session.links, name))
+            if a.isChecked() != value:
+                a.blockSignals(True)
+                a.setChecked(value)
+                a.blockSignals(False)
+        tool = self.tool_actions.get(vp.state.tool)
+        if tool is not None and not tool.isChecked():
+            tool.blockSignals(True)
+            tool.setChecked(True)
+            tool.blockSignals(False)
         modality = str(vp.current.dataset.get("Modality", "")) if vp.current is not None else ""
         if modality != self._window_modality:
             self._fill_window_menu()  # preset shortcuts follow the modality on screen
+
+
+    # ------------------------------------------------------------------ context menus
+    def viewport_menu(self, vp: Any, pos: QPoint) -> QMenu:
+        """The right-click menu of a viewport (it is the active one by now)."""
+        menu = QMenu(self.w)
+        self.fill_viewport_menu(menu, vp)
+        self.last_context_menu = menu
+        if not getattr(self.w, "quiet_errors", False):
+            menu.popup(pos)
+        return menu
+
+    def fill_viewport_menu(self, menu: QMenu, vp: Any) -> None:
+        state = vp.state
+        if state.selected is not None:
+            self._act(menu, "&Delete measurement", lambda: state.delete_selected())
+            menu.addSeparator()
+        self._act(menu, "&Fit to window", lambda: vp.fit())
+        self._act(menu, "&1:1 pixels", lambda: vp.one_to_one())
+        self._act(menu, "&Rotate 90° clockwise", lambda: vp.rotate(90))
+        self._act(menu, "Flip &horizontally", lambda: vp.set_flip(horizontal=not state.flip_h))
+        self._act(menu, "&Invert", lambda: vp.set_invert(not state.invert))
+        self._act(menu, "Reset &window", lambda: vp.reset_window())
+        if vp.measurements():
+            self._act(menu, "&Clear measurements on this image", lambda: vp.clear_measurements())
+        menu.addSeparator()
+        links = self.w.session.links
+        for name, text, _key in LINK_NAMES:
+            a = self._act(menu, text.replace("&", ""), lambda on, n=name: setattr(links, n, bool(on)), None, True)
+            a.setChecked(bool(getattr(links, name)))
+        if self.w.session.cursor is not None:
+            self._act(menu, "Clear the 3D cursor", lambda: self.w.session.set_cursor(None))
+        menu.addSeparator()
+        self._act(menu, "&Next series", lambda: self.w.step_series(1))
+        self._act(menu, "&Previous series", lambda: self.w.step_series(-1))
+        layouts = menu.addMenu("&Layout")
+        for name in LAYOUT_NAMES:
+            a = self._act(layouts, name, lambda _=False, n=name: self.w.set_layout(n), None, True)
+            a.setChecked(name == self.w.grid.layout_name)
 
 
 def _preset_text(p: WindowPreset) -> str:

@@ -27,11 +27,11 @@ the buffer for the original method. A PDU's PDV items (PS3.8 9.3.5.1) are parsed
 ``struct``:
 
 * the data set of a C-STORE request for our store is written to its file as it arrives
-  (:mod:`viewer.net._stream_store`; one ``writev`` per read) and answered from here;
+  (:mod:`viewer.net.incoming`; one ``writev`` per read) and answered from here;
 * other data set fragments (PS3.8 E.2) are collected and appended to the DIMSE message
   being received once, which is what ``DIMSEMessage.decode_msg`` does with them;
 * a whole command set of a C-STORE request or C-GET/C-MOVE response is decoded without
-  pydicom (:class:`viewer.net._fast_cmd.FastMessage`) when no handler is bound to
+  pydicom (:class:`viewer.net.fastpath.command.FastMessage`) when no handler is bound to
   ``EVT_DIMSE_RECV``; any other PDU goes to ``dimse.receive_primitive`` as DT-2 passes it.
 
 The loop keeps reading as long as nothing is queued for the DUL (a primitive to send, an
@@ -52,7 +52,6 @@ import socket
 import struct
 from typing import Any, Callable
 
-import pynetdicom
 from pynetdicom import _config, evt
 from pynetdicom._handlers import standard_pdu_recv_handler, standard_pdu_sent_handler
 from pynetdicom.dimse_primitives import C_STORE
@@ -61,10 +60,10 @@ from pynetdicom.service_class import StorageServiceClass
 from pynetdicom.sop_class import uid_to_service_class
 from pynetdicom.transport import AssociationSocket
 
-from viewer.net import _fast_rsp, _stream_store
-from viewer.net._fast_cmd import FastMessage, fast_message
-from viewer.net._internals import SUPPORTED_VERSIONS, supported
-from viewer.net._stream_store import IncomingInstance
+from viewer.net.fastpath import rsp
+from viewer.net.fastpath.command import FastMessage, fast_message
+from viewer.net.fastpath.stream import sink_for
+from viewer.net.incoming import IncomingInstance
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +86,9 @@ _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 def install(assoc: Any) -> bool:
     """Use the fast P-DATA-TF reader on ``assoc``'s DUL; returns whether it was installed.
 
-    Call it from an ``EVT_CONN_OPEN`` handler. Does nothing (returns False) on a pynetdicom
-    version other than :data:`SUPPORTED_VERSIONS` or when the DUL lacks what it replaces.
+    Call it from an ``EVT_CONN_OPEN`` handler, through :func:`viewer.net.fastpath.install`
+    (which checks the switch and the pynetdicom version). Does nothing (returns False) when
+    the DUL lacks what it replaces.
 
     Parameters
     ----------
@@ -96,8 +96,8 @@ def install(assoc: Any) -> bool:
         A ``pynetdicom.association.Association``.
     """
     dul = getattr(assoc, "dul", None)
-    if not supported() or dul is None or not hasattr(dul, "_read_pdu_data"):
-        log.debug("fast P-DATA reader not installed (pynetdicom %s)", pynetdicom.__version__)
+    if dul is None or not hasattr(dul, "_read_pdu_data"):
+        log.debug("fast P-DATA reader not installed (no DUL to patch)")
         return False
     if type(getattr(dul, "socket", None)) is not AssociationSocket:
         log.debug("fast P-DATA reader not installed (no plain AssociationSocket)")
@@ -276,7 +276,7 @@ def _read_loop(dul: Any, original: Callable[[], None], pending: list[bytes], sta
                 return
             if dimse.message is None and state.incoming is None and _dul_has_work(dul):
                 return  # a complete message, and the DUL has work to do
-        state.flush()  # the data set fragments of this read, in one write (_stream_store)
+        state.flush()  # the data set fragments of this read, in one write (viewer.net.incoming)
         # A message or PDU still incomplete: the peer owes us more, so wait for it here
         # (checking every _MID_MESSAGE_WAIT s for work or a stop) rather than in the DUL's
         # poll-and-sleep loop, whose sleeps cost far more than _run_loop_delay on a busy
@@ -372,7 +372,7 @@ def _handle_pdu(dul: Any, guards: list[tuple[Callable[..., bool], list[Any]]], p
     if state.incoming is not None and not only_data:
         state.drop("a command arrived inside its data set")  # PS3.8 E.2; pynetdicom decides
     if state.incoming is not None:
-        # Data set fragments of a C-STORE, written as they arrive (_stream_store).
+        # Data set fragments of a C-STORE, written as they arrive (viewer.net.incoming).
         state.incoming[0].feed([view[start + 1:stop] for _, start, stop in pdvs])
         if last & 0x02:
             _store_complete(dul, state)
@@ -391,7 +391,7 @@ def _handle_pdu(dul: Any, guards: list[tuple[Callable[..., bool], list[Any]]], p
         _flush(dimse, pending)
         if message is None and len(pdvs) == 1 and view[pdvs[0][1]] & 0x03 == 0x03 \
                 and not dul.assoc._handlers.get(evt.EVT_DIMSE_RECV):
-            # A whole command set: decoded without pydicom when it can be (_fast_cmd).
+            # A whole command set: decoded without pydicom when it can be (fastpath.command).
             context_id, start, stop = pdvs[0]
             fast = fast_message(context_id, bytes(view[start + 1:stop]))
             if fast is not None and _start_store(dul.assoc, fast, state):
@@ -412,11 +412,11 @@ def _start_store(assoc: Any, fast: FastMessage, state: _State) -> bool:
     if (type(primitive) is not C_STORE or primitive.MessageIDBeingRespondedTo is not None
             or not fast.has_data or assoc._sent_release):
         return False
-    sink = _stream_store.sink_for(assoc)
-    if sink is None or not _fast_rsp.can_send(assoc):
+    sink = sink_for(assoc)
+    if sink is None or not rsp.can_send(assoc):
         return False
     if not assoc.is_acceptor and not hasattr(assoc.dimse.msg_queue, "note_served"):
-        return False  # a C-GET loop that would not learn of the C-STOREs (_serve_inline)
+        return False  # a C-GET loop that would not learn of the C-STOREs (fastpath.serve_inline)
     sop_class, sop_instance = primitive.AffectedSOPClassUID, primitive.AffectedSOPInstanceUID
     cx = assoc._accepted_cx.get(fast.context_id)
     # The checks pynetdicom makes before calling the handler (Association._c_store_scp,
@@ -426,7 +426,7 @@ def _start_store(assoc: Any, fast: FastMessage, state: _State) -> bool:
         return False
     primitive.DataSet = io.BytesIO()  # as pynetdicom hands it over (message_to_primitive)
     primitive._context_id = fast.context_id
-    incoming = _stream_store.IncomingInstance(sink, str(sop_class), str(sop_instance), str(cx.transfer_syntax[0]))
+    incoming = IncomingInstance(sink, str(sop_class), str(sop_instance), str(cx.transfer_syntax[0]))
     state.incoming = (incoming, fast.context_id, primitive)
     return True
 
@@ -493,17 +493,17 @@ def _store_complete(dul: Any, state: _State) -> None:
         status, _path = incoming.finish()
         if _may_send_now(dul):
             # What DT-1 would send (PS3.8 9.2.3), without the primitive and PDU objects.
-            dul.socket.send(_fast_rsp.encode_store_rsp_pdu(context_id, incoming.sop_class, incoming.sop_instance,
+            dul.socket.send(rsp.encode_store_rsp_pdu(context_id, incoming.sop_class, incoming.sop_instance,
                                                            int(request.MessageID), status))
         else:
-            _fast_rsp.send_store_rsp(dul.assoc, context_id, incoming.sop_class, incoming.sop_instance,
+            rsp.send_store_rsp(dul.assoc, context_id, incoming.sop_class, incoming.sop_instance,
                                      int(request.MessageID), status)
             _dul_has_work(dul)  # sends the response now, if nothing else is queued before it
     finally:
         incoming.settle()  # the rest of the bookkeeping, while the peer reads our answer
     incoming.sink.store.prepare_next()  # and the next instance's file (_spare_files)
     note = getattr(dul.assoc.dimse.msg_queue, "note_served", None)
-    if note is not None:  # the C-GET loop learns a C-STORE arrived (_serve_inline)
+    if note is not None:  # the C-GET loop learns a C-STORE arrived (fastpath.serve_inline)
         note(context_id, request)
 
 
@@ -539,4 +539,4 @@ def _dispatch_slow(dul: Any, data: bytes) -> None:
     dul._recv_pdu.put(pdu)
 
 
-__all__ = ["SUPPORTED_VERSIONS", "install", "supported"]
+__all__ = ["install"]

@@ -27,7 +27,6 @@ from pynetdicom.dimse_primitives import C_GET, C_MOVE, C_STORE
 from pynetdicom.dsutils import decode
 from pynetdicom.status import code_to_category
 
-from viewer.net._internals import supported
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ def wrap(assoc: Association, shipped: Iterator[tuple[Dataset, Dataset | None]],
     """:func:`responses` in place of ``shipped``, pynetdicom's generator just returned by
     ``send_c_get``/``send_c_move``, when that is the generator this module knows and it
     has not started; otherwise ``shipped`` itself."""
-    if (not supported() or not inspect.isgenerator(shipped)
+    if (not inspect.isgenerator(shipped)
             or shipped.gi_code is not Association._wrap_get_move_responses.__code__
             or inspect.getgeneratorstate(shipped) != inspect.GEN_CREATED):
         return shipped
@@ -73,7 +72,7 @@ def responses(assoc: Association, transfer_syntax: Any) -> Iterator[tuple[Any, D
             assoc._reactor_checkpoint.set()
             yield Dataset(), None
             return
-        if isinstance(rsp, C_STORE):  # a C-GET sub-operation (served already, _serve_inline)
+        if isinstance(rsp, C_STORE):  # a C-GET sub-operation (served already, fastpath.serve_inline)
             assoc._c_store_scp(rsp)
             continue
         if not rsp.is_valid_response:
@@ -102,7 +101,7 @@ def responses(assoc: Association, transfer_syntax: Any) -> Iterator[tuple[Any, D
                 try:
                     identifier = decode(rsp.Identifier, transfer_syntax.is_implicit_VR,
                                         transfer_syntax.is_little_endian, transfer_syntax.is_deflated)
-                except Exception:  # noqa: BLE001 - as pynetdicom: logged, no identifier
+                except Exception:
                     log.exception("Failed to decode the received Identifier dataset")
                     identifier = None
         assoc._reactor_checkpoint.set()

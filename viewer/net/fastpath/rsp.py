@@ -25,7 +25,6 @@ from pynetdicom._handlers import standard_dimse_sent_handler
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import P_DATA
 
-from viewer.net._internals import supported
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ def encode_store_rsp_pdu(context_id: int, sop_class: str, sop_instance: str, mes
 def install(assoc: Any) -> bool:
     """Encode plain C-STORE responses on ``assoc`` here; returns whether installed."""
     dimse = getattr(assoc, "dimse", None)
-    if not supported() or dimse is None or not hasattr(dimse, "send_msg"):
+    if dimse is None or not hasattr(dimse, "send_msg"):
         return False
     original: Callable[[Any, int], None] = dimse.send_msg
 

@@ -24,7 +24,7 @@ the way its consumer would have:
 
 The ``EVT_C_STORE`` handler must not wait on the association (ours writes a file and
 returns a status); its response is queued to the DUL, which sends it next
-(see :mod:`viewer.net._fast_dul`).
+(see :mod:`viewer.net.fastpath.dul`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from typing import Any, Callable
 
 from pynetdicom.dimse_primitives import C_STORE
 
-from viewer.net._internals import supported
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ _FORWARD_EVERY = 0.5
 def install(assoc: Any) -> bool:
     """Serve C-STORE requests on ``assoc``'s DUL thread; returns whether installed."""
     dimse = getattr(assoc, "dimse", None)
-    if not supported() or dimse is None or type(getattr(dimse, "msg_queue", None)) is not queue.Queue:
+    if dimse is None or type(getattr(dimse, "msg_queue", None)) is not queue.Queue:
         return False
     if not dimse.msg_queue.empty() or not hasattr(assoc, "_c_store_scp"):
         return False
@@ -91,7 +90,7 @@ class _ServeQueue(queue.Queue):  # type: ignore[type-arg]
 
     def note_served(self, context_id: int, msg: Any) -> None:
         """A C-STORE request ``msg`` was served elsewhere (its data set written as it
-        arrived, :mod:`viewer.net._stream_store`): forward it as :meth:`put` would."""
+        arrived, :mod:`viewer.net.incoming`): forward it as :meth:`put` would."""
         if self._forward is None or time.monotonic() - self._last_put < self._forward:
             return
         setattr(msg, _SERVED, True)
