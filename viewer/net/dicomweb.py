@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     import requests
     from pydicom.dataset import Dataset
 
+    from viewer.net.progress import RetrieveProgress
+
 log = logging.getLogger(__name__)
 
 #: QIDO-RS resources per query level (PS3.18 10.6.1; PATIENT is not a QIDO level).
@@ -710,7 +712,7 @@ def ping_node(node: object, token: CancelToken | None = None) -> float:
 
 
 def retrieve_node(node: object, level: str, uids: Mapping[str, str], store: object,
-                  token: CancelToken | None = None) -> Iterator[object]:
+                  token: CancelToken | None = None) -> Iterator["RetrieveProgress"]:
     """WADO-RS retrieve on a ``DicomWebNode`` of the study/series/instance named by ``uids``.
 
     Yields :class:`viewer.net.progress.RetrieveProgress` steps (one per instance written,

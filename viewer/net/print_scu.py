@@ -27,7 +27,7 @@ from pynetdicom.status import PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS, code_to
 
 from viewer.cancel import CancelToken
 from viewer.config import TlsOptions
-from viewer.errors import Cancelled, NetError, PrintError
+from viewer.errors import NetError, PrintError
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -23,10 +24,10 @@ from viewer.film import uids
 from viewer.film.adapt import Negotiated, adapt_job, effective_bits
 from viewer.film.attributes import (annotation_box_dataset, film_box_dataset, film_session_dataset,
                                     image_box_dataset, presentation_lut_dataset)
-from viewer.film.compose import paginate, true_size_mm
+from viewer.film.compose import paginate, select_indices, true_size_mm
 from viewer.film.enums import ExecutionStatus, Polarity, PresentationLUTShape, PrintJobEvent
-from viewer.film.profile import PrinterProfile
-from viewer.film.spec import FilmBoxSpec, FilmSessionSpec, ImageBoxSpec, PrintJobSpec
+from viewer.film.profile import PrinterProfile, load_profiles, save_profile
+from viewer.film.spec import FilmBoxSpec, FilmSessionSpec, FilmSpec, ImageBoxSpec, PrintJobSpec
 from viewer.net.print_scu import JobEvent, PrintAssociation, PrinterAddress
 
 log = logging.getLogger(__name__)
@@ -360,7 +361,7 @@ def _run(scu: PrintAssociation, job: PrintJobSpec, profile: PrinterProfile, repo
             result.print_job_uid = str(jobs[0].ReferencedSOPInstanceUID)
         if result.print_job_uid and negotiated.print_job and job_timeout > 0:
             result.execution_status = ExecutionStatus.PENDING.value
-            _follow_job(scu, result, job_timeout, lambda m, f: step(f"{tag}: {m}", f), cancel)
+            _follow_job(scu, result, job_timeout, lambda m, f, tag=tag: step(f"{tag}: {m}", f), cancel)
         else:
             # Without the Print Job SOP class the printer's success status is all we learn.
             result.execution_status = "SENT"
@@ -392,3 +393,71 @@ def _cleanup(scu: PrintAssociation, created: list[tuple[str, str, str, bool]]) -
         what, class_uid, uid, on_meta = created.pop()
         if scu.is_established:
             scu.delete(what, class_uid, uid, on_meta=on_meta)
+
+
+def print_films(refs: Sequence[ImageRef], box: FilmBoxSpec, session: FilmSessionSpec, profile: PrinterProfile,
+                options: dict[str, Any] | None = None, *, cancel: CancelToken | None = None,
+                progress: Progress | None = None, on_event: Callable[[JobEvent], None] | None = None,
+                timeout: float = 30.0) -> PrintReport:
+    """The print use case: render ``refs`` as the user sees them, compose, print, report.
+
+    ``options`` are the keyword options of :func:`build_job` (bits, color, polarity, ...).
+    The report's warnings include those of composition (e.g. a depth the printer lacks).
+
+    Raises
+    ------
+    PrintError, ViewerError, Cancelled
+        As :func:`build_job` and :func:`run_print_job`.
+    """
+    job, warnings = build_job(refs, box, session, profile, cancel=cancel, progress=progress, **(options or {}))
+    report = run_print_job(job, profile, cancel=cancel, timeout=timeout, progress=progress, on_event=on_event)
+    report.warnings = warnings + [w for w in report.warnings if w not in warnings]
+    return report
+
+
+# ---------------------------------------------------------------------------- for the print dialog
+def printer_profiles() -> dict[str, PrinterProfile]:
+    """The printers on offer by name: built-in profiles, then the user's."""
+    return load_profiles()
+
+
+def save_printer_profile(data: dict[str, Any]) -> tuple[PrinterProfile, Path]:
+    """Check a profile given as a JSON object and save it in the user's printer folder.
+
+    Raises
+    ------
+    ViewerError, ValueError
+        Unknown keys or bad values (with the key).
+    OSError
+        The folder cannot be written.
+    """
+    profile = PrinterProfile.from_dict(data)
+    return profile, save_profile(profile)
+
+
+def select_images(count: int, mode: str = "all", *, current: int = 0, start: int = 0, stop: int | None = None,
+                  interval: int = 1) -> list[int]:
+    """Indices of the images to print out of ``count`` (all, current, range...)."""
+    return select_indices(count, mode, current=current, start=start, stop=stop, interval=interval)
+
+
+def print_depth(bits: int, profile: PrinterProfile, warnings: list[str]) -> int:
+    """The depth (8 or 12) to render at for ``profile``; a warning when it differs from ``bits``."""
+    return effective_bits(bits, profile, warnings)
+
+
+def compose_preview(images: Sequence[ImageBoxSpec], box: FilmBoxSpec, session: FilmSessionSpec,
+                    profile: PrinterProfile, *, annotations: dict[int, str] | None = None,
+                    presentation_lut: PresentationLUTShape | None = None) -> tuple[list[FilmSpec], list[str]]:
+    """The films as ``profile``'s printer will get them (paginated, adapted), and the warnings."""
+    job = PrintJobSpec(session, paginate(list(images), box, annotations), presentation_lut=presentation_lut)
+    job, warnings = adapt_job(job, profile)
+    return list(job.films), warnings
+
+
+def preview_pixels(film: FilmSpec, resolution: int) -> np.ndarray:
+    """A film rendered for the screen, ``resolution`` pixels across (densities as printed)."""
+    from viewer.film.preview import render_preview
+
+    pixels, _ = render_preview(film, resolution)
+    return pixels

@@ -1,22 +1,33 @@
 """Query/retrieve use case: fetch a study, series or instance by C-MOVE (to our own storage
-SCP, started on demand) or by C-GET, into the local store, with streamed progress."""
+SCP, started on demand), by C-GET or, from a DICOMweb node, by WADO-RS, into the local store,
+with streamed progress (:func:`retrieve_from` chooses by the node's kind)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterable, Iterator, Mapping
 
-from viewer.config import DimseNode, LocalAE
-from viewer.errors import UsageError
+from pydicom.dataset import Dataset
+
 from viewer.cancel import CancelToken
+from viewer.config import DicomWebNode, DimseNode, LocalAE, default_store_dir
+from viewer.errors import UsageError
 from viewer.net.find import GET_MODEL, MOVE_MODEL, Root
 from viewer.net.progress import RetrieveProgress, retrieve_identifier
 from viewer.net.storage_scp import StorageSCP
 from viewer.net.store import LocalStore
 
+__all__ = ["LocalStore", "RetrieveProgress", "RetrieveRequest", "ScpHolder", "open_store", "retrieve",
+           "retrieve_from"]
+
 log = logging.getLogger(__name__)
+
+
+def open_store(local: LocalAE) -> LocalStore:
+    """The local store of retrieved instances: the configured folder or the user data folder."""
+    return LocalStore(local.store_dir or default_store_dir())
 
 
 @dataclass
@@ -109,3 +120,24 @@ def retrieve(request: RetrieveRequest, calling_aet: str, store: LocalStore, *,
         server = scp.get()
     dest = request.dest_aet or (scp.local.ae_title if scp is not None else "")
     yield from move(request.node, calling_aet, identifier, dest, MOVE_MODEL[request.root], scp=server, token=token)
+
+
+def retrieve_from(node: DimseNode | DicomWebNode, level: str, uids: Mapping[str, str], calling_aet: str,
+                  store: LocalStore, *, root: str = "study", found: Iterable[Dataset] = (),
+                  scp: ScpHolder | None = None, token: CancelToken | None = None) -> Iterator[RetrieveProgress]:
+    """Retrieve what ``uids`` names at ``level`` from ``node`` into ``store``, yielding progress.
+
+    A DIMSE node uses its configured method (C-MOVE to our storage SCP, or C-GET proposing the
+    storage SOP classes named in ``found``, the query results of the item); a DICOMweb node
+    uses WADO-RS. ``uids`` holds the unique keys down to ``level`` (see :class:`RetrieveRequest`).
+    """
+    if isinstance(node, DicomWebNode):
+        from viewer.net.dicomweb import retrieve_node
+
+        yield from retrieve_node(node, level, uids, store, token)
+        return
+    from viewer.net.get import get_sop_classes
+
+    request = RetrieveRequest(node, level, dict(uids), root=Root(root), method=node.retrieve,
+                              sop_classes=get_sop_classes(found))
+    yield from retrieve(request, calling_aet, store, scp=scp, token=token)

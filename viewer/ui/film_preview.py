@@ -1,6 +1,6 @@
 """A live film preview: the film at its aspect ratio, image boxes, densities, annotation text.
 
-Pixels come from :func:`viewer.film.preview.render_preview` (numpy, no Qt); this widget only
+Pixels come from :func:`viewer.tasks.print_films.preview_pixels` (numpy, no Qt); this widget only
 scales them into its rectangle, keeping the film's aspect ratio, and writes the annotation
 texts over the film (PS3.3 C.13.7 positions, shown top-left to bottom-right).
 """
@@ -12,8 +12,8 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from viewer.film.preview import render_preview
 from viewer.film.spec import FilmSpec
+from viewer.tasks.print_films import preview_pixels
 
 
 def _to_qimage(px: np.ndarray) -> QImage:
@@ -48,7 +48,7 @@ class FilmPreview(QWidget):
             self._pixels, self._image = None, None
             self._message = message or "No images"
         else:
-            self._pixels, _ = render_preview(film, self.RESOLUTION)
+            self._pixels = preview_pixels(film, self.RESOLUTION)
             self._image = _to_qimage(self._pixels)
         self.update()
 

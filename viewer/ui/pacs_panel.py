@@ -1,9 +1,11 @@
 """The PACS side panel: node selector, echo/probe, query by level with drill-down, retrieve
 with per-request progress and cancel, and a worklist tab.
 
-Every network call runs in a :class:`viewer.ui.workers.Worker` on the network pool; the
-worker's signals reach this panel through a small per-job QObject living in the GUI
-thread, so results are applied in the GUI thread and workers never touch widgets.
+Every network operation is a use case of :mod:`viewer.tasks` (query, echo, probe, worklist,
+retrieve, send) run by a :class:`viewer.ui.workers.Worker` on the network pool, with the
+panel as the worker's owner: results are applied in the GUI thread, only while the panel
+lives, and closing it cancels the work. The panel never chooses a protocol: the tasks
+dispatch by the kind of node (DIMSE or DICOMweb).
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from typing import Any, Callable
 
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from viewer.config import NetworkConfig, default_store_dir, save_config
-from viewer.cancel import CancelToken
-from viewer.net.store import LocalStore
-from viewer.ui.workers import Pools, Worker, run_in
+from viewer.config import DicomWebNode, DimseNode, NetworkConfig, save_config
+from viewer.tasks import query as pacs
+from viewer.tasks.retrieve import LocalStore, ScpHolder, open_store, retrieve_from
+from viewer.ui.workers import Pools, Worker, message, run_in
 
 log = logging.getLogger(__name__)
 
@@ -32,37 +34,10 @@ _CHILD = {"PATIENT": "STUDY", "STUDY": "SERIES", "SERIES": "IMAGE"}
 COLUMNS = ["Patient / item", "Date", "Description", "Modality", "Count", "UID"]
 
 
-class _Job(QObject):
-    """Routes one worker's signals to callbacks, in the GUI thread (this object's thread)."""
-
-    def __init__(self, parent: QObject, on_item: Callable[[Any], None] | None,
-                 on_error: Callable[[str], None] | None, on_done: Callable[[], None] | None) -> None:
-        super().__init__(parent)
-        self._on_item, self._on_error, self._on_done = on_item, on_error, on_done
-        self.token = CancelToken()
-        self.worker: Worker | None = None
-
-    def item(self, value: Any) -> None:
-        if self._on_item is not None:
-            self._on_item(value)
-
-    def error(self, message: str) -> None:
-        if self._on_error is not None:
-            self._on_error(message)
-
-    def done(self) -> None:
-        if self._on_done is not None:
-            self._on_done()
-        self.deleteLater()
-
-    def cancel(self) -> None:
-        self.token.cancel()  # C-CANCEL now, abort after a grace period (viewer.net.association)
-
-
 class _RetrieveRow(QWidget):
     """One retrieve in progress: label, bar, cancel button."""
 
-    def __init__(self, title: str, job: _Job, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, job: Worker, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -116,15 +91,13 @@ class PacsPanel(QWidget):
                  on_retrieved: Callable[[list], None] | None = None, config_dir: Path | None = None,
                  store: LocalStore | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from viewer.tasks.retrieve import ScpHolder
-
         self.config = config
         self.pools = pools or Pools()
         self._own_pools = pools is None
         self.config_dir = config_dir
-        self.store = store or LocalStore(config.local.store_dir or default_store_dir())
+        self.store = store or open_store(config.local)
         self.scp = ScpHolder(config.local, self.store, config.known_calling_aets())
-        self._jobs: set[_Job] = set()
+        self._jobs: set[Worker] = set()
         if on_retrieved is not None:
             self.studies_retrieved.connect(on_retrieved)
         self._build()
@@ -196,7 +169,7 @@ class PacsPanel(QWidget):
         self.search_btn.clicked.connect(self.search)
         self.cancel_btn.clicked.connect(self.cancel_query)
         self.retrieve_btn.clicked.connect(self.retrieve_selected)
-        self._query_job: _Job | None = None
+        self._query_job: Worker | None = None
         return tab
 
     def _build_worklist_tab(self) -> QWidget:
@@ -231,7 +204,7 @@ class PacsPanel(QWidget):
                   self.send_action.button):
             w.setEnabled(has)
 
-    def current_node(self) -> Any:
+    def current_node(self) -> DimseNode | DicomWebNode | None:
         for web in self.config.web_nodes:  # a DICOMweb node by its name
             if web.name == self.node_combo.currentText():
                 return web
@@ -248,7 +221,7 @@ class PacsPanel(QWidget):
         from viewer.ui.node_dialog import NodeDialog
 
         old = None if new else self.current_node()
-        if _is_web(old):
+        if isinstance(old, DicomWebNode):
             return self._edit_web_node(old)
         dlg = NodeDialog(old, self)
         if dlg.exec() and dlg.node() is not None:
@@ -284,24 +257,21 @@ class PacsPanel(QWidget):
         if dlg.exec() and dlg.local() is not None:
             self.config.local = dlg.local()
             self.scp.stop()  # restarted on demand with the new title/port
-            from viewer.tasks.retrieve import ScpHolder
-
             self.scp = ScpHolder(self.config.local, self.store, self.config.known_calling_aets())
             self._save()
 
     # ------------------------------------------------------------------ jobs
     def _start(self, fn: Callable[..., Any], *args: Any, on_item: Callable[[Any], None] | None = None,
-               on_error: Callable[[str], None] | None = None, on_done: Callable[[], None] | None = None) -> _Job:
-        job = _Job(self, on_item, on_error, on_done)
-        self._jobs.add(job)
-
-        def wrapped(*a: Any) -> Any:
-            return fn(*a, token=job.token)
-
-        job.worker = run_in(self.pools, self.pools.network, wrapped, *args, on_yield=job.item,
-                            on_error=job.error, on_finished=job.done)
-        job.worker.signals.finished.connect(lambda j=job: self._jobs.discard(j))
-        return job
+               on_error: Callable[[str], None] | None = None, on_done: Callable[[], None] | None = None,
+               **kwargs: Any) -> Worker:
+        """Run ``fn(*args, token=..., **kwargs)`` on the network pool; items and errors come back
+        as callbacks in the GUI thread while the panel lives (errors as one line of text)."""
+        worker = run_in(self.pools, self.pools.network, fn, *args, owner=self, pass_cancel="token",
+                        on_yield=on_item, on_error=None if on_error is None else lambda exc: on_error(message(exc)),
+                        on_finished=on_done, **kwargs)
+        self._jobs.add(worker)
+        worker.signals.finished.connect(lambda w=worker: self._jobs.discard(w))
+        return worker
 
     def _set_status(self, text: str) -> None:
         self.status.setText(text)
@@ -309,37 +279,27 @@ class PacsPanel(QWidget):
 
     # ------------------------------------------------------------------ echo / probe
     def echo(self) -> None:
-        from viewer.net.echo import echo
-
+        """Verify the current node (C-ECHO, or a minimal QIDO-RS search for a DICOMweb node)."""
         node = self.current_node()
         if node is None:
             return
-        if _is_web(node):  # the DICOMweb counterpart, a minimal QIDO-RS search
-            from viewer.net.dicomweb import ping_node
-
-            self._start(lambda n, token: iter([ping_node(n, token)]), node, on_error=self._set_status,
-                        on_item=lambda t: self._set_status(f"QIDO-RS {node.base_url}: OK, {t * 1000:.1f} ms"))
-            return
-        self._set_status(f"C-ECHO {node.ae_title}…")
-
-        def show(result: Any) -> None:
-            self._set_status(f"C-ECHO {node.ae_title}: 0x{result.status:04X} ({result.category}), "
-                             f"{result.rtt * 1000:.1f} ms")
-
-        self._start(lambda n, a, token: iter([echo(n, a, token)]), node, self.config.local.ae_title,
-                    on_item=show, on_error=self._set_status)
+        self._set_status(f"verifying {node.name}…")
+        self._start(lambda n, a, token: iter([pacs.echo(n, a, token)]), node, self.config.local.ae_title,
+                    on_item=lambda report: self._set_status(report.line()), on_error=self._set_status)
 
     def probe(self) -> None:
-        from viewer.net.probe import probe
-
         node = self.current_node()
-        if node is None or _is_web(node):
+        if node is None or pacs.is_web(node):
             return
-        self._set_status(f"probing {node.ae_title}…")
+        self._set_status(f"probing {node.name}…")
         lines: list[str] = []
-        self._start(lambda n, a, token: iter(probe(n, a, token=token)), node, self.config.local.ae_title,
-                    on_item=lambda r: lines.append(r.line()), on_error=self._set_status,
-                    on_done=lambda: lines and self._set_status("\n".join(lines)))
+
+        def done() -> None:
+            if lines:
+                self._set_status("\n".join(lines))
+
+        self._start(lambda n, a, token: iter(pacs.probe(n, a, token)), node, self.config.local.ae_title,
+                    on_item=lambda r: lines.append(r.line()), on_error=self._set_status, on_done=done)
 
     # ------------------------------------------------------------------ query
     def _query_keys(self) -> dict[str, str]:
@@ -384,7 +344,7 @@ class PacsPanel(QWidget):
         self._set_status("searching…")
         self.search_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
-        job = self._query_job = self._start(_run_find, node, self.config.local.ae_title, root, level,
+        job = self._query_job = self._start(pacs.query, node, self.config.local.ae_title, root, level,
                                             self._query_keys(), on_item=add, on_error=fail, on_done=done)
 
     def cancel_query(self) -> None:
@@ -430,7 +390,7 @@ class PacsPanel(QWidget):
         root = self.root_combo.currentText()
         if root == "study":
             keys.pop("PatientID", None)
-        self._start(_run_find, node, self.config.local.ae_title, root, child, keys,
+        self._start(pacs.query, node, self.config.local.ae_title, root, child, keys,
                     on_item=lambda ds: self._add_result(item, ds, child), on_error=self._set_status)
 
     @staticmethod
@@ -452,23 +412,17 @@ class PacsPanel(QWidget):
         for item in self.results.selectedItems():
             self.retrieve_item(item)
 
-    def retrieve_item(self, item: QTreeWidgetItem) -> _Job | None:
-        from viewer.net.find import Root
-        from viewer.net.get import get_sop_classes
-        from viewer.tasks.retrieve import RetrieveRequest, retrieve
-
+    def retrieve_item(self, item: QTreeWidgetItem) -> Worker | None:
         node = self.current_node()
         level = item.data(0, _LEVEL_ROLE)
         if node is None or level is None:
             return None
-        root = Root(self.root_combo.currentText())
+        root = self.root_combo.currentText()
         uids = self._parent_keys(item)
-        sop = get_sop_classes([item.data(0, _ROLE)] + [item.child(i).data(0, _ROLE) for i in range(item.childCount())])
-        web = _is_web(node)  # WADO-RS from a DICOMweb node
-        request = None if web else RetrieveRequest(node, level, uids, root=root, method=node.retrieve,
-                                                   sop_classes=sop)
-        title = f"{'WADO-RS' if web else node.retrieve.upper()} {level.lower()} {item.text(0)}"
-        job_ref: list[_Job] = []
+        found = [item.data(0, _ROLE)] + [item.child(i).data(0, _ROLE) for i in range(item.childCount())]
+        method = "WADO-RS" if isinstance(node, DicomWebNode) else node.retrieve.upper()
+        title = f"{method} {level.lower()} {item.text(0)}"
+        job_ref: list[Worker] = []
         row_ref: list[_RetrieveRow] = []
         last: list[Any] = []
 
@@ -502,14 +456,8 @@ class PacsPanel(QWidget):
             self._set_status(text)
             self.retrieve_finished.emit(text, ok)
 
-        if web:
-            from viewer.net.dicomweb import retrieve_node
-
-            body = lambda *a, token: retrieve_node(node, level, uids, self.store, token)  # noqa: E731
-        else:
-            body = lambda *a, token: retrieve(request, self.config.local.ae_title, self.store,  # noqa: E731
-                                              scp=self.scp, token=token)
-        job = self._start(body, on_item=step, on_error=errors.append, on_done=done)
+        job = self._start(retrieve_from, node, level, uids, self.config.local.ae_title, self.store, root=root,
+                          found=found, scp=self.scp, on_item=step, on_error=errors.append, on_done=done)
         job_ref.append(job)
         row = _RetrieveRow(title, job, self)
         row_ref.append(row)
@@ -518,23 +466,20 @@ class PacsPanel(QWidget):
 
     # ------------------------------------------------------------------ worklist
     def search_worklist(self) -> None:
-        from viewer.net.worklist import WorklistFilter
-
         node = self.current_node()
         if node is None:
             return
-        if _is_web(node):
+        if pacs.is_web(node):
             self._set_status("the worklist needs a DIMSE node")
             return
-        flt = WorklistFilter(self.w_modality.text().strip(), self.w_station.text().strip(), self.w_date.text().strip(),
-                             self.w_name.text().strip(), self.w_id.text().strip(), self.w_acc.text().strip())
+        flt = pacs.WorklistFilter(self.w_modality.text().strip(), self.w_station.text().strip(),
+                                  self.w_date.text().strip(), self.w_name.text().strip(), self.w_id.text().strip(),
+                                  self.w_acc.text().strip())
         self.worklist_tree.clear()
         items: list[Dataset] = []
 
         def done() -> None:
-            from viewer.net.worklist import group_by_procedure
-
-            for proc in group_by_procedure(items):
+            for proc in pacs.worklist_procedures(items):
                 parent = QTreeWidgetItem([proc.label])
                 parent.setData(0, _ROLE, proc.item)
                 self.worklist_tree.addTopLevelItem(parent)
@@ -547,7 +492,7 @@ class PacsPanel(QWidget):
             self._set_status(f"{len(items)} worklist item(s)")
             self.query_finished.emit(len(items))
 
-        self._start(_run_worklist, node, self.config.local.ae_title, flt, on_item=items.append,
+        self._start(pacs.worklist, node, self.config.local.ae_title, flt, on_item=items.append,
                     on_error=self._set_status, on_done=done)
 
     # ------------------------------------------------------------------ shutdown
@@ -561,26 +506,3 @@ class PacsPanel(QWidget):
             self.pools.network.waitForDone(timeout_ms)
         self.scp.stop()
 
-
-def _run_find(node: Any, aet: str, root: str, level: str, keys: dict[str, str], token: CancelToken) -> Any:
-    """Worker body: build the query and stream C-FIND results (no Qt here)."""
-    from viewer.net.find import FIND_MODEL, build_query, find, parse_root
-
-    if _is_web(node):  # the same query by QIDO-RS (study-rooted, PS3.18 10.6)
-        from viewer.net.dicomweb import keys_from_identifier, search_node
-
-        qido_level, qido_keys = keys_from_identifier(build_query(level, keys, "study"))
-        return search_node(node, qido_level, qido_keys, token)
-    r = parse_root(root)
-    return find(node, aet, build_query(level, keys, r), FIND_MODEL[r], token=token)
-
-
-def _is_web(node: Any) -> bool:
-    """A DICOMweb node, as opposed to a DIMSE one."""
-    return node is not None and hasattr(node, "base_url")
-
-
-def _run_worklist(node: Any, aet: str, flt: Any, token: CancelToken) -> Any:
-    from viewer.net.worklist import build_worklist_query, worklist
-
-    return worklist(node, aet, build_worklist_query(flt), token=token)

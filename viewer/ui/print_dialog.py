@@ -2,8 +2,8 @@
 
 Film composition and the protocol live in :mod:`viewer.film` and :mod:`viewer.net` (joined by
 :mod:`viewer.tasks.print_films`); this module only collects options, shows the preview and
-runs queued jobs one at a time in a :class:`PrintWorker` (a ``QRunnable`` whose signals are
-on a separate ``QObject``; it never touches a widget).
+runs queued jobs (:func:`viewer.tasks.print_films.print_films`) one at a time, each in a
+:class:`viewer.ui.workers.Worker` on a single-thread pool (it never touches a widget).
 """
 
 from __future__ import annotations
@@ -11,22 +11,22 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPlainTextEdit,
                                QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from viewer.cancel import CancelToken
-from viewer.errors import Cancelled, ViewerError
-from viewer.film.adapt import adapt_job, effective_bits
-from viewer.film.compose import paginate, select_indices
+from viewer.errors import ViewerError
 from viewer.film.enums import FilmOrientation, Polarity, PresentationLUTShape, PrintPriority
-from viewer.film.profile import PrinterProfile, load_profiles, save_profile
+from viewer.film.profile import PrinterProfile
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec, ImageBoxSpec
-from viewer.tasks.print_films import ImageRef, PrintReport, build_job, render_for_print, run_print_job
+from viewer.tasks.print_films import (ImageRef, PrintReport, compose_preview, print_depth, print_films,
+                                      printer_profiles, render_for_print, save_printer_profile, select_images)
 from viewer.ui.film_preview import FilmPreview
+from viewer.ui.workers import Worker, connect, launch, message
 
 log = logging.getLogger(__name__)
 
@@ -44,59 +44,6 @@ _COMMON = {
     "border_densities": ["BLACK", "WHITE"], "empty_image_densities": ["BLACK", "WHITE"],
     "configuration_information": [],
 }
-
-
-# ---------------------------------------------------------------------------- worker
-class PrintSignals(QObject):
-    """Signals of a :class:`PrintWorker` (job id first in each)."""
-
-    progress = Signal(int, str, float)
-    event = Signal(int, str)
-    done = Signal(int, object)
-    failed = Signal(int, str)
-    finished = Signal(int)
-
-
-class PrintWorker(QRunnable):
-    """Render, compose and print one job in a pool thread; report through :attr:`signals`."""
-
-    def __init__(self, job_id: int, refs: Sequence[ImageRef], box: FilmBoxSpec, session: FilmSessionSpec,
-                 profile: PrinterProfile, options: dict[str, Any], timeout: float = 30.0) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.job_id = job_id
-        self.signals = PrintSignals()
-        self.cancel_event = CancelToken()
-        self._args = (list(refs), box, session, profile, dict(options))
-        self.timeout = timeout
-
-    def cancel(self) -> None:
-        """Ask the job to stop before its next request (a film already printing is not recalled)."""
-        self.cancel_event.cancel()
-
-    def run(self) -> None:  # pool thread: signals only, no widgets
-        refs, box, session, profile, options = self._args
-        sig, jid = self.signals, self.job_id
-        try:
-            job, warnings = build_job(refs, box, session, profile, cancel=self.cancel_event,
-                                      progress=lambda m, f: sig.progress.emit(jid, m, f), **options)
-            report = run_print_job(job, profile, cancel=self.cancel_event, timeout=self.timeout,
-                                   progress=lambda m, f: sig.progress.emit(jid, m, f),
-                                   on_event=lambda e: sig.event.emit(jid, f"print job event {e.event_type}"))
-            report.warnings = warnings + [w for w in report.warnings if w not in warnings]
-            sig.done.emit(jid, report)
-        except Cancelled:
-            sig.failed.emit(jid, "cancelled")
-        except ViewerError as exc:
-            sig.failed.emit(jid, str(exc))
-        except Exception as exc:  # noqa: BLE001 - shown in the status view, never raised into Qt
-            log.exception("print job %d failed", jid)
-            sig.failed.emit(jid, f"{type(exc).__name__}: {exc}")
-        finally:
-            try:
-                sig.finished.emit(jid)
-            except RuntimeError:
-                pass
 
 
 # ---------------------------------------------------------------------------- dialog
@@ -127,10 +74,10 @@ class PrintDialog(QDialog):
         self.images = [img if isinstance(img, ImageRef) else ImageRef(str(img[0]), int(img[1]), window=window)
                        for img in images]
         self.current = current
-        self.profiles = dict(profiles) if profiles is not None else load_profiles()
+        self.profiles = dict(profiles) if profiles is not None else printer_profiles()
         self.pool = pool or QThreadPool(self)
         self.pool.setMaxThreadCount(1)  # one job at a time, in order (the print queue)
-        self.workers: dict[int, PrintWorker] = {}
+        self.workers: dict[int, Worker] = {}
         self.reports: dict[int, PrintReport] = {}
         self.errors: dict[int, str] = {}
         self._next_id = 1
@@ -378,8 +325,7 @@ class PrintDialog(QDialog):
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return
         try:
-            prof = PrinterProfile.from_dict(json.loads(text.toPlainText()))
-            path = save_profile(prof)
+            prof, path = save_printer_profile(json.loads(text.toPlainText()))
         except (ValueError, ViewerError, OSError) as exc:
             QMessageBox.warning(self, "Printer profile", f"Not saved: {exc}")
             return
@@ -419,8 +365,8 @@ class PrintDialog(QDialog):
     def selected_refs(self) -> list[ImageRef]:
         """The images the selection names."""
         mode = self.selection_combo.currentText()
-        idx = select_indices(len(self.images), mode, current=self.current, start=self.range_start.value() - 1,
-                             stop=self.range_stop.value() - 1, interval=self.range_interval.value())
+        idx = select_images(len(self.images), mode, current=self.current, start=self.range_start.value() - 1,
+                            stop=self.range_stop.value() - 1, interval=self.range_interval.value())
         return [self.images[i] for i in idx]
 
     def options(self) -> dict[str, Any]:
@@ -452,17 +398,14 @@ class PrintDialog(QDialog):
             profile = self.profile
             opts = self.options()
             warnings: list[str] = []
-            bits = effective_bits(opts["bits"], profile, warnings)
+            bits = print_depth(opts["bits"], profile, warnings)
             refs = self.selected_refs()
             # Only the images of shown films are rendered here; the job renders them again in its worker.
             imgs = [self._rendered(r, bits, opts["color"], opts["true_size"], opts["burn_in"], opts["polarity"])
                     for r in refs]
-            from viewer.film.spec import PrintJobSpec
-
-            job = PrintJobSpec(self.film_session(), paginate(imgs, self.film_box(), opts["annotations"]),
-                               presentation_lut=opts["presentation_lut"])
-            job, more = adapt_job(job, profile)
-            self._films = job.films
+            self._films, more = compose_preview(imgs, self.film_box(), self.film_session(), profile,
+                                                annotations=opts["annotations"],
+                                                presentation_lut=opts["presentation_lut"])
             self.warning_label.setText("\n".join(dict.fromkeys(warnings + more)))
             self.print_button.setEnabled(True)
         except ViewerError as exc:
@@ -501,20 +444,25 @@ class PrintDialog(QDialog):
         jid = self._next_id
         self._next_id += 1
         profile = self.profile
-        worker = PrintWorker(jid, refs, self.film_box(), self.film_session(), profile, self.options(),
-                             timeout=self.timeout)
-        worker.signals.progress.connect(self._on_progress)
-        worker.signals.event.connect(lambda j, t: self.log(f"job {j}: {t}"))
-        worker.signals.done.connect(self._on_done)
-        worker.signals.failed.connect(self._on_failed)
-        worker.signals.finished.connect(self._on_finished)
+        box, session, options, timeout = self.film_box(), self.film_session(), self.options(), self.timeout
+
+        def job(cancel: CancelToken, progress: Callable[..., None]) -> PrintReport:
+            return print_films(refs, box, session, profile, options, cancel=cancel, timeout=timeout,
+                               progress=progress, on_event=lambda e: progress(f"print job event {e.event_type}", None))
+
+        worker = Worker(job, pass_cancel=True, pass_progress=True)
+        connect(worker, self, on_progress=lambda value, j=jid: self._on_progress(j, *value),
+                on_result=lambda report, j=jid: self._on_done(j, report),
+                on_error=lambda exc, j=jid: self._on_failed(j, message(exc)),
+                on_abort=lambda j=jid: self._on_failed(j, "cancelled"),
+                on_finished=lambda j=jid: self._on_finished(j))
         self.workers[jid] = worker
         item = QListWidgetItem(f"job {jid}: {len(refs)} images to {profile.name} — queued")
         item.setData(Qt.ItemDataRole.UserRole, jid)
         self.queue_list.addItem(item)
         self.queue_list.setCurrentItem(item)
         self.log(f"job {jid}: queued ({len(refs)} images, {self.film_box().display_format})")
-        self.pool.start(worker)
+        launch(self.pool, worker)
         return jid
 
     def _item(self, jid: int) -> QListWidgetItem | None:
@@ -529,8 +477,11 @@ class PrintDialog(QDialog):
         if it is not None:
             it.setText(it.text().rsplit(" — ", 1)[0] + f" — {state}")
 
-    def _on_progress(self, jid: int, message: str, fraction: float) -> None:
-        self._set_state(jid, f"{int(fraction * 100)}% {message}")
+    def _on_progress(self, jid: int, text: str, fraction: float | None) -> None:
+        if fraction is None:  # a print job event (N-EVENT-REPORT), for the status view
+            self.log(f"job {jid}: {text}")
+        else:
+            self._set_state(jid, f"{int(fraction * 100)}% {text}")
 
     def _on_done(self, jid: int, report: PrintReport) -> None:
         self.reports[jid] = report
@@ -543,10 +494,10 @@ class PrintDialog(QDialog):
             self.log(f"job {jid}: warning: {w}")
         self._set_state(jid, "Done" if report.ok else "Failed")
 
-    def _on_failed(self, jid: int, message: str) -> None:
-        self.errors[jid] = message
-        self.log(f"job {jid}: FAILED: {message}")
-        self._set_state(jid, "Cancelled" if message == "cancelled" else "Failed")
+    def _on_failed(self, jid: int, text: str) -> None:
+        self.errors[jid] = text
+        self.log(f"job {jid}: FAILED: {text}")
+        self._set_state(jid, "Cancelled" if text == "cancelled" else "Failed")
 
     def _on_finished(self, jid: int) -> None:
         self.workers.pop(jid, None)
@@ -556,10 +507,11 @@ class PrintDialog(QDialog):
         it = self.queue_list.currentItem()
         if it is None:
             return
-        worker = self.workers.get(it.data(Qt.ItemDataRole.UserRole))
+        jid = it.data(Qt.ItemDataRole.UserRole)
+        worker = self.workers.get(jid)
         if worker is not None:
             worker.cancel()
-            self.log(f"job {worker.job_id}: cancel requested")
+            self.log(f"job {jid}: cancel requested")
 
     @property
     def busy(self) -> bool:

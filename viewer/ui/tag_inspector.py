@@ -18,7 +18,7 @@ import os
 from typing import Any
 
 from pydicom.dataset import Dataset
-from PySide6.QtCore import (QAbstractItemModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, QRunnable,
+from PySide6.QtCore import (QAbstractItemModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt,
                             QThreadPool, QTimer, Signal)
 from PySide6.QtGui import QAction, QBrush, QColor, QFont, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QSplitter, QToolButton,
@@ -30,6 +30,7 @@ from viewer.dicom.dump_search import Query, visible_nodes
 from viewer.dicom.dump_text import dcmdump_line
 from viewer.dicom.functional_groups import diffusion_info, frame_nodes, has_functional_groups, number_of_frames
 from viewer.errors import ViewerError
+from viewer.ui.workers import Worker, connect, launch
 
 log = logging.getLogger(__name__)
 
@@ -233,23 +234,6 @@ def _load(path: str, include_meta: bool, predecode: int = 0
         return path, None, [], None, f"{path}: cannot read: {exc}"
 
 
-class _LoadSignals(QObject):
-    done = Signal(int, object)
-
-
-class _LoadJob(QRunnable):
-    """Reads a file off the GUI thread; never touches widgets (superqt worker pattern)."""
-
-    def __init__(self, request: int, path: str, include_meta: bool) -> None:
-        super().__init__()
-        self.signals = _LoadSignals()
-        self._args = (request, path, include_meta)
-
-    def run(self) -> None:
-        request, path, include_meta = self._args
-        self.signals.done.emit(request, _load(path, include_meta, PREDECODE_LIMIT))
-
-
 def _pn_lines(value: str) -> list[str]:
     """Person Name components per group (PS3.5 6.2.1.1): family, given, middle, prefix, suffix."""
     out = []
@@ -284,7 +268,6 @@ class TagInspector(QWidget):
         self._frame: int | None = None
         self._menu_tree: QTreeView | None = None
         self._request = 0
-        self._pending: dict[int, tuple[_LoadSignals, int | None]] = {}
         # One reader thread: a newer file waits for the current read, stale results are dropped.
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
@@ -389,15 +372,10 @@ class TagInspector(QWidget):
             self._on_loaded(self._request, _load(title, self.meta_check.isChecked()), frame_index)
             return
         self.header_label.setText(f"{title}\nreading\u2026")
-        job = _LoadJob(self._request, title, self.meta_check.isChecked())
-        self._pending[self._request] = (job.signals, frame_index)
-        # A bound slot of this widget: Qt drops the connection if the widget goes first.
-        job.signals.done.connect(self._on_job_done)
-        self._pool.start(job)
-
-    def _on_job_done(self, request: int, result: Any) -> None:
-        _signals, frame_index = self._pending.pop(request, (None, None))
-        self._on_loaded(request, result, frame_index)
+        worker = Worker(_load, title, self.meta_check.isChecked(), PREDECODE_LIMIT)
+        # Through a relay owned by this widget: nothing runs if the widget goes first.
+        connect(worker, self, on_result=lambda result, r=self._request, f=frame_index: self._on_loaded(r, result, f))
+        launch(self._pool, worker)
 
     def _on_loaded(self, request: int, result: Any, frame_index: int | None) -> None:
         if request != self._request:
