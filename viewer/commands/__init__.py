@@ -18,7 +18,7 @@ import pkgutil
 from types import ModuleType
 
 #: Order of subcommands in ``--help``; modules not listed follow alphabetically.
-ORDER = ("render", "dump", "scan", "export", "echo", "find", "move", "get", "worklist", "send",
+ORDER = ("render", "dump", "scan", "library", "export", "echo", "find", "move", "get", "worklist", "send",
          "print", "print-scp")
 
 
