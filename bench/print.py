@@ -137,7 +137,7 @@ def bench_dialog(paths: list[Path], profile, rounds: int) -> list[float]:
         loop = QEventLoop()
         t0 = time.perf_counter()
         jid = dlg.print_now()
-        dlg.workers[jid].signals.finished.connect(lambda _j: loop.quit())
+        dlg.workers[jid].signals.finished.connect(lambda _j, loop=loop: loop.quit())
         QTimer.singleShot(60000, loop.quit)
         loop.exec()
         times.append(time.perf_counter() - t0)

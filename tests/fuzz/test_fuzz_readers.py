@@ -11,10 +11,8 @@ The longer run is ``python -m tests.fuzz.run_long``.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-import pytest
 
 from tests.fuzz.fuzz_mutators import deep_nesting, elements
 from tests.fuzz.fuzz_runner import make_inputs, run_inputs

@@ -1,8 +1,9 @@
 """Our dump against DCMTK ``dcmdump`` on every readable file of the test corpus.
 
 The oracle is DCMTK: same set of tags (nested ones included, addressed by their path of
-sequence tags and item indices), same VRs, VMs, keywords and retired flags (public tags), same value lengths for values a character set
-cannot change, and the same decoded text for text VRs (``dcmdump +U8`` converts to UTF-8).
+sequence tags and item indices), same VRs, VMs, keywords and retired flags (public tags), same value
+lengths for values a character set cannot change, and the same decoded text for text VRs (``dcmdump +U8``
+converts to UTF-8).
 glibc's iconv cannot convert ISO 2022 IR 87 for DCMTK 3.6.7; for those files dcmdump runs
 without ``+U8`` and only ASCII values are compared (their names are checked against the
 corpus manifest in ``tests/unit/test_dump_charset.py``).
@@ -81,7 +82,8 @@ def parse_dcmdump(text: str) -> dict[tuple, dict[str, str]]:
             continue
         value = m["value"]
         # DCMTK's internal VR "up" is a UL holding a file offset (DICOMDIR, PS3.10 8.6).
-        out[path] = {"vr": "UL" if m["vr"] == "up" else m["vr"], "value": value, "vm": m["vm"], "kw": m["kw"].strip(), "len": m["len"], "section": section}
+        out[path] = {"vr": "UL" if m["vr"] == "up" else m["vr"], "value": value, "vm": m["vm"], "kw": m["kw"].strip(),
+                     "len": m["len"], "section": section}
     return out
 
 

@@ -156,7 +156,7 @@ def test_geometry_after_reading_headers(tmp_path: Path) -> None:
     _dcmmkdir(tmp_path, "-Pgp")
     tree = load_tree(tmp_path)
     for series in tree.iter_series():
-        for record, header, error in load_headers(list(series.instances)):
+        for _record, header, error in load_headers(list(series.instances)):
             assert error is None
             tree.add(header)
     reference = load_tree(tmp_path, use_dicomdir=False)

@@ -148,7 +148,8 @@ def test_close_delimited_body_without_close_delimiter(serve, corpus: Path, tmp_p
 
 def test_auth_headers_and_tls_default(serve) -> None:
     server = serve(_reply(204))
-    DicomWebClient(WebTarget(server.url, token="tok123")).search("STUDY", {"PatientID": "A*", "PatientName": "B^C* D&E"})
+    DicomWebClient(WebTarget(server.url, token="tok123")).search("STUDY",
+                                                                 {"PatientID": "A*", "PatientName": "B^C* D&E"})
     DicomWebClient(WebTarget(server.url, username="u", password="p")).search("SERIES", {}, study_uid=STUDY)
     (m1, p1, h1, _), (m2, p2, h2, _) = server.requests
     assert h1["Authorization"] == "Bearer tok123"

@@ -266,7 +266,8 @@ def test_cli_against_a_broken_peer_is_one_clear_line(behaviour: str, tmp_path: P
 
     peer = ScriptedPeer(behaviour)
     try:
-        for argv in (["echo"], ["find", "-k", "PatientID=*"], ["get", "-k", "StudyInstanceUID=1.2.3", "--out", str(tmp_path)]):
+        for argv in (["echo"], ["find", "-k", "PatientID=*"],
+                     ["get", "-k", "StudyInstanceUID=1.2.3", "--out", str(tmp_path)]):
             t0 = time.monotonic()
             r = subprocess.run([sys.executable, "-m", "viewer", *argv, "127.0.0.1", str(peer.port), "-aec", "PEER",
                                 "--timeout", "1"], capture_output=True, text=True, timeout=60)

@@ -83,9 +83,9 @@ def test_plain_tcp_and_old_tls_are_refused(tls_scp, pki) -> None:
         old.minimum_version = old.maximum_version = ssl.TLSVersion.TLSv1_1
     except ValueError:
         pytest.skip("this OpenSSL cannot even offer TLS 1.1")
-    with socket.create_connection(("127.0.0.1", tls_scp.port), timeout=5) as raw:
-        with pytest.raises((ssl.SSLError, OSError)):
-            old.wrap_socket(raw, server_hostname="127.0.0.1").do_handshake()
+    with socket.create_connection(("127.0.0.1", tls_scp.port), timeout=5) as raw, \
+            pytest.raises((ssl.SSLError, OSError)):
+        old.wrap_socket(raw, server_hostname="127.0.0.1").do_handshake()
 
 
 def test_wrong_server_certificate_is_a_clear_net_error(pki, tmp_path) -> None:

@@ -61,7 +61,8 @@ def top_rows(w: TagInspector) -> list[tuple[str, str]]:
     return [(m.index(r, COL_TAG).data(), m.index(r, COL_VALUE).data()) for r in range(m.rowCount())]
 
 
-def all_rows(model, parent=QModelIndex()) -> list:
+def all_rows(model, parent=None) -> list:
+    parent = QModelIndex() if parent is None else parent
     out = []
     for r in range(model.rowCount(parent)):
         idx = model.index(r, 0, parent)
@@ -226,7 +227,8 @@ def test_copy_shortcuts(inspector: TagInspector, qtbot) -> None:
     inspector.tree.setFocus()
     clipboard = QGuiApplication.clipboard()
     clipboard.clear()
-    qtbot.keyClick(inspector.tree, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(inspector.tree, Qt.Key.Key_C,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert clipboard.text() == "(0008,0060)"
     qtbot.keyClick(inspector.tree, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert clipboard.text() == pydicom.dcmread(CT).Modality

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from pydicom.pixels import apply_modality_lut
 from PySide6.QtCore import QPointF, Qt
 
 from tests.helpers.render import expected_8bit
