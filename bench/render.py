@@ -82,10 +82,10 @@ def group(cands: dict[str, Callable[[], object]], rounds: int) -> dict[str, floa
 class Cycler:
     """Each call returns the next item of a list."""
 
-    def __init__(self, items: list) -> None:  # type: ignore[type-arg]
+    def __init__(self, items: list) -> None:
         self.items, self.i = items, 0
 
-    def __call__(self):  # type: ignore[no-untyped-def]
+    def __call__(self):
         item = self.items[self.i]
         self.i = (self.i + 1) % len(self.items)
         return item

@@ -77,7 +77,7 @@ def _run_dcmj2pnm(exe: str, path: Path, frame: int, voi: list[str], out: Path) -
     return np.asarray(Image.open(out))
 
 
-def _tolerance(ts: str, params, frame: np.ndarray) -> int:  # type: ignore[no-untyped-def]
+def _tolerance(ts: str, params, frame: np.ndarray) -> int:
     if ts not in LOSSY:
         return 1
     window = current_window(frame, params)
@@ -92,7 +92,7 @@ def _assert_close(ours: np.ndarray, ref: np.ndarray, tol: int) -> None:
     assert share >= 0.999, f"only {share:.4%} of pixels within {tol} (max diff {diff.max()})"
 
 
-def _default_voi_flags(params) -> list[str]:  # type: ignore[no-untyped-def]
+def _default_voi_flags(params) -> list[str]:
     if params.windows:
         return ["+Wi", "1"]
     if params.voi_luts:

@@ -38,7 +38,7 @@ pytestmark = pytest.mark.fastpath  # the cheap copy is part of the fast path
 
 def test_negotiation_matches_the_deep_copy(tmp_path: Path, monkeypatch) -> None:
     with StorageSCP(LocalStore(tmp_path / "a"), "VIEWER", 0, allowed_calling=["PACS"]) as scp:
-        contexts = scp._server.contexts  # type: ignore[union-attr]
+        contexts = scp._server.contexts
         assert all(type(cx).__name__ == "_CheaplyCopiedContext" for cx in contexts)
         cheap = [_accepted(scp.port) for _ in range(3)]  # the same every time: no copy is shared
     monkeypatch.setenv(FASTPATH_ENV, "0")  # the fast path off: pynetdicom's deep copy
@@ -51,7 +51,7 @@ def test_negotiation_matches_the_deep_copy(tmp_path: Path, monkeypatch) -> None:
 
 def test_a_copy_is_independent_of_its_original(tmp_path: Path) -> None:
     with StorageSCP(LocalStore(tmp_path), "VIEWER", 0, allowed_calling=["PACS"]) as scp:
-        original = scp._server.contexts[0]  # type: ignore[union-attr]
+        original = scp._server.contexts[0]
         before = (original.abstract_syntax, list(original.transfer_syntax), original.context_id)
         clone = copy.deepcopy(original)
         assert (clone.abstract_syntax, list(clone.transfer_syntax), clone.context_id) == before

@@ -26,7 +26,7 @@ from viewer.ui import about, log_view
 pytestmark = pytest.mark.gui
 
 
-def test_versions_match_the_installed_packages(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_versions_match_the_installed_packages(qtbot) -> None:
     v = about.versions()
     assert v["dicom-viewer"] == __version__
     assert v["Qt"] == qVersion()
@@ -39,7 +39,7 @@ def test_versions_match_the_installed_packages(qtbot) -> None:  # type: ignore[n
             assert v[label] == importlib.metadata.version(dist)
 
 
-def test_codec_status_is_pydicoms(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_codec_status_is_pydicoms(qtbot) -> None:
     from pydicom.pixels import get_decoder
 
     status = about.codec_status()
@@ -49,7 +49,7 @@ def test_codec_status_is_pydicoms(qtbot) -> None:  # type: ignore[no-untyped-def
     assert all(s.startswith("available") for s in status.values())  # the test env has every codec
 
 
-def test_dialog_shows_versions_codecs_and_folders(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_dialog_shows_versions_codecs_and_folders(qtbot, monkeypatch) -> None:
     dialog = about.AboutDialog()
     qtbot.addWidget(dialog)
     assert dialog.labels["pydicom"].text() == pydicom.__version__
@@ -64,7 +64,7 @@ def test_dialog_shows_versions_codecs_and_folders(qtbot, monkeypatch) -> None:  
     assert f"pynetdicom: {pynetdicom.__version__}" in text and str(paths.store_dir()) in text
 
 
-def test_app_icon_has_every_size(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_app_icon_has_every_size(qtbot) -> None:
     icon = about.app_icon()
     assert not icon.isNull()
     for size in (16, 32, 48, 256):
@@ -72,7 +72,7 @@ def test_app_icon_has_every_size(qtbot) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG folders are Linux's")
-def test_paths_agree_with_qstandardpaths(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_paths_agree_with_qstandardpaths(qtbot) -> None:
     loc = QStandardPaths.StandardLocation
     assert paths.config_dir() == Path(QStandardPaths.writableLocation(loc.GenericConfigLocation)) / paths.APP_DIR
     assert paths.data_dir() == Path(QStandardPaths.writableLocation(loc.GenericDataLocation)) / paths.APP_DIR
@@ -82,7 +82,7 @@ def test_paths_agree_with_qstandardpaths(qtbot) -> None:  # type: ignore[no-unty
         assert paths.log_dir() == Path(QStandardPaths.writableLocation(state)) / paths.APP_DIR / "log"
 
 
-def test_main_window_gets_log_dock_and_folder_menu(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_main_window_gets_log_dock_and_folder_menu(qtbot, tmp_path) -> None:
     from PySide6.QtCore import QSettings
 
     from viewer.ui.main_window import MainWindow
@@ -107,7 +107,7 @@ def test_main_window_gets_log_dock_and_folder_menu(qtbot, tmp_path) -> None:  # 
     pools.shutdown()
 
 
-def test_gui_writes_a_log_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_gui_writes_a_log_file(tmp_path) -> None:
     """``dicom-viewer PATH --screenshot`` leaves its INFO records in the log folder."""
     import os
     import subprocess

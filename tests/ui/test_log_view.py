@@ -13,7 +13,7 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def logger():  # type: ignore[no-untyped-def]
+def logger():
     lg = logging.getLogger("viewer.tests.logview")
     old = (lg.level, lg.propagate)
     lg.setLevel(logging.DEBUG)
@@ -24,7 +24,7 @@ def logger():  # type: ignore[no-untyped-def]
     lg.propagate = old[1]
 
 
-def test_backlog_and_live_records_from_a_worker_thread(qtbot, logger) -> None:  # type: ignore[no-untyped-def]
+def test_backlog_and_live_records_from_a_worker_thread(qtbot, logger) -> None:
     buffer = LogBuffer(capacity=3)
     logger.addHandler(buffer)
     for i in range(5):
@@ -40,7 +40,7 @@ def test_backlog_and_live_records_from_a_worker_thread(qtbot, logger) -> None:  
     assert "W viewer.tests.logview: from a worker" in view.text.toPlainText()
 
 
-def test_level_filter(qtbot, logger) -> None:  # type: ignore[no-untyped-def]
+def test_level_filter(qtbot, logger) -> None:
     buffer = LogBuffer()
     logger.addHandler(buffer)
     view = LogView(buffer)
@@ -57,7 +57,7 @@ def test_level_filter(qtbot, logger) -> None:  # type: ignore[no-untyped-def]
     assert "dbg" in view.text.toPlainText()
 
 
-def test_a_bad_record_does_not_raise(qtbot, logger) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_record_does_not_raise(qtbot, logger) -> None:
     buffer = LogBuffer()
     logger.addHandler(buffer)
     errors: list[logging.LogRecord] = []

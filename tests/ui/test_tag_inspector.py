@@ -30,7 +30,7 @@ class _Inspector(TagInspector):
 
     qtbot = None
 
-    def show_file(self, path, frame_index=None, *, background=True):  # type: ignore[override]
+    def show_file(self, path, frame_index=None, *, background=True):
         with self.qtbot.waitSignal(self.loaded, timeout=10000):
             super().show_file(path, frame_index, background=background)
 

@@ -36,7 +36,7 @@ def _marker(n: int) -> str:
     return f"MK{n:04d}X"
 
 
-def _value(vr: str, n: int):  # type: ignore[no-untyped-def]
+def _value(vr: str, n: int):
     """A valid value for ``vr`` carrying marker ``n`` (as text, digits or bytes)."""
     m = _marker(n)
     if vr in _TEXT:

@@ -161,7 +161,7 @@ def test_association_parameters() -> None:
 
 
 @pytest.fixture
-def storage_scp(tmp_path: Path):  # type: ignore[no-untyped-def]
+def storage_scp(tmp_path: Path):
     scp = StorageSCP(LocalStore(tmp_path / "store"), "VIEWER", 0, host="127.0.0.1").start()
     yield scp
     scp.stop()

@@ -92,7 +92,7 @@ def test_frame_decodes_only_that_frame(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
     original = Decoder.as_array
 
-    def spy(self, src, **kwargs):  # type: ignore[no-untyped-def]
+    def spy(self, src, **kwargs):
         calls.append(kwargs.get("index"))
         return original(self, src, **kwargs)
 
