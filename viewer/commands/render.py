@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voi", type=int, default=1, metavar="K",
                         help="use the K-th window / VOI LUT of the file, 1-based (windows first)")
     parser.add_argument("--no-overlays", action="store_true", help="do not draw overlay planes")
+    parser.add_argument("--dpi", type=float, default=150.0, help="resolution of PDF pages (default 150)")
     _render_mpr.add_arguments(parser)
 
 
@@ -46,10 +47,16 @@ def run(args: argparse.Namespace) -> int:
     if args.voi < 1:
         raise UsageError("--voi counts from 1")
 
-    from viewer.dicom.frames import open_frames
+    from viewer.dicom.document import is_encapsulated_document
+    from viewer.dicom.frames import open_frames, read_dataset
     from viewer.render import overlay_layers, params_from_dataset, render
 
-    src = open_frames(args.input)
+    head = read_dataset(args.input)
+    if is_encapsulated_document(head):  # Encapsulated PDF (PS3.3 A.45): --frame is the page
+        from viewer.commands._render_document import run_document
+
+        return run_document(args, read_dataset(args.input, defer=False))
+    src = open_frames(head)
     if not 1 <= args.frame <= src.num_frames:
         raise UsageError(f"--frame {args.frame} out of range: the image has {src.num_frames} frame(s)")
     index = args.frame - 1
