@@ -11,7 +11,7 @@ from viewer import __version__
 from viewer.commands import discover
 
 EXPECTED_COMMANDS = {"render", "dump", "scan", "echo", "find", "move", "get", "worklist", "send", "print", "print-scp",
-                     "export", "library"}
+                     "export", "library", "report"}
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
