@@ -121,7 +121,7 @@ class HangingController:
             frames = [f for f in frames_of_series(series) if f.sop_instance_uid in wanted]
             if not frames:
                 continue
-            vp.set_frames(frames)
+            vp.set_frames(frames, series_uid=ds.series_uid)
             self._shown[id(vp)] = ds
             shown = getattr(w, "_shown", None)
             if isinstance(shown, dict):  # the window extends a stack that grows while loading
