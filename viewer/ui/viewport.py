@@ -675,8 +675,8 @@ class Viewport(QWidget):
         """A new series whose file has no window (nor VOI LUT) opens with its modality's default
         preset (CT: soft tissue), not min/max; min/max stays one key away (:meth:`min_max_window`)."""
         params = item.params
-        if self.state.window is not None or item.is_color or getattr(params, "windows", ()) \
-                or getattr(params, "voi_luts", ()) or getattr(params, "voi_lut", None) is not None:
+        has_voi = bool(params.windows) or bool(params.voi_luts) or params.voi_lut is not None
+        if self.state.window is not None or item.is_color or has_voi:
             return
         from viewer.tasks.presets import default_preset, preset_window
 
