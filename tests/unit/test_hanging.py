@@ -144,6 +144,16 @@ def test_mammography_series_laterality_from_the_header() -> None:
     assert build_instance(f, "/x", "", None).laterality == "R"
 
 
+def test_projection_series_split_by_view_only() -> None:
+    # Three radiographs without a stated view stay one stack to scroll; PA + LAT in one series are two.
+    same = [inst("cr", modality="CR", number=k + 1, orientation=None) for k in range(3)]
+    sets = display_sets(tree_of(*same))
+    assert [s.images for s in sets] == [3]
+    two = [inst("dx", modality="DX", number=1, orientation=None, view_position="PA"),
+           inst("dx", modality="DX", number=2, orientation=None, view_position="LL")]
+    assert sorted(s.view_position for s in display_sets(tree_of(*two))) == ["LL", "PA"]
+
+
 def test_two_chest_views_side_by_side(bundled) -> None:
     lat = inst("cr", modality="CR", number=1, orientation=None, view_position="LL", series_number=1)
     pa = inst("cr2", modality="CR", number=1, orientation=None, view_position="PA", series_number=2)

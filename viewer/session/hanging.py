@@ -9,8 +9,9 @@ A protocol is a JSON file (bundled in ``resources/hanging_protocols/``, the user
      "viewports": [{"localizer": true}, {"localizer": false, "min_images": 2}]}
 
 The unit that hangs is a *display set*: one stack of a cross-sectional series (a series
-holding an axial stack and its localizer gives two), or one image of a projection
-modality (CR, DX, MG, IO, PX: a mammography series holds the four views). A selector
+holding an axial stack and its localizer gives two), or the images of one view (View
+Position and laterality) of a projection series (CR, DX, MG, IO, PX: a mammography series
+holding the four views gives four). A selector
 (a viewport's rule, or one of ``match.requires``) may test:
 
 ``modality``, ``view_position``, ``laterality``, ``orientation`` (lists of values);
@@ -61,9 +62,9 @@ class ProtocolError(ValueError):
 
 @dataclass(frozen=True)
 class DisplaySet:
-    """What one viewport shows: a stack of a series, or one image of a projection series."""
+    """What one viewport shows: a stack of a series, or one view of a projection series."""
 
-    key: str  #: unique: Series Instance UID, plus ``#k`` for a stack or ``@uid`` for an image
+    key: str  #: unique: Series Instance UID, plus ``#k`` for a stack or ``@VIEW/SIDE`` for a view
     series_uid: str
     study_uid: str
     instance_uids: tuple[str, ...]  #: in display order
@@ -128,8 +129,18 @@ def series_display_sets(series: Any, study_uid: str, prior: bool = False) -> lis
         return []
     uid = str(series.series_instance_uid)
     if modality in PROJECTION:
-        return [_set_from(series, study_uid, f"{uid}@{inst.sop_instance_uid}", [inst], prior)
-                for inst in series.instances if _has_pixels(inst)]
+        # One set per view (View Position + laterality): a mammogram's four views hang apart,
+        # images of one view (or of no stated view) stay one stack to scroll through.
+        views: dict[tuple[str, str], list[Any]] = {}
+        for inst in series.instances:
+            if _has_pixels(inst):
+                view = (str(getattr(inst, "view_position", "") or "").upper(),
+                        str(getattr(inst, "laterality", "") or "").upper())
+                views.setdefault(view, []).append(inst)
+        if len(views) == 1:
+            return [_set_from(series, study_uid, uid, group, prior) for group in views.values()]
+        return [_set_from(series, study_uid, f"{uid}@{'/'.join(v)}", group, prior)
+                for v, group in views.items()]
     stacks = [[i for i in stack.instances if _has_pixels(i)] for stack in series.stacks]
     stacks = [s for s in stacks if s]
     out = []
