@@ -133,6 +133,8 @@ class Library:
         self.path = Path(path) if path is not None else default_path()
         paths.ensure(self.path.parent)
         self.store_root = Path(store_root) if store_root is not None else paths.store_dir()
+        self._store_real = os.path.realpath(self.store_root)
+        self._store_prefixes = (os.path.abspath(self.store_root) + os.sep, self._store_real + os.sep)
         self.conn = _connect(self.path, timeout)
         try:
             migrate(self.conn)
@@ -380,7 +382,7 @@ class Library:
         self._forget_ids()
         deleted = []
         for path, owned in files:
-            if owned and self.owns(path):
+            if owned and self.owns(path, resolve=True):
                 try:
                     os.unlink(path)
                     deleted.append(Path(path))
@@ -391,21 +393,25 @@ class Library:
         self._prune_store_folders(deleted)
         return len(files), deleted
 
-    def owns(self, path: str | os.PathLike[str]) -> bool:
-        """Whether ``path`` lies inside the local store (symbolic links resolved)."""
-        try:
-            real = Path(os.path.realpath(path))
-            root = Path(os.path.realpath(self.store_root))
-        except OSError:
+    def owns(self, path: str | os.PathLike[str], *, resolve: bool = False) -> bool:
+        """Whether ``path`` lies inside the local store.
+
+        The plain test compares absolute paths (cheap: it runs for every indexed file);
+        with ``resolve`` symbolic links are followed too, as before deleting a file, so a
+        link from the store to user media never makes the media file ours.
+        """
+        text = os.path.abspath(path)
+        if not text.startswith(self._store_prefixes):
             return False
-        return real != root and root in real.parents
+        if not resolve:
+            return True
+        return os.path.realpath(path).startswith(self._store_real + os.sep)
 
     def _prune_store_folders(self, deleted: Iterable[Path]) -> None:
         """Remove series/study folders of the store left empty (never the store itself)."""
-        root = Path(os.path.realpath(self.store_root))
         for folder in sorted({p.parent for p in deleted}, key=lambda p: len(p.parts), reverse=True):
             for candidate in (folder, folder.parent):
-                if self.owns(candidate) and Path(os.path.realpath(candidate)) != root:
+                if self.owns(candidate, resolve=True):
                     try:
                         candidate.rmdir()
                     except OSError:
