@@ -276,3 +276,14 @@ def test_two_processes_writing_at_once(tmp_path: Path) -> None:
     assert conn.execute("SELECT COUNT(*) FROM studies").fetchone()[0] == 10
     assert conn.execute("SELECT COUNT(DISTINCT sop_uid) FROM instances").fetchone()[0] == 400
     conn.close()
+
+
+def test_a_link_from_the_store_to_media_never_deletes_the_media_file(media: Path, library: Library) -> None:
+    library.store_root.mkdir(parents=True)
+    target = next((media / "s3").rglob("*.dcm"))
+    (library.store_root / "linked.dcm").symlink_to(target)
+    index_paths(library, [library.store_root / "linked.dcm"])
+    assert library.conn.execute("SELECT owned FROM instances").fetchone()[0] == 1
+    (uid,) = _uids("s3")
+    _, deleted = library.remove_study(uid)
+    assert deleted == [] and target.exists()
