@@ -19,6 +19,8 @@ from typing import Any, Callable, Iterator, Sequence
 from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
+from pynetdicom.events import Event, EventHandlerType
+from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 from pynetdicom.status import code_to_category
 
@@ -108,7 +110,7 @@ def make_ae(calling_aet: str, node: DimseNode) -> AE:
     return ae
 
 
-def tune_connection(event: Any, fast_path: bool = False) -> None:
+def tune_connection(event: Event, fast_path: bool = False) -> None:
     """``EVT_CONN_OPEN`` handler: make a new association's transport answer promptly.
 
     * ``TCP_NODELAY``: DIMSE is request/response with small messages (C-STORE-RSP, pending
@@ -120,9 +122,12 @@ def tune_connection(event: Any, fast_path: bool = False) -> None:
     """
     import socket
 
+    transport = event.assoc.dul.socket
+    raw = transport.socket if transport is not None else None
     try:
-        event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (AttributeError, OSError):  # no socket (yet) or not TCP: nothing to tune
+        if raw is not None:  # None: no socket (yet), nothing to tune
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:  # not TCP
         log.debug("could not set TCP_NODELAY", exc_info=True)
     if fast_path:
         fastpath.install(event.assoc)
@@ -137,25 +142,25 @@ class _Watch:
         self.aborted = False
         self.connected = False
 
-    def on_open(self, event: Any) -> None:
+    def on_open(self, event: Event) -> None:
         self.connected = True
         tune_connection(event, self.fast_path)
 
-    def on_acse(self, event: Any) -> None:
-        p = event.primitive
-        if getattr(p, "result", None) in (0x01, 0x02):
+    def on_acse(self, event: Event) -> None:
+        p = getattr(event, "primitive", None)  # set by pynetdicom on ACSE events
+        if isinstance(p, A_ASSOCIATE) and p.result in (0x01, 0x02):
             self.reject = f"{p.result_str}, source: {p.source_str}, reason: {p.reason_str}"
 
-    def on_abort(self, event: Any) -> None:
+    def on_abort(self, event: Event) -> None:
         self.aborted = True
 
-    def handlers(self) -> list[tuple[Any, Callable[[Any], None]]]:
+    def handlers(self) -> list[EventHandlerType]:
         return [(evt.EVT_ACSE_RECV, self.on_acse), (evt.EVT_ABORTED, self.on_abort),
                 (evt.EVT_CONN_OPEN, self.on_open)]
 
 
 def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
-              evt_handlers: list[tuple[Any, Callable[..., Any]]] | None = None,
+              evt_handlers: list[EventHandlerType] | None = None,
               token: CancelToken | None = None, require_accepted: bool = True,
               fast_path: bool = False) -> Association:
     """Open an association with ``node`` proposing ``contexts`` (at most 128).
@@ -252,7 +257,7 @@ def release(assoc: Association) -> None:
     if assoc.is_established:
         try:
             assoc.release()
-        except Exception:  # noqa: BLE001 - at the end, make sure the socket goes away
+        except Exception:  # at the end, make sure the socket goes away
             log.debug("release failed, aborting", exc_info=True)
             assoc.abort()
 
@@ -277,7 +282,7 @@ def cancel_watch(assoc: Association, token: CancelToken | None,
         if on_cancel is not None:
             try:
                 on_cancel()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("C-CANCEL failed", exc_info=True)
 
         def later() -> None:
