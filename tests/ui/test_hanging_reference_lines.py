@@ -183,3 +183,34 @@ def test_command_line_layout_screenshot_shows_the_line(tmp_path, repo_root) -> N
                           "--screenshot", str(out)], cwd=repo_root, env=env, capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "out of range" in bad.stderr
+
+
+def test_rehang_of_a_grown_stack_keeps_the_slice_on_screen(qtbot, window, tmp_path) -> None:
+    # On a large CD the window hangs early and again when the scan ends; the reader who
+    # scrolled meanwhile stays on the slice he is reading.
+    write_ct_with_localizer(tmp_path / "ct", slices=8)
+    _open(qtbot, window, tmp_path / "ct")
+    loc_vp, stack_vp = window.grid.visible_viewports()
+    stack_vp.set_index(5)
+    qtbot.waitUntil(lambda: stack_vp.current is not None and stack_vp.current.ref == stack_vp.frames[5])
+    on_screen = stack_vp.current.ref
+    # Four more slices arrive (further down: z < -50), as from a disc still being read.
+    import pydicom
+
+    from viewer.dicom.headers import read_instance
+
+    extra = tmp_path / "more"
+    write_ct_with_localizer(extra, slices=4, localizer=False)
+
+    first = pydicom.dcmread(stack_vp.frames[0].path)
+    for k, path in enumerate(sorted(extra.glob("AX*.dcm"))):
+        ds = pydicom.dcmread(path)
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = first.StudyInstanceUID, first.SeriesInstanceUID
+        ds.FrameOfReferenceUID = first.FrameOfReferenceUID
+        ds.ImagePositionPatient = [AXIAL_ORIGIN[0], AXIAL_ORIGIN[1], AXIAL_Z0 - AXIAL_STEP * (k + 1)]
+        ds.InstanceNumber = 100 + k
+        ds.save_as(path)
+        window._tree.add(read_instance(path))
+    assert window.hanging.apply(window._tree)
+    assert stack_vp.frame_count == 12 and window.grid.visible_viewports()[1] is stack_vp
+    assert stack_vp.current.ref == on_screen and stack_vp.frames[stack_vp.index] == on_screen

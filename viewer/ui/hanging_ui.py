@@ -105,9 +105,12 @@ class HangingController:
             return False
         self.last = result
         w = self.w
-        w.grid.set_layout(result.layout)
+        relayout = w.grid.layout_name != result.layout or not self._shown
+        if w.grid.layout_name != result.layout:
+            w.grid.set_layout(result.layout)
         for vp in w.grid.viewports:
             w._wire(vp)
+        before = dict(self._shown)
         self._shown.clear()
         visible = w.grid.visible_viewports()
         waiting = set()
@@ -121,15 +124,20 @@ class HangingController:
             frames = [f for f in frames_of_series(series) if f.sop_instance_uid in wanted]
             if not frames:
                 continue
-            vp.set_frames(frames, series_uid=ds.series_uid)
+            previous = before.get(id(vp))
+            if previous is not None and previous.key == ds.key and vp.frames:
+                vp.update_frames(frames)  # the same stack, grown: stay on the slice the reader is at
+            else:
+                vp.set_frames(frames, series_uid=ds.series_uid)
+                waiting.add(id(vp))
             self._shown[id(vp)] = ds
             shown = getattr(w, "_shown", None)
             if isinstance(shown, dict):  # the window extends a stack that grows while loading
                 shown[id(vp)] = (vp, series, series.instance_count)
             if any(not getattr(i, "header_loaded", True) for i in series.instances):
                 w._refine_series(series, vp)  # listed from a DICOMDIR: read the headers
-            waiting.add(id(vp))
-        w.grid.set_active(visible[result.active] if result.active < len(visible) else visible[0])
+        if relayout:  # a re-hang of the same arrangement leaves the active viewport alone
+            w.grid.set_active(visible[result.active] if result.active < len(visible) else visible[0])
         w._hang_waiting = waiting
         log.info("hanging protocol %r: layout %s", result.protocol, result.layout)
         w.statusBar().showMessage(f"Hanging protocol: {result.protocol} ({result.layout})", 5000)
