@@ -109,3 +109,26 @@ def test_user_presets_saved_in_settings(qtbot, window, tmp_path, monkeypatch):
     vp.reset_window()
     action.trigger()
     assert vp.current_window() == (123.0, 456.0) and vp.window_name == "My liver"
+
+
+def test_thumbnail_of_a_ct_without_window_uses_the_default_preset(tmp_path) -> None:
+    from viewer.ui.thumbnails import render_thumbnail
+
+    write_ct_with_localizer(tmp_path / "ct", slices=1, window=False)
+    path = tmp_path / "ct" / "LOC001.dcm"  # body 60 HU, spine 500 HU, air -1000 HU
+    ds = pydicom.dcmread(path)
+    hu = apply_modality_lut(ds.pixel_array, ds)
+    thumb = render_thumbnail(str(path), 0, size=400)  # step 1: every pixel
+    assert thumb.shape == hu.shape
+    r, c = 100, 150  # inside the body, off the spine
+
+    def linear(x: float, center: float = 40.0, width: float = 400.0) -> float:
+        # PS3.3 C.11.2.1.2.1, output 0..255
+        if x <= center - 0.5 - (width - 1) / 2:
+            return 0.0
+        if x > center - 0.5 + (width - 1) / 2:
+            return 255.0
+        return ((x - (center - 0.5)) / (width - 1) + 0.5) * 255.0
+
+    assert float(hu[r, c]) == 60.0
+    assert abs(float(thumb[r, c]) - linear(60.0)) <= 1.0  # 140, not min/max's 180

@@ -31,11 +31,18 @@ def render_thumbnail(path: str, frame_index: int, size: int = THUMB_SIZE) -> np.
     frame = src.frame(index)
     params = params_from_dataset(src.dataset, frame_index=index)
     if params.window is None and params.voi_lut is None and not params.is_color:
-        # Without a VOI in the file the window comes from the frame's min/max: take it from
-        # the whole frame, so the thumbnail matches the full view.
-        w = current_window(frame, params)
-        if w is not None:
-            params = params.with_window(w.center, w.width, w.function)
+        # Without a VOI in the file the viewport opens with the modality's default preset
+        # (CT: soft tissue), else at min/max over the whole frame: the thumbnail does the same.
+        from viewer.tasks.presets import default_preset, preset_window
+
+        preset = default_preset(str(src.dataset.get("Modality", "") or ""))
+        if preset is not None:
+            center, width = preset_window(preset, frame, params)
+            params = params.with_window(center, width)
+        else:
+            w = current_window(frame, params)
+            if w is not None:
+                params = params.with_window(w.center, w.width, w.function)
     step = max(1, int(max(frame.shape[:2]) // size))
     # Subsample stored values first: render is pointwise, so this equals subsampling the rendering.
     return np.ascontiguousarray(render(frame[::step, ::step], params))
