@@ -9,13 +9,14 @@ from pynetdicom.sop_class import CTImageStorage
 
 
 def ct_dataset(sop: str, study: str, series: str, *, size: int = 8, pixels: np.ndarray | None = None,
-               patient_id: str = "ID1", patient_name: str = "") -> Dataset:
+               patient_id: str = "ID1", patient_name: str = "", sop_class: str = CTImageStorage) -> Dataset:
     """A ``size`` x ``size`` CT image with the given UIDs; pixel values ``0, 1, 2, ...``
-    unless ``pixels`` (any shape with ``size * size`` values, cast to uint16) says otherwise."""
+    unless ``pixels`` (any shape with ``size * size`` values, cast to uint16) says otherwise.
+    ``sop_class`` may name another storage class (an MR, to test what a peer accepts)."""
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = CTImageStorage
+    ds.SOPClassUID = sop_class
     ds.SOPInstanceUID, ds.StudyInstanceUID, ds.SeriesInstanceUID = sop, study, series
     ds.Modality, ds.PatientID = "CT", patient_id
     if patient_name:

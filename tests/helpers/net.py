@@ -1,17 +1,20 @@
 """Helpers shared by the network tests: a pynetdicom C-GET peer, a C-STORE sender and C-GET
-runner, waiting for a server to drop a connection, and the switch that turns the fast path
-off (pynetdicom as the oracle). Small CT images are in :mod:`tests.helpers.ct`."""
+runner, C-GET handlers that fail on cue, waiting for a server to drop a connection, and the
+switch that turns the fast path off (pynetdicom as the oracle). Small CT images are in
+:mod:`tests.helpers.ct`."""
 
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
+import numpy as np
 import pytest
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet, Verification
 
@@ -21,6 +24,7 @@ from viewer.net.get import get
 from viewer.net.progress import RetrieveProgress, retrieve_identifier
 from viewer.net.store import LocalStore
 
+from tests.helpers.ct import ct_dataset
 from tests.helpers.peers import free_port
 
 
@@ -90,3 +94,32 @@ def run_get(port: int, store: LocalStore, data: list[Dataset]) -> list[RetrieveP
     ident = retrieve_identifier("STUDY", {"StudyInstanceUID": str(data[0].StudyInstanceUID)})
     return list(get(node, "VIEWER", ident, StudyRootQueryRetrieveInformationModelGet, store,
                     sop_classes=[CTImageStorage]))
+
+
+def retrieve_image(sop_class: str, n: int) -> Dataset:
+    """Instance ``n`` (8x8, class ``sop_class``) of the one-study set the C-GET fault peers serve."""
+    return ct_dataset(generate_uid(entropy_srcs=["faults", sop_class, str(n)]),
+                      generate_uid(entropy_srcs=["faults-study"]),
+                      generate_uid(entropy_srcs=["faults-series", sop_class]),
+                      pixels=np.arange(64) * (n + 1), patient_id="FAULTS", sop_class=sop_class)
+
+
+def get_handler(datasets: list[Dataset], abort_after: int | None = None, silent_after: int | None = None,
+                silence: threading.Event | None = None) -> Callable[[Any], Iterator[Any]]:
+    """An ``EVT_C_GET`` handler sending ``datasets``: it aborts the association before
+    instance ``abort_after``, or stops answering before instance ``silent_after`` until
+    ``silence`` is set (the test's teardown), and honours C-CANCEL."""
+    def handler(event: Any) -> Iterator[Any]:
+        yield len(datasets)
+        for i, ds in enumerate(datasets):
+            if abort_after is not None and i == abort_after:
+                event.assoc.abort()
+                return
+            if silent_after is not None and i == silent_after:
+                assert silence is not None, "silent_after needs the event that ends the silence"
+                silence.wait(60)
+            if event.is_cancelled:
+                yield 0xFE00, None
+                return
+            yield 0xFF00, ds
+    return handler

@@ -89,15 +89,17 @@ def test_send_dialog_coerces_identity(qtbot, tmp_path: Path, orthanc, corpus: Pa
 
 
 def test_panel_send_cancel(qtbot, tmp_path: Path, corpus: Path) -> None:
-    import time
+    import threading
 
     from pynetdicom import AE, evt
     from pynetdicom.sop_class import CTImageStorage
 
     received: list[str] = []
+    cancelled = threading.Event()
 
-    def slow_store(event: evt.Event) -> int:  # a slow peer, so the cancel lands mid-send
-        time.sleep(0.2)
+    def slow_store(event: evt.Event) -> int:  # after two files the peer waits for the user's cancel
+        if len(received) >= 2:
+            cancelled.wait(15)
         received.append(str(event.dataset.SOPInstanceUID))
         return 0
 
@@ -112,6 +114,7 @@ def test_panel_send_cancel(qtbot, tmp_path: Path, corpus: Path) -> None:
             job = action.send_paths([corpus / "series" / "ct_stack_40"])
             qtbot.waitUntil(lambda: len(received) >= 2, timeout=10000)
             job.cancel()
+            cancelled.set()
         text, ok = blocker.args
         assert not ok and "(cancelled)" in text
         assert action.last_report.cancelled and 2 <= len(received) < 40

@@ -8,16 +8,16 @@ import threading
 import time
 from typing import Any, Iterator
 
-import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import (CTImageStorage, MRImageStorage, StudyRootQueryRetrieveInformationModelFind,
                                   StudyRootQueryRetrieveInformationModelGet,
                                   StudyRootQueryRetrieveInformationModelMove)
 
+from tests.helpers.net import get_handler, retrieve_image
 from tests.helpers.peers import free_port
 from viewer.config import DimseNode, Timeouts
 from viewer.errors import Cancelled, NetError
@@ -29,22 +29,6 @@ from viewer.net.store import TMP_PREFIX, LocalStore
 
 FIND = StudyRootQueryRetrieveInformationModelFind
 GET = StudyRootQueryRetrieveInformationModelGet
-
-
-def _image(sop_class: str, n: int) -> Dataset:
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = sop_class
-    ds.SOPInstanceUID = generate_uid(entropy_srcs=["faults", sop_class, str(n)])
-    ds.StudyInstanceUID = generate_uid(entropy_srcs=["faults-study"])
-    ds.SeriesInstanceUID = generate_uid(entropy_srcs=["faults-series", sop_class])
-    ds.PatientID, ds.Modality = "FAULTS", "CT"
-    ds.Rows = ds.Columns = 8
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.PixelData = (np.arange(64, dtype="<u2") * (n + 1)).tobytes()
-    return ds
 
 
 class Peer:
@@ -72,6 +56,11 @@ class Peer:
         self.server.shutdown()
 
 
+#: A peer that "stops answering" waits on this until its test ends (then its thread goes on
+#: and the server can shut down); only our own timeouts can end the call before that.
+SILENT_UNTIL_TEARDOWN = threading.Event()
+
+
 @pytest.fixture
 def make_peer() -> Iterator[Any]:
     peers: list[Peer] = []
@@ -80,7 +69,9 @@ def make_peer() -> Iterator[Any]:
         peers.append(Peer(*args, **kwargs))
         return peers[-1]
 
+    SILENT_UNTIL_TEARDOWN.clear()
     yield factory
+    SILENT_UNTIL_TEARDOWN.set()
     for p in peers:
         p.stop()
 
@@ -110,32 +101,36 @@ def test_peer_that_stops_answering_hits_the_dimse_timeout(make_peer) -> None:
         ds = Dataset()
         ds.QueryRetrieveLevel, ds.PatientID = "STUDY", "ONE"
         yield 0xFF00, ds
-        time.sleep(3)
+        SILENT_UNTIL_TEARDOWN.wait(60)
         yield 0x0000, None
 
     peer = make_peer([(evt.EVT_C_FIND, handler)])
     got: list[Dataset] = []
-    t0 = time.monotonic()
-    with pytest.raises(NetError, match="DIMSE timeout"):
+    with pytest.raises(NetError, match="DIMSE timeout"):  # the peer never answers: only the timeout ends it
         for ds in find(peer.node(dimse=1.0), "VIEWER", build_query("STUDY"), FIND):
             got.append(ds)
-    assert time.monotonic() - t0 < 2.5
     assert [d.PatientID for d in got] == ["ONE"]
 
 
 def test_cancel_sends_c_cancel(make_peer) -> None:
     seen = threading.Event()
+    asked = threading.Event()  # the client has cancelled (its C-CANCEL is on the wire)
 
     def handler(event: Any) -> Iterator[Any]:
         for i in range(100):
-            if event.is_cancelled:
+            cancelled = event.is_cancelled  # (reading it consumes pynetdicom's cancel request)
+            if i == 3 and not cancelled:  # the client cancels after three matches: hold the fourth
+                asked.wait(10)
+                deadline = time.monotonic() + 10
+                while not (cancelled := event.is_cancelled) and time.monotonic() < deadline:
+                    time.sleep(0.01)  # pynetdicom's DUL thread files the C-CANCEL it received
+            if cancelled:
                 seen.set()
                 yield 0xFE00, None
                 return
             ds = Dataset()
             ds.QueryRetrieveLevel, ds.PatientID = "STUDY", str(i)
             yield 0xFF00, ds
-            time.sleep(0.05)
         yield 0x0000, None
 
     peer = make_peer([(evt.EVT_C_FIND, handler)])
@@ -146,24 +141,9 @@ def test_cancel_sends_c_cancel(make_peer) -> None:
             got.append(ds)
             if len(got) == 3:
                 token.cancel()
+                asked.set()
     assert seen.wait(5), "the peer never saw C-CANCEL"
     assert len(got) == 3
-
-
-def _get_handler(datasets: list[Dataset], abort_after: int | None = None, sleep_after: int | None = None):
-    def handler(event: Any) -> Iterator[Any]:
-        yield len(datasets)
-        for i, ds in enumerate(datasets):
-            if abort_after is not None and i == abort_after:
-                event.assoc.abort()
-                return
-            if sleep_after is not None and i == sleep_after:
-                time.sleep(3)
-            if event.is_cancelled:
-                yield 0xFE00, None
-                return
-            yield 0xFF00, ds
-    return handler
 
 
 def _run_get(peer: Peer, store: LocalStore, dimse: float = 5.0, sop_classes=(CTImageStorage, MRImageStorage),
@@ -180,8 +160,8 @@ def _stored_uids(store: LocalStore) -> set[str]:
 
 
 def test_get_abort_mid_transfer_keeps_received_files(make_peer, tmp_path) -> None:
-    data = [_image(CTImageStorage, n) for n in range(4)]
-    peer = make_peer([(evt.EVT_C_GET, _get_handler(data, abort_after=2))])
+    data = [retrieve_image(CTImageStorage, n) for n in range(4)]
+    peer = make_peer([(evt.EVT_C_GET, get_handler(data, abort_after=2))])
     store = LocalStore(tmp_path)
     with pytest.raises(NetError, match="abort"):
         _run_get(peer, store)
@@ -190,8 +170,8 @@ def test_get_abort_mid_transfer_keeps_received_files(make_peer, tmp_path) -> Non
 
 
 def test_get_peer_stops_answering(make_peer, tmp_path) -> None:
-    data = [_image(CTImageStorage, n) for n in range(3)]
-    peer = make_peer([(evt.EVT_C_GET, _get_handler(data, sleep_after=1))])
+    data = [retrieve_image(CTImageStorage, n) for n in range(3)]
+    peer = make_peer([(evt.EVT_C_GET, get_handler(data, silent_after=1, silence=SILENT_UNTIL_TEARDOWN))])
     store = LocalStore(tmp_path)
     with pytest.raises(NetError, match="DIMSE timeout"):
         _run_get(peer, store, dimse=1.0)
@@ -202,8 +182,8 @@ def test_get_peer_stops_answering(make_peer, tmp_path) -> None:
 def test_get_sub_operation_failures_are_a_warning(make_peer, tmp_path) -> None:
     # We propose only CT storage: the MR instance cannot be sent, a failed sub-operation;
     # the final status is then 0xB000 (PS3.4 C.4.3.1.3.1), a warning, not an error.
-    ct, mr = _image(CTImageStorage, 1), _image(MRImageStorage, 2)
-    peer = make_peer([(evt.EVT_C_GET, _get_handler([ct, mr]))])
+    ct, mr = retrieve_image(CTImageStorage, 1), retrieve_image(MRImageStorage, 2)
+    peer = make_peer([(evt.EVT_C_GET, get_handler([ct, mr]))])
     store = LocalStore(tmp_path)
     steps = _run_get(peer, store, sop_classes=[CTImageStorage])
     final = steps[-1]
@@ -214,8 +194,8 @@ def test_get_sub_operation_failures_are_a_warning(make_peer, tmp_path) -> None:
 
 
 def test_get_cancel_keeps_files(make_peer, tmp_path) -> None:
-    data = [_image(CTImageStorage, n) for n in range(50)]
-    peer = make_peer([(evt.EVT_C_GET, _get_handler(data))])
+    data = [retrieve_image(CTImageStorage, n) for n in range(50)]
+    peer = make_peer([(evt.EVT_C_GET, get_handler(data))])
     store = LocalStore(tmp_path)
     token = CancelToken()
     seen = []
@@ -237,8 +217,8 @@ def _cli(*args: str) -> "subprocess.CompletedProcess[str]":
 
 
 def test_cli_get_abort_reports_status_and_keeps_files(make_peer, tmp_path) -> None:
-    data = [_image(CTImageStorage, n) for n in range(4)]
-    peer = make_peer([(evt.EVT_C_GET, _get_handler(data, abort_after=2))])
+    data = [retrieve_image(CTImageStorage, n) for n in range(4)]
+    peer = make_peer([(evt.EVT_C_GET, get_handler(data, abort_after=2))])
     r = _cli("get", "127.0.0.1", str(peer.port), "--aec", "FAULTY", "-k", "StudyInstanceUID=1.2.3",
              "--sop-class", CTImageStorage, "--out", str(tmp_path))
     assert r.returncode == 1
@@ -250,8 +230,8 @@ def test_cli_get_abort_reports_status_and_keeps_files(make_peer, tmp_path) -> No
 
 
 def test_cli_get_sub_operation_failure_exit_status(make_peer, tmp_path) -> None:
-    ct, mr = _image(CTImageStorage, 1), _image(MRImageStorage, 2)
-    peer = make_peer([(evt.EVT_C_GET, _get_handler([ct, mr]))])
+    ct, mr = retrieve_image(CTImageStorage, 1), retrieve_image(MRImageStorage, 2)
+    peer = make_peer([(evt.EVT_C_GET, get_handler([ct, mr]))])
     r = _cli("get", "127.0.0.1", str(peer.port), "--aec", "FAULTY", "-k", "StudyInstanceUID=1.2.3",
              "--sop-class", CTImageStorage, "--out", str(tmp_path))
     assert r.returncode == 1
@@ -261,7 +241,7 @@ def test_cli_get_sub_operation_failure_exit_status(make_peer, tmp_path) -> None:
 
 def test_cli_find_timeout(make_peer) -> None:
     def handler(event: Any) -> Iterator[Any]:
-        time.sleep(3)
+        SILENT_UNTIL_TEARDOWN.wait(60)
         yield 0x0000, None
 
     peer = make_peer([(evt.EVT_C_FIND, handler)])
@@ -276,7 +256,7 @@ def test_move_sub_operation_failure_at_our_scp(make_peer, tmp_path) -> None:
     from viewer.net.move import move
     from viewer.net.storage_scp import StorageSCP
 
-    good, bad = _image(CTImageStorage, 1), _image(MRImageStorage, 2)
+    good, bad = retrieve_image(CTImageStorage, 1), retrieve_image(MRImageStorage, 2)
     bad.StudyInstanceUID = "1.2.999"
     store = LocalStore(tmp_path / "store")
     (store.root / "1.2.999").write_text("a file where the study folder should be")  # mkdir fails

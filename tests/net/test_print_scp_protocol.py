@@ -8,7 +8,7 @@ own N-EVENT-REPORT handling.
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -292,8 +292,22 @@ def test_action_before_any_image_is_set(server):
     assert pngs(server.out) == []
 
 
+class _Heard(logging.Handler):
+    """Sets :attr:`event` when a record containing ``text`` is logged (from any thread)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.text, self.event = text, threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.event.set()
+
+
 def test_aborted_association_mid_session(server, caplog):
     caplog.set_level(logging.WARNING, logger="viewer.net.print_scp")
+    heard = _Heard("never printed")
+    logging.getLogger().addHandler(heard)  # whichever print SCP module logs it
     scu = Scu(server.port)
     session = scu.session()
     _st, rsp, _fb = scu.film_box(session)
@@ -309,11 +323,11 @@ def test_aborted_association_mid_session(server, caplog):
     finally:
         scu2.release()
     assert len(pngs(server.out)) == 1
-    # The server notices the abort in its own thread; give it a moment on a busy machine.
-    deadline = time.monotonic() + 10
-    while not any("never printed" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert any("never printed" in r.getMessage() for r in caplog.records)
+    # The server notices the abort in its own thread and logs it.
+    try:
+        assert heard.event.wait(30), "the server never logged the unprinted film of the aborted association"
+    finally:
+        logging.getLogger().removeHandler(heard)
 
 
 # ---------------------------------------------------------------------------- content

@@ -107,14 +107,18 @@ def slow_peer() -> Iterator[tuple[int, threading.Event]]:
 
     def handler(event: Any) -> Iterator[Any]:
         for i in range(200):
-            if event.is_cancelled:
+            asked = event.is_cancelled  # (reading it consumes pynetdicom's cancel request)
+            if i == 3 and not asked:  # three matches, then nothing until the user's cancel arrives
+                deadline = time.monotonic() + 15
+                while not (asked := event.is_cancelled) and time.monotonic() < deadline:
+                    time.sleep(0.01)  # pynetdicom files a received C-CANCEL; no event tells us
+            if asked:
                 cancelled.set()
                 yield 0xFE00, None
                 return
             ds = Dataset()
             ds.QueryRetrieveLevel, ds.PatientID, ds.StudyInstanceUID = "STUDY", f"P{i}", f"1.2.{i}"
             yield 0xFF00, ds
-            time.sleep(0.05)
         yield 0x0000, None
 
     ae = AE(ae_title="SLOW")
@@ -155,16 +159,16 @@ def test_node_edits_are_saved(qtbot, tmp_path, monkeypatch) -> None:
 
 def test_retrieve_fault_is_shown_and_files_kept(qtbot, tmp_path) -> None:
     """A peer that aborts after two C-STORE sub-operations: the panel says so, files stay."""
-    from net.test_pacs_faults import _get_handler, _image
+    from tests.helpers.net import get_handler, retrieve_image
     from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
-    data = [_image(CTImageStorage, n) for n in range(4)]
+    data = [retrieve_image(CTImageStorage, n) for n in range(4)]
     ae = AE(ae_title="FAULTY")
     ae.add_supported_context(StudyRootQueryRetrieveInformationModelGet)
     ae.add_supported_context(CTImageStorage, scu_role=True, scp_role=True)
     port = free_port()
     server = ae.start_server(("127.0.0.1", port), block=False,
-                             evt_handlers=[(evt.EVT_C_GET, _get_handler(data, abort_after=2))])
+                             evt_handlers=[(evt.EVT_C_GET, get_handler(data, abort_after=2))])
     panel = _panel(qtbot, tmp_path, [DimseNode("faulty", "FAULTY", "127.0.0.1", port, retrieve="get")])
     received: list[str] = []
     panel.studies_retrieved.connect(received.extend)
