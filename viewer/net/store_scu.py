@@ -32,6 +32,9 @@ from viewer.cancel import CancelToken, is_cancelled
 from viewer.errors import Cancelled, NetError
 
 if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+    from pynetdicom.association import Association
+
     from viewer.config import DimseNode
 
 log = logging.getLogger(__name__)
@@ -160,7 +163,7 @@ def classify(status: int) -> str:
 
 def _contexts_for(sop_class: str, syntaxes: set[str]) -> list[tuple[str, list[str]]]:
     """Contexts for one SOP class: native syntaxes together, each compressed one alone."""
-    native = list(UNCOMPRESSED)
+    native: list[str] = list(UNCOMPRESSED)
     if ExplicitVRBigEndian in syntaxes:
         native.append(ExplicitVRBigEndian)
     out: list[tuple[str, list[str]]] = [(sop_class, native)]
@@ -202,16 +205,16 @@ def plan(items: Sequence[StoreItem], max_contexts: int = MAX_CONTEXTS) -> list[_
     return groups
 
 
-def _accepted(assoc: object) -> dict[str, set[str]]:
+def _accepted(assoc: Association) -> dict[str, set[str]]:
     """SOP class -> transfer syntaxes the peer accepted on this association."""
     out: dict[str, set[str]] = {}
-    for cx in assoc.accepted_contexts:  # type: ignore[attr-defined]
+    for cx in assoc.accepted_contexts:
         out.setdefault(str(cx.abstract_syntax), set()).update(str(ts) for ts in cx.transfer_syntax)
     return out
 
 
 def _prepare(item: StoreItem, accepted: set[str],
-             modify: Callable[[object], object] | None) -> tuple[object, str]:
+             modify: Callable[[Dataset], Dataset] | None) -> tuple[Dataset, str]:
     """Read ``item`` and bring it into a syntax the peer accepted; (dataset, syntax)."""
     ts = item.transfer_syntax_uid
     ds = read_dataset(item)
@@ -222,7 +225,7 @@ def _prepare(item: StoreItem, accepted: set[str],
     if ts == DeflatedExplicitVRLittleEndian and accepted & set(UNCOMPRESSED):
         # pydicom has inflated the data set on reading; underneath it is Explicit VR LE
         # (PS3.5 A.5), so only the File Meta changes.
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian  # type: ignore[attr-defined]
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
         return ds, ExplicitVRLittleEndian
     if UID(ts).is_compressed:
         if not (accepted & set(UNCOMPRESSED)):
@@ -231,7 +234,7 @@ def _prepare(item: StoreItem, accepted: set[str],
         # The peer declined the compressed syntax: decompress (PS3.5 8.2) and send natively.
         try:
             ds.decompress()
-        except Exception as exc:  # noqa: BLE001 - any codec failure means "cannot transcode"
+        except Exception as exc:  # any codec failure means "cannot transcode"
             raise NetError(f"cannot decompress {UID(ts).name} for a peer that accepts only "
                            f"uncompressed data: {exc}") from exc
         return ds, str(ds.file_meta.TransferSyntaxUID)
@@ -242,7 +245,7 @@ def _prepare(item: StoreItem, accepted: set[str],
     raise NetError(f"no accepted transfer syntax for {UID(ts).name}")
 
 
-def _to_little_endian(ds: object) -> object:
+def _to_little_endian(ds: Dataset) -> Dataset:
     """Re-encode a big-endian data set as Explicit VR Little Endian (PS3.5 A.3 is retired).
 
     pydicom swaps numeric VRs when writing; Pixel Data (OW) is kept as raw bytes, so it is
@@ -251,20 +254,20 @@ def _to_little_endian(ds: object) -> object:
     """
     import numpy as np
 
-    if "PixelData" in ds and int(ds.get("BitsAllocated", 8)) > 8:  # type: ignore[operator]
-        arr = ds.pixel_array  # type: ignore[attr-defined]
+    if "PixelData" in ds and int(ds.get("BitsAllocated", 8)) > 8:
+        arr = ds.pixel_array
         ds.PixelData = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
-        if int(ds.get("SamplesPerPixel", 1)) > 1:  # type: ignore[attr-defined]
+        if int(ds.get("SamplesPerPixel", 1)) > 1:
             ds.PlanarConfiguration = 0  # pixel_array is colour-by-pixel
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian  # type: ignore[attr-defined]
-    ds.set_original_encoding(False, True)  # type: ignore[attr-defined]
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.set_original_encoding(False, True)
     return ds
 
 
 def send(target: "StoreTarget | DimseNode", items: Sequence[StoreItem], *,
          progress: Callable[[StoreResult, int, int], None] | None = None,
          cancel: CancelToken | None = None,
-         modify: Callable[[object], object] | None = None,
+         modify: Callable[[Dataset], Dataset] | None = None,
          associations: int = 1, calling_aet: str = "VIEWER") -> Iterator[StoreResult]:
     """Send ``items`` by C-STORE, yielding one :class:`StoreResult` per item.
 
@@ -316,7 +319,7 @@ def send(target: "StoreTarget | DimseNode", items: Sequence[StoreItem], *,
             yield result
 
 
-def _parallel(peer: tuple[object, str], group: _Group, n: int, modify: Callable[[object], object] | None,
+def _parallel(peer: tuple[DimseNode, str], group: _Group, n: int, modify: Callable[[Dataset], Dataset] | None,
               cancel: CancelToken | None) -> Iterator[StoreResult]:
     """Run ``n`` associations in threads over interleaved shares of ``group``.
 
@@ -329,16 +332,17 @@ def _parallel(peer: tuple[object, str], group: _Group, n: int, modify: Callable[
         stop, unlink = cancel.child()
     else:
         stop, unlink = CancelToken(), (lambda: None)
-    out: "queue.Queue[tuple[str, object]]" = queue.Queue()
+    # A result, a worker's exception, or None when a worker is done.
+    out: queue.Queue[StoreResult | BaseException | None] = queue.Queue()
 
     def worker(share: list[StoreItem]) -> None:
         try:
             for r in _send_group(peer, group.contexts, share, modify, stop):
-                out.put(("result", r))
+                out.put(r)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer thread
-            out.put(("error", exc))
+            out.put(exc)
         finally:
-            out.put(("done", None))
+            out.put(None)
 
     threads = [threading.Thread(target=worker, args=(group.items[i::n],), name=f"store-scu-{i}", daemon=True)
                for i in range(n)]
@@ -348,13 +352,13 @@ def _parallel(peer: tuple[object, str], group: _Group, n: int, modify: Callable[
     running = n
     try:
         while running:
-            kind, value = out.get()
-            if kind == "result":
-                yield value  # type: ignore[misc]
-            elif kind == "error":
+            value = out.get()
+            if isinstance(value, StoreResult):
+                yield value
+            elif isinstance(value, BaseException):
                 if error is None and not (isinstance(value, Cancelled) and stop.cancelled
                                           and not is_cancelled(cancel)):
-                    error = value  # type: ignore[assignment]
+                    error = value
                 stop.cancel()
             else:
                 running -= 1
@@ -367,7 +371,7 @@ def _parallel(peer: tuple[object, str], group: _Group, n: int, modify: Callable[
         raise error
 
 
-def _node_of(target: object, calling_aet: str) -> tuple[object, str]:
+def _node_of(target: StoreTarget | DimseNode, calling_aet: str) -> tuple[DimseNode, str]:
     """(DimseNode, calling AE title) for a :class:`StoreTarget` or a configured node."""
     from viewer.config import DimseNode, Timeouts
 
@@ -378,20 +382,19 @@ def _node_of(target: object, calling_aet: str) -> tuple[object, str]:
     return target, calling_aet
 
 
-def _send_group(peer: tuple[object, str], contexts: list[tuple[str, list[str]]], items: Sequence[StoreItem],
-                modify: Callable[[object], object] | None, cancel: CancelToken | None) -> Iterator[StoreResult]:
+def _send_group(peer: tuple[DimseNode, str], contexts: list[tuple[str, list[str]]], items: Sequence[StoreItem],
+                modify: Callable[[Dataset], Dataset] | None, cancel: CancelToken | None) -> Iterator[StoreResult]:
     """One association carrying ``items`` (opened by :func:`viewer.net.association.associate`,
     which brings the node's timeouts, TLS and a rejection's reason)."""
     from viewer.net.association import Context, associate, release
 
     node, calling = peer
-    log.info("C-STORE to %s: %d contexts for %d instances", getattr(node, "ae_title", "?"), len(contexts), len(items))
-    assoc = associate(node, calling, [Context(sop, tuple(ts)) for sop, ts in contexts],  # type: ignore[arg-type]
-                      token=cancel)
+    log.info("C-STORE to %s: %d contexts for %d instances", node.ae_title, len(contexts), len(items))
+    assoc = associate(node, calling, [Context(sop, tuple(ts)) for sop, ts in contexts], token=cancel)
     try:
         _no_delay(assoc)
         accepted = _accepted(assoc)
-        lost = f"association with {getattr(node, 'ae_title', '?')} was lost (aborted by the peer or timed out)"
+        lost = f"association with {node.ae_title} was lost (aborted by the peer or timed out)"
         for item in items:
             if cancel is not None:
                 cancel.raise_if_cancelled("send cancelled")
@@ -405,7 +408,7 @@ def _send_group(peer: tuple[object, str], contexts: list[tuple[str, list[str]]],
         release(assoc)
 
 
-def _no_delay(assoc: object) -> None:
+def _no_delay(assoc: Association) -> None:
     """Disable Nagle's algorithm on the association's socket.
 
     A C-STORE is a small command PDU followed by data PDUs, then a wait for the response:
@@ -414,15 +417,17 @@ def _no_delay(assoc: object) -> None:
     """
     import socket
 
+    transport = assoc.dul.socket
+    sock = transport.socket if transport is not None else None
     try:
-        sock = assoc.dul.socket.socket  # type: ignore[attr-defined]
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (AttributeError, OSError) as exc:  # not fatal: only slower
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError as exc:  # not fatal: only slower
         log.debug("could not set TCP_NODELAY: %s", exc)
 
 
-def _send_one(assoc: object, item: StoreItem, accepted: set[str],
-              modify: Callable[[object], object] | None) -> StoreResult:
+def _send_one(assoc: Association, item: StoreItem, accepted: set[str],
+              modify: Callable[[Dataset], Dataset] | None) -> StoreResult:
     if not accepted:
         # PS3.8 9.3.3.2: the peer rejected every context for this SOP class.
         return StoreResult(item, None, Category.FAILURE,
@@ -450,10 +455,10 @@ def _chunked_file_sends() -> None:
     _config.STORE_SEND_CHUNKED_DATASET = True
 
 
-def _finish(assoc: object, item: StoreItem, what: object, ts: str) -> StoreResult:
+def _finish(assoc: Association, item: StoreItem, what: Dataset | str, ts: str) -> StoreResult:
     """Send ``what`` (a Dataset or a file path) and classify the response."""
     try:
-        rsp = assoc.send_c_store(what)  # type: ignore[attr-defined]
+        rsp = assoc.send_c_store(what)
     except RuntimeError:  # pynetdicom: the association went away since the last check
         return StoreResult(item, None, Category.FAILURE, "association lost before sending")
     except (ValueError, AttributeError) as exc:
@@ -473,7 +478,7 @@ def _finish(assoc: object, item: StoreItem, what: object, ts: str) -> StoreResul
     return StoreResult(item, status, category, message, ts)
 
 
-def read_dataset(item: StoreItem) -> object:
+def read_dataset(item: StoreItem) -> Dataset:
     """The whole data set of ``item``, with File Meta Information (made up when absent)."""
     from pydicom import dcmread
     from pydicom.dataset import FileMetaDataset
@@ -482,9 +487,9 @@ def read_dataset(item: StoreItem) -> object:
         return dcmread(item.path)
     ds = dcmread(item.path, force=True)
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = item.sop_class_uid
-    meta.MediaStorageSOPInstanceUID = item.sop_instance_uid
-    meta.TransferSyntaxUID = item.transfer_syntax_uid
+    meta.MediaStorageSOPClassUID = UID(item.sop_class_uid)
+    meta.MediaStorageSOPInstanceUID = UID(item.sop_instance_uid)
+    meta.TransferSyntaxUID = UID(item.transfer_syntax_uid)
     ds.file_meta = meta
     return ds
 
