@@ -18,13 +18,19 @@ def test_thumbnails_render_the_series(qtbot, window, corpus) -> None:
     open_and_wait(qtbot, window, corpus / "dicomdir_media")
     items = window.browser.series_items()
     qtbot.waitUntil(lambda: all(not it.icon(0).isNull() for it in items), timeout=20000)
-    # A thumbnail is the file's default rendering subsampled (render is pointwise).
+    # A thumbnail is the viewport's default rendering subsampled (render is pointwise): the
+    # file's window, else the modality's default preset (a CT without one: soft tissue).
+    import pydicom
+
     from viewer.render import render_frame
+    from viewer.tasks.presets import default_preset
     from viewer.ui.thumbnails import render_thumbnail
 
     series = items[0].data(0, Qt.ItemDataRole.UserRole + 1)
     path = str(series.instances[0].path)
-    full = render_frame(path)
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    preset = None if "WindowCenter" in ds or "VOILUTSequence" in ds else default_preset(str(ds.Modality))
+    full = render_frame(path, window=(preset.center, preset.width) if preset else None)
     thumb = render_thumbnail(path, 0, size=16)
     step = max(1, max(full.shape[:2]) // 16)
     np.testing.assert_array_equal(thumb, full[::step, ::step])
