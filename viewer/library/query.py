@@ -271,3 +271,8 @@ def tree(conn: sqlite3.Connection, flt: StudyFilter = StudyFilter()) -> list[dic
         data["series"] = [{**asdict(se), "offline": se.offline} for se in series_rows.get(s.study_instance_uid, [])]
         patient["studies"].append(data)
     return list(patients.values())
+
+
+def recent(conn: sqlite3.Connection, limit: int = 10) -> list[StudyRow]:
+    """Studies most recently opened (File > Recent lists studies, not files), newest first."""
+    return _study_rows(conn, f"WHERE st.opened IS NOT NULL ORDER BY st.opened DESC LIMIT {int(limit)}", [])

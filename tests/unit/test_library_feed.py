@@ -1,0 +1,90 @@
+"""The library as the GUI calls it (LibraryService): any thread, change notices, recent studies,
+thumbnails, retrieve steps indexed as they come."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from PIL import Image
+
+from tests.helpers.library_data import PatientSpec, StudySpec, write_study
+from viewer.library import IndexReport, SourceKind, StudyFilter
+from viewer.net.progress import RetrieveProgress
+from viewer.tasks.library_feed import LibraryService
+
+STUDY = StudySpec(PatientSpec("FEED^ONE", "FEED-1"), "feed1", series=[("CT", "AX", "CHEST", 3)])
+OTHER = StudySpec(PatientSpec("FEED^TWO", "FEED-2"), "feed2", date="20200101", series=[("MR", "T1", "HEAD", 2)])
+
+
+def test_index_on_a_worker_thread_read_on_another(tmp_path: Path) -> None:
+    write_study(tmp_path / "media", STUDY)
+    changes: list[IndexReport] = []
+    service = LibraryService(tmp_path / "lib.sqlite", store_root=tmp_path / "store", on_change=changes.append)
+    try:
+        worker = threading.Thread(target=lambda: service.open_paths([tmp_path / "media"]))
+        worker.start()
+        worker.join(60)
+        (patient,) = service.browse()
+        assert [se["instances"] for st in patient["studies"] for se in st["series"]] == [3]
+        assert sum(c.added for c in changes) == 3
+        assert [s.study_instance_uid for s in service.studies(StudyFilter(text="feed"))] == [STUDY.study_uid]
+        assert len(service.files(STUDY.study_uid)) == 3
+    finally:
+        service.close()
+
+
+def test_recent_lists_studies_in_the_order_opened(tmp_path: Path) -> None:
+    for st in (STUDY, OTHER):
+        write_study(tmp_path / "media", st)
+    service = LibraryService(tmp_path / "lib.sqlite", store_root=tmp_path / "store")
+    try:
+        service.open_paths([tmp_path / "media"])
+        assert service.recent() == []
+        service.opened(STUDY.study_uid)
+        service.opened(OTHER.study_uid)
+        assert [s.study_instance_uid for s in service.recent()] == [OTHER.study_uid, STUDY.study_uid]
+    finally:
+        service.close()
+
+
+def test_thumbnail_is_the_rendered_middle_image_and_cached(tmp_path: Path) -> None:
+    paths = write_study(tmp_path / "media", STUDY)
+    service = LibraryService(tmp_path / "lib.sqlite", store_root=tmp_path / "store")
+    try:
+        service.open_paths([tmp_path / "media"])
+        series_uid = str(pydicom.dcmread(paths[0]).SeriesInstanceUID)
+        png = service.thumbnail(series_uid)
+        assert png is not None and service.library().thumbnail(series_uid) is not None
+        shown = np.asarray(Image.open(io.BytesIO(png)))
+        stored = pydicom.dcmread(paths[1]).pixel_array  # the middle of three, by Instance Number
+        assert shown.shape == stored.shape  # 8x8: never enlarged
+        # No window in the file: the full range is shown, darkest to brightest, in the same order.
+        assert shown[stored == stored.min()].max() == 0 and shown[stored == stored.max()].min() == 255
+        order = np.argsort(stored.ravel(), kind="stable")
+        assert np.all(np.diff(shown.ravel()[order].astype(int)) >= 0)
+        assert service.thumbnail("1.2.3.no.such.series") is None
+    finally:
+        service.close()
+
+
+def test_retrieve_steps_indexed_as_they_arrive(tmp_path: Path) -> None:
+    paths = write_study(tmp_path / "store" / "in", STUDY)
+    service = LibraryService(tmp_path / "lib.sqlite", store_root=tmp_path / "store")
+    try:
+        steps = [RetrieveProgress(completed=i + 1, files=[p], received=i + 1) for i, p in enumerate(paths)]
+        steps.append(RetrieveProgress(completed=3, status=0, final=True, received=3))
+        seen = []
+        for step in service.retrieved(steps, "PACS@host:104"):
+            seen.append(step)
+            if step.final:
+                (row,) = service.studies()
+                assert row.instances == 3 and row.sources == [str(SourceKind.PACS)]
+        assert seen == steps
+        count, deleted = service.remove(STUDY.study_uid)
+        assert count == 3 and sorted(deleted) == sorted(paths)  # received into the store: ours
+    finally:
+        service.close()

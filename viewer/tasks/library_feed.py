@@ -1,0 +1,194 @@
+"""The study library as the GUI calls it: one object, safe to use from any worker thread.
+
+:class:`LibraryService` opens one SQLite connection per thread (sqlite3 connections belong
+to the thread that made them) and offers what the browser, the PACS panel and the File menu
+need: index what is opened or retrieved, list and search for the browser, priors, recent
+studies, thumbnails, offline state, removal and CD export. Every method blocks; the GUI
+calls them from its workers and shows the results (no Qt here).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeVar
+
+from viewer.library import query
+from viewer.library.db import IndexReport, Library, Provenance, SourceKind
+from viewer.library.query import StudyFilter, StudyRow
+from viewer.tasks.cd_export import CdOptions, CdReport, export_cd
+from viewer.tasks.library import ImportResult, LibraryFeed, index_paths, index_retrieve, rebuild
+
+if TYPE_CHECKING:
+    from viewer.cancel import CancelToken
+    from viewer.net.progress import RetrieveProgress
+    from viewer.net.storage_scp import StorageSCP
+
+log = logging.getLogger(__name__)
+
+#: Longest side of a cached series thumbnail, in pixels.
+THUMBNAIL_SIZE = 128
+
+_P = TypeVar("_P", bound="RetrieveProgress")
+
+
+class LibraryService:
+    """The library for the GUI (see the module's description).
+
+    Parameters
+    ----------
+    db_path, store_root
+        As for :class:`viewer.library.db.Library` (None: the platform's defaults).
+    on_change
+        Called (on the thread that wrote) after each batch that changed the library, so the
+        browser can refresh; the GUI turns it into a signal.
+    """
+
+    def __init__(self, db_path: str | os.PathLike[str] | None = None, *,
+                 store_root: str | os.PathLike[str] | None = None,
+                 on_change: Callable[[IndexReport], None] | None = None) -> None:
+        self.db_path = db_path
+        self.store_root = store_root
+        self.on_change = on_change
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[Library] = []
+        self._feed: LibraryFeed | None = None
+
+    # ------------------------------------------------------------------ connections
+    def library(self) -> Library:
+        """This thread's connection (opened on first use)."""
+        lib: Library | None = getattr(self._local, "library", None)
+        if lib is None:
+            lib = Library(self.db_path, store_root=self.store_root)
+            self._local.library = lib
+            with self._lock:
+                self._all.append(lib)
+        return lib
+
+    def close(self) -> None:
+        """Stop the storage SCP feed and close the connections (call from the GUI's close)."""
+        if self._feed is not None:
+            self._feed.close()
+            self._feed = None
+        with self._lock:
+            libs, self._all = self._all, []
+        for lib in libs:
+            try:
+                lib.close()
+            except Exception:  # a connection of a finished thread: closing is best effort
+                log.debug("closing a library connection failed", exc_info=True)
+
+    def _changed(self, report: IndexReport) -> None:
+        if self.on_change is not None and (report.added or report.updated):
+            self.on_change(report)
+
+    # ------------------------------------------------------------------ ways in
+    def open_paths(self, paths: Sequence[str | os.PathLike[str]], *, copy: bool = False,
+                   cancel: "CancelToken | None" = None) -> ImportResult:
+        """Index what File > Open opened (referenced in place), or import it (``copy``)."""
+        return index_paths(self.library(), paths, copy=copy, cancel=cancel, on_batch=self._changed)
+
+    def retrieved(self, steps: Iterable[_P], node: str, kind: SourceKind = SourceKind.PACS) -> Iterator[_P]:
+        """Pass a retrieve's progress steps through, indexing the files of each as it arrives."""
+        yield from index_retrieve(self.library(), steps, Provenance(kind, node=node), on_batch=self._changed)
+
+    def attach_scp(self, scp: "StorageSCP") -> Callable[[], None]:
+        """Index everything our storage SCP receives, on a feed thread; returns a remover."""
+        if self._feed is None:
+            self._feed = LibraryFeed(self.db_path, store_root=self.store_root, on_batch=self._changed)
+        return self._feed.attach(scp)
+
+    def rebuild(self, cancel: "CancelToken | None" = None) -> ImportResult:
+        """Recreate the database from the local store (see :func:`viewer.tasks.library.rebuild`)."""
+        lib = getattr(self._local, "library", None)
+        if lib is not None:
+            lib.close()
+            self._local.library = None
+        lib, result = rebuild(self.db_path, self.store_root, cancel)
+        self._local.library = lib
+        with self._lock:
+            self._all.append(lib)
+        self._changed(result.report)
+        return result
+
+    # ------------------------------------------------------------------ reading
+    def browse(self, flt: StudyFilter | None = None) -> list[dict[str, Any]]:
+        """Patients > studies > series with counts, for the browser."""
+        return query.tree(self.library().conn, flt or StudyFilter())
+
+    def studies(self, flt: StudyFilter | None = None) -> list[StudyRow]:
+        """Studies matching ``flt`` (search as you type: ``StudyFilter(text=...)``)."""
+        return query.find_studies(self.library().conn, flt or StudyFilter())
+
+    def priors(self, study_uid: str) -> list[StudyRow]:
+        return query.priors(self.library().conn, study_uid)
+
+    def recent(self, limit: int = 10) -> list[StudyRow]:
+        """File > Recent: studies, newest opened first."""
+        return query.recent(self.library().conn, limit)
+
+    def opened(self, study_uid: str) -> None:
+        """Record that a study was opened (for :meth:`recent`)."""
+        self.library().mark_opened(study_uid)
+
+    def files(self, study_uid: str) -> list[str]:
+        """Paths of the study's instances that are there, to open it from the library."""
+        return [p for p, *_rest, online in self.library().instance_files([study_uid]) if online]
+
+    def refresh_online(self, study_uids: Sequence[str] | None = None) -> tuple[int, int]:
+        """Which media are in: returns (went offline, came back)."""
+        gone, back = self.library().refresh_online(study_uids)
+        if gone or back:
+            self._changed(IndexReport(updated=gone + back))
+        return gone, back
+
+    # ------------------------------------------------------------------ thumbnails
+    def thumbnail(self, series_uid: str) -> bytes | None:
+        """The series' PNG thumbnail, made and cached on first use (None if it cannot be made)."""
+        lib = self.library()
+        cached = lib.thumbnail(series_uid)
+        if cached is not None:
+            return cached[2]
+        paths = [r[0] for r in lib.conn.execute(
+            "SELECT i.path FROM instances i JOIN series se ON se.id = i.series WHERE se.series_uid = ? "
+            "AND i.online = 1 ORDER BY i.number, i.sop_uid", (series_uid,))]
+        if not paths:
+            return None
+        try:
+            width, height, png = make_thumbnail(paths[len(paths) // 2])
+        except Exception as exc:  # noqa: BLE001 - an undecodable image has no thumbnail, not a crash
+            log.info("no thumbnail for series %s: %s", series_uid, exc)
+            return None
+        lib.put_thumbnail(series_uid, width, height, png)
+        return png
+
+    # ------------------------------------------------------------------ removing and export
+    def remove(self, study_uid: str) -> tuple[int, list[Path]]:
+        """Forget a study; delete only its files in the local store."""
+        result = self.library().remove_study(study_uid)
+        self._changed(IndexReport(updated=result[0]))
+        return result
+
+    def export_cd(self, study_uids: Sequence[str], out: Path, opts: CdOptions | None = None,
+                  cancel: "CancelToken | None" = None) -> CdReport:
+        """Write the studies as a file set to burn (see :mod:`viewer.tasks.cd_export`)."""
+        return export_cd(self.library(), study_uids, out, opts, cancel)
+
+
+def make_thumbnail(path: str, size: int = THUMBNAIL_SIZE) -> tuple[int, int, bytes]:
+    """Render the first frame of ``path`` as the viewer shows it, shrunk to ``size``; (w, h, PNG)."""
+    import numpy as np
+    from PIL import Image
+
+    from viewer.render import render_frame
+
+    image = np.asarray(render_frame(path))
+    picture = Image.fromarray(image)
+    picture.thumbnail((size, size), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    picture.save(buf, format="PNG")
+    return picture.width, picture.height, buf.getvalue()
