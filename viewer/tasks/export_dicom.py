@@ -13,11 +13,14 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from viewer.cancel import CancelToken
 from viewer.dicom.anonymize import Options, anonymize_file, output_name
 from viewer.errors import Cancelled, ViewerError
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 from viewer.net.store import LocalStore
 
 log = logging.getLogger(__name__)
@@ -75,11 +78,11 @@ def export_instances(sources: Iterable[tuple[str, str, str, str]], out: str | os
     return report
 
 
-def _write_atomic(ds: object, target: Path) -> None:
+def _write_atomic(ds: Dataset, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".dcm", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            ds.save_as(fh, enforce_file_format=True)  # type: ignore[attr-defined]
+            ds.save_as(fh, enforce_file_format=True)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
