@@ -122,7 +122,7 @@ class FileIdResolver:
                 return os.path.join(folder, *components[k:]), False
             folder = folder + os.sep + actual
         # A File ID names a file of the File-set (PS3.10 8.5): a symbolic link on the medium
-        # may not lead outside it (issue 11). ".." never matches: scandir does not list it.
+        # may not lead outside it (untrusted input). ".." never matches: scandir does not list it.
         if not self._inside(folder):
             log.warning("DICOMDIR file ID %s leads outside the medium; ignored", "\\".join(components))
             return os.path.join(self.root, *components), False
