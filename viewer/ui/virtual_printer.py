@@ -1,6 +1,6 @@
 """The "virtual printer" dialog: run our print SCP inside the GUI and look at what it printed.
 
-Start/stop :class:`viewer.net.print_scp.PrintServer` on a port with a printer profile; films
+Start/stop a :class:`viewer.tasks.print_server.VirtualPrinter` on a port with a printer profile; films
 go to an output folder as PNG + PDF (:mod:`viewer.film.output`). The server runs in
 pynetdicom's threads; this widget never touches them: a timer reads the counters and log
 records cross over through a queued Qt signal (workers never touch widgets).
@@ -19,8 +19,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QFileDialog, QF
                                QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from viewer.errors import ViewerError
-from viewer.film.output import FilmSink, make_sink
-from viewer.net.print_scp import PrintServer, available_profiles, load_profile
+from viewer.tasks.print_server import LOGGERS, VirtualPrinter, printer_profile_names, start_virtual_printer
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +65,7 @@ class VirtualPrinterDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, out_dir: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Virtual film printer")
-        self.server: PrintServer | None = None
-        self.sink: FilmSink | None = None
+        self.server: VirtualPrinter | None = None
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
         self.port.setValue(11110)
@@ -75,7 +73,7 @@ class VirtualPrinterDialog(QDialog):
         self.aet.setMaxLength(16)  # PS3.5 6.2: AE titles are at most 16 characters
         self.bind = QLineEdit("0.0.0.0")
         self.profile = QComboBox()
-        self.profile.addItems(available_profiles())
+        self.profile.addItems(printer_profile_names())
         self.profile.setCurrentText("default")
         self.dpi = QSpinBox()
         self.dpi.setRange(36, 1200)
@@ -135,22 +133,17 @@ class VirtualPrinterDialog(QDialog):
         if self.server is not None:
             return True
         try:
-            profile = load_profile(self.profile.currentText())
-            out = Path(self.out_dir.text()).expanduser()
-            out.mkdir(parents=True, exist_ok=True)
-            sink = make_sink(out, profile.min_density, profile.max_density, profile.annotation_formats,
-                             self.dpi.value())
-            server = PrintServer(sink.print_job, profile, aet=self.aet.text().strip() or "VIEWERPRINT",
-                                 host=self.bind.text().strip() or "0.0.0.0", port=self.port.value(),
-                                 box_size_mm=sink.box_size_mm)
-            self._attach_log()
-            server.start()
+            self._attach_log()  # before the start, so that "listening on" shows
+            server = start_virtual_printer(self.profile.currentText(), Path(self.out_dir.text()).expanduser(),
+                                           aet=self.aet.text().strip() or "VIEWERPRINT",
+                                           host=self.bind.text().strip() or "0.0.0.0", port=self.port.value(),
+                                           dpi=self.dpi.value())
         except (ViewerError, OSError) as exc:
             self._detach_log()
             self.status.setText(f"Not started: {exc}")
             log.warning("virtual printer not started: %s", exc)
             return False
-        self.server, self.sink = server, sink
+        self.server = server
         for w in (self.port, self.aet, self.bind, self.profile, self.dpi, self.out_dir, self.browse):
             w.setEnabled(False)
         self.start_button.setText("Stop")
@@ -170,10 +163,10 @@ class VirtualPrinterDialog(QDialog):
         for w in (self.port, self.aet, self.bind, self.profile, self.dpi, self.out_dir, self.browse):
             w.setEnabled(True)
         self.start_button.setText("Start")
-        self.status.setText(f"Stopped ({server.service.films_printed} film(s) printed)")
+        self.status.setText(f"Stopped ({server.films_printed} film(s) printed)")
         self.running_changed.emit(False)
 
-    _LOGGERS = ("viewer.net.print_scp", "viewer.film.output")
+    _LOGGERS = LOGGERS
 
     def _attach_log(self) -> None:
         """Show the server's INFO log (associations, messages) in the activity box."""
@@ -197,10 +190,9 @@ class VirtualPrinterDialog(QDialog):
         server = self.server
         if server is None:
             return
-        svc = server.service
         self.status.setText(f"Listening on {server.host}:{server.port} as {server.aet} — "
-                            f"{svc.films_printed} film(s) printed, {svc.open_associations} connection(s) open"
-                            + (f", {svc.jobs_failed} failed" if svc.jobs_failed else ""))
+                            f"{server.films_printed} film(s) printed, {server.open_associations} connection(s) open"
+                            + (f", {server.jobs_failed} failed" if server.jobs_failed else ""))
 
     def open_output_folder(self) -> None:
         """Show the output folder in the desktop's file manager."""
@@ -211,4 +203,4 @@ class VirtualPrinterDialog(QDialog):
     @property
     def films_printed(self) -> int:
         """Films printed since the server started (0 when stopped)."""
-        return self.server.service.films_printed if self.server else 0
+        return self.server.films_printed if self.server else 0
