@@ -38,7 +38,7 @@ from viewer.ui.viewport_annotations import AnnotationOverlay, ViewInfo, corner_t
 from viewer.ui.viewport_canvas import CanvasBox
 from viewer.ui.viewport_image import RGB32Item, to_rgb32
 from viewer.ui.viewport_loader import FrameLoader, LoadedFrame, render_view, view_params
-from viewer.ui.workers import Pools, run_in
+from viewer.ui.workers import Pools, message, run_in
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -760,7 +760,7 @@ class Viewport(QWidget):
                 self.renders += 1
 
         run_in(self._pools, self._pools.decode, work, on_result=done,
-               on_error=lambda exc: self.failed.emit(str(exc)), owner=self)
+               on_error=lambda exc: self.failed.emit(message(exc)), owner=self)
 
     # ------------------------------------------------------------------ annotations
     def view_info(self) -> ViewInfo:
