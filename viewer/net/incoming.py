@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from pathlib import Path
+from typing import Callable, Sequence
 
 from pydicom import dcmread
 from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION
+from pynetdicom.association import Association
 
 from viewer.net._filemeta import file_header, scan_uids, study_series_uids, study_series_uids_early
 from viewer.net.store import LocalStore, PendingFile
@@ -40,7 +42,7 @@ STORE_CANNOT_UNDERSTAND = 0xC000
 HEAD_BYTES = 256 * 1024
 
 #: Called for every stored file: (path, calling AE title).
-OnStored = Callable[[Any, str], None]
+OnStored = Callable[[Path, str], None]
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class Sink:
     peer: str  # the AE title of the peer sending the instances
 
 
-def peer_title(assoc: Any) -> str:
+def peer_title(assoc: Association) -> str:
     """The AE title of the peer that sends C-STOREs on ``assoc`` (either role)."""
     return str(assoc.requestor.ae_title if assoc.is_acceptor else assoc.acceptor.ae_title)
 
@@ -117,7 +119,7 @@ class IncomingInstance:
         if self._file is not None and queued:
             self._file.write(queued)
 
-    def finish(self) -> tuple[int, Any]:
+    def finish(self) -> tuple[int, Path | None]:
         """Name the file in the store and tell ``on_stored``; returns the C-STORE status and
         the path (or None).
 
@@ -143,14 +145,14 @@ class IncomingInstance:
         if file is not None:
             file.discard()
 
-    def _finish(self, file: PendingFile | None) -> tuple[int, Any]:
+    def _finish(self, file: PendingFile | None) -> tuple[int, Path | None]:
         peer = self.sink.peer
         if file is None:
             log.error("C-STORE from %s: cannot write %s: %s", peer, self.sop_instance, self._error)
             return STORE_OUT_OF_RESOURCES, None
         try:
             uids = self._uids or self._read_uids(file)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever the bytes do to the reader: Cannot Understand
             log.warning("C-STORE from %s: cannot read the data set: %s", peer, exc)
             return STORE_CANNOT_UNDERSTAND, None
         try:

@@ -9,12 +9,18 @@ re-encode), so the stored file is the peer's data set with a File Meta Informati
 from __future__ import annotations
 
 import logging
+import os
+import ssl
 import threading
-from typing import Any, Callable, Iterable
+from pathlib import Path
+from typing import Callable, Iterable
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pynetdicom import AE, AllStoragePresentationContexts, evt
+from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.events import Event, EventHandlerType
+from pynetdicom.transport import ThreadedAssociationServer
 from pynetdicom.sop_class import Verification
 
 from viewer.errors import NetError
@@ -50,19 +56,20 @@ SIZE_GUARD_MARGIN = 64 * 1024
 _NOBODY = "-NOBODY-ALLOWED-"
 
 
-def bound_reads(event: Any, timeout: float) -> None:
+def bound_reads(event: Event, timeout: float) -> None:
     """``EVT_CONN_OPEN`` handler: a read on an accepted connection waits at most ``timeout``.
 
     pynetdicom leaves accepted sockets blocking; a peer that sends half a PDU and stops would
     hold its thread, and one of ``maximum_associations``, for as long as TCP keeps the
     connection (no ARTIM can fire while the DUL thread is inside ``recv``).
     """
-    sock = getattr(getattr(getattr(event.assoc, "dul", None), "socket", None), "socket", None)
+    transport = event.assoc.dul.socket
+    sock = transport.socket if transport is not None else None
     if sock is not None:
         sock.settimeout(timeout)
 
 
-def handle_store(event: Any, store: LocalStore, on_stored: OnStored | None = None) -> int:
+def handle_store(event: Event, store: LocalStore, on_stored: OnStored | None = None) -> int:
     """Write the instance of a C-STORE request; the status to answer with.
 
     Usable as an ``EVT_C_STORE`` handler both for our server and on a C-GET association.
@@ -74,6 +81,8 @@ def handle_store(event: Any, store: LocalStore, on_stored: OnStored | None = Non
     sink = Sink(store, on_stored, peer_title(event.assoc))
     try:
         req = event.request
+        if not isinstance(req, C_STORE) or req.DataSet is None:
+            raise TypeError("not a C-STORE request with a data set")
         stream = req.DataSet.getvalue()
         ts = str(event.context.transfer_syntax)
         sop_class, sop_uid = str(req.AffectedSOPClassUID), str(req.AffectedSOPInstanceUID)
@@ -113,7 +122,7 @@ class StorageSCP:
 
     def __init__(self, store: LocalStore, ae_title: str, port: int, *,
                  allowed_calling: Iterable[str] = (), accept_any: bool = False,
-                 host: str = "", network_timeout: float = 60.0, ssl_context: Any = None) -> None:
+                 host: str = "", network_timeout: float = 60.0, ssl_context: ssl.SSLContext | None = None) -> None:
         self.store = store
         self.ae_title = ae_title
         self.host = host
@@ -122,7 +131,7 @@ class StorageSCP:
         self._allowed = set(allowed_calling)
         self._listeners: list[OnStored] = []
         self._lock = threading.Lock()
-        self._server: Any = None
+        self._server: ThreadedAssociationServer | None = None
         self.network_timeout = network_timeout
         self.ssl_context = ssl_context  # viewer.net.tls.server_context(): DICOM over TLS (PS3.15 B.9)
 
@@ -145,7 +154,7 @@ class StorageSCP:
 
         return remove
 
-    def _notify(self, path: Any, calling: str) -> None:
+    def _notify(self, path: Path, calling: str) -> None:
         with self._lock:
             listeners = list(self._listeners)
         for cb in listeners:
@@ -172,14 +181,15 @@ class StorageSCP:
         # copies the supported contexts for every association, and 170 x 45 of them made
         # each association request take ~100 ms (13 TS: ~20 ms).
         for cx in AllStoragePresentationContexts:
-            ae.add_supported_context(cx.abstract_syntax, list(STORE_TRANSFER_SYNTAXES))
+            if cx.abstract_syntax is not None:  # always set in pynetdicom's list
+                ae.add_supported_context(cx.abstract_syntax, list(STORE_TRANSFER_SYNTAXES))
         ae.add_supported_context(Verification)
         if not self.accept_any:
             ae.require_calling_aet = sorted(self._allowed) or [_NOBODY]
         # tune_connection(fast_path=True): the pynetdicom fast path (viewer.net.fastpath).
-        handlers = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify]),
-                    (evt.EVT_CONN_OPEN, tune_connection, [True]),
-                    (evt.EVT_CONN_OPEN, bound_reads, [self.network_timeout])]
+        handlers: list[EventHandlerType] = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify]),
+                                            (evt.EVT_CONN_OPEN, tune_connection, [True]),
+                                            (evt.EVT_CONN_OPEN, bound_reads, [self.network_timeout])]
         if self.store.max_object_bytes is not None:
             # Bounded memory: an object over the store's limit is cut off while
             # its P-DATA fragments arrive (connection closed, association aborted), not
@@ -188,12 +198,14 @@ class StorageSCP:
             handlers.append((evt.EVT_PDU_RECV, guard_message_size,
                              [self.store.max_object_bytes + SIZE_GUARD_MARGIN]))
         try:
-            self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers,
-                                           ssl_context=self.ssl_context)
+            server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers,
+                                     ssl_context=self.ssl_context)
         except OSError as exc:
             raise NetError(f"cannot listen on port {self.port} for {self.ae_title}: {exc}") from exc
-        fastpath.install_server(self._server)
-        self.port = int(self._server.server_address[1])
+        assert server is not None  # start_server(block=False) returns the running server
+        self._server = server
+        fastpath.install_server(server)
+        self.port = int(server.server_address[1])
         log.info("storage SCP %s listening on port %d", self.ae_title, self.port)
         return self
 
@@ -211,6 +223,6 @@ class StorageSCP:
         self.stop()
 
 
-def read_header(path: Any) -> Dataset:
+def read_header(path: str | os.PathLike[str]) -> Dataset:
     """Header of a stored file (for listeners that want to show what arrived)."""
     return dcmread(path, stop_before_pixels=True)
