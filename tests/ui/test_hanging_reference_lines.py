@@ -55,7 +55,7 @@ def test_ct_folder_hangs_localizer_beside_stack_with_reference_lines(qtbot, wind
     _open(qtbot, window, tmp_path / "ct")
     grid = window.grid
     assert grid.layout_name == "1x2"
-    loc_vp, stack_vp = grid.visible_viewports()
+    stack_vp, loc_vp = grid.visible_viewports()
     qtbot.waitUntil(lambda: loc_vp.current is not None and stack_vp.current is not None, timeout=10000)
     assert loc_vp.frame_count == 1 and Path(loc_vp.current.ref.path).name == "LOC001.dcm"
     assert stack_vp.frame_count == 12 and grid.active is stack_vp  # the stack, not the localizer, has the keys
@@ -126,26 +126,26 @@ def test_save_current_arrangement_as_protocol(qtbot, window, tmp_path, monkeypat
     monkeypatch.setattr(hanging_ui, "protocol_folders", lambda: [resource_path("hanging_protocols"), user])
     write_ct_with_localizer(tmp_path / "ct", slices=5)
     _open(qtbot, window, tmp_path / "ct")
-    loc_vp, stack_vp = window.grid.visible_viewports()
-    # The user puts the stack left and the localizer right, then saves that.
+    stack_vp, loc_vp = window.grid.visible_viewports()
+    # The user puts the localizer left and the stack right, then saves that.
     loc_frames, stack_frames = loc_vp.frames, stack_vp.frames
-    loc_vp.set_frames(stack_frames)
     stack_vp.set_frames(loc_frames)
+    loc_vp.set_frames(stack_frames)
     from PySide6.QtWidgets import QInputDialog
 
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Stack left", True))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Localizer left", True))
     action = next(a for a in window.view_menu.actions() if a.text().startswith("Save current arrangement"))
     action.trigger()
     saved = load_protocols([user])
-    assert [p.name for p in saved] == ["Stack left"] and saved[0].layout == "1x2"
-    assert [r["localizer"] for r in saved[0].viewports] == [False, True]
+    assert [p.name for p in saved] == ["Localizer left"] and saved[0].layout == "1x2"
+    assert [r["localizer"] for r in saved[0].viewports] == [True, False]
     # The next CT with a localizer hangs that way.
     write_ct_with_localizer(tmp_path / "ct2", slices=7)
     _open(qtbot, window, tmp_path / "ct2")
     left, right = window.grid.visible_viewports()
     qtbot.waitUntil(lambda: left.current is not None and right.current is not None, timeout=10000)
-    assert window.hanging.last.protocol == "Stack left"
-    assert left.frame_count == 7 and right.frame_count == 1
+    assert window.hanging.last.protocol == "Localizer left"
+    assert left.frame_count == 1 and right.frame_count == 7
 
 
 @pytest.mark.slow
@@ -190,7 +190,7 @@ def test_rehang_of_a_grown_stack_keeps_the_slice_on_screen(qtbot, window, tmp_pa
     # scrolled meanwhile stays on the slice he is reading.
     write_ct_with_localizer(tmp_path / "ct", slices=8)
     _open(qtbot, window, tmp_path / "ct")
-    loc_vp, stack_vp = window.grid.visible_viewports()
+    stack_vp, loc_vp = window.grid.visible_viewports()
     stack_vp.set_index(5)
     qtbot.waitUntil(lambda: stack_vp.current is not None and stack_vp.current.ref == stack_vp.frames[5])
     on_screen = stack_vp.current.ref
@@ -212,5 +212,18 @@ def test_rehang_of_a_grown_stack_keeps_the_slice_on_screen(qtbot, window, tmp_pa
         ds.save_as(path)
         window._tree.add(read_instance(path))
     assert window.hanging.apply(window._tree)
-    assert stack_vp.frame_count == 12 and window.grid.visible_viewports()[1] is stack_vp
+    assert stack_vp.frame_count == 12 and window.grid.visible_viewports()[0] is stack_vp
     assert stack_vp.current.ref == on_screen and stack_vp.frames[stack_vp.index] == on_screen
+
+
+def test_lines_follow_the_layout(qtbot, window, tmp_path) -> None:
+    write_ct_with_localizer(tmp_path / "ct", slices=4)
+    _open(qtbot, window, tmp_path / "ct")
+    stack_vp, loc_vp = window.grid.visible_viewports()
+    assert window.reference_lines.lines_on(loc_vp) is not None
+    window.set_layout("1x1")  # the stack (first, active) stays; the localizer and its line are hidden
+    assert window.grid.visible_viewports() == [stack_vp] and window.grid.active is stack_vp
+    assert window.reference_lines.lines_on(loc_vp) is None
+    assert not window.reference_lines._items[id(loc_vp)].current.isVisible()
+    window.set_layout("1x2")
+    assert window.reference_lines.lines_on(loc_vp) is not None

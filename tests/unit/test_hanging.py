@@ -70,21 +70,21 @@ def ct_with_localizer(slices: int = 40, localizer_type: bool = True, description
 def test_ct_localizer_hangs_beside_the_stack(bundled) -> None:
     h = hang(display_sets(ct_with_localizer()), bundled)
     assert h.protocol == "CT/MR: localizer beside the stack" and h.layout == "1x2"
-    assert [s.series_uid for s in h.viewports] == ["loc", "ax"]
-    assert h.viewports[0].localizer and h.viewports[1].images == 40
-    assert h.active == 1  # keys scroll the stack; its line shows on the localizer
+    assert [s.series_uid for s in h.viewports] == ["ax", "loc"]
+    assert h.viewports[1].localizer and h.viewports[0].images == 40
+    assert h.active == 0  # keys scroll the stack; its line shows on the localizer
 
 
 def test_localizer_found_by_description_or_inside_the_series(bundled) -> None:
     h = hang(display_sets(ct_with_localizer(localizer_type=False, description="SCOUT")), bundled)
-    assert [s.series_uid for s in h.viewports] == ["loc", "ax"]
+    assert [s.series_uid for s in h.viewports] == ["ax", "loc"]
     # One series holding the axial slices and a coronal single image (a scanner's localizer).
     axial = [inst("one", number=k + 2, z=5.0 * k) for k in range(20)]
     loc = inst("one", number=1, orientation=CORONAL, image_type=("ORIGINAL", "PRIMARY"))
     sets = display_sets(tree_of(loc, *axial))
     assert sorted((s.images, s.localizer) for s in sets) == [(1, True), (20, False)]
     h = hang(sets, bundled)
-    assert h.layout == "1x2" and h.viewports[0].localizer and h.viewports[1].images == 20
+    assert h.layout == "1x2" and h.viewports[1].localizer and h.viewports[0].images == 20
 
 
 def test_one_viewport_shows_the_largest_stack_never_the_localizer(bundled) -> None:
@@ -210,14 +210,14 @@ def test_named_protocol_and_save_current_arrangement(tmp_path, bundled) -> None:
     sets = display_sets(ct_with_localizer())
     h = hang(sets, bundled, protocol="largest stacks")
     assert h.layout == "1x1" and h.viewports[0].series_uid == "ax"
-    # The user swaps the two viewports and saves that as a protocol; the next such study hangs alike.
+    # The user puts the localizer left and saves that as a protocol; the next such study hangs alike.
     ax, loc = h.viewports[0], next(s for s in sets if s.localizer)
-    saved = save_protocol(protocol_from_arrangement("My CT", "1x2", [ax, loc], sets, active=0), tmp_path)
+    saved = save_protocol(protocol_from_arrangement("My CT", "1x2", [loc, ax], sets, active=1), tmp_path)
     protocols = load_protocols([resource_path("hanging_protocols"), tmp_path])
     again = hang(display_sets(ct_with_localizer(slices=25)), protocols)
     assert saved.name == "My_CT.json"
-    assert again.protocol == "My CT" and [s.localizer for s in again.viewports] == [False, True]
-    assert again.viewports[0].images == 25
+    assert again.protocol == "My CT" and [s.localizer for s in again.viewports] == [True, False]
+    assert again.viewports[1].images == 25 and again.active == 1
 
 
 def test_plane_names() -> None:

@@ -109,6 +109,9 @@ class ReferenceLines(QObject):
         added = getattr(grid, "viewport_added", None)  # a grid that makes viewports on demand
         if added is not None:
             added.connect(lambda _vp: self._wire_all())
+        session = getattr(grid, "session", None)  # the layout changes which viewports are visible
+        if session is not None:
+            session.changed.connect(lambda _s, name, _v: self.update() if name == "layout" else None)
         self._wire_all()
 
     def _wire_all(self) -> None:
