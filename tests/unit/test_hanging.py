@@ -204,6 +204,15 @@ def test_protocol_files_user_override_and_errors(tmp_path, bundled, caplog) -> N
         Protocol.from_json({"name": "x", "viewports": [{"description": "("}]})
     with pytest.raises(ProtocolError, match="layout"):
         hang([], bundled, layout="1by2")
+    for bad, why in (({"viewports": [{"min_images": "many"}]}, "whole number"),
+                     ({"viewports": [{"localizer": "yes"}]}, "true or false"),
+                     ({"viewports": [{"modality": 3}]}, "text"),
+                     ({"match": {"requires": {"localizer": True}}}, "list of rules"),
+                     ({"match": {"count": {"select": {}, "min": "2"}}}, "whole number"),
+                     ({"viewports": [{"study": "next"}]}, "current, prior or any"),
+                     ({"viewports": "all"}, "list of rules")):
+        with pytest.raises(ProtocolError, match=why):
+            Protocol.from_json({"name": "x", **bad})
 
 
 def test_named_protocol_and_save_current_arrangement(tmp_path, bundled) -> None:

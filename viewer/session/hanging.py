@@ -215,7 +215,15 @@ class Protocol:
         match = raw.get("match", {})
         if not isinstance(match, Mapping):
             raise ProtocolError(f"{name}: 'match' must be an object")
-        for rule in list(viewports) + list(match.get("requires", [])) + [match.get("count", {}).get("select", {})]:
+        requires, count = match.get("requires", []), match.get("count", {})
+        if not isinstance(requires, list):
+            raise ProtocolError(f"{name}: 'match.requires' must be a list of rules")
+        if not isinstance(count, Mapping):
+            raise ProtocolError(f"{name}: 'match.count' must be an object")
+        for key in ("min", "max"):
+            if key in count and not _whole(count[key]):
+                raise ProtocolError(f"{name}: 'match.count.{key}' must be a whole number")
+        for rule in list(viewports) + list(requires) + [count.get("select", {})]:
             _check_selector(rule, name)
         try:
             priority, active = int(raw.get("priority", 0)), int(raw.get("active", 0))
@@ -255,6 +263,20 @@ def _check_selector(rule: Mapping[str, Any], name: str) -> None:
         raise ProtocolError(f"{name}: 'study' must be current, prior or any")
     if rule.get("order", "largest") not in ("largest", "series"):
         raise ProtocolError(f"{name}: 'order' must be largest or series")
+    for key in ("min_images", "max_images"):
+        if key in rule and not _whole(rule[key]):
+            raise ProtocolError(f"{name}: '{key}' must be a whole number, not {rule[key]!r}")
+    for key in ("localizer", "primary"):
+        if key in rule and not isinstance(rule[key], bool):
+            raise ProtocolError(f"{name}: '{key}' must be true or false, not {rule[key]!r}")
+    for key in ("modality", "body_part", "view_position", "laterality", "orientation"):
+        value = rule.get(key)
+        if value is not None and not isinstance(value, (str, list)):
+            raise ProtocolError(f"{name}: '{key}' must be a text or a list of texts")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def load_protocols(folders: Iterable[Path]) -> list[Protocol]:
