@@ -13,7 +13,6 @@ ignores per-frame Pixel Value Transformation and cannot select Frame VOI LUT win
 
 from __future__ import annotations
 
-import csv
 import math
 import subprocess
 import sys
@@ -28,7 +27,8 @@ from viewer.dicom.frames import open_frames
 from viewer.render import params_from_dataset, render
 from viewer.render.pipeline import current_window
 
-CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
+from tests.helpers import CORPUS, manifest
+
 ROOT = CORPUS.parent.parent.parent
 
 DCMTK_SYNTAXES = {
@@ -43,8 +43,7 @@ DCMTK_DEVIATES = {"enhanced/eCT_Supplemental.dcm", "synthetic/enhanced_mr_diffus
 
 
 def _rows() -> list[dict[str, str]]:
-    with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
+    rows = manifest()
     ts_default = "1.2.840.10008.1.2"  # nometa/: raw implicit VR little endian
     return [r for r in rows
             if r["pydicom_decode"].startswith("OK") and r["SamplesPerPixel"] == "1"

@@ -8,7 +8,6 @@ and pydicom's ``validate_value`` for VR rules.
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -27,12 +26,12 @@ from viewer.dicom.dump_values import pn_components
 from viewer.dicom.vr_check import check_values
 from viewer.errors import ReadError
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
+from tests.helpers import CORPUS, manifest
 
 
-def manifest() -> dict[str, dict[str, str]]:
-    with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as fh:
-        return {row["path"]: row for row in csv.DictReader(fh, delimiter="\t")}
+
+def manifest_by_path() -> dict[str, dict[str, str]]:
+    return {row["path"]: row for row in manifest()}
 
 
 CHARSET_FILES = sorted(p for p in (CORPUS / "charset").iterdir())
@@ -40,7 +39,7 @@ CHARSET_FILES = sorted(p for p in (CORPUS / "charset").iterdir())
 
 @pytest.mark.parametrize("path", CHARSET_FILES, ids=[p.name for p in CHARSET_FILES])
 def test_charset_files_decode_to_manifest_names(path: Path) -> None:
-    row = manifest()[f"charset/{path.name}"]
+    row = manifest_by_path()[f"charset/{path.name}"]
     nodes = dump_file(path).nodes
     name = next(n for n in nodes if n.tag == 0x00100010)
     # The manifest holds pydicom's PersonName text, which drops trailing empty groups

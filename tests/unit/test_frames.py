@@ -7,7 +7,6 @@ manifest builder). Lossy syntaxes are compared with a tolerance because plugins 
 
 from __future__ import annotations
 
-import csv
 import warnings
 from pathlib import Path
 
@@ -19,17 +18,13 @@ from pydicom.pixels import pixel_array
 from viewer.dicom.frames import open_frames
 from viewer.errors import DecodeError, ReadError, ViewerError
 
-CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
+from tests.helpers import CORPUS, manifest
+
 LOSSY = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.91"}
 
 
-def _manifest() -> list[dict[str, str]]:
-    with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
-
-
 def _decodable() -> list[dict[str, str]]:
-    return [r for r in _manifest() if r["pydicom_decode"].startswith("OK")]
+    return [r for r in manifest() if r["pydicom_decode"].startswith("OK")]
 
 
 def _reference(path: Path, index: int) -> np.ndarray:

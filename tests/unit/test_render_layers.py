@@ -4,7 +4,6 @@ command on broken files (one clear line, never a traceback)."""
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +16,9 @@ from pydicom.dataset import FileMetaDataset
 from viewer.dicom.frames import open_frames
 from viewer.render import frame_times_ms, overlay_info, overlay_layers
 
-CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
+from tests.helpers import CORPUS, manifest
+
 ROOT = CORPUS.parent.parent.parent
-
-
-def _manifest() -> list[dict[str, str]]:
-    with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
 
 
 # ------------------------------------------------------------------ overlays
@@ -103,7 +98,7 @@ def test_overlay_embedded_in_high_bits() -> None:
 
 
 # ------------------------------------------------------------------ cine timing
-TIMED = [r for r in _manifest() if r["FrameTime"] or r["FrameTimeVector"]]
+TIMED = [r for r in manifest() if r["FrameTime"] or r["FrameTimeVector"]]
 
 
 @pytest.mark.parametrize("row", TIMED, ids=lambda r: r["path"])

@@ -14,7 +14,6 @@ Tolerances: 1 level for grayscale (rounding), 2 for YCbCr->RGB (rounding differs
 from __future__ import annotations
 
 import copy
-import csv
 import warnings
 from pathlib import Path
 
@@ -26,17 +25,13 @@ from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, a
 from viewer.dicom.frames import open_frames
 from viewer.render import RenderParams, modality_values, params_from_dataset, render
 
-CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
+from tests.helpers import CORPUS, manifest
+
 J2K = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"}
 LOSSY = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.91"}
 
 
-def _manifest() -> list[dict[str, str]]:
-    with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as fh:
-        return [r for r in csv.DictReader(fh, delimiter="\t") if r["pydicom_decode"].startswith("OK")]
-
-
-ROWS = _manifest()
+ROWS = [r for r in manifest() if r["pydicom_decode"].startswith("OK")]
 
 
 def _read(path: Path) -> pydicom.Dataset:
