@@ -21,8 +21,13 @@ from typing import Any, Callable
 
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
+from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import N_EVENT_REPORT
+from pynetdicom.events import Event, EventHandlerType
+from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.status import PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS, code_to_category
 
 from viewer.cancel import CancelToken
@@ -86,7 +91,8 @@ def _offending(rsp: Dataset) -> str:
         names = []
         for t in tags:
             kw = keyword_for_tag(int(t)) or ""
-            names.append(f"{kw} ({int(t) >> 16:04X},{int(t) & 0xFFFF:04X})" if kw else f"({int(t) >> 16:04X},{int(t) & 0xFFFF:04X})")
+            where = f"({int(t) >> 16:04X},{int(t) & 0xFFFF:04X})"
+            names.append(f"{kw} {where}" if kw else where)
         if names:
             parts.append("offending attribute: " + ", ".join(names))
     if rsp.get("ErrorComment"):
@@ -94,7 +100,7 @@ def _offending(rsp: Dataset) -> str:
     return ("; " + "; ".join(parts)) if parts else ""
 
 
-def _no_delay(assoc: Any) -> None:
+def _no_delay(assoc: Association) -> None:
     """Disable Nagle's algorithm on the association's socket.
 
     Every DIMSE message goes out as a command P-DATA and a data set P-DATA; with Nagle on,
@@ -105,10 +111,12 @@ def _no_delay(assoc: Any) -> None:
     """
     import socket
 
+    transport = assoc.dul.socket
+    sock = transport.socket if transport is not None else None
     try:
-        sock = assoc.dul.socket.socket
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (AttributeError, OSError):
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
         log.debug("cannot set TCP_NODELAY", exc_info=True)
 
 
@@ -139,7 +147,7 @@ class PrintAssociation:
         self.warnings: list[str] = []
         self.events: "queue.Queue[JobEvent]" = queue.Queue()
         self.accepted: set[str] = set()
-        self._assoc: Any = None
+        self._assoc: Association | None = None
         self._last_created_uid: str | None = None
         self._lock = threading.Lock()
         self._reject: str | None = None
@@ -170,8 +178,9 @@ class PrintAssociation:
         for uid, wanted in self._want.items():
             if wanted:
                 ae.add_requested_context(uid, ts)
-        handlers = [(evt.EVT_DIMSE_RECV, self._on_dimse_recv), (evt.EVT_N_EVENT_REPORT, self._on_event_report),
-                    (evt.EVT_ACSE_RECV, self._on_acse)]
+        handlers: list[EventHandlerType] = [(evt.EVT_DIMSE_RECV, self._on_dimse_recv),
+                                            (evt.EVT_N_EVENT_REPORT, self._on_event_report),
+                                            (evt.EVT_ACSE_RECV, self._on_acse)]
         kwargs: dict[str, Any] = {}
         if a.tls is not None:
             from viewer.net.association import client_tls_args
@@ -195,7 +204,7 @@ class PrintAssociation:
                              f"or no answer within {a.timeout:g} s", category="Failure")
         self._assoc = assoc
         _no_delay(assoc)
-        self.accepted = {cx.abstract_syntax for cx in assoc.accepted_contexts}
+        self.accepted = {str(cx.abstract_syntax) for cx in assoc.accepted_contexts if cx.abstract_syntax}
         for uid, wanted in self._want.items():
             if wanted and uid not in self.accepted:
                 log.info("print: %s rejected SOP class %s", self.where, uid)
@@ -206,12 +215,12 @@ class PrintAssociation:
                              category="Failure")
         return set(self.accepted)
 
-    def _on_acse(self, event: Any) -> None:
-        p = event.primitive
-        if getattr(p, "result", None) in (0x01, 0x02):
+    def _on_acse(self, event: Event) -> None:
+        p = getattr(event, "primitive", None)  # set by pynetdicom on ACSE events
+        if isinstance(p, A_ASSOCIATE) and p.result in (0x01, 0x02):
             self._reject = f"{p.result_str}, source: {p.source_str}, reason: {p.reason_str}"
 
-    def _on_dimse_recv(self, event: Any) -> None:
+    def _on_dimse_recv(self, event: Event) -> None:
         # pynetdicom's send_n_create() does not return the Affected SOP Instance UID the SCP
         # assigned (peers README); read it from the N-CREATE-RSP command set.
         cs = event.message.command_set
@@ -219,21 +228,23 @@ class PrintAssociation:
             with self._lock:
                 self._last_created_uid = str(cs.AffectedSOPInstanceUID)
 
-    def _on_event_report(self, event: Any) -> tuple[int, None]:
+    def _on_event_report(self, event: Event) -> tuple[int, None]:
         # PS3.4 H.4.4.1.2: acknowledge every report, even while another response is awaited.
         req = event.request
+        if not isinstance(req, N_EVENT_REPORT):  # the only request bound to this handler
+            return 0x0000, None
         info = None
         try:
             info = event.event_information
-        except Exception:  # noqa: BLE001 - a malformed event body must not kill the association
+        except Exception:  # a malformed event body must not kill the association
             log.debug("cannot decode event information", exc_info=True)
-        ev = JobEvent(str(req.AffectedSOPClassUID), str(req.AffectedSOPInstanceUID), int(req.EventTypeID), info)
+        ev = JobEvent(str(req.AffectedSOPClassUID), str(req.AffectedSOPInstanceUID), int(req.EventTypeID or 0), info)
         log.info("print: event %s type %d from %s", ev.class_uid, ev.event_type, self.where)
         self.events.put(ev)
         if self.on_event is not None:
             try:
                 self.on_event(ev)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("on_event callback failed", exc_info=True)
         return 0x0000, None
 
@@ -255,23 +266,30 @@ class PrintAssociation:
 
     def release(self) -> None:
         """Release (abort if the printer does not answer the release)."""
-        if self.is_established:
+        assoc = self._assoc
+        if assoc is not None and assoc.is_established:
             try:
-                self._assoc.release()
-            except Exception:  # noqa: BLE001
+                assoc.release()
+            except Exception:
                 log.debug("release failed; aborting", exc_info=True)
-                self._assoc.abort()
+                assoc.abort()
 
     def abort(self) -> None:
         """A-ABORT; by PS3.4 H.4.1.2.1 the printer discards the film session hierarchy."""
         if self._assoc is not None and self._assoc.is_established:
             self._assoc.abort()
 
+    def _established(self) -> Association:
+        """The association, for a DIMSE request (PrintError before :meth:`open`)."""
+        if self._assoc is None:
+            raise PrintError(f"not associated with printer {self.where}", category="Failure")
+        return self._assoc
+
     def __enter__(self) -> "PrintAssociation":
         self.open()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
     # ------------------------------------------------------------------ statuses
@@ -319,10 +337,9 @@ class PrintAssociation:
         """
         self._check_cancel()
         self._require(self.meta_uid, "N-GET Printer")
-        tags = [tag_for_keyword(k) for k in (keywords or [])]
+        tags = [BaseTag(t) for t in map(tag_for_keyword, keywords or []) if t is not None]
         self._sent_at = time.monotonic()
-        st, ds = self._assoc.send_n_get([t for t in tags if t is not None], PRINTER, PRINTER_INSTANCE,
-                                        meta_uid=self.meta_uid)
+        st, ds = self._established().send_n_get(tags, PRINTER, PRINTER_INSTANCE, meta_uid=self.meta_uid)
         self._check("N-GET Printer", st)
         return ds if ds is not None else Dataset()
 
@@ -340,7 +357,7 @@ class PrintAssociation:
         with self._lock:
             self._last_created_uid = None
         self._sent_at = time.monotonic()
-        st, attrs = self._assoc.send_n_create(ds, class_uid, uid, meta_uid=meta)
+        st, attrs = self._established().send_n_create(ds, class_uid, uid, meta_uid=meta)
         self._check(step, st)
         with self._lock:
             returned = self._last_created_uid
@@ -352,7 +369,7 @@ class PrintAssociation:
         meta = self.meta_uid if on_meta else None
         self._require(meta or class_uid, step)
         self._sent_at = time.monotonic()
-        st, attrs = self._assoc.send_n_set(ds, class_uid, instance_uid, meta_uid=meta)
+        st, attrs = self._established().send_n_set(ds, class_uid, instance_uid, meta_uid=meta)
         self._check(step, st)
         return attrs if attrs is not None else Dataset()
 
@@ -362,7 +379,8 @@ class PrintAssociation:
         self._check_cancel()
         self._require(self.meta_uid, step)
         self._sent_at = time.monotonic()
-        st, attrs = self._assoc.send_n_action(None, action_type, class_uid, instance_uid, meta_uid=self.meta_uid)
+        st, attrs = self._established().send_n_action(None, action_type, class_uid, instance_uid,
+                                                      meta_uid=self.meta_uid)
         self._check(step, st)
         return attrs if attrs is not None else Dataset()
 
@@ -372,9 +390,9 @@ class PrintAssociation:
         self._check_cancel()
         meta = self.meta_uid if on_meta else None
         self._require(meta or class_uid, step)
-        tags = [tag_for_keyword(k) for k in keywords]
+        tags = [BaseTag(t) for t in map(tag_for_keyword, keywords) if t is not None]
         self._sent_at = time.monotonic()
-        st, ds = self._assoc.send_n_get([t for t in tags if t is not None], class_uid, instance_uid, meta_uid=meta)
+        st, ds = self._established().send_n_get(tags, class_uid, instance_uid, meta_uid=meta)
         self._check(step, st)
         return ds if ds is not None else Dataset()
 
@@ -385,7 +403,7 @@ class PrintAssociation:
         meta = self.meta_uid if on_meta else None
         try:
             self._sent_at = time.monotonic()
-            st = self._assoc.send_n_delete(class_uid, instance_uid, meta_uid=meta)
+            st = self._established().send_n_delete(class_uid, instance_uid, meta_uid=meta)
             self._check(step, st)
             return True
         except PrintError as exc:
