@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,12 @@ def test_bundled_files_are_valid(repo_root: Path) -> None:
     folder = repo_root / "resources" / "hanging_protocols"
     for path in folder.glob("*.json"):
         Protocol.from_json(json.loads(path.read_text()), str(path))
+
+
+def test_the_guides_example_protocol_is_valid(repo_root: Path) -> None:
+    text = (repo_root / "docs" / "guide.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```json\n(.*?)```", text, flags=re.S) if '"viewports"' in b]
+    assert blocks
+    for block in blocks:
+        proto = Protocol.from_json(json.loads(block))
+        assert proto.match.get("requires")
