@@ -9,6 +9,7 @@ single-thread print queue, the CLI directly.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -361,13 +362,17 @@ def _run(scu: PrintAssociation, job: PrintJobSpec, profile: PrinterProfile, repo
             result.print_job_uid = str(jobs[0].ReferencedSOPInstanceUID)
         if result.print_job_uid and negotiated.print_job and job_timeout > 0:
             result.execution_status = ExecutionStatus.PENDING.value
-            _follow_job(scu, result, job_timeout, lambda m, f, tag=tag: step(f"{tag}: {m}", f), cancel)
+            _follow_job(scu, result, job_timeout, functools.partial(_film_step, step, tag), cancel)
         else:
             # Without the Print Job SOP class the printer's success status is all we learn.
             result.execution_status = "SENT"
         # Free the printer's memory before the next film (PS3.4 H.4.2.2.5).
         scu.delete(f"N-DELETE Film Box ({tag})", uids.FILM_BOX, fb_uid)
         created.pop()
+
+
+def _film_step(step: Callable[[str, float], None], tag: str, message: str, fraction: float) -> None:
+    step(f"{tag}: {message}", fraction)
 
 
 def _set_annotations(scu: PrintAssociation, texts: dict[int, str], rsp: Dataset, tag: str) -> None:

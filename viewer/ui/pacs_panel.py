@@ -108,7 +108,8 @@ class PacsPanel(QWidget):
         root = QVBoxLayout(self)
         row = QHBoxLayout()
         self.node_combo = QComboBox()
-        self.edit_btn, self.add_btn, self.local_btn = QPushButton("Edit…"), QPushButton("Add…"), QPushButton("Local AE…")
+        self.edit_btn, self.add_btn = QPushButton("Edit…"), QPushButton("Add…")
+        self.local_btn = QPushButton("Local AE…")
         self.echo_btn, self.probe_btn = QPushButton("Echo"), QPushButton("Probe")
         for w in (self.node_combo, self.add_btn, self.edit_btn, self.local_btn, self.echo_btn, self.probe_btn):
             row.addWidget(w)
@@ -224,9 +225,8 @@ class PacsPanel(QWidget):
         if isinstance(old, DicomWebNode):
             return self._edit_web_node(old)
         dlg = NodeDialog(old, self)
-        if dlg.exec() and dlg.node() is not None:
-            node = dlg.node()
-            if old is not None:
+        if dlg.exec() and (node := dlg.node()) is not None:
+            if isinstance(old, DimseNode):
                 self.config.nodes[self.config.nodes.index(old)] = node
             else:
                 self.config.nodes.append(node)
@@ -240,8 +240,7 @@ class PacsPanel(QWidget):
         from viewer.ui.web_node_dialog import WebNodeDialog
 
         dlg = WebNodeDialog(old, self)
-        if dlg.exec() and dlg.node() is not None:
-            node = dlg.node()
+        if dlg.exec() and (node := dlg.node()) is not None:
             if old is not None:
                 self.config.web_nodes[self.config.web_nodes.index(old)] = node
             else:
@@ -254,14 +253,14 @@ class PacsPanel(QWidget):
         from viewer.ui.node_dialog import LocalAeDialog
 
         dlg = LocalAeDialog(self.config.local, self)
-        if dlg.exec() and dlg.local() is not None:
-            self.config.local = dlg.local()
+        if dlg.exec() and (local := dlg.local()) is not None:
+            self.config.local = local
             self.scp.stop()  # restarted on demand with the new title/port
             self.scp = ScpHolder(self.config.local, self.store, self.config.known_calling_aets())
             self._save()
 
     # ------------------------------------------------------------------ jobs
-    def _start(self, fn: Callable[..., Any], *args: Any, on_item: Callable[[Any], None] | None = None,
+    def _start(self, fn: Callable[..., Any], *args: Any, on_item: Callable[[Any], object] | None = None,
                on_error: Callable[[str], None] | None = None, on_done: Callable[[], None] | None = None,
                **kwargs: Any) -> Worker:
         """Run ``fn(*args, token=..., **kwargs)`` on the network pool; items and errors come back
@@ -419,7 +418,8 @@ class PacsPanel(QWidget):
             return None
         root = self.root_combo.currentText()
         uids = self._parent_keys(item)
-        found = [item.data(0, _ROLE)] + [item.child(i).data(0, _ROLE) for i in range(item.childCount())]
+        children = (item.child(i) for i in range(item.childCount()))
+        found = [item.data(0, _ROLE)] + [c.data(0, _ROLE) for c in children if c is not None]
         method = "WADO-RS" if isinstance(node, DicomWebNode) else node.retrieve.upper()
         title = f"{method} {level.lower()} {item.text(0)}"
         job_ref: list[Worker] = []

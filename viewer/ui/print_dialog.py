@@ -346,7 +346,8 @@ class PrintDialog(QDialog):
         """The film box attributes chosen."""
         return FilmBoxSpec(display_format=self.layout_combo.currentText().strip() or "STANDARD\\1,1",
                            orientation=FilmOrientation(self.orientation_combo.currentText() or "PORTRAIT"),
-                           film_size=self._value(self.film_size_combo), magnification=self._value(self.magnification_combo),
+                           film_size=self._value(self.film_size_combo),
+                           magnification=self._value(self.magnification_combo),
                            smoothing=self._value(self.smoothing_combo), border_density=self._value(self.border_combo),
                            empty_image_density=self._value(self.empty_combo),
                            min_density=self.min_density_spin.value() or None,
@@ -451,11 +452,11 @@ class PrintDialog(QDialog):
                                progress=progress, on_event=lambda e: progress(f"print job event {e.event_type}", None))
 
         worker = Worker(job, pass_cancel=True, pass_progress=True)
-        connect(worker, self, on_progress=lambda value, j=jid: self._on_progress(j, *value),
-                on_result=lambda report, j=jid: self._on_done(j, report),
-                on_error=lambda exc, j=jid: self._on_failed(j, message(exc)),
-                on_abort=lambda j=jid: self._on_failed(j, "cancelled"),
-                on_finished=lambda j=jid: self._on_finished(j))
+        connect(worker, self, on_progress=lambda value: self._on_progress(jid, *value),
+                on_result=lambda report: self._on_done(jid, report),
+                on_error=lambda exc: self._on_failed(jid, message(exc)),
+                on_abort=lambda: self._on_failed(jid, "cancelled"),
+                on_finished=lambda: self._on_finished(jid))
         self.workers[jid] = worker
         item = QListWidgetItem(f"job {jid}: {len(refs)} images to {profile.name} — queued")
         item.setData(Qt.ItemDataRole.UserRole, jid)
@@ -525,6 +526,6 @@ class PrintDialog(QDialog):
         self.pool.clear()
         self.pool.waitForDone(timeout_ms)
 
-    def done(self, result: int) -> None:  # noqa: D102 - QDialog API
+    def done(self, result: int) -> None:  # QDialog API: cancel the jobs first
         self.shutdown()
         super().done(result)

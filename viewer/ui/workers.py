@@ -224,9 +224,9 @@ def _release(worker: Worker) -> None:
 
 
 def connect(worker: Worker, owner: QObject | None = None, *,
-            on_yield: Callable[[Any], None] | None = None, on_result: Callable[[Any], None] | None = None,
-            on_error: Callable[[BaseException], None] | None = None, on_finished: Callable[[], None] | None = None,
-            on_progress: Callable[[Any], None] | None = None, on_abort: Callable[[], None] | None = None) -> Worker:
+            on_yield: Callable[[Any], object] | None = None, on_result: Callable[[Any], object] | None = None,
+            on_error: Callable[[BaseException], object] | None = None, on_finished: Callable[[], object] | None = None,
+            on_progress: Callable[[Any], object] | None = None, on_abort: Callable[[], object] | None = None) -> Worker:
     """Connect callbacks to ``worker``'s signals (before it starts).
 
     With ``owner`` the callbacks run only while ``owner`` lives, and its destruction cancels
@@ -287,9 +287,9 @@ class Pools:
 
 
 def run_in(pools: Pools, pool: QThreadPool, fn: Callable[..., Any], *args: Any, owner: QObject | None = None,
-           on_yield: Callable[[Any], None] | None = None, on_result: Callable[[Any], None] | None = None,
-           on_error: Callable[[BaseException], None] | None = None, on_finished: Callable[[], None] | None = None,
-           on_progress: Callable[[Any], None] | None = None, on_abort: Callable[[], None] | None = None,
+           on_yield: Callable[[Any], object] | None = None, on_result: Callable[[Any], object] | None = None,
+           on_error: Callable[[BaseException], object] | None = None, on_finished: Callable[[], object] | None = None,
+           on_progress: Callable[[Any], object] | None = None, on_abort: Callable[[], object] | None = None,
            pass_cancel: bool | str = False, pass_progress: bool = False, priority: int = 0,
            **kwargs: Any) -> Worker:
     """Build a worker, :func:`connect` the callbacks (through ``owner`` if given), start it."""
