@@ -287,3 +287,51 @@ def test_a_link_from_the_store_to_media_never_deletes_the_media_file(media: Path
     (uid,) = _uids("s3")
     _, deleted = library.remove_study(uid)
     assert deleted == [] and target.exists()
+
+
+def test_indexing_reads_each_file_once(media: Path, library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+    from collections import Counter
+
+    import viewer.dicom.scan as scan_module
+
+    reads: Counter[str] = Counter()
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if str(file).endswith(".dcm"):
+            reads[str(file)] += 1
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(scan_module, "open", counting_open, raising=False)
+    index_paths(library, [media])
+    assert len(reads) == 11 and set(reads.values()) == {1}
+
+
+def test_scan_events_pass_through_unchanged_while_indexed(media: Path, library: Library) -> None:
+    from viewer.dicom.scan import EventKind, scan
+    from viewer.tasks.library import ImportResult, scan_indexed
+
+    plain = [(e.kind, e.instance.sop_instance_uid if e.instance else None) for e in scan([media])
+             if e.kind is not EventKind.PROGRESS]
+    result = ImportResult()
+    seen = [(e.kind, e.instance.sop_instance_uid if e.instance else None) for e in scan_indexed(library, [media], result)
+            if e.kind is not EventKind.PROGRESS]
+    assert seen == plain and result.report.added == 11 == library.counts()["instances"]
+
+
+def test_index_a_tree_already_scanned_reads_no_file(media: Path, library: Library,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import viewer.tasks.library as tasks_library
+    from viewer.library import Provenance, SourceKind
+    from viewer.tasks.library import index_tree
+
+    tree = load_tree(media)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a file was read again")
+
+    monkeypatch.setattr(tasks_library, "read_instance", refuse)
+    report = index_tree(library, tree, Provenance(SourceKind.MEDIA, media_path=str(media)))
+    assert report.added == len(tree) == 11

@@ -88,3 +88,16 @@ def test_retrieve_steps_indexed_as_they_arrive(tmp_path: Path) -> None:
         assert count == 3 and sorted(deleted) == sorted(paths)  # received into the store: ours
     finally:
         service.close()
+
+
+def test_the_open_workers_scan_fills_the_library(tmp_path: Path) -> None:
+    from viewer.dicom.scan import EventKind
+
+    write_study(tmp_path / "media", STUDY)
+    service = LibraryService(tmp_path / "lib.sqlite", store_root=tmp_path / "store")
+    try:
+        instances = [e.instance for e in service.scan([tmp_path / "media"]) if e.kind is EventKind.INSTANCE]
+        assert len(instances) == 3
+        assert [s.instances for s in service.studies()] == [3]
+    finally:
+        service.close()

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVa
 
 from viewer.dicom._media_zip import is_unpacked
 from viewer.dicom.headers import NotAnImage, read_instance
-from viewer.dicom.model import Instance
-from viewer.dicom.scan import EventKind, scan
+from viewer.dicom.model import Instance, StudyTree
+from viewer.dicom.scan import EventKind, ScanEvent, scan
 from viewer.errors import Cancelled, ReadError
 from viewer.library.db import BATCH, Entry, IndexReport, Library, Provenance, SourceKind
 from viewer.library.schema import LibraryError
@@ -108,6 +108,21 @@ def index_paths(library: Library, paths: Sequence[str | os.PathLike[str]], *, co
         Called after each committed batch (e.g. to refresh a browser).
     """
     result = ImportResult()
+    for _ in scan_indexed(library, paths, result, copy=copy, store=store, cancel=cancel, on_batch=on_batch):
+        pass
+    return result
+
+
+def scan_indexed(library: Library, paths: Sequence[str | os.PathLike[str]], result: ImportResult, *,
+                 copy: bool = False, store: "LocalStore | None" = None, cancel: "CancelToken | None" = None,
+                 on_batch: Callable[[IndexReport], None] | None = None) -> Iterator[ScanEvent]:
+    """The folder scan's events (:func:`viewer.dicom.scan.scan`), indexed as they pass.
+
+    What the GUI's open worker iterates instead of :func:`~viewer.dicom.scan.scan`: it gets
+    the same events, unchanged, and the library gets every instance without a second read
+    of any file. ``result`` is filled as the scan goes (see :func:`index_paths` for the
+    other parameters). Each path ends with one ``done`` event of its own.
+    """
     for raw in paths:
         source = media_provenance(raw, copy)
         pending: list[Entry] = []
@@ -128,8 +143,8 @@ def index_paths(library: Library, paths: Sequence[str | os.PathLike[str]], *, co
                 try:
                     if copy or (inst.path and is_unpacked(inst.path)):
                         store = store or _default_store(library)
-                        inst, size = _copy_into(store, inst)
-                        pending.append(Entry(inst, size, owned=True))
+                        copied, size = _copy_into(store, inst)
+                        pending.append(Entry(copied, size, owned=True))
                     else:
                         pending.append(Entry(inst, _stat_size(inst.path or ""), owned=library.owns(inst.path or "")))
                 except OSError as exc:
@@ -140,12 +155,20 @@ def index_paths(library: Library, paths: Sequence[str | os.PathLike[str]], *, co
             elif event.kind is EventKind.ERROR:
                 result.errors.append((event.path or "", event.error or ""))
             elif event.kind is EventKind.DONE:
+                flush()  # the last instances are in the library before the caller hears "done"
                 result.missing += event.missing
                 result.cancelled = result.cancelled or event.cancelled
+            yield event
         flush()
         if result.cancelled:
             break
-    return result
+
+
+def index_tree(library: Library, tree: StudyTree, source: Provenance) -> IndexReport:
+    """Index a scan already collected (:func:`viewer.dicom.scan.load_tree`), reading no file."""
+    entries = [Entry(inst, _stat_size(inst.path or ""), owned=library.owns(inst.path or ""))
+               for series in tree.iter_series() for inst in series.instances if inst.path]
+    return library.add_many(entries, source)
 
 
 def _default_store(library: Library) -> "LocalStore":

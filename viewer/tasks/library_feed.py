@@ -20,10 +20,11 @@ from viewer.library import query
 from viewer.library.db import IndexReport, Library, Provenance, SourceKind
 from viewer.library.query import StudyFilter, StudyRow
 from viewer.tasks.cd_export import CdOptions, CdReport, export_cd
-from viewer.tasks.library import ImportResult, LibraryFeed, index_paths, index_retrieve, rebuild
+from viewer.tasks.library import ImportResult, LibraryFeed, index_paths, index_retrieve, rebuild, scan_indexed
 
 if TYPE_CHECKING:
     from viewer.cancel import CancelToken
+    from viewer.dicom.scan import ScanEvent
     from viewer.net.progress import RetrieveProgress
     from viewer.net.storage_scp import StorageSCP
 
@@ -91,6 +92,16 @@ class LibraryService:
                    cancel: "CancelToken | None" = None) -> ImportResult:
         """Index what File > Open opened (referenced in place), or import it (``copy``)."""
         return index_paths(self.library(), paths, copy=copy, cancel=cancel, on_batch=self._changed)
+
+    def scan(self, paths: Sequence[str | os.PathLike[str]], *, copy: bool = False,
+             cancel: "CancelToken | None" = None, result: ImportResult | None = None) -> Iterator["ScanEvent"]:
+        """The folder scan's events for the open worker, each instance indexed as it passes.
+
+        A drop-in for :func:`viewer.dicom.scan.scan` (same events), so opening a CD fills the
+        library without reading any file twice.
+        """
+        yield from scan_indexed(self.library(), paths, result if result is not None else ImportResult(), copy=copy,
+                                cancel=cancel, on_batch=self._changed)
 
     def retrieved(self, steps: Iterable[_P], node: str, kind: SourceKind = SourceKind.PACS) -> Iterator[_P]:
         """Pass a retrieve's progress steps through, indexing the files of each as it arrives."""
