@@ -17,7 +17,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 from urllib.parse import quote
 
 from viewer.cancel import CancelToken, is_cancelled
@@ -29,9 +29,19 @@ if TYPE_CHECKING:
     import requests
     from pydicom.dataset import Dataset
 
+    from viewer.config import DicomWebNode
+
     from viewer.net.progress import RetrieveProgress
 
 log = logging.getLogger(__name__)
+
+
+class _Store(Protocol):
+    """Where retrieved instances go (:class:`viewer.net.store.LocalStore` is one)."""
+
+    root: Path
+
+    def path_for(self, study: str, series: str, sop: str) -> Path: ...
 
 #: QIDO-RS resources per query level (PS3.18 10.6.1; PATIENT is not a QIDO level).
 LEVEL_RESOURCE = {"STUDY": "studies", "SERIES": "series", "IMAGE": "instances", "INSTANCE": "instances"}
@@ -74,17 +84,16 @@ class WebTarget:
     timeout: float = 30.0
 
     @classmethod
-    def from_node(cls, node: object) -> "WebTarget":
+    def from_node(cls, node: DicomWebNode) -> "WebTarget":
         """Build from a :class:`viewer.config.DicomWebNode` (``base_url``, ``auth`` of
         none/basic/bearer, ``verify_tls``, ``ca_file``, ``timeout``)."""
-        auth = getattr(node, "auth", "none")
-        ca_file = getattr(node, "ca_file", "") or ""
-        verify: bool | str = (ca_file or True) if getattr(node, "verify_tls", True) else False
-        return cls(url=str(getattr(node, "base_url")),
-                   username=getattr(node, "username", None) if auth == "basic" else None,
-                   password=getattr(node, "password", None) if auth == "basic" else None,
-                   token=getattr(node, "token", None) if auth == "bearer" else None,
-                   verify=verify, timeout=float(getattr(node, "timeout", 30.0)))
+        auth = node.auth
+        verify: bool | str = (node.ca_file or True) if node.verify_tls else False
+        return cls(url=str(node.base_url),
+                   username=node.username if auth == "basic" else None,
+                   password=node.password if auth == "basic" else None,
+                   token=node.token if auth == "bearer" else None,
+                   verify=verify, timeout=float(node.timeout))
 
 
 def keys_from_identifier(identifier: "Dataset") -> tuple[str, dict[str, str]]:
@@ -306,7 +315,7 @@ class DicomWebClient:
                                       size)
         return None
 
-    def retrieve(self, dest: Path | object, study_uid: str, series_uid: str | None = None,
+    def retrieve(self, dest: Path | _Store, study_uid: str, series_uid: str | None = None,
                  instance_uid: str | None = None, *,
                  progress: Callable[[Path, int], None] | None = None,
                  cancel: CancelToken | None = None) -> list[Path]:
@@ -341,7 +350,7 @@ class DicomWebClient:
                 progress(path, len(written))
         return written
 
-    def iter_retrieve(self, dest: Path | object, study_uid: str, series_uid: str | None = None,
+    def iter_retrieve(self, dest: Path | _Store, study_uid: str, series_uid: str | None = None,
                       instance_uid: str | None = None, *, cancel: CancelToken | None = None) -> Iterator[Path]:
         """As :meth:`retrieve`, yielding each file as soon as it is complete on disk."""
         import requests
@@ -358,7 +367,7 @@ class DicomWebClient:
             log.info("WADO-RS %s: %s; asking without transfer-syntax=*", url, exc)
             rsp = self._request("GET", url, headers={"Accept": ACCEPT_DICOM_PLAIN}, stream=True)
         count = 0
-        root = Path(dest) if isinstance(dest, (str, os.PathLike)) else Path(getattr(dest, "root"))
+        root = Path(dest) if isinstance(dest, (str, os.PathLike)) else Path(dest.root)
         root.mkdir(parents=True, exist_ok=True)
         tmp: tuple[int, str] | None = None
         fh = None
@@ -372,7 +381,8 @@ class DicomWebClient:
                 if kind == "headers":
                     if is_cancelled(cancel):  # do not start a file we would not finish
                         raise Cancelled("retrieve cancelled")
-                    ctype, _ = _multipart.parse_params(str(value.get("content-type", "application/dicom")))  # type: ignore[union-attr]
+                    headers = value if isinstance(value, dict) else {}
+                    ctype, _ = _multipart.parse_params(headers.get("content-type", "application/dicom"))
                     if ctype != "application/dicom":
                         raise NetError(f"unexpected part type {ctype!r} in WADO-RS response", category="http")
                     # Hidden temporary name in the store root (same file system: the final
@@ -380,16 +390,18 @@ class DicomWebClient:
                     tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".dcm", dir=root)
                     fh = os.fdopen(tmp[0], "wb")
                     size = 0
-                elif kind == "data":
-                    size += len(value)  # type: ignore[arg-type]
+                elif kind == "data" and isinstance(value, bytes):
+                    size += len(value)
                     if size > max_part:  # an endless part must not fill the disk
                         raise NetError(f"WADO-RS {url}: an instance larger than {max_part} bytes; stopped",
                                        category="http")
-                    fh.write(value)  # type: ignore[union-attr, arg-type]
-                else:  # part complete: its close delimiter has arrived
-                    fh.close()  # type: ignore[union-attr]
+                    assert fh is not None  # iter_events: a part's headers come before its data
+                    fh.write(value)
+                elif kind == "end":  # part complete: its close delimiter has arrived
+                    assert fh is not None and tmp is not None
+                    fh.close()
                     fh = None
-                    path = _place(Path(tmp[1]), root, dest)  # type: ignore[index]
+                    path = _place(Path(tmp[1]), root, dest)
                     tmp = None
                     count += 1
                     yield path
@@ -409,7 +421,7 @@ class DicomWebClient:
     def store(self, items: Sequence[StoreItem], *, study_uid: str | None = None,
               progress: Callable[[StoreResult, int, int], None] | None = None,
               cancel: CancelToken | None = None,
-              modify: Callable[[object], object] | None = None,
+              modify: Callable[[Dataset], Dataset] | None = None,
               batch_bytes: int = STOW_BATCH_BYTES) -> Iterator[StoreResult]:
         """STOW-RS (PS3.18 10.5): POST instances in batches, one result per instance.
 
@@ -462,8 +474,8 @@ class DicomWebClient:
                 reply = _datasets(rsp) if rsp.content else []
             except NetError as exc:
                 # 409 Conflict: every instance failed, the body still says why (PS3.18 10.5.3).
-                if exc.status == 409 and getattr(exc, "response_json", None) is not None:
-                    reply = exc.response_json  # type: ignore[attr-defined]
+                if isinstance(exc, _Conflict):
+                    reply = exc.response_json
                 else:
                     raise
             for r in _stow_results(ready, reply[0] if reply else None):
@@ -496,7 +508,7 @@ class _StowBody:
         for part, size in zip(self.parts, self.sizes):
             data = part.read_bytes() if isinstance(part, Path) else part
             if len(data) != size:
-                raise NetError(f"{part} changed while it was being sent")
+                raise NetError(f"{part if isinstance(part, Path) else 'a part'} changed while it was being sent")
             yield data
 
     def __iter__(self) -> Iterator[bytes]:
@@ -543,7 +555,8 @@ def query_string(params: Sequence[tuple[str, str]]) -> str:
 def _reason(exc: BaseException) -> str:
     """The innermost useful text of a requests/urllib3 exception chain."""
     text = str(exc)
-    m = re.search(r"\[Errno -?\d+\] ([^')\]]+)", text) or re.search(r"(Connection refused|certificate verify failed[^')]*)", text)
+    m = (re.search(r"\[Errno -?\d+\] ([^')\]]+)", text)
+         or re.search(r"(Connection refused|certificate verify failed[^')]*)", text))
     if m:
         return m.group(1).strip()
     return text[:200]
@@ -565,11 +578,19 @@ def _raise_for(rsp: "requests.Response", method: str, url: str) -> None:
                    status=code, category="http")
     if code == 409 and rsp.headers.get("Content-Type", "").startswith(DICOM_JSON):
         try:
-            err.response_json = _datasets(rsp)  # type: ignore[attr-defined]
+            err = _Conflict(str(err), _datasets(rsp))
         except NetError:
             pass
     rsp.close()
     raise err
+
+
+class _Conflict(NetError):
+    """HTTP 409 to a STOW-RS: every instance refused; the body (PS3.18 10.5.3) says why."""
+
+    def __init__(self, message: str, response_json: list[Dataset]) -> None:
+        super().__init__(message, status=409, category="http")
+        self.response_json = response_json
 
 
 def _datasets(rsp: "requests.Response") -> list["Dataset"]:
@@ -604,14 +625,14 @@ def _collect_parts(rsp: "requests.Response") -> Iterator[bytes]:
     boundary = _multipart.boundary_of(rsp.headers.get("Content-Type", ""))
     body = bytearray()
     for kind, value in _multipart.iter_events([rsp.content], boundary):
-        if kind == "data":
-            body.extend(value)  # type: ignore[arg-type]
+        if kind == "data" and isinstance(value, bytes):
+            body.extend(value)
         elif kind == "end":
             yield bytes(body)
             body.clear()
 
 
-def _place(tmp: Path, root: Path, dest: object) -> Path:
+def _place(tmp: Path, root: Path, dest: Path | _Store) -> Path:
     """Check a received file and move it to its place in the store (atomic rename)."""
     from pydicom import dcmread
     from pydicom.errors import InvalidDicomError
@@ -623,9 +644,8 @@ def _place(tmp: Path, root: Path, dest: object) -> Path:
     except (InvalidDicomError, AttributeError, OSError, ValueError, EOFError) as exc:
         tmp.unlink(missing_ok=True)
         raise NetError(f"server sent a part that is not a DICOM instance: {exc}", category="http") from exc
-    path_for = getattr(dest, "path_for", None)
-    if callable(path_for):
-        final = Path(path_for(study, series, sop))
+    if not isinstance(dest, (str, os.PathLike)):
+        final = Path(dest.path_for(study, series, sop))
     else:
         final = root / _safe(study) / _safe(series) / f"{_safe(sop)}.dcm"
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -647,7 +667,7 @@ def _batches(items: Sequence[StoreItem], limit: int) -> Iterator[list[StoreItem]
         yield batch
 
 
-def _file_bytes(item: StoreItem, modify: Callable[[object], object] | None) -> bytes:
+def _file_bytes(item: StoreItem, modify: Callable[[Dataset], Dataset] | None) -> bytes:
     """The PS3.10 file to send: the file itself, or re-encoded after ``modify``."""
     if modify is None and item.has_meta:
         return item.path.read_bytes()
@@ -659,7 +679,7 @@ def _file_bytes(item: StoreItem, modify: Callable[[object], object] | None) -> b
     if modify is not None:
         ds = modify(ds)
     buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)  # type: ignore[attr-defined]
+    ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
 
 
@@ -687,7 +707,8 @@ def _stow_results(items: Iterable[StoreItem], reply: "Dataset | None") -> Iterat
 
 
 # ---------------------------------------------------------------------- node-level use
-def search_node(node: object, level: str, keys: Mapping[str, str], token: CancelToken | None = None) -> Iterator["Dataset"]:
+def search_node(node: DicomWebNode, level: str, keys: Mapping[str, str],
+                token: CancelToken | None = None) -> Iterator[Dataset]:
     """QIDO-RS search on a configured ``DicomWebNode``, as an iterator (like C-FIND).
 
     ``keys`` is the C-FIND key mapping of the PACS panel (empty values are return keys).
@@ -700,7 +721,7 @@ def search_node(node: object, level: str, keys: Mapping[str, str], token: Cancel
         yield ds
 
 
-def ping_node(node: object, token: CancelToken | None = None) -> float:
+def ping_node(node: DicomWebNode, token: CancelToken | None = None) -> float:
     """Round-trip time (s) of a minimal QIDO-RS search (``studies?limit=1``): the DICOMweb
     counterpart of C-ECHO. Raises :class:`NetError` as :meth:`DicomWebClient.search`."""
     import time
@@ -711,7 +732,7 @@ def ping_node(node: object, token: CancelToken | None = None) -> float:
         return time.perf_counter() - t0
 
 
-def retrieve_node(node: object, level: str, uids: Mapping[str, str], store: object,
+def retrieve_node(node: DicomWebNode, level: str, uids: Mapping[str, str], store: Path | _Store,
                   token: CancelToken | None = None) -> Iterator["RetrieveProgress"]:
     """WADO-RS retrieve on a ``DicomWebNode`` of the study/series/instance named by ``uids``.
 
