@@ -316,8 +316,8 @@ def test_scan_events_pass_through_unchanged_while_indexed(media: Path, library: 
     plain = [(e.kind, e.instance.sop_instance_uid if e.instance else None) for e in scan([media])
              if e.kind is not EventKind.PROGRESS]
     result = ImportResult()
-    seen = [(e.kind, e.instance.sop_instance_uid if e.instance else None) for e in scan_indexed(library, [media], result)
-            if e.kind is not EventKind.PROGRESS]
+    seen = [(e.kind, e.instance.sop_instance_uid if e.instance else None)
+            for e in scan_indexed(library, [media], result) if e.kind is not EventKind.PROGRESS]
     assert seen == plain and result.report.added == 11 == library.counts()["instances"]
 
 
