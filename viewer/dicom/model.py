@@ -36,6 +36,15 @@ def format_person_name(value: object) -> str:
     return f"{out}, {suffix}" if suffix and out else out or suffix
 
 
+def format_person_name_groups(value: object) -> str:
+    """A PN value with every component group: alphabetic, ideographic and phonetic
+    (separated by ``=``, PS3.5 6.2.1.1), each as :func:`format_person_name` writes it,
+    joined by ``" = "``: ``"Yamada, Tarou = 山田, 太郎 = やまだ, たろう"``."""
+    text = "" if value is None else str(value)
+    groups = [format_person_name(g) for g in text.split("=")[:3]]
+    return " = ".join(g for g in groups if g)
+
+
 def format_date(value: str | None) -> str:
     """DA ``YYYYMMDD`` -> ``YYYY-MM-DD``; anything else is returned as it is (PS3.5 6.2).
 

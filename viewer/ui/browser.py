@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from viewer.dicom.model import format_person_name_groups
 from viewer.ui.thumbnails import THUMB_SIZE
 from viewer.ui.viewport import SERIES_MIME
 
@@ -66,7 +67,7 @@ class StudyBrowser(QWidget):
         self.tree.setColumnWidth(0, 250)
         self.tree.setColumnWidth(1, 40)
         self.tree.setColumnWidth(2, 50)
-        self.setMinimumWidth(360)
+        self.setMinimumWidth(220)  # the dock can be narrowed (or closed) to give the images room
         self.tree.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
         self.tree.setDragEnabled(True)
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
@@ -86,6 +87,11 @@ class StudyBrowser(QWidget):
         self.errors_label = QLabel("Unreadable files")
         self.errors = QListWidget()
         self.errors.setToolTip("Files that could not be read, with the reason")
+        # Every reason in full: long lines wrap inside the list instead of running off its edge.
+        self.errors.setWordWrap(True)
+        self.errors.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.errors.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.errors.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         errors_box = QWidget()
         eb = QVBoxLayout(errors_box)
         eb.setContentsMargins(0, 0, 0, 0)
@@ -128,6 +134,7 @@ class StudyBrowser(QWidget):
 
     def add_error(self, path: str, message: str) -> None:
         self.errors.addItem(f"{path}: {message}")
+        self.errors.item(self.errors.count() - 1).setToolTip(f"{path}\n{message}")
         self.errors_label.setText(f"Unreadable files ({self.errors.count()})")
         self.errors_box.setVisible(True)
 
@@ -139,7 +146,8 @@ class StudyBrowser(QWidget):
             for patient in tree.patients:
                 pkey = f"P:{patient.patient_id}\x00{patient.patient_name}"
                 pitem, new_p = self._item(pkey, None)
-                name = getattr(patient, "display_name", "") or patient.patient_name or "(no name)"
+                # Every component group: alphabetic, ideographic, phonetic (PS3.5 6.2.1.1).
+                name = format_person_name_groups(patient.patient_name) or "(no name)"
                 pitem.setText(0, f"{name}  [{patient.patient_id}]" if patient.patient_id else name)
                 for study in patient.studies:
                     skey = f"S:{study.study_instance_uid}"

@@ -49,6 +49,7 @@ class ViewportGrid(QWidget):
         self._grid.setSpacing(2)
         self.viewports: list[Viewport] = []
         self._frames: list[QFrame] = []
+        self._arranging = False
         self.session.changed.connect(self._on_session)
         self._arrange()
 
@@ -67,7 +68,7 @@ class ViewportGrid(QWidget):
         inner.setContentsMargins(2, 2, 2, 2)
         vp = Viewport(self._pools, frame, loader=self.loader, state=self.session.viewports[index])
         inner.addWidget(vp)
-        vp.activated.connect(lambda v=vp: self.set_active(v))
+        vp.activated.connect(lambda v=vp: self._on_activated(v))
         vp.series_dropped.connect(lambda uid, v=vp: self.series_dropped.emit(v, uid))
         self.viewports.append(vp)
         self._frames.append(frame)
@@ -89,20 +90,33 @@ class ViewportGrid(QWidget):
         rows, cols = parse_layout(self.session.layout)
         while len(self.viewports) < len(self.session.viewports):
             self._make(len(self.viewports))
+        active = self.session.active
         focused = any(vp.hasFocus() for vp in self.viewports)
-        for frame in self._frames:
-            self._grid.removeWidget(frame)
-            frame.hide()
-        for i in range(rows * cols):
-            self._grid.addWidget(self._frames[i], i // cols, i % cols)
-            self._frames[i].show()
+        self._arranging = True
+        try:
+            # Viewports that stay are moved, never hidden: hiding the focused one would hand
+            # the focus to the next widget in the chain (another viewport, or the toolbar's
+            # fps box, where the arrow keys then change the rate instead of the slice).
+            for i, frame in enumerate(self._frames):
+                self._grid.removeWidget(frame)
+                if i >= rows * cols:
+                    frame.hide()
+            for i in range(rows * cols):
+                self._grid.addWidget(self._frames[i], i // cols, i % cols)
+                self._frames[i].show()
+        finally:
+            self._arranging = False
+        if active < rows * cols and self.session.active != active:
+            self.session.active = active
         self._highlight()
         for vp in self.visible_viewports():
             vp.fit()
-        if focused or self.window() is not None and self.window().focusWidget() is None:
-            # Hiding the focused viewport would hand the focus to the next widget in the
-            # chain (the toolbar's fps box, where the arrow keys change the rate).
+        if focused and not self.active.hasFocus():
             self.active.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _on_activated(self, vp: Viewport) -> None:
+        if not self._arranging:
+            self.set_active(vp)
 
     def visible_viewports(self) -> list[Viewport]:
         rows, cols = parse_layout(self.session.layout)

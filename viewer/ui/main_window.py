@@ -502,6 +502,8 @@ class MainWindow(QMainWindow):
         self.grid.set_layout(name)
         for vp in self.grid.viewports:
             self._wire(vp)
+        if self._tree is not None:
+            self._fill_empty_viewports()  # the new panes get the next series (or a hint)
 
     def current_series_frames(self) -> list[tuple[str, int]]:
         """Every frame of the active viewport's series, in display order: (path, frame_index)."""

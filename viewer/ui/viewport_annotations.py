@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from viewer.dicom.geometry import direction_label, location_along, slice_normal
-from viewer.dicom.model import format_date, format_person_name
+from viewer.dicom.model import format_date, format_person_name_groups
 
 
 @dataclass
@@ -51,12 +51,8 @@ def _g(ds: Any, keyword: str) -> str:
 
 
 def person_name_text(value: object) -> str:
-    """A PN value with every component group: alphabetic, ideographic and phonetic
-    (PS3.5 6.2.1.1 separates them with ``=``), each as ``"Family, Given"``, joined by
-    ``" = "``: ``"Yamada, Tarou = 山田, 太郎 = やまだ, たろう"``."""
-    text = "" if value is None else str(value)
-    groups = [format_person_name(g) for g in text.split("=")[:3]]
-    return " = ".join(g for g in groups if g)
+    """Every component group of a PN value (:func:`viewer.dicom.model.format_person_name_groups`)."""
+    return format_person_name_groups(value)
 
 
 def _num(text: str) -> float | None:
