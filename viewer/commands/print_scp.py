@@ -35,8 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     from viewer.cancel import CancelToken
     from viewer.errors import UsageError
-    from viewer.film.output import make_sink
-    from viewer.net.print_scp import PrintServer, load_profile
+    from viewer.tasks.print_server import start_virtual_printer
 
     log = logging.getLogger(__name__)
     if logging.getLogger().level > logging.INFO:
@@ -48,13 +47,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--dpi {args.dpi}: 36..1200 expected")
     if not 1 <= len(args.aet) <= 16:
         raise UsageError("--aet: 1 to 16 characters expected")
-    profile = load_profile(args.profile)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out {out}: {exc.strerror or exc}") from None
-    sink = make_sink(out, profile.min_density, profile.max_density, profile.annotation_formats, args.dpi)
     ssl_context = None
     if args.tls_cert:
         from viewer.net.tls import ServerTls, server_context
@@ -63,23 +60,22 @@ def run(args: argparse.Namespace) -> int:
                                                require_client_cert=not args.tls_any_client))
     elif args.tls_key or args.tls_ca or args.tls_any_client:
         raise UsageError("--tls-key/--tls-ca/--tls-any-client need --tls-cert")
-    server = PrintServer(sink.print_job, profile, aet=args.aet, host=args.bind, port=args.port,
-                         timeout=args.timeout, max_associations=args.max_associations, box_size_mm=sink.box_size_mm,
-                         ssl_context=ssl_context)
     stop = CancelToken()
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("received %s, shutting down", signal.Signals(signum).name)
         stop.cancel()
 
+    printer = start_virtual_printer(args.profile, out, aet=args.aet, host=args.bind, port=args.port, dpi=args.dpi,
+                                    timeout=args.timeout, max_associations=args.max_associations,
+                                    ssl_context=ssl_context)
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.start()
         log.info("writing films to %s", out.resolve())
         while not stop.wait(0.5):
             pass
     finally:
-        server.stop()
+        printer.stop()
         for s, handler in previous.items():
             signal.signal(s, handler)
     return 0
