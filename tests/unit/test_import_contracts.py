@@ -43,9 +43,10 @@ def test_a_gui_module_importing_viewer_net_breaks_the_contract(tmp_path) -> None
     root = _copy(tmp_path)
     panel = root / "viewer" / "ui" / "pacs_panel.py"
     text = panel.read_text(encoding="utf-8")
-    panel.write_text(text.replace("from viewer.tasks import query as pacs\n",
-                                  "from viewer.net.find import find  # noqa: F401\nfrom viewer.tasks import query as pacs\n",
-                                  1), encoding="utf-8")
+    forbidden = "from viewer.net.find import find  # noqa: F401\n"
+    anchor = "from viewer.tasks import query as pacs\n"
+    assert anchor in text
+    panel.write_text(text.replace(anchor, forbidden + anchor, 1), encoding="utf-8")
     result = _lint(root)
     assert result.returncode != 0
     assert f"{CONTRACT} BROKEN" in result.stdout
