@@ -23,6 +23,7 @@ from viewer.cancel import CancelToken
 from viewer.dicom._media_fastread import Record
 from viewer.dicom.geometry import pixel_spacing
 from viewer.dicom.headers import SPACING_KEYWORDS, _text, build_instance, fields_from, instance_defaults
+from viewer.dicom.media_paths import not_regular
 from viewer.dicom.model import Instance
 from viewer.errors import Cancelled, ReadError
 
@@ -126,6 +127,10 @@ class FileIdResolver:
         if not self._inside(folder):
             log.warning("DICOMDIR file ID %s leads outside the medium; ignored", "\\".join(components))
             return os.path.join(self.root, *components), False
+        why = not_regular(folder)
+        if why is not None:  # a FIFO would block open() for good
+            log.warning("DICOMDIR file ID %s: %s", "\\".join(components), why)
+            return folder, False
         return folder, True
 
 

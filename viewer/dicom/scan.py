@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from viewer.cancel import CancelToken
 from viewer.dicom.dicomdir import find_dicomdir, iter_dicomdir
 from viewer.dicom.headers import MEDIA_STORAGE_DIRECTORY, NotAnImage, read_instance
+from viewer.dicom.media_paths import Containment, not_regular
 from viewer.dicom.model import Instance, Series, StudyTree
 from viewer.errors import Cancelled, ReadError
 
@@ -165,6 +166,9 @@ class _Scanner:
             yield ScanEvent(EventKind.ERROR, path=p, error="no such file or folder")
         elif os.path.isdir(p):
             yield from self.folder(p)
+        elif (why := not_regular(p)) is not None:
+            # A FIFO would block open() for good (PS3.10 media hold regular files only).
+            yield ScanEvent(EventKind.ERROR, path=p, error=why)
         elif self.use_dicomdir and (_is_dicomdir_name(os.path.basename(p)) or _is_dicomdir_file(p)):
             yield from self.dicomdir(p)
         elif p.lower().endswith(".zip"):
@@ -192,6 +196,7 @@ class _Scanner:
     def folder(self, root: str) -> Iterator[ScanEvent]:
         """Walk ``root``; a folder with a DICOMDIR is listed from it, its subtree not walked."""
         unreadable: list[OSError] = []
+        guard = Containment(root)
         for folder, dirs, names in os.walk(root, onerror=unreadable.append):
             while unreadable:
                 exc = unreadable.pop()
@@ -206,11 +211,18 @@ class _Scanner:
                 yield from self.dicomdir(str(ddir))
                 continue
             names.sort()
-            plain = [os.path.join(folder, n) for n in names if not n.lower().endswith(".zip")]
-            yield from self.files(plain)
+            plain, zips = [], []
             for n in names:
-                if n.lower().endswith(".zip") and not self.stopped():
-                    yield from self.zip(os.path.join(folder, n))
+                p = os.path.join(folder, n)
+                why = guard.refuse(p)  # FIFOs, sockets, links leading out of ``root``
+                if why is not None:
+                    yield ScanEvent(EventKind.ERROR, path=p, error=why)
+                else:
+                    (zips if n.lower().endswith(".zip") else plain).append(p)
+            yield from self.files(plain)
+            for p in zips:
+                if not self.stopped():
+                    yield from self.zip(p)
         for exc in unreadable:
             yield ScanEvent(EventKind.ERROR, path=str(exc.filename or root), error=f"cannot list folder: {exc.strerror or exc}")
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from viewer.cancel import CancelToken
+from viewer.dicom.media_paths import not_regular, walk_files
 from viewer.errors import Cancelled, ReadError, ViewerError
 from viewer.net import store_scu
 from viewer.net.store_scu import Category, StoreItem, StoreResult, StoreTarget
@@ -158,7 +159,19 @@ def collect(paths: Iterable[Path]) -> tuple[list[StoreItem], list[Path]]:
         if not p.exists():
             raise ReadError(f"no such file or directory: {p}", path=str(p))
     skipped: list[Path] = []
-    items = list(store_scu.iter_items(paths, skipped))
+    files: list[Path] = []
+    for p in paths:
+        # Only regular files, and in folders only those really inside them: a FIFO would
+        # block open() for good, a link leading out of the folder would send what the
+        # user never chose (the DICOMDIR containment rule, PS3.10 8.5).
+        found = walk_files(p) if p.is_dir() else [(p, not_regular(p))]
+        for f, why in found:
+            if why is None:
+                files.append(f)
+            else:
+                log.warning("%s: %s", f, why)
+                skipped.append(f)
+    items = list(store_scu.iter_items(files, skipped))
     seen: set[str] = set()
     unique = []
     for item in items:  # a CD may hold a file twice (copies); send each instance once
