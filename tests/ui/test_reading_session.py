@@ -420,3 +420,26 @@ def test_next_and_previous_series(qtbot, window, tmp_path) -> None:
     qtbot.waitUntil(lambda: vp.state.series_uid == first, timeout=5000)
     assert np.isfinite(vp.index)
 
+
+
+# ---------------------------------------------------------------------------- DICOMDIR
+def test_dicomdir_series_show_their_description_once_headers_are_read(qtbot, window, tmp_path) -> None:
+    from tests.helpers.peers import require_program
+
+    dcmmkdir = require_program("dcmmkdir", "dcmtk")
+    root = tmp_path / "cd"
+    study = pydicom.uid.generate_uid()
+    paths = write_stack(root / "DICOM", 3, number=4, study=study)
+    for i, p in enumerate(sorted(paths)):
+        p.rename(root / "DICOM" / f"IM{i:05d}")
+    subprocess.run([dcmmkdir, "+r", "+id", str(root), "-Pgp", "+I", "DICOM"], check=True, cwd=root,
+                   capture_output=True, timeout=60)
+    records = pydicom.dcmread(root / "DICOMDIR").DirectoryRecordSequence
+    series_record = next(r for r in records if r.DirectoryRecordType == "SERIES")
+    assert "SeriesDescription" not in series_record  # the CD does not list it; the files do
+    description = pydicom.dcmread(root / "DICOM" / "IM00000", stop_before_pixels=True).SeriesDescription
+    _open(qtbot, window, root / "DICOMDIR")
+    item = window.browser.series_items()[0]
+    qtbot.waitUntil(lambda: description in item.text(0), timeout=10000)
+    assert "#4" in item.text(0) and "(series)" not in item.text(0)
+    assert item.text(1) == "CT" and item.text(2) == "3"

@@ -138,6 +138,11 @@ class Series:
     def _add(self, inst: Instance) -> None:
         self._instances.append(inst)
         self._sorted = None
+        self._learn(inst)
+
+    def _learn(self, inst: Instance) -> None:
+        """Take the series attributes still unknown from ``inst`` (a DICOMDIR record may lack
+        them, PS3.3 F.5; its file's header has them)."""
         if not self.modality and inst.modality:
             self.modality = inst.modality
         if self.series_number is None and inst.series_number is not None:
@@ -272,7 +277,12 @@ class StudyTree:
             if inst.header_loaded and not known.header_loaded:
                 for f in fields(Instance):
                     setattr(known, f.name, getattr(inst, f.name))
-                self._where[known.sop_instance_uid]._invalidate()
+                series = self._where[known.sop_instance_uid]
+                series._invalidate()
+                series._learn(known)  # the description the DICOMDIR did not list, now known
+                study = series.study
+                if study is not None and not study.study_description and known.study_description:
+                    study.study_description = known.study_description
             else:
                 self.duplicates += 1
                 log.debug("duplicate SOP Instance UID %s (%s)", inst.sop_instance_uid, inst.path)
