@@ -36,10 +36,9 @@ class _SignalHandler(logging.Handler):
         self.bridge = bridge
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.bridge.line.emit(f"{record.levelname[0]}: {record.getMessage()}")
-        except RuntimeError:  # the dialog is gone; nothing to show the line in
-            pass
+        # The bridge has no parent: it lives as long as this handler, so the emit always has a
+        # sender; if the dialog is gone, Qt has already dropped the connection to its text box.
+        self.bridge.line.emit(f"{record.levelname[0]}: {record.getMessage()}")
 
 
 def default_output_folder() -> Path:
@@ -106,7 +105,7 @@ class VirtualPrinterDialog(QDialog):
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.activity, 1)
-        self._bridge = _LogBridge(self)
+        self._bridge = _LogBridge()
         self._bridge.line.connect(self.activity.appendPlainText)
         self._handler = _SignalHandler(self._bridge)
         self._timer = QTimer(self)
