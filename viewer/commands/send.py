@@ -96,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
     coerce = task.IdentityCoercion(args.patient_id, args.issuer, args.accession)
     if port is None:
         verify: bool | str = args.ca_bundle or not args.insecure
-        destination: object = DicomWebClient(WebTarget(host, args.user, args.password, args.token, verify,
-                                                        args.timeout))
+        web = WebTarget(host, args.user, args.password, args.token, verify, args.timeout)
+        destination: DicomWebClient | StoreTarget = DicomWebClient(web)
     else:
         destination = StoreTarget(host, port, args.aec, args.aet, args.timeout)
 

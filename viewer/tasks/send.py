@@ -14,13 +14,22 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, Union
 
 from viewer.cancel import CancelToken
 from viewer.dicom.media_paths import not_regular, walk_files
 from viewer.errors import Cancelled, ReadError, ViewerError
 from viewer.net import store_scu
 from viewer.net.store_scu import Category, StoreItem, StoreResult, StoreTarget
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+    from viewer.config import DicomWebNode, DimseNode
+    from viewer.net.dicomweb import DicomWebClient
+
+#: Where a send goes: a C-STORE peer or a DICOMweb service (STOW-RS).
+Destination = Union["StoreTarget", "DimseNode", "DicomWebClient", "DicomWebNode"]
 
 log = logging.getLogger(__name__)
 
@@ -55,30 +64,30 @@ class IdentityCoercion:
     def __bool__(self) -> bool:
         return any((self.patient_id, self.issuer, self.accession, self.patient_name))
 
-    def __call__(self, ds: object) -> object:
+    def __call__(self, ds: Dataset) -> Dataset:
         """Apply to a freshly read data set (which the caller owns) and return it."""
         from pydicom.dataset import Dataset
         from pydicom.sequence import Sequence as Seq
 
-        if self.patient_id is not None and str(ds.get("PatientID", "")) != self.patient_id:  # type: ignore[attr-defined]
+        if self.patient_id is not None and str(ds.get("PatientID", "")) != self.patient_id:
             old = Dataset()
-            old.PatientID = ds.get("PatientID", "")  # type: ignore[attr-defined]
-            if "IssuerOfPatientID" in ds:  # type: ignore[operator]
-                old.IssuerOfPatientID = ds.IssuerOfPatientID  # type: ignore[attr-defined]
+            old.PatientID = ds.get("PatientID", "")
+            if "IssuerOfPatientID" in ds:
+                old.IssuerOfPatientID = ds.IssuerOfPatientID
             old.TypeOfPatientID = _TYPE_OF_PATIENT_ID
-            others = list(ds.get("OtherPatientIDsSequence", []))  # type: ignore[attr-defined]
+            others = list(ds.get("OtherPatientIDsSequence", []))
             if not any(o.get("PatientID") == old.PatientID for o in others):
                 others.append(old)
-            ds.OtherPatientIDsSequence = Seq(others)  # type: ignore[attr-defined]
-            ds.PatientID = self.patient_id  # type: ignore[attr-defined]
-            if self.issuer is None and "IssuerOfPatientID" in ds:  # type: ignore[operator]
-                del ds.IssuerOfPatientID  # type: ignore[attr-defined]  # the old issuer no longer applies
+            ds.OtherPatientIDsSequence = Seq(others)
+            ds.PatientID = self.patient_id
+            if self.issuer is None and "IssuerOfPatientID" in ds:
+                del ds.IssuerOfPatientID  # the old issuer no longer applies
         if self.issuer is not None:
-            ds.IssuerOfPatientID = self.issuer  # type: ignore[attr-defined]
+            ds.IssuerOfPatientID = self.issuer
         if self.accession is not None:
-            ds.AccessionNumber = self.accession  # type: ignore[attr-defined]
+            ds.AccessionNumber = self.accession
         if self.patient_name is not None:
-            ds.PatientName = self.patient_name  # type: ignore[attr-defined]
+            ds.PatientName = self.patient_name
         return ds
 
 
@@ -205,36 +214,38 @@ class SendStep:
         return self.report is not None
 
 
-def _destination(destination: object, calling_aet: str) -> tuple[str, Callable[..., Iterator[StoreResult]], object]:
-    """(name, sender, closeable) for a StoreTarget, DimseNode, DicomWebClient or DicomWebNode."""
+def _destination(destination: Destination, calling_aet: str
+                 ) -> tuple[str, Callable[..., Iterator[StoreResult]], DicomWebClient | None]:
+    """(name, sender, client to close) for a StoreTarget, DimseNode, DicomWebClient or DicomWebNode."""
+    from viewer.config import DicomWebNode
     from viewer.net.dicomweb import DicomWebClient, WebTarget
 
-    if type(destination).__name__ == "DicomWebNode":
-        destination = DicomWebClient(WebTarget.from_node(destination))
-        owned: object = destination
-    else:
-        owned = None
+    owned = None
+    if isinstance(destination, DicomWebNode):
+        destination = owned = DicomWebClient(WebTarget.from_node(destination))
     if isinstance(destination, DicomWebClient):
         client = destination
 
-        def stow(todo: Sequence[StoreItem], **kw: object) -> Iterator[StoreResult]:
-            kw.pop("associations", None)
-            return client.store(todo, **kw)  # type: ignore[arg-type]
+        def stow(todo: Sequence[StoreItem], *, cancel: CancelToken | None = None,
+                 modify: Callable[[Dataset], Dataset] | None = None, associations: int = 1) -> Iterator[StoreResult]:
+            return client.store(todo, cancel=cancel, modify=modify)
 
         return client.base, stow, owned
     if isinstance(destination, StoreTarget):
         name = f"{destination.called_aet}@{destination.host}:{destination.port}"
     else:
-        name = f"{getattr(destination, 'ae_title', '?')}@{getattr(destination, 'host', '?')}:" \
-               f"{getattr(destination, 'port', '?')}"
+        name = f"{destination.ae_title}@{destination.host}:{destination.port}"
+    node = destination
 
-    def cstore(todo: Sequence[StoreItem], **kw: object) -> Iterator[StoreResult]:
-        return store_scu.send(destination, todo, calling_aet=calling_aet, **kw)  # type: ignore[arg-type]
+    def cstore(todo: Sequence[StoreItem], *, cancel: CancelToken | None = None,
+               modify: Callable[[Dataset], Dataset] | None = None, associations: int = 1) -> Iterator[StoreResult]:
+        return store_scu.send(node, todo, calling_aet=calling_aet, cancel=cancel, modify=modify,
+                              associations=associations)
 
     return name, cstore, owned
 
 
-def send_iter(destination: object, items: Sequence[StoreItem], *,
+def send_iter(destination: Destination, items: Sequence[StoreItem], *,
               skipped: Sequence[Path] = (), coerce: IdentityCoercion | None = None,
               resume: set[str] | None = None, report_path: Path | None = None,
               cancel: CancelToken | None = None, associations: int = 1,
@@ -263,12 +274,12 @@ def send_iter(destination: object, items: Sequence[StoreItem], *,
         if report_path is not None:
             report.save(report_path)
         if owned is not None:
-            owned.close()  # type: ignore[attr-defined]
+            owned.close()
         log.info("%s", report.summary())
     yield SendStep(len(report.results), len(todo), None, report)
 
 
-def send(destination: object, items: Sequence[StoreItem], *,
+def send(destination: Destination, items: Sequence[StoreItem], *,
          skipped: Sequence[Path] = (), coerce: IdentityCoercion | None = None,
          resume: set[str] | None = None, report_path: Path | None = None,
          progress: Callable[[StoreResult, int, int], None] | None = None,
@@ -313,7 +324,7 @@ def send(destination: object, items: Sequence[StoreItem], *,
     return report
 
 
-def send_paths(destination: object, paths: Sequence[Path], *, token: CancelToken | None = None,
+def send_paths(destination: Destination, paths: Sequence[Path], *, token: CancelToken | None = None,
                calling_aet: str = "VIEWER", coerce: IdentityCoercion | None = None,
                associations: int = 1) -> Iterator[SendStep]:
     """Worker body for the GUI: collect ``paths`` (files, folders, a CD) and send them.
