@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print only the Shared + Per-frame Functional Groups of frame N (1-based) "
                              "of an enhanced multi-frame file, with its diffusion parameters")
     parser.add_argument("--no-meta", action="store_true", help="leave out the File Meta Information (group 0002)")
+    parser.add_argument("--meta", action="store_true",
+                        help="with --json: also put the File Meta Information (group 0002) in the JSON model "
+                             "(not conforming to the DICOM standard, PS3.18 F.2; as dcm2json +m)")
     parser.add_argument("--bulk", choices=("uri", "omit"), default="uri",
                         help="with --json: large binary values as BulkDataURI (default) or omitted")
     parser.add_argument("--bulk-threshold", type=int, default=1024, metavar="BYTES",
@@ -44,8 +47,9 @@ def _dump_one(path: str, args: argparse.Namespace, out: TextIO) -> bool:
     if args.json:
         from viewer.dicom.dump_json import to_json
 
+        # PS3.18 F.2: the JSON model is the data set; group 0002 only on request (dcm2json +m).
         out.write(to_json(result.dataset, path=path, bulk=args.bulk, threshold=args.bulk_threshold,
-                          include_meta=not args.no_meta) + "\n")
+                          include_meta=args.meta and not args.no_meta) + "\n")
     elif args.frame is not None:
         _dump_frame(result.dataset, args.frame, out)
     elif args.search:
@@ -98,6 +102,11 @@ def run(args: argparse.Namespace) -> int:
     if args.bulk_threshold < 0:
         raise UsageError("--bulk-threshold must be >= 0")
     paths = existing_paths(args.paths)
+    if args.meta and not args.json:
+        raise UsageError("--meta goes with --json (the text dump shows group 0002 unless --no-meta)")
+    if args.meta and args.json and not args.no_meta:
+        log.warning("--meta: File Meta Information in the JSON model is not conforming to the DICOM standard "
+                    "(PS3.18 F.2)")
     out = sys.stdout
     ok = True
     many_json = args.json and len(paths) > 1
