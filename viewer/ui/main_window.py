@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from viewer import __version__
+from viewer.cancel import CancelToken
 from viewer.session import Session
 from viewer.session.frames import frames_of_series, has_pixel_data, no_pixels_reason, series_label
 from viewer.ui.browser import UID_ROLE, StudyBrowser
@@ -58,7 +59,7 @@ def batched(events: Any, interval_s: float = 0.02, max_items: int = 256) -> Any:
         yield batch
 
 
-def _scan_batched(paths: list[str], cancel: Any = None) -> Any:
+def _scan_batched(paths: list[str], cancel: CancelToken | None = None) -> Any:
     from viewer.dicom.scan import scan
 
     return batched(scan(paths, cancel=cancel))
@@ -448,7 +449,7 @@ class MainWindow(QMainWindow):
         anatomical order with every frame."""
         from viewer.dicom.scan import load_headers
 
-        def read(cancel: Any = None) -> list[tuple[Any, Any, Any]]:
+        def read(cancel: CancelToken | None = None) -> list[tuple[Any, Any, Any]]:
             return list(load_headers(list(series.instances), cancel))
 
         def merge(results: list[tuple[Any, Any, Any]]) -> None:
