@@ -443,3 +443,25 @@ def test_dicomdir_series_show_their_description_once_headers_are_read(qtbot, win
     qtbot.waitUntil(lambda: description in item.text(0), timeout=10000)
     assert "#4" in item.text(0) and "(series)" not in item.text(0)
     assert item.text(1) == "CT" and item.text(2) == "3"
+
+
+# ---------------------------------------------------------------------------- tag inspector
+def test_tag_inspector_value_column_is_on_screen_at_1600_px(qtbot, window, tmp_path) -> None:
+    from viewer.ui.panels import install_panels
+    from viewer.ui.tag_inspector import COL_VALUE
+
+    panels = install_panels(window, tmp_path / "config")
+    window.resize(1600, 900)
+    write_stack(tmp_path / "ct", 1)
+    _open(qtbot, window, tmp_path / "ct")
+    panels.inspector_dock.show()
+    tree = panels.inspector.tree
+    qtbot.waitUntil(lambda: tree.model().rowCount() > 10, timeout=10000)
+    qtbot.wait(50)
+    x = tree.header().sectionViewportPosition(COL_VALUE)
+    visible = tree.viewport().width()
+    # The Value column starts inside the visible part of the tree, with room to read values.
+    assert 0 <= x and x + 150 <= visible, (x, visible)
+    # The image area is not squeezed to a third of the window by the side docks.
+    assert window.grid.width() >= window.width() // 2, (window.grid.width(), window.width())
+    panels.shutdown()

@@ -175,6 +175,48 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    # Side docks never take more than this share of the window's width together, so the
+    # images are not squeezed (a dock can still be dragged wider by hand).
+    DOCK_SHARE = {"left": 0.18, "right": 0.3}
+
+    def addDockWidget(self, area: Any, dock: QDockWidget, *args: Any) -> None:  # noqa: N802 - Qt naming
+        super().addDockWidget(area, dock, *args)
+        dock.visibilityChanged.connect(lambda _visible: self._schedule_dock_balance())
+
+    def _schedule_dock_balance(self) -> None:
+        if not getattr(self, "_dock_balance_pending", False):
+            self._dock_balance_pending = True
+            QTimer.singleShot(0, self._balance_docks)
+
+    def _balance_docks(self) -> None:
+        """Narrow the side docks that together take more than their share of the width."""
+        self._dock_balance_pending = False
+        width = max(1, self.width())
+        for area, share in ((Qt.DockWidgetArea.LeftDockWidgetArea, self.DOCK_SHARE["left"]),
+                            (Qt.DockWidgetArea.RightDockWidgetArea, self.DOCK_SHARE["right"])):
+            docks = [d for d in self.findChildren(QDockWidget)
+                     if self.dockWidgetArea(d) == area and d.isVisible() and not d.isFloating()]
+            limit = int(width * share)
+            if docks and max(d.width() for d in docks) > limit:
+                self.resizeDocks(docks, [limit] * len(docks), Qt.Orientation.Horizontal)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
+        super().resizeEvent(event)
+        self._schedule_dock_balance()
+
+    def toggle_side_docks(self) -> None:
+        """Hide every side dock (the images take the whole window), or bring them back."""
+        docks = [d for d in self.findChildren(QDockWidget) if not d.isFloating()]
+        shown = [d for d in docks if d.isVisible()]
+        if shown:
+            self._hidden_docks = shown
+            for d in shown:
+                d.hide()
+        else:
+            for d in getattr(self, "_hidden_docks", []) or [self.browser_dock]:
+                d.show()
+            self._hidden_docks = []
+
     def add_side_panel(self, widget: QWidget, title: str) -> None:
         """Add a tab (PACS, print queue, ...) to the right dock and show it."""
         self.side_tabs.addTab(widget, title)
@@ -206,6 +248,7 @@ class MainWindow(QMainWindow):
         self.view_menu = view_menu = bar.addMenu("&View")
         view_menu.addAction(self.browser_dock.toggleViewAction())
         view_menu.addAction(self.side_dock.toggleViewAction())
+        self._action(view_menu, "Hide/show all side &panels", self.toggle_side_docks, "F9")
         from viewer.ui.viewport_menus import build_view_menus
 
         self.viewer_menus = build_view_menus(self, view_menu, bar)

@@ -330,7 +330,15 @@ class TagInspector(QWidget):
         tree.setAlternatingRowColors(True)
         tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         tree.customContextMenuRequested.connect(lambda pos, t=tree: self._context_menu(t, pos))
-        for col, width in ((COL_TAG, 190), (COL_KEYWORD, 220), (COL_VR, 40), (COL_VM, 40), (COL_LENGTH, 60)):
+        # Widths from the font, not fixed pixels: the Value column has to start on screen in a
+        # side dock (fixed widths put it at 550 px, past a 1600 px window's dock).
+        fm = tree.fontMetrics()
+        pad = 10
+        widths = ((COL_TAG, fm.horizontalAdvance("(0000,0000)") + tree.indentation() + 2 * pad),
+                  (COL_KEYWORD, fm.horizontalAdvance("SeriesInstanceUID") + pad),
+                  (COL_VR, fm.horizontalAdvance("VR") + pad), (COL_VM, fm.horizontalAdvance("VM") + pad),
+                  (COL_LENGTH, fm.horizontalAdvance("0000") + pad))
+        for col, width in widths:
             tree.setColumnWidth(col, width)
         return tree
 
