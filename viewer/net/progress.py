@@ -126,18 +126,18 @@ def follow(op: str, responses: Iterator[tuple[Dataset, Dataset | None]], files: 
         value = final_ident.FailedSOPInstanceUIDList
         state.failed_uids = [str(v) for v in ([value] if isinstance(value, str) else list(value))]
     category = status_category(status)
-    last = RetrieveProgress(**{**state.__dict__, "files": drain()})
+    outcome = RetrieveProgress(**{**state.__dict__, "files": drain()})
     if category == CANCEL:
-        yield last
-        raise Cancelled(f"{op} cancelled by the peer: {last.summary()}")
+        yield outcome
+        raise Cancelled(f"{op} cancelled by the peer: {outcome.summary()}")
     if category in (SUCCESS, WARNING):
         if category == WARNING:
-            log.warning("%s %s: %s", op, node.ae_title, last.summary())
-        yield last
+            log.warning("%s %s: %s", op, node.ae_title, outcome.summary())
+        yield outcome
         return
-    yield last
+    yield outcome
     comment = str(final.get("ErrorComment", "")) if final is not None else ""
-    raise NetError(f"{op} {node.ae_title}: {last.summary()}" + (f": {comment}" if comment else ""),
+    raise NetError(f"{op} {node.ae_title}: {outcome.summary()}" + (f": {comment}" if comment else ""),
                    status=status, category=category if category else FAILURE)
 
 
