@@ -465,3 +465,18 @@ def test_tag_inspector_value_column_is_on_screen_at_1600_px(qtbot, window, tmp_p
     # The image area is not squeezed to a third of the window by the side docks.
     assert window.grid.width() >= window.width() // 2, (window.grid.width(), window.width())
     panels.shutdown()
+
+
+def test_browser_right_click_shows_a_series_in_a_chosen_viewport(qtbot, window, tmp_path) -> None:
+    study = pydicom.uid.generate_uid()
+    write_stack(tmp_path / "st", 3, number=1, study=study)
+    write_stack(tmp_path / "st", 2, number=2, study=study, base=1500)
+    _open(qtbot, window, tmp_path / "st")
+    window.set_layout("1x2")
+    first = window.browser.series_items()[0]
+    menu = window.browser.context_menu_for(first)
+    action = next(a for a in menu.actions() if a.text() == "Show in viewport 2")
+    action.trigger()
+    vp2 = window.grid.visible_viewports()[1]
+    uid = first.data(0, Qt.ItemDataRole.UserRole + 2)
+    qtbot.waitUntil(lambda: vp2.state.series_uid == uid and vp2.current is not None, timeout=5000)

@@ -57,6 +57,8 @@ class StudyBrowser(QWidget):
     """A tree of what is open; emits ``series_activated(series)`` on selection."""
 
     series_activated = Signal(object)
+    #: the context menu asked to show a series in a viewport: (series, viewport number from 0)
+    series_to_viewport = Signal(object, int)
     #: the user asked to stop loading
     cancel_requested = Signal()
 
@@ -73,6 +75,11 @@ class StudyBrowser(QWidget):
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.tree.itemSelectionChanged.connect(self._on_selection)
         self.tree.itemActivated.connect(lambda *_: self._on_selection())
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        #: how many viewports the layout shows (the context menu offers each)
+        self.viewport_count = 1
+        self.last_context_menu: Any = None
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setFormat("%v / %m files")
@@ -220,6 +227,29 @@ class StudyBrowser(QWidget):
         item = self._items.get(f"E:{uid}")
         if item is not None:
             self.tree.setCurrentItem(item)
+
+    def context_menu_for(self, item: QTreeWidgetItem) -> Any:
+        """The right-click menu of a row: show its series in a chosen viewport, copy its UID."""
+        from PySide6.QtWidgets import QApplication, QMenu
+
+        menu = QMenu(self)
+        series = item.data(0, SERIES_ROLE)
+        if series is not None:
+            menu.addAction("Show in the active viewport", lambda: self.series_activated.emit(series))
+            for i in range(self.viewport_count if self.viewport_count > 1 else 0):
+                menu.addAction(f"Show in viewport {i + 1}", lambda i=i: self.series_to_viewport.emit(series, i))
+            menu.addSeparator()
+            uid = str(item.data(0, UID_ROLE) or "")
+            menu.addAction("Copy Series Instance UID", lambda: QApplication.clipboard().setText(uid))
+        menu.addAction("Expand all", self.tree.expandAll)
+        menu.addAction("Collapse all", self.tree.collapseAll)
+        self.last_context_menu = menu
+        return menu
+
+    def _context_menu(self, pos: Any) -> None:
+        item = self.tree.itemAt(pos)
+        if item is not None:
+            self.context_menu_for(item).popup(self.tree.viewport().mapToGlobal(pos))
 
     def _on_selection(self) -> None:
         items = self.tree.selectedItems()

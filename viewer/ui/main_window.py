@@ -97,6 +97,9 @@ class MainWindow(QMainWindow):
 
         self.browser = StudyBrowser()
         self.browser.series_activated.connect(self.show_series)
+        self.browser.series_to_viewport.connect(
+            lambda series, i: self.show_series(series, self.grid.visible_viewports()[i])
+            if i < len(self.grid.visible_viewports()) else None)
         self.browser.cancel_requested.connect(self.cancel_loading)
         self.browser_dock = self._dock("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea, "browser")
         self.thumbnails = ThumbnailQueue(pools, self)
@@ -546,6 +549,7 @@ class MainWindow(QMainWindow):
         self.grid.set_layout(name)
         for vp in self.grid.viewports:
             self._wire(vp)
+        self.browser.viewport_count = len(self.grid.visible_viewports())
         if self._tree is not None:
             self._fill_empty_viewports()  # the new panes get the next series (or a hint)
 
