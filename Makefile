@@ -68,6 +68,7 @@ screenshot: deps-run venv
 bench: venv
 	$(PY) bench/render.py
 	$(PY) bench/scan.py
+	$(PY) bench/library.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/print.py --rounds 3
 
 # Packaging: wheel + sdist in dist/, the one-folder app in dist/dicom-viewer/,
