@@ -56,7 +56,11 @@ class ReceivedJob(Protocol):
     session_uid: str
     session: Dataset
     calling_ae: str
-    films: Sequence[ReceivedFilm]
+
+    @property
+    def films(self) -> Sequence[ReceivedFilm]:
+        """Read-only here, so that a list of any film type that matches will do."""
+        ...
 
 
 @dataclass
