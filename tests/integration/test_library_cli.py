@@ -229,6 +229,10 @@ def test_remove_and_rebuild_cli(media: dict[str, Path], tmp_path: Path) -> None:
          env_home=tmp_path)
     before = json.loads(_cli("library", "--db", str(db), "list", "--json", env_home=tmp_path).stdout)
     db.write_bytes(db.read_bytes()[:1000])  # damaged
+    broken = subprocess.run([sys.executable, "-m", "viewer", "library", "--db", str(db), "list"], capture_output=True,
+                            text=True, cwd=ROOT, timeout=120)
+    assert broken.returncode == 1 and "library rebuild" in broken.stderr
+    assert len(broken.stderr.strip().splitlines()) == 1, broken.stderr
     r = _cli("library", "--db", str(db), "--store", str(store), "rebuild", env_home=tmp_path)
     assert "3 study(ies), 11 instance(s)" in r.stdout
     after = json.loads(_cli("library", "--db", str(db), "list", "--json", env_home=tmp_path).stdout)

@@ -335,3 +335,24 @@ def test_index_a_tree_already_scanned_reads_no_file(media: Path, library: Librar
     monkeypatch.setattr(tasks_library, "read_instance", refuse)
     report = index_tree(library, tree, Provenance(SourceKind.MEDIA, media_path=str(media)))
     assert report.added == len(tree) == 11
+
+
+def test_reading_while_another_process_writes(tmp_path: Path) -> None:
+    studies = [StudySpec(PatientSpec(f"READ^P{j}", f"RD-{j}"), f"read-{j}", series=[("CT", "ax", "CHEST", 50)])
+               for j in range(8)]
+    for st in studies:
+        write_study(tmp_path / "media", st)
+    db, store = str(tmp_path / "lib.sqlite"), str(tmp_path / "store")
+    Library(db, store_root=store).close()
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool, Library(db, store_root=store, timeout=1) as reader:
+        job = pool.apply_async(_index_in_process, (db, store, str(tmp_path / "media"), 2))
+        counts = []
+        while not job.ready():
+            # The browser's query while batches are committed: never blocked, never a torn view.
+            rows = query.find_studies(reader.conn)
+            counts.append(sum(r.instances for r in rows))
+        assert job.get(timeout=240) == 400
+    assert len(counts) > 1 and counts == sorted(counts)  # each read sees a committed state, growing
+    with Library(db, store_root=store) as lib:
+        assert lib.counts()["instances"] == 400

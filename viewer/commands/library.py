@@ -92,12 +92,18 @@ def _study_line(s: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from viewer.library import Library
+    import sqlite3
+
+    from viewer.library import Library, LibraryError
 
     if args.action == "rebuild":
         return _rebuild(args)
     with Library(args.db, store_root=args.store) as lib:
-        return int(_ACTIONS[args.action](args, lib))
+        try:
+            return int(_ACTIONS[args.action](args, lib))
+        except sqlite3.DatabaseError as exc:  # a page damaged past the header
+            raise LibraryError(f"the library database {lib.path} is damaged ({exc}); "
+                               "run 'dicom-viewer library rebuild'") from exc
 
 
 def _import(args: argparse.Namespace, lib: Any) -> int:
