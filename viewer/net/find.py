@@ -213,9 +213,13 @@ def build_query(level: Level | str, keys: Mapping[str, str] | Iterable[tuple[str
         pairs: Iterable[tuple[str, str]] = keys.items()
     else:
         items = list(keys)
-        pairs = parse_keys(items) if items and isinstance(items[0], str) else items  # type: ignore[assignment]
+        if items and isinstance(items[0], str):
+            pairs = parse_keys(i for i in items if isinstance(i, str))
+        else:
+            pairs = [(k, v) for k, v in items]
     for key, value in pairs:
-        if _keyword(_ITEM.match(key.split(".")[0]).group(1)) == "QueryRetrieveLevel":  # type: ignore[union-attr]
+        m = _ITEM.match(key.split(".")[0])
+        if m is not None and _keyword(m.group(1)) == "QueryRetrieveLevel":
             ds.QueryRetrieveLevel = parse_level(value).value
             continue
         set_key(ds, key, value)
