@@ -47,7 +47,7 @@ class CancelToken:
         for cb in callbacks:
             try:
                 cb()
-            except Exception:  # noqa: BLE001 - a failing callback must not hide the cancel
+            except Exception:  # a failing callback must not hide the cancel
                 log.debug("cancel callback failed", exc_info=True)
 
     @property
