@@ -242,3 +242,24 @@ def test_remove_and_rebuild_cli(media: dict[str, Path], tmp_path: Path) -> None:
     assert "2 instance(s) removed" in r.stdout and "2 file(s) deleted" in r.stdout
     assert len(list((media["folder"] / "lc3").rglob("*.dcm"))) == 2
     assert len(list(store.rglob("*.dcm"))) == 9
+
+
+# A fresh interpreter where importing Qt raises ImportError (headless machines have no PySide6).
+_NO_QT = (
+    "import sys\n"
+    "for name in ('PySide6', 'shiboken6', 'pyqtgraph'):\n"
+    "    sys.modules[name] = None\n"
+    "from viewer.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def test_library_commands_run_without_qt(media: dict[str, Path], tmp_path: Path) -> None:
+    db = str(tmp_path / "lib.sqlite")
+    uid = _studies()[2].study_uid
+    for args in (["import", str(media["zip"]), "--copy"], ["list", "--json"], ["search", "knee", "--json"],
+                 ["priors", uid, "--json"], ["export", uid, "--out", str(tmp_path / "cd")], ["remove", uid],
+                 ["rebuild"]):
+        r = subprocess.run([sys.executable, "-c", _NO_QT, "library", "--db", db, "--store", str(tmp_path / "store"),
+                            *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert r.returncode == 0, (args, r.stderr)
