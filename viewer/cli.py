@@ -44,6 +44,10 @@ def setup_logging(verbose: bool, debug: bool) -> None:
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_DcmtkFormatter())
+    if not debug:
+        # pydicom logs each failing decoder plugin with a traceback (ERROR) and resets its
+        # logger's level when imported; our DecodeError already says why in one line.
+        handler.addFilter(lambda r: not r.name.startswith("pydicom") or (verbose and r.exc_info is None))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -189,6 +189,21 @@ def open_frames(source: str | os.PathLike[str] | Dataset) -> FrameSource:
                           f"{str(exc).splitlines()[0].split(' To replace this error')[0]}") from None
 
 
+
+def decoder_reason(exc: BaseException) -> str:
+    """A decoder failure in one line, with its reason.
+
+    pydicom reports plugin failures as "Unable to decode as exceptions were raised by all
+    available plugins:" followed by one "  plugin: Error: reason" line per plugin; those
+    lines are the reason, so they are joined, not cut off.
+    """
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return "; ".join(lines[1:])
+    return " ".join(lines)
+
 class FrameSource:
     """The frames of one image; decodes frame *i* on demand without decoding the others.
 
@@ -386,7 +401,7 @@ class FrameSource:
         try:
             arr, props = get_decoder(self.transfer_syntax).as_array(chunk, index=0, **opts)
         except Exception as exc:  # noqa: BLE001 - any decoder failure is a DecodeError
-            raise DecodeError(f"cannot decode frame {index + 1}: {exc}") from None
+            raise DecodeError(f"cannot decode frame {index + 1}: {decoder_reason(exc)}") from None
         self._note_props(props)
         return arr
 
@@ -456,7 +471,7 @@ class FrameSource:
             from viewer.dicom._codecs import syntax_name
 
             raise DecodeError(f"cannot decode frame {index + 1} ({syntax_name(self.transfer_syntax)}): "
-                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+                              f"{decoder_reason(exc)}") from None
         self._note_props(props)
         return arr
 
