@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 
 from pydicom.dataset import Dataset
 from pynetdicom import ALL_TRANSFER_SYNTAXES, DEFAULT_TRANSFER_SYNTAXES, StoragePresentationContexts, evt
+from pynetdicom.events import EventHandlerType
 
 from viewer.config import DimseNode
 from viewer.cancel import CancelToken
@@ -44,7 +45,7 @@ def storage_contexts(sop_classes: Iterable[str] | None, room: int) -> list[Conte
             log.warning("%d storage classes known, only %d fit next to the GET model; proposing the first %d",
                         len(uids), room, room)
         return [Context(u, _KNOWN_TS, scu_role=False, scp_role=True) for u in uids[:room]]
-    return [Context(cx.abstract_syntax, tuple(DEFAULT_TRANSFER_SYNTAXES), scu_role=False, scp_role=True)
+    return [Context(str(cx.abstract_syntax), tuple(DEFAULT_TRANSFER_SYNTAXES), scu_role=False, scp_role=True)
             for cx in StoragePresentationContexts[:room]]
 
 
@@ -64,7 +65,8 @@ def get(node: DimseNode, calling_aet: str, identifier: Dataset, model: str, stor
     files: "queue.Queue[Path]" = queue.Queue()
     contexts = [Context(model)]
     contexts += storage_contexts(sop_classes, MAX_CONTEXTS - len(contexts))
-    handlers = [(evt.EVT_C_STORE, handle_store, [store, lambda path, _calling: files.put(path)])]
+    handlers: list[EventHandlerType] = [
+        (evt.EVT_C_STORE, handle_store, [store, lambda path, _calling: files.put(path)])]
     # The fast path (viewer.net.fastpath): handle_store only writes a file, so C-STOREs may
     # be served on the DUL thread.
     assoc = associate(node, calling_aet, contexts, evt_handlers=handlers, token=token, fast_path=True)

@@ -94,8 +94,8 @@ def probe(node: DimseNode, calling_aet: str, classes: Sequence[tuple[str, str]] 
             results.extend(ContextResult(name, uid, False, "rejected (no context accepted)") for name, uid in chunk)
             continue
         try:
-            by_uid = {cx.abstract_syntax: cx for cx in assoc.accepted_contexts}
-            rejected = {cx.abstract_syntax: cx for cx in assoc.rejected_contexts}
+            by_uid = {str(cx.abstract_syntax): cx for cx in assoc.accepted_contexts}
+            rejected = {str(cx.abstract_syntax): cx for cx in assoc.rejected_contexts}
             for name, uid in chunk:
                 cx = by_uid.get(uid)
                 if cx is not None:
