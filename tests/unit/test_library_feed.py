@@ -101,3 +101,33 @@ def test_the_open_workers_scan_fills_the_library(tmp_path: Path) -> None:
         assert [s.instances for s in service.studies()] == [3]
     finally:
         service.close()
+
+
+def test_feed_indexes_files_from_many_threads_and_flush_waits(tmp_path: Path) -> None:
+    from viewer.library import Provenance
+    from viewer.tasks.library import LibraryFeed
+
+    study = StudySpec(PatientSpec("FEED^MANY", "FEED-M"), "feedm", series=[("CT", "AX", "CHEST", 40)])
+    paths = write_study(tmp_path / "store" / "in", study)
+    failures: list[IndexReport] = []
+
+    def broken_listener(report: IndexReport) -> None:
+        failures.append(report)
+        raise RuntimeError("a listener's bug")
+
+    feed = LibraryFeed(tmp_path / "lib.sqlite", store_root=tmp_path / "store", on_batch=broken_listener)
+    try:
+        source = Provenance(SourceKind.SCP, node="MODALITY")
+        threads = [threading.Thread(target=lambda part=paths[k::4]: [feed.add(p, source) for p in part])
+                   for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert feed.flush(30)
+        assert sum(r.added for r in failures) == 40  # indexing went on past the listener's error
+        service = LibraryService(tmp_path / "lib.sqlite", store_root=tmp_path / "store")
+        assert [s.instances for s in service.studies()] == [40]
+        service.close()
+    finally:
+        feed.close()

@@ -9,8 +9,8 @@ Concurrency: the database is in WAL mode (readers never block the writer, PS: SQ
 "Write-Ahead Logging"); every write transaction starts with ``BEGIN IMMEDIATE`` and waits
 up to ``timeout`` seconds for another writer (another process or thread) to finish, so two
 processes indexing at once serialize their batches instead of corrupting the file.
-A :class:`Library` object belongs to the thread that made it (sqlite3's rule); other
-threads open their own.
+A :class:`Library` object is used by one thread at a time (it may be closed from another,
+as the GUI does on exit); threads working at the same time open their own.
 
 Files referenced from user media (a CD, a folder) are never copied nor deleted here;
 files in the local store (``owned``) are deleted by :meth:`Library.remove_study`.
@@ -96,7 +96,7 @@ class IndexReport:
 
 def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     try:
-        conn = sqlite3.connect(os.fspath(path), timeout=timeout, isolation_level=None, check_same_thread=True)
+        conn = sqlite3.connect(os.fspath(path), timeout=timeout, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise LibraryError(f"cannot open the library database {path}: {exc}") from exc
     try:

@@ -253,15 +253,17 @@ class LibraryFeed:
         self.on_batch = on_batch
         self.interval = interval
         self._queue: queue.Queue[tuple[str, Provenance] | None] = queue.Queue()
-        self._idle = threading.Event()
-        self._idle.set()
+        # Files queued and not yet indexed; flush() waits for zero.
+        self._pending = 0
+        self._done = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="library-feed", daemon=True)
         self._thread.start()
         self.errors: list[tuple[str, str]] = []
 
     def add(self, path: str | os.PathLike[str], source: Provenance) -> None:
         """Queue one file for indexing (returns at once)."""
-        self._idle.clear()
+        with self._done:
+            self._pending += 1
         self._queue.put((os.fspath(path), source))
 
     def attach(self, scp: "StorageSCP") -> Callable[[], None]:
@@ -274,11 +276,9 @@ class LibraryFeed:
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything queued so far is indexed; False on timeout."""
-        deadline = time.monotonic() + timeout
-        while not self._queue.empty() or not self._idle.is_set():
-            if not self._idle.wait(max(0.0, deadline - time.monotonic())) or time.monotonic() > deadline:
-                return self._queue.empty() and self._idle.is_set()
-        return True
+        with self._done:
+            return self._done.wait_for(lambda: self._pending == 0 or not self._thread.is_alive(), timeout) \
+                and self._pending == 0
 
     def close(self, timeout: float = 30.0) -> None:
         """Index what is queued, then stop the thread."""
@@ -317,12 +317,17 @@ class LibraryFeed:
                         continue
                     self.errors.extend(errors)
                     if self.on_batch is not None:
-                        self.on_batch(report)
-                if self._queue.empty():
-                    self._idle.set()
+                        try:
+                            self.on_batch(report)
+                        except Exception:  # a listener's bug must not stop the indexing
+                            log.exception("library feed listener failed")
+                with self._done:
+                    self._pending -= sum(1 for entry in batch if entry is not None)
+                    self._done.notify_all()
         finally:
             library.close()
-            self._idle.set()
+            with self._done:
+                self._done.notify_all()
 
 
 def rebuild(db_path: str | os.PathLike[str] | None = None, store_root: str | os.PathLike[str] | None = None,
