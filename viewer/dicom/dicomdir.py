@@ -193,7 +193,7 @@ def _parse_with_pydicom(path: Path) -> tuple[int, _Records, list[int]]:
         sequence = ds.DirectoryRecordSequence
     except AttributeError:
         raise ReadError("not a DICOMDIR: no Directory Record Sequence", path=str(path)) from None
-    except Exception as exc:  # noqa: BLE001 - corrupt file: one clear message
+    except Exception as exc:  # corrupt file: one clear message
         raise ReadError(f"unreadable DICOMDIR: {type(exc).__name__}: {exc}", path=str(path)) from exc
     records: _Records = {}
     order: list[int] = []
@@ -211,7 +211,7 @@ def _parse_with_pydicom(path: Path) -> tuple[int, _Records, list[int]]:
             order.append(key)
         root = ds.get("OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity")
         return int(root or 0), records, order
-    except Exception as exc:  # noqa: BLE001 - pydicom converts lazily: damage shows up here
+    except Exception as exc:  # pydicom converts lazily: damage shows up here
         raise ReadError(f"unreadable DICOMDIR: {type(exc).__name__}: {exc}", path=str(path)) from exc
 
 
@@ -286,7 +286,8 @@ def iter_dicomdir(path: str | os.PathLike[str], cancel: CancelToken | None = Non
         rec_values = rec.values
         components = _file_id(rec_values.get("ReferencedFileID"))
         if not components:
-            yield DicomdirItem("error", path=f"{path} (record {n})", message="directory record without Referenced File ID")
+            yield DicomdirItem("error", path=f"{path} (record {n})",
+                               message="directory record without Referenced File ID")
             continue
         file_path, exists = resolver.resolve(components)
         if not exists:
@@ -340,7 +341,7 @@ def read_dicomdir(path: str | os.PathLike[str], cancel: CancelToken | None = Non
     return listing
 
 
-class _Values(dict):
+class _Values(dict[str, Any]):
     """Record values with attribute access (for :func:`pixel_spacing`)."""
 
     def __getattr__(self, name: str) -> Any:

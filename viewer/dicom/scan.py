@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
@@ -94,7 +95,7 @@ def _read(path: str) -> tuple[str, Instance | None, str | None]:
         return path, None, None
     except ReadError as exc:
         return path, None, str(exc)
-    except Exception as exc:  # noqa: BLE001 - nothing raises past the scanner
+    except Exception as exc:  # nothing raises past the scanner
         log.debug("unexpected error reading %s", path, exc_info=True)
         return path, None, f"{type(exc).__name__}: {exc}"
 
@@ -114,24 +115,20 @@ def _read_many(files: Sequence[str], workers: int, cancel: CancelToken | None
         return
     window = workers * 4
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool:
-        pending = [pool.submit(_read, f) for f in files[:window]]
+        pending = deque(pool.submit(_read, f) for f in files[:window])
         nxt = len(pending)
-        i = 0
         try:
-            while i < len(pending):
+            while pending:
                 if cancel is not None and cancel.cancelled:
                     return
-                result = pending[i].result()
-                pending[i] = None  # type: ignore[call-overload] - drop the reference early
-                i += 1
+                result = pending.popleft().result()  # a read file's future is dropped at once
                 if nxt < len(files):
                     pending.append(pool.submit(_read, files[nxt]))
                     nxt += 1
                 yield result
         finally:
-            for fut in pending[i:]:
-                if fut is not None:
-                    fut.cancel()
+            for fut in pending:
+                fut.cancel()
 
 
 class _Scanner:
@@ -211,7 +208,8 @@ class _Scanner:
                 yield from self.dicomdir(str(ddir))
                 continue
             names.sort()
-            plain, zips = [], []
+            plain: list[str] = []
+            zips: list[str] = []
             for n in names:
                 p = os.path.join(folder, n)
                 why = guard.refuse(p)  # FIFOs, sockets, links leading out of ``root``
@@ -224,7 +222,8 @@ class _Scanner:
                 if not self.stopped():
                     yield from self.zip(p)
         for exc in unreadable:
-            yield ScanEvent(EventKind.ERROR, path=str(exc.filename or root), error=f"cannot list folder: {exc.strerror or exc}")
+            yield ScanEvent(EventKind.ERROR, path=str(exc.filename or root),
+                            error=f"cannot list folder: {exc.strerror or exc}")
 
     def dicomdir(self, path: str) -> Iterator[ScanEvent]:
         key = os.path.normcase(os.path.abspath(path))
@@ -239,7 +238,7 @@ class _Scanner:
             return
         except Cancelled:
             raise
-        except Exception as exc:  # noqa: BLE001 - nothing raises past the scanner
+        except Exception as exc:  # nothing raises past the scanner
             log.debug("DICOMDIR %s failed", path, exc_info=True)
             yield from self._folder_instead(path, f"damaged DICOMDIR: {type(exc).__name__}: {exc}")
             return
@@ -262,7 +261,7 @@ class _Scanner:
                     yield from self.progress(force=True)
         except (Cancelled, GeneratorExit):
             raise
-        except Exception as exc:  # noqa: BLE001 - a damaged record: keep what was listed, read the rest
+        except Exception as exc:  # a damaged record: keep what was listed, read the rest
             log.debug("DICOMDIR %s failed", path, exc_info=True)
             yield from self._folder_instead(path, f"damaged DICOMDIR: {type(exc).__name__}: {exc}")
         self.missing += missing
