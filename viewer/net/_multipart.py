@@ -44,7 +44,9 @@ def boundary_of(content_type: str) -> bytes:
 
 def _split_params(params: str) -> list[str]:
     """Split ``a=1; b="x;y"`` on semicolons outside quotes."""
-    out, cur, quoted = [], [], False
+    out: list[str] = []
+    cur: list[str] = []
+    quoted = False
     for ch in params:
         if ch == '"':
             quoted = not quoted
