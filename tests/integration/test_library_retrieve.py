@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,22 @@ def test_storage_scp_receipts_are_indexed_as_they_arrive(tmp_path: Path) -> None
         owned = lib.conn.execute("SELECT COUNT(*) FROM instances WHERE owned = 1").fetchone()[0]
         assert owned == 5  # received into the local store: ours
         assert lib.conn.execute("SELECT node FROM sources").fetchall() == [("SENDER",)]
+
+
+@pytest.mark.parametrize("typed, found", [("2024-01-02", 1), ("2024-01-01..2024-01-31", 1), ("2024-01-03..today", 0),
+                                          ("..2024-01-01", 0)])
+def test_query_form_dates_find_on_orthanc(loaded: None, orthanc: Any, typed: str, found: int) -> None:
+    from viewer.config import DimseNode
+    from viewer.net.find import FIND_MODEL, Root, build_query, find
+    from viewer.tasks.query_form import QueryForm, query_keys
+
+    node = DimseNode("orthanc", orthanc.aet, "127.0.0.1", orthanc.port)
+    keys = query_keys(QueryForm(patient_id="LIBPACS-1", date=typed))
+    results = list(find(node, OUR_AET, build_query("STUDY", keys), FIND_MODEL[Root.STUDY]))
+    assert len(results) == found
+    # As typed, without the conversion, the ISO date matches nothing at all (pydicom warns).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        raw = list(find(node, OUR_AET, build_query("STUDY", {"PatientID": "LIBPACS-1", "StudyDate": "2024-01-02"}),
+                        FIND_MODEL[Root.STUDY]))
+    assert raw == []
