@@ -9,6 +9,8 @@ Figures (targets in brackets):
   wl     512x512 window/level drag, mouse event -> painted frame          [< 5 ms]
   mammo  4000x5000 drag: updates per second while dragging                [>= 60 Hz]
   cd     5,000-instance DICOMDIR: tree and first image on screen          [< 1 s]
+  linked two linked 500-slice series (1.0 / 2.5 mm) scrolled at 60 steps/s:
+         longest event-loop stall, and step -> both viewports showing it     [stall < 30 ms]
 Workloads are generated (deterministic pixels) into a temporary folder.
 """
 
@@ -53,15 +55,19 @@ def _pixels(ds: FileDataset, arr: np.ndarray, bits: int, signed: bool) -> None:
     ds.PixelData = arr.astype(np.int16 if signed else np.uint16).tobytes()
 
 
-def make_ct(folder: Path, n: int, size: int) -> list[Path]:
+def make_ct(folder: Path, n: int, size: int, spacing: float = 2.5, tag: str = "") -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    study, series = generate_uid(entropy_srcs=["s", str(n)]), generate_uid(entropy_srcs=["e", str(n), str(size)])
+    study = generate_uid(entropy_srcs=["s", str(n)])
+    series = generate_uid(entropy_srcs=["e", str(n), str(size), tag])
     yy, xx = np.mgrid[0:size, 0:size]
     base = (np.hypot(yy - size / 2, xx - size / 2) < size * 0.45) * 1000 + 24
     paths = []
     for k in range(n):
         ds = _ds(CT, "CT", study, series, k + 1)
-        ds.ImagePositionPatient, ds.ImageOrientationPatient = [0, 0, 2.5 * k], [1, 0, 0, 0, 1, 0]
+        ds.ImagePositionPatient, ds.ImageOrientationPatient = [0, 0, spacing * k], [1, 0, 0, 0, 1, 0]
+        ds.FrameOfReferenceUID = generate_uid(entropy_srcs=["for", str(n)])
+        if tag:
+            ds.SeriesNumber = 2 if tag == "b" else 1
         ds.PixelSpacing, ds.SliceThickness = [0.7, 0.7], 2.5
         ds.RescaleSlope, ds.RescaleIntercept, ds.WindowCenter, ds.WindowWidth = 1, -1024, 40, 400
         _pixels(ds, base + (k % 50), 12, True)
@@ -281,10 +287,64 @@ def bench_cd(app, work: Path, quick: bool) -> None:
     w.close()
 
 
+def bench_linked(app, work: Path, quick: bool) -> None:
+    from PySide6.QtCore import QEvent, Qt, QTimer
+    from PySide6.QtGui import QKeyEvent
+
+    n, size = (200, 256) if quick else (500, 512)
+    folder = work / f"linked{n}_{size}"
+    if not folder.exists():
+        make_ct(folder / "a", n, size, spacing=1.0, tag="a")
+        make_ct(folder / "b", n, size, spacing=2.5, tag="b")
+    w = new_window(app)
+    w.open_paths([str(folder)])
+    pump(app, lambda: w._load_worker is None and w.viewport.current is not None, 120)
+    w.set_layout("1x2")
+    a, b = w.grid.visible_viewports()
+    pump(app, lambda: a.current is not None and b.current is not None, 60)
+    def step_mm(v) -> float:
+        return abs(v.frames[1].position[2] - v.frames[0].position[2])
+
+    src = a if step_mm(a) < step_mm(b) else b  # scroll the 1.0 mm stack; the 2.5 mm one follows
+    dst = b if src is a else a
+    w.session.links.scroll = True
+    src.set_index(0)
+    pump(app, lambda: dst.current is not None and dst.current.ref == dst.frames[dst.index], 30)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(1)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    lags, late, starts = [], 0, []
+    steps = n - 1
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        starts.append(t0)
+        app.sendEvent(src, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Down, Qt.KeyboardModifier.NoModifier))
+
+        def caught_up() -> bool:
+            return all(v.current is not None and v.current.ref == v.frames[v.index] for v in (src, dst))
+
+        ok = pump(app, caught_up, 1.0)
+        lags.append((time.perf_counter() - t0) * 1000)
+        late += not ok
+        pump(app, lambda: time.perf_counter() - t0 > 1 / 60, 1.0)  # a wheel spun at 60 steps/s
+    timer.stop()
+    gaps = np.diff(ticks) * 1000 if len(ticks) > 1 else np.array([0.0])
+    worst = int(np.argmax(gaps)) if len(ticks) > 1 else 0
+    at_step = int(np.searchsorted(starts, ticks[worst])) if len(ticks) > 1 else 0
+    print(f"linked 2 x {n} slices of {size}x{size} (1.0 / 2.5 mm), {steps} steps at 60/s: step -> both shown "
+          f"median {statistics.median(lags):.1f} ms, p95 {np.percentile(lags, 95):.1f} ms, {late} not within 1 s; "
+          f"longest event-loop stall {gaps.max():.1f} ms (at step {at_step}; p99 {np.percentile(gaps, 99):.1f} ms)"
+          f"   [stall < 30 ms]")
+    w.shutdown()
+    w.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller workloads, shorter runs")
-    parser.add_argument("--only", default="load,cine,wl,mammo,cd")
+    parser.add_argument("--only", default="load,cine,wl,mammo,cd,linked")
     parser.add_argument("--keep", help="folder for the generated workloads (kept between runs)")
     args = parser.parse_args(argv)
     from viewer.app import make_application
@@ -292,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     app = make_application()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-gui-"))
     work.mkdir(parents=True, exist_ok=True)
-    benches = {"load": bench_load, "cine": bench_cine, "wl": bench_wl, "mammo": bench_mammo, "cd": bench_cd}
+    benches = {"load": bench_load, "cine": bench_cine, "wl": bench_wl, "mammo": bench_mammo, "cd": bench_cd,
+               "linked": bench_linked}
     for name in args.only.split(","):
         benches[name.strip()](app, work, args.quick)
     return 0
