@@ -328,7 +328,7 @@ def bench_linked(app, work: Path, quick: bool) -> None:
         ok = pump(app, caught_up, 1.0)
         lags.append((time.perf_counter() - t0) * 1000)
         late += not ok
-        pump(app, lambda: time.perf_counter() - t0 > 1 / 60, 1.0)  # a wheel spun at 60 steps/s
+        pump(app, lambda t0=t0: time.perf_counter() - t0 > 1 / 60, 1.0)  # a wheel spun at 60 steps/s
     timer.stop()
     gaps = np.diff(ticks) * 1000 if len(ticks) > 1 else np.array([0.0])
     worst = int(np.argmax(gaps)) if len(ticks) > 1 else 0
