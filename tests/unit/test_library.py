@@ -356,3 +356,15 @@ def test_reading_while_another_process_writes(tmp_path: Path) -> None:
     assert len(counts) > 1 and counts == sorted(counts)  # each read sees a committed state, growing
     with Library(db, store_root=store) as lib:
         assert lib.counts()["instances"] == 400
+
+
+@pytest.mark.parametrize("text", ["%", "_", "\\", "'", '"', "a%b_c\\d", "**", "?", "; DROP TABLE studies; --", "ü̈",
+                                  "\x00", "   ", "=", "^^", "山田*", "*" * 200])
+def test_search_text_is_never_sql(media: Path, library: Library, text: str) -> None:
+    index_paths(library, [media / "s1"])
+    query.search(library.conn, text)
+    query.find_studies(library.conn, StudyFilter(patient=text, patient_id=text, accession=text, description=text))
+    assert library.counts()["studies"] == 1
+    # A literal % or _ is not a wildcard: nothing has one, so nothing matches.
+    if text in ("%", "_"):
+        assert query.search(library.conn, text) == []

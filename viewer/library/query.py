@@ -112,13 +112,15 @@ def _where(flt: StudyFilter) -> tuple[str, list[Any]]:
         clauses.append("p.name_fold LIKE ? ESCAPE '\\'")
         args.append(pattern)
     for word in fold(flt.text).split():
-        name_like = word_patterns(word)[0]
+        # A word of PN separators only (``^``, ``=``) names no name word: it can still be in an ID.
+        name_like = word_patterns(word)
+        name_clause = " AND ".join(["p.name_fold LIKE ? ESCAPE '\\'"] * len(name_like)) or "0"
         text_like = like_pattern(word)
-        clauses.append("(p.name_fold LIKE ? ESCAPE '\\' OR p.patient_id LIKE ? ESCAPE '\\' "
+        clauses.append(f"(({name_clause}) OR p.patient_id LIKE ? ESCAPE '\\' "
                        "OR st.description_fold LIKE ? ESCAPE '\\' "
                        "OR EXISTS (SELECT 1 FROM series s2 WHERE s2.study = st.id "
                        "AND s2.description_fold LIKE ? ESCAPE '\\'))")
-        args += [name_like, text_like, text_like, text_like]
+        args += [*name_like, text_like, text_like, text_like]
     if flt.patient_id:
         clauses.append("p.patient_id LIKE ? ESCAPE '\\'")
         args.append(like_pattern(flt.patient_id))
