@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import Any
 
 HELP = "the study library: import media, list, search, priors, remove, rebuild, export a CD"
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,7 +116,13 @@ def _import(args: argparse.Namespace, lib: Any) -> int:
     from viewer.tasks.library import index_paths
 
     paths = existing_paths(args.paths)
-    result = index_paths(lib, paths, copy=args.copy)
+    done = [0]
+
+    def progress(report: Any) -> None:  # one line per committed batch with -v
+        done[0] += report.added + report.updated + report.unchanged
+        log.info("%d instance(s) indexed", done[0])
+
+    result = index_paths(lib, paths, copy=args.copy, on_batch=progress)
     r = result.report
     for path, error in result.errors:
         print(f"dicom-viewer: warning: {path}: {error}", file=sys.stderr)
