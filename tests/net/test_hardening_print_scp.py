@@ -190,7 +190,8 @@ def _print_job(corpus: Path, port: int):
     spec = pytest.importorskip("viewer.film.spec")
     client = profile_mod.permissive_profile("127.0.0.1", port, "VIEWERPRINT")
     box = spec.FilmBoxSpec(display_format="STANDARD\\2,1", film_size="8INX10IN")
-    refs = [print_films.ImageRef(str(corpus / "ct" / "CT_small.dcm")), print_films.ImageRef(str(corpus / "mr" / "MR_small.dcm"))]
+    refs = [print_films.ImageRef(str(corpus / "ct" / "CT_small.dcm")),
+            print_films.ImageRef(str(corpus / "mr" / "MR_small.dcm"))]
     job, _ = print_films.build_job(refs, box, spec.FilmSessionSpec(label="X"), client, color=False, bits=8)
     return print_films, job, client
 

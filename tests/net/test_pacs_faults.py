@@ -4,6 +4,8 @@ keep what was received, and leave no partial file in the store."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from typing import Any, Iterator
@@ -209,10 +211,7 @@ def test_get_cancel_keeps_files(make_peer, tmp_path) -> None:
     _no_partial(store)
 
 
-def _cli(*args: str) -> "subprocess.CompletedProcess[str]":
-    import subprocess
-    import sys
-
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "viewer", *args], capture_output=True, text=True, timeout=60)
 
 

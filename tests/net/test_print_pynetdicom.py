@@ -69,7 +69,6 @@ class FakePrinter:
         ds = event.attribute_list
         cls = str(req.AffectedSOPClassUID)
         self.received.append(("N-CREATE", cls, ds))
-        uid = str(req.AffectedSOPInstanceUID or generate_uid())
         if cls != uids.FILM_BOX:
             return 0x0000, ds
         if self.fault == "film_box_0106":
@@ -80,7 +79,8 @@ class FakePrinter:
             return status, None
         rsp = Dataset()
         rsp.ImageDisplayFormat = ds.ImageDisplayFormat
-        box_class = uids.COLOR_IMAGE_BOX if event.context.abstract_syntax == uids.COLOR_META else uids.GRAYSCALE_IMAGE_BOX
+        color = event.context.abstract_syntax == uids.COLOR_META
+        box_class = uids.COLOR_IMAGE_BOX if color else uids.GRAYSCALE_IMAGE_BOX
         refs = []
         for _ in range(parse_display_format(str(ds.ImageDisplayFormat)).box_count):
             r = Dataset()
@@ -129,7 +129,7 @@ class FakePrinter:
         if uids.PRINT_JOB in accepted and self.fault != "no_events":
             # PS3.4 H.4.4.1.2: Pending, Printing, Done as N-EVENT-REPORTs, while the SCU
             # still waits for the N-ACTION response.
-            for event_type, status in ((1, "PENDING"), (2, "PRINTING"), (3, "DONE")):
+            for event_type, _status in ((1, "PENDING"), (2, "PRINTING"), (3, "DONE")):
                 info = Dataset()
                 info.ExecutionStatusInfo = "NORMAL"
                 info.PrintJobID = job_uid[-16:]

@@ -143,7 +143,8 @@ def color_box(position: int, rgb: np.ndarray) -> Dataset:
 
 
 def ramp(rows: int = 64, cols: int = 64, top: int = 255) -> np.ndarray:
-    return (np.arange(rows * cols).reshape(rows, cols) * top // (rows * cols - 1)).astype(np.uint8 if top == 255 else np.uint16)
+    values = np.arange(rows * cols).reshape(rows, cols) * top // (rows * cols - 1)
+    return values.astype(np.uint8 if top == 255 else np.uint16)
 
 
 def pdf_pages(path: Path) -> int:
@@ -515,7 +516,7 @@ def test_session_print_makes_one_pdf_page_per_film(server):
     scu = Scu(server.port)
     try:
         session = scu.session()
-        for n in range(2):
+        for _ in range(2):
             _st, rsp, _fb = scu.film_box(session, "STANDARD\\1,1")
             assert scu.set_box(rsp.ReferencedImageBoxSequence[0], gray_box(1, ramp())) == 0
         status, reply = scu.action(FILM_SESSION, session)

@@ -16,22 +16,18 @@ import numpy as np
 import pydicom
 import pynetdicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE, evt
 from pynetdicom._handlers import standard_pdu_recv_handler
 from pynetdicom.pdu import P_DATA_TF
 from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet
 
-from tests.helpers.peers import free_port
 from tests.helpers.ct import ct_image
 from tests.helpers.net import c_get_peer, pynetdicom_only, run_get, store_all, stored_files
-from viewer.config import DimseNode, Timeouts
 from viewer.net import association, storage_scp
 from viewer.net.fastpath import dul as _fast_dul, tuning
-from viewer.net.get import get
-from viewer.net.progress import retrieve_identifier
 from viewer.net.storage_scp import StorageSCP
 from viewer.net.store import LocalStore
 

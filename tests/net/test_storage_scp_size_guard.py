@@ -48,7 +48,7 @@ def _ct(sop: str, size: int) -> Dataset:
     return ds
 
 
-def _associate(port: int):  # noqa: ANN202
+def _associate(port: int):
     ae = AE(ae_title="PACS")
     ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
@@ -67,7 +67,7 @@ def server(request, tmp_path, monkeypatch):
     seen: list[int] = []  # data set bytes counted per PDU by the guard, on either path
     count = _pdu_guard.count_fragments
 
-    def counting(assoc, fragments, limit):  # noqa: ANN001, ANN202
+    def counting(assoc, fragments, limit):
         fragments = list(fragments)
         seen.append(sum(n for h, n in fragments if not h & 1))
         return count(assoc, fragments, limit)
