@@ -263,3 +263,20 @@ def test_library_commands_run_without_qt(media: dict[str, Path], tmp_path: Path)
         r = subprocess.run([sys.executable, "-c", _NO_QT, "library", "--db", db, "--store", str(tmp_path / "store"),
                             *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
         assert r.returncode == 0, (args, r.stderr)
+
+
+def test_export_keeps_names_in_every_component_group(tmp_path: Path) -> None:
+    name = "Müller^Hans=ミュラー^ハンス=みゅらー^はんす"
+    study = StudySpec(PatientSpec(name, "LC-UTF8", charset="ISO_IR 192"), "lc-utf8",
+                      series=[("CT", "Lüng", "CHEST", 2)])
+    write_study(tmp_path / "media", study)
+    db = str(tmp_path / "lib.sqlite")
+    _cli("library", "--db", db, "import", str(tmp_path / "media"), env_home=tmp_path)
+    found = json.loads(_cli("library", "--db", db, "search", "みゅらー", "--json", env_home=tmp_path).stdout)
+    assert [s["patient_name"] for s in found["studies"]] == [name]
+    out = tmp_path / "cd"
+    _cli("library", "--db", db, "export", study.study_uid, "--out", str(out), env_home=tmp_path)
+    _check_file_set(out)
+    dump = subprocess.run(["dcmdump", "-q", "+P", "PatientName", str(out / "DICOMDIR")], capture_output=True,
+                          text=True, encoding="utf-8")
+    assert f"[{name}]" in dump.stdout
