@@ -368,3 +368,18 @@ def test_search_text_is_never_sql(media: Path, library: Library, text: str) -> N
     # A literal % or _ is not a wildcard: nothing has one, so nothing matches.
     if text in ("%", "_"):
         assert query.search(library.conn, text) == []
+
+
+def test_the_same_instance_twice_in_one_batch_keeps_the_first(media: Path, library: Library, tmp_path: Path) -> None:
+    import shutil
+
+    from viewer.library import Entry, Provenance, SourceKind
+
+    original = next((media / "s1").rglob("*.dcm"))
+    twin = tmp_path / "twin.dcm"
+    shutil.copy(original, twin)
+    tree_a, tree_b = load_tree(original), load_tree(twin)
+    (inst_a,), (inst_b,) = ([i for s in t.iter_series() for i in s.instances] for t in (tree_a, tree_b))
+    report = library.add([Entry(inst_a, 1), Entry(inst_b, 1)], Provenance(SourceKind.MEDIA))
+    assert (report.added, report.updated, report.unchanged) == (1, 0, 1)
+    assert library.conn.execute("SELECT path FROM instances").fetchall() == [(str(original),)]

@@ -231,6 +231,9 @@ class Library:
                 report.studies.add(inst.study_instance_uid)
                 continue
             iid, old_path, old_owned, old_online, old_size = old
+            if iid == 0:  # the same SOP Instance UID twice in this batch: the first file stays
+                report.unchanged += 1
+                continue
             better = (old_path == path or (entry.owned and not old_owned) or not old_online
                       or (not old_owned and not entry.owned and not os.path.exists(old_path)))
             if better and (old_path, old_owned, old_online, old_size) != (path, int(entry.owned), 1, entry.size):
