@@ -35,7 +35,7 @@ import pydicom
 from pydicom.datadict import DicomDictionary
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 perf = time.perf_counter
 FILL_BUDGET_MS = 100.0
@@ -82,7 +82,7 @@ def count_elements(ds: Dataset) -> int:
 def to_bytes(ds: Dataset) -> bytes:
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.7")
     ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)

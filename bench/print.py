@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))  # the repository root: ``viewer`` and the tests' 
 
 import numpy as np  # noqa: E402
 from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid  # noqa: E402
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid  # noqa: E402
 
 TARGET_S = 2.0
 
@@ -92,7 +92,7 @@ def make_ct(folder: Path, n: int, size: int) -> list[Path]:
         ds = Dataset()
         ds.file_meta = FileMetaDataset()
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+        ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = UID("1.2.840.10008.5.1.4.1.1.2")
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
         ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
         ds.Modality, ds.PatientName, ds.PatientID, ds.InstanceNumber = "CT", "BENCH^PRINT", "B1", i + 1
@@ -137,6 +137,7 @@ def bench_dialog(paths: list[Path], profile, rounds: int) -> list[float]:
         loop = QEventLoop()
         t0 = time.perf_counter()
         jid = dlg.print_now()
+        assert jid is not None, "the print dialog did not start a job"
         dlg.workers[jid].signals.finished.connect(lambda _j, loop=loop: loop.quit())
         QTimer.singleShot(60000, loop.quit)
         loop.exec()

@@ -37,12 +37,12 @@ from typing import Callable
 
 import numpy as np
 from pydicom.dataset import FileDataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the repository root: ``viewer`` and the tests' ``tests.helpers.peers``
 
-CT = "1.2.840.10008.5.1.4.1.1.2"
+CT = UID("1.2.840.10008.5.1.4.1.1.2")
 AET = "VIEWER"  # the move destination tests/helpers/peers.py configures in Orthanc
 
 
@@ -56,7 +56,7 @@ def make_study(out: Path, n: int, size: int) -> str:
         meta.MediaStorageSOPClassUID = CT
         meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=["bench-retrieve", study, str(i)])
         meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+        ds = FileDataset("", {}, file_meta=meta, preamble=b"\0" * 128)
         ds.SOPClassUID, ds.SOPInstanceUID = CT, meta.MediaStorageSOPInstanceUID
         ds.PatientName, ds.PatientID = "BENCH^RETRIEVE", "BENCH-RETRIEVE"
         ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series

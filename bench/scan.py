@@ -34,14 +34,14 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from viewer.dicom.scan import EventKind, scan
 from viewer.dicom.model import StudyTree
 
-CT = "1.2.840.10008.5.1.4.1.1.2"
+CT = UID("1.2.840.10008.5.1.4.1.1.2")
 
 
 def _template(size: int) -> Dataset:
@@ -151,12 +151,12 @@ def timed_scan(target: Path, **options) -> tuple[float, Timing, StudyTree]:
     first = None
     tree = StudyTree()
     for event in scan(target, **options):
-        if event.kind is EventKind.INSTANCE:
+        if event.kind is EventKind.INSTANCE and event.instance is not None:
             if first is None:
                 first = time.perf_counter() - t.wall0
             tree.add(event.instance)
         elif event.kind is EventKind.ERROR:
-            tree.add_error(event.path, event.error)
+            tree.add_error(event.path or "", event.error or "")
     for series in tree.iter_series():  # sorting and stack splitting are part of "listed"
         _ = series.stacks
     return first or 0.0, t.stop(), tree

@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 import requests
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the repository root: ``viewer`` and the tests' ``tests.helpers.peers``
@@ -41,7 +41,7 @@ from tests.helpers import peers  # noqa: E402  (the test suite's peer launcher)
 from viewer.net import store_scu  # noqa: E402
 from viewer.net.dicomweb import DicomWebClient, WebTarget  # noqa: E402
 
-CT = "1.2.840.10008.5.1.4.1.1.2"
+CT = UID("1.2.840.10008.5.1.4.1.1.2")
 
 
 def make_study(out: Path, n: int, size: int) -> list[Path]:
@@ -115,11 +115,12 @@ def main() -> int:
     print(f"{a.n} instances, {a.size}x{a.size} 16-bit, {mb:.0f} MB", flush=True)
     orthanc = peers.start_orthanc(work, peers.free_port())
     try:
-        items = [store_scu.read_item(p) for p in paths]
+        items = [item for item in map(store_scu.read_item, paths) if item is not None]
         target = store_scu.StoreTarget("127.0.0.1", orthanc.port, orthanc.aet, "BENCH", 60)
         storescu = shutil.which("storescu")
 
         def run_storescu() -> int:
+            assert storescu is not None  # only run when DCMTK is installed
             subprocess.run([storescu, "-aet", "BENCH", "-aec", orthanc.aet, "127.0.0.1", str(orthanc.port),
                             *map(str, paths)], check=True, capture_output=True)
             return count(orthanc)
