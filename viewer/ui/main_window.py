@@ -80,6 +80,8 @@ class MainWindow(QMainWindow):
     load_failed = Signal(str)
     #: the image in the active viewport changed: (path, frame_index)
     current_image_changed = Signal(str, int)
+    #: errors go to the log and the status bar only, no message box (benchmarks, tests)
+    quiet_errors = False
 
     def __init__(self, settings: QSettings, pools: Pools, parent: QWidget | None = None) -> None:
         super().__init__(parent)
