@@ -248,8 +248,12 @@ class AnnotationOverlay:
             if keys is not None and key not in keys:
                 continue
             other = natural[{"tl": "tr", "tr": "tl", "bl": "br", "br": "bl"}[key]]
-            # Half the width at least; more when the corner beside it leaves room.
+            # Half the width at least; more when the corner beside it leaves room, but never
+            # over the orientation letter in the middle of the edge.
             room = max(w // 2 - m - gap // 2, w - 2 * m - gap - other)
+            letter = self.edges["top" if key[0] == "t" else "bottom"]
+            if letter.text() and self.visible:
+                room = min(room, w // 2 - m - (letter.sizeHint().width() + 4) // 2 - 4)
             text = self._fit(label, self.full.get(key, ""), max(24, room), max(12, h // 2 - m - 2))
             if label.text() != text:
                 label.setText(text)
