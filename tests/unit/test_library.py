@@ -383,3 +383,19 @@ def test_the_same_instance_twice_in_one_batch_keeps_the_first(media: Path, libra
     report = library.add([Entry(inst_a, 1), Entry(inst_b, 1)], Provenance(SourceKind.MEDIA))
     assert (report.added, report.updated, report.unchanged) == (1, 0, 1)
     assert library.conn.execute("SELECT path FROM instances").fetchall() == [(str(original),)]
+
+
+def test_rebuild_after_a_page_overwritten_in_the_middle(media: Path, tmp_path: Path) -> None:
+    db, store = tmp_path / "lib.sqlite", tmp_path / "store"
+    with Library(db, store_root=store) as lib:
+        index_paths(lib, [media], copy=True)
+        expected = lib.counts()
+    page = sqlite3.connect(db).execute("PRAGMA page_size").fetchone()[0]
+    with open(db, "r+b") as fh:  # a page of the instances table's index overwritten
+        fh.seek(3 * page)
+        fh.write(b"\xa5" * page)
+    lib, _ = rebuild(db, store)
+    with lib:
+        assert lib.counts() == expected
+        assert lib.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert list(tmp_path.glob("lib.sqlite.damaged-*"))

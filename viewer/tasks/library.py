@@ -228,6 +228,8 @@ def index_retrieve(library: Library, steps: Iterable[_P], source: Provenance,
         yield step
     if pending:
         report, errors = index_files(library, pending, source)
+        for path, reason in errors:
+            log.warning("retrieved file not indexed: %s: %s", path, reason)
         if on_batch is not None:
             on_batch(report)
 
@@ -346,13 +348,16 @@ def rebuild(db_path: str | os.PathLike[str] | None = None, store_root: str | os.
     from viewer.library.db import default_path
 
     path = Path(db_path) if db_path is not None else default_path()
+    opened: Library | None = None
     try:
-        library = Library(path, store_root=store_root)
-        ok = library.conn.execute("PRAGMA quick_check").fetchone()[0]
+        opened = Library(path, store_root=store_root)
+        ok = opened.conn.execute("PRAGMA quick_check").fetchone()[0]
         if ok != "ok":
-            library.close()
             raise LibraryError(f"integrity check failed: {ok}")
+        library = opened
     except (LibraryError, sqlite3.DatabaseError) as exc:  # any damage: set it aside, start again
+        if opened is not None:
+            opened.close()
         aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
         log.warning("library database %s is damaged (%s); moved to %s, rebuilding", path, exc, aside)
         for suffix in ("", "-wal", "-shm"):
