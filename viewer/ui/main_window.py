@@ -476,8 +476,8 @@ class MainWindow(QMainWindow):
     def _fill_empty_viewports(self) -> None:
         """Put the next series not on screen into the empty visible viewports; those left
         empty show a hint (drag a series here)."""
-        shown = {vp.state.series_uid for vp in self.grid.visible_viewports() if vp.state.series_uid}
-        rest = self._showable(shown)
+        shown = {vp.state.series_uid or self._series_uid_of(vp) for vp in self.grid.visible_viewports()}
+        rest = self._showable(shown - {""})
         for vp in self.grid.visible_viewports():
             if vp.frame_count or vp.state.message:
                 continue
@@ -491,7 +491,7 @@ class MainWindow(QMainWindow):
         if not series:
             return
         uids = [s.series_instance_uid for s in series]
-        current = self.viewport.state.series_uid
+        current = self.viewport.state.series_uid or self._series_uid_of(self.viewport)
         i = uids.index(current) if current in uids else -1
         j = max(0, min(len(uids) - 1, i + delta)) if i >= 0 else 0
         if j != i:
@@ -588,12 +588,13 @@ class MainWindow(QMainWindow):
     def _show_next_after_failure(self, vp: Viewport, message: str) -> bool:
         """The first series of what was opened cannot be shown: show the next one that can,
         and say in the viewport why the other could not. False when none is left."""
-        failed_uid = vp.state.series_uid
+        failed_uid = vp.state.series_uid or self._series_uid_of(vp)
         failed = self._tree.series_by_uid(failed_uid) if self._tree is not None and failed_uid else None
-        if failed_uid:
-            self._unshowable.add(failed_uid)
-        shown = {v.state.series_uid for v in self.grid.visible_viewports() if v is not vp and v.state.series_uid}
-        rest = self._showable(shown)
+        if not failed_uid:
+            return False
+        self._unshowable.add(failed_uid)
+        shown = {v.state.series_uid or self._series_uid_of(v) for v in self.grid.visible_viewports() if v is not vp}
+        rest = self._showable(shown - {""})
         if not rest:
             return False
         self.show_series(rest[0], vp)
@@ -605,6 +606,16 @@ class MainWindow(QMainWindow):
         if vp is self.viewport and name in ("flip_h", "flip_v", "invert", "show_overlays", "show_annotations",
                                             "tool", "playing", "cine_fps"):
             self.viewer_menus.sync()
+
+    def _series_uid_of(self, vp: Viewport) -> str:
+        """The series a viewport shows (a hanging protocol may have set only its frames)."""
+        ref = vp.state.current
+        if ref is None or not ref.sop_instance_uid:
+            return ""
+        for series in self.all_series():
+            if any(inst.sop_instance_uid == ref.sop_instance_uid for inst in series.instances):
+                return str(series.series_instance_uid)
+        return ""
 
     def _on_session_changed(self, _session: Any, name: str, value: Any) -> None:
         if name == "cursor":
