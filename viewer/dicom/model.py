@@ -277,10 +277,10 @@ class StudyTree:
             if inst.header_loaded and not known.header_loaded:
                 for f in fields(Instance):
                     setattr(known, f.name, getattr(inst, f.name))
-                series = self._where[known.sop_instance_uid]
-                series._invalidate()
-                series._learn(known)  # the description the DICOMDIR did not list, now known
-                study = series.study
+                holder = self._where[known.sop_instance_uid]
+                holder._invalidate()
+                holder._learn(known)  # the description the DICOMDIR did not list, now known
+                study = holder.study
                 if study is not None and not study.study_description and known.study_description:
                     study.study_description = known.study_description
             else:
