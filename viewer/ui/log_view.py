@@ -15,8 +15,8 @@ from collections import deque
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QPlainTextEdit, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMenu, QPlainTextEdit,
+                               QPushButton, QVBoxLayout, QWidget)
 
 from viewer import paths
 
@@ -126,27 +126,27 @@ class LogView(QWidget):
         open_folder(paths.log_dir())
 
 
-def _menu(window: QWidget, title: str):  # type: ignore[no-untyped-def]
+def _menu(window: QMainWindow, title: str) -> QMenu:
     """The window's top-level menu called ``title`` (e.g. "&Help"), created if missing."""
-    bar = window.menuBar()  # type: ignore[attr-defined]
+    bar = window.menuBar()
     for action in bar.actions():
-        if action.text().replace("&", "") == title.replace("&", "") and action.menu() is not None:
-            return action.menu()
+        menu = action.menu()
+        if action.text().replace("&", "") == title.replace("&", "") and isinstance(menu, QMenu):
+            return menu
     return bar.addMenu(title)
 
 
-def install(window: QWidget, buffer: LogBuffer):  # type: ignore[no-untyped-def]
+def install(window: QMainWindow, buffer: LogBuffer) -> QDockWidget:
     """Give ``window`` (a QMainWindow) a hidden "Log" dock, a *View › Log* toggle and the
     *Help › Open … folder* entries; returns the dock."""
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QDockWidget
 
     from viewer.ui.about import add_folder_actions
 
     dock = QDockWidget("Log", window)
     dock.setObjectName("dock-log")
     dock.setWidget(LogView(buffer, dock))
-    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)  # type: ignore[attr-defined]
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
     dock.hide()
     toggle = dock.toggleViewAction()
     toggle.setText("&Log")
