@@ -92,7 +92,7 @@ class DumpTreeModel(QAbstractItemModel):
         """The node behind ``index`` (None for the invisible root)."""
         if not index.isValid():
             return None
-        return index.internalPointer()  # type: ignore[no-any-return]
+        return index.internalPointer()
 
     def index_of(self, node: DumpNode, column: int = 0) -> QModelIndex:
         """Model index of a visible ``node`` (its ancestors' rows are computed on the way)."""
@@ -118,7 +118,7 @@ class DumpTreeModel(QAbstractItemModel):
             return self.createIndex(row, column, kids[row])
         return QModelIndex()
 
-    def parent(self, index: Any = QModelIndex()) -> Any:  # type: ignore[override]
+    def parent(self, index: Any = QModelIndex()) -> Any:
         if not isinstance(index, (QModelIndex, QPersistentModelIndex)):
             return super().parent()
         node = self.node(index)
@@ -229,7 +229,7 @@ def _load(path: str, include_meta: bool, predecode: int = 0
         return path, ds, nodes, stopped, None
     except ViewerError as exc:
         return path, None, [], None, str(exc)
-    except Exception as exc:  # noqa: BLE001 - the inspector must survive any file
+    except Exception as exc:  # the inspector must survive any file
         log.exception("cannot read %s", path)
         return path, None, [], None, f"{path}: cannot read: {exc}"
 
@@ -278,8 +278,10 @@ class TagInspector(QWidget):
         self.meta_check.setChecked(True)
         self.private_check = QCheckBox("Hide private")
         self.empty_check = QCheckBox("Hide empty")
-        expand = QToolButton(text="Expand all")
-        collapse = QToolButton(text="Collapse all")
+        expand = QToolButton()
+        expand.setText("Expand all")
+        collapse = QToolButton()
+        collapse.setText("Collapse all")
 
         self.header_label = QLabel()
         self.header_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -362,8 +364,12 @@ class TagInspector(QWidget):
         find = QAction("Find", self)
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        find.triggered.connect(lambda: (self.search_box.setFocus(), self.search_box.selectAll()))
+        find.triggered.connect(self._focus_search)
         self.addAction(find)
+
+    def _focus_search(self) -> None:
+        self.search_box.setFocus()
+        self.search_box.selectAll()
 
     # -- public API ----------------------------------------------------------------------
     def show_file(self, path: str | os.PathLike[str], frame_index: int | None = None, *,
@@ -382,7 +388,8 @@ class TagInspector(QWidget):
         self.header_label.setText(f"{title}\nreading\u2026")
         worker = Worker(_load, title, self.meta_check.isChecked(), PREDECODE_LIMIT)
         # Through a relay owned by this widget: nothing runs if the widget goes first.
-        connect(worker, self, on_result=lambda result, r=self._request, f=frame_index: self._on_loaded(r, result, f))
+        request = self._request
+        connect(worker, self, on_result=lambda result: self._on_loaded(request, result, frame_index))
         launch(self._pool, worker)
 
     def _on_loaded(self, request: int, result: Any, frame_index: int | None) -> None:
@@ -514,7 +521,7 @@ class TagInspector(QWidget):
                 return act
         return None
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched in (self.tree, self.frame_tree) and isinstance(event, QKeyEvent):
             act = self._copy_action_for(event)
             if act is not None:
