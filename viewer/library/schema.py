@@ -95,7 +95,6 @@ CREATE TABLE instances (
     added REAL NOT NULL
 );
 CREATE INDEX instances_series ON instances (series);
-CREATE INDEX instances_path ON instances (path);
 """
 
 _V2 = """
@@ -106,7 +105,6 @@ CREATE TABLE thumbnails (
     png BLOB NOT NULL,
     made REAL NOT NULL
 );
-CREATE INDEX instances_source ON instances (source);
 """
 
 #: Statements taking the schema from version ``i`` to ``i + 1`` (index ``i``).
