@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: What the GUI needs, so it reaches the library only through viewer.tasks.
+__all__ = ["CdOptions", "CdReport", "ImportResult", "IndexReport", "LibraryService", "SourceKind", "StudyFilter",
+           "StudyRow", "make_thumbnail"]
+
 #: Longest side of a cached series thumbnail, in pixels.
 THUMBNAIL_SIZE = 128
 
