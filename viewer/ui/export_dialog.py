@@ -10,7 +10,7 @@ from typing import Any
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
-from viewer.ui.workers import message, run_in
+from viewer.ui.workers import Worker, message, run_in
 
 #: The main window, typed loosely: this module must not import it (it imports this one).
 MainWindow = Any
@@ -57,7 +57,7 @@ class ExportActions:
         if path:
             self.export_metaimage(path)
 
-    def export_metaimage(self, path: str):
+    def export_metaimage(self, path: str) -> Worker | None:
         """Write the active viewport's series as MetaImage in the decode pool; returns the worker."""
         from viewer.tasks.export import export_series_metaimage
 
@@ -74,7 +74,7 @@ class ExportActions:
         if folder:
             self.export_anonymized(folder)
 
-    def export_anonymized(self, folder: str):
+    def export_anonymized(self, folder: str) -> Worker | None:
         """De-identify the active viewport's series into ``folder`` in the decode pool; returns the worker."""
         from viewer.dicom.anonymize import Options
         from viewer.tasks.export_dicom import export_instances
@@ -99,8 +99,8 @@ class ExportActions:
         self.last_result = str(header)
         self.w.statusBar().showMessage(f"MetaImage written: {header}")
 
-    def _fail(self, exc: BaseException) -> None:
-        text = message(exc)
+    def _fail(self, exc: BaseException | str) -> None:
+        text = exc if isinstance(exc, str) else message(exc)
         self.last_result = f"error: {text}"
         self.w.statusBar().showMessage(f"Export failed: {text}")
         if not getattr(self.w, "quiet_errors", False):
