@@ -8,7 +8,8 @@ and updates items in place, so a 5,000-file CD does not rebuild the tree per fil
 from __future__ import annotations
 
 import logging
-from typing import Any
+from functools import partial
+from typing import Any, Sequence
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtWidgets import (
@@ -42,14 +43,14 @@ def _text(value: Any) -> str:
 class _SeriesTree(QTreeWidget):
     """A tree whose series rows can be dragged onto a viewport (Series Instance UID as payload)."""
 
-    def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:  # noqa: N802 - Qt naming
+    def mimeData(self, items: Sequence[QTreeWidgetItem]) -> QMimeData:
         data = QMimeData()
         uid = next((it.data(0, UID_ROLE) for it in items if it.data(0, UID_ROLE)), None)
         if uid:
             data.setData(SERIES_MIME, str(uid).encode("ascii", "replace"))
         return data
 
-    def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt naming
+    def mimeTypes(self) -> list[str]:
         return [SERIES_MIME]
 
 
@@ -237,7 +238,7 @@ class StudyBrowser(QWidget):
         if series is not None:
             menu.addAction("Show in the active viewport", lambda: self.series_activated.emit(series))
             for i in range(self.viewport_count if self.viewport_count > 1 else 0):
-                menu.addAction(f"Show in viewport {i + 1}", lambda i=i: self.series_to_viewport.emit(series, i))
+                menu.addAction(f"Show in viewport {i + 1}", partial(self.series_to_viewport.emit, series, i))
             menu.addSeparator()
             uid = str(item.data(0, UID_ROLE) or "")
             menu.addAction("Copy Series Instance UID", lambda: QApplication.clipboard().setText(uid))
