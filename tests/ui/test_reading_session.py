@@ -480,3 +480,26 @@ def test_browser_right_click_shows_a_series_in_a_chosen_viewport(qtbot, window, 
     vp2 = window.grid.visible_viewports()[1]
     uid = first.data(0, Qt.ItemDataRole.UserRole + 2)
     qtbot.waitUntil(lambda: vp2.state.series_uid == uid and vp2.current is not None, timeout=5000)
+
+
+# ---------------------------------------------------------------------------- display shutter
+def test_display_shutter_masks_the_image_and_can_be_switched_off(qtbot, window, tmp_path) -> None:
+    paths = write_stack(tmp_path / "ct", 1, size=64, base=1064)  # 40 HU: mid-gray in the file's 40/400 window
+    ds = pydicom.dcmread(paths[0])
+    ds.ShutterShape = "RECTANGULAR"
+    ds.ShutterLeftVerticalEdge, ds.ShutterRightVerticalEdge = 11, 40
+    ds.ShutterUpperHorizontalEdge, ds.ShutterLowerHorizontalEdge = 21, 50
+    ds.ShutterPresentationValue = 65535  # white (P-value)
+    ds.save_as(paths[0])
+    _open(qtbot, window, paths[0])
+    vp = window.viewport
+    shown = vp.rendered.copy()
+    inside = np.zeros((64, 64), bool)
+    inside[20:50, 10:40] = True  # 1-based, inclusive edges (PS3.3 C.7.6.11.1.1)
+    assert np.all(shown[~inside] == 255)
+    vp.state.shutter = False
+    unshuttered = vp.rendered.copy()
+    np.testing.assert_array_equal(shown[inside], unshuttered[inside])
+    assert np.all(unshuttered[~inside] == unshuttered[inside][0]) and unshuttered[0, 0] != 255
+    window.viewer_menus.checks["shutter"].trigger()
+    assert vp.state.shutter and np.all(vp.rendered[~inside] == 255)

@@ -604,7 +604,7 @@ class MainWindow(QMainWindow):
 
     def _on_view_state(self, vp: Viewport, name: str) -> None:
         if vp is self.viewport and name in ("flip_h", "flip_v", "invert", "show_overlays", "show_annotations",
-                                            "tool", "playing", "cine_fps"):
+                                            "tool", "playing", "cine_fps", "shutter"):
             self.viewer_menus.sync()
 
     def _series_uid_of(self, vp: Viewport) -> str:

@@ -186,7 +186,7 @@ class Viewport(QWidget):
             self._frames_changed()
         elif name == "index":
             self._index_changed()
-        elif name in ("window", "invert"):
+        elif name in ("window", "invert", "shutter"):
             if self.current is not None:
                 self._render_full()
                 self._refresh_annotations()
@@ -387,8 +387,8 @@ class Viewport(QWidget):
 
     # ------------------------------------------------------------------ rendering
     def view_key(self) -> tuple:
-        """What rendering depends on besides the frame: (user window, invert)."""
-        return (self.state.window, self.state.invert)
+        """What rendering depends on besides the frame: (user window, invert, shutter on)."""
+        return (self.state.window, self.state.invert, self.state.shutter)
 
     def effective_params(self, item: LoadedFrame | None = None) -> Any:
         """The render parameters in use: the file's, with the user's window and inversion."""
@@ -475,7 +475,7 @@ class Viewport(QWidget):
         # screen pixel, so subsampling by that loses nothing that could be seen.
         step = max(1, int(max((c1 - c0) / screen_w, (r1 - r0) / screen_h)))
         t0 = time.perf_counter()
-        sub = self.render_array(self.current.stored[r0:r1:step, c0:c1:step])
+        sub = render_view(self.current.stored[r0:r1:step, c0:c1:step], self.current, self.view_key(), (r0, c0), step)
         self.image_item.set_array(to_rgb32(sub))
         local = QTransform()
         local.translate(c0, r0)

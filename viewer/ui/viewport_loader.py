@@ -43,19 +43,22 @@ class LoadedFrame:
     display: np.ndarray | None = None
     display32: np.ndarray | None = None  #: ``display`` as RGB32, ready to paint
     display_key: Any = None
+    #: the image's Display Shutter (viewer.render.shutter.Shutter) or None
+    shutter: Any = None
 
     @property
     def is_color(self) -> bool:
         return bool(getattr(self.params, "is_color", self.stored.ndim == 3))
 
 
-#: What a viewport's rendering depends on besides the frame: (user window or None, invert).
+#: What a viewport's rendering depends on besides the frame: (user window or None, invert,
+#: display shutter on).
 ViewKey = tuple
 
 
 def view_params(item: LoadedFrame, view: ViewKey) -> Any:
     """The frame's render parameters with the view's window and inversion applied."""
-    window, invert = view
+    window, invert = view[0], view[1]
     params = item.params
     if window is not None and not item.is_color:
         params = params.with_window(*window)
@@ -64,13 +67,20 @@ def view_params(item: LoadedFrame, view: ViewKey) -> Any:
     return params
 
 
-def render_view(stored: np.ndarray, item: LoadedFrame, view: ViewKey) -> np.ndarray:
-    """Render ``stored`` (the frame or a region of it) for a view (no Qt; runs in workers too)."""
+def render_view(stored: np.ndarray, item: LoadedFrame, view: ViewKey, origin: tuple[int, int] = (0, 0),
+                step: int = 1) -> np.ndarray:
+    """Render ``stored`` (the frame, or its region from ``origin`` every ``step`` pixels) for a
+    view (no Qt; runs in workers too). A view key's third value switches the image's Display
+    Shutter on (PS3.3 C.7.6.11)."""
     from viewer.render import render
 
     out = render(stored, view_params(item, view))
     if view[1] and item.is_color:
         out = 255 - out
+    if len(view) > 2 and view[2] and item.shutter is not None:
+        from viewer.render.shutter import apply_shutter
+
+        out = apply_shutter(out, item.shutter, origin, step, item.stored.shape[:2])
     return out
 
 
@@ -90,8 +100,11 @@ def load_frame(cache: Any, ref: FrameRef, view: ViewKey | None = None) -> Loaded
     params = params_from_dataset(ds, frame_index=ref.frame_index)
     ipp, iop, _ps = frame_plane(ds, ref.frame_index)
     times = frame_times_ms(ds) if src.num_frames > 1 else []
+    from viewer.render.shutter import shutter_from_dataset
+
     item = LoadedFrame(ref, stored, params, ds, src.num_frames, pixel_spacing(ds), iop, ipp, times,
                        list(src.warnings))
+    item.shutter = shutter_from_dataset(ds)
     if view is not None:
         from viewer.ui.viewport_image import to_rgb32
 

@@ -73,6 +73,9 @@ class ViewerMenus:
                                           lambda on: self.vp.set_flip(vertical=on), "V", True)
         self.checks["invert"] = self._act(view_menu, "&Invert", lambda on: self.vp.set_invert(on), "I", True)
         self.checks["invert"].setIconText("Invert")
+        self.checks["shutter"] = self._act(view_menu, "Display &shutter",
+                                           lambda on: setattr(self.vp.state, "shutter", bool(on)), None, True)
+        self.checks["shutter"].setChecked(True)
         view_menu.addSeparator()
         self.checks["overlays"] = self._act(view_menu, "&Overlays", lambda on: self.vp.set_overlays_visible(on),
                                             "O", True)
@@ -250,7 +253,7 @@ class ViewerMenus:
         if vp is None:
             return
         states = {"flip_h": vp.flip_h, "flip_v": vp.flip_v, "invert": vp.invert, "overlays": vp.show_overlays,
-                  "annotations": vp.show_annotations, "play": vp.cine.playing}
+                  "annotations": vp.show_annotations, "play": vp.cine.playing, "shutter": vp.state.shutter}
         for key, value in states.items():
             a = self.checks.get(key)
             if a is not None and a.isChecked() != value:
