@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
+
+if TYPE_CHECKING:
+    from viewer.tasks.send import Destination, SendStep
+    from viewer.ui.workers import Worker
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +55,7 @@ class SendAction(QObject):
             self.coercion = dlg.coercion()
             self.send_paths([Path(dlg.folder())], node)
 
-    def send_paths(self, paths: Sequence[Path], node: Any = None) -> Any:
+    def send_paths(self, paths: Sequence[Path], node: Destination | None = None) -> Worker | None:
         """Send ``paths`` to ``node`` (default: the panel's current node); returns the job."""
         from viewer.tasks.send import send_paths
 
@@ -62,11 +66,11 @@ class SendAction(QObject):
         title = f"Send to {getattr(node, 'name', node)}"
         calling = self.panel.config.local.ae_title
         coerce = self.coercion
-        rows: list[QWidget] = []
+        rows: list[_SendRow] = []
         errors: list[str] = []
-        last: list[Any] = []
+        last: list[SendStep] = []
 
-        def step(s: Any) -> None:
+        def step(s: SendStep) -> None:
             last[:] = [s]
             row = rows[0]
             if s.report is None:
@@ -111,7 +115,7 @@ class _SendRow(QWidget):
     (Its own class: importing the panel's retrieve row made the panel and this module
     import each other.)"""
 
-    def __init__(self, title: str, cancel: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, cancel: Callable[[], None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
