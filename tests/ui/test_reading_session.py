@@ -503,3 +503,27 @@ def test_display_shutter_masks_the_image_and_can_be_switched_off(qtbot, window, 
     assert np.all(unshuttered[~inside] == unshuttered[inside][0]) and unshuttered[0, 0] != 255
     window.viewer_menus.checks["shutter"].trigger()
     assert vp.state.shutter and np.all(vp.rendered[~inside] == 255)
+
+
+def test_window_and_zoom_links_between_viewports(qtbot, window, tmp_path) -> None:
+    study = pydicom.uid.generate_uid()
+    write_stack(tmp_path / "st", 3, number=1, study=study)
+    write_stack(tmp_path / "st", 3, number=2, study=study, base=1500)
+    _open(qtbot, window, tmp_path / "st")
+    window.set_layout("1x2")
+    a, b = window.grid.visible_viewports()
+    qtbot.waitUntil(lambda: a.current is not None and b.current is not None, timeout=5000)
+    from tests.helpers.ui import drag
+
+    window.viewer_menus.link_actions["window"].trigger()
+    qtbot.wait(50)
+    drag(a.view.viewport(), QPointF(100, 100), QPointF(160, 60))  # right drag: window/level
+    assert a.state.window is not None and b.state.window == a.state.window
+    assert b.current_window() == pytest.approx(a.current_window())
+    window.viewer_menus.link_actions["zoom"].trigger()
+    a.zoom_by(2.0)
+    qtbot.wait(20)
+    assert b.zoom() == pytest.approx(a.zoom(), rel=1e-3)
+    window.viewer_menus.link_actions["zoom"].trigger()  # off
+    a.zoom_by(1.5)
+    assert b.zoom() != pytest.approx(a.zoom(), rel=1e-3)

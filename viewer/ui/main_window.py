@@ -100,9 +100,7 @@ class MainWindow(QMainWindow):
 
         self.browser = StudyBrowser()
         self.browser.series_activated.connect(self.show_series)
-        self.browser.series_to_viewport.connect(
-            lambda series, i: self.show_series(series, self.grid.visible_viewports()[i])
-            if i < len(self.grid.visible_viewports()) else None)
+        self.browser.series_to_viewport.connect(self._show_in_viewport)
         self.browser.cancel_requested.connect(self.cancel_loading)
         self.browser_dock = self._dock("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea, "browser")
         self.thumbnails = ThumbnailQueue(pools, self)
@@ -156,7 +154,7 @@ class MainWindow(QMainWindow):
     @property
     def viewport(self) -> Viewport:
         """The active viewport (the one menus and keys act on)."""
-        return self.grid.active  # type: ignore[return-value]
+        return self.grid.active
 
     def _wire(self, vp: Viewport) -> None:
         if id(vp) in self._wired:
@@ -287,7 +285,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def recent_paths(self) -> list[str]:
-        value = self.settings.value("recent", [])
+        value: Any = self.settings.value("recent", [])
         if isinstance(value, str):
             value = [value]
         return [str(v) for v in (value or [])]
@@ -448,6 +446,11 @@ class MainWindow(QMainWindow):
         self._shown[id(vp)] = (vp, series, series.instance_count)
         if any(not getattr(inst, "header_loaded", True) for inst in series.instances):
             self._refine_series(series, vp)
+
+    def _show_in_viewport(self, series: Any, index: int) -> None:
+        visible = self.grid.visible_viewports()
+        if 0 <= index < len(visible):
+            self.show_series(series, visible[index])
 
     def all_series(self) -> list[Any]:
         """Every series open, in the browser's order."""
