@@ -51,7 +51,11 @@ class Panels(QObject):
         window.view_menu.addAction(toggle)
         self._current: tuple[str, int] | None = None
         window.current_image_changed.connect(self._on_current_image)
-        dock.visibilityChanged.connect(lambda visible: visible and self._refresh_inspector())
+        dock.visibilityChanged.connect(self._on_inspector_visible)
+
+    def _on_inspector_visible(self, visible: bool) -> None:
+        if visible:
+            self._refresh_inspector()
 
     def _on_current_image(self, path: str, frame_index: int) -> None:
         previous = self._current

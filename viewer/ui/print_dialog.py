@@ -124,9 +124,10 @@ class PrintDialog(QDialog):
         self.magnification_combo, self.smoothing_combo = self._combo(), self._combo()
         self.border_combo, self.empty_combo, self.config_combo = self._combo(), self._combo(), self._combo()
         self.resolution_combo = self._combo()
-        self.min_density_spin = QSpinBox(minimum=0, maximum=500, specialValueText=_DEFAULT)
-        self.max_density_spin = QSpinBox(minimum=0, maximum=500, specialValueText=_DEFAULT)
+        self.min_density_spin = QSpinBox(minimum=0, maximum=500)
+        self.max_density_spin = QSpinBox(minimum=0, maximum=500)
         for s in (self.min_density_spin, self.max_density_spin):
+            s.setSpecialValueText(_DEFAULT)
             s.valueChanged.connect(self._schedule)
         self.trim_combo = self._combo()
         self.copies_spin = QSpinBox(minimum=1, maximum=99)
@@ -135,6 +136,7 @@ class PrintDialog(QDialog):
         self.label_edit = QLineEdit()
         film_tab = QWidget()
         ff = QFormLayout(film_tab)
+        w: QWidget
         for label, w in (("Layout", self.layout_combo), ("Orientation", self.orientation_combo),
                          ("Film size", self.film_size_combo), ("Magnification", self.magnification_combo),
                          ("Smoothing", self.smoothing_combo), ("Border density", self.border_combo),
