@@ -124,6 +124,11 @@ def _adapt_image(img: ImageBoxSpec | None, profile: PrinterProfile, gray_only: b
         # Same rounding as the 12-to-8 bit preview scaling.
         changes["pixels"] = ((img.pixels.astype(np.uint32) * 255 + 2047) // 4095).astype(np.uint8)
         changes["bits"] = 8
+    if img.pixel_aspect_ratio and profile.supports_pixel_aspect_ratio is False:
+        from viewer.film.view import square_pixels
+
+        changes["pixels"] = square_pixels(changes.get("pixels", img.pixels), img.pixel_aspect_ratio)
+        changes["pixel_aspect_ratio"] = None
     if img.requested_size_mm and not profile.supports_requested_image_size:
         changes["requested_size_mm"] = None
     if img.decimate_crop and not profile.supports_decimate_crop:
@@ -155,6 +160,10 @@ def adapt_job(job: PrintJobSpec, profile: PrinterProfile,
         warnings.append(f"printer {name} does not support annotation boxes: annotations not printed")
     if job.bits == 12 and not profile.supports_12_bit:
         warnings.append(f"printer {name} accepts 8-bit images only: 12-bit images reduced to 8 bit")
+    if any(img is not None and img.pixel_aspect_ratio for f in job.films for img in f.images) \
+            and profile.supports_pixel_aspect_ratio is False:
+        warnings.append(f"printer {name} does not support Pixel Aspect Ratio: non-square pixels resampled "
+                        "to square ones")
     if any(img is not None and img.requested_size_mm for f in job.films for img in f.images) \
             and not profile.supports_requested_image_size:
         warnings.append(f"printer {name} does not support Requested Image Size: images fill their boxes")

@@ -51,11 +51,21 @@ def resample_nearest(px: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return resized
 
 
+def true_size_rect(box: Rect, rows: int, cols: int, aspect: float, width: float) -> Rect:
+    """An image printed ``width`` wide (Requested Image Size), centred in ``box``; demagnified
+    to fit when larger than the box, as the printer does (PS3.4 H.4 status 0xB604)."""
+    height = width * rows * aspect / max(cols, 1)
+    shrink = min(1.0, box.width / max(width, 1e-9), box.height / max(height, 1e-9))
+    w, h = width * shrink, height * shrink
+    return Rect(box.x + (box.width - w) / 2, box.y + (box.height - h) / 2, w, h)
+
+
 def render_preview(film: FilmSpec, width_px: int = 400) -> tuple[np.ndarray, list[Rect]]:
     """Pixels (uint8, (H, W) or (H, W, 3) when the film holds color) and the box rectangles in pixels.
 
     The height follows the film's aspect ratio (Film Size ID and orientation); without a
-    film size, 14INX17IN is assumed.
+    film size, 14INX17IN is assumed. An image with a Requested Image Size is drawn at that
+    width in mm (true size), not fitted to its box.
     """
     box = film.box
     size = box.film_size or "14INX17IN"
@@ -83,7 +93,10 @@ def render_preview(film: FilmSpec, width_px: int = 400) -> tuple[np.ndarray, lis
         if img.pixel_aspect_ratio:
             aspect = img.pixel_aspect_ratio[0] / max(img.pixel_aspect_ratio[1], 1)
         inner = Rect(rect.x + 1, rect.y + 1, max(rect.width - 2, 1), max(rect.height - 2, 1))
-        fit = fit_rect(inner, px.shape[0], px.shape[1], aspect)
+        if img.requested_size_mm:
+            fit = true_size_rect(inner, px.shape[0], px.shape[1], aspect, img.requested_size_mm * scale)
+        else:
+            fit = fit_rect(inner, px.shape[0], px.shape[1], aspect)
         fx0, fy0 = int(round(fit.x)), int(round(fit.y))
         fw, fh = max(1, int(round(fit.width))), max(1, int(round(fit.height)))
         patch = resample_nearest(px, fh, fw)

@@ -55,6 +55,10 @@ class PrinterProfile:
     presentation_lut_match_required : bool
         LUT data must have as many entries as the image bit depth allows.
     supports_requested_image_size, supports_decimate_crop, supports_trim : bool
+    supports_pixel_aspect_ratio : bool or None
+        Whether Pixel Aspect Ratio (0028,0034) is accepted in the image box; False: non-square
+        pixels are resampled to square ones before sending; None: unknown (sent; resampled
+        and sent again when the printer refuses it).
     annotation_display_formats : list of str or None
         Annotation Display Format IDs; empty = no annotation boxes; None = unknown (send as asked).
     annotation_positions : int
@@ -97,6 +101,7 @@ class PrinterProfile:
     supports_requested_image_size: bool = False
     supports_decimate_crop: bool = False
     supports_trim: bool = True
+    supports_pixel_aspect_ratio: bool | None = None
     annotation_display_formats: list[str] | None = field(default_factory=list)
     annotation_positions: int = 0
     printer_attributes: list[str] = field(default_factory=list)

@@ -28,7 +28,10 @@ from viewer.film.attributes import (annotation_box_dataset, film_box_dataset, fi
 from viewer.film.compose import paginate, select_indices, true_size_mm
 from viewer.film.enums import ExecutionStatus, Polarity, PresentationLUTShape, PrintJobEvent
 from viewer.film.profile import PrinterProfile, load_profiles, save_profile
+from viewer.film.burnin import Mark
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec, FilmSpec, ImageBoxSpec, PrintJobSpec
+from viewer.film.view import (ViewGeometry, apply_geometry, aspect_pair, point_mapper, resample_linear,
+                              rotated_pair, source_crop)
 from viewer.net.print_scu import JobEvent, PrintAssociation, PrinterAddress
 
 log = logging.getLogger(__name__)
@@ -39,7 +42,7 @@ Progress = Callable[[str, float], None]
 # ---------------------------------------------------------------------------- images
 @dataclass(frozen=True)
 class ImageRef:
-    """One image to print as the user sees it.
+    """One image to print as the user sees it (a viewport's view, or the file's defaults).
 
     Attributes
     ----------
@@ -51,10 +54,20 @@ class ImageRef:
         (center, width) in modality units; None = the file's first window.
     rotation : int
         Clockwise rotation in degrees, a multiple of 90.
-    flip : bool
-        Mirror left-right (after rotation).
+    flip, flip_v : bool
+        Mirror left-right / top-bottom (before the rotation, as the viewport does).
     crop : tuple of int or None
-        (row0, col0, row1, col1) of the visible region (zoom/pan), in frame pixels.
+        (row0, col0, row1, col1) of the visible region, in frame pixels (ignored with ``area``).
+    area : (x, y, width, height) or None
+        The viewport's displayed area in view coordinates (:mod:`viewer.film.view`).
+    invert : bool
+        The viewport's Invert (grayscale: the VOI output reversed).
+    shutter : bool
+        Paint the image's Display Shutter (PS3.3 C.7.6.11) over the masked area.
+    overlays : bool
+        Burn the image's overlay planes (PS3.3 C.9.2) in.
+    marks : tuple of Mark
+        Measurements and annotations to burn in at film resolution.
     """
 
     path: str
@@ -63,17 +76,39 @@ class ImageRef:
     rotation: int = 0
     flip: bool = False
     crop: tuple[int, int, int, int] | None = None
+    flip_v: bool = False
+    area: tuple[float, float, float, float] | None = None
+    invert: bool = False
+    shutter: bool = True
+    overlays: bool = False
+    marks: tuple[Mark, ...] = ()
+
+    @property
+    def geometry(self) -> ViewGeometry:
+        return ViewGeometry(rotation=self.rotation, flip_h=self.flip, flip_v=self.flip_v, area=self.area)
+
+
+#: Longest side, in printer pixels, of an image with burnt-in text (about 300 dpi on a
+#: 14x17 inch film of 2x2 boxes); text and lines are drawn at this resolution.
+FILM_PIXELS = 2048
 
 
 def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size: bool = False,
-                     polarity: Polarity = Polarity.NORMAL, burn_in: bool = False) -> ImageBoxSpec:
-    """Render one frame for an image box: VOI as shown, crop, rotation, at ``bits`` (8 or 12).
+                     polarity: Polarity = Polarity.NORMAL, burn_in: bool = False,
+                     film_pixels: int = FILM_PIXELS) -> ImageBoxSpec:
+    """Render one frame for an image box as its viewport shows it.
 
-    Color sources stay RGB when ``color``, else they become 8-bit luma; a grayscale
-    frame is rendered by :func:`viewer.render.render` (no second VOI implementation here).
-    ``burn_in`` writes patient, study date, series/image number into the pixels.
+    VOI as shown (:func:`viewer.render.render`, no second VOI implementation), invert,
+    display shutter, overlays; then the displayed area, flips and rotation
+    (:mod:`viewer.film.view`). Non-square pixels keep their Pixel Aspect Ratio (swapped by a
+    quarter turn); the printer, or :func:`viewer.film.adapt.adapt_job`, makes them square.
+    With ``burn_in`` (patient, date, series/image) or ``ref.marks``, the image is first
+    resampled to square pixels at ``film_pixels`` on its longer side, and the text and
+    marks are drawn at that resolution. Color sources stay RGB when ``color``, else they
+    become 8-bit luma.
     """
     from viewer.dicom.frames import open_frames
+    from viewer.dicom.geometry import pixel_spacing
     from viewer.film.adapt import rgb_to_gray
     from viewer.render import params_from_dataset, render
 
@@ -84,38 +119,73 @@ def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size
     params = params_from_dataset(ds, ref.frame)
     if ref.window is not None and not params.is_color:
         params = params.with_window(*ref.window)
+    if ref.invert and not params.is_color:
+        params = dataclasses.replace(params, invert=not params.invert)
     # The display pipeline at the print depth: 12-bit P-values (PS3.4 H.4.1.1.2) come from the
     # same Modality LUT -> VOI as the screen. Colour (RGB, palette, supplemental) is 8-bit.
     px = render(src.frame(ref.frame), params, output_bits=bits)
     out_bits = 8 if px.ndim == 3 else bits
+    if px.ndim == 3 and ref.invert:
+        px = 255 - px
     if px.ndim == 3 and not color:
         px, out_bits = rgb_to_gray(px), 8
-    if ref.crop is not None:
-        r0, c0, r1, c1 = ref.crop
-        px = px[max(r0, 0):r1, max(c0, 0):c1]
-    if ref.rotation % 360:
-        px = np.rot90(px, k=-(ref.rotation // 90) % 4)
-    if ref.flip:
-        px = px[:, ::-1]
-    px = np.ascontiguousarray(px)
-    if burn_in:
+    if ref.overlays:
+        px = _burn_overlays(px, ds, ref.frame, out_bits)
+    if ref.shutter:
+        from viewer.film.shutter import apply_shutter
+
+        px = apply_shutter(px, ds, out_bits)
+    spacing = pixel_spacing(ds)
+    pair = aspect_pair(spacing.row_mm, spacing.col_mm) if spacing is not None else None
+    if pair is None and spacing is None:
+        par = ds.get("PixelAspectRatio")
+        if par and len(par) == 2 and int(par[0]) > 0 and int(par[1]) > 0 and int(par[0]) != int(par[1]):
+            pair = (int(par[0]), int(par[1]))
+    aspect = pair[0] / pair[1] if pair else 1.0
+    geometry = ref.geometry
+    crop = source_crop(px.shape[:2], aspect, geometry) if ref.area is not None else \
+        (ref.crop or (0, 0, px.shape[0], px.shape[1]))
+    crop = (max(crop[0], 0), max(crop[1], 0), min(crop[2], px.shape[0]), min(crop[3], px.shape[1]))
+    px = apply_geometry(px, crop, geometry)
+    pair = rotated_pair(pair, geometry)
+    size = None
+    if true_size and spacing is not None:
+        # Requested Image Size is the printed width (PS3.3 C.13.5); after a quarter turn
+        # the printed width runs along the former rows.
+        col_mm = spacing.row_mm if geometry.quarter_turns % 2 else spacing.col_mm
+        size = true_size_mm(px.shape[1], col_mm)
+    if burn_in or ref.marks:
         from viewer.film.burnin import burn_in as _burn, default_lines
 
-        top, bottom = default_lines(ds, ref.frame, ref.window)
-        px = _burn(px, out_bits, top, bottom)
-    size = None
-    spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
-    if true_size and spacing:
-        # Column spacing is the second value (PS3.3 10.7.1.3); after a 90 degree turn the
-        # printed width runs along the former rows.
-        col_mm = float(spacing[0] if (ref.rotation // 90) % 2 else spacing[1])
-        size = true_size_mm(px.shape[1], col_mm)
-    aspect = None
-    par = ds.get("PixelAspectRatio")
-    if par and len(par) == 2 and int(par[0]) != int(par[1]):
-        aspect = (int(par[0]), int(par[1]))
+        rows, cols = px.shape[:2]
+        height = rows * (pair[0] / pair[1] if pair else 1.0)
+        scale = film_pixels / max(height, cols)
+        out_rows, out_cols = max(1, round(height * scale)), max(1, round(cols * scale))
+        px = resample_linear(px, out_rows, out_cols)
+        mapper = point_mapper(crop, geometry, (out_cols / cols, out_rows / rows))
+        top, bottom = default_lines(ds, ref.frame, ref.window) if burn_in else ([], [])
+        px = _burn(px, out_bits, top, bottom, ref.marks, mapper)
+        pair = None
     return ImageBoxSpec(pixels=px, bits=out_bits, polarity=polarity, requested_size_mm=size,
-                        pixel_aspect_ratio=aspect, source=f"{ref.path}#{ref.frame + 1}")
+                        pixel_aspect_ratio=pair, source=f"{ref.path}#{ref.frame + 1}")
+
+
+def _burn_overlays(px: np.ndarray, ds: Dataset, frame: int, bits: int) -> np.ndarray:
+    """Overlay planes (PS3.3 C.9.2) burnt in at full white, as the viewport draws them on top."""
+    from viewer.render import overlay_layers
+
+    try:
+        layers = [np.asarray(x, bool) for x in overlay_layers(ds, frame)]
+    except Exception as exc:  # noqa: BLE001 - a broken overlay must not stop the print
+        log.info("overlays not printed: %s", exc)
+        return px
+    layers = [x for x in layers if x.shape == px.shape[:2]]
+    if not layers:
+        return px
+    out = px.copy()
+    mask = np.logical_or.reduce(layers)
+    out[mask] = 255 if px.ndim == 3 else (1 << bits) - 1
+    return out
 
 
 def build_job(refs: Sequence[ImageRef], box: FilmBoxSpec, session: FilmSessionSpec, profile: PrinterProfile, *,
@@ -345,7 +415,7 @@ def _run(scu: PrintAssociation, job: PrintJobSpec, profile: PrinterProfile, repo
             if img is None:
                 continue
             if color:
-                img = _as_color(img)
+                img = _as_color(img) or img
             step(f"{tag}: N-SET Image Box {pos}", 0.4 + 0.5 * done_boxes / total_boxes)
             ds = image_box_dataset(img, pos, color=color, planar_configuration=profile.color_planar_configuration,
                                    send_size=profile.supports_requested_image_size,
