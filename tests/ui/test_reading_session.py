@@ -457,13 +457,16 @@ def test_tag_inspector_value_column_is_on_screen_at_1600_px(qtbot, window, tmp_p
     panels.inspector_dock.show()
     tree = panels.inspector.tree
     qtbot.waitUntil(lambda: tree.model().rowCount() > 10, timeout=10000)
-    qtbot.wait(50)
-    x = tree.header().sectionViewportPosition(COL_VALUE)
-    visible = tree.viewport().width()
-    # The Value column starts inside the visible part of the tree, with room to read values.
-    assert 0 <= x and x + 150 <= visible, (x, visible)
+
+    def value_column_on_screen() -> bool:
+        x = tree.header().sectionViewportPosition(COL_VALUE)
+        return 0 <= x and x + 150 <= tree.viewport().width()
+
+    # The Value column starts inside the visible part of the tree, with room to read values
+    # (once the docks have been laid out).
+    qtbot.waitUntil(value_column_on_screen, timeout=3000)
     # The image area is not squeezed to a third of the window by the side docks.
-    assert window.grid.width() >= 0.45 * window.width(), (window.grid.width(), window.width())
+    qtbot.waitUntil(lambda: window.grid.width() >= 0.45 * window.width(), timeout=3000)
     panels.shutdown()
 
 

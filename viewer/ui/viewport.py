@@ -217,6 +217,8 @@ class Viewport(QWidget):
         elif name == "playing":
             if value and not self.cine.playing:
                 self.cine.play()
+                if not self.cine.playing:  # nothing to play (a single frame)
+                    self._write(playing=False)
             elif not value and self.cine.playing:
                 self.cine.stop()
 

@@ -48,6 +48,11 @@ class ViewerMenus:
     def vp(self) -> Any:
         return self.w.viewport
 
+    @property
+    def state(self) -> Any:
+        """The active viewport's view state: what the menus change (the widget follows it)."""
+        return self.w.session.active_view
+
     def _act(self, menu: QMenu, text: str, slot: Callable[..., Any], shortcut: Any = None,
              checkable: bool = False) -> QAction:
         action = QAction(text, self.w)
@@ -60,27 +65,28 @@ class ViewerMenus:
 
     def build(self, view_menu: QMenu, bar: QMenuBar) -> None:
         view_menu.addSeparator()
-        self._act(view_menu, "&Fit to window", lambda: self.vp.fit(), "F")
+        self._act(view_menu, "&Fit to window", lambda: self.state.update(zoom=None, pan=None), "F")
         self._act(view_menu, "&1:1 pixels", lambda: self.vp.one_to_one(), "Ctrl+1")
         self._act(view_menu, "Zoom &in", lambda: self.vp.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
         self._act(view_menu, "Zoom &out", lambda: self.vp.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
         view_menu.addSeparator()
-        self._act(view_menu, "&Rotate 90° clockwise", lambda: self.vp.rotate(90), "R")
-        self._act(view_menu, "Rotate 90° counter-clockwise", lambda: self.vp.rotate(-90), "Shift+R")
+        self._act(view_menu, "&Rotate 90° clockwise", lambda: self.state.rotate(90), "R")
+        self._act(view_menu, "Rotate 90° counter-clockwise", lambda: self.state.rotate(-90), "Shift+R")
         self.checks["flip_h"] = self._act(view_menu, "Flip &horizontally",
-                                          lambda on: self.vp.set_flip(horizontal=on), "H", True)
+                                          lambda on: self.state.set_flip(horizontal=on), "H", True)
         self.checks["flip_v"] = self._act(view_menu, "Flip &vertically",
-                                          lambda on: self.vp.set_flip(vertical=on), "V", True)
-        self.checks["invert"] = self._act(view_menu, "&Invert", lambda on: self.vp.set_invert(on), "I", True)
+                                          lambda on: self.state.set_flip(vertical=on), "V", True)
+        self.checks["invert"] = self._act(view_menu, "&Invert", lambda on: setattr(self.state, "invert", bool(on)),
+                                          "I", True)
         self.checks["invert"].setIconText("Invert")
         self.checks["shutter"] = self._act(view_menu, "Display &shutter",
-                                           lambda on: setattr(self.vp.state, "shutter", bool(on)), None, True)
+                                           lambda on: setattr(self.state, "shutter", bool(on)), None, True)
         self.checks["shutter"].setChecked(True)
         view_menu.addSeparator()
-        self.checks["overlays"] = self._act(view_menu, "&Overlays", lambda on: self.vp.set_overlays_visible(on),
-                                            "O", True)
+        self.checks["overlays"] = self._act(view_menu, "&Overlays",
+                                            lambda on: setattr(self.state, "show_overlays", bool(on)), "O", True)
         self.checks["annotations"] = self._act(view_menu, "&Annotations",
-                                               lambda on: self.vp.set_annotations_visible(on), "N", True)
+                                               lambda on: setattr(self.state, "show_annotations", bool(on)), "N", True)
         layout_menu = view_menu.addMenu("&Layout")
         group = QActionGroup(self.w)
         for name in LAYOUT_NAMES:
@@ -105,7 +111,7 @@ class ViewerMenus:
         self._fill_window_menu()
 
         cine = bar.addMenu("&Cine")
-        self.checks["play"] = self._act(cine, "&Play / pause\tSpace", lambda: self.vp.cine.toggle(), None, True)
+        self.checks["play"] = self._act(cine, "&Play / pause\tSpace", lambda: setattr(self.state, "playing", not self.state.playing), None, True)
         mode_group = QActionGroup(self.w)
         for mode, text in (("loop", "&Loop"), ("bounce", "&Bounce"), ("once", "&Once")):
             a = self._act(cine, text, lambda _=False, m=mode: self._set_mode(m), None, True)
@@ -114,17 +120,17 @@ class ViewerMenus:
         self.mode_actions["loop"].setChecked(True)
         cine.addSeparator()
         self._act(cine, "Frame &rate…", self._ask_fps)
-        self._act(cine, "Use the file's &timing", lambda: self.vp.cine.set_fps(None))
+        self._act(cine, "Use the file's &timing", lambda: setattr(self.state, "cine_fps", None))
 
     def _set_mode(self, mode: str) -> None:
-        for vp in self.w.grid.viewports:
-            vp.cine.set_mode(mode)
+        for state in self.w.session.viewports:
+            state.cine_mode = mode
 
     def _ask_fps(self) -> None:
         current = self.vp.cine.fps_override or self.vp.cine.nominal_fps() or 15.0
         fps, ok = QInputDialog.getDouble(self.w, "Cine frame rate", "Frames per second:", current, 0.5, 240.0, 1)
         if ok:
-            self.vp.cine.set_fps(fps)
+            self.state.cine_fps = float(fps)
 
     def add_tools(self, tools_menu: QMenu) -> None:
         group = QActionGroup(self.w)
@@ -136,8 +142,8 @@ class ViewerMenus:
             self.tool_actions[tool] = a
         self.tool_actions["pan"].setChecked(True)
         tools_menu.addSeparator()
-        self._act(tools_menu, "&Delete the selected measurement\tDel", lambda: self.vp.delete_selected_measurement())
-        self._act(tools_menu, "&Clear measurements on this image", lambda: self.vp.clear_measurements(),
+        self._act(tools_menu, "&Delete the selected measurement\tDel", lambda: self.state.delete_selected())
+        self._act(tools_menu, "&Clear measurements on this image", lambda: self.state.clear_measurements(),
                   "Ctrl+Backspace")
         tools_menu.addSeparator()
 
@@ -165,7 +171,7 @@ class ViewerMenus:
         bar.addSeparator()
         bar.addAction(self.checks["invert"])
         fit = QAction("Fit", self.w)
-        fit.triggered.connect(lambda: self.vp.fit())
+        fit.triggered.connect(lambda: self.state.update(zoom=None, pan=None))
         bar.addAction(fit)
         bar.addSeparator()
         play = self.checks["play"]
@@ -177,7 +183,7 @@ class ViewerMenus:
         self.fps_spin.setSpecialValueText("file fps")
         self.fps_spin.setSuffix(" fps")
         self.fps_spin.setToolTip("Cine rate override (0 = the file's own timing)")
-        self.fps_spin.valueChanged.connect(lambda v: self.vp.cine.set_fps(v or None))
+        self.fps_spin.valueChanged.connect(lambda v: setattr(self.state, "cine_fps", float(v) if v else None))
         # Only a click puts the focus here: focus handed on by a hidden viewport (layout
         # change) or Tab would make the arrow keys change the rate instead of the slice.
         self.fps_spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -195,13 +201,13 @@ class ViewerMenus:
         modality = str(vp.current.dataset.get("Modality", "")) if vp is not None and vp.current is not None else ""
         self._window_modality = modality
         self._act(menu, "&Auto (this image)", lambda: self.vp.auto_window(), "A")
-        self._act(menu, "&Reset to the file's window", lambda: self.vp.reset_window(), "Ctrl+0")
+        self._act(menu, "&Reset to the file's window", lambda: self.state.reset_window(), "Ctrl+0")
         self._act(menu, "&Min/max (full range)", lambda: self.vp.min_max_window(), "M")
         files = vp.file_windows() if vp is not None else []
         if files:
             menu.addSection("From the file")
             for label, c, w in files:
-                self._act(menu, label, lambda _=False, c=c, w=w, n=label: self.vp.set_window(c, w, n.split(" (")[0]))
+                self._act(menu, label, lambda _=False, c=c, w=w, n=label: self.state.set_window(c, w, n.split(" (")[0]))
         presets = presets_for(modality)
         if presets:
             menu.addSection(f"{modality} presets")
