@@ -42,6 +42,7 @@ from viewer.dicom._media_report import tree_to_dict
 from viewer.dicom.scan import load_tree
 from viewer.library import Library, StudyFilter
 from viewer.library import query
+from viewer.tasks.cd_export import export_cd
 from viewer.tasks.library import index_paths
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
@@ -179,6 +180,25 @@ def main() -> int:
         studies = sum(len(p["studies"]) for p in patients)
         print(f"browser list from start:     {t_list * 1000:7.1f} ms  ({len(patients)} patients, {studies} studies, "
               f"{count} instances; target < 300 ms)")
+
+        # A CD of 2,000 images: the time should grow with the number of images, not its square.
+        with Library(db, store_root=tmp / "store") as lib:
+            rows = query.find_studies(lib.conn)
+            picked, total = [], 0
+            for row in rows:
+                if total >= 2000:
+                    break
+                picked.append(row.study_instance_uid)
+                total += row.instances
+            for n in (total // 4, total):
+                out = tmp / f"cd-{n}"
+                shutil.rmtree(out, ignore_errors=True)
+                uids = picked[: max(1, len(picked) * n // total)]
+                t0 = time.perf_counter()
+                report = export_cd(lib, uids, out)
+                took = time.perf_counter() - t0
+                print(f"CD export of {len(report.written):5d} images:   {took:7.2f} s  "
+                      f"({took / len(report.written) * 1000:.2f} ms per image)")
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -22,13 +22,14 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from viewer.errors import Cancelled, UsageError, ViewerError
 from viewer.library.db import Library
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
+    from pydicom.fileset import FileSet
 
     from viewer.cancel import CancelToken
 
@@ -60,6 +61,26 @@ class CdReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     studies: set[str] = field(default_factory=set)
+
+
+def _file_set() -> "FileSet":
+    """A pydicom FileSet whose ``add`` skips its search for a duplicate instance.
+
+    ``FileSet.add`` looks through every instance already staged for the same SOP Instance
+    UID, each look going up the directory records: quadratic, minutes for a CD of a few
+    thousand images. The library's instances are unique by SOP Instance UID (so are
+    de-identified ones: the keyed UID map is one-to-one), so while adding, the staged
+    instances are not offered to that search.
+    """
+    from pydicom.fileset import FileInstance, FileSet
+
+    class _UniqueFileSet(FileSet):
+        adding = False
+
+        def __iter__(self) -> Iterator[FileInstance]:
+            return iter(()) if self.adding else super().__iter__()
+
+    return _UniqueFileSet()
 
 
 def default_bundle() -> Path | None:
@@ -136,7 +157,6 @@ def export_cd(library: Library, study_uids: Sequence[str], out: Path, opts: CdOp
         ``cancel`` was set (the partial folder is removed).
     """
     from pydicom import dcmread
-    from pydicom.fileset import FileSet
 
     opts = opts or CdOptions()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -151,7 +171,7 @@ def export_cd(library: Library, study_uids: Sequence[str], out: Path, opts: CdOp
         anon = (Options(opts.key_file.read_bytes(), opts.patient_name) if opts.key_file
                 else Options.random(opts.patient_name))
     report = CdReport()
-    fs = FileSet()
+    fs = _file_set()
     fs.ID = file_set_id(opts.label)
     added = 0
     numbers: dict[str, int] = {}
@@ -170,7 +190,11 @@ def export_cd(library: Library, study_uids: Sequence[str], out: Path, opts: CdOp
             else:
                 ds = dcmread(path)
             invented.update(_fill_record_keys(ds, numbers))
-            fs.add(_conform(ds))
+            fs.adding = True  # type: ignore[attr-defined]
+            try:
+                fs.add(_conform(ds))
+            finally:
+                fs.adding = False  # type: ignore[attr-defined]
             added += 1
             report.studies.add(study)
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the disc
