@@ -12,10 +12,11 @@ import copy
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
+from pynetdicom.dimse_primitives import N_ACTION, N_CREATE, N_DELETE, N_GET, N_SET
 
 from viewer.net import _print_scp_checks as chk
 from viewer.net._print_scp_profile import PrinterProfile, box_count
@@ -34,7 +35,13 @@ _EVENT_STATUS = {e.event_type: e.value for e in ExecutionStatus}
 _MAX_JOBS = 1000
 EVENT_TIMEOUT = 10.0  # seconds to wait for an N-EVENT-REPORT-RSP
 
+if TYPE_CHECKING:
+    from pynetdicom.association import Association
+    from pynetdicom.events import Event
+
 Reply = tuple[Any, Dataset | None]
+#: Status for a request that reaches the wrong handler (cannot happen: each is bound to its own).
+_PROCESSING_FAILURE = 0x0110
 
 
 #: Image bytes one association may hold in its film boxes (all image boxes set so far).
@@ -94,7 +101,7 @@ class PrintService:
         self.jobs_failed = 0
 
     # ------------------------------------------------------------------ association life
-    def state(self, assoc: Any) -> AssociationState:
+    def state(self, assoc: Association) -> AssociationState:
         with self._lock:
             st = self._states.get(id(assoc))
             if st is None:
@@ -103,7 +110,7 @@ class PrintService:
                 self._states[id(assoc)] = st
             return st
 
-    def drop(self, assoc: Any, how: str) -> None:
+    def drop(self, assoc: Association, how: str) -> None:
         """Forget an association's instances (released or aborted, PS3.4 H.4.1)."""
         with self._lock:
             st = self._states.pop(id(assoc), None)
@@ -144,9 +151,11 @@ class PrintService:
         return uid, None
 
     # ------------------------------------------------------------------ N-CREATE
-    def n_create(self, event: Any) -> Reply:
+    def n_create(self, event: Event) -> Reply:
         st = self.state(event.assoc)
         req = event.request
+        if not isinstance(req, N_CREATE):
+            return _PROCESSING_FAILURE, None
         class_uid = str(req.AffectedSOPClassUID)
         uid = str(req.AffectedSOPInstanceUID) if req.AffectedSOPInstanceUID else generate_uid()
         try:
@@ -195,7 +204,7 @@ class PrintService:
         log.debug("%s: film session label=%r", st.calling_ae, str(attrs.get("FilmSessionLabel", "")))
         return _status(problem) if problem else 0x0000, copy.deepcopy(attrs)
 
-    def _create_film_box(self, st: AssociationState, ds: Dataset, uid: str, assoc: Any) -> Reply:
+    def _create_film_box(self, st: AssociationState, ds: Dataset, uid: str, assoc: Association) -> Reply:
         session = st.session
         if session is None:
             return _status(chk.Problem(chk.PROCESSING_FAILURE, "Film Box before any Film Session")), None
@@ -227,13 +236,15 @@ class PrintService:
         box_class = COLOR_IMAGE_BOX if session.color else GRAY_IMAGE_BOX
         film.image_boxes = {u.uid: u for u in (ImageBox(generate_uid(), i) for i in
                                                 range(1, box_count(str(attrs.ImageDisplayFormat)) + 1))}
-        n_annotations = p.annotation_formats.get(str(attrs.get("AnnotationDisplayFormatID", "") or "").upper(), (0, ""))[0]
+        annotation_format = str(attrs.get("AnnotationDisplayFormatID", "") or "").upper()
+        n_annotations = p.annotation_formats.get(annotation_format, (0, ""))[0]
         film.annotations = {a.uid: a for a in (AnnotationBox(generate_uid(), i) for i in range(1, n_annotations + 1))}
         session.film_boxes[uid] = film
         reply = copy.deepcopy(attrs)
         reply.ReferencedImageBoxSequence = [_ref(box_class, b.uid) for b in film.image_boxes.values()]
         if film.annotations:
-            reply.ReferencedBasicAnnotationBoxSequence = [_ref(ANNOTATION_BOX, a.uid) for a in film.annotations.values()]
+            reply.ReferencedBasicAnnotationBoxSequence = [_ref(ANNOTATION_BOX, a.uid)
+                                                          for a in film.annotations.values()]
         log.info("%s: film box %s %s %s %s, %d image boxes, %d annotation boxes", st.calling_ae, uid,
                  attrs.ImageDisplayFormat, attrs.FilmSizeID, attrs.FilmOrientation, len(film.image_boxes),
                  len(film.annotations))
@@ -249,9 +260,11 @@ class PrintService:
         return 0x0000, Dataset()
 
     # ------------------------------------------------------------------ N-SET
-    def n_set(self, event: Any) -> Reply:
+    def n_set(self, event: Event) -> Reply:
         st = self.state(event.assoc)
         req = event.request
+        if not isinstance(req, N_SET):
+            return _PROCESSING_FAILURE, None
         class_uid, uid = str(req.RequestedSOPClassUID), str(req.RequestedSOPInstanceUID)
         try:
             status, reply = self._set(st, class_uid, uid, event.modification_list)
@@ -294,8 +307,9 @@ class PrintService:
                 return _status(problem), None
             held = _pixel_bytes(st) - _box_bytes(box.data) + _box_bytes(ds)
             if held > MAX_ASSOCIATION_BYTES:  # bounded memory per association
-                return _status(chk.Problem(chk.RESOURCE_LIMITATION, f"Image Box {box.position}: the association "
-                                           f"would hold {held} bytes of images, more than {MAX_ASSOCIATION_BYTES}")), None
+                return _status(chk.Problem(chk.RESOURCE_LIMITATION,
+                                           f"Image Box {box.position}: the association would hold {held} bytes "
+                                           f"of images, more than {MAX_ASSOCIATION_BYTES}")), None
             box.data = copy.deepcopy(ds)
             log.info("%s: image box %d: %dx%d %s %s bits, polarity %s", st.calling_ae, box.position, item.Rows,
                      item.Columns, item.PhotometricInterpretation, item.BitsStored, ds.get("Polarity", "NORMAL"))
@@ -339,9 +353,11 @@ class PrintService:
         return chk.Problem(chk.W_DEMAGNIFIED, f"{what}; demagnified")
 
     # ------------------------------------------------------------------ N-GET
-    def n_get(self, event: Any) -> Reply:
+    def n_get(self, event: Event) -> Reply:
         st = self.state(event.assoc)
         req = event.request
+        if not isinstance(req, N_GET):
+            return _PROCESSING_FAILURE, None
         class_uid, uid = str(req.RequestedSOPClassUID), str(req.RequestedSOPInstanceUID)
         tags = list(event.attribute_identifiers or [])
         if class_uid == PRINTER and uid == PRINTER_INSTANCE:
@@ -385,9 +401,11 @@ class PrintService:
         return ds
 
     # ------------------------------------------------------------------ N-ACTION
-    def n_action(self, event: Any) -> Reply:
+    def n_action(self, event: Event) -> Reply:
         st = self.state(event.assoc)
         req = event.request
+        if not isinstance(req, N_ACTION):
+            return _PROCESSING_FAILURE, None
         class_uid, uid = str(req.RequestedSOPClassUID), str(req.RequestedSOPInstanceUID)
         session = st.session
         if event.action_type != 1:  # PS3.4 H.4.1.2.4 / H.4.2.2.4: Action Type ID 1 = print
@@ -402,7 +420,8 @@ class PrintService:
             elif not any(f.images_set() for f in films):
                 warning = chk.Problem(chk.W_SESSION_EMPTY, "film session has no image boxes set (empty page)")
             elif not self.profile.film_session_print:
-                warning = chk.Problem(0xB601, "film session printing (collation) not supported; films printed one by one")
+                warning = chk.Problem(0xB601, "film session printing (collation) not supported; "
+                                              "films printed one by one")
             films = [f for f in films if f.images_set()]
         elif class_uid == FILM_BOX and session and uid in session.film_boxes:
             films = [session.film_boxes[uid]]
@@ -423,7 +442,8 @@ class PrintService:
         self._log(st, "N-ACTION", class_uid, uid, status)
         return status, reply
 
-    def _print(self, st: AssociationState, films: list[FilmBox], assoc: Any) -> tuple[Dataset | int, Dataset | None]:
+    def _print(self, st: AssociationState, films: list[FilmBox],
+               assoc: Association) -> tuple[Dataset | int, Dataset | None]:
         """Create the Print Job, render synchronously, report the job's progress (PS3.4 H.4.8)."""
         session = st.session
         assert session is not None
@@ -448,7 +468,7 @@ class PrintService:
         self._job_event(assoc, job_uid, job, EVENT_PRINTING, "PRINTING", events)
         try:
             self.on_print(request)
-        except Exception as exc:  # noqa: BLE001 - a film that cannot be rendered fails its job, not the server
+        except Exception as exc:  # a film that cannot be rendered fails its job, not the server
             log.exception("print job %s failed", job_uid)
             with self._lock:
                 self.jobs_failed += 1
@@ -482,7 +502,8 @@ class PrintService:
                            lut_of(film.attrs) or lut_of(session.attrs),
                            {pos: lut for pos, ds in images.items() if (lut := lut_of(ds)) is not None})
 
-    def _job_event(self, assoc: Any, job_uid: str, job: Dataset, event_type: int, info: str, send: bool) -> None:
+    def _job_event(self, assoc: Association, job_uid: str, job: Dataset, event_type: int, info: str,
+                   send: bool) -> None:
         """Update the Print Job and send its N-EVENT-REPORT (PS3.4 H.4.8.1.1) when negotiated."""
         with self._lock:
             job.ExecutionStatus = _EVENT_STATUS[event_type]
@@ -511,9 +532,11 @@ class PrintService:
                         "nothing" if code is None else f"0x{code:04X}")
 
     # ------------------------------------------------------------------ N-DELETE
-    def n_delete(self, event: Any) -> Dataset | int:
+    def n_delete(self, event: Event) -> Dataset | int:
         st = self.state(event.assoc)
         req = event.request
+        if not isinstance(req, N_DELETE):
+            return _PROCESSING_FAILURE
         class_uid, uid = str(req.RequestedSOPClassUID), str(req.RequestedSOPInstanceUID)
         session = st.session
         status: Dataset | int = 0x0000

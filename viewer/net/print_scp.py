@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from viewer.errors import NetError
 from viewer.net._pdu_guard import guard_message_size
@@ -34,6 +35,11 @@ from viewer.net._print_scp_profile import PrinterProfile, available_profiles, lo
 from viewer.net._print_scp_service import PrintService
 from viewer.net._print_scp_state import (ANNOTATION_BOX, COLOR_META, GRAY_META, PRESENTATION_LUT, PRINT_JOB,
                                          VERIFICATION, PrintRequest)
+
+if TYPE_CHECKING:
+    from pynetdicom import AE
+    from pynetdicom.events import Event, EventHandlerType
+    from pynetdicom.transport import ThreadedAssociationServer
 
 __all__ = ["PrintServer", "PrinterProfile", "PrintRequest", "load_profile", "available_profiles"]
 
@@ -74,7 +80,7 @@ class PrintServer:
                  aet: str = "VIEWERPRINT", host: str = "0.0.0.0", port: int = 11110, timeout: float = 30.0,
                  max_associations: int = 20,
                  box_size_mm: Callable[[Any, int], tuple[float, float] | None] | None = None,
-                 ssl_context: Any = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.profile = profile or load_profile("default")
         self.aet = aet
         self.host = host
@@ -84,11 +90,11 @@ class PrintServer:
         self.service = PrintService(self.profile, on_print, box_size_mm)
         self.ssl_context = ssl_context  # viewer.net.tls.server_context(): DICOM over TLS (PS3.15 B.9)
         self.max_message_bytes = MAX_MESSAGE_BYTES
-        self._server: Any = None
+        self._server: ThreadedAssociationServer | None = None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ life cycle
-    def _make_ae(self) -> Any:
+    def _make_ae(self) -> AE:
         from pynetdicom import AE
 
         ae = AE(ae_title=self.aet)
@@ -107,12 +113,12 @@ class PrintServer:
             ae.add_supported_context(uid, syntaxes)
         return ae
 
-    def _event_handlers(self) -> list[tuple[Any, Callable[..., Any]]]:
+    def _event_handlers(self) -> list[EventHandlerType]:
         from pynetdicom import evt
 
         svc = self.service
 
-        def on_accepted(event: Any) -> None:
+        def on_accepted(event: Event) -> None:
             req = event.assoc.requestor
             accepted = ", ".join(_name(cx.abstract_syntax) for cx in event.assoc.accepted_contexts)
             rejected = ", ".join(_name(cx.abstract_syntax) for cx in event.assoc.rejected_contexts)
@@ -120,21 +126,22 @@ class PrintServer:
             log.info("Association Received %s:%s %s -> %s; accepted: %s%s", req.address, req.port,
                      str(req.ae_title).strip(), self.aet, accepted, f"; rejected: {rejected}" if rejected else "")
 
-        def on_rejected(event: Any) -> None:
+        def on_rejected(event: Event) -> None:
             log.warning("Association Rejected from %s", event.assoc.requestor.address)
 
-        def on_released(event: Any) -> None:
+        def on_released(event: Event) -> None:
             log.info("Association Released by %s", str(event.assoc.requestor.ae_title).strip())
             svc.drop(event.assoc, "release")
 
-        def on_aborted(event: Any) -> None:
+        def on_aborted(event: Event) -> None:
             log.warning("Association Aborted (%s)", str(event.assoc.requestor.ae_title).strip())
             svc.drop(event.assoc, "abort")
 
-        def on_open(event: Any) -> None:
+        def on_open(event: Event) -> None:
             # Small DIMSE messages go out as several writes (command, then data set); without
             # TCP_NODELAY, Nagle + the peer's delayed ACK hold each response back ~40 ms.
-            sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
+            transport = event.assoc.dul.socket
+            sock = transport.socket if transport is not None else None
             if sock is not None:
                 try:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -144,15 +151,16 @@ class PrintServer:
                 # of a PDU would hold its thread (and an association slot) forever.
                 sock.settimeout(self.timeout)
 
-        def on_closed(event: Any) -> None:
+        def on_closed(event: Event) -> None:
             svc.drop(event.assoc, "connection closed")
 
-        def on_echo(event: Any) -> int:
+        def on_echo(event: Event) -> int:
             log.info("%s: C-ECHO -> 0x0000", str(event.assoc.requestor.ae_title).strip())
             return 0x0000
 
         return [(evt.EVT_ACCEPTED, on_accepted), (evt.EVT_REJECTED, on_rejected), (evt.EVT_RELEASED, on_released),
-                (evt.EVT_ABORTED, on_aborted), (evt.EVT_CONN_OPEN, on_open), (evt.EVT_CONN_CLOSE, on_closed), (evt.EVT_C_ECHO, on_echo),
+                (evt.EVT_ABORTED, on_aborted), (evt.EVT_CONN_OPEN, on_open), (evt.EVT_CONN_CLOSE, on_closed),
+                (evt.EVT_C_ECHO, on_echo),
                 (evt.EVT_N_CREATE, svc.n_create), (evt.EVT_N_SET, svc.n_set), (evt.EVT_N_GET, svc.n_get),
                 (evt.EVT_N_ACTION, svc.n_action), (evt.EVT_N_DELETE, svc.n_delete),
                 (evt.EVT_PDU_RECV, guard_message_size, [self.max_message_bytes])]
@@ -199,7 +207,7 @@ class PrintServer:
         self.stop()
 
 
-def _name(uid: str) -> str:
+def _name(uid: str | None) -> str:
     from pydicom.uid import UID
 
-    return UID(uid).name
+    return UID(uid).name if uid else "(none)"
