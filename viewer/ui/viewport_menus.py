@@ -111,7 +111,8 @@ class ViewerMenus:
         self._fill_window_menu()
 
         cine = bar.addMenu("&Cine")
-        self.checks["play"] = self._act(cine, "&Play / pause\tSpace", lambda: setattr(self.state, "playing", not self.state.playing), None, True)
+        self.checks["play"] = self._act(cine, "&Play / pause\tSpace",
+                                        lambda: setattr(self.state, "playing", not self.state.playing), None, True)
         mode_group = QActionGroup(self.w)
         for mode, text in (("loop", "&Loop"), ("bounce", "&Bounce"), ("once", "&Once")):
             a = self._act(cine, text, lambda _=False, m=mode: self._set_mode(m), None, True)
