@@ -117,9 +117,9 @@ def check_film_session(ds: Dataset, profile: PrinterProfile) -> Problem | None:
         _in(ds, "MediumType", profile.medium_types, what),
         _in(ds, "FilmDestination", profile.film_destinations, what),
     )
-    if problem is None and "NumberOfCopies" in ds and ds.NumberOfCopies not in (None, ""):
-        if not 1 <= int(ds.NumberOfCopies) <= 99:
-            problem = Problem(INVALID_VALUE, f"{what}: NumberOfCopies {ds.NumberOfCopies} out of 1..99")
+    if (problem is None and "NumberOfCopies" in ds and ds.NumberOfCopies not in (None, "")
+            and not 1 <= int(ds.NumberOfCopies) <= 99):
+        problem = Problem(INVALID_VALUE, f"{what}: NumberOfCopies {ds.NumberOfCopies} out of 1..99")
     if problem is None and ds.get("MemoryAllocation") not in (None, ""):
         problem = Problem(W_MEMORY_ALLOCATION, f"{what}: Memory Allocation not supported, ignored")
     return problem
@@ -137,7 +137,8 @@ def _film_box_common(ds: Dataset, profile: PrinterProfile, what: str) -> Problem
     lo, hi = ds.get("MinDensity"), ds.get("MaxDensity")
     if lo not in (None, "") and hi not in (None, "") and int(lo) >= int(hi):
         return Problem(INVALID_VALUE, f"{what}: MinDensity {lo} not below MaxDensity {hi}")
-    if (lo not in (None, "") and int(lo) < profile.min_density) or (hi not in (None, "") and int(hi) > profile.max_density):
+    if ((lo not in (None, "") and int(lo) < profile.min_density)
+            or (hi not in (None, "") and int(hi) > profile.max_density)):
         return Problem(W_DENSITY_RANGE, f"{what}: density range {lo}..{hi} outside the printer's "
                                         f"{profile.min_density}..{profile.max_density}; the printer's limits are used")
     return None
@@ -182,7 +183,8 @@ def check_image_box(ds: Dataset, profile: PrinterProfile, color: bool, position:
     seq_kw = "BasicColorImageSequence" if color else "BasicGrayscaleImageSequence"
     other = "BasicGrayscaleImageSequence" if color else "BasicColorImageSequence"
     if other in ds:
-        return Problem(NO_SUCH_ATTRIBUTE, f"{what}: {other} not allowed in a {'color' if color else 'grayscale'} image box")
+        kind = "color" if color else "grayscale"
+        return Problem(NO_SUCH_ATTRIBUTE, f"{what}: {other} not allowed in a {kind} image box")
     if "ImageBoxPosition" not in ds or ds.ImageBoxPosition in (None, ""):
         return Problem(MISSING_ATTRIBUTE, f"{what}: missing mandatory attribute ImageBoxPosition")
     if int(ds.ImageBoxPosition) != position:
@@ -212,9 +214,11 @@ def _check_pixels(item: Dataset, profile: PrinterProfile, color: bool, has_plut:
                                           f"(got {pi}, {spp} samples, {ba}/{bs}/{hb} bits)")
     else:
         if spp != 1 or pi not in ("MONOCHROME1", "MONOCHROME2"):
-            return Problem(INVALID_VALUE, f"{what}: grayscale image must be MONOCHROME1/2 with 1 sample (got {pi}, {spp})")
+            return Problem(INVALID_VALUE,
+                           f"{what}: grayscale image must be MONOCHROME1/2 with 1 sample (got {pi}, {spp})")
         if (ba, bs, hb) not in ((8, 8, 7), (16, 12, 11)):
-            return Problem(INVALID_VALUE, f"{what}: bits allocated/stored/high {ba}/{bs}/{hb}; 8/8/7 or 16/12/11 expected")
+            return Problem(INVALID_VALUE,
+                           f"{what}: bits allocated/stored/high {ba}/{bs}/{hb}; 8/8/7 or 16/12/11 expected")
         if bs == 12 and not profile.supports_12bit:
             return Problem(INVALID_VALUE, f"{what}: this printer accepts 8-bit images only")
         if profile.presentation_lut_match_required and not has_plut and bs == 8:
@@ -229,7 +233,8 @@ def _check_pixels(item: Dataset, profile: PrinterProfile, color: bool, has_plut:
     expected = rows * cols * spp * ba // 8
     got = len(item.PixelData)
     if got not in (expected, expected + (expected & 1)):
-        return Problem(INVALID_VALUE, f"{what}: Pixel Data has {got} bytes, {rows}x{cols}x{spp} at {ba} bits needs {expected}")
+        return Problem(INVALID_VALUE,
+                       f"{what}: Pixel Data has {got} bytes, {rows}x{cols}x{spp} at {ba} bits needs {expected}")
     return None
 
 

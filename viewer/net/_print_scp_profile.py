@@ -64,7 +64,8 @@ class PrinterProfile:
         if kind == "STANDARD":
             return len(numbers) == 2 and f"{numbers[0]},{numbers[1]}" in self.standard_formats
         if kind in ("ROW", "COL"):
-            return bool(numbers) and all(1 <= n <= self.row_col_max for n in numbers) and len(numbers) <= self.row_col_max
+            return (bool(numbers) and all(1 <= n <= self.row_col_max for n in numbers)
+                    and len(numbers) <= self.row_col_max)
         return False
 
 
