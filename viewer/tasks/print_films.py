@@ -141,7 +141,8 @@ def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size
         par = ds.get("PixelAspectRatio")
         if par and len(par) == 2 and int(par[0]) > 0 and int(par[1]) > 0 and int(par[0]) != int(par[1]):
             pair = (int(par[0]), int(par[1]))
-    aspect = pair[0] / pair[1] if pair else 1.0
+    # The viewport's aspect: the exact spacing ratio (the pair is its rational form for the wire).
+    aspect = spacing.row_mm / spacing.col_mm if spacing is not None else (pair[0] / pair[1] if pair else 1.0)
     geometry = ref.geometry
     crop = source_crop(px.shape[:2], aspect, geometry) if ref.area is not None else \
         (ref.crop or (0, 0, px.shape[0], px.shape[1]))

@@ -129,8 +129,13 @@ class Panels(QObject):
         if not frames:
             QMessageBox.information(self.window, "Print", "Open a series first: printing uses the images shown.")
             return None
+        from viewer.tasks.film_from_view import series_refs_from_view
+
         viewport = self.window.viewport
-        dialog = PrintDialog(frames, parent=self.window, current=viewport.index,
+        # Each image as the viewport shows it: window, invert, shutter, turns, flips, zoom/pan.
+        size = (float(viewport.viewbox.width()), float(viewport.viewbox.height()))
+        refs = series_refs_from_view(viewport.state, size)
+        dialog = PrintDialog(refs, parent=self.window, current=viewport.index,
                              window=viewport.current_window(), pool=self.window.pools.print_queue)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
