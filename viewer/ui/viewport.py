@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainterPath, QPen, QTransform
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (QDragEnterEvent, QDropEvent, QFocusEvent, QKeyEvent, QPainterPath, QPen, QResizeEvent,
+                           QTransform)
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QLabel, QSlider, QVBoxLayout, QWidget
 
 from viewer.session import FrameRef, ViewState
@@ -57,10 +58,10 @@ EMPTY_HINT = "Drag a series here from the study browser"
 class _PassiveImage(pg.ImageItem):
     """An ImageItem that leaves every mouse gesture to the ViewBox (it would swallow left drags)."""
 
-    def mouseDragEvent(self, ev: Any) -> None:  # noqa: N802 - pyqtgraph naming
+    def mouseDragEvent(self, ev: Any) -> None:
         ev.ignore()
 
-    def mouseClickEvent(self, ev: Any) -> None:  # noqa: N802 - pyqtgraph naming
+    def mouseClickEvent(self, ev: Any) -> None:
         ev.ignore()
 
 
@@ -112,6 +113,7 @@ class Viewport(QWidget):
         self.renders = 0  #: how many renders so far (benchmarks count updates with it)
         self._overlay_known: dict[int, tuple[Any, bool]] = {}
         self._applying_range = False
+        self._message_shown: tuple[str, str] | None = None
         self._open_default_window = False  #: the next frame shown is a new series' first
 
         self.view = pg.GraphicsView()
@@ -363,10 +365,14 @@ class Viewport(QWidget):
             text = EMPTY_HINT
         if self.current is not None and not self.state.message:
             text = ""
+        note = self.state.note
+        if (text, note) == self._message_shown:
+            return  # every frame of a cine passes here: no relayout when nothing changed
+        self._message_shown = (text, note)
         self.message_label.setText(text)
         self.message_label.setVisible(bool(text))
-        self.note_label.setText(self.state.note)
-        self.note_label.setVisible(bool(self.state.note))
+        self.note_label.setText(note)
+        self.note_label.setVisible(bool(note))
         self._place_message()
 
     def _place_message(self) -> None:
@@ -803,7 +809,7 @@ class Viewport(QWidget):
     def set_overlays_visible(self, visible: bool) -> None:
         self.state.show_overlays = bool(visible)
 
-    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.annotations.place()
         self._place_message()
@@ -811,10 +817,13 @@ class Viewport(QWidget):
     def _sync_slider(self) -> None:
         n = len(self.state.frames)
         self.slider.blockSignals(True)
-        self.slider.setRange(0, max(0, n - 1))
-        self.slider.setValue(self.state.index)
+        if self.slider.maximum() != max(0, n - 1):
+            self.slider.setRange(0, max(0, n - 1))
+        if self.slider.value() != self.state.index:
+            self.slider.setValue(self.state.index)
         self.slider.blockSignals(False)
-        self.slider.setVisible(n > 1)
+        if self.slider.isVisibleTo(self) != (n > 1):
+            self.slider.setVisible(n > 1)
 
     def _on_slider(self, value: int) -> None:
         self.set_index(int(value))
@@ -949,7 +958,7 @@ class Viewport(QWidget):
                     g.set_visible(True)
 
     # ------------------------------------------------------------------ input
-    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         n = len(self.state.frames)
         ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
@@ -981,7 +990,7 @@ class Viewport(QWidget):
         else:
             super().keyPressEvent(event)
 
-    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt naming
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         kind = event.type()
         if kind == QEvent.Type.MouseButtonPress:
             self.activated.emit()
@@ -993,19 +1002,19 @@ class Viewport(QWidget):
             self._place_message()
         return False
 
-    def focusInEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
+    def focusInEvent(self, event: QFocusEvent) -> None:
         self.activated.emit()
         super().focusInEvent(event)
 
-    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasFormat(SERIES_MIME):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dropEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
+    def dropEvent(self, event: QDropEvent) -> None:
         if event.mimeData().hasFormat(SERIES_MIME):
-            uid = bytes(event.mimeData().data(SERIES_MIME)).decode("ascii", "replace")
+            uid = bytes(event.mimeData().data(SERIES_MIME).data()).decode("ascii", "replace")
             event.acceptProposedAction()
             self.activated.emit()
             self.series_dropped.emit(uid)
