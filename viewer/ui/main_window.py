@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -38,6 +38,8 @@ from viewer.ui.workers import Pools, Worker, message, run_in
 log = logging.getLogger(__name__)
 
 MAX_RECENT = 10
+#: Quiet time (no scrolling, no loading) before a full garbage collection runs.
+IDLE_GC_MS = 1500
 
 
 def batched(events: Any, interval_s: float = 0.02, max_items: int = 256) -> Any:
@@ -114,6 +116,14 @@ class MainWindow(QMainWindow):
         self.session.changed.connect(self._on_session_changed)
         self.grid.series_dropped.connect(self._on_series_dropped)
         self._wired: set[int] = set()
+        # The cyclic garbage collector's full passes run when the user rests, not in the middle
+        # of scrolling: over the headers and frames a reading loads, one held the GUI thread
+        # 50-120 ms (bench/gui.py "linked"). Between idle passes everything that survived is
+        # frozen (left to reference counting), so the automatic passes stay short.
+        self._gc_timer = QTimer(self)
+        self._gc_timer.setSingleShot(True)
+        self._gc_timer.setInterval(IDLE_GC_MS)
+        self._gc_timer.timeout.connect(self._idle_collect)
         self._shown: dict[int, tuple[Viewport, Any, int]] = {}
         self.setCentralWidget(self.grid)
         from viewer.ui.hanging_ui import HangingController
@@ -170,6 +180,7 @@ class MainWindow(QMainWindow):
         vp.context_menu_requested.connect(lambda pos, v=vp: self.viewer_menus.viewport_menu(v, pos))
         vp.series_step.connect(self.step_series)
         vp.state.changed.connect(lambda _s, name, _v, v=vp: self._on_view_state(v, name))
+        vp.image_shown.connect(lambda _ref: self._collect_when_idle())
 
     # ------------------------------------------------------------------ building
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
@@ -204,7 +215,7 @@ class MainWindow(QMainWindow):
             if docks and max(d.width() for d in docks) > limit:
                 self.resizeDocks(docks, [limit] * len(docks), Qt.Orientation.Horizontal)
 
-    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._schedule_dock_balance()
 
@@ -404,11 +415,7 @@ class MainWindow(QMainWindow):
 
     def _on_scan_finished(self) -> None:
         self._load_worker = None
-        # What was just loaded (the study tree, headers, widgets) lives until the next open:
-        # move it out of the cyclic collector's reach. A full collection over it held the
-        # GUI thread for about 50 ms in the middle of scrolling (bench/gui.py "linked");
-        # reference counting still frees it when it goes.
-        gc.freeze()
+        self._collect_when_idle()
         self.browser.set_loading(False)
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
@@ -605,6 +612,15 @@ class MainWindow(QMainWindow):
         vp.state.note = f"{label} cannot be shown: {message}"
         return True
 
+    def _collect_when_idle(self) -> None:
+        """(Re)start the idle timer of the full garbage collection."""
+        self._gc_timer.start()
+
+    def _idle_collect(self) -> None:
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+
     def _on_view_state(self, vp: Viewport, name: str) -> None:
         if vp is self.viewport and name in ("flip_h", "flip_v", "invert", "show_overlays", "show_annotations",
                                             "tool", "playing", "cine_fps", "shutter"):
@@ -631,11 +647,11 @@ class MainWindow(QMainWindow):
 
         show_about(self)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt naming
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt naming
+    def dropEvent(self, event: QDropEvent) -> None:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             self.open_paths(paths)
@@ -648,7 +664,7 @@ class MainWindow(QMainWindow):
         self.grid.shutdown()
         self.pools.shutdown()
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
+    def closeEvent(self, event: QCloseEvent) -> None:
         self._save()
         self.shutdown()
         super().closeEvent(event)

@@ -38,7 +38,7 @@ class CanvasBox(pg.ViewBox):
         self.tool = "pan"
         self.setMouseMode(pg.ViewBox.PanMode)
 
-    def mouseDragEvent(self, ev: Any, axis: Any = None) -> None:  # noqa: N802 - pyqtgraph naming
+    def mouseDragEvent(self, ev: Any, axis: Any = None) -> None:
         button = ev.button()
         phase = 0 if ev.isStart() else 2 if ev.isFinish() else 1
         if button == Qt.MouseButton.RightButton:
@@ -66,7 +66,7 @@ class CanvasBox(pg.ViewBox):
         else:
             ev.ignore()
 
-    def mouseClickEvent(self, ev: Any) -> None:  # noqa: N802 - pyqtgraph naming
+    def mouseClickEvent(self, ev: Any) -> None:
         if ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
             self.tool_click.emit(QPointF(ev.scenePos()), ev.modifiers())
@@ -76,7 +76,7 @@ class CanvasBox(pg.ViewBox):
         else:
             ev.ignore()
 
-    def wheelEvent(self, ev: Any, axis: Any = None) -> None:  # noqa: N802 - pyqtgraph naming
+    def wheelEvent(self, ev: Any, axis: Any = None) -> None:
         delta = ev.delta() if hasattr(ev, "delta") else ev.angleDelta().y()
         if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
             s = 1.0 / (1.0 + 0.1 * (delta / 120.0)) if delta > 0 else 1.0 + 0.1 * (-delta / 120.0)

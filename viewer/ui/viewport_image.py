@@ -58,7 +58,7 @@ class RGB32Item(QGraphicsItem):
         self.prepareGeometryChange()
         self._data, self._qimage, self._rect = None, None, QRectF()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt naming
+    def boundingRect(self) -> QRectF:
         return self._rect
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> Any:
