@@ -3,8 +3,8 @@
 Why: creating a file is the slowest step of storing a received instance on some file
 systems (0.15-1 ms per file on the bench machine's ext4 under write load, most of it
 waiting in the kernel), and during a retrieve the peer waits for our C-STORE response.
-The streamed C-STORE path (:mod:`viewer.net.incoming`, fed by :mod:`viewer.net.fastpath.dul`) creates the next instance's
-file right after sending a response, while the peer reads it and prepares the next
+The streamed C-STORE path (:mod:`viewer.net.incoming`, fed by :mod:`viewer.net.fastpath.dul`)
+creates the next instance's file right after sending a response, while the peer reads it and prepares the next
 instance: time the receiving thread would otherwise spend waiting. (A background thread
 did this before; its wake-ups competed with the receiving thread for the interpreter.)
 
