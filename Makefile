@@ -35,6 +35,9 @@ run: deps-run venv
 test: deps venv
 	$(VENV)/bin/lint-imports
 	CI=$${CI-1} $(PY) -m pytest $(PYTEST_ARGS)
+	# The network and retrieve tests again with the pynetdicom fast path off: both paths must pass.
+	VIEWER_FASTPATH=0 CI=$${CI-1} $(PY) -m pytest tests/net tests/integration/test_pacs_qr.py \
+		tests/integration/test_hardening_real_peers.py $(PYTEST_ARGS)
 
 deps-run:
 	@packaging/apt-install.sh $(APT_QT)
@@ -68,7 +71,6 @@ screenshot: deps-run venv
 bench: venv
 	$(PY) bench/render.py
 	$(PY) bench/scan.py
-	$(PY) bench/library.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/print.py --rounds 3
 
 # Packaging: wheel + sdist in dist/, the one-folder app in dist/dicom-viewer/,

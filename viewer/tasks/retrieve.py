@@ -14,6 +14,7 @@ from pydicom.dataset import Dataset
 from viewer.cancel import CancelToken
 from viewer.config import DicomWebNode, DimseNode, LocalAE, default_store_dir
 from viewer.errors import UsageError
+from viewer.net import fastpath
 from viewer.net.find import GET_MODEL, MOVE_MODEL, Root
 from viewer.net.progress import RetrieveProgress, retrieve_identifier
 from viewer.net.storage_scp import StorageSCP
@@ -58,6 +59,7 @@ class ScpHolder:
 
     def __init__(self, local: LocalAE, store: LocalStore, allowed: set[str] | None = None) -> None:
         self.local = local
+        fastpath.configure(local.fast_path)  # the setting, for this process's retrieves
         self.store = store
         self._allowed = set(allowed or ())
         self._scp: StorageSCP | None = None

@@ -34,7 +34,7 @@ _PENDING = "Pending"  # pynetdicom's STATUS_PENDING category (PS3.4 C.4.2.1.5)
 _DECODED_FINAL = ("Cancel", "Warning", "Failure")  # final responses whose Identifier is read
 
 
-class PendingStatus(dict):  # type: ignore[type-arg]
+class PendingStatus(dict[str, Any]):
     """The status elements of a pending response: keyword -> value (no Dataset)."""
 
     def __getattr__(self, name: str) -> Any:
@@ -81,7 +81,7 @@ def responses(assoc: Association, transfer_syntax: Any) -> Iterator[tuple[Any, D
             assoc._reactor_checkpoint.set()
             yield Dataset(), None
             return
-        category = code_to_category(int(rsp.Status))
+        category = code_to_category(int(rsp.Status or 0))  # set: a valid response
         if category == _PENDING:
             pending = PendingStatus(Status=rsp.Status)
             for keyword in rsp.STATUS_OPTIONAL_KEYWORDS:

@@ -78,7 +78,7 @@ def install(assoc: Any) -> bool:
             original(primitive, context_id)
             return
         pdata = P_DATA()
-        pdata.presentation_data_value_list = [[context_id, _LAST_COMMAND + data]]
+        pdata.presentation_data_value_list = [[context_id, _LAST_COMMAND + data]]  # type: ignore[list-item]  # pynetdicom checks for lists
         assoc.dul.send_pdu(pdata)
 
     dimse.send_msg = send_msg
@@ -99,7 +99,7 @@ def send_store_rsp(assoc: Any, context_id: int, sop_class: str, sop_instance: st
     """Queue a C-STORE response (PS3.7 9.3.1.2) for the DUL, as ``send_msg`` would; only
     where :func:`can_send` is true."""
     pdata = P_DATA()
-    pdata.presentation_data_value_list = [[context_id, _LAST_COMMAND + encode_store_rsp(
+    pdata.presentation_data_value_list = [[context_id, _LAST_COMMAND + encode_store_rsp(  # type: ignore[list-item]
         sop_class, sop_instance, message_id, status)]]
     assoc.dul.send_pdu(pdata)
 

@@ -68,7 +68,7 @@ def install(assoc: Any) -> bool:
     return True
 
 
-class _ServeQueue(queue.Queue):  # type: ignore[type-arg]
+class _ServeQueue(queue.Queue[Any]):
     """A DIMSE message queue that serves C-STORE requests as they are put; ``forward``:
     queue a served request too if nothing was queued for that many seconds (None: never)."""
 
