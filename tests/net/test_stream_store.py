@@ -21,7 +21,7 @@ import numpy as np
 import pydicom
 import pydicom.data
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.filereader import _read_file_meta_info, read_preamble
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
@@ -287,7 +287,7 @@ def test_scan_uids_on_prefixes_never_passes_with_wrong_values() -> None:
     """A data set still arriving (study_series_uids_early): a prefix may be "odd" or
     "ended", but "passed" promises complete values, equal to the whole data set's."""
     checked = 0
-    for _path, data, ts in _datasets():
+    for path, data, ts in _datasets():
         full = scan_uids(data, ts)
         if full is None or full[0] != "passed" or not all(full[1]):
             continue
@@ -592,9 +592,9 @@ def test_peer_gone_mid_data_set_leaves_no_file(scp: StorageSCP, how: str,
 
 
 @pytest.fixture
-def aborting_get_peer() -> Iterator[int]:
+def aborting_get_peer(streamed: dict[str, list[str]]) -> Iterator[int]:
     """A C-GET SCP that sends DATA[0], DATA[1], then half of DATA[2]'s C-STORE and
-    aborts (PS3.8 9.3.8); yields its port."""
+    aborts (PS3.8 9.3.8) once the receiver has begun streaming it; yields its port."""
     def handler(event: Any) -> Iterator[Any]:
         yield len(DATA)
         for ds in DATA[:2]:
@@ -605,7 +605,7 @@ def aborting_get_peer() -> Iterator[int]:
         for pdu in pdus[:3]:
             pdu = bytes([pdu[0], pdu[1]]) + pdu[2:10] + bytes([cx.context_id]) + pdu[11:]  # its context ID
             assoc.dul.socket.send(pdu)
-        time.sleep(0.2)  # the receiver has opened and written the file
+        _wait_for(lambda: len(streamed["started"]) == 3)  # the receiver has opened the file and writes it
         assoc.abort()
 
     ae = AE(ae_title="PEER")
@@ -764,7 +764,10 @@ def test_command_inside_streamed_data_set_leaves_no_file(scp: StorageSCP, stream
         assert _wait_for(lambda: not _partials(root)), _partials(root)
         assert streamed["started"] == [str(DATA[0].SOPInstanceUID)] and streamed["completed"] == []
         raw.sock.sendall(_A_RELEASE_RQ)
-        time.sleep(0.2)
+        try:
+            raw.read_pdu()  # the server's answer to the release (or its abort), or its close
+        except OSError:  # ConnectionError included
+            pass
     finally:
         raw.close()
     assert _wait_for(lambda: not _all_files(root)), _all_files(root)
