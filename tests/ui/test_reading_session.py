@@ -460,7 +460,7 @@ def test_tag_inspector_value_column_is_on_screen_at_1600_px(qtbot, window, tmp_p
 
     def value_column_on_screen() -> bool:
         x = tree.header().sectionViewportPosition(COL_VALUE)
-        return 0 <= x and x + 150 <= tree.viewport().width()
+        return x >= 0 and x + 150 <= tree.viewport().width()
 
     # The Value column starts inside the visible part of the tree, with room to read values
     # (once the docks have been laid out).
