@@ -34,6 +34,8 @@ run: deps-run venv
 
 test: deps venv
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	CI=$${CI-1} $(PY) -m pytest $(PYTEST_ARGS)
 	# The network and retrieve tests again with the pynetdicom fast path off: both paths must pass.
 	VIEWER_FASTPATH=0 CI=$${CI-1} $(PY) -m pytest tests/net tests/integration/test_pacs_qr.py \
@@ -84,8 +86,11 @@ frozen: venv
 docs: deps-run venv
 	$(PY) docs/make_screenshots.py
 
+# The static checks of `make test` alone: layers, lint (ruff), types (mypy; config in pyproject.toml).
 lint: venv
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
