@@ -452,6 +452,12 @@ def parse_file_header(buf: bytes, complete: bool) -> tuple[Values, str]:
     return values, ts
 
 
+#: The fast reader reads at most this much of a file's start; a longer header (a huge
+#: private value before the wanted attributes) goes to pydicom, which skips large values
+#: by seeking past them instead of reading them.
+MAX_FAST_HEADER = 8 * 1024 ** 2
+
+
 def read_file_values(path: str, first_chunk: int = 16384) -> tuple[Values, str]:
     """Read the start of ``path`` (doubling while needed) and parse it with :func:`parse_file_header`."""
     with open(path, "rb") as fh:
@@ -464,6 +470,8 @@ def read_file_values(path: str, first_chunk: int = 16384) -> tuple[Values, str]:
                 if complete:
                     raise Unsupported("truncated header") from None
                 want = len(buf)
+                if want * 2 > MAX_FAST_HEADER:
+                    raise Unsupported(f"header longer than {MAX_FAST_HEADER} bytes") from None
                 more = fh.read(want)
                 buf += more
                 complete = len(more) < want

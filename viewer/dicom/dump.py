@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from pydicom import dcmread
 from pydicom.datadict import dictionary_description, dictionary_has_tag, dictionary_is_retired, get_entry
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -442,15 +441,23 @@ def read_dataset(path: str | os.PathLike[str], *, defer_size: int | None = DEFER
         raise ReadError(f"{path}: cannot open: {exc.strerror or exc}", path=path) from exc
     if size == 0:
         raise ReadError(f"{path}: empty file, not DICOM", path=path)
+    from viewer.dicom.bounded_io import BudgetExceeded, InflateLimit, dcmread_bounded
+
     try:
-        ds = dcmread(path, defer_size=defer_size, stop_before_pixels=stop_before_pixels)
+        # Bounded: a deflate bomb is refused, not inflated; gigabytes of empty elements
+        # end after a budget of reads.
+        ds = dcmread_bounded(path, defer_size=defer_size, stop_before_pixels=stop_before_pixels)
         has_prefix = True
+    except (BudgetExceeded, InflateLimit) as exc:
+        raise ReadError(f"{path}: refused: {exc}", path=path) from None
     except InvalidDicomError:
         has_prefix = False
         try:
             # A raw data set without preamble/File Meta (PS3.10 7.1 is optional for media
             # written by old software); DCMTK reads these too.
-            ds = dcmread(path, force=True, defer_size=defer_size, stop_before_pixels=stop_before_pixels)
+            ds = dcmread_bounded(path, force=True, defer_size=defer_size, stop_before_pixels=stop_before_pixels)
+        except (BudgetExceeded, InflateLimit) as exc:
+            raise ReadError(f"{path}: refused: {exc}", path=path) from None
         except Exception as exc:
             raise ReadError(f"{path}: not a DICOM file ({exc})", path=path) from exc
     except Exception as exc:  # pydicom raises many types on damaged files

@@ -72,8 +72,9 @@ def read_dataset(path: str | os.PathLike[str], defer: bool = True) -> Dataset:
     ReadError
         If the file is missing, empty, truncated in its header or not DICOM at all.
     """
-    import pydicom
     from pydicom.errors import InvalidDicomError
+
+    from viewer.dicom.bounded_io import BudgetExceeded, InflateLimit, dcmread_bounded
 
     p = Path(path)
     if not p.is_file():
@@ -86,17 +87,21 @@ def read_dataset(path: str | os.PathLike[str], defer: bool = True) -> Dataset:
         warnings.simplefilter("always")
         try:
             try:
-                ds = pydicom.dcmread(p, **kwargs)
+                # Bounded: a deflate bomb is refused, not inflated whole; gigabytes of empty
+                # elements end after a budget of reads.
+                ds = dcmread_bounded(p, **kwargs)
             except InvalidDicomError:
                 # PS3.10 7.1: a Part 10 file starts with a 128-byte preamble and "DICM". Raw
                 # datasets (e.g. from old media) lack it; accept them only if they parse into
                 # something with recognisable image/patient attributes.
-                ds = pydicom.dcmread(p, force=True, **kwargs)
+                ds = dcmread_bounded(p, force=True, **kwargs)
                 if not _looks_like_dicom(ds):
                     raise ReadError(f"{p}: not a DICOM file", path=str(p)) from None
                 _guess_transfer_syntax(ds)
         except ReadError:
             raise
+        except (BudgetExceeded, InflateLimit) as exc:
+            raise ReadError(f"{p}: refused: {exc}", path=str(p)) from None
         except (OSError, EOFError) as exc:
             raise ReadError(f"{p}: cannot read: {exc}", path=str(p)) from None
         except Exception as exc:  # noqa: BLE001 - pydicom raises many types on malformed input
@@ -189,7 +194,6 @@ def open_frames(source: str | os.PathLike[str] | Dataset) -> FrameSource:
                           f"{str(exc).splitlines()[0].split(' To replace this error')[0]}") from None
 
 
-
 def decoder_reason(exc: BaseException) -> str:
     """A decoder failure in one line, with its reason.
 
@@ -203,6 +207,7 @@ def decoder_reason(exc: BaseException) -> str:
     if len(lines) > 1 and lines[0].endswith(":"):
         return "; ".join(lines[1:])
     return " ".join(lines)
+
 
 class FrameSource:
     """The frames of one image; decodes frame *i* on demand without decoding the others.

@@ -249,6 +249,15 @@ def instance_from_dataset(ds: Any, path: str | None, transfer_syntax_uid: str = 
     return build_instance(fields_from(ds), path, transfer_syntax_uid, pixel_spacing(ds), meta_sop)
 
 
+#: Header values longer than this are left in the file (seeked past, never read).
+HEADER_DEFER_SIZE = 1024 ** 2
+#: At most this many bytes are read for one header (large values are skipped, not counted)...
+MAX_HEADER_READ = 64 * 1024 ** 2
+#: ... in at most this many reads: a run of empty elements (gigabytes of zeros) parses at
+#: 8 bytes per element, and would keep pydicom busy for minutes.
+MAX_HEADER_READS = 1_000_000
+
+
 def read_header(source: str | os.PathLike[str] | BinaryIO, name: str | None = None) -> Any:
     """The header of a DICOM file as a pydicom Dataset, stopping before Pixel Data.
 
@@ -266,14 +275,17 @@ def read_header(source: str | os.PathLike[str] | BinaryIO, name: str | None = No
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    from viewer.dicom.bounded_io import (MAX_INFLATED_HEADER, BudgetExceeded, InflateLimit, dcmread_bounded,
+                                         is_deflated, meta_start_ok, read_deflated)
+
     label = name or str(source)
     try:
         if isinstance(source, (str, os.PathLike)):
             with open(source, "rb") as fh:
-                head = fh.read(132)
+                head = fh.read(136)
         else:
             pos = source.tell()
-            head = source.read(132)
+            head = source.read(136)
             source.seek(pos)
     except IsADirectoryError:
         raise ReadError("is a folder", path=label) from None
@@ -286,8 +298,22 @@ def read_header(source: str | os.PathLike[str] | BinaryIO, name: str | None = No
         raise ReadError("empty file (0 bytes)", path=label)
     if kind == "other":
         raise ReadError("not a DICOM file (no DICM prefix and no data set at the start)", path=label)
+    if kind == "part10" and not meta_start_ok(head):
+        raise ReadError("not a DICOM file: no File Meta Information after the DICM prefix (PS3.10 7.1)",
+                        path=label)
     try:
-        ds = pydicom.dcmread(source, stop_before_pixels=True, force=(kind == "raw"))
+        if isinstance(source, (str, os.PathLike)) and is_deflated(source):
+            # Inflated as it is parsed, up to Pixel Data only, within bounds (PS3.5 A.5).
+            ds = read_deflated(source, stop_before_pixels=True, max_output=MAX_INFLATED_HEADER)
+        elif isinstance(source, (str, os.PathLike)):
+            # Large values (a 2 GiB private OB) are seeked past, and the bytes and elements
+            # read are bounded.
+            ds = dcmread_bounded(source, stop_before_pixels=True, force=(kind == "raw"),
+                                 defer_size=HEADER_DEFER_SIZE, max_bytes=MAX_HEADER_READ, max_reads=MAX_HEADER_READS)
+        else:
+            ds = pydicom.dcmread(source, stop_before_pixels=True, force=(kind == "raw"))
+    except (BudgetExceeded, InflateLimit) as exc:
+        raise ReadError(f"refused: {exc}", path=label) from None
     except InvalidDicomError as exc:
         raise ReadError(f"not a DICOM file: {exc}", path=label) from exc
     except (EOFError, OSError) as exc:
