@@ -134,7 +134,8 @@ def _where(flt: StudyFilter) -> tuple[str, list[Any]]:
         clauses.append("st.study_date <= ? AND st.study_date != ''")
         args.append(flt.date_to)
     if flt.modality:
-        clauses.append("EXISTS (SELECT 1 FROM series s3 WHERE s3.study = st.id AND s3.modality = ?)")
+        # IN (a set) rather than a correlated EXISTS: SQLite would walk the modality index once per study.
+        clauses.append("st.id IN (SELECT study FROM series WHERE modality = ?)")
         args.append(flt.modality.strip().upper())
     if flt.description:
         pattern = like_pattern(fold(flt.description))
@@ -153,20 +154,20 @@ def _study_rows(conn: sqlite3.Connection, sql_tail: str, args: list[Any]) -> lis
     stats: dict[int, tuple[int, int, int]] = {}
     modalities: dict[int, set[str]] = {}
     sources: dict[int, set[str]] = {}
+    kinds = dict(conn.execute("SELECT id, kind FROM sources").fetchall())  # a few rows
     for i in range(0, len(ids), 900):
         part = ids[i:i + 900]
         marks = ",".join("?" * len(part))
-        for study, nseries, ninst, nonline in conn.execute(
-                "SELECT se.study, COUNT(DISTINCT se.id), COUNT(i.id), TOTAL(i.online) FROM series se "
-                f"LEFT JOIN instances i ON i.series = se.id WHERE se.study IN ({marks}) GROUP BY se.study", part):
+        # One pass over the studies' instances: counts and the sources they came from.
+        for study, nseries, ninst, nonline, source_ids in conn.execute(
+                "SELECT se.study, COUNT(DISTINCT se.id), COUNT(i.id), TOTAL(i.online), GROUP_CONCAT(DISTINCT i.source) "
+                f"FROM series se LEFT JOIN instances i ON i.series = se.id WHERE se.study IN ({marks}) "
+                "GROUP BY se.study", part):
             stats[study] = (int(nseries), int(ninst), int(nonline))
+            sources[study] = {kinds[int(s)] for s in (source_ids or "").split(",") if s and int(s) in kinds}
         for study, modality in conn.execute(
                 f"SELECT DISTINCT study, modality FROM series WHERE study IN ({marks}) AND modality != ''", part):
             modalities.setdefault(study, set()).add(modality)
-        for study, kind in conn.execute(
-                "SELECT DISTINCT se.study, so.kind FROM series se JOIN instances i ON i.series = se.id "
-                f"JOIN sources so ON so.id = i.source WHERE se.study IN ({marks})", part):
-            sources.setdefault(study, set()).add(kind)
     out = []
     for (sid, uid, date, time_, desc, acc, study_id, pid, issuer, name, birth, sex) in rows:
         nseries, ninst, nonline = stats.get(sid, (0, 0, 0))
