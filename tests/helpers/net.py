@@ -52,6 +52,7 @@ def c_get_peer(data: list[Dataset]) -> Iterator[int]:
     ae.add_supported_context(CTImageStorage, ExplicitVRLittleEndian, scu_role=True, scp_role=True)
     port = free_port()
     server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_GET, handler)])
+    assert server is not None  # block=False returns the running server
     try:
         yield port
     finally:

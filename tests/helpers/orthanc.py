@@ -51,6 +51,6 @@ def c_find(orthanc: Any, level: str, keys: dict[str, str]) -> list[Dataset]:
     for k, v in keys.items():
         setattr(q, k, v)
     out = [ident for status, ident in assoc.send_c_find(q, StudyRootQueryRetrieveInformationModelFind)
-           if status and status.Status in (0xFF00, 0xFF01)]
+           if status and status.Status in (0xFF00, 0xFF01) and ident is not None]
     assoc.release()
     return out

@@ -23,6 +23,7 @@ def drag(widget: QWidget, start: QPointF, end: QPointF, button: Qt.MouseButton =
          steps: int = 8) -> None:
     """A real mouse drag on ``widget`` (press, several moves with the button held, release)."""
     app = QApplication.instance()
+    assert app is not None
 
     def send(kind: QEvent.Type, pos: QPointF, buttons: Qt.MouseButton) -> None:
         ev = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
