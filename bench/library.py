@@ -10,7 +10,7 @@ each; names in all three PN component groups for a tenth of them) and prints, in
 
 * the folder scan (``load_tree``, what ``scan`` and the GUI's open do) and indexing the same
   folder into a new library (``index_paths``: the scan plus the database writes), best of
-  3 on a warm page cache, and their ratio (issue 21's target: index / scan <= 1.0; the
+  3 on a warm page cache, and their ratio (target: index / scan <= 1.0, indexing costs no more than scanning; the
   library reads each file once, through the scan's header reader, so what it costs above
   the scan is the SQLite writes and one ``stat`` per file); also the ratio to the work of
   ``scan --json`` (the scan, then its listing), what a user waits for to list a folder;
