@@ -76,7 +76,7 @@ def _positive_pair(value: Any) -> tuple[float, float] | None:
     return pair[0], pair[1]
 
 
-def _functional_group_spacing(ds: Any) -> tuple[float, float] | None:
+def _functional_group_spacing(ds: object) -> tuple[float, float] | None:
     """Pixel Spacing from the Shared (else first Per-frame) Pixel Measures Sequence (PS3.3 C.7.6.16.2.1)."""
     for seq_name in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
         groups = _get(ds, seq_name)

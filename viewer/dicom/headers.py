@@ -18,11 +18,14 @@ import dataclasses
 import logging
 import os
 import struct
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Mapping
 
 from viewer.dicom.geometry import PixelSpacing, _floats, pixel_spacing
 from viewer.dicom.model import Instance
 from viewer.errors import ReadError
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +142,7 @@ SPACING_KEYWORDS = ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSp
                     "SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence")
 
 
-def fields_from(ds: Any) -> dict[str, Any]:
+def fields_from(ds: Dataset | Mapping[str, Any]) -> dict[str, Any]:
     """Instance fields from a pydicom Dataset or a keyword -> value dict (present ones only).
 
     A value that does not convert (malformed DS/IS, ...) is left out, as if missing.
@@ -231,7 +234,7 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-def instance_from_dataset(ds: Any, path: str | None, transfer_syntax_uid: str = "") -> Instance:
+def instance_from_dataset(ds: Dataset | Mapping[str, Any], path: str | None, transfer_syntax_uid: str = "") -> Instance:
     """Build an :class:`Instance` from a header data set (pydicom Dataset or keyword dict).
 
     Raises

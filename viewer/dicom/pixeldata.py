@@ -13,11 +13,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from math import ceil
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from viewer.errors import DecodeError
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,7 @@ class Geometry:
         return ceil(self.frame_bits * self.num_frames / 8)
 
 
-def _int(ds: Any, keyword: str, default: int | None = None) -> int | None:
+def _int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
     value = ds.get(keyword, None)
     if value is None or value == "":
         return default
@@ -73,7 +76,7 @@ def _int(ds: Any, keyword: str, default: int | None = None) -> int | None:
         raise DecodeError(f"invalid {keyword} value {value!r}") from None
 
 
-def geometry(ds: Any) -> Geometry:
+def geometry(ds: Dataset) -> Geometry:
     """Read the :class:`Geometry` of ``ds``, raising :class:`DecodeError` for missing values.
 
     Parameters
