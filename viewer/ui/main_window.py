@@ -120,6 +120,9 @@ class MainWindow(QMainWindow):
         # of scrolling: over the headers and frames a reading loads, one held the GUI thread
         # 50-120 ms (bench/gui.py "linked"). Between idle passes everything that survived is
         # frozen (left to reference counting), so the automatic passes stay short.
+        # Automatic full passes only after 1000 younger ones instead of 10 (Python's default).
+        threshold = gc.get_threshold()
+        gc.set_threshold(threshold[0], threshold[1], max(threshold[2], 1000))
         self._gc_timer = QTimer(self)
         self._gc_timer.setSingleShot(True)
         self._gc_timer.setInterval(IDLE_GC_MS)
@@ -160,6 +163,7 @@ class MainWindow(QMainWindow):
         import viewer.dicom.scan
         import viewer.render
         import viewer.dicom._media_stacks  # noqa: F401
+        import numpy.ma  # noqa: F401 - first used mid-scroll otherwise (bench/gui.py "linked")
 
     @property
     def viewport(self) -> Viewport:
@@ -415,6 +419,7 @@ class MainWindow(QMainWindow):
 
     def _on_scan_finished(self) -> None:
         self._load_worker = None
+        gc.freeze()  # what was loaded stays: out of the automatic passes' way at once
         self._collect_when_idle()
         self.browser.set_loading(False)
         self.progress.setVisible(False)
