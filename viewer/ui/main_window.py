@@ -668,6 +668,8 @@ class MainWindow(QMainWindow):
         self.thumbnails.clear()
         self.grid.shutdown()
         self.pools.shutdown()
+        self._gc_timer.stop()
+        gc.unfreeze()  # what this window froze can be collected again once it is gone
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save()
