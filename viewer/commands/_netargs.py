@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from viewer.config import DimseNode
+    from viewer.net.progress import RetrieveProgress
 
 DEFAULT_CALLING = "VIEWER"
 DEFAULT_CALLED = "ANY-SCP"
@@ -39,7 +43,7 @@ def add_key_arguments(parser: argparse.ArgumentParser) -> None:
                              "Seq[0].Key; no =VALUE asks for it as a return key (repeatable)")
 
 
-def node_from_args(args: argparse.Namespace) -> Any:
+def node_from_args(args: argparse.Namespace) -> DimseNode:
     """A :class:`viewer.config.DimseNode` from the common options (raises UsageError)."""
     from viewer.config import DimseNode, Timeouts, TlsOptions, validate_ae_title
 
@@ -57,7 +61,7 @@ def node_from_args(args: argparse.Namespace) -> Any:
                      timeouts=Timeouts.uniform(args.timeout), tls=tls).validate()
 
 
-def print_progress(p: Any, quiet: bool = False) -> None:
+def print_progress(p: RetrieveProgress, quiet: bool = False) -> None:
     """One line per retrieve step on stderr, movescu-style."""
     import sys
 

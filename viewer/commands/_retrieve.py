@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from viewer.config import DimseNode
+    from viewer.net.find import Root
+    from viewer.net.progress import RetrieveProgress
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +26,7 @@ def _uids(args: argparse.Namespace) -> dict[str, str]:
             if kw in ds and ds[kw].value not in (None, "")}
 
 
-def _study_sop_classes(node: Any, aet: str, uids: dict[str, str], root: Any) -> list[str]:
+def _study_sop_classes(node: DimseNode, aet: str, uids: dict[str, str], root: Root) -> list[str]:
     """SOP Classes in Study (0008,0062) by a STUDY-level C-FIND; empty if the peer does not say."""
     from viewer.errors import NetError
     from viewer.net.find import FIND_MODEL, build_query, find
@@ -39,7 +44,7 @@ def _study_sop_classes(node: Any, aet: str, uids: dict[str, str], root: Any) -> 
         return []
 
 
-def _indexed(args: argparse.Namespace, steps: Any, node: str) -> Any:
+def _indexed(args: argparse.Namespace, steps: Iterator[RetrieveProgress], node: str) -> Iterator[RetrieveProgress]:
     """The retrieve's steps, each step's files indexed into the study library as they arrive."""
     from viewer.library import Library, Provenance, SourceKind
     from viewer.tasks.library import index_retrieve
@@ -48,7 +53,7 @@ def _indexed(args: argparse.Namespace, steps: Any, node: str) -> Any:
         yield from index_retrieve(library, steps, Provenance(SourceKind.PACS, node=node))
 
 
-def run_retrieve(args: argparse.Namespace, node: Any, method: str) -> int:
+def run_retrieve(args: argparse.Namespace, node: DimseNode, method: str) -> int:
     from viewer.commands._netargs import print_progress
     from viewer.config import LocalAE
     from viewer.errors import NetError, UsageError
