@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``render`` options."""
-    from viewer.commands import _render_mpr
+    from viewer.commands import _render_mpr, _render_pstate
 
     parser.add_argument("input", metavar="IN", help="DICOM file (with --plane: a series folder, files or DICOMDIR)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG file to write")
@@ -31,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-overlays", action="store_true", help="do not draw overlay planes")
     parser.add_argument("--dpi", type=float, default=150.0, help="resolution of PDF pages (default 150)")
     _render_mpr.add_arguments(parser)
+    _render_pstate.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
         return run_plane(args)
     if args.voi < 1:
         raise UsageError("--voi counts from 1")
+    if args.pstate is not None:
+        from viewer.commands._render_pstate import run_pstate
+
+        return run_pstate(args)
 
     from viewer.dicom.document import is_encapsulated_document
     from viewer.dicom.frames import open_frames, read_dataset
