@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+from pydicom.dataset import Dataset
 
 Point = tuple[float, float]
 
@@ -65,7 +66,8 @@ def burn_in(pixels: np.ndarray, bits: int, top_left: Sequence[str] = (), bottom_
     return out.astype(pixels.dtype) if not color else out.astype(np.uint8)
 
 
-def default_lines(ds: Any, frame: int = 0, window: tuple[float, float] | None = None) -> tuple[list[str], list[str]]:
+def default_lines(ds: Dataset, frame: int = 0,
+                  window: tuple[float, float] | None = None) -> tuple[list[str], list[str]]:
     """(top-left, bottom-left) lines from a dataset: patient, ID, study date; series/image, window."""
     name = str(ds.get("PatientName", "") or "").replace("^", " ").strip()
     top = [t for t in (name, str(ds.get("PatientID", "") or ""), _date(str(ds.get("StudyDate", "") or ""))) if t]

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydicom.dataset import Dataset
 
 
-def shutter_mask(ds: Any, shape: tuple[int, int]) -> np.ndarray | None:
+def shutter_mask(ds: Dataset, shape: tuple[int, int]) -> np.ndarray | None:
     """True where the image stays visible; None when the data set has no display shutter."""
     shapes = {str(s).upper() for s in _multi(ds.get("ShutterShape"))}
     if not shapes:
@@ -44,7 +45,7 @@ def shutter_mask(ds: Any, shape: tuple[int, int]) -> np.ndarray | None:
     return mask
 
 
-def apply_shutter(pixels: np.ndarray, ds: Any, bits: int) -> np.ndarray:
+def apply_shutter(pixels: np.ndarray, ds: Dataset, bits: int) -> np.ndarray:
     """``pixels`` (display values at ``bits``, or RGB 8 bit) with the shutter painted in."""
     mask = shutter_mask(ds, pixels.shape[:2])
     if mask is None:
