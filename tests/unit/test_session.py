@@ -152,3 +152,13 @@ def test_cursor_selects_the_nearest_slice_in_the_other_viewports() -> None:
     assert sag.index == 6  # x = -20 + 4 * 6 = 4.0 is nearest 5.9 (8.0 is 2.1 away)
     s.set_cursor((5.9, 10.0, 51.0), source=sag)
     assert axial.index == 20  # z = 50.0
+
+
+def test_window_link_stays_within_a_modality() -> None:
+    s = Session("1x2")
+    ct, mr = s.visible
+    ct.set_frames([FrameRef("/ct/1", 0, modality="CT")])
+    mr.set_frames([FrameRef("/mr/1", 0, modality="MR")])
+    s.links.window = True
+    ct.set_window(40, 400, "Soft tissue")
+    assert mr.window is None

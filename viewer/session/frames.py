@@ -32,6 +32,7 @@ class FrameRef:
     frame_of_reference_uid: str = field(default="", compare=False, repr=False)
     study_instance_uid: str = field(default="", compare=False, repr=False)
     patient_id: str = field(default="", compare=False, repr=False)
+    modality: str = field(default="", compare=False, repr=False)
 
     @property
     def image_key(self) -> ImageKey:
@@ -55,7 +56,8 @@ def frames_of_series(series: Any) -> list[FrameRef]:
                       orientation=getattr(inst, "image_orientation", None), spacing=pair,
                       frame_of_reference_uid=str(getattr(inst, "frame_of_reference_uid", "") or ""),
                       study_instance_uid=str(getattr(inst, "study_instance_uid", "") or ""),
-                      patient_id=str(getattr(inst, "patient_id", "") or ""))
+                      patient_id=str(getattr(inst, "patient_id", "") or ""),
+                      modality=str(getattr(inst, "modality", "") or ""))
         frames.extend(FrameRef(str(inst.path), i, position=position, **common)  # type: ignore[arg-type]
                       for i in range(n))
     return frames

@@ -151,7 +151,7 @@ class Session(EventedModel):
         if name == "index" and links.scroll:
             self._sync(vs, self._scroll_one)
         elif name in ("window", "window_name") and links.window:
-            self._sync(vs, lambda src, dst: dst.update(window=src.window, window_name=src.window_name))
+            self._sync(vs, self._window_one)
         elif name in ("zoom", "pan") and links.zoom:
             self._sync(vs, lambda src, dst: dst.update(zoom=src.zoom, pan=src.pan))
 
@@ -163,6 +163,15 @@ class Session(EventedModel):
                     apply(source, other)
         finally:
             self._syncing = False
+
+    @staticmethod
+    def _window_one(source: ViewState, target: ViewState) -> None:
+        # A window is in the modality's units (HU for CT): only images of the same modality
+        # share it (a CT window on an MR image means nothing).
+        a, b = source.current, target.current
+        if a is not None and b is not None and a.modality and b.modality and a.modality != b.modality:
+            return
+        target.update(window=source.window, window_name=source.window_name)
 
     def _scroll_one(self, source: ViewState, target: ViewState) -> None:
         ref, probe = source.current, target.current
