@@ -48,6 +48,10 @@ __all__ = ["FrameSource", "open_frames", "read_dataset"]
 
 #: Elements larger than this are left in the file until needed (pydicom ``defer_size``).
 DEFER_SIZE = 256 * 1024
+#: Largest decoded frame (bytes) the viewer makes; larger declared frames are refused.
+MAX_FRAME_BYTES = 1024 ** 3
+#: Missing native pixel bytes shown as 0 at most (or as many as the frame holds, if more).
+MAX_ZERO_FILL = 16 * 1024 ** 2
 
 _PIXEL_DATA = 0x7FE00010
 _FLOAT_PIXEL_DATA = (0x7FE00008, 0x7FE00009)
@@ -508,11 +512,28 @@ class FrameSource:
         """
         if not 0 <= index < self.num_frames:
             raise DecodeError(f"frame {index + 1} out of range: the image has {self.num_frames} frame(s)")
+        self._check_frame_size(index)
         if self._float:
             return self._float_frame(index)
         if self.native:
             return self._native_frame(index)
         return self._encapsulated_frame(index)
+
+    def _check_frame_size(self, index: int) -> None:
+        """Refuse a frame larger than :data:`MAX_FRAME_BYTES`, or (native data) one the file
+        holds too little of: at most ``max(MAX_ZERO_FILL, bytes present)`` missing bytes are
+        shown as 0, so a small file declaring 16384 x 16384 x 16 bits costs no gigabytes."""
+        g = self.geometry
+        declared = -(-g.frame_bits // 8)
+        what = f"{g.rows}x{g.columns}x{g.samples} at {g.bits_allocated} bits"
+        if declared > MAX_FRAME_BYTES:
+            raise DecodeError(f"frame {index + 1}: {what} is {declared} bytes, more than the "
+                              f"{MAX_FRAME_BYTES} a frame may have")
+        if self.native and not self._float:
+            present = max(0, min(declared, self._available - index * declared))
+            if declared - present > max(MAX_ZERO_FILL, present):
+                raise DecodeError(f"frame {index + 1}: the header declares {what} ({declared} bytes) but the "
+                                  f"Pixel Data holds {present} bytes of it")
 
     def _float_frame(self, index: int) -> np.ndarray:
         from pydicom.pixels.utils import pixel_array
