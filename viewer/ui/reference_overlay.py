@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QGraphicsPathItem
 from viewer.dicom.reference_lines import ImagePlane, Segment, StackLines, make_plane, stack_reference_lines
 
 if TYPE_CHECKING:
+    from viewer.ui.viewport_loader import LoadedFrame
     from viewer.ui.layout import ViewportGrid
     from viewer.ui.viewport import Viewport
 
@@ -29,7 +30,7 @@ CURRENT_COLOUR = QColor(255, 210, 0)
 ENDS_COLOUR = QColor(255, 210, 0, 110)
 
 
-def frame_plane(item: Any) -> ImagePlane | None:
+def frame_plane(item: LoadedFrame | None) -> ImagePlane | None:
     """The plane of a decoded frame (:class:`viewer.ui.viewport_loader.LoadedFrame`), or None."""
     if item is None or getattr(item, "stored", None) is None:
         return None

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from pydicom.dataset import Dataset
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (QDragEnterEvent, QDropEvent, QFocusEvent, QKeyEvent, QPainterPath, QPen, QResizeEvent,
                            QTransform)
@@ -518,7 +519,7 @@ class Viewport(QWidget):
         self.overlay_item.setImage(rgba, autoLevels=False, levels=None)
         self.overlay_item.setVisible(True)
 
-    def _has_overlays(self, ds: Any) -> bool:
+    def _has_overlays(self, ds: Dataset) -> bool:
         # Overlay Data (60xx,3000) in any repeating group, PS3.3 C.9.2; checked once per data set.
         key = id(ds)
         hit = self._overlay_known.get(key)

@@ -8,8 +8,9 @@ orientation letters on the four edges (PS3.3 C.7.6.2.1.1 gives the directions).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
+from pydicom.dataset import Dataset
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -38,7 +39,7 @@ class ViewInfo:
     orientation: Any = None  #: this frame's Image Orientation (Patient)
 
 
-def _g(ds: Any, keyword: str) -> str:
+def _g(ds: Dataset | Mapping[str, str], keyword: str) -> str:
     try:
         value = ds.get(keyword, "")
     except Exception:  # noqa: BLE001 - malformed values must not break the overlay
@@ -62,10 +63,10 @@ def _num(text: str) -> float | None:
         return None
 
 
-_HEADER_CACHE: dict[int, tuple[Any, dict[str, str]]] = {}
+_HEADER_CACHE: dict[int, tuple[Dataset, dict[str, str]]] = {}
 
 
-def _header(ds: Any) -> dict[str, str]:
+def _header(ds: Dataset) -> dict[str, str]:
     """The header values the corners use, read once per data set (a drag re-reads none)."""
     hit = _HEADER_CACHE.get(id(ds))
     if hit is not None and hit[0] is ds:
@@ -84,22 +85,22 @@ def _header(ds: Any) -> dict[str, str]:
     return values
 
 
-def corner_texts(ds: Any, info: ViewInfo) -> dict[str, str]:
+def corner_texts(ds: Dataset, info: ViewInfo) -> dict[str, str]:
     """Texts for the ``"tl"``, ``"tr"``, ``"bl"`` and ``"br"`` corners."""
-    ds = _header(ds)
-    name = person_name_text(_g(ds, "PatientName"))
-    birth = format_date(_g(ds, "PatientBirthDate"))
-    tl = [name or "(no name)", " ".join(x for x in (f"ID {_g(ds, 'PatientID')}" if _g(ds, "PatientID") else "",
-                                                      birth, _g(ds, "PatientSex")) if x),
-          " ".join(x for x in (format_date(_g(ds, "StudyDate")), _g(ds, "StudyDescription")) if x),
-          _g(ds, "InstitutionName")]
-    series = " ".join(x for x in (f"Se {_g(ds, 'SeriesNumber')}" if _g(ds, "SeriesNumber") else "",
-                                  _g(ds, "SeriesDescription")) if x)
+    header = _header(ds)
+    name = person_name_text(_g(header, "PatientName"))
+    birth = format_date(_g(header, "PatientBirthDate"))
+    tl = [name or "(no name)", " ".join(x for x in (f"ID {_g(header, 'PatientID')}" if _g(header, "PatientID") else "",
+                                                      birth, _g(header, "PatientSex")) if x),
+          " ".join(x for x in (format_date(_g(header, "StudyDate")), _g(header, "StudyDescription")) if x),
+          _g(header, "InstitutionName")]
+    series = " ".join(x for x in (f"Se {_g(header, 'SeriesNumber')}" if _g(header, "SeriesNumber") else "",
+                                  _g(header, "SeriesDescription")) if x)
     image = f"Im {info.index + 1}/{info.count}" if info.count else ""
     if info.num_frames > 1:
         frame = f"Fr {info.frame_index + 1}/{info.num_frames}"
         image = frame if info.count == info.num_frames else f"{image}  {frame}"
-    tr = [" ".join(x for x in (_g(ds, "Modality"), _g(ds, "Manufacturer")) if x), series, image, info.fps_text]
+    tr = [" ".join(x for x in (_g(header, "Modality"), _g(header, "Manufacturer")) if x), series, image, info.fps_text]
     bl = []
     if info.window is not None:
         c, w = info.window
@@ -114,11 +115,11 @@ def corner_texts(ds: Any, info: ViewInfo) -> dict[str, str]:
     bl.append("  ".join(extras))
     bl.append(info.pixel_text)
     br = []
-    pos = slice_position_text(ds, info)
+    pos = slice_position_text(header, info)
     if pos:
         br.append(pos)
     # Slice Thickness (0018,0050) as the file writes it (DS, PS3.5 6.2): "1.25", "650.18".
-    thick = _g(ds, "SliceThickness")
+    thick = _g(header, "SliceThickness")
     if thick and _num(thick):
         br.append(f"Thk {thick} mm")
     if info.spacing is not None:

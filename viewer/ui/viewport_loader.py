@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pydicom.dataset import Dataset
 from PySide6.QtCore import QObject, Signal
 
+from viewer.dicom.geometry import PixelSpacing
+from viewer.render.params import RenderParams
 from viewer.session.frames import FrameRef
 from viewer.ui.workers import Pools, Worker, message
 
@@ -31,10 +34,10 @@ class LoadedFrame:
 
     ref: FrameRef
     stored: np.ndarray
-    params: Any  #: viewer.render.RenderParams
-    dataset: Any  #: the header (pixel data left in the file)
+    params: RenderParams
+    dataset: Dataset  #: the header (pixel data left in the file)
     num_frames: int = 1
-    spacing: Any = None  #: viewer.dicom.geometry.PixelSpacing or None
+    spacing: PixelSpacing | None = None
     orientation: tuple[float, ...] | None = None
     position: tuple[float, ...] | None = None  #: Image Position (Patient) of this frame
     times_ms: list[float] = field(default_factory=list)
