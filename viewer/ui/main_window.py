@@ -10,7 +10,7 @@ import gc
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, TypeVar
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QResizeEvent
@@ -37,12 +37,17 @@ from viewer.ui.workers import Pools, Worker, message, run_in
 
 log = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from viewer.dicom.scan import ScanEvent
+
+_T = TypeVar("_T")
+
 MAX_RECENT = 10
 #: Quiet time (no scrolling, no loading) before a full garbage collection runs.
 IDLE_GC_MS = 1500
 
 
-def batched(events: Any, interval_s: float = 0.02, max_items: int = 256) -> Any:
+def batched(events: Iterable[_T], interval_s: float = 0.02, max_items: int = 256) -> Iterator[list[_T]]:
     """Group a scan's events into lists, one at most every ``interval_s`` (runs in the worker).
 
     Qt delivers all queued signals in one go; hundreds of one-instance signals from a fast
@@ -50,7 +55,7 @@ def batched(events: Any, interval_s: float = 0.02, max_items: int = 256) -> Any:
     """
     import time
 
-    batch: list[Any] = []
+    batch: list[_T] = []
     last = time.monotonic()
     for event in events:
         batch.append(event)
@@ -62,7 +67,7 @@ def batched(events: Any, interval_s: float = 0.02, max_items: int = 256) -> Any:
         yield batch
 
 
-def _scan_batched(paths: list[str], cancel: CancelToken | None = None) -> Any:
+def _scan_batched(paths: list[str], cancel: CancelToken | None = None) -> Iterator[list[ScanEvent]]:
     from viewer.dicom.scan import scan
 
     return batched(scan(paths, cancel=cancel))
@@ -343,7 +348,7 @@ class MainWindow(QMainWindow):
         self.browser.clear()
         self._shown.clear()
         self.hanging.reset()
-        self._scan_done = None
+        self._scan_done: ScanEvent | None = None
         self.thumbnails.clear()
         self.browser.set_loading(True)
         self._tree = StudyTree()
@@ -363,11 +368,11 @@ class MainWindow(QMainWindow):
         if self._load_worker is not None:
             self._load_worker.cancel()
 
-    def _on_scan_batch(self, events: list[Any]) -> None:
+    def _on_scan_batch(self, events: list[ScanEvent]) -> None:
         for event in events:
             self._on_scan_event(event)
 
-    def _on_scan_event(self, event: Any) -> None:
+    def _on_scan_event(self, event: ScanEvent) -> None:
         kind = str(getattr(event, "kind", ""))
         kind = getattr(getattr(event, "kind", None), "value", kind)
         if kind == "instance":
