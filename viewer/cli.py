@@ -109,6 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     is_command = _first_positional(argv) in discover() or any(a in ("-h", "--help") for a in argv[:1])
     args = (top if is_command else gui).parse_args(argv)
     setup_logging(args.verbose, args.debug)
+    from viewer.dicom._media_zip import remove_on_sigterm
+
+    remove_on_sigterm()  # unpacked ZIPs are removed when the process is terminated, too
     try:
         if is_command:
             if getattr(args, "_run", None) is None:

@@ -36,6 +36,30 @@ _DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueEr
             RuntimeError, NotImplementedError)
 
 
+#: All archives unpacked from one archive the user opened (nested ZIPs included) share one
+#: allowance: ``ZIP_RATIO`` times the outer archive's size, at least ``MIN_BUDGET_BYTES``,
+#: at most :data:`MAX_UNPACKED_BYTES`.
+ZIP_RATIO = 100
+MIN_BUDGET_BYTES = 256 * 1024 ** 2
+#: ZIPs inside ZIPs are unpacked this many levels deep at most (the outer archive is level 0).
+MAX_ZIP_DEPTH = 3
+
+
+class UnpackBudget:
+    """Bytes that may still be unpacked from one opened archive and the archives in it."""
+
+    def __init__(self, outer_size: int) -> None:
+        self.total = min(MAX_UNPACKED_BYTES, max(MIN_BUDGET_BYTES, ZIP_RATIO * outer_size))
+        self.left = self.total
+
+    def take(self, n: int, path: str) -> None:
+        if n > self.left:
+            raise ReadError(f"refusing to unpack: the archive expands to {n} bytes, more than the "
+                            f"{max(self.left, 0)} left of the {self.total} allowed for the archive "
+                            "opened (nested archives share it)", path=path)
+        self.left -= n
+
+
 def _cleanup() -> None:
     for folder in _folders:
         shutil.rmtree(folder, ignore_errors=True)
@@ -44,19 +68,51 @@ def _cleanup() -> None:
 atexit.register(_cleanup)
 
 
+def remove_on_sigterm() -> None:
+    """Remove the unpack folders on SIGTERM too (``atexit`` does not run then).
+
+    Call from the main thread at start-up; a handler someone else installed is kept and
+    called after the clean-up.
+    """
+    import signal
+    import threading
+    from types import FrameType
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        _cleanup()
+        if callable(previous):
+            previous(signum, frame)
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def is_unpacked(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` lies in a folder this process unpacked an archive into (removed at exit)."""
     text = os.path.abspath(path)
     return any(text.startswith(folder + os.sep) for folder in _folders)
 
 
-def extract_zip(path: str | os.PathLike[str], cancel: CancelToken | None = None) -> Path:
+def extract_zip(path: str | os.PathLike[str], cancel: CancelToken | None = None,
+                budget: UnpackBudget | None = None) -> Path:
     """Unpack ``path`` into a new temporary folder and return it.
+
+    Parameters
+    ----------
+    budget : UnpackBudget, optional
+        The allowance of the archive the user opened, when ``path`` was found inside it;
+        by default a new one for ``path``.
 
     Raises
     ------
     ReadError
-        Not a ZIP archive, or a corrupt one.
+        Not a ZIP archive, a corrupt one, or one expanding past the budget.
     Cancelled
         ``cancel`` was set while unpacking.
     """
@@ -65,14 +121,21 @@ def extract_zip(path: str | os.PathLike[str], cancel: CancelToken | None = None)
         members = [m for m in archive.infolist() if not m.is_dir()]
     except _DAMAGED as exc:
         raise ReadError(f"not a readable ZIP archive: {exc}", path=str(path)) from exc
+    if budget is None:
+        budget = UnpackBudget(os.path.getsize(path))
+    declared = sum(m.file_size for m in members)
+    try:
+        budget.take(declared, str(path))
+    except ReadError:
+        archive.close()
+        raise
     folder = tempfile.mkdtemp(prefix="dicom-viewer-zip-")
     _folders.append(folder)
-    declared = sum(m.file_size for m in members)
     room = shutil.disk_usage(folder).free - MIN_FREE_BYTES
-    if declared > min(MAX_UNPACKED_BYTES, room):
+    if declared > room:
         archive.close()
         raise ReadError(f"refusing to unpack: the archive expands to {declared} bytes, more than "
-                        f"{min(MAX_UNPACKED_BYTES, max(room, 0))} allowed", path=str(path))
+                        f"{max(room, 0)} free on the temporary folder's disk", path=str(path))
     with archive:
         for member in members:
             if cancel is not None and cancel.cancelled:

@@ -22,6 +22,7 @@ from enum import Enum
 from typing import Callable, Iterable, Iterator, Sequence
 
 from viewer.cancel import CancelToken
+from viewer.dicom._media_zip import MAX_ZIP_DEPTH, UnpackBudget, extract_zip
 from viewer.dicom.dicomdir import find_dicomdir, iter_dicomdir
 from viewer.dicom.headers import MEDIA_STORAGE_DIRECTORY, NotAnImage, read_instance
 from viewer.dicom.media_paths import Containment, not_regular
@@ -190,8 +191,11 @@ class _Scanner:
             if self.due():
                 yield from self.progress(force=True)
 
-    def folder(self, root: str) -> Iterator[ScanEvent]:
-        """Walk ``root``; a folder with a DICOMDIR is listed from it, its subtree not walked."""
+    def folder(self, root: str, archive: tuple[UnpackBudget, int] | None = None) -> Iterator[ScanEvent]:
+        """Walk ``root``; a folder with a DICOMDIR is listed from it, its subtree not walked.
+
+        ``archive`` is (unpack budget, nesting depth) when ``root`` was unpacked from a ZIP.
+        """
         unreadable: list[OSError] = []
         guard = Containment(root)
         for folder, dirs, names in os.walk(root, onerror=unreadable.append):
@@ -220,7 +224,7 @@ class _Scanner:
             yield from self.files(plain)
             for p in zips:
                 if not self.stopped():
-                    yield from self.zip(p)
+                    yield from self.zip(p, archive)
         for exc in unreadable:
             yield ScanEvent(EventKind.ERROR, path=str(exc.filename or root),
                             error=f"cannot list folder: {exc.strerror or exc}")
@@ -277,16 +281,24 @@ class _Scanner:
         finally:
             self.use_dicomdir = use
 
-    def zip(self, path: str) -> Iterator[ScanEvent]:
-        from viewer.dicom._media_zip import extract_zip
-
+    def zip(self, path: str, parent: tuple[UnpackBudget, int] | None = None) -> Iterator[ScanEvent]:
+        """Unpack and scan a ZIP; ZIPs inside it share its unpack budget, down to a depth."""
+        depth = 0 if parent is None else parent[1] + 1
+        if depth > MAX_ZIP_DEPTH:
+            yield ScanEvent(EventKind.ERROR, path=path,
+                            error=f"ZIP nested more than {MAX_ZIP_DEPTH} levels deep; not unpacked")
+            return
         try:
-            folder = extract_zip(path, self.cancel)
+            budget = parent[0] if parent is not None else UnpackBudget(os.path.getsize(path))
+            folder = extract_zip(path, self.cancel, budget)
         except ReadError as exc:
             yield ScanEvent(EventKind.ERROR, path=path, error=str(exc))
             return
+        except OSError as exc:
+            yield ScanEvent(EventKind.ERROR, path=path, error=f"cannot read: {exc.strerror or exc}")
+            return
         # A ZIP of a CD image is scanned like the CD: its DICOMDIR, else every file.
-        yield from self.folder(str(folder))
+        yield from self.folder(str(folder), (budget, depth))
 
 
 def scan(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
