@@ -148,10 +148,12 @@ def test_first_series_unshowable_shows_the_next_and_says_why(qtbot, window, tmp_
     assert "Series 1" in vp.message and "cannot be shown" in vp.message
 
 
-def test_screenshot_of_a_folder_whose_first_series_is_unshowable_exits_0(tmp_path) -> None:
+@pytest.mark.parametrize("layout", [[], ["--layout", "1x2"]])
+def test_screenshot_of_a_folder_whose_first_series_is_unshowable_exits_0(tmp_path, layout) -> None:
     _broken_then_good(tmp_path / "cd")
+    write_text_sr(tmp_path / "cd")  # not showable either: the good series is the only one
     out = tmp_path / "shot.png"
-    run = subprocess.run([sys.executable, "-m", "viewer", str(tmp_path / "cd"), "--screenshot", str(out),
+    run = subprocess.run([sys.executable, "-m", "viewer", str(tmp_path / "cd"), *layout, "--screenshot", str(out),
                           "--timeout", "60"], capture_output=True, text=True, timeout=120, cwd=ROOT,
                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
     assert run.returncode == 0, run.stderr

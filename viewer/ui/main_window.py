@@ -598,12 +598,22 @@ class MainWindow(QMainWindow):
 
     def _on_view_failed(self, vp: Viewport, message: str) -> None:
         self.statusBar().showMessage(f"Cannot show image: {message}")
+        uid = vp.state.series_uid or self._series_uid_of(vp)
+        series = self._tree.series_by_uid(uid) if self._tree is not None and uid else None
+        if series is not None and vp.state.message and not vp.state.message.startswith("Series"):
+            vp.state.message = f"{series_label(series)}\n{vp.state.message}"  # which series, in the viewport
         self._hang_waiting.discard(id(vp))
-        if self._awaiting_first_image and self._show_next_after_failure(vp, message):
+        if not self._awaiting_first_image or self._show_next_after_failure(vp, message):
             return
-        if self._awaiting_first_image:
-            self._awaiting_first_image = False
-            self.load_failed.emit(message)
+        # Another viewport shows (or is loading) an image: opening did not fail.
+        others = [v for v in self.grid.visible_viewports() if v is not vp and v.frame_count and not v.state.message]
+        if others:
+            shown = next((v for v in others if v.current is not None), None)
+            if shown is not None:
+                self._on_image_shown(shown, shown.current.ref)
+            return
+        self._awaiting_first_image = False
+        self.load_failed.emit(message)
 
     def _show_next_after_failure(self, vp: Viewport, message: str) -> bool:
         """The first series of what was opened cannot be shown: show the next one that can,
@@ -650,6 +660,9 @@ class MainWindow(QMainWindow):
         if name == "cursor":
             for vp in self.grid.viewports:
                 vp.set_cursor_point(value)
+        elif name == "layout":  # also when a hanging protocol chose it
+            self.browser.viewport_count = len(self.grid.visible_viewports())
+            self.viewer_menus.sync()
 
     # ------------------------------------------------------------------ misc
     def show_about(self) -> None:
