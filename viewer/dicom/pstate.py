@@ -173,6 +173,7 @@ class TextObject:
     anchor_units: str = "PIXEL"
     anchor: Point | None = None
     anchor_visible: bool = False
+    group: int | None = None  # Graphic Group ID (C.10.5.1.3)
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ class GraphicObject:
     points: tuple[Point, ...]
     units: str = "PIXEL"
     filled: bool = False
+    group: int | None = None  # Graphic Group ID (C.10.5.1.3)
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,7 @@ class PresentationState:
     overlays: tuple[Overlay, ...]
     layers: tuple[GraphicLayer, ...]
     annotations: tuple[Annotation, ...]
+    groups: dict[int, str] = field(default_factory=dict)  # Graphic Group ID -> Graphic Group Label
 
     # ---------------------------------------------------------------- which image
     @property
@@ -458,6 +461,20 @@ def _points(value: object) -> tuple[Point, ...]:
     return tuple((v[i], v[i + 1]) for i in range(0, len(v) - 1, 2))
 
 
+def _group(item: Dataset) -> int | None:
+    value = _floats(item.get("GraphicGroupID", None))
+    return int(value[0]) if value else None
+
+
+def _groups(ds: Dataset) -> dict[int, str]:
+    out = {}
+    for item in _items(ds, "GraphicGroupSequence"):
+        gid = _group(item)
+        if gid is not None:
+            out[gid] = _str(item, "GraphicGroupLabel")
+    return out
+
+
 def _annotations(ds: Dataset) -> tuple[Annotation, ...]:
     out = []
     for item in _items(ds, "GraphicAnnotationSequence"):
@@ -474,7 +491,7 @@ def _annotations(ds: Dataset) -> tuple[Annotation, ...]:
                                     tl if br is not None else None, br if tl is not None else None,
                                     _str(t, "BoundingBoxTextHorizontalJustification").upper() or "LEFT",
                                     _str(t, "AnchorPointAnnotationUnits").upper() or "PIXEL", anchor,
-                                    _str(t, "AnchorPointVisibility").upper() == "Y"))
+                                    _str(t, "AnchorPointVisibility").upper() == "Y", _group(t)))
         graphics = []
         for g in _items(item, "GraphicObjectSequence"):
             points = _points(g.get("GraphicData", None))
@@ -484,7 +501,7 @@ def _annotations(ds: Dataset) -> tuple[Annotation, ...]:
                 log.warning("graphic object %s with %d point(s) ignored", kind or "(no type)", len(points))
                 continue
             graphics.append(GraphicObject(kind, points, _str(g, "GraphicAnnotationUnits").upper() or "PIXEL",
-                                          _str(g, "GraphicFilled").upper() == "Y"))
+                                          _str(g, "GraphicFilled").upper() == "Y", _group(g)))
         out.append(Annotation(_str(item, "GraphicLayer"), _image_refs(item), tuple(texts), tuple(graphics)))
     return tuple(out)
 
@@ -542,4 +559,4 @@ def read_pstate(ds: Dataset, signed_image: bool = False) -> PresentationState:
         series=series, modality_lut=modality, voi=_voi(ds, signed_voi), plut_shape=shape, plut=plut,
         areas=_areas(ds), rotation=rotation, flip=_str(ds, "ImageHorizontalFlip").upper() == "Y",
         shutters=shutters, overlays=_overlays(ds, shutters.bitmap_group), layers=_layers(ds),
-        annotations=_annotations(ds))
+        annotations=_annotations(ds), groups=_groups(ds))

@@ -1,0 +1,159 @@
+"""Saving a view as a GSPS: DCMTK ``dcmpschk`` accepts it, ``dcmp2pgm`` renders it with our
+window and transform, and this viewer reads it back into the same view.
+
+The view is a :class:`ViewState` on CT images written here, with a window, rotation and
+flip, a zoom and pan, and measurements of every kind on two images.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from pydicom import dcmread
+from pydicom.uid import generate_uid
+
+from tests.helpers.ct import ct_dataset
+from tests.helpers.peers import require_program
+from viewer.cli import main
+from viewer.dicom.pstate import read_pstate
+from viewer.render import params_from_dataset, render
+from viewer.session.frames import FrameRef
+from viewer.session.view_state import Measurement, ViewState
+from viewer.tasks.pstate import (apply_to_view, gsps_transform, load_pstate, save_view, view_transform)
+
+ROWS, COLS = 48, 64
+
+
+def _series(folder: Path, n: int = 3) -> list[FrameRef]:
+    study, series = generate_uid(), generate_uid()
+    refs = []
+    yy, xx = np.mgrid[0:ROWS, 0:COLS]
+    for i in range(n):
+        sop = generate_uid()
+        ds = ct_dataset(sop, study, series, size=8)
+        ds.Rows, ds.Columns = ROWS, COLS
+        ds.PixelData = ((xx * 31 + yy * 17 + i * 100) % 2500).astype("<u2").tobytes()
+        ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -1024, 1, "HU"
+        ds.WindowCenter, ds.WindowWidth = 40, 400
+        ds.PixelSpacing = [0.5, 0.5]
+        ds.PatientName, ds.StudyDate, ds.InstanceNumber = "Save^Test", "20260101", i + 1
+        path = folder / f"ct{i}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        refs.append(FrameRef(str(path), 0, sop_instance_uid=sop))
+    return refs
+
+
+def _view(refs: list[FrameRef]) -> ViewState:
+    state = ViewState()
+    state.set_frames(refs, 1, series_uid="x")
+    state.set_window(-200, 900, "mine")
+    state.update(rotation=90, flip_h=True, zoom=2.0, pan=(4.0, -6.0))
+    shown, other = refs[1].image_key, refs[2].image_key
+    state.add_measurement(Measurement("distance", [(10.5, 12.5), (30.25, 20.75)], "10.6 mm"), shown)
+    state.add_measurement(Measurement("angle", [(5.0, 5.0), (20.0, 10.0), (8.0, 30.0)], "41.2°"), shown)
+    state.add_measurement(Measurement("rect", [(40.0, 30.0), (20.0, 10.0)], "mean 3.0 HU\nSD 1.0"), shown)
+    state.add_measurement(Measurement("ellipse", [(12.0, 40.0), (30.0, 30.0)], "area 9 mm²"), shown)
+    state.add_measurement(Measurement("text", [(50.0, 8.0)], "Läsion?"), shown)
+    state.add_measurement(Measurement("distance", [(1.0, 1.0), (5.0, 5.0)], "2.8 mm"), other)
+    return state
+
+
+def _same_measurements(a: ViewState, b: ViewState, keys: list[tuple[str, int]]) -> None:
+    for key in keys:
+        got = [(m.kind, [tuple(p) for p in m.points], m.text) for m in b.measurements_on(key)]
+        want = [(m.kind, [tuple(p) for p in m.points], m.text) for m in a.measurements_on(key)]
+        assert got == want, key
+
+
+def test_transform_conversions_are_inverse() -> None:
+    for rotation in (0, 90, 180, 270):
+        for flip in (False, True):
+            assert gsps_transform(*view_transform(rotation, flip)) == (rotation, flip)
+
+
+def test_saved_view_reopens_identically(tmp_path: Path) -> None:
+    refs = _series(tmp_path)
+    state = _view(refs)
+    saved = save_view(state, viewport=(200.0, 100.0), label="my view")
+    assert saved.path.parent == tmp_path
+    again = ViewState()
+    again.set_frames(refs, 1, series_uid="x")
+    apply_to_view(again, load_pstate(saved.path), viewport=(200.0, 100.0))
+    for name in ("window", "rotation", "flip_h", "flip_v", "invert", "zoom", "pan"):
+        assert getattr(again, name) == getattr(state, name), name
+    _same_measurements(state, again, [refs[1].image_key, refs[2].image_key])
+    assert not again.measurements_on(refs[0].image_key)
+
+
+def test_fitted_view_round_trip_and_inverse(tmp_path: Path) -> None:
+    refs = _series(tmp_path, 1)
+    state = ViewState()
+    state.set_frames(refs, 0)
+    state.update(invert=True, rotation=180, flip_v=True)
+    saved = save_view(state, viewport=(300.0, 300.0))
+    ps = read_pstate(dcmread(saved.path))
+    assert ps.plut_shape == "INVERSE"
+    again = ViewState()
+    again.set_frames(refs, 0)
+    apply_to_view(again, ps, viewport=(300.0, 300.0))
+    # a vertical flip is written as a horizontal flip after 180 degrees: the same picture
+    assert (again.rotation, again.flip_h, again.flip_v) == (0, True, False)
+    assert again.zoom is None and again.pan is None and again.invert
+    assert again.window == (40.0, 400.0)  # the file's window, which the view showed
+
+
+def test_dcmpschk_accepts_and_dcmp2pgm_renders_our_window_and_transform(tmp_path: Path) -> None:
+    require_program("dcmpschk", "dcmtk")
+    require_program("dcmp2pgm", "dcmtk")
+    refs = _series(tmp_path)
+    state = _view(refs)
+    saved = save_view(state, viewport=(200.0, 100.0), folder=tmp_path / "out")
+    check = subprocess.run(["dcmpschk", str(saved.path)], capture_output=True, text=True)
+    report = check.stdout + check.stderr
+    assert check.returncode == 0, report
+    assert "Error" not in report and "error" not in report, report
+    image = refs[1].path
+    oracle = tmp_path / "dcmtk.pgm"
+    subprocess.run(["dcmp2pgm", "-q", "-p", str(saved.path), image, str(oracle)], check=True)
+    want = np.asarray(Image.open(oracle)).astype(int)
+    # by hand: our own renderer with the view's window, then the view's transform
+    ds = dcmread(image)
+    params = params_from_dataset(ds).with_window(-200, 900)
+    plain = render(ds.pixel_array, params).astype(int)
+    rotation, flip = gsps_transform(state.rotation, state.flip_h, state.flip_v)
+    expected = np.rot90(plain, -rotation // 90)
+    expected = expected[:, ::-1] if flip else expected
+    assert want.shape == expected.shape
+    assert np.abs(want - expected).max() <= 1
+    # and `render --pstate` writes the same (whole image, no annotations)
+    ours = tmp_path / "ours.png"
+    assert main(["render", image, "--pstate", str(saved.path), "--no-area", "--no-annotations",
+                 "-o", str(ours)]) == 0
+    assert np.abs(np.asarray(Image.open(ours)).astype(int) - want).max() <= 1
+
+
+def test_saved_annotations_render_on_their_images(tmp_path: Path) -> None:
+    refs = _series(tmp_path)
+    saved = save_view(_view(refs), viewport=(200.0, 100.0))
+    with_marks, without = tmp_path / "a.png", tmp_path / "b.png"
+    assert main(["render", refs[1].path, "--pstate", str(saved.path), "--no-area", "-o", str(with_marks)]) == 0
+    assert main(["render", refs[1].path, "--pstate", str(saved.path), "--no-area", "--no-annotations",
+                 "-o", str(without)]) == 0
+    a, b = np.asarray(Image.open(with_marks)), np.asarray(Image.open(without))
+    assert a.ndim == 3 and np.count_nonzero(np.any(a != b[:, :, None], axis=2)) > 50
+
+
+def test_images_of_the_local_store_get_theirs_saved_in_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    folder = store / "study" / "series"
+    folder.mkdir(parents=True)
+    refs = _series(folder, 1)
+    state = ViewState()
+    state.set_frames(refs, 0)
+    saved = save_view(state, store_root=store)
+    ds = saved.dataset
+    assert saved.path == store / ds.StudyInstanceUID / ds.SeriesInstanceUID / f"{ds.SOPInstanceUID}.dcm"
+    assert read_pstate(dcmread(saved.path)).references(refs[0].sop_instance_uid)
