@@ -23,8 +23,8 @@ from pynetdicom.sop_class import Verification
 
 from tests.helpers.net import wait_closed
 from tests.helpers.peers import free_port
-from viewer.net import _print_scp_checks as chk
-from viewer.net import _print_scp_service as svc
+from viewer.net.print_scp import checks as chk
+from viewer.net.print_scp import service as svc
 from viewer.net.print_scp import PrintServer, load_profile
 
 GRAY_META = "1.2.840.10008.5.1.1.9"

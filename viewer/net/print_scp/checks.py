@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 
-from viewer.net._print_scp_profile import PrinterProfile
-from viewer.net._print_scp_terms import (DecimateCrop, FilmOrientation, Polarity, PresentationLUTShape, PrintPriority,
+from viewer.net.print_scp.printer_config import VirtualPrinterConfig
+from viewer.dicom.print_terms import (DecimateCrop, FilmOrientation, Polarity, PresentationLUTShape, PrintPriority,
                                          values)
 
 # PS3.7 C: general statuses used by the print SCP.
@@ -108,7 +108,7 @@ def first_problem(*problems: Problem | None) -> Problem | None:
     return next((p for p in found if not p.is_warning), found[0] if found else None)
 
 
-def check_film_session(ds: Dataset, profile: PrinterProfile) -> Problem | None:
+def check_film_session(ds: Dataset, profile: VirtualPrinterConfig) -> Problem | None:
     """PS3.4 H.4.1.2.1.2 Film Session N-CREATE / N-SET checks."""
     what = "Film Session"
     problem = first_problem(
@@ -125,7 +125,7 @@ def check_film_session(ds: Dataset, profile: PrinterProfile) -> Problem | None:
     return problem
 
 
-def _film_box_common(ds: Dataset, profile: PrinterProfile, what: str) -> Problem | None:
+def _film_box_common(ds: Dataset, profile: VirtualPrinterConfig, what: str) -> Problem | None:
     problem = first_problem(
         _in(ds, "MagnificationType", profile.magnification_types, what),
         _in(ds, "SmoothingType", profile.smoothing_types, what),
@@ -144,7 +144,7 @@ def _film_box_common(ds: Dataset, profile: PrinterProfile, what: str) -> Problem
     return None
 
 
-def check_film_box_create(ds: Dataset, profile: PrinterProfile) -> Problem | None:
+def check_film_box_create(ds: Dataset, profile: VirtualPrinterConfig) -> Problem | None:
     """PS3.4 H.4.2.2.1 Film Box N-CREATE checks (Image Display Format and session reference mandatory)."""
     what = "Film Box"
     for keyword in ("ImageDisplayFormat", "ReferencedFilmSessionSequence"):
@@ -168,12 +168,12 @@ def check_film_box_create(ds: Dataset, profile: PrinterProfile) -> Problem | Non
     )
 
 
-def check_film_box_set(ds: Dataset, profile: PrinterProfile) -> Problem | None:
+def check_film_box_set(ds: Dataset, profile: VirtualPrinterConfig) -> Problem | None:
     """PS3.4 H.4.2.2.2 Film Box N-SET checks."""
     return first_problem(_unknown(ds, FILM_BOX_SET_ATTRS, "Film Box"), _film_box_common(ds, profile, "Film Box"))
 
 
-def check_image_box(ds: Dataset, profile: PrinterProfile, color: bool, position: int,
+def check_image_box(ds: Dataset, profile: VirtualPrinterConfig, color: bool, position: int,
                     has_plut: bool) -> Problem | None:
     """PS3.4 H.4.3.1.2.1 / H.4.3.2.2.1 Image Box N-SET checks, including the image pixel module."""
     what = f"Image Box {position}"
@@ -198,7 +198,8 @@ def check_image_box(ds: Dataset, profile: PrinterProfile, color: bool, position:
     return problem or _check_pixels(ds[seq_kw].value[0], profile, color, has_plut, what)
 
 
-def _check_pixels(item: Dataset, profile: PrinterProfile, color: bool, has_plut: bool, what: str) -> Problem | None:
+def _check_pixels(item: Dataset, profile: VirtualPrinterConfig, color: bool, has_plut: bool,
+                  what: str) -> Problem | None:
     """Image Pixel Module of a Basic Grayscale / Color Image Sequence item (PS3.3 C.13.5)."""
     needed = ("SamplesPerPixel", "PhotometricInterpretation", "Rows", "Columns", "BitsAllocated",
               "BitsStored", "HighBit", "PixelRepresentation", "PixelData")

@@ -1,9 +1,12 @@
-"""Printer profiles of the print SCP: what a (virtual) printer accepts.
+"""The virtual printer's own configuration: what our print SCP accepts (not the print
+client's printer profiles, :class:`viewer.film.profile.PrinterProfile`, which describe
+remote printers we send to).
 
-A profile is a JSON file in ``resources/print_scp_profiles/`` (house rule 9), named by
-its file stem (``--profile default``) or given as a path. Its lists play the role of a
-printer's conformance statement (PS3.4 H.4, and DCMTK's printers.cfg): values outside
-them are refused with 0x0106 (Invalid attribute value).
+A configuration (a "profile" on the command line) is a JSON file in
+``resources/print_scp_profiles/`` (house rule 9), named by its file stem
+(``--profile default``) or given as a path. Its lists play the role of a printer's
+conformance statement (PS3.4 H.4, and DCMTK's printers.cfg): values outside them are
+refused with 0x0106 (Invalid attribute value).
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ PROFILE_DIR = resource_path("print_scp_profiles", must_exist=False)
 
 
 @dataclass(frozen=True)
-class PrinterProfile:
-    """What the printer supports; see ``resources/print_scp_profiles/default.json``."""
+class VirtualPrinterConfig:
+    """What the virtual printer supports; see ``resources/print_scp_profiles/default.json``."""
 
     name: str = "default"
     description: str = ""
@@ -86,7 +89,7 @@ def available_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.json"))
 
 
-def load_profile(name_or_path: str = "default") -> PrinterProfile:
+def load_profile(name_or_path: str = "default") -> VirtualPrinterConfig:
     """Load a profile by bundled name or JSON path; raise :class:`UsageError` if unusable."""
     path = Path(name_or_path)
     if not path.suffix:
@@ -96,11 +99,11 @@ def load_profile(name_or_path: str = "default") -> PrinterProfile:
     except FileNotFoundError:
         if name_or_path.lower() == "default" and not PROFILE_DIR.is_dir():
             # Installed without the resources folder: the built-in defaults still make a printer.
-            return PrinterProfile(annotation_formats={"TOP": (2, "TOP"), "BOTTOM": (2, "BOTTOM")})
+            return VirtualPrinterConfig(annotation_formats={"TOP": (2, "TOP"), "BOTTOM": (2, "BOTTOM")})
         raise UsageError(f"no printer profile {name_or_path!r} (bundled: {', '.join(available_profiles())})") from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"printer profile {path}: {exc}") from None
-    known = {f.name for f in fields(PrinterProfile)}
+    known = {f.name for f in fields(VirtualPrinterConfig)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise UsageError(f"printer profile {path}: unknown keys {', '.join(unknown)}")
@@ -111,4 +114,4 @@ def load_profile(name_or_path: str = "default") -> PrinterProfile:
         elif isinstance(value, list):
             value = tuple(str(v).upper() for v in value)
         values[key] = value
-    return PrinterProfile(**values)  # type: ignore[arg-type]
+    return VirtualPrinterConfig(**values)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ the printer profile allows (PS3.4 H).
 pynetdicom matches a request to a presentation context by its context ID, so Film Session,
 Film Box, Image Box and Printer requests arrive on the meta SOP class context and are
 dispatched by their own SOP class UID to the Print Management service class, whose
-handlers (EVT_N_CREATE, ...) are :class:`~viewer.net._print_scp_service.PrintService`.
+handlers (EVT_N_CREATE, ...) are :class:`~viewer.net.print_scp.service.PrintService`.
 
 The server only parses and checks; what happens on N-ACTION print is the ``on_print``
 callback's job (the virtual printer renders films with :mod:`viewer.film.output`; this
@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from viewer.errors import NetError
 from viewer.net._pdu_guard import guard_message_size
-from viewer.net._print_scp_profile import PrinterProfile, available_profiles, load_profile
-from viewer.net._print_scp_service import PrintService
-from viewer.net._print_scp_state import (ANNOTATION_BOX, COLOR_META, GRAY_META, PRESENTATION_LUT, PRINT_JOB,
+from viewer.net.print_scp.printer_config import VirtualPrinterConfig, available_profiles, load_profile
+from viewer.net.print_scp.service import PrintService
+from viewer.net.print_scp.state import (ANNOTATION_BOX, COLOR_META, GRAY_META, PRESENTATION_LUT, PRINT_JOB,
                                          VERIFICATION, PrintRequest)
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from pynetdicom.events import Event, EventHandlerType
     from pynetdicom.transport import ThreadedAssociationServer
 
-__all__ = ["PrintServer", "PrinterProfile", "PrintRequest", "load_profile", "available_profiles"]
+__all__ = ["PrintRequest", "PrintServer", "VirtualPrinterConfig", "available_profiles", "load_profile"]
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class PrintServer:
     on_print : callable
         Called with a :class:`PrintRequest` for each N-ACTION print, in the association's
         thread; the SCU gets its N-ACTION response after it returns.
-    profile : PrinterProfile, optional
+    profile : VirtualPrinterConfig, optional
         What the printer accepts (default: the bundled ``default`` profile).
     aet : str
         Our AE title; calls to another called AE title are rejected.
@@ -76,7 +76,7 @@ class PrintServer:
         Listen for DICOM over TLS (PS3.15 B.9), e.g. :func:`viewer.net.tls.server_context`.
     """
 
-    def __init__(self, on_print: Callable[[PrintRequest], object], profile: PrinterProfile | None = None,
+    def __init__(self, on_print: Callable[[PrintRequest], object], profile: VirtualPrinterConfig | None = None,
                  aet: str = "VIEWERPRINT", host: str = "0.0.0.0", port: int = 11110, timeout: float = 30.0,
                  max_associations: int = 20,
                  box_size_mm: Callable[[Any, int], tuple[float, float] | None] | None = None,

@@ -18,10 +18,10 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom.dimse_primitives import N_ACTION, N_CREATE, N_DELETE, N_GET, N_SET
 
-from viewer.net import _print_scp_checks as chk
-from viewer.net._print_scp_profile import PrinterProfile, box_count
-from viewer.net._print_scp_terms import ExecutionStatus
-from viewer.net._print_scp_state import (
+from viewer.net.print_scp import checks as chk
+from viewer.net.print_scp.printer_config import VirtualPrinterConfig, box_count
+from viewer.dicom.print_terms import ExecutionStatus
+from viewer.net.print_scp.state import (
     ANNOTATION_BOX, COLOR_IMAGE_BOX, COLOR_META, FILM_BOX, FILM_SESSION, GRAY_IMAGE_BOX, NAMES, PRESENTATION_LUT,
     PRINT_JOB, PRINTER, PRINTER_INSTANCE, AnnotationBox, AssociationState, FilmBox, FilmSession, ImageBox,
     PrintedFilm, PrintRequest)
@@ -82,14 +82,14 @@ class PrintService:
 
     Parameters
     ----------
-    profile : PrinterProfile
+    profile : VirtualPrinterConfig
         What the printer accepts.
     on_print : callable
         Called with a :class:`PrintRequest` on each N-ACTION print; renders and stores the
         films (synchronously, so a film is on disk before the SCU hears "success").
     """
 
-    def __init__(self, profile: PrinterProfile, on_print: Callable[[PrintRequest], object],
+    def __init__(self, profile: VirtualPrinterConfig, on_print: Callable[[PrintRequest], object],
                  box_size_mm: Callable[[Dataset, int], tuple[float, float] | None] | None = None) -> None:
         self.profile = profile
         self.on_print = on_print
