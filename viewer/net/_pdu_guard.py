@@ -19,14 +19,18 @@ Limits: it sees whole PDUs, so one PDU far larger than the maximum PDU length we
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:
+    from pynetdicom.association import Association
+    from pynetdicom.events import Event
 
 log = logging.getLogger(__name__)
 
 _ATTR = "_viewer_message_bytes"
 
 
-def count_fragments(assoc: Any, fragments: Iterable[tuple[int, int]], limit: int) -> bool:
+def count_fragments(assoc: Association, fragments: Iterable[tuple[int, int]], limit: int) -> bool:
     """Add one PDU's PDV fragments to the message being received on ``assoc``.
 
     Parameters
@@ -62,7 +66,7 @@ def count_fragments(assoc: Any, fragments: Iterable[tuple[int, int]], limit: int
     return True
 
 
-def guard_message_size(event: Any, limit: int) -> None:
+def guard_message_size(event: Event, limit: int) -> None:
     """``EVT_PDU_RECV`` handler: close the connection when a message's data set exceeds ``limit`` bytes."""
     items = getattr(event.pdu, "presentation_data_value_items", None)
     if not items:

@@ -54,13 +54,16 @@ Private pynetdicom names touched (the list to check on a pynetdicom upgrade):
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from pydicom.dataset import Dataset
 from pynetdicom.association import Association
 
 from viewer.net.fastpath._support import (PYNETDICOM_BELOW, PYNETDICOM_MIN, PYNETDICOM_REQUIREMENT, configure,
                                           enabled, version_supported)
+
+if TYPE_CHECKING:
+    from pynetdicom.transport import ThreadedAssociationServer
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +90,7 @@ def install(assoc: Association) -> bool:
     return installed
 
 
-def install_server(server: Any) -> None:
+def install_server(server: ThreadedAssociationServer) -> None:
     """On our storage SCP's ``AssociationServer``: its supported contexts are copied
     cheaply for each association it accepts (:mod:`.contexts`)."""
     if enabled():

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import struct
 from io import BytesIO
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pynetdicom.dimse_primitives import C_GET, C_MOVE, C_STORE
+
+if TYPE_CHECKING:
+    from pynetdicom.association import Association
 
 _ELEMENT = struct.Struct("<HHI")  # group, element, value length (PS3.5 7.1.3, implicit VR)
 _NO_DATA_SET = 0x0101  # Command Data Set Type (0000,0800): no data set (PS3.7 E.1-1)
@@ -86,7 +89,7 @@ class FastMessage:
         self._data_set_path = None
         self._command_seen = False
 
-    def decode_msg(self, primitive: Any, assoc: Any = None) -> bool:
+    def decode_msg(self, primitive: Any, assoc: Association | None = None) -> bool:
         """As ``DIMSEMessage.decode_msg``: True when the message is complete (PS3.8 E.2)."""
         for _context_id, data in primitive.presentation_data_value_list:
             if data[0] & 0x01:  # the command set (already decoded)

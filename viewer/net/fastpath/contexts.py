@@ -8,9 +8,12 @@ needs (PS3.8 9.3.2.2; pynetdicom 3.0 builds new contexts for its answer).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynetdicom.presentation import PresentationContext
+
+if TYPE_CHECKING:
+    from pynetdicom.transport import ThreadedAssociationServer
 
 
 class _CheaplyCopiedContext(PresentationContext):
@@ -24,7 +27,7 @@ class _CheaplyCopiedContext(PresentationContext):
         return new
 
 
-def copy_cheaply(server: Any) -> None:
+def copy_cheaply(server: ThreadedAssociationServer) -> None:
     """Make the supported contexts of the ``AssociationServer`` copy cheaply."""
     for cx in getattr(server, "contexts", ()):
         if type(cx) is PresentationContext:

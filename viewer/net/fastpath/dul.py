@@ -50,7 +50,7 @@ import os
 import select
 import socket
 import struct
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pynetdicom import _config, evt
 from pynetdicom._handlers import standard_pdu_recv_handler, standard_pdu_sent_handler
@@ -64,6 +64,9 @@ from viewer.net.fastpath import rsp
 from viewer.net.fastpath.command import FastMessage, fast_message
 from viewer.net.fastpath.stream import sink_for
 from viewer.net.incoming import IncomingInstance
+
+if TYPE_CHECKING:
+    from pynetdicom.association import Association
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,7 @@ _READV = getattr(os, "readv", None)  # not on Windows
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
-def install(assoc: Any) -> bool:
+def install(assoc: Association) -> bool:
     """Use the fast P-DATA-TF reader on ``assoc``'s DUL; returns whether it was installed.
 
     Call it from an ``EVT_CONN_OPEN`` handler, through :func:`viewer.net.fastpath.install`
@@ -405,7 +408,7 @@ def _handle_pdu(dul: Any, guards: list[tuple[Callable[..., bool], list[Any]]], p
     return True
 
 
-def _start_store(assoc: Any, fast: FastMessage, state: _State) -> bool:
+def _start_store(assoc: Association, fast: FastMessage, state: _State) -> bool:
     """Begin writing the data set of the C-STORE request ``fast`` as it arrives, if this
     association's C-STORE handler is our store's and nothing would see the difference."""
     primitive = fast.primitive

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import logging
 import struct
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pynetdicom import evt
 from pynetdicom._handlers import standard_dimse_sent_handler
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import P_DATA
 
+if TYPE_CHECKING:
+    from pynetdicom.association import Association
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ def encode_store_rsp_pdu(context_id: int, sop_class: str, sop_instance: str, mes
     return struct.pack(">BBL", 0x04, 0x00, len(item)) + item
 
 
-def install(assoc: Any) -> bool:
+def install(assoc: Association) -> bool:
     """Encode plain C-STORE responses on ``assoc`` here; returns whether installed."""
     dimse = getattr(assoc, "dimse", None)
     if dimse is None or not hasattr(dimse, "send_msg"):
@@ -85,16 +87,17 @@ def install(assoc: Any) -> bool:
     return True
 
 
-def can_send(assoc: Any) -> bool:
+def can_send(assoc: Association) -> bool:
     """Whether a C-STORE response on ``assoc`` may be encoded here (nothing would see the
     skipped ``EVT_DIMSE_SENT``; the peer takes PDUs of :data:`_MIN_PDU` bytes)."""
-    if any(h[0] is not standard_dimse_sent_handler for h in assoc._handlers.get(evt.EVT_DIMSE_SENT, ())):
+    bound = assoc._handlers.get(evt.EVT_DIMSE_SENT)  # a notification event: a list of (handler, args)
+    if isinstance(bound, list) and any(h[0] is not standard_dimse_sent_handler for h in bound):
         return False
     peer_max = assoc.dimse.maximum_pdu_size
     return not (peer_max and peer_max < _MIN_PDU)
 
 
-def send_store_rsp(assoc: Any, context_id: int, sop_class: str, sop_instance: str, message_id: int,
+def send_store_rsp(assoc: Association, context_id: int, sop_class: str, sop_instance: str, message_id: int,
                    status: int) -> None:
     """Queue a C-STORE response (PS3.7 9.3.1.2) for the DUL, as ``send_msg`` would; only
     where :func:`can_send` is true."""
@@ -104,7 +107,7 @@ def send_store_rsp(assoc: Any, context_id: int, sop_class: str, sop_instance: st
     assoc.dul.send_pdu(pdata)
 
 
-def _plain_store_rsp(assoc: Any, primitive: Any) -> bytes | None:
+def _plain_store_rsp(assoc: Association, primitive: Any) -> bytes | None:
     """The encoded command set if ``primitive`` is a plain C-STORE response we may encode."""
     if type(primitive) is not C_STORE or primitive.MessageIDBeingRespondedTo is None:
         return None

@@ -32,10 +32,12 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pynetdicom.dimse_primitives import C_STORE
 
+if TYPE_CHECKING:
+    from pynetdicom.association import Association
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ _SERVED = "_viewer_served"  # attribute set on a C-STORE request served from the
 _FORWARD_EVERY = 0.5
 
 
-def install(assoc: Any) -> bool:
+def install(assoc: Association) -> bool:
     """Serve C-STORE requests on ``assoc``'s DUL thread; returns whether installed."""
     dimse = getattr(assoc, "dimse", None)
     if dimse is None or type(getattr(dimse, "msg_queue", None)) is not queue.Queue:
@@ -64,7 +66,7 @@ def install(assoc: Any) -> bool:
     if assoc.dimse_timeout:  # well inside the C-GET loop's DIMSE timeout, however short
         every = min(every, float(assoc.dimse_timeout) / 4)
     dimse.msg_queue = _ServeQueue(lambda cx, msg: original(msg), forward=every)
-    assoc._c_store_scp = c_store_scp
+    assoc._c_store_scp = c_store_scp  # type: ignore[method-assign]  # the patch point this module documents
     return True
 
 
