@@ -97,7 +97,7 @@ def main() -> int:
     from viewer.net.get import get
     from viewer.net.move import move
     from viewer.net.storage_scp import StorageSCP
-    from viewer.net.store import LocalStore
+    from viewer.dicom.local_store import LocalStore
 
     import os
 

@@ -153,7 +153,7 @@ def main() -> int:
         def run_cget() -> int:
             from viewer.config import DimseNode
             from viewer.net.get import get
-            from viewer.net.store import LocalStore
+            from viewer.dicom.local_store import LocalStore
             from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet
 
             q = Dataset()

@@ -22,7 +22,7 @@ from viewer.config import FASTPATH_ENV, DimseNode, Timeouts
 from viewer.net import fastpath
 from viewer.net.get import get
 from viewer.net.progress import RetrieveProgress, retrieve_identifier
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 
 from tests.helpers.ct import ct_dataset
 from tests.helpers.peers import free_port

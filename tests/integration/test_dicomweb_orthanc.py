@@ -157,7 +157,7 @@ def test_node_level_search_and_retrieve_with_cancel(orthanc, study: list[Path], 
     from viewer.errors import Cancelled
     from viewer.cancel import CancelToken
     from viewer.net.dicomweb import retrieve_node, search_node
-    from viewer.net.store import LocalStore
+    from viewer.dicom.local_store import LocalStore
 
     node = DicomWebNode("orthanc-web", orthanc.dicomweb)
     found = list(search_node(node, "STUDY", {"PatientID": "SEND-WEB", "StudyInstanceUID": ""}))

@@ -13,7 +13,7 @@ from tests.helpers.peers import free_port
 from tests.helpers.orthanc import c_find
 from tests.helpers.studies import make_study
 from viewer.config import DicomWebNode, LocalAE, NetworkConfig
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 
 pytestmark = [pytest.mark.gui, pytest.mark.peers]
 

@@ -28,7 +28,7 @@ from viewer.config import DimseNode, LocalAE, Timeouts
 from viewer.errors import Cancelled, NetError
 from viewer.cancel import CancelToken
 from viewer.net.echo import echo
-from viewer.net.store import TMP_PREFIX, LocalStore
+from viewer.dicom.local_store import TMP_PREFIX, LocalStore
 from viewer.tasks.retrieve import RetrieveRequest, ScpHolder, retrieve
 
 pytestmark = pytest.mark.peers

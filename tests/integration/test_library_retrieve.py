@@ -96,7 +96,7 @@ def test_wado_rs_from_orthanc_into_library(loaded: None, orthanc: Any, tmp_path:
 
 def test_storage_scp_receipts_are_indexed_as_they_arrive(tmp_path: Path) -> None:
     from viewer.net.storage_scp import StorageSCP
-    from viewer.net.store import LocalStore
+    from viewer.dicom.local_store import LocalStore
     from viewer.tasks.library import LibraryFeed
 
     storescu = require_program("storescu", "dcmtk")

@@ -21,7 +21,7 @@ from viewer.config import DimseNode, LocalAE
 from viewer.net.echo import echo
 from viewer.net.find import FIND_MODEL, Level, Root, build_query, find
 from viewer.net.probe import probe
-from viewer.net.store import TMP_PREFIX, LocalStore
+from viewer.dicom.local_store import TMP_PREFIX, LocalStore
 from viewer.tasks.retrieve import RetrieveRequest, ScpHolder, retrieve
 
 pytestmark = pytest.mark.peers

@@ -11,7 +11,7 @@ from tests.helpers.peers import free_port
 from tests.helpers.studies import make_study
 from tests.helpers.orthanc import assert_stored_equal
 from viewer.config import DicomWebNode, DimseNode, LocalAE, NetworkConfig
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 
 pytestmark = [pytest.mark.gui, pytest.mark.peers]
 

@@ -19,7 +19,7 @@ from viewer.config import FASTPATH_ENV
 from viewer.net.fastpath import responses as _fast_responses
 from viewer.net.get import get
 from viewer.net.progress import retrieve_identifier
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 
 GET = StudyRootQueryRetrieveInformationModelGet
 IMAGES = [ct_image(n, "fast-responses") for n in range(4)]

@@ -35,7 +35,7 @@ from viewer.net.print_scp import PrintServer
 from viewer.net.print_scu import PrintAssociation, PrinterAddress
 from viewer.net.progress import retrieve_identifier
 from viewer.net.storage_scp import StorageSCP
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 from viewer.net.worklist import worklist
 
 ROOT = Path(__file__).resolve().parents[2]

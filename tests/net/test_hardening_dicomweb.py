@@ -14,7 +14,7 @@ import pytest
 
 from viewer.errors import NetError
 from viewer.net.dicomweb import DicomWebClient, WebTarget
-from viewer.net.store import TMP_PREFIX, LocalStore
+from viewer.dicom.local_store import TMP_PREFIX, LocalStore
 
 STUDY = "1.2.826.0.1.3680043.8.498.1"
 

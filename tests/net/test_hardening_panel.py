@@ -13,7 +13,7 @@ from PySide6.QtCore import QTimer
 from tests.helpers.peers import free_port
 from tests.helpers.scripted_peer import TIMEOUT, ScriptedPeer
 from viewer.config import DimseNode, LocalAE, NetworkConfig, Timeouts
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 from viewer.ui.pacs_panel import PacsPanel
 from viewer.ui.workers import Pools
 

@@ -27,7 +27,7 @@ from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformati
 from viewer.config import DimseNode, Timeouts
 from viewer.errors import ViewerError
 from viewer.net.storage_scp import StorageSCP
-from viewer.net.store import TMP_PREFIX, LocalStore
+from viewer.dicom.local_store import TMP_PREFIX, LocalStore
 
 from tests.helpers.ct import ct_dataset
 from tests.helpers.net import store_all, wait_closed

@@ -24,7 +24,7 @@ from pynetdicom.sop_class import CTImageStorage
 from tests.helpers.ct import ct_dataset
 from tests.helpers.peers import free_port
 from viewer.net.storage_scp import StorageSCP
-from viewer.net.store import TMP_PREFIX, LocalStore, StoreLimitError
+from viewer.dicom.local_store import TMP_PREFIX, LocalStore, StoreLimitError
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -23,7 +23,7 @@ from viewer.config import DimseNode, Timeouts, TlsOptions
 from viewer.errors import NetError
 from viewer.net.echo import echo
 from viewer.net.storage_scp import StorageSCP
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 from viewer.net.tls import ServerTls, server_context
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")

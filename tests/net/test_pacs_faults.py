@@ -27,7 +27,7 @@ from viewer.cancel import CancelToken
 from viewer.net.find import build_query, find
 from viewer.net.get import get
 from viewer.net.progress import retrieve_identifier
-from viewer.net.store import TMP_PREFIX, LocalStore
+from viewer.dicom.local_store import TMP_PREFIX, LocalStore
 
 FIND = StudyRootQueryRetrieveInformationModelFind
 GET = StudyRootQueryRetrieveInformationModelGet

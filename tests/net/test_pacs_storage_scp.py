@@ -15,7 +15,7 @@ from viewer.config import (NetworkConfig, DimseNode, LocalAE, load_config, save_
                            validate_ae_title)
 from viewer.errors import UsageError
 from viewer.net.storage_scp import StorageSCP
-from viewer.net.store import LocalStore, sanitize_uid
+from viewer.dicom.local_store import LocalStore, sanitize_uid
 
 
 def _ct(study: str, series: str, sop: str) -> Dataset:

@@ -29,7 +29,7 @@ from tests.helpers.net import c_get_peer, pynetdicom_only, run_get, store_all, s
 from viewer.net import association, storage_scp
 from viewer.net.fastpath import dul as _fast_dul, tuning
 from viewer.net.storage_scp import StorageSCP
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 
 #: Tests of the fast path's own machinery, against pynetdicom's path as the oracle.
 pytestmark = pytest.mark.fastpath
@@ -316,7 +316,7 @@ def test_unusual_command_sets_are_left_to_pynetdicom() -> None:
 
 
 def test_spare_files_are_used_and_never_left_behind(tmp_path) -> None:
-    from viewer.net.store import TMP_PREFIX
+    from viewer.dicom.local_store import TMP_PREFIX
 
     store = LocalStore(tmp_path)
     data = []
@@ -353,7 +353,7 @@ def test_spare_files_are_used_and_never_left_behind(tmp_path) -> None:
 
 
 def test_removed_spare_file_is_not_used(tmp_path) -> None:
-    from viewer.net._spare_files import SpareFiles
+    from viewer.dicom._spare_files import SpareFiles
 
     spares = SpareFiles(".partial-", ".dcm")
     try:

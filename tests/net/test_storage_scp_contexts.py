@@ -12,7 +12,7 @@ from pynetdicom.sop_class import CTImageStorage, MRImageStorage
 
 from viewer.config import FASTPATH_ENV
 from viewer.net.storage_scp import StorageSCP
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 
 EXPLICIT, IMPLICIT, JPEG_LS = "1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.4.80"
 UNKNOWN_TS = "1.2.3.4.5.6.7"

@@ -26,7 +26,7 @@ from viewer.net import _pdu_guard
 from viewer.net.fastpath import dul as _fast_dul
 from viewer.net.association import MAX_PDU
 from viewer.net.storage_scp import SIZE_GUARD_MARGIN, StorageSCP
-from viewer.net.store import TMP_PREFIX, LocalStore
+from viewer.dicom.local_store import TMP_PREFIX, LocalStore
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

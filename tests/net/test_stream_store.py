@@ -45,7 +45,7 @@ from viewer.net._filemeta import scan_uids
 from viewer.net.get import get
 from viewer.net.progress import retrieve_identifier
 from viewer.net.storage_scp import StorageSCP
-from viewer.net.store import TMP_PREFIX, LocalStore, PendingFile
+from viewer.dicom.local_store import TMP_PREFIX, LocalStore, PendingFile
 
 #: Tests of the fast path's own machinery, against pynetdicom's path as the oracle.
 pytestmark = pytest.mark.fastpath

@@ -17,7 +17,7 @@ from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
 from tests.helpers.studies import PATIENTS, make_images, uid
 from tests.helpers.peers import free_port
 from viewer.config import DimseNode, LocalAE, NetworkConfig, load_config
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 from viewer.ui.pacs_panel import PacsPanel
 from viewer.ui.workers import Pools
 

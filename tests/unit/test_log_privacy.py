@@ -116,7 +116,7 @@ def test_reading_dumping_rendering_exporting_log_no_patient(patient: Path, tmp_p
 def test_sending_and_receiving_log_no_patient(patient: Path, tmp_path: Path, capture) -> None:
     from viewer.config import DimseNode, Timeouts
     from viewer.net.storage_scp import StorageSCP
-    from viewer.net.store import LocalStore
+    from viewer.dicom.local_store import LocalStore
     from viewer.tasks.send import send_paths
 
     scp = StorageSCP(LocalStore(tmp_path / "store"), "VIEWER", free_port(), allowed_calling=["SENDER"]).start()

@@ -87,7 +87,7 @@ def run_get(args: argparse.Namespace) -> int:
     """``get URL --level L -k K=V ... --out DIR`` by QIDO-RS (what matches) + WADO-RS."""
     from viewer.errors import UsageError
     from viewer.net.dicomweb import keys_from_identifier
-    from viewer.net.store import LocalStore
+    from viewer.dicom.local_store import LocalStore
 
     ident = _identifier(args, defaults=False)
     level, keys = keys_from_identifier(ident)

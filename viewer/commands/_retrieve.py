@@ -58,7 +58,7 @@ def run_retrieve(args: argparse.Namespace, node: DimseNode, method: str) -> int:
     from viewer.config import LocalAE
     from viewer.errors import NetError, UsageError
     from viewer.net.find import Root, parse_level, parse_root
-    from viewer.net.store import LocalStore
+    from viewer.dicom.local_store import LocalStore
     from viewer.tasks.retrieve import RetrieveRequest, ScpHolder, retrieve
 
     level = parse_level(args.level)

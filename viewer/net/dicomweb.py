@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 class _Store(Protocol):
-    """Where retrieved instances go (:class:`viewer.net.store.LocalStore` is one)."""
+    """Where retrieved instances go (:class:`viewer.dicom.local_store.LocalStore` is one)."""
 
     root: Path
 
@@ -371,7 +371,7 @@ class DicomWebClient:
         root.mkdir(parents=True, exist_ok=True)
         tmp: tuple[int, str] | None = None
         fh = None
-        # The store's limit for one object (viewer.net.store.LocalStore), else 2 GiB.
+        # The store's limit for one object (viewer.dicom.local_store.LocalStore), else 2 GiB.
         max_part = int(getattr(dest, "max_object_bytes", None) or MAX_OBJECT_BYTES)
         size = 0
         try:

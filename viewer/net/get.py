@@ -23,7 +23,7 @@ from viewer.cancel import CancelToken
 from viewer.net.association import MAX_CONTEXTS, Context, associate
 from viewer.net.progress import RetrieveProgress, run_retrieve
 from viewer.net.storage_scp import handle_store
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_
 from pynetdicom.association import Association
 
 from viewer.net._filemeta import file_header, scan_uids, study_series_uids, study_series_uids_early
-from viewer.net.store import LocalStore, PendingFile
+from viewer.dicom.local_store import LocalStore, PendingFile
 
 log = logging.getLogger(__name__)
 

@@ -150,7 +150,7 @@ def run_retrieve(op: str, assoc: Association, node: DimseNode, model: str, files
     ``request(message_id)`` sends the request (pynetdicom's ``send_c_get`` or
     ``send_c_move``) and returns its responses; on cancel a C-CANCEL is sent for that
     message (PS3.7 9.1.4.1.2, 9.1.3.1.2). ``ahead`` is entered around the transfer (the
-    store's :meth:`~viewer.net.store.LocalStore.creating_ahead`).
+    store's :meth:`~viewer.dicom.local_store.LocalStore.creating_ahead`).
     """
     finished = False
     try:

@@ -29,7 +29,7 @@ from viewer.net._pdu_guard import guard_message_size
 from viewer.net.incoming import (STORE_CANNOT_UNDERSTAND, STORE_OUT_OF_RESOURCES, STORE_SUCCESS,  # noqa: F401
                                  IncomingInstance, OnStored, Sink, peer_title)
 from viewer.net.association import MAX_PDU, tune_connection
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from viewer.errors import Cancelled, ViewerError
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 
 log = logging.getLogger(__name__)
 

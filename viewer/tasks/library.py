@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from viewer.cancel import CancelToken
     from viewer.net.progress import RetrieveProgress
     from viewer.net.storage_scp import StorageSCP
-    from viewer.net.store import LocalStore
+    from viewer.dicom.local_store import LocalStore
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def index_paths(library: Library, paths: Sequence[str | os.PathLike[str]], *, co
     copy
         Import: copy each file into ``store`` and index the copy (owned by the library).
     store
-        The local store (:class:`viewer.net.store.LocalStore`); needed with ``copy`` or
+        The local store (:class:`viewer.dicom.local_store.LocalStore`); needed with ``copy`` or
         for a ZIP; defaults to one at ``library.store_root``.
     cancel
         Checked between files; what was indexed stays.
@@ -172,7 +172,7 @@ def index_tree(library: Library, tree: StudyTree, source: Provenance) -> IndexRe
 
 
 def _default_store(library: Library) -> "LocalStore":
-    from viewer.net.store import LocalStore
+    from viewer.dicom.local_store import LocalStore
 
     return LocalStore(library.store_root)
 

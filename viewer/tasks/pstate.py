@@ -188,7 +188,7 @@ def save_view(state: ViewState, viewport: Size | None = None, *, folder: Path | 
     if target is None:
         if store_root is None:
             raise OSError(f"cannot write beside {current.path} and no local store is set")
-        from viewer.net.store import LocalStore
+        from viewer.dicom.local_store import LocalStore
 
         store = LocalStore(store_root)
         from io import BytesIO

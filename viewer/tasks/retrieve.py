@@ -18,7 +18,7 @@ from viewer.net import fastpath
 from viewer.net.find import GET_MODEL, MOVE_MODEL, Root
 from viewer.net.progress import RetrieveProgress, retrieve_identifier
 from viewer.net.storage_scp import StorageSCP
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 
 __all__ = ["LocalStore", "RetrieveProgress", "RetrieveRequest", "ScpHolder", "open_store", "retrieve",
            "retrieve_from"]

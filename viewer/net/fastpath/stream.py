@@ -6,7 +6,7 @@ from pynetdicom import evt
 from pynetdicom.association import Association
 
 from viewer.net.incoming import Sink, peer_title
-from viewer.net.store import LocalStore
+from viewer.dicom.local_store import LocalStore
 
 
 def sink_for(assoc: Association) -> Sink | None:

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from viewer.net._spare_files import SpareFiles
+from viewer.dicom._spare_files import SpareFiles
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ class LocalStore:
     @contextmanager
     def creating_ahead(self) -> Iterator["LocalStore"]:
         """While in the block, :meth:`prepare_next` creates the next temporary file ahead of
-        time (see :mod:`viewer.net._spare_files`); on leaving, the spare is deleted.
+        time (see :mod:`viewer.dicom._spare_files`); on leaving, the spare is deleted.
         Blocks may nest and overlap (a C-GET and our storage SCP on one store)."""
         with self._lock:
             self._ahead += 1
