@@ -12,7 +12,10 @@ import logging
 import math
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +79,7 @@ def _positive_pair(value: Any) -> tuple[float, float] | None:
     return pair[0], pair[1]
 
 
-def _functional_group_spacing(ds: object) -> tuple[float, float] | None:
+def _functional_group_spacing(ds: Dataset | Mapping[str, Any]) -> tuple[float, float] | None:
     """Pixel Spacing from the Shared (else first Per-frame) Pixel Measures Sequence (PS3.3 C.7.6.16.2.1)."""
     for seq_name in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
         groups = _get(ds, seq_name)
@@ -90,7 +93,7 @@ def _functional_group_spacing(ds: object) -> tuple[float, float] | None:
     return None
 
 
-def pixel_spacing(obj: Any) -> PixelSpacing | None:
+def pixel_spacing(obj: Dataset | Mapping[str, Any]) -> PixelSpacing | None:
     """Pixel size in mm and which attribute gave it, or None when no attribute does.
 
     Order of preference (PS3.3 10.7.1.3, C.8.11.4, C.8.6.2):
@@ -132,7 +135,7 @@ def pixel_spacing(obj: Any) -> PixelSpacing | None:
     return None
 
 
-def pixel_aspect_ratio(obj: Any) -> float:
+def pixel_aspect_ratio(obj: Dataset | Mapping[str, Any]) -> float:
     """Height / width of one pixel: from the pixel spacing, else Pixel Aspect Ratio, else 1.
 
     Pixel Aspect Ratio (0028,0034) holds "vertical\\horizontal" (PS3.3 C.7.6.3.1.7) and is
