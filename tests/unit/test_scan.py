@@ -42,6 +42,11 @@ def _pydicom_instances(root: Path) -> tuple[dict[str, str], set[str]]:
             if all(isinstance(u, str) and u for u in uids):
                 good.setdefault(str(uids[0]), str(path))
                 continue
+            if uids[0] and ds.get("Rows") and ds.get("Columns"):
+                # An image with an empty Study/Series UID: DCMTK renders it, the scan shows it
+                # with generated identifiers (issue 19).
+                good.setdefault(str(uids[0]), str(path))
+                continue
         except Exception:  # noqa: BLE001 - the oracle only needs "not usable"
             pass
         bad.add(str(path))

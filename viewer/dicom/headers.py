@@ -201,12 +201,8 @@ def build_instance(fields: dict[str, Any], path: str | None, transfer_syntax_uid
     data.update(fields)
     if not data["sop_instance_uid"]:
         data["sop_instance_uid"] = meta_sop_uid
-    if not data["sop_instance_uid"]:
-        raise ReadError("not a DICOM image: no SOP Instance UID (truncated or incomplete header)", path=path)
-    study_uid, series_uid = data["study_instance_uid"], data["series_instance_uid"]
-    if not study_uid or not series_uid:
-        missing = " and ".join(n for n, v in (("Study", study_uid), ("Series", series_uid)) if not v)
-        raise ReadError(f"incomplete header: no {missing} Instance UID (truncated?)", path=path)
+    if not (data["sop_instance_uid"] and data["study_instance_uid"] and data["series_instance_uid"]):
+        _generate_uids(data, path)
     acquisition_time = data.pop("_acquisition_time", "")
     # Image Laterality (0020,0062) is the image's; Laterality (0020,0060) the series' (PS3.3 C.7.3.1).
     series_laterality = data.pop("_series_laterality", "")
@@ -225,6 +221,33 @@ def build_instance(fields: dict[str, Any], path: str | None, transfer_syntax_uid
     inst = object.__new__(Instance)
     inst.__dict__ = data
     return inst
+
+
+def _generate_uids(data: dict[str, Any], path: str | None) -> None:
+    """Fill empty SOP/Series/Study Instance UIDs of an image with stable generated ones.
+
+    DCMTK renders an image whose UIDs are empty; the model needs them as keys. The
+    generated UIDs derive from the path (and a present Series UID), so the same file gets
+    the same ones on every scan. Without Rows/Columns the file is no image to show: the
+    header is incomplete (truncated), and refused.
+    """
+    keys = (("SOP Instance", "sop_instance_uid"), ("Series Instance", "series_instance_uid"),
+            ("Study Instance", "study_instance_uid"))
+    missing = tuple(name for name, key in keys if not data[key])
+    if not path or not data.get("rows") or not data.get("columns"):
+        raise ReadError(f"incomplete header: no {' and no '.join(missing)} UID and no image size (truncated?)",
+                        path=path)
+    from pydicom.uid import generate_uid
+
+    where = os.path.abspath(path)
+    if not data["sop_instance_uid"]:
+        data["sop_instance_uid"] = str(generate_uid(entropy_srcs=["sop", where]))
+    if not data["series_instance_uid"]:
+        data["series_instance_uid"] = str(generate_uid(entropy_srcs=["series", where]))
+    if not data["study_instance_uid"]:
+        data["study_instance_uid"] = str(generate_uid(entropy_srcs=["study", data["series_instance_uid"]]))
+    data["generated_uids"] = missing
+    log.warning("%s: empty or missing %s UID; shown with generated identifiers", path, ", ".join(missing))
 
 
 #: Every Instance field with its default (path and SOP Instance UID have none).

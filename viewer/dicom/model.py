@@ -115,6 +115,9 @@ class Instance:
     echo_number: int | None = None
     temporal_position: int | None = None
     header_loaded: bool = True
+    #: Names of the UIDs the file lacked ("SOP Instance", "Series Instance", "Study Instance")
+    #: and that the model generated (stable: derived from the path) so it can be shown.
+    generated_uids: tuple[str, ...] = ()
     source: str = "file"  #: "file", "dicomdir" or "zip"
 
     @property

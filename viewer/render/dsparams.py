@@ -80,6 +80,17 @@ def _group_item(ds: Dataset, frame_index: int, keyword: str) -> Dataset | None:
     return None
 
 
+def _empty_lut(item: Dataset) -> bool:
+    """A LUT item whose LUT Descriptor and LUT Data are both empty or absent (no LUT at all)."""
+    def empty(keyword: str) -> bool:
+        try:
+            value = item.get(keyword, None)
+        except Exception:  # noqa: BLE001 - an unreadable value is not an empty one
+            return False
+        return value is None or value == b"" or value == "" or (hasattr(value, "__len__") and len(value) == 0)
+    return empty("LUTDescriptor") and empty("LUTData")
+
+
 def lut_from_item(item: Dataset, signed_input: bool, explanation: str = "") -> LutData:
     """Build :class:`LutData` from a Modality/VOI LUT Sequence item (PS3.3 C.11.1.1, C.11.2.1.1).
 
@@ -249,10 +260,15 @@ def _params_from_dataset(ds: Dataset, frame_index: int, voi_index: int) -> Rende
     modality_lut = None
     pvt = _group_item(ds, frame_index, "PixelValueTransformationSequence")
     holder = pvt if pvt is not None else ds
-    if pvt is None and ds.get("ModalityLUTSequence", None):
-        item = ds.ModalityLUTSequence[0]
-        modality_lut = lut_from_item(item, signed)
-        rtype = str(item.get("ModalityLUTType", "") or "")
+    mlut_item = ds.ModalityLUTSequence[0] if pvt is None and ds.get("ModalityLUTSequence", None) else None
+    if mlut_item is not None and _empty_lut(mlut_item):
+        # DCMTK ignores such an item ("incomplete or missing LookupTableDescriptor ...
+        # ignoring LUT") and renders with the rescale, or none; so do we.
+        log.warning("ignoring the Modality LUT Sequence item: empty LUT Descriptor and LUT Data")
+        mlut_item = None
+    if mlut_item is not None:
+        modality_lut = lut_from_item(mlut_item, signed)
+        rtype = str(mlut_item.get("ModalityLUTType", "") or "")
     elif "RescaleSlope" in holder or "RescaleIntercept" in holder:
         slope = (_floats(holder.get("RescaleSlope", None)) or [1.0])[0]
         intercept = (_floats(holder.get("RescaleIntercept", None)) or [0.0])[0]
