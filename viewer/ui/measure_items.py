@@ -11,7 +11,7 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
 from viewer.ui.measure import Point
 
@@ -22,7 +22,7 @@ SELECTED = QColor(80, 200, 255)
 class _SmoothPath(QGraphicsPathItem):
     """A path drawn antialiased although the view paints images without antialiasing (speed)."""
 
-    def paint(self, painter, option, widget=None) -> None:  # noqa: ANN001 - Qt signature
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         super().paint(painter, option, widget)
 
