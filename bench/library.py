@@ -38,7 +38,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from viewer.dicom._media_report import tree_to_dict
+from viewer.commands._scan_report import tree_to_dict
 from viewer.dicom.scan import load_tree
 from viewer.library import Library, StudyFilter
 from viewer.library import query

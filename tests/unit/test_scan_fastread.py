@@ -17,7 +17,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 
-from viewer.dicom import _media_fastread as fast
+from viewer.dicom import _header_reader as fast
 from viewer.dicom.dicomdir import read_dicomdir
 from viewer.dicom.headers import read_instance
 

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from viewer.commands._common import existing_paths
-    from viewer.dicom._media_report import tree_to_dict, tree_to_text
+    from viewer.commands._scan_report import tree_to_dict, tree_to_text
     from viewer.dicom.scan import load_headers, load_tree
 
     paths = existing_paths(args.paths)

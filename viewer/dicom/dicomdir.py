@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from viewer.cancel import CancelToken
-from viewer.dicom._media_fastread import Record
+from viewer.dicom._header_reader import Record
 from viewer.dicom.geometry import pixel_spacing
 from viewer.dicom.headers import SPACING_KEYWORDS, _text, build_instance, fields_from, instance_defaults
 from viewer.dicom.media_paths import not_regular
@@ -218,7 +218,7 @@ def _parse_with_pydicom(path: Path) -> tuple[int, _Records, list[int]]:
 def parse_records(path: Path, fast: bool = True) -> tuple[int, _Records, list[int]]:
     """(root offset, {offset: record values}, offsets in sequence order) of a DICOMDIR."""
     if fast:
-        from viewer.dicom._media_fastread import Unsupported, parse_dicomdir
+        from viewer.dicom._header_reader import Unsupported, parse_dicomdir
 
         try:
             return parse_dicomdir(path.read_bytes())

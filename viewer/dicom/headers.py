@@ -1,6 +1,6 @@
 """Reading one file's header (never its pixels) into an :class:`Instance`.
 
-Two readers give the same result: :mod:`viewer.dicom._media_fastread` for the common
+Two readers give the same result: :mod:`viewer.dicom._header_reader` for the common
 case (Part 10, Explicit/Implicit VR Little Endian), and pydicom for everything else and
 as the reference the tests compare against. :data:`FIELDS` maps the attributes both
 read to the :class:`Instance` fields.
@@ -375,7 +375,7 @@ def read_instance(path: str | os.PathLike[str], fast: bool = True) -> Instance:
     ----------
     path : path-like
     fast : bool
-        Try the built-in header reader first (:mod:`viewer.dicom._media_fastread`);
+        Try the built-in header reader first (:mod:`viewer.dicom._header_reader`);
         files it does not handle are read with pydicom, which is also the test oracle.
 
     Raises
@@ -386,7 +386,7 @@ def read_instance(path: str | os.PathLike[str], fast: bool = True) -> Instance:
         For an empty, non-DICOM, truncated or incomplete file, with the reason.
     """
     if fast:
-        from viewer.dicom._media_fastread import Unsupported, read_file_values
+        from viewer.dicom._header_reader import Unsupported, read_file_values
 
         try:
             values, ts = read_file_values(os.fspath(path))

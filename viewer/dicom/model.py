@@ -2,7 +2,7 @@
 
 The tree grows one :class:`Instance` at a time (:meth:`StudyTree.add`), so a scan can
 stream into it. Duplicate SOP Instance UIDs are merged. Series order their instances
-along the slice normal and split into sub-stacks (:mod:`viewer.dicom._media_stacks`).
+along the slice normal and split into sub-stacks (:mod:`viewer.dicom.series_order`).
 No Qt, no file access here.
 """
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Iterator
 from viewer.dicom.geometry import PixelSpacing, SliceSpacing
 
 if TYPE_CHECKING:
-    from viewer.dicom._media_stacks import Stack
+    from viewer.dicom.series_order import Stack
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class Series:
     def stacks(self) -> list["Stack"]:
         """Sub-stacks (one per orientation/size/stack), each sorted along its normal."""
         if self._sorted is None:
-            from viewer.dicom._media_stacks import split_stacks
+            from viewer.dicom.series_order import split_stacks
 
             self._sorted = split_stacks(self._instances)
         return self._sorted

@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
         import viewer.dicom.model
         import viewer.dicom.scan
         import viewer.render
-        import viewer.dicom._media_stacks  # noqa: F401
+        import viewer.dicom.series_order  # noqa: F401
         import numpy.ma  # noqa: F401 - first used mid-scroll otherwise (bench/gui.py "linked")
 
     @property
