@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
     # images are not squeezed (a dock can still be dragged wider by hand).
     DOCK_SHARE = {"left": 0.22, "right": 0.3}
 
-    def addDockWidget(self, area: Any, dock: QDockWidget, *args: Any) -> None:  # noqa: N802 - Qt naming
+    def addDockWidget(self, area: Any, dock: QDockWidget, *args: Any) -> None:
         super().addDockWidget(area, dock, *args)
         dock.visibilityChanged.connect(lambda _visible: self._schedule_dock_balance())
 
