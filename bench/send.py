@@ -8,7 +8,7 @@ Usage::
 Generates ``--n`` CT instances (``--size``² 16-bit, uncompressed, one study) in a temporary
 folder, starts Orthanc (with its DICOMweb plugin) on free ports, and times, in the same run:
 
-* C-STORE by DCMTK ``storescu`` (the reference) and by ours (:mod:`viewer.net.store_scu`),
+* C-STORE by DCMTK ``storescu`` (the reference) and by ours (:mod:`viewer.net.storage_scu`),
   on one association as storescu and on 4 in parallel;
 * STOW-RS by ours (:mod:`viewer.net.dicomweb`);
 * C-GET by ours (:mod:`viewer.net.get`, falls back to pynetdicom when missing) and
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the repository root: ``viewer`` and the tests' ``tests.helpers.peers``
 
 from tests.helpers import peers  # noqa: E402  (the test suite's peer launcher)
-from viewer.net import store_scu  # noqa: E402
+from viewer.net import storage_scu  # noqa: E402
 from viewer.net.dicomweb import DicomWebClient, WebTarget  # noqa: E402
 
 CT = UID("1.2.840.10008.5.1.4.1.1.2")
@@ -115,8 +115,8 @@ def main() -> int:
     print(f"{a.n} instances, {a.size}x{a.size} 16-bit, {mb:.0f} MB", flush=True)
     orthanc = peers.start_orthanc(work, peers.free_port())
     try:
-        items = [item for item in map(store_scu.read_item, paths) if item is not None]
-        target = store_scu.StoreTarget("127.0.0.1", orthanc.port, orthanc.aet, "BENCH", 60)
+        items = [item for item in map(storage_scu.read_item, paths) if item is not None]
+        target = storage_scu.StoreTarget("127.0.0.1", orthanc.port, orthanc.aet, "BENCH", 60)
         storescu = shutil.which("storescu")
 
         def run_storescu() -> int:
@@ -126,7 +126,7 @@ def main() -> int:
             return count(orthanc)
 
         def run_ours(associations: int = 1) -> int:
-            return sum(r.category == "success" for r in store_scu.send(target, items, associations=associations))
+            return sum(r.category == "success" for r in storage_scu.send(target, items, associations=associations))
 
         web = DicomWebClient(WebTarget(orthanc.dicomweb, timeout=120))
 
@@ -134,7 +134,7 @@ def main() -> int:
             return sum(r.category == "success" for r in web.store(items))
 
         ref = best("C-STORE DCMTK storescu", a.n, a.repeat, lambda: clear(orthanc), run_storescu) if storescu else 0.0
-        ours = best("C-STORE ours (store_scu)", a.n, a.repeat, lambda: clear(orthanc), run_ours)
+        ours = best("C-STORE ours (storage_scu)", a.n, a.repeat, lambda: clear(orthanc), run_ours)
         ours4 = best("C-STORE ours, 4 associations", a.n, a.repeat, lambda: clear(orthanc), lambda: run_ours(4))
         best("STOW-RS ours", a.n, a.repeat, lambda: clear(orthanc), run_stow)
 

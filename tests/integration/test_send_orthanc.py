@@ -15,7 +15,7 @@ from pydicom import dcmread
 from tests.helpers.orthanc import assert_stored_equal, orthanc_file
 from tests.helpers.studies import make_study
 from viewer.net.dicomweb import DicomWebClient, WebTarget
-from viewer.net.store_scu import Category, StoreTarget
+from viewer.net.storage_scu import Category, StoreTarget
 from viewer.tasks import send as task
 
 pytestmark = pytest.mark.peers

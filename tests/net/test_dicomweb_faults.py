@@ -18,7 +18,7 @@ from pydicom import dcmread
 from viewer.errors import NetError, UsageError
 from viewer.net import _multipart
 from viewer.net.dicomweb import DicomWebClient, WebTarget
-from viewer.net.store_scu import Category, StoreItem
+from viewer.net.storage_scu import Category, StoreItem
 
 STUDY = "1.2.826.0.1.3680043.8.498.1"
 

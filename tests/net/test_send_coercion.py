@@ -11,7 +11,7 @@ import pytest
 from pydicom import dcmread
 
 from viewer.errors import ReadError
-from viewer.net.store_scu import Category, StoreItem, StoreResult
+from viewer.net.storage_scu import Category, StoreItem, StoreResult
 from viewer.tasks.send import IdentityCoercion, SendReport, collect, load_sent
 
 

@@ -16,8 +16,8 @@ from pynetdicom.sop_class import CTImageStorage, MRImageStorage
 from tests.helpers.peers import free_port
 from viewer.cancel import CancelToken
 from viewer.errors import Cancelled, NetError
-from viewer.net import store_scu
-from viewer.net.store_scu import Category, StoreTarget
+from viewer.net import storage_scu
+from viewer.net.storage_scu import Category, StoreTarget
 
 
 class Scp:
@@ -74,13 +74,13 @@ def _target(scp: Scp) -> StoreTarget:
     return StoreTarget("127.0.0.1", scp.port, "TESTSCP", "SENDTEST", timeout=10)
 
 
-def _items(*paths: Path) -> list[store_scu.StoreItem]:
-    return list(store_scu.iter_items(list(paths)))
+def _items(*paths: Path) -> list[storage_scu.StoreItem]:
+    return list(storage_scu.iter_items(list(paths)))
 
 
 def test_rejected_sop_class_fails_only_its_instances(corpus: Path, ct_only_scp: Scp) -> None:
     items = _items(corpus / "series" / "ct_stack_40", corpus / "mr" / "MR_small.dcm", corpus / "ct" / "CT_small.dcm")
-    results = list(store_scu.send(_target(ct_only_scp), items))
+    results = list(storage_scu.send(_target(ct_only_scp), items))
     assert len(results) == len(items)
     failed = [r for r in results if r.category == Category.FAILURE]
     assert [r.item.sop_class_uid for r in failed] == [MRImageStorage]
@@ -99,7 +99,7 @@ def test_compressed_is_decompressed_for_uncompressed_only_peer(corpus: Path, imp
     paths = [corpus / "ts" / "MR_small_jp2klossless.dcm", corpus / "ts" / "MR_small_RLE.dcm",
              corpus / "ts" / "MR_small_bigendian.dcm", corpus / "ts" / "MR_small_implicit.dcm"]
     items = _items(*paths)
-    results = list(store_scu.send(_target(implicit_only_scp), items))
+    results = list(storage_scu.send(_target(implicit_only_scp), items))
     assert [r.category for r in results] == [Category.SUCCESS] * 4, [r.message for r in results]
     for r in results:
         src = dcmread(r.item.path)
@@ -112,7 +112,7 @@ def test_warning_kept_apart_from_failure(corpus: Path, ct_only_scp: Scp) -> None
     items = _items(corpus / "series" / "ct_stack_40")[:4]
     ct_only_scp.status_for[items[1].sop_instance_uid] = 0xB000  # coercion of data elements
     ct_only_scp.status_for[items[2].sop_instance_uid] = 0xA700  # out of resources
-    results = list(store_scu.send(_target(ct_only_scp), items))
+    results = list(storage_scu.send(_target(ct_only_scp), items))
     assert [r.category for r in results] == [Category.SUCCESS, Category.WARNING, Category.FAILURE,
                                              Category.SUCCESS]
     assert [r.status for r in results] == [0, 0xB000, 0xA700, 0]
@@ -124,13 +124,13 @@ def test_cancel_between_instances(corpus: Path, ct_only_scp: Scp) -> None:
     cancel = CancelToken()
     seen = []
 
-    def progress(result: store_scu.StoreResult, done: int, total: int) -> None:
+    def progress(result: storage_scu.StoreResult, done: int, total: int) -> None:
         seen.append(done)
         if done == 3:
             cancel.cancel()
 
     with pytest.raises(Cancelled):
-        list(store_scu.send(_target(ct_only_scp), items, progress=progress, cancel=cancel))
+        list(storage_scu.send(_target(ct_only_scp), items, progress=progress, cancel=cancel))
     assert seen == [1, 2, 3]
     assert len(ct_only_scp.received) == 3
 
@@ -138,13 +138,13 @@ def test_cancel_between_instances(corpus: Path, ct_only_scp: Scp) -> None:
 def test_no_peer_is_a_clear_net_error(corpus: Path) -> None:
     items = _items(corpus / "ct" / "CT_small.dcm")
     with pytest.raises(NetError, match="cannot connect to NOBODY@127.0.0.1:[0-9]+: Connection refused"):
-        list(store_scu.send(StoreTarget("127.0.0.1", free_port(), "NOBODY", timeout=3), items))
+        list(storage_scu.send(StoreTarget("127.0.0.1", free_port(), "NOBODY", timeout=3), items))
 
 
 def test_plan_splits_over_128_contexts() -> None:
-    items = [store_scu.StoreItem(Path(f"/x/{i}"), f"1.2.3.{i}", f"1.2.4.{i}", ExplicitVRLittleEndian)
-             for i in range(200)] + [store_scu.StoreItem(Path("/y"), "1.2.3.0", "1.2.5", JPEG2000Lossless)]
-    groups = store_scu.plan(items)
+    items = [storage_scu.StoreItem(Path(f"/x/{i}"), f"1.2.3.{i}", f"1.2.4.{i}", ExplicitVRLittleEndian)
+             for i in range(200)] + [storage_scu.StoreItem(Path("/y"), "1.2.3.0", "1.2.5", JPEG2000Lossless)]
+    groups = storage_scu.plan(items)
     assert len(groups) == 2
     assert all(len(g.contexts) <= 128 for g in groups)
     assert sorted(i.sop_instance_uid for g in groups for i in g.items) == sorted(i.sop_instance_uid for i in items)
@@ -158,7 +158,7 @@ def test_plan_splits_over_128_contexts() -> None:
 
 def test_parallel_associations_send_everything_once(corpus: Path, ct_only_scp: Scp) -> None:
     items = _items(corpus / "series" / "ct_stack_40", corpus / "mr" / "MR_small.dcm")
-    results = list(store_scu.send(_target(ct_only_scp), items, associations=3))
+    results = list(storage_scu.send(_target(ct_only_scp), items, associations=3))
     assert sorted(r.item.sop_instance_uid for r in results) == sorted(i.sop_instance_uid for i in items)
     assert ct_only_scp.associations == 3
     assert {r.item.sop_instance_uid for r in results if r.category == Category.SUCCESS} == set(ct_only_scp.received)
@@ -169,12 +169,12 @@ def test_parallel_cancel(corpus: Path, ct_only_scp: Scp) -> None:
     items = _items(corpus / "series" / "ct_stack_40")
     cancel = CancelToken()
 
-    def progress(result: store_scu.StoreResult, done: int, total: int) -> None:
+    def progress(result: storage_scu.StoreResult, done: int, total: int) -> None:
         if done == 5:
             cancel.cancel()
 
     with pytest.raises(Cancelled):
-        list(store_scu.send(_target(ct_only_scp), items, progress=progress, cancel=cancel, associations=2))
+        list(storage_scu.send(_target(ct_only_scp), items, progress=progress, cancel=cancel, associations=2))
     assert 5 <= len(ct_only_scp.received) < len(items)
 
 
@@ -183,7 +183,7 @@ def test_configured_node_and_calling_aet(corpus: Path, ct_only_scp: Scp) -> None
 
     node = DimseNode("test", "TESTSCP", "127.0.0.1", ct_only_scp.port, timeouts=Timeouts.uniform(10))
     items = _items(corpus / "ct" / "CT_small.dcm")
-    results = list(store_scu.send(node, items, calling_aet="PANELAE"))
+    results = list(storage_scu.send(node, items, calling_aet="PANELAE"))
     assert [r.category for r in results] == [Category.SUCCESS]
     assert list(ct_only_scp.received) == [items[0].sop_instance_uid]
     assert ct_only_scp.callers == ["PANELAE"]
@@ -224,11 +224,11 @@ def test_peer_abort_ends_send_and_resume_sends_the_rest(corpus: Path, tmp_path: 
 
 def test_bare_dataset_and_broken_files(corpus: Path, ct_only_scp: Scp) -> None:
     skipped: list[Path] = []
-    items = list(store_scu.iter_items([corpus / "nometa", corpus / "broken"], skipped))
+    items = list(storage_scu.iter_items([corpus / "nometa", corpus / "broken"], skipped))
     # non-DICOM and unparseable files are skipped, not sent (oracle: the corpus MANIFEST says
     # which files pydicom reads only with force=True)
     assert {p.name for p in skipped} >= {"not_dicom.txt", "not_dicom.png", "zero_bytes.dcm", "garbage_random.dcm"}
-    results = {r.item.path.name: r for r in store_scu.send(_target(ct_only_scp), items)}
+    results = {r.item.path.name: r for r in storage_scu.send(_target(ct_only_scp), items)}
     bare = results["ct_raw_implicit_no_meta.dcm"]
     assert bare.category == Category.SUCCESS, bare.message
     src = dcmread(corpus / "nometa" / "ct_raw_implicit_no_meta.dcm", force=True)
@@ -258,7 +258,7 @@ def test_more_sop_classes_than_contexts_use_several_associations(tmp_path: Path)
     gen = _start([(sop, [ExplicitVRLittleEndian, ImplicitVRLittleEndian]) for sop in classes])
     scp = next(gen)
     try:
-        results = list(store_scu.send(_target(scp), _items(tmp_path)))
+        results = list(storage_scu.send(_target(scp), _items(tmp_path)))
         assert [r.category for r in results] == [Category.SUCCESS] * len(classes), \
             [r.message for r in results if r.message][:3]
         assert scp.associations == 2  # 140 contexts do not fit in one (PS3.8 9.3.2.2: 128)
@@ -272,7 +272,7 @@ def test_deflated_is_inflated_for_a_peer_without_deflate(corpus: Path) -> None:
     gen = _start([(str(src.SOPClassUID), [ImplicitVRLittleEndian])])
     scp = next(gen)
     try:
-        results = list(store_scu.send(_target(scp), _items(corpus / "ts" / "image_dfl.dcm")))
+        results = list(storage_scu.send(_target(scp), _items(corpus / "ts" / "image_dfl.dcm")))
         assert [r.category for r in results] == [Category.SUCCESS], results[0].message
         got = scp.received[str(src.SOPInstanceUID)]
         assert got.file_meta.TransferSyntaxUID == ImplicitVRLittleEndian

@@ -36,7 +36,7 @@ from viewer.net.print_scu import PrintAssociation, PrinterAddress
 from viewer.net.probe import PROBE_CLASSES, ROLE_CLASSES, probe
 from viewer.net.storage_scp import StorageSCP
 from viewer.dicom.local_store import LocalStore
-from viewer.net.store_scu import _contexts_for
+from viewer.net.storage_scu import _contexts_for
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "conformance.md"
 TEXT = DOC.read_text(encoding="utf-8")

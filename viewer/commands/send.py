@@ -12,7 +12,7 @@ from viewer.commands._dicomweb import add_web_arguments
 from viewer.errors import NetError, UsageError
 
 if TYPE_CHECKING:
-    from viewer.net.store_scu import StoreResult
+    from viewer.net.storage_scu import StoreResult
 
 HELP = "send DICOM files/folders (e.g. a CD) to a node (C-STORE) or a DICOMweb URL (STOW-RS)"
 
@@ -82,7 +82,7 @@ def _split_target(values: list[str]) -> tuple[str, int | None, list[str]]:
 def run(args: argparse.Namespace) -> int:
     from viewer.commands._common import existing_paths
     from viewer.net.dicomweb import DicomWebClient, WebTarget
-    from viewer.net.store_scu import StoreTarget
+    from viewer.net.storage_scu import StoreTarget
     from viewer.tasks import send as task
 
     host, port, raw_paths = _split_target(args.target)

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from viewer.cancel import CancelToken, is_cancelled
 from viewer.errors import Cancelled, NetError, UsageError
 from viewer.net import _multipart
-from viewer.net.store_scu import Category, StoreItem, StoreResult
+from viewer.net.storage_scu import Category, StoreItem, StoreResult
 
 if TYPE_CHECKING:
     import requests
@@ -431,7 +431,7 @@ class DicomWebClient:
         study_uid : str, optional
             POST to ``studies/{uid}`` (the server then refuses other studies).
         progress, cancel, modify
-            As in :func:`viewer.net.store_scu.send`.
+            As in :func:`viewer.net.storage_scu.send`.
         batch_bytes : int
             Bound on the size of one request.
 
@@ -673,7 +673,7 @@ def _file_bytes(item: StoreItem, modify: Callable[[Dataset], Dataset] | None) ->
         return item.path.read_bytes()
     import io
 
-    from viewer.net.store_scu import read_dataset
+    from viewer.net.storage_scu import read_dataset
 
     ds = read_dataset(item)
     if modify is not None:

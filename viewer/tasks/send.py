@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, Union
 from viewer.cancel import CancelToken
 from viewer.dicom.media_paths import not_regular, walk_files
 from viewer.errors import Cancelled, ReadError, ViewerError
-from viewer.net import store_scu
-from viewer.net.store_scu import Category, StoreItem, StoreResult, StoreTarget
+from viewer.net import storage_scu
+from viewer.net.storage_scu import Category, StoreItem, StoreResult, StoreTarget
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -103,7 +103,7 @@ class SendReport:
     error: str = ""
 
     def count(self, category: str) -> int:
-        """Number of results of one :class:`~viewer.net.store_scu.Category`."""
+        """Number of results of one :class:`~viewer.net.storage_scu.Category`."""
         return sum(1 for r in self.results if r.category == category)
 
     @property
@@ -180,7 +180,7 @@ def collect(paths: Iterable[Path]) -> tuple[list[StoreItem], list[Path]]:
             else:
                 log.warning("%s: %s", f, why)
                 skipped.append(f)
-    items = list(store_scu.iter_items(files, skipped))
+    items = list(storage_scu.iter_items(files, skipped))
     seen: set[str] = set()
     unique = []
     for item in items:  # a CD may hold a file twice (copies); send each instance once
@@ -239,7 +239,7 @@ def _destination(destination: Destination, calling_aet: str
 
     def cstore(todo: Sequence[StoreItem], *, cancel: CancelToken | None = None,
                modify: Callable[[Dataset], Dataset] | None = None, associations: int = 1) -> Iterator[StoreResult]:
-        return store_scu.send(node, todo, calling_aet=calling_aet, cancel=cancel, modify=modify,
+        return storage_scu.send(node, todo, calling_aet=calling_aet, cancel=cancel, modify=modify,
                               associations=associations)
 
     return name, cstore, owned
@@ -303,7 +303,7 @@ def send(destination: Destination, items: Sequence[StoreItem], *,
         ``progress(result, done, total)`` after each instance.
     cancel : viewer.cancel.CancelToken, optional
     associations : int
-        Parallel C-STORE associations (see :func:`viewer.net.store_scu.send`).
+        Parallel C-STORE associations (see :func:`viewer.net.storage_scu.send`).
     calling_aet : str
         Our AE title towards a ``DimseNode``.
 
