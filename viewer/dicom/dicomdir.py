@@ -328,8 +328,8 @@ def read_dicomdir(path: str | os.PathLike[str], cancel: CancelToken | None = Non
     """All of :func:`iter_dicomdir` at once, as a :class:`DicomdirListing`."""
     listing = DicomdirListing(Path(path))
     for item in iter_dicomdir(path, cancel, fast):
-        if item.kind == "instance":
-            listing.instances.append(item.instance)  # type: ignore[arg-type]
+        if item.kind == "instance" and item.instance is not None:
+            listing.instances.append(item.instance)
         elif item.kind == "missing":
             listing.missing.append((item.path, item.message))
         elif item.kind == "error":

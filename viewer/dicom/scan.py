@@ -351,12 +351,13 @@ def scan(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
 
 def load_tree(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
               cancel: CancelToken | None = None,
-              on_event: Callable[[ScanEvent], None] | None = None, **options: object) -> StudyTree:
+              on_event: Callable[[ScanEvent], None] | None = None, *, use_dicomdir: bool = True,
+              workers: int = 1, progress_interval: float = 0.1) -> StudyTree:
     """Scan everything, then return the :class:`StudyTree` (errors in ``tree.errors``).
 
     Parameters
     ----------
-    paths, cancel, **options
+    paths, cancel, use_dicomdir, workers, progress_interval
         As for :func:`scan`.
     on_event : callable, optional
         Called with every event (e.g. for progress).
@@ -367,7 +368,7 @@ def load_tree(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
         When ``cancel`` was set before the scan ended.
     """
     tree = StudyTree()
-    for event in scan(paths, cancel, **options):  # type: ignore[arg-type]
+    for event in scan(paths, cancel, use_dicomdir=use_dicomdir, workers=workers, progress_interval=progress_interval):
         if on_event is not None:
             on_event(event)
         if event.kind is EventKind.INSTANCE and event.instance is not None:
