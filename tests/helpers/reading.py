@@ -97,3 +97,40 @@ def write_text_sr(folder: Path, *, study: str | None = None, number: int = 90,
     p = folder / f"SR{number:02d}.dcm"
     ds.save_as(p, enforce_file_format=True)
     return p
+
+
+def write_enhanced_stack(path: Path, n: int, *, spacing: float = 2.0, z0: float = 0.0, size: int = 32,
+                         base: int = 1000, step: int = 10, for_uid: str | None = None, study: str | None = None,
+                         patient: tuple[str, str] = ("TEST^READING", "R1"), number: int = 7) -> Path:
+    """One Enhanced CT instance of ``n`` axial frames, ``spacing`` mm apart from ``z0``: positions
+    only in the Per-frame Plane Position functional groups (PS3.3 C.7.6.16.2.3), orientation and
+    spacing in the shared groups; frame ``k`` stores ``base + step * k``."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence as Seq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds = _base("1.2.840.10008.5.1.4.1.1.2.1", "CT", study or generate_uid(), generate_uid(), number, 0, patient)
+    ds.FrameOfReferenceUID = for_uid or generate_uid()
+    ds.NumberOfFrames = n
+    ds.Rows = ds.Columns = size
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+    shared = Dataset()
+    orient, measures, voi = Dataset(), Dataset(), Dataset()
+    orient.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    measures.PixelSpacing, measures.SliceThickness = [0.5, 0.5], str(spacing)
+    voi.WindowCenter, voi.WindowWidth = 40, 400
+    shared.PlaneOrientationSequence, shared.PixelMeasuresSequence = Seq([orient]), Seq([measures])
+    shared.FrameVOILUTSequence = Seq([voi])
+    ds.SharedFunctionalGroupsSequence = Seq([shared])
+    per = []
+    for k in range(n):
+        item, pos = Dataset(), Dataset()
+        pos.ImagePositionPatient = [-100.0, -100.0, round(z0 + spacing * k, 4)]
+        item.PlanePositionSequence = Seq([pos])
+        per.append(item)
+    ds.PerFrameFunctionalGroupsSequence = Seq(per)
+    ds.PixelData = np.stack([np.full((size, size), base + step * k, np.uint16) for k in range(n)]).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path

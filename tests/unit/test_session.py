@@ -162,3 +162,25 @@ def test_window_link_stays_within_a_modality() -> None:
     s.links.window = True
     ct.set_window(40, 400, "Soft tissue")
     assert mr.window is None
+
+
+def test_series_without_pixel_data_are_told_apart() -> None:
+    from types import SimpleNamespace
+
+    from viewer.session.frames import has_pixel_data, no_pixels_reason, series_label
+
+    def inst(sop: str, rows: int | None = 512) -> SimpleNamespace:
+        return SimpleNamespace(sop_class_uid=sop, rows=rows, header_loaded=True)
+
+    sr = SimpleNamespace(instances=[inst("1.2.840.10008.5.1.4.1.1.88.22", None)], modality="SR",
+                         series_number=90, series_description="Report")
+    pdf = SimpleNamespace(instances=[inst("1.2.840.10008.5.1.4.1.1.104.1", None)], modality="DOC",
+                          series_number=None, series_description="")
+    ko = SimpleNamespace(instances=[inst("1.2.840.10008.5.1.4.1.1.88.59", None)], modality="KO",
+                         series_number=3, series_description="")
+    ct = SimpleNamespace(instances=[inst("1.2.840.10008.5.1.4.1.1.2")], modality="CT", series_number=1,
+                         series_description="")
+    assert not has_pixel_data(sr) and not has_pixel_data(pdf) and not has_pixel_data(ko) and has_pixel_data(ct)
+    assert no_pixels_reason(sr) == "Structured report (1 instance): no image to show."
+    assert no_pixels_reason(pdf).startswith("Encapsulated PDF") and "Key object selection" in no_pixels_reason(ko)
+    assert series_label(sr) == "Series 90 (SR, Report)" and series_label(pdf) == "Series (DOC)"

@@ -19,6 +19,7 @@ image coordinates ``(x, y) = (column, row)``; pixel (r, c) covers [c, c+1) x [r,
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -115,6 +116,7 @@ class Viewport(QWidget):
         self._overlay_known: dict[int, tuple[Any, bool]] = {}
         self._applying_range = False
         self._message_shown: tuple[str, str] | None = None
+        self._planes_read: set[str] = set()  #: multi-frame files whose frame planes were read
         self._open_default_window = False  #: the next frame shown is a new series' first
 
         self.view = pg.GraphicsView()
@@ -447,6 +449,7 @@ class Viewport(QWidget):
         self._refresh_pixel_text()
         self._update_cursor_marker()
         self._refresh_annotations()
+        self._learn_frame_planes(item)
         self.image_shown.emit(item.ref)
         self.current_changed.emit(item.ref.path, item.ref.frame_index)
 
@@ -626,6 +629,42 @@ class Viewport(QWidget):
         """Image coordinates -> scene position (for tests and tools)."""
         self._settle()
         return self.anchor.mapToScene(QPointF(x, y))
+
+    def _learn_frame_planes(self, item: LoadedFrame) -> None:
+        """Give the frames of a multi-frame instance their planes in the view state.
+
+        The study model keeps one position per instance, so the stack holds none for the
+        frames of an enhanced image, where each frame has its own (Plane Position functional
+        group, PS3.3 C.7.6.16.2.3); linked scrolling and the 3D cursor need them. They are
+        read from the header once, in the decode pool, when the instance is first shown.
+        """
+        path = item.ref.path
+        frames = self.state.frames
+        if item.num_frames < 2 or path in self._planes_read:
+            return
+        missing = [f for f in frames if f.path == path and f.position is None]
+        if not missing:
+            return
+        self._planes_read.add(path)
+        ds = item.dataset
+
+        def work() -> list[tuple[Any, Any, Any]]:
+            from viewer.tasks.export import frame_plane
+
+            return [frame_plane(ds, f.frame_index) for f in missing]
+
+        def done(planes: list[tuple[Any, Any, Any]]) -> None:
+            if self.state.frames is not frames:
+                return  # another stack by now
+            known = {(f.path, f.frame_index): p for f, p in zip(missing, planes) if p[0] is not None}
+            if not known:
+                return
+            self.state.replace_frames([
+                dataclasses.replace(f, position=known[key][0], orientation=known[key][1] or f.orientation,
+                                    spacing=known[key][2] or f.spacing)
+                if (key := (f.path, f.frame_index)) in known else f for f in frames])
+
+        run_in(self._pools, self._pools.decode, work, on_result=done, owner=self)
 
     # ------------------------------------------------------------------ 3D cursor
     def patient_point(self, x: float, y: float) -> tuple[float, float, float] | None:
