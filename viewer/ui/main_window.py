@@ -609,7 +609,7 @@ class MainWindow(QMainWindow):
         others = [v for v in self.grid.visible_viewports() if v is not vp and v.frame_count and not v.state.message]
         if others:
             shown = next((v for v in others if v.current is not None), None)
-            if shown is not None:
+            if shown is not None and shown.current is not None:
                 self._on_image_shown(shown, shown.current.ref)
             return
         self._awaiting_first_image = False
