@@ -73,11 +73,14 @@ class ViewState(EventedModel):
     cine_mode : str
         ``loop``, ``bounce`` or ``once``.
     playing : bool
+    document : str
+        The file of a structured report or encapsulated document (PDF, CDA) shown instead of
+        images ("" when none): the viewport area shows the document, not the last image.
     """
 
     FIELDS = ("series_uid", "frames", "index", "window", "window_name", "zoom", "pan", "rotation", "flip_h",
               "flip_v", "invert", "shutter", "show_overlays", "show_annotations", "tool", "selected",
-              "message", "note", "cine_fps", "cine_mode", "playing")
+              "message", "note", "cine_fps", "cine_mode", "playing", "document")
 
     def __init__(self) -> None:
         super().__init__()
@@ -102,6 +105,7 @@ class ViewState(EventedModel):
         self.cine_fps: float | None = None
         self.cine_mode = "loop"
         self.playing = False
+        self.document = ""
         self.measurements: dict[ImageKey, list[Measurement]] = {}
 
     # ------------------------------------------------------------------ stack
@@ -110,7 +114,8 @@ class ViewState(EventedModel):
         self.playing = False
         self.series_uid = series_uid
         self.frames = list(frames)
-        self.update(window=None, window_name="", zoom=None, pan=None, selected=None, message="", note="")
+        self.update(window=None, window_name="", zoom=None, pan=None, selected=None, message="", note="",
+                    document="")
         # Announce the index even when it is the same number: it is another image now.
         self.__dict__["index"] = -1
         self.index = max(0, min(start, len(self.frames) - 1)) if self.frames else 0
@@ -128,7 +133,13 @@ class ViewState(EventedModel):
         """Show nothing (and say why)."""
         self.playing = False
         self.update(series_uid="", frames=[], index=0, window=None, window_name="", zoom=None, pan=None,
-                    selected=None, message=message, note="")
+                    selected=None, message=message, note="", document="")
+
+    def show_document(self, path: str, message: str = "") -> None:
+        """Show a report or document (its file) instead of images; ``message`` says what it is
+        (for the viewport's text while the document loads, and if it cannot be shown)."""
+        self.clear(message)
+        self.document = str(path)
 
     @property
     def current(self) -> FrameRef | None:

@@ -159,6 +159,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Open a file, a folder or a DICOMDIR (File menu, or drop it here)")
 
         self._build_menus()
+        from viewer.ui.document_view import DocumentController
+
+        self.documents = DocumentController(self)  #: reports and PDFs shown over viewports
         for vp in self.grid.viewports:
             self._wire(vp)
         self._restore()
@@ -457,6 +460,12 @@ class MainWindow(QMainWindow):
         uid = str(getattr(series, "series_instance_uid", "") or "")
         if not has_pixel_data(series):
             self._shown.pop(id(vp), None)
+            from viewer.ui.document_view import document_of
+
+            document = document_of(series)  # a report or PDF shows over the viewport
+            if document:
+                vp.state.show_document(document, f"{series_label(series)}\nLoading the document…")
+                return
             vp.state.clear(message=f"{series_label(series)}\n{no_pixels_reason(series)}")
             return
         vp.set_frames(series_frames(series), series_uid=uid)
