@@ -140,7 +140,7 @@ def test_printer_refuses_row_layout_film_box_0106_and_cleans_up(gray, corpus):
     job, _ = build_job(ct_refs(corpus, 3), FilmBoxSpec(display_format="ROW\\2,1"), FilmSessionSpec(), profile, bits=8)
     before = gray.log_path.read_text(errors="replace").count("N-DELETE RQ")
     with pytest.raises(PrintError) as exc:
-        run_print_job(job, profile)
+        run_print_job(job, profile, adapt=False)
     assert exc.value.status == 0x0106
     assert "N-CREATE Film Box" in str(exc.value) and "0x0106" in str(exc.value)
     assert gray.stored_prints() == []

@@ -221,12 +221,26 @@ def test_annotations_dropped_when_printer_rejects_the_class(corpus):
     try:
         job = gray_job(1, "STANDARD\\1,1", annotations={1: "X"})
         job.films[0].box.annotation_display_format_id = "ANNOTATION"
-        report = run_print_job(job, profile_for(fake))
+        report = run_print_job(job, profile_for(fake), adapt=False)
     finally:
         fake.stop()
     assert any("annotation" in w for w in report.warnings)
     assert fake.of("N-SET", uids.ANNOTATION_BOX) == []
     assert "AnnotationDisplayFormatID" not in fake.of("N-CREATE", uids.FILM_BOX)[0]
+
+
+def test_annotations_become_the_film_session_label_when_the_class_is_rejected(corpus):
+    fake = FakePrinter(free_port(), supported=(uids.GRAYSCALE_META,)).start()
+    try:
+        job = gray_job(1, "STANDARD\\1,1", annotations={1: "PATIENT^TEST"})
+        job.session.label = None
+        job.films[0].box.annotation_display_format_id = "ANNOTATION"
+        report = run_print_job(job, profile_for(fake))
+    finally:
+        fake.stop()
+    assert any("Film Session Label" in a for a in report.adapted)
+    assert str(fake.of("N-CREATE", uids.FILM_SESSION)[0].FilmSessionLabel) == "PATIENT^TEST"
+    assert fake.of("N-SET", uids.ANNOTATION_BOX) == []
 
 
 def test_color_falls_back_to_gray_when_color_rejected(corpus):

@@ -98,11 +98,8 @@ def test_jobs_run_one_at_a_time_in_order(qtbot, print_scp, corpus):
     dlg = make_dialog(qtbot, ct_images(corpus, 2), profile)
     dlg.layout_combo.setCurrentText("STANDARD\\1,2")
     finished: list[int] = []
-    ids = []
-    for _ in range(3):
-        jid = dlg.print_now()
-        dlg.workers[jid].signals.finished.connect(lambda j=jid: finished.append(j))
-        ids.append(jid)
+    dlg.queue.finished.connect(lambda j, ok, text: finished.append(j))
+    ids = [dlg.print_now() for _ in range(3)]
     qtbot.waitUntil(lambda: len(finished) == 3, timeout=60000)
     assert finished == ids
     assert all(j in dlg.reports for j in ids)

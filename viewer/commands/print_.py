@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from viewer.commands._common import existing_paths
-from viewer.errors import UsageError
+from viewer.errors import ReadError, UsageError
 
 if TYPE_CHECKING:
     from viewer.film.profile import PrinterProfile
@@ -29,7 +29,9 @@ def _annotation(text: str) -> tuple[int, str]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("host", help="printer host name or address")
     p.add_argument("port", type=int, help="printer TCP port")
-    p.add_argument("files", nargs="+", metavar="FILE", help="DICOM images; one image box per frame, in order")
+    p.add_argument("files", nargs="+", metavar="PATH",
+                   help="DICOM files, folders or DICOMDIRs; one image box per frame, in the browser's order "
+                        "(patient, study, series, then position)")
     p.add_argument("--aec", metavar="AET", help="called AE title of the printer (default: the profile's)")
     p.add_argument("--aet", metavar="AET", help="our calling AE title (default: the profile's, else VIEWER)")
     p.add_argument("--printer", metavar="PROFILE",
@@ -71,6 +73,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    choices=("IDENTITY", "LIN_OD", "NONE"), default="IDENTITY",
                    help="Presentation LUT shape, or NONE (default IDENTITY)")
     g = p.add_argument_group("protocol")
+    g.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=True,
+                   help="when the printer refuses a value, retry in the same association without it or with "
+                        "what the printer takes (Presentation LUT level, 8 bit, its default film size or layout, "
+                        "annotations as label or burnt in) and report what changed (default: adapt)")
     g.add_argument("--timeout", type=float, default=30.0, metavar="S", help="bound of every wait (default 30)")
     g.add_argument("--job-timeout", type=float, default=60.0, metavar="S",
                    help="how long to follow the print job status (default 60)")
@@ -133,11 +139,10 @@ def _base_profile(args: argparse.Namespace) -> PrinterProfile:
 
 
 def run(args: argparse.Namespace) -> int:
-    from viewer.dicom.frames import open_frames
     from viewer.film.enums import FilmOrientation, Polarity, PresentationLUTShape, PrintPriority
     from viewer.film.layout import parse_display_format
     from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
-    from viewer.tasks.print_films import ImageRef, build_job, run_print_job
+    from viewer.tasks.print_queue import JobStore, run_job
 
     if not 0 < args.port < 65536:
         raise UsageError(f"bad port {args.port}")
@@ -145,11 +150,20 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--copies must be at least 1")
     parse_display_format(args.layout)
     profile = _profile(args)
-    refs = []
-    for path in existing_paths(args.files):
-        n = open_frames(str(path)).num_frames
-        window = tuple(args.window) if args.window else None
-        refs += [ImageRef(str(path), i, window=window) for i in range(n)]
+    from viewer.tasks.print_films import images_for_print
+
+    refs, errors = images_for_print(existing_paths(args.files))
+    for e in errors:
+        log.warning("not printed: %s", e)
+    if not refs:
+        if errors:
+            raise ReadError(f"nothing to print: {errors[0]}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1
+                                                               else ""))
+        raise UsageError("nothing to print: no images in " + ", ".join(args.files))
+    if args.window:
+        import dataclasses
+
+        refs = [dataclasses.replace(r, window=(float(args.window[0]), float(args.window[1]))) for r in refs]
     box = FilmBoxSpec(display_format=args.layout, orientation=FilmOrientation(args.orientation),
                       film_size=args.film_size, magnification=args.magnification, smoothing=args.smoothing,
                       border_density=args.border_density, empty_image_density=args.empty_density,
@@ -159,16 +173,17 @@ def run(args: argparse.Namespace) -> int:
     session = FilmSessionSpec(copies=args.copies, priority=PrintPriority(args.priority) if args.priority else None,
                               medium_type=args.medium, film_destination=args.destination, label=args.label)
     plut = None if args.presentation_lut == "NONE" else PresentationLUTShape[args.presentation_lut]
-    job, warnings = build_job(refs, box, session, profile, bits=args.bits, color=args.color,
-                              polarity=Polarity(args.polarity), true_size=args.true_size,
-                              annotations=dict(args.annotation), presentation_lut=plut, burn_in=args.burn_in)
-    for w in warnings:
-        log.warning("%s", w)
-    report = run_print_job(job, profile, timeout=args.timeout, job_timeout=args.job_timeout,
-                           follow_job=not args.no_job_status)
-    report.warnings = warnings + [w for w in report.warnings if w not in warnings]
+    options = {"bits": args.bits, "color": args.color, "polarity": Polarity(args.polarity),
+               "true_size": args.true_size, "annotations": dict(args.annotation), "presentation_lut": plut,
+               "burn_in": args.burn_in}
+    # The job goes into the application's print queue, so the GUI's queue window lists it
+    # (with the films printed) even when this program is stopped in the middle.
+    store = JobStore()
+    job = store.add(refs, box, session, profile, options, adapt=args.adapt)
+    report = run_job(store, job.id, timeout=args.timeout, job_timeout=args.job_timeout,
+                     follow_job=not args.no_job_status)
     if args.json:
-        json.dump(report.to_dict(), sys.stdout, indent=1)
+        json.dump(report.to_dict() | {"job": job.id, "images": len(refs)}, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         print(f"printer {report.printer}: status {report.printer_status or '?'}"
@@ -176,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
         for f in report.films:
             info = f" ({f.execution_status_info})" if f.execution_status_info else ""
             print(f"film {f.number}: {f.image_boxes} image boxes, {f.execution_status}{info}")
+        for a in report.adapted:
+            print(f"adapted: {a}")
         for w in report.warnings:
             print(f"warning: {w}")
     return 0 if report.ok else 1

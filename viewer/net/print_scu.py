@@ -100,6 +100,18 @@ def _offending(rsp: Dataset) -> str:
     return ("; " + "; ".join(parts)) if parts else ""
 
 
+def _offending_tags(rsp: Dataset) -> list[int]:
+    """Attribute Identifier List (0000,1005) of a response, as ints."""
+    if "AttributeIdentifierList" not in rsp:
+        return []
+    value = rsp.AttributeIdentifierList
+    items = value if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") else [value]
+    try:
+        return [int(t) for t in items]
+    except (TypeError, ValueError):
+        return []
+
+
 def _no_delay(assoc: Association) -> None:
     """Disable Nagle's algorithm on the association's socket.
 
@@ -152,6 +164,43 @@ class PrintAssociation:
         self._lock = threading.Lock()
         self._reject: str | None = None
         self._sent_at = time.monotonic()
+        self._message_id = 0
+        #: Message IDs used, in order (each request has its own, PS3.7 9.1.1.1)
+        self.message_ids: list[int] = []
+        #: the status and offending attributes of the last failure response
+        self.last_status = 0
+        self.last_offending: list[int] = []
+
+    def _pause_reactor(self) -> None:
+        """Make sure pynetdicom's reactor thread is really paused before a request is sent.
+
+        pynetdicom pauses its reactor by clearing an event and polling a flag the reactor sets
+        *before* it waits on that event; when the event was still set, the flag is briefly
+        true while the reactor runs on, takes the printer's quick response off the queue as
+        an "unexpected service message" and the request waits until the DIMSE timeout
+        (seen with dcmprscp on loopback). Here the event is cleared first and the flag must
+        read true twice, 0.5 ms apart: the second time the reactor is blocked on the event.
+        """
+        assoc = self._assoc
+        checkpoint = getattr(assoc, "_reactor_checkpoint", None)
+        if assoc is None or checkpoint is None or not hasattr(assoc, "_is_paused"):
+            return
+        checkpoint.clear()
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            if assoc._is_paused:
+                time.sleep(0.0005)
+                if assoc._is_paused:
+                    return
+            else:
+                time.sleep(0.0002)
+
+    def _next_id(self) -> int:
+        """A new Message ID (0000,0110) for the next request: unique on this association (PS3.7 9.1.1.1)."""
+        self._pause_reactor()  # every request takes a new Message ID just before it is sent
+        self._message_id = self._message_id % 0xFFFF + 1
+        self.message_ids.append(self._message_id)
+        return self._message_id
 
     # ------------------------------------------------------------------ association
     @property
@@ -311,6 +360,8 @@ class PrintAssociation:
             raise PrintError(f"{step}: no answer from printer {self.where} within {self.address.timeout:g} s; "
                              "association aborted", category="Failure")
         code = int(rsp.Status)
+        self.last_status = code
+        self.last_offending = _offending_tags(rsp)
         if code == 0x0000:
             log.debug("print: %s OK", step)
             return code
@@ -339,7 +390,8 @@ class PrintAssociation:
         self._require(self.meta_uid, "N-GET Printer")
         tags = [BaseTag(t) for t in map(tag_for_keyword, keywords or []) if t is not None]
         self._sent_at = time.monotonic()
-        st, ds = self._established().send_n_get(tags, PRINTER, PRINTER_INSTANCE, meta_uid=self.meta_uid)
+        st, ds = self._established().send_n_get(tags, PRINTER, PRINTER_INSTANCE, msg_id=self._next_id(),
+                                                meta_uid=self.meta_uid)
         self._check("N-GET Printer", st)
         return ds if ds is not None else Dataset()
 
@@ -357,7 +409,7 @@ class PrintAssociation:
         with self._lock:
             self._last_created_uid = None
         self._sent_at = time.monotonic()
-        st, attrs = self._established().send_n_create(ds, class_uid, uid, meta_uid=meta)
+        st, attrs = self._established().send_n_create(ds, class_uid, uid, msg_id=self._next_id(), meta_uid=meta)
         self._check(step, st)
         with self._lock:
             returned = self._last_created_uid
@@ -369,7 +421,7 @@ class PrintAssociation:
         meta = self.meta_uid if on_meta else None
         self._require(meta or class_uid, step)
         self._sent_at = time.monotonic()
-        st, attrs = self._established().send_n_set(ds, class_uid, instance_uid, meta_uid=meta)
+        st, attrs = self._established().send_n_set(ds, class_uid, instance_uid, msg_id=self._next_id(), meta_uid=meta)
         self._check(step, st)
         return attrs if attrs is not None else Dataset()
 
@@ -380,7 +432,7 @@ class PrintAssociation:
         self._require(self.meta_uid, step)
         self._sent_at = time.monotonic()
         st, attrs = self._established().send_n_action(None, action_type, class_uid, instance_uid,
-                                                      meta_uid=self.meta_uid)
+                                                      msg_id=self._next_id(), meta_uid=self.meta_uid)
         self._check(step, st)
         return attrs if attrs is not None else Dataset()
 
@@ -392,7 +444,7 @@ class PrintAssociation:
         self._require(meta or class_uid, step)
         tags = [BaseTag(t) for t in map(tag_for_keyword, keywords) if t is not None]
         self._sent_at = time.monotonic()
-        st, ds = self._established().send_n_get(tags, class_uid, instance_uid, meta_uid=meta)
+        st, ds = self._established().send_n_get(tags, class_uid, instance_uid, msg_id=self._next_id(), meta_uid=meta)
         self._check(step, st)
         return ds if ds is not None else Dataset()
 
@@ -403,7 +455,7 @@ class PrintAssociation:
         meta = self.meta_uid if on_meta else None
         try:
             self._sent_at = time.monotonic()
-            st = self._established().send_n_delete(class_uid, instance_uid, meta_uid=meta)
+            st = self._established().send_n_delete(class_uid, instance_uid, msg_id=self._next_id(), meta_uid=meta)
             self._check(step, st)
             return True
         except PrintError as exc:

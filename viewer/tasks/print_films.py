@@ -28,11 +28,12 @@ from viewer.film.attributes import (annotation_box_dataset, film_box_dataset, fi
 from viewer.film.compose import paginate, select_indices, true_size_mm
 from viewer.film.enums import ExecutionStatus, Polarity, PresentationLUTShape, PrintJobEvent
 from viewer.film.profile import PrinterProfile, load_profiles, save_profile
+from viewer.film.refusals import Adaptation
 from viewer.film.burnin import Mark
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec, FilmSpec, ImageBoxSpec, PrintJobSpec
 from viewer.film.view import (ViewGeometry, apply_geometry, aspect_pair, point_mapper, resample_linear,
                               rotated_pair, source_crop)
-from viewer.net.print_scu import JobEvent, PrintAssociation, PrinterAddress
+from viewer.net.print_scu import ANNOTATION_BOX, JobEvent, PrintAssociation, PrinterAddress
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +234,10 @@ class PrintReport:
     accepted: dict[str, bool] = field(default_factory=dict)
     films: list[FilmResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: what was changed because the printer refused it (retried in the same association)
+    adapted: list[str] = field(default_factory=list)
+    #: profile fields learnt from the refusals (e.g. {"supports_12_bit": False})
+    learned: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -262,7 +267,7 @@ _EVENT_STATUS = {PrintJobEvent.PENDING: ExecutionStatus.PENDING, PrintJobEvent.P
 
 
 def _follow_job(scu: PrintAssociation, result: FilmResult, timeout: float, progress: Progress | None,
-                cancel: CancelToken | None) -> None:
+                cancel: CancelToken | None, on_film: Callable[[FilmResult], None] | None = None) -> None:
     """Wait for the print job's DONE or FAILURE: N-EVENT-REPORTs, else N-GET Print Job polls.
 
     PS3.4 H.4.4: the printer reports Pending, Printing, Done, Failure as events; a client
@@ -286,16 +291,22 @@ def _follow_job(scu: PrintAssociation, result: FilmResult, timeout: float, progr
                     result.execution_status = status.value
                     if ev.attributes is not None:
                         result.execution_status_info = str(ev.attributes.get("ExecutionStatusInfo", "") or "")
+                    info = f" ({result.execution_status_info})" if result.execution_status_info else ""
                     if progress:
-                        progress(f"film {result.number}: {status.value}", 0.95)
+                        progress(f"print job {status.value}{info}", 0.95)
+                    if on_film is not None:
+                        on_film(result)
             ev = scu.wait_events(0) if not scu.events.empty() else None
         if result.execution_status in (ExecutionStatus.DONE.value, ExecutionStatus.FAILURE.value):
             return
         ds = scu.get(f"N-GET Print Job {result.number}", uids.PRINT_JOB, result.print_job_uid,
                      ["ExecutionStatus", "ExecutionStatusInfo"])
         if ds.get("ExecutionStatus"):
+            before = (result.execution_status, result.execution_status_info)
             result.execution_status = str(ds.ExecutionStatus)
             result.execution_status_info = str(ds.get("ExecutionStatusInfo", "") or "")
+            if on_film is not None and before != (result.execution_status, result.execution_status_info):
+                on_film(result)
         if result.execution_status in (ExecutionStatus.DONE.value, ExecutionStatus.FAILURE.value):
             return
         poll = min(poll * 1.5, 2.0)
@@ -305,12 +316,21 @@ def _follow_job(scu: PrintAssociation, result: FilmResult, timeout: float, progr
 
 def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: CancelToken | None = None,
                   progress: Progress | None = None, on_event: Callable[[JobEvent], None] | None = None,
-                  timeout: float = 30.0, job_timeout: float = 60.0, follow_job: bool = True) -> PrintReport:
+                  timeout: float = 30.0, job_timeout: float = 60.0, follow_job: bool = True,
+                  on_film: Callable[[FilmResult], None] | None = None,
+                  numbers: Sequence[int] | None = None, report: PrintReport | None = None,
+                  adapt: bool = True) -> PrintReport:
     """Print ``job`` on the printer of ``profile`` (PS3.4 H message sequence) and report.
 
     Everything created on the printer is deleted again (film boxes, film session,
     Presentation LUT), also when a step fails or the user cancels; N-ACTION is never
     repeated. Warnings (0xB6xx, adaptations) end up in the report; failures raise.
+
+    ``on_film`` is called with a film's :class:`FilmResult` each time its state changes
+    (``SENT`` after its N-ACTION, then the Print Job's PENDING, PRINTING, DONE or FAILURE);
+    ``numbers`` are the films' numbers in the user's job (default 1, 2, ...), so that a retry
+    of the films not printed keeps them. Pass ``report`` to see, after an exception, which
+    films were printed (its ``films``).
 
     Raises
     ------
@@ -321,7 +341,8 @@ def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: CancelT
         ``cancel`` was set; what had been created is deleted first.
     """
     t0 = time.monotonic()
-    report = PrintReport(printer=f"{profile.ae_title}@{profile.host}:{profile.port}")
+    if report is None:
+        report = PrintReport(printer=f"{profile.ae_title}@{profile.host}:{profile.port}")
 
     def step(msg: str, frac: float) -> None:
         log.info("print: %s", msg)
@@ -336,8 +357,10 @@ def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: CancelT
     address = PrinterAddress(profile.host, profile.port, profile.ae_title, profile.calling_ae_title,
                              timeout=timeout, max_pdu=profile.max_pdu, implicit_only=profile.implicit_vr_only,
                              tls=profile.tls_options())
+    # The Presentation LUT is proposed whenever the job has one: a color job falls back to
+    # grayscale when the printer rejects Basic Color, and then the LUT is used.
     scu = PrintAssociation(address, grayscale=profile.grayscale or not want_color, color=want_color,
-                           presentation_lut=job.presentation_lut is not None and not want_color,
+                           presentation_lut=job.presentation_lut is not None,
                            print_job=follow_job, annotation=any(f.annotations for f in job.films),
                            cancel=cancel, on_event=on_event)
     step(f"connecting to {report.printer}", 0.3)
@@ -348,6 +371,8 @@ def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: CancelT
     negotiated = Negotiated(grayscale=uids.GRAYSCALE_META in accepted, color=uids.COLOR_META in accepted,
                             presentation_lut=uids.PRESENTATION_LUT in accepted,
                             print_job=uids.PRINT_JOB in accepted, annotation=uids.ANNOTATION_BOX in accepted)
+    if adapt and not negotiated.annotation and any(f.annotations for f in job.films):
+        job = _annotations_elsewhere(job, report, "rejected the Basic Annotation Box SOP class")
     job, warnings = adapt_job(job, profile, negotiated)
     for w in warnings:
         if w not in report.warnings:
@@ -357,7 +382,7 @@ def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: CancelT
     created: list[tuple[str, str, str, bool]] = []  # (what, class, uid, on_meta), for clean-up
     try:
         _run(scu, job, profile, report, created, color, step, cancel, job_timeout if follow_job else 0.0,
-             negotiated)
+             negotiated, on_film, list(numbers) if numbers is not None else None, adapt)
     except BaseException:
         _cleanup(scu, created)
         scu.release()
@@ -373,7 +398,9 @@ def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: CancelT
 
 def _run(scu: PrintAssociation, job: PrintJobSpec, profile: PrinterProfile, report: PrintReport,
          created: list[tuple[str, str, str, bool]], color: bool, step: Callable[[str, float], None],
-         cancel: CancelToken | None, job_timeout: float, negotiated: Negotiated) -> None:
+         cancel: CancelToken | None, job_timeout: float, negotiated: Negotiated,
+         on_film: Callable[[FilmResult], None] | None = None, numbers: list[int] | None = None,
+         adapt: bool = True) -> None:
     printer = scu.get_printer(profile.printer_attributes)
     report.printer_status = str(printer.get("PrinterStatus", "") or "")
     report.printer_status_info = str(printer.get("PrinterStatusInfo", "") or "")
@@ -383,63 +410,226 @@ def _run(scu: PrintAssociation, job: PrintJobSpec, profile: PrinterProfile, repo
     if report.printer_status == "WARNING":
         scu.warnings.append(f"printer status WARNING: {report.printer_status_info}")
 
+    ad = Adaptation(profile, enabled=adapt)
+    try:
+        _run_films(scu, job, profile, report, created, color, step, cancel, job_timeout, negotiated, on_film,
+                   numbers, adapt, ad)
+    finally:
+        report.adapted += [a for a in ad.adapted if a not in report.adapted]
+        report.learned.update(ad.learned)
+
+
+def _run_films(scu: PrintAssociation, job: PrintJobSpec, profile: PrinterProfile, report: PrintReport,
+               created: list[tuple[str, str, str, bool]], color: bool, step: Callable[[str, float], None],
+               cancel: CancelToken | None, job_timeout: float, negotiated: Negotiated,
+               on_film: Callable[[FilmResult], None] | None, numbers: list[int] | None, adapt: bool,
+               ad: Adaptation) -> None:
     plut_uid = None
     if job.presentation_lut is not None and negotiated.presentation_lut and not color:
         step("N-CREATE Presentation LUT", 0.35)
         plut_uid, _ = scu.create("N-CREATE Presentation LUT", uids.PRESENTATION_LUT,
                                  presentation_lut_dataset(job.presentation_lut), on_meta=False)
         created.append(("N-DELETE Presentation LUT", uids.PRESENTATION_LUT, plut_uid, False))
-    in_session = plut_uid if profile.presentation_lut == "film_session" else None
-    in_box = plut_uid if profile.presentation_lut != "film_session" else None
+    ad.plut_level = None if plut_uid is None else (profile.presentation_lut or "film_box")
 
     step("N-CREATE Film Session", 0.4)
-    fs_uid, _ = scu.create("N-CREATE Film Session", uids.FILM_SESSION, film_session_dataset(job.session, in_session))
-    created.append(("N-DELETE Film Session", uids.FILM_SESSION, fs_uid, True))
+    session = job.session
+    fs_uid = _create_session(scu, session, plut_uid, ad, created)
 
-    total_boxes = sum(len(f.images) for f in job.films) or 1
+    films = list(job.films)
+    total_boxes = sum(len(f.images) for f in films) or 1
     done_boxes = 0
-    for n, film in enumerate(job.films, start=1):
+    total_films = max(numbers) if numbers else len(films)
+    i = 0
+    while i < len(films):
+        film = films[i]
+        n = numbers[i] if numbers and i < len(numbers) else i + 1
         result = FilmResult(number=n)
-        report.films.append(result)
-        tag = f"film {n}/{len(job.films)}"
+        tag = f"film {n}/{total_films}"
         step(f"{tag}: N-CREATE Film Box", 0.4 + 0.5 * done_boxes / total_boxes)
-        fb_uid, rsp = scu.create(f"N-CREATE Film Box ({tag})", uids.FILM_BOX,
-                                 film_box_dataset(film.box, fs_uid, in_box))
+        box = ad.box(film.box)
+        while True:
+            try:
+                fb_uid, rsp = scu.create(f"N-CREATE Film Box ({tag})", uids.FILM_BOX,
+                                         film_box_dataset(box, fs_uid, plut_uid if ad.plut_level == "film_box"
+                                                          else None))
+                ad.film_box_accepted()
+                break
+            except PrintError as exc:
+                change = ad.film_box_refused(exc, box, scu.last_offending)
+                if change is None:
+                    raise
+                if change == "plut_to_session":
+                    created.remove(("N-DELETE Film Session", uids.FILM_SESSION, fs_uid, True))
+                    scu.delete("N-DELETE Film Session (to reference the Presentation LUT from it)",
+                               uids.FILM_SESSION, fs_uid)
+                    fs_uid = _create_session(scu, session, plut_uid, ad, created)
+                elif change == "layout":
+                    # Fewer boxes per film: the images of this and the following films are laid out again.
+                    rest = [img for f in films[i:] for img in f.images if img is not None]
+                    texts = dict(films[i].annotations)
+                    layout = ad.layout or "STANDARD\\1,1"
+                    films[i:] = paginate(rest, dataclasses.replace(film.box, display_format=layout), texts)
+                    film = films[i]
+                    if numbers:
+                        numbers = numbers[:i] + list(range(numbers[i], numbers[i] + len(films) - i))
+                    total_films = max(numbers) if numbers else len(films)
+                    tag = f"film {n}/{total_films}"
+                box = ad.box(film.box)
+        report.films.append(result)
         result.film_box_uid = fb_uid
         created.append((f"N-DELETE Film Box ({tag})", uids.FILM_BOX, fb_uid, True))
         refs = list(rsp.get("ReferencedImageBoxSequence", []) or [])
         if len(refs) < len(film.images):
             raise PrintError(f"N-CREATE Film Box ({tag}): printer created {len(refs)} image boxes for "
-                             f"{film.box.display_format}, {len(film.images)} expected", category="Failure")
+                             f"{box.display_format}, {len(film.images)} expected", category="Failure")
+        images = list(film.images)
+        ann = dict(film.annotations)
+        ann_refs = list(rsp.get("ReferencedBasicAnnotationBoxSequence", []) or [])
+        if ann and not ann_refs and adapt:
+            fb_uid, rsp, ann_refs = _annotation_format(scu, ad, box, fs_uid, plut_uid, fb_uid, rsp, tag, created,
+                                                       len(ann))
+            result.film_box_uid = fb_uid
+            if not ann_refs:
+                images = _burn_annotations(images, ann)
+                ad.note("annotations", f"printer {profile.name} created no annotation boxes: annotation text "
+                                       "burnt into the images at film resolution")
+                ann = {}
+            refs = list(rsp.get("ReferencedImageBoxSequence", []) or [])
         box_class = uids.COLOR_IMAGE_BOX if color else uids.GRAYSCALE_IMAGE_BOX
-        for pos, (img, ref) in enumerate(zip(film.images, refs), start=1):
+        for pos, (img, ref) in enumerate(zip(images, refs), start=1):
             if img is None:
                 continue
             if color:
                 img = _as_color(img) or img
             step(f"{tag}: N-SET Image Box {pos}", 0.4 + 0.5 * done_boxes / total_boxes)
-            ds = image_box_dataset(img, pos, color=color, planar_configuration=profile.color_planar_configuration,
-                                   send_size=profile.supports_requested_image_size,
-                                   send_decimate_crop=profile.supports_decimate_crop)
-            scu.set(f"N-SET Image Box {pos} ({tag})", str(ref.get("ReferencedSOPClassUID", "") or box_class),
-                    str(ref.ReferencedSOPInstanceUID), ds)
+            img = ad.image(img)
+            while True:
+                ds = image_box_dataset(img, pos, color=color, planar_configuration=profile.color_planar_configuration,
+                                       send_size=profile.supports_requested_image_size and not ad.no_size,
+                                       send_decimate_crop=profile.supports_decimate_crop and not ad.no_size)
+                try:
+                    scu.set(f"N-SET Image Box {pos} ({tag})", str(ref.get("ReferencedSOPClassUID", "") or box_class),
+                            str(ref.ReferencedSOPInstanceUID), ds)
+                    break
+                except PrintError as exc:
+                    if not ad.image_refused(exc, img, scu.last_offending):
+                        raise
+                    img = ad.image(img)
             result.image_boxes += 1
             done_boxes += 1
-        _set_annotations(scu, film.annotations, rsp, tag)
+        _set_annotations(scu, ann, rsp, tag)
         step(f"{tag}: N-ACTION print", 0.9)
         act = scu.action(f"N-ACTION print ({tag})", uids.FILM_BOX, fb_uid)
         jobs = act.get("ReferencedPrintJobSequence") or []
         if jobs:
             result.print_job_uid = str(jobs[0].ReferencedSOPInstanceUID)
+        # The printer accepted the film: from here on it counts as printed (never sent again
+        # by a retry); without the Print Job SOP class this status is all we learn.
+        result.execution_status = "SENT"
+        if on_film is not None:
+            on_film(result)
         if result.print_job_uid and negotiated.print_job and job_timeout > 0:
             result.execution_status = ExecutionStatus.PENDING.value
-            _follow_job(scu, result, job_timeout, functools.partial(_film_step, step, tag), cancel)
-        else:
-            # Without the Print Job SOP class the printer's success status is all we learn.
-            result.execution_status = "SENT"
+            _follow_job(scu, result, job_timeout, functools.partial(_film_step, step, tag), cancel, on_film)
         # Free the printer's memory before the next film (PS3.4 H.4.2.2.5).
         scu.delete(f"N-DELETE Film Box ({tag})", uids.FILM_BOX, fb_uid)
         created.pop()
+        i += 1
+
+
+def _create_session(scu: PrintAssociation, session: FilmSessionSpec, plut_uid: str | None, ad: Adaptation,
+                    created: list[tuple[str, str, str, bool]]) -> str:
+    """N-CREATE Film Session, retried without what the printer refuses (when adapting)."""
+    while True:
+        spec = ad.session(session)
+        try:
+            fs_uid, _ = scu.create("N-CREATE Film Session", uids.FILM_SESSION,
+                                   film_session_dataset(spec, plut_uid if ad.plut_level == "film_session" else None))
+            break
+        except PrintError as exc:
+            if not ad.session_refused(exc, spec, scu.last_offending):
+                raise
+    created.append(("N-DELETE Film Session", uids.FILM_SESSION, fs_uid, True))
+    return fs_uid
+
+
+#: Annotation Display Format IDs tried, in order, when the printer created no annotation
+#: boxes for a film box without one (PS3.3 C.13.3: the values are printer specific; these
+#: are the ones of DCMTK's printer emulations and our own virtual printer).
+ANNOTATION_FORMATS = ("ANNOTATION", "LABEL", "TOP", "BOTTOM", "TOP_BOTTOM", "1", "2", "4", "6")
+
+
+def _annotation_format(scu: PrintAssociation, ad: Adaptation, box: FilmBoxSpec, fs_uid: str,
+                       plut_uid: str | None, fb_uid: str, rsp: Dataset, tag: str,
+                       created: list[tuple[str, str, str, bool]], needed: int) -> tuple[str, Dataset, list[Dataset]]:
+    """A film box with annotation boxes: recreated with the Annotation Display Format IDs in turn.
+
+    Only when the Basic Annotation Box SOP class was accepted and no format was asked for.
+    Returns the film box (the old one, or a new one) and its annotation box references.
+    """
+    if ANNOTATION_BOX not in scu.accepted or box.annotation_display_format_id:
+        return fb_uid, rsp, []
+    plut = plut_uid if ad.plut_level == "film_box" else None
+    candidates = [ad.learned.get("annotation_display_formats", [None])[0]] if "annotation_display_formats" in \
+        ad.learned else list(ANNOTATION_FORMATS)
+    for fmt in candidates:
+        if not fmt:
+            continue
+        try:
+            uid, new = scu.create(f"N-CREATE Film Box ({tag}, annotation format {fmt})", uids.FILM_BOX,
+                                  film_box_dataset(dataclasses.replace(box, annotation_display_format_id=fmt),
+                                                   fs_uid, plut))
+        except PrintError:
+            continue
+        refs = list(new.get("ReferencedBasicAnnotationBoxSequence", []) or [])
+        if refs:
+            created.remove((f"N-DELETE Film Box ({tag})", uids.FILM_BOX, fb_uid, True))
+            scu.delete(f"N-DELETE Film Box ({tag}, no annotation boxes)", uids.FILM_BOX, fb_uid)
+            created.append((f"N-DELETE Film Box ({tag})", uids.FILM_BOX, uid, True))
+            ad.note("annotation_display_formats", f"annotation display format {fmt} chosen: the printer created "
+                                                  f"{len(refs)} annotation boxes for it", [fmt])
+            return uid, new, refs
+        scu.delete(f"N-DELETE Film Box ({tag}, annotation format {fmt})", uids.FILM_BOX, uid)
+    return fb_uid, rsp, []
+
+
+def _burn_annotations(images: list[ImageBoxSpec | None], texts: dict[int, str]) -> list[ImageBoxSpec | None]:
+    """Annotation texts burnt into the first image of the film, at film resolution."""
+    from viewer.film.burnin import burn_in as _burn
+
+    out = list(images)
+    for k, img in enumerate(out):
+        if img is None:
+            continue
+        px = img.pixels
+        if img.pixel_aspect_ratio:
+            from viewer.film.view import square_pixels
+
+            px = square_pixels(px, img.pixel_aspect_ratio)
+        rows, cols = px.shape[:2]
+        scale = max(1.0, FILM_PIXELS / max(rows, cols))
+        px = resample_linear(px, round(rows * scale), round(cols * scale))
+        lines = [t for _, t in sorted(texts.items()) if t.strip()]
+        out[k] = dataclasses.replace(img, pixels=_burn(px, img.bits, lines[:3], lines[3:]), pixel_aspect_ratio=None)
+        break
+    return out
+
+
+def _annotations_elsewhere(job: PrintJobSpec, report: PrintReport, why: str) -> PrintJobSpec:
+    """Annotations for a printer without annotation boxes: the Film Session Label when that is
+    free and every film has the same texts; else burnt into each film's first image."""
+    texts = [tuple(sorted(f.annotations.items())) for f in job.films]
+    label = " / ".join(t for _, t in texts[0] if t.strip())[:64] if texts else ""
+    if label and not job.session.label and len(set(texts)) == 1:
+        report.adapted.append(f"printer {why}: annotation text sent as the Film Session Label ({label!r})")
+        session = dataclasses.replace(job.session, label=label)
+        return PrintJobSpec(session, [dataclasses.replace(f, annotations={}) for f in job.films],
+                            presentation_lut=job.presentation_lut)
+    report.adapted.append(f"printer {why}: annotation text burnt into the images at film resolution")
+    films = [dataclasses.replace(f, images=_burn_annotations(list(f.images), f.annotations), annotations={})
+             for f in job.films]
+    return PrintJobSpec(job.session, films, presentation_lut=job.presentation_lut)
 
 
 def _film_step(step: Callable[[str, float], None], tag: str, message: str, fraction: float) -> None:
@@ -489,6 +679,30 @@ def print_films(refs: Sequence[ImageRef], box: FilmBoxSpec, session: FilmSession
     report = run_print_job(job, profile, cancel=cancel, timeout=timeout, progress=progress, on_event=on_event)
     report.warnings = warnings + [w for w in report.warnings if w not in warnings]
     return report
+
+
+# ---------------------------------------------------------------------------- images from media
+def images_for_print(paths: Sequence[str | Path],
+                     cancel: CancelToken | None = None) -> tuple[list[ImageRef], list[str]]:
+    """Every image frame in files, folders and DICOMDIRs, in the study model's order; and the errors.
+
+    Patients, studies and series as the browser lists them, each series in display order
+    (stack after stack, each along its normal), each multi-frame instance frame by frame;
+    objects without pixels (SR, presentation states, ...) are left out.
+    """
+    from viewer.dicom.scan import load_tree
+
+    tree = load_tree([str(p) for p in paths], cancel)
+    refs: list[ImageRef] = []
+    for patient in tree.patients:
+        for study in patient.studies:
+            for series in study.series:
+                for inst in series.instances:
+                    if inst.path is None or not inst.rows or not inst.columns:
+                        continue
+                    refs += [ImageRef(str(inst.path), i) for i in range(max(1, int(inst.number_of_frames or 1)))]
+    errors = [f"{path}: {msg}" for path, msg in getattr(tree, "errors", [])]
+    return refs, errors
 
 
 # ---------------------------------------------------------------------------- for the print dialog

@@ -118,6 +118,17 @@ class Panels(QObject):
         window.file_menu.insertAction(quit_action, action)
         window.file_menu.insertSeparator(quit_action)
         self.print_action = action
+        from viewer.ui.print_queue import PrintQueue
+
+        # The application's print queue: jobs outlive the print dialog; those left queued when
+        # the program last ended start again.
+        self.print_queue = PrintQueue.instance(pool=window.pools.print_queue)
+        QTimer.singleShot(0, self.print_queue.resume)
+        self._queue_window: Any = None
+        queue_action = QAction("Print &Queue…", window)
+        queue_action.triggered.connect(self.open_print_queue)
+        window.file_menu.insertAction(quit_action, queue_action)
+        self.print_queue_action = queue_action
         vp_action = QAction("&Virtual Printer…", window)
         vp_action.triggered.connect(self.open_virtual_printer)
         window.tools_menu.addAction(vp_action)
@@ -136,10 +147,22 @@ class Panels(QObject):
         size = (float(viewport.viewbox.width()), float(viewport.viewbox.height()))
         refs = series_refs_from_view(viewport.state, size)
         dialog = PrintDialog(refs, parent=self.window, current=viewport.index,
-                             window=viewport.current_window(), pool=self.window.pools.print_queue)
+                             window=viewport.current_window(), queue=self.print_queue)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    def open_print_queue(self) -> Any:
+        """Show the print queue and its history (a tab of the right dock)."""
+        from viewer.ui.print_queue import PrintQueueWindow
+
+        if self._queue_window is None:
+            self._queue_window = PrintQueueWindow(self.print_queue)
+            self.window.add_side_panel(self._queue_window, "Print queue")
+        self._queue_window.refresh()
+        self.window.side_tabs.setCurrentWidget(self._queue_window)
+        self.window.side_dock.show()
+        return self._queue_window
 
     def open_virtual_printer(self) -> Any:
         # One dialog per window: the server keeps running while the dialog is hidden.

@@ -11,22 +11,22 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from PySide6.QtCore import Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPlainTextEdit,
                                QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
-from viewer.cancel import CancelToken
 from viewer.errors import ViewerError
 from viewer.film.enums import FilmOrientation, Polarity, PresentationLUTShape, PrintPriority
 from viewer.film.profile import PrinterProfile
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec, ImageBoxSpec
-from viewer.tasks.print_films import (ImageRef, PrintReport, compose_preview, print_depth, print_films,
-                                      printer_profiles, render_for_print, save_printer_profile, select_images)
+from viewer.tasks.print_films import (ImageRef, PrintReport, compose_preview, print_depth, printer_profiles,
+                                      render_for_print, save_printer_profile, select_images)
 from viewer.ui.film_preview import FilmPreview
-from viewer.ui.workers import Worker, connect, launch, message
+from viewer.ui.print_queue import PrintQueue
+from viewer.ui.workers import Worker
 
 log = logging.getLogger(__name__)
 
@@ -63,24 +63,29 @@ class PrintDialog(QDialog):
     window : (center, width), optional
         The window the user sees, applied to every printed image.
     pool : QThreadPool, optional
-        Single-thread pool for print jobs (default: the dialog's own).
+        Not used any more: jobs run in the application's print queue.
+    queue : PrintQueue, optional
+        The application's print queue (default :meth:`PrintQueue.instance`); jobs keep
+        running there when the dialog closes.
     """
 
     def __init__(self, images: Sequence[tuple[str, int] | ImageRef], profiles: dict[str, PrinterProfile] | None = None,
                  parent: QWidget | None = None, *, current: int = 0, window: tuple[float, float] | None = None,
-                 pool: QThreadPool | None = None) -> None:
+                 pool: QThreadPool | None = None, queue: PrintQueue | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Print")
         self.images = [img if isinstance(img, ImageRef) else ImageRef(str(img[0]), int(img[1]), window=window)
                        for img in images]
         self.current = current
         self.profiles = dict(profiles) if profiles is not None else printer_profiles()
-        self.pool = pool or QThreadPool(self)
-        self.pool.setMaxThreadCount(1)  # one job at a time, in order (the print queue)
-        self.workers: dict[int, Worker] = {}
+        self.queue = queue or PrintQueue.instance(pool=pool)
+        #: ids of the jobs queued from this dialog
+        self.jobs: list[int] = []
         self.reports: dict[int, PrintReport] = {}
         self.errors: dict[int, str] = {}
-        self._next_id = 1
+        self.queue.progress.connect(self._on_queue_progress)
+        self.queue.job_done.connect(self._on_queue_done)
+        self.queue.job_failed.connect(self._on_queue_failed)
         #: bound of every wait for the printer, seconds
         self.timeout = 30.0
         self._render_cache: dict[tuple[Any, ...], ImageBoxSpec] = {}
@@ -438,35 +443,42 @@ class PrintDialog(QDialog):
         self.status_view.appendPlainText(text)
 
     def print_now(self) -> int | None:
-        """Queue a print job with the current options; returns its id (None if the options are bad)."""
+        """Queue a print job with the current options in the application's print queue; returns its id
+        (None if the options are bad). The job keeps running when the dialog closes."""
         try:
             refs = self.selected_refs()
         except ViewerError as exc:
             QMessageBox.warning(self, "Print", str(exc))
             return None
-        jid = self._next_id
-        self._next_id += 1
         profile = self.profile
-        box, session, options, timeout = self.film_box(), self.film_session(), self.options(), self.timeout
-
-        def job(cancel: CancelToken, progress: Callable[..., None]) -> PrintReport:
-            return print_films(refs, box, session, profile, options, cancel=cancel, timeout=timeout,
-                               progress=progress, on_event=lambda e: progress(f"print job event {e.event_type}", None))
-
-        worker = Worker(job, pass_cancel=True, pass_progress=True)
-        connect(worker, self, on_progress=lambda value: self._on_progress(jid, *value),
-                on_result=lambda report: self._on_done(jid, report),
-                on_error=lambda exc: self._on_failed(jid, message(exc)),
-                on_abort=lambda: self._on_failed(jid, "cancelled"),
-                on_finished=lambda: self._on_finished(jid))
-        self.workers[jid] = worker
+        box, session, options = self.film_box(), self.film_session(), self.options()
+        jid = self.queue.submit(refs, box, session, profile, options, timeout=self.timeout)
+        self.jobs.append(jid)
         item = QListWidgetItem(f"job {jid}: {len(refs)} images to {profile.name} — queued")
         item.setData(Qt.ItemDataRole.UserRole, jid)
         self.queue_list.addItem(item)
         self.queue_list.setCurrentItem(item)
-        self.log(f"job {jid}: queued ({len(refs)} images, {self.film_box().display_format})")
-        launch(self.pool, worker)
+        self.log(f"job {jid}: queued ({len(refs)} images, {box.display_format})")
         return jid
+
+    @property
+    def workers(self) -> dict[int, Worker]:
+        """The workers of this dialog's jobs still queued or running."""
+        return {j: w for j, w in self.queue.workers.items() if j in self.jobs}
+
+    def _on_queue_progress(self, jid: int, text: str) -> None:
+        if jid in self.jobs:
+            if "print job" in text:  # job events (PENDING, PRINTING, DONE, FAILURE) go to the status view
+                self.log(f"job {jid}: {text}")
+            self._set_state(jid, text)
+
+    def _on_queue_done(self, jid: int, report: PrintReport) -> None:
+        if jid in self.jobs:
+            self._on_done(jid, report)
+
+    def _on_queue_failed(self, jid: int, text: str) -> None:
+        if jid in self.jobs:
+            self._on_failed(jid, text)
 
     def _item(self, jid: int) -> QListWidgetItem | None:
         for i in range(self.queue_list.count()):
@@ -479,12 +491,6 @@ class PrintDialog(QDialog):
         it = self._item(jid)
         if it is not None:
             it.setText(it.text().rsplit(" — ", 1)[0] + f" — {state}")
-
-    def _on_progress(self, jid: int, text: str, fraction: float | None) -> None:
-        if fraction is None:  # a print job event (N-EVENT-REPORT), for the status view
-            self.log(f"job {jid}: {text}")
-        else:
-            self._set_state(jid, f"{int(fraction * 100)}% {text}")
 
     def _on_done(self, jid: int, report: PrintReport) -> None:
         self.reports[jid] = report
@@ -500,34 +506,21 @@ class PrintDialog(QDialog):
     def _on_failed(self, jid: int, text: str) -> None:
         self.errors[jid] = text
         self.log(f"job {jid}: FAILED: {text}")
-        self._set_state(jid, "Cancelled" if text == "cancelled" else "Failed")
-
-    def _on_finished(self, jid: int) -> None:
-        self.workers.pop(jid, None)
+        self._set_state(jid, "Cancelled" if text.startswith("cancelled") else "Failed")
 
     def cancel_selected(self) -> None:
-        """Cancel the selected job (queued or running)."""
+        """Cancel the selected job (queued or running); the log says which films were printed."""
         it = self.queue_list.currentItem()
         if it is None:
             return
         jid = it.data(Qt.ItemDataRole.UserRole)
-        worker = self.workers.get(jid)
-        if worker is not None:
-            worker.cancel()
-            self.log(f"job {jid}: cancel requested")
+        self.queue.cancel(jid)
+        self.log(f"job {jid}: cancel requested")
 
     @property
     def busy(self) -> bool:
-        """Whether a job is queued or running."""
+        """Whether a job of this dialog is queued or running."""
         return bool(self.workers)
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
-        """Cancel every job and wait a bounded time (docs/architecture.md, Threads: on close)."""
-        for w in list(self.workers.values()):
-            w.cancel()
-        self.pool.clear()
-        self.pool.waitForDone(timeout_ms)
-
-    def done(self, result: int) -> None:  # QDialog API: cancel the jobs first
-        self.shutdown()
-        super().done(result)
+        """Nothing to stop: the jobs belong to the application's print queue and outlive the dialog."""
