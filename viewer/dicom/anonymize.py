@@ -19,8 +19,10 @@ private tag or a vendor's free-text field cannot leak. On top of the allow-list:
 * the File Meta Information is rebuilt (Media Storage SOP Instance UID follows the new UID).
 
 Nothing here mutates its input (house rule 2): :func:`anonymize` returns a new dataset.
-Burned-in annotation (0028,0301) "YES" is kept and logged: pixels are not cleaned (the
-Clean Pixel Data option is not implemented).
+Burned-in annotation (0028,0301) "YES" is kept and logged with the file's name, as are
+ultrasound and secondary capture images without the attribute: pixels are not cleaned (the
+Clean Pixel Data option is not implemented). Text segments inside compressed pixel data
+(JPEG APPn/COM, JPEG 2000 COM) are removed (:mod:`viewer.dicom.anonymize_pixels`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from typing import Iterable
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import UID
+
+from viewer.errors import ReadError
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +171,8 @@ def anonymize(ds: Dataset, opts: Options) -> Dataset:
     code = Dataset()
     code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = PROFILE_CODE
     out.DeidentificationMethodCodeSequence = [code]
-    if str(ds.get("BurnedInAnnotation", "")).upper() == "YES":
-        log.warning("burned-in annotation: the pixels may still show identifying text")
     meta = getattr(ds, "file_meta", None)
+    _strip_pixel_text(out, str(meta.get("TransferSyntaxUID", "")) if meta else "")
     fm = FileMetaDataset()
     fm.TransferSyntaxUID = UID(str(meta.get("TransferSyntaxUID", "1.2.840.10008.1.2.1"))) if meta else \
         UID("1.2.840.10008.1.2.1")
@@ -177,6 +180,44 @@ def anonymize(ds: Dataset, opts: Options) -> Dataset:
     fm.MediaStorageSOPInstanceUID = out.get("SOPInstanceUID", new_uid("missing", opts.key))
     out.file_meta = fm
     return out
+
+
+#: SOP classes whose images often carry burned-in text even without Burned In Annotation:
+#: Ultrasound (PS3.4 B.5: 1.2.840.10008.5.1.4.1.1.6.x, 1.2.840.10008.5.1.4.1.1.3.1) and
+#: Secondary Capture (1.2.840.10008.5.1.4.1.1.7.x).
+_OFTEN_BURNED_IN = ("1.2.840.10008.5.1.4.1.1.6.", "1.2.840.10008.5.1.4.1.1.3.1", "1.2.840.10008.5.1.4.1.1.7")
+
+
+def burned_in_warning(ds: Dataset) -> str | None:
+    """Why the pixels of ``ds`` may still show identifying text, or None (PS3.3 C.7.6.1.1.4)."""
+    flag = str(ds.get("BurnedInAnnotation", "") or "").strip().upper()
+    if flag == "YES":
+        return "Burned In Annotation is YES: the pixels may still show identifying text"
+    sop_class = str(ds.get("SOPClassUID", "") or "")
+    modality = str(ds.get("Modality", "") or "").upper()
+    if not flag and (modality == "US" or sop_class.startswith(_OFTEN_BURNED_IN)):
+        kind = "ultrasound" if modality == "US" or ".1.1.6." in sop_class or sop_class.endswith("1.1.3.1") \
+            else "secondary capture"
+        return (f"a {kind} image without Burned In Annotation (0028,0301): the pixels may show "
+                "identifying text")
+    return None
+
+
+def _strip_pixel_text(out: Dataset, transfer_syntax: str) -> None:
+    """Drop JPEG APPn/COM and JPEG 2000 COM segments from encapsulated Pixel Data."""
+    from viewer.dicom.anonymize_pixels import strip_pixel_text
+
+    value = out.get("PixelData", None)
+    if not isinstance(value, (bytes, bytearray)):
+        return
+    try:
+        frames = int(out.get("NumberOfFrames", 1) or 1)
+    except (TypeError, ValueError):
+        frames = 1
+    cleaned, removed = strip_pixel_text(bytes(value), transfer_syntax, frames)
+    if removed:
+        out.PixelData = cleaned
+        log.info("removed %d text segment(s) from the compressed pixel data", removed)
 
 
 def anonymize_file(src: str | os.PathLike[str], opts: Options) -> Dataset:
@@ -190,7 +231,14 @@ def anonymize_file(src: str | os.PathLike[str], opts: Options) -> Dataset:
     from viewer.dicom.frames import read_dataset
 
     ds = read_dataset(src, defer=False)
-    return anonymize(ds, opts)
+    why = burned_in_warning(ds)
+    if why:
+        log.warning("%s: %s (the export does not clean pixels)", os.fspath(src), why)
+    try:
+        return anonymize(ds, opts)
+    except ValueError as exc:
+        raise ReadError(f"{os.fspath(src)}: cannot de-identify the compressed pixel data: {exc}",
+                        path=os.fspath(src)) from None
 
 
 def leaks(ds: Dataset, originals: Iterable[str]) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
@@ -65,10 +64,10 @@ def export_instances(sources: Iterable[tuple[str, str, str, str]], out: str | os
                 report.written.append(store.write(Path(src).read_bytes(), study, series, sop))
             else:
                 ds = anonymize_file(src, opts)
-                target = store.root / output_name(ds)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _write_atomic(ds, target)
-                report.written.append(target)
+                # Through the store, as a plain export: two inputs with one SOP Instance UID
+                # are both kept (the second beside the first), never one over the other.
+                name = output_name(ds)
+                report.written.append(store.write(_encode(ds), name.parts[0], name.parts[1], name.stem))
         except (ViewerError, OSError, ValueError) as exc:
             report.failed.append((src, str(exc)))
             log.error("cannot export %s: %s", src, exc)
@@ -78,12 +77,9 @@ def export_instances(sources: Iterable[tuple[str, str, str, str]], out: str | os
     return report
 
 
-def _write_atomic(ds: Dataset, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".dcm", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            ds.save_as(fh, enforce_file_format=True)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+def _encode(ds: Dataset) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
