@@ -128,7 +128,7 @@ def read_dataset(path: str | os.PathLike[str], defer: bool = True) -> Dataset:
 def _looks_like_dicom(ds: Dataset) -> bool:
     try:
         tags = [int(t) for t in ds.keys()]
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - whatever pydicom raises on it, it is not DICOM
         return False
     if not tags:
         return False
@@ -540,7 +540,7 @@ class FrameSource:
 
         try:
             return np.asarray(pixel_array(self.dataset, index=index))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any decoder failure is a DecodeError
             raise DecodeError(f"cannot decode float pixel data frame {index + 1}: {exc}") from None
 
     def container_frame(self, index: int) -> np.ndarray | None:

@@ -270,7 +270,7 @@ def instance_from_dataset(ds: Dataset | Mapping[str, Any], path: str | None, tra
     if meta is not None:
         try:
             meta_sop = _text(meta.get("MediaStorageSOPInstanceUID") or "")
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a malformed File Meta value reads as missing
             meta_sop = ""
     return build_instance(fields_from(ds), path, transfer_syntax_uid, pixel_spacing(ds), meta_sop)
 
