@@ -371,9 +371,10 @@ def test_linked_scrolling_between_series_of_different_spacing(qtbot, window, tmp
 def test_shift_click_places_the_3d_cursor_in_the_other_viewport(qtbot, window, tmp_path) -> None:
     study, for_uid = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
     write_stack(tmp_path / "st", 30, spacing=2.0, number=1, study=study, for_uid=for_uid, size=64)
-    # Sagittal slices at x = -100 + 5 k: the click's x picks the slice.
+    # Sagittal slices at x = -60 - 5 k (the normal, row x column, points to -x): the click's x
+    # picks the slice.
     write_stack(tmp_path / "st", 20, spacing=5.0, number=2, study=study, for_uid=for_uid, size=64,
-                orientation=SAGITTAL, position0=(-100.0, -100.0, 60.0))
+                orientation=SAGITTAL, position0=(-60.0, -100.0, 60.0))
     _open(qtbot, window, tmp_path / "st")
     window.set_layout("1x2")
     views = window.grid.visible_viewports()
@@ -388,6 +389,7 @@ def test_shift_click_places_the_3d_cursor_in_the_other_viewport(qtbot, window, t
     assert point[0] == pytest.approx(-81.5, abs=0.25) and point[1] == pytest.approx(-94.0, abs=0.25)
     xs = [float(pydicom.dcmread(r.path, stop_before_pixels=True).ImagePositionPatient[0]) for r in sag.frames]
     want = min(range(len(xs)), key=lambda i: (abs(xs[i] - point[0]), i))
+    assert xs[want] == pytest.approx(-80.0)
     assert sag.index == want
     qtbot.waitUntil(lambda: sag.current is not None and sag.current.ref == sag.frames[want], timeout=5000)
     marker = sag.cursor_marker()
@@ -558,3 +560,22 @@ def test_linked_scrolling_reaches_the_frames_of_an_enhanced_multiframe(qtbot, wi
         frame_of = [z_of_frame[f.frame_index] for f in enh.frames]
         want = min(range(len(frame_of)), key=lambda i: (abs(frame_of[i] - z), i))
         assert enh.index == want, (k, z, enh.index, want)
+
+
+def test_3d_cursor_marks_only_the_slice_it_is_on(qtbot, window, tmp_path) -> None:
+    study, for_uid = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    write_stack(tmp_path / "st", 10, spacing=3.0, number=1, study=study, for_uid=for_uid, size=64)
+    write_stack(tmp_path / "st", 10, spacing=3.0, number=2, study=study, size=64, base=1500)  # other FoR
+    _open(qtbot, window, tmp_path / "st")
+    window.set_layout("1x2")
+    a, b = window.grid.visible_viewports()
+    qtbot.waitUntil(lambda: a.current is not None and b.current is not None, timeout=5000)
+    a.set_index(4)
+    qtbot.waitUntil(lambda: a.current.ref == a.frames[4], timeout=5000)
+    _click(a, 30.5, 20.5, mods=Qt.KeyboardModifier.ShiftModifier)
+    assert window.session.cursor is not None
+    assert a.cursor_marker() == pytest.approx((30.5, 20.5), abs=0.6)  # marked where clicked
+    assert b.cursor_marker() is None  # another Frame of Reference: no marker
+    a.set_index(6)  # 6 mm away, more than half the 3 mm spacing: not on this slice
+    qtbot.waitUntil(lambda: a.current.ref == a.frames[6], timeout=5000)
+    assert a.cursor_marker() is None

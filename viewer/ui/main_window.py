@@ -667,8 +667,15 @@ class MainWindow(QMainWindow):
 
     def _on_session_changed(self, _session: Any, name: str, value: Any) -> None:
         if name == "cursor":
+            # Only where the point means something: the same Frame of Reference as where it was put.
+            from viewer.session.sync import reference_key
+
+            source = self.session.viewports[self.session.cursor_source] if self.session.cursor_source >= 0 else None
+            key = reference_key(source.current) if source is not None and source.current is not None else None
             for vp in self.grid.viewports:
-                vp.set_cursor_point(value)
+                ref = vp.state.current
+                same = key is None or (ref is not None and reference_key(ref) == key)
+                vp.set_cursor_point(value if same else None)
         elif name == "layout":  # also when a hanging protocol chose it
             self.browser.viewport_count = len(self.grid.visible_viewports())
             self.viewer_menus.sync()

@@ -688,6 +688,23 @@ class Viewport(QWidget):
 
     _cursor_xy: tuple[float, float] | None = None
 
+    def _slab_half_mm(self) -> float:
+        """Half the distance to the neighbouring slice (at least 1 mm, a single image 5 mm): how
+        far from its plane a 3D cursor point still counts as on the image shown."""
+        from viewer.session.sync import frame_location, frame_normal
+
+        frames, i = self.state.frames, self.state.index
+        ref = self.state.current
+        normal = frame_normal(ref) if ref is not None else None
+        here = frame_location(ref, normal) if ref is not None and normal is not None else None
+        steps = []
+        for j in (i - 1, i + 1):
+            if here is not None and 0 <= j < len(frames):
+                there = frame_location(frames[j], normal)
+                if there is not None and abs(there - here) > 1e-6:
+                    steps.append(abs(there - here))
+        return max(1.0, min(steps) / 2.0) if steps else 5.0
+
     def _update_cursor_marker(self) -> None:
         from viewer.dicom.geometry import patient_to_pixel
 
@@ -696,8 +713,8 @@ class Viewport(QWidget):
         if item is not None and point is not None and item.position is not None and item.orientation is not None \
                 and item.spacing is not None:
             hit = patient_to_pixel(point, item.position, item.orientation, item.spacing[:2])
-        if hit is None:
-            self.cursor_item.setVisible(False)
+        if hit is None or abs(hit[2]) > self._slab_half_mm():
+            self.cursor_item.setVisible(False)  # the point is not on (or near) this slice
             return
         x, y = hit[0] + 0.5, hit[1] + 0.5
         self._cursor_xy = (x, y)
