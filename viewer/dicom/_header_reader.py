@@ -81,6 +81,8 @@ _IMPLICIT_LE = "1.2.840.10008.1.2"
 _LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})
 _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
+#: Deepest nesting of undefined-length sequences walked (deeper: :class:`Unsupported`).
+MAX_DEPTH = 16
 #: The first tag after every one in :data:`WANTED`.
 _AFTER_WANTED = 0x00280035
 #: Stop before these: Pixel Data, and the enhanced functional groups (pydicom handles those).
@@ -101,8 +103,14 @@ class NeedMore(Unsupported):
     """An element runs past the end of the buffer read so far."""
 
 
-def _skip_undefined(buf: bytes, pos: int, implicit: bool) -> int:
-    """Position after an undefined-length sequence value starting at ``pos`` (PS3.5 7.5.2)."""
+def _skip_undefined(buf: bytes, pos: int, implicit: bool, depth: int = 0) -> int:
+    """Position after an undefined-length sequence value starting at ``pos`` (PS3.5 7.5.2).
+
+    The items of a UN value of undefined length are Implicit VR Little Endian (PS3.5 6.2.2):
+    callers pass ``implicit`` true for them. Nesting deeper than :data:`MAX_DEPTH` is refused.
+    """
+    if depth > MAX_DEPTH:
+        raise Unsupported("sequences nested too deep")
     end = len(buf)
     while True:
         if pos + 8 > end:
@@ -124,8 +132,8 @@ def _skip_undefined(buf: bytes, pos: int, implicit: bool) -> int:
             if (group << 16 | elem) == _ITEM_END:
                 pos += 8
                 break
-            pos, _, _, value_len, undefined = _header(buf, pos, implicit)
-            pos = _skip_undefined(buf, pos, implicit) if undefined else pos + value_len
+            pos, _, vr, value_len, undefined = _header(buf, pos, implicit)
+            pos = _skip_undefined(buf, pos, implicit or vr == b"UN", depth + 1) if undefined else pos + value_len
 
 
 def _header(buf: bytes, pos: int, implicit: bool) -> tuple[int, int, bytes, int, bool]:
@@ -144,6 +152,16 @@ def _header(buf: bytes, pos: int, implicit: bool) -> tuple[int, int, bytes, int,
     if not (65 <= vr[0] <= 90 and 65 <= vr[1] <= 90):
         raise Unsupported(f"bad VR {vr!r}")
     return pos + 8, group << 16 | elem, vr, length, False
+
+
+def element_end(buf: bytes, pos: int, implicit: bool) -> int:
+    """Position after the whole element at ``pos`` (its value, or its undefined-length
+    sequence to the delimiter); :class:`NeedMore` if it runs past the buffer."""
+    vpos, _, vr, length, undefined = _header(buf, pos, implicit)
+    end = _skip_undefined(buf, vpos, implicit or vr == b"UN") if undefined else vpos + length
+    if end > len(buf):
+        raise NeedMore("value past the buffer")
+    return end
 
 
 def read_elements(buf: bytes, pos: int, end: int, implicit: bool, wanted: dict[int, tuple[str, str]],
@@ -165,7 +183,7 @@ def read_elements(buf: bytes, pos: int, end: int, implicit: bool, wanted: dict[i
         if undefined:
             if tag in wanted:
                 raise Unsupported(f"undefined length for {tag:08X}")
-            pos = _skip_undefined(buf, vpos, implicit)
+            pos = _skip_undefined(buf, vpos, implicit or vr == b"UN")
             continue
         pos = vpos + length
         if pos > len(buf):
@@ -205,7 +223,7 @@ def read_explicit(buf: bytes, pos: int, end: int, wanted: dict[int, Any],
             if length == _UNDEFINED:
                 if tag in wanted:
                     raise Unsupported(f"undefined length for {tag:08X}")
-                pos = _skip_undefined(buf, vpos, False)
+                pos = _skip_undefined(buf, vpos, vr == b"UN")
                 continue
         else:
             vpos = pos + 8
@@ -533,7 +551,7 @@ def parse_dicomdir(buf: bytes) -> tuple[int, dict[int, Record], list[int]]:
             root = _u32(buf, vpos)[0]
         if tag != 0x00041220:
             if undefined:
-                pos = _skip_undefined(buf, vpos, False)
+                pos = _skip_undefined(buf, vpos, vr == b"UN")
             else:
                 pos = vpos + length
             continue

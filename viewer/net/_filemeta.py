@@ -13,6 +13,8 @@ from io import BytesIO
 from pydicom import dcmread
 from pydicom.filereader import read_dataset
 
+from viewer.dicom._header_reader import Unsupported, element_end, read_elements
+
 _PREAMBLE = b"\x00" * 128 + b"DICM"
 _STUDY, _SERIES = 0x0020000D, 0x0020000E
 _LITTLE = {"1.2.840.10008.1.2": True, "1.2.840.10008.1.2.1": False}  # value: implicit VR
@@ -82,94 +84,37 @@ def study_series_uids_early(head: bytes, transfer_syntax: str) -> tuple[str, str
 _PASSED, _ENDED, _ODD = "passed", "ended", "odd"
 _DEFLATED = "1.2.840.10008.1.2.1.99"
 _IMPLICIT = "1.2.840.10008.1.2"
-#: Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 Table 7.1-1).
-_LONG_VRS = frozenset((b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"))
-_UNDEFINED = 0xFFFFFFFF
-_ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
-_TAG = struct.Struct("<HH")
-_U32 = struct.Struct("<L")
-_U16 = struct.Struct("<H")
-_MAX_DEPTH = 16
-
-
-class _Odd(Exception):
-    """The bytes are not a data set this scanner reads (or they end too soon)."""
+_UIDS = {_STUDY: ("StudyInstanceUID", "UI"), _SERIES: ("SeriesInstanceUID", "UI")}
 
 
 def scan_uids(data: bytes, transfer_syntax: str) -> tuple[str, tuple[str, str]] | None:
     """Study and Series Instance UID by walking the top-level elements (PS3.5 7.1) of a
     little endian data set up to the first tag after (0020,000E), skipping sequences of
-    undefined length item by item (PS3.5 7.5). Without pydicom: ~50x less work per
-    received instance.
+    undefined length item by item (PS3.5 7.5), with the header reader's element walker
+    (:func:`viewer.dicom._header_reader.read_elements`). Without pydicom: ~50x less work
+    per received instance.
 
     Returns ``(outcome, (study, series))`` with outcome ``"passed"`` (a later element was
-    reached: the values are complete), ``"ended"`` (the data ended cleanly before one) or
+    reached whole: the values are complete), ``"ended"`` (the data ended cleanly before one) or
     ``"odd"`` (cut inside an element, or not something this reads); None for the transfer
     syntaxes it does not read (deflated, big endian).
     """
     if transfer_syntax in (_DEFLATED, _BIG):
         return None
-    implicit = transfer_syntax == _IMPLICIT
-    found = {_STUDY: "", _SERIES: ""}
-    pos, end = 0, len(data)
     try:
-        while pos < end:
-            tag, start, length, pos = _walk(data, pos, implicit, 0)
-            if tag > _SERIES:
-                return _PASSED, (found[_STUDY], found[_SERIES])
-            if tag in found:
-                raw = data[start:start + length]
-                if b"\\" in raw:  # several values: pydicom decides what that means
-                    raise _Odd
-                found[tag] = raw.decode("ascii").rstrip("\x00 ")
-    except (_Odd, struct.error, UnicodeDecodeError):
+        implicit = transfer_syntax == _IMPLICIT
+        found, pos, stopped = read_elements(data, 0, len(data), implicit, _UIDS, stop=_SERIES + 1)
+        raw = (found.get(_STUDY, b""), found.get(_SERIES, b""))
+        if b"\\" in raw[0] or b"\\" in raw[1]:  # several values: pydicom decides what that means
+            return _ODD, ("", "")
+        uids = (raw[0].decode("ascii").rstrip("\x00 "), raw[1].decode("ascii").rstrip("\x00 "))
+        if stopped > _SERIES:
+            element_end(data, pos, implicit)  # the element after (0020,000E) arrived whole
+    except (Unsupported, struct.error, UnicodeDecodeError):  # NeedMore: cut inside an element
         return _ODD, ("", "")
-    return _ENDED, (found[_STUDY], found[_SERIES])
-
-
-def _walk(data: bytes, pos: int, implicit: bool, depth: int) -> tuple[int, int, int, int]:
-    """``(tag, value start, value length, next position)`` of the element at ``pos``."""
-    group, elem = _TAG.unpack_from(data, pos)
-    tag = group << 16 | elem
-    vr = b""
-    if implicit or group == 0xFFFE:  # items and delimiters have no VR (PS3.5 7.5)
-        length, start = _U32.unpack_from(data, pos + 4)[0], pos + 8
-    else:
-        vr = bytes(data[pos + 4:pos + 6])
-        if len(vr) != 2 or not (vr.isalpha() and vr.isupper()):
-            raise _Odd  # not a VR (PS3.5 6.2): e.g. implicit VR data under an explicit TS
-        if vr in _LONG_VRS:
-            length, start = _U32.unpack_from(data, pos + 8)[0], pos + 12
-        else:
-            length, start = _U16.unpack_from(data, pos + 6)[0], pos + 8
-    if length == _UNDEFINED:
-        # A sequence (or UN / encapsulated value) ending with a delimiter; UN content is
-        # implicit VR little endian (PS3.5 6.2.2).
-        return tag, start, 0, _skip_items(data, start, implicit or vr == b"UN", depth + 1)
-    if start + length > len(data):
-        raise _Odd
-    return tag, start, length, start + length
-
-
-def _skip_items(data: bytes, pos: int, implicit: bool, depth: int) -> int:
-    """Position after the Sequence Delimitation Item closing the items from ``pos``."""
-    if depth > _MAX_DEPTH:
-        raise _Odd
-    while True:
-        group, elem = _TAG.unpack_from(data, pos)
-        tag, length = group << 16 | elem, _U32.unpack_from(data, pos + 4)[0]
-        pos += 8
-        if tag == _SEQUENCE_END:
-            return pos
-        if tag != _ITEM:
-            raise _Odd
-        if length != _UNDEFINED:
-            pos += length
-            continue
-        while True:  # an item of undefined length: its elements, then the Item Delimitation Item
-            tag, _start, _length, pos = _walk(data, pos, implicit, depth)
-            if tag == _ITEM_END:
-                break
+    if stopped > _SERIES:
+        return _PASSED, uids
+    return (_ENDED, uids) if stopped == 0 and pos == len(data) else (_ODD, ("", ""))
 
 
 __all__ = ["file_header", "scan_uids", "study_series_uids", "study_series_uids_early"]
