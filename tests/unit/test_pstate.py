@@ -319,6 +319,8 @@ def test_geometry_point_map_agrees_with_the_image_transform() -> None:
             out = geo.apply(img)
             x, y = geo.map_point(7.5, 4.5)
             assert out[int(y), int(x)] == 255, (rotation, flip)
+            back = geo.unmap_point(x, y)
+            assert abs(back[0] - 7.5) < 1e-9 and abs(back[1] - 4.5) < 1e-9, (rotation, flip)
 
 
 def test_cli_writes_displayed_area(tmp_path: Path) -> None:

@@ -202,9 +202,11 @@ class Annotation:
     graphics: tuple[GraphicObject, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PresentationState:
-    """A Grayscale Softcopy Presentation State, read by :func:`read_pstate`."""
+    """A Grayscale Softcopy Presentation State, read by :func:`read_pstate`.
+
+    Compared and hashed by identity (it can key a view's render cache)."""
 
     sop_instance_uid: str
     study_instance_uid: str

@@ -216,6 +216,21 @@ class Geometry:
             x = w - x
         return x * self.scale[0], y * self.scale[1]
 
+    def unmap_point(self, x: float, y: float) -> tuple[float, float]:
+        """Output coordinates back to image coordinates (inverse of :meth:`map_point`)."""
+        x0, y0, _x1, _y1 = self.area
+        w, h = self.crop_size
+        x, y = x / self.scale[0], y / self.scale[1]
+        if self.flip:
+            x = (h if self.rotation in (90, 270) else w) - x
+        if self.rotation == 90:
+            x, y = y, h - x
+        elif self.rotation == 180:
+            x, y = w - x, h - y
+        elif self.rotation == 270:
+            x, y = w - y, x
+        return x + x0, y + y0
+
     def apply(self, img: np.ndarray, fill: int | RGB = 0) -> np.ndarray:
         """Crop (padding outside the image with ``fill``), flip, rotate and scale ``img``."""
         x0, y0, x1, y1 = self.area

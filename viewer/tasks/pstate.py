@@ -311,15 +311,17 @@ def view_from_pstate(ps: PresentationState, sop_instance_uid: str, frame: int, s
 
 
 def apply_to_view(state: ViewState, ps: PresentationState, viewport: Size | None = None,
-                  shape: tuple[int, int] | None = None) -> AppliedView:
+                  header: Dataset | None = None) -> AppliedView:
     """Apply ``ps`` to the image ``state`` shows: set its fields and put this viewer's
-    measurements on every referenced image of the stack (replacing what was there)."""
+    measurements on every referenced image of the stack (replacing what was there).
+
+    ``header`` is the shown image's data set when at hand (else it is read)."""
     current = state.current
     if current is None:
         raise ValueError("no image shown")
-    header = read_dataset(current.path)
-    if shape is None:
-        shape = (int(header.Rows), int(header.Columns))
+    if header is None:
+        header = read_dataset(current.path)
+    shape = (int(header.Rows), int(header.Columns))
     spacing = header.get("PixelSpacing", None)
     aspect = float(spacing[0]) / float(spacing[1]) if spacing is not None and len(spacing) >= 2 \
         and float(spacing[1]) > 0 else 1.0

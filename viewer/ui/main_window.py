@@ -159,6 +159,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Open a file, a folder or a DICOMDIR (File menu, or drop it here)")
 
         self._build_menus()
+        from viewer.ui.pstate_ui import PresentationController
+
+        self.pstates = PresentationController(self)  #: presentation states offered, applied, saved
+        self.pstates.install_menu(self.file_menu)
         from viewer.ui.document_view import DocumentController
 
         self.documents = DocumentController(self)  #: reports and PDFs shown over viewports

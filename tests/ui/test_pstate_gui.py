@@ -1,0 +1,225 @@
+"""Presentation states in the real main window: offered, applied by default, drawn, saved.
+
+A folder holds a CT series of three images and a GSPS (built here) on the second image:
+a window, a quarter turn, a rectangular shutter, a red polyline and a text on two layers.
+Showing that image applies it (window, rotation, the graphics by layer colour); the
+viewport menu lists it; choosing the GSPS series in the browser leaves no image on screen;
+a view saved from the window reopens with the same window, transform and measurements.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from pydicom import dcmread
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsSimpleTextItem
+
+from tests.helpers.ct import ct_dataset
+from tests.helpers.ui import open_and_wait
+from viewer.dicom.pstate import GSPS_SOP_CLASS
+from viewer.render.pstate import cielab_to_rgb, rgb_to_cielab
+from viewer.session.view_state import Measurement
+
+pytestmark = pytest.mark.gui
+
+ROWS = COLS = 64
+RED = rgb_to_cielab((255, 0, 0))
+
+
+def _study(folder: Path) -> list[Dataset]:
+    study, series = generate_uid(), generate_uid()
+    yy, xx = np.mgrid[0:ROWS, 0:COLS]
+    images = []
+    for i in range(3):
+        ds = ct_dataset(generate_uid(), study, series, size=8)
+        ds.Rows, ds.Columns = ROWS, COLS
+        ds.PixelData = ((np.hypot(xx - 32, yy - 32) * 40 + i * 50) % 4000).astype("<u2").tobytes()
+        ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+        ds.WindowCenter, ds.WindowWidth = 40, 400
+        ds.PatientName, ds.StudyDate, ds.SeriesNumber, ds.InstanceNumber = "Gsps^Gui", "20260101", 1, i + 1
+        ds.ImagePositionPatient, ds.ImageOrientationPatient = [0, 0, i * 5.0], [1, 0, 0, 0, 1, 0]
+        ds.PixelSpacing = [0.7, 0.7]
+        ds.save_as(folder / f"ct{i}.dcm", enforce_file_format=True)
+        images.append(ds)
+    return images
+
+
+def _gsps(image: Dataset, path: Path) -> Dataset:
+    ref = Dataset()
+    ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = image.SOPClassUID, image.SOPInstanceUID
+    ps = Dataset()
+    ps.file_meta = FileMetaDataset()
+    ps.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ps.file_meta.MediaStorageSOPClassUID = GSPS_SOP_CLASS
+    ps.SOPClassUID, ps.SOPInstanceUID = GSPS_SOP_CLASS, generate_uid()
+    ps.file_meta.MediaStorageSOPInstanceUID = ps.SOPInstanceUID
+    ps.StudyInstanceUID, ps.SeriesInstanceUID = image.StudyInstanceUID, generate_uid()
+    ps.PatientName, ps.PatientID = image.PatientName, image.PatientID
+    ps.Modality, ps.SeriesNumber, ps.InstanceNumber = "PR", 99, 1
+    ps.ContentLabel, ps.ContentDescription = "OUTSIDE", "the other radiologist"
+    ps.PresentationCreationDate, ps.PresentationCreationTime = "20260103", "120000"
+    series = Dataset()
+    series.SeriesInstanceUID = image.SeriesInstanceUID
+    series.ReferencedImageSequence = Sequence([ref])
+    ps.ReferencedSeriesSequence = Sequence([series])
+    ps.RescaleSlope, ps.RescaleIntercept, ps.RescaleType = 1, -1024, "HU"
+    voi = Dataset()
+    voi.WindowCenter, voi.WindowWidth = 300, 1500
+    ps.SoftcopyVOILUTSequence = Sequence([voi])
+    ps.PresentationLUTShape = "IDENTITY"
+    ps.ImageRotation, ps.ImageHorizontalFlip = 90, "N"
+    ps.ShutterShape = "RECTANGULAR"
+    ps.ShutterLeftVerticalEdge, ps.ShutterRightVerticalEdge = 5, 60
+    ps.ShutterUpperHorizontalEdge, ps.ShutterLowerHorizontalEdge = 3, 62
+    ps.ShutterPresentationValue = 0xFFFF  # white, to be seen
+    layers = []
+    for name, order, lab in (("ARROWS", 1, RED), ("TEXT", 2, rgb_to_cielab((0, 255, 0)))):
+        layer = Dataset()
+        layer.GraphicLayer, layer.GraphicLayerOrder = name, order
+        layer.GraphicLayerRecommendedDisplayCIELabValue = list(lab)
+        layers.append(layer)
+    ps.GraphicLayerSequence = Sequence(layers)
+    line = Dataset()
+    line.GraphicAnnotationUnits, line.GraphicDimensions, line.NumberOfGraphicPoints = "PIXEL", 2, 3
+    line.GraphicData, line.GraphicType, line.GraphicFilled = [10.0, 10.0, 40.0, 20.0, 30.0, 50.0], "POLYLINE", "N"
+    circle = Dataset()
+    circle.GraphicAnnotationUnits, circle.GraphicDimensions, circle.NumberOfGraphicPoints = "PIXEL", 2, 2
+    circle.GraphicData, circle.GraphicType, circle.GraphicFilled = [32.0, 32.0, 40.0, 32.0], "CIRCLE", "N"
+    arrows = Dataset()
+    arrows.GraphicLayer = "ARROWS"
+    arrows.ReferencedImageSequence = Sequence([ref])
+    arrows.GraphicObjectSequence = Sequence([line, circle])
+    text = Dataset()
+    text.UnformattedTextValue = "nodule?"
+    text.AnchorPointAnnotationUnits, text.AnchorPoint, text.AnchorPointVisibility = "PIXEL", [40.0, 20.0], "Y"
+    text.BoundingBoxAnnotationUnits = "PIXEL"
+    text.BoundingBoxTopLeftHandCorner, text.BoundingBoxBottomRightHandCorner = [42.0, 6.0], [62.0, 14.0]
+    text.BoundingBoxTextHorizontalJustification = "LEFT"
+    notes = Dataset()
+    notes.GraphicLayer = "TEXT"
+    notes.ReferencedImageSequence = Sequence([ref])
+    notes.TextObjectSequence = Sequence([text])
+    ps.GraphicAnnotationSequence = Sequence([arrows, notes])
+    area = Dataset()
+    area.ReferencedImageSequence = Sequence([ref])
+    area.DisplayedAreaTopLeftHandCorner, area.DisplayedAreaBottomRightHandCorner = [1, 64], [64, 1]
+    area.PresentationSizeMode, area.PresentationPixelAspectRatio = "SCALE TO FIT", [1, 1]
+    ps.DisplayedAreaSelectionSequence = Sequence([area])
+    ps.save_as(path, enforce_file_format=True)
+    return ps
+
+
+@pytest.fixture
+def gsps_folder(tmp_path: Path) -> tuple[Path, list[Dataset], Dataset]:
+    folder = tmp_path / "study"
+    folder.mkdir()
+    images = _study(folder)
+    ps = _gsps(images[1], folder / "pr.dcm")
+    return folder, images, ps
+
+
+def _show_index(qtbot: Any, vp: Any, index: int, uid: str) -> None:
+    vp.state.set_index(index)
+    qtbot.waitUntil(lambda: vp.current is not None and vp.current.ref.sop_instance_uid == uid, timeout=10000)
+
+
+def test_gsps_applied_when_its_image_is_shown(qtbot, window, gsps_folder) -> None:
+    folder, images, ps = gsps_folder
+    open_and_wait(qtbot, window, folder)
+    vp = window.viewport
+    uids = [r.sop_instance_uid for r in vp.state.frames]
+    assert window.pstates.applied(vp) is None  # the first image is not referenced
+    assert vp.state.window is None
+    _show_index(qtbot, vp, uids.index(images[1].SOPInstanceUID), images[1].SOPInstanceUID)
+    qtbot.waitUntil(lambda: window.pstates.applied(vp) is not None, timeout=5000)
+    assert window.pstates.applied(vp).sop_instance_uid == ps.SOPInstanceUID
+    assert vp.state.window == (300.0, 1500.0)
+    assert (vp.state.rotation, vp.state.flip_h, vp.state.flip_v) == (90, False, False)
+    group = window.pstates.items_of(vp)
+    assert group is not None
+    children = group.childItems()
+    paths = [c for c in children if isinstance(c, QGraphicsPathItem)]
+    texts = [c for c in children if isinstance(c, QGraphicsSimpleTextItem)]
+    red = cielab_to_rgb(RED)
+    assert any(p.pen().color().getRgb()[:3] == red for p in paths)  # the polyline and circle, by layer colour
+    assert [t.text() for t in texts] == ["nodule?"]
+    assert texts[0].brush().color().getRgb()[:3] == cielab_to_rgb(rgb_to_cielab((0, 255, 0)))
+    # the shutter is drawn in its presentation value over the image outside the rectangle
+    # (columns 5..60, rows 3..62, 1-based): image point (32, 0.5) is row 1, (32, 32) inside
+    shutter = [p for p in paths if p.brush().color().getRgb()[:3] == (255, 255, 255)]
+    assert len(shutter) == 1
+    assert shutter[0].path().contains(QPointF(32, 0.5)) and shutter[0].path().contains(QPointF(62, 32))
+    assert not shutter[0].path().contains(QPointF(32, 32)) and not shutter[0].path().contains(QPointF(5, 3))
+    qtbot.wait(200)
+    window.grab().save("/tmp/shot_gsps_applied.png")
+
+    # the viewport menu lists it, checked; "None" restores the image's own view
+    menu = window.viewer_menus.viewport_menu(vp, vp.mapToGlobal(vp.rect().center()))
+    sub = next(a.menu() for a in menu.actions() if a.menu() is not None and "Presentation" in a.text())
+    entries = [a for a in sub.actions() if a.isCheckable()]
+    assert any("OUTSIDE" in a.text() and a.isChecked() for a in entries)
+    entries[0].trigger()
+    assert window.pstates.applied(vp) is None and vp.state.window is None and vp.state.rotation == 0
+    assert window.pstates.items_of(vp) is None
+
+    # the annotation toggle hides the graphics, not the shutter
+    next(a for a in entries if "OUTSIDE" in a.text()).trigger()
+    assert any(isinstance(c, QGraphicsSimpleTextItem) for c in window.pstates.items_of(vp).childItems())
+    vp.state.show_annotations = False
+    assert not any(isinstance(c, QGraphicsSimpleTextItem) for c in window.pstates.items_of(vp).childItems())
+
+
+def test_selecting_the_gsps_series_leaves_no_image(qtbot, window, gsps_folder) -> None:
+    folder, _images, _ps = gsps_folder
+    open_and_wait(qtbot, window, folder)
+    vp = window.viewport
+    series = next(s for s in window.all_series() if s.modality == "PR")
+    window.browser.select_series(series.series_instance_uid)
+    qtbot.waitUntil(lambda: vp.current is None, timeout=5000)
+    assert not vp.state.frames and "presentation state" in vp.state.message.lower()
+
+
+def test_saved_view_reopens_with_its_window_transform_and_measurements(qtbot, window, gsps_folder,
+                                                                       tmp_path) -> None:
+    folder, images, _ps = gsps_folder
+    (folder / "pr.dcm").unlink()  # only our own
+    open_and_wait(qtbot, window, folder)
+    vp = window.viewport
+    uid = images[2].SOPInstanceUID
+    _show_index(qtbot, vp, [r.sop_instance_uid for r in vp.state.frames].index(uid), uid)
+    vp.state.set_window(100, 700, "mine")
+    vp.state.update(rotation=270, flip_h=True)
+    vp.state.add_measurement(Measurement("distance", [(10.5, 10.5), (40.5, 30.5)], "25.2 mm"))
+    vp.state.add_measurement(Measurement("text", [(20.0, 50.0)], "see here"))
+    saved = window.pstates.save(vp)
+    assert saved is not None and saved.parent == folder
+    assert dcmread(saved).SOPClassUID == GSPS_SOP_CLASS
+
+    from PySide6.QtCore import QSettings
+
+    from viewer.ui.main_window import MainWindow
+    from viewer.ui.workers import Pools
+
+    other = MainWindow(settings=QSettings(str(tmp_path / "s2.ini"), QSettings.Format.IniFormat), pools=Pools())
+    other.quiet_errors = True
+    other.resize(1100, 750)
+    qtbot.addWidget(other)
+    other.show()
+    try:
+        open_and_wait(qtbot, other, folder)
+        vp2 = other.viewport
+        _show_index(qtbot, vp2, [r.sop_instance_uid for r in vp2.state.frames].index(uid), uid)
+        qtbot.waitUntil(lambda: other.pstates.applied(vp2) is not None, timeout=5000)
+        assert vp2.state.window == (100.0, 700.0)
+        assert (vp2.state.rotation, vp2.state.flip_h, vp2.state.flip_v) == (270, True, False)
+        got = [(m.kind, [tuple(p) for p in m.points], m.text) for m in vp2.state.measurements_on()]
+        assert got == [("distance", [(10.5, 10.5), (40.5, 30.5)], "25.2 mm"), ("text", [(20.0, 50.0)], "see here")]
+    finally:
+        other.shutdown()

@@ -1,0 +1,379 @@
+"""Presentation states in the GUI: offer, apply, draw, save and send them.
+
+When an image on screen is referenced by a Grayscale Softcopy Presentation State of the
+open studies, the newest one is applied (once per series and viewport; the viewport menu
+lists every one, and "None" goes back to the image's own view). Applying sets the view
+state (window, inversion, rotation/flip, displayed area as zoom/pan, this viewer's own
+measurements) through :mod:`viewer.tasks.pstate`; the shutters and the other annotations
+are drawn here as graphics items in image coordinates, each layer in its recommended
+colour, under the viewport's annotation toggle.
+
+File > Save presentation state writes the active view as a GSPS beside the image (or into
+the local store); File > Send presentation state with the study sends it and the study's
+files through the PACS panel's send path (C-STORE or STOW-RS).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt
+from PySide6.QtGui import QAction, QBrush, QColor, QImage, QKeySequence, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsItemGroup, QGraphicsPathItem, QGraphicsPixmapItem,
+                               QGraphicsSimpleTextItem, QMenu)
+
+from viewer.dicom.pstate import GSPS_SOP_CLASS, PresentationState
+from viewer.render.pstate import geometry, layer_color, outline
+from viewer.tasks.pstate import apply_to_view, load_pstate, save_view
+
+log = logging.getLogger(__name__)
+
+MainWindow = Any  # this module must not import the main window (it is built by it)
+
+
+def _color(rgb: tuple[int, int, int]) -> QColor:
+    return QColor(int(rgb[0]), int(rgb[1]), int(rgb[2]))
+
+
+def _mask_pixmap(mask: np.ndarray, rgb: tuple[int, int, int]) -> QPixmap:
+    """A pixmap painting ``rgb`` where ``mask`` is True, transparent elsewhere."""
+    argb = np.where(mask, np.uint32(0xFF000000 | (rgb[0] << 16) | (rgb[1] << 8) | rgb[2]), np.uint32(0))
+    argb = np.ascontiguousarray(argb, dtype=np.uint32)
+    rows, cols = mask.shape
+    image = QImage(argb.data, cols, rows, argb.strides[0], QImage.Format.Format_ARGB32)
+    return QPixmap.fromImage(image.copy())
+
+
+def build_items(ps: PresentationState, sop_instance_uid: str, frame: int, shape: tuple[int, int],
+                annotations: bool = True) -> QGraphicsItemGroup:
+    """The shutters, activated overlays of the presentation state and its annotations on
+    one image, as a group in image coordinates (column, row; (0, 0) the top left corner)."""
+    from viewer.render.pstate import _place, _shutter_fill, shuttered
+
+    group = QGraphicsItemGroup()
+    rows, cols = shape
+    s = ps.shutters
+    fill = _shutter_fill(s)
+    if s.geometric is not None:
+        gs = s.geometric
+        inside = QPainterPath()
+        inside.addRect(QRectF(0, 0, cols, rows))
+        if gs.rectangle is not None:
+            left, right, upper, lower = gs.rectangle
+            part = QPainterPath()
+            part.addRect(QRectF(left - 1, upper - 1, right - left + 1, lower - upper + 1))
+            inside = inside.intersected(part)
+        if gs.circle is not None:
+            (cr, cc), radius = gs.circle
+            part = QPainterPath()
+            part.addEllipse(QPointF(cc - 0.5, cr - 0.5), radius, radius)
+            inside = inside.intersected(part)
+        if gs.polygon is not None:
+            part = QPainterPath()
+            part.moveTo(gs.polygon[0][1] - 0.5, gs.polygon[0][0] - 0.5)
+            for r, c in gs.polygon[1:]:
+                part.lineTo(c - 0.5, r - 0.5)
+            part.closeSubpath()
+            inside = inside.intersected(part)
+        whole = QPainterPath()
+        whole.addRect(QRectF(0, 0, cols, rows))
+        item = QGraphicsPathItem(whole.subtracted(inside))
+        item.setBrush(QBrush(_color(fill)))
+        item.setPen(QPen(Qt.PenStyle.NoPen))
+        group.addToGroup(item)
+    if s.bitmap is not None:
+        hidden = shuttered(ps, shape)
+        if hidden is not None:
+            group.addToGroup(QGraphicsPixmapItem(_mask_pixmap(hidden, fill)))
+    for ov in ps.overlays:
+        if ov.bits is not None:
+            pix = QGraphicsPixmapItem(_mask_pixmap(_place(ov.bits, ov.origin, shape), layer_color(ps.layer(ov.layer))))
+            group.addToGroup(pix)
+    if not annotations:
+        return group
+    geo = geometry(ps, sop_instance_uid, frame, shape)
+    out_w, out_h = geo.out_size
+
+    def to_image(p: tuple[float, float], units: str) -> QPointF:
+        if units == "DISPLAY":
+            x, y = geo.unmap_point(p[0] * out_w, p[1] * out_h)
+            return QPointF(x, y)
+        return QPointF(p[0], p[1])
+
+    for ann in ps.annotations_for(sop_instance_uid, frame):
+        color = _color(layer_color(ps.layer(ann.layer)))
+        pen = QPen(color)
+        pen.setCosmetic(True)
+        pen.setWidthF(1.5)
+        for g in ann.graphics:
+            pts = [to_image(p, g.units) for p in outline(g.type, g.points)]
+            path = QPainterPath()
+            if g.type == "POINT":
+                for pt in pts:
+                    path.addEllipse(pt, 0.75, 0.75)
+            else:
+                path.moveTo(pts[0])
+                for pt in pts[1:]:
+                    path.lineTo(pt)
+            item = QGraphicsPathItem(path)
+            item.setPen(pen)
+            if g.filled or g.type == "POINT":
+                item.setBrush(QBrush(color))
+            group.addToGroup(item)
+        for t in ann.texts:
+            where = t.tlhc if t.tlhc is not None and t.brhc is not None else t.anchor
+            units = t.box_units if t.tlhc is not None and t.brhc is not None else t.anchor_units
+            if where is None:
+                continue
+            text = QGraphicsSimpleTextItem(t.text)
+            text.setBrush(QBrush(color))
+            text.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+            text.setPos(to_image(where, units))
+            group.addToGroup(text)
+            if t.anchor is not None and t.anchor_visible and t.tlhc is not None:
+                line = QPainterPath(to_image(t.anchor, t.anchor_units))
+                line.lineTo(to_image(t.tlhc, t.box_units))
+                item = QGraphicsPathItem(line)
+                item.setPen(pen)
+                group.addToGroup(item)
+    return group
+
+
+class PresentationController(QObject):
+    """Finds, applies and draws presentation states for the main window's viewports."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        self.auto_apply = True
+        self._cache: dict[str, PresentationState | None] = {}
+        self._applied: dict[int, PresentationState | None] = {}
+        self._seen: dict[int, tuple[str, set[str]]] = {}  # vp -> (series key, pstates auto-applied)
+        self._items: dict[int, QGraphicsItemGroup] = {}
+        self._wired: set[int] = set()
+        self.last_saved: Path | None = None
+        for vp in window.grid.viewports:
+            self.wire(vp)
+        window.grid.viewport_added.connect(self.wire)
+
+    # ------------------------------------------------------------------ wiring
+    def wire(self, vp: Any) -> None:
+        if id(vp) in self._wired:
+            return
+        self._wired.add(id(vp))
+        vp.image_shown.connect(partial(self._on_image_shown, vp))
+        vp.state.changed.connect(partial(self._on_state, vp))
+
+    def install_menu(self, file_menu: QMenu) -> None:
+        """File menu entries: save, and send with the study (above the last group: Quit)."""
+        actions = file_menu.actions()
+        before = actions[-2] if len(actions) >= 2 and actions[-2].isSeparator() else None
+        self.save_action = QAction("Save &presentation state", self.w)
+        self.save_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.save_action.triggered.connect(lambda: self.save(self.w.viewport))
+        self.send_action = QAction("Send presentation state &with the study…", self.w)
+        self.send_action.triggered.connect(lambda: self.send_with_study(self.w.viewport))
+        if before is not None:
+            file_menu.insertActions(before, [self.save_action, self.send_action])
+        else:
+            file_menu.addActions([self.save_action, self.send_action])
+
+    # ------------------------------------------------------------------ finding
+    def _load(self, path: str) -> PresentationState | None:
+        if path not in self._cache:
+            try:
+                self._cache[path] = load_pstate(path)
+            except Exception as exc:  # noqa: BLE001 - a bad presentation state is skipped, not fatal
+                log.warning("presentation state %s unreadable: %s", path, exc)
+                self._cache[path] = None
+        return self._cache[path]
+
+    def all_states(self) -> list[PresentationState]:
+        """Every readable GSPS of the open studies, newest first."""
+        tree = getattr(self.w, "_tree", None)
+        if tree is None:
+            return []
+        found = []
+        for series in tree.iter_series():
+            for inst in series.instances:
+                if str(getattr(inst, "sop_class_uid", "")) == GSPS_SOP_CLASS and inst.path:
+                    ps = self._load(str(inst.path))
+                    if ps is not None:
+                        found.append(ps)
+        return sorted(found, key=lambda p: p.created, reverse=True)
+
+    def states_for(self, vp: Any) -> list[PresentationState]:
+        """The presentation states that reference the image ``vp`` shows, newest first."""
+        ref = vp.state.current
+        if ref is None or not ref.sop_instance_uid:
+            return []
+        return [ps for ps in self.all_states() if ps.references(ref.sop_instance_uid, ref.frame_index + 1)]
+
+    def applied(self, vp: Any) -> PresentationState | None:
+        return self._applied.get(id(vp))
+
+    # ------------------------------------------------------------------ applying
+    def _viewport_size(self, vp: Any) -> tuple[float, float]:
+        return float(max(1.0, vp.viewbox.width())), float(max(1.0, vp.viewbox.height()))
+
+    def apply(self, vp: Any, ps: PresentationState | None) -> None:
+        """Apply ``ps`` to ``vp`` (None: back to the image's own view)."""
+        state = vp.state
+        if ps is None:
+            self._applied.pop(id(vp), None)
+            state.update(window=None, window_name="", rotation=0, flip_h=False, flip_v=False, invert=False,
+                         zoom=None, pan=None)
+            self._redraw(vp)
+            return
+        header = vp.current.dataset if getattr(vp, "current", None) is not None else None
+        apply_to_view(state, ps, self._viewport_size(vp), header)
+        self._applied[id(vp)] = ps
+        self._redraw(vp)
+        name = ps.label or "presentation state"
+        self.w.statusBar().showMessage(f"Presentation state {name} ({ps.created[:8]}) applied", 8000)
+
+    def _on_image_shown(self, vp: Any, ref: Any) -> None:
+        key = vp.state.series_uid or (vp.state.frames[0].path if vp.state.frames else "")
+        seen = self._seen.get(id(vp))
+        if seen is None or seen[0] != key:
+            seen = (key, set())
+            self._seen[id(vp)] = seen
+            self._applied.pop(id(vp), None)
+        if self.auto_apply and ref.sop_instance_uid:
+            current = self._applied.get(id(vp))
+            if current is None or not current.references(ref.sop_instance_uid, ref.frame_index + 1):
+                offered = [ps for ps in self.states_for(vp) if ps.sop_instance_uid not in seen[1]]
+                if offered:
+                    seen[1].add(offered[0].sop_instance_uid)
+                    self.apply(vp, offered[0])
+                    return
+        self._redraw(vp)
+
+    def _on_state(self, vp: Any, _state: Any, name: str, _value: Any) -> None:
+        if name in ("show_annotations", "frames", "message"):
+            self._redraw(vp)
+
+    def _redraw(self, vp: Any) -> None:
+        old = self._items.pop(id(vp), None)
+        if old is not None and old.scene() is not None:
+            old.scene().removeItem(old)
+        ps = self._applied.get(id(vp))
+        ref = vp.state.current
+        item = getattr(vp, "current", None)
+        if ps is None or ref is None or item is None or not ps.references(ref.sop_instance_uid, ref.frame_index + 1):
+            return
+        shape = item.stored.shape[:2]
+        group = build_items(ps, ref.sop_instance_uid, ref.frame_index + 1, (int(shape[0]), int(shape[1])),
+                            annotations=bool(vp.state.show_annotations))
+        group.setParentItem(vp.anchor)
+        group.setZValue(5)
+        self._items[id(vp)] = group
+
+    def items_of(self, vp: Any) -> QGraphicsItemGroup | None:
+        """The graphics drawn for ``vp`` (tests look at them)."""
+        return self._items.get(id(vp))
+
+    # ------------------------------------------------------------------ menus
+    def fill_menu(self, menu: QMenu, vp: Any) -> None:
+        """The viewport menu's "Presentation states" entries."""
+        states = self.states_for(vp)
+        sub = menu.addMenu("Presentation &states")
+        applied = self.applied(vp)
+        none = sub.addAction("None (the image's own view)")
+        none.setCheckable(True)
+        none.setChecked(applied is None)
+        none.triggered.connect(lambda: self.apply(vp, None))
+        for ps in states:
+            text = f"{ps.label or 'UNNAMED'} — {ps.created[:4]}-{ps.created[4:6]}-{ps.created[6:8]} " \
+                   f"{ps.created[8:10]}:{ps.created[10:12]}"
+            if ps.description:
+                text += f" ({ps.description})"
+            a = sub.addAction(text)
+            a.setCheckable(True)
+            a.setChecked(ps is applied)
+            a.triggered.connect(partial(self.apply, vp, ps))
+        if not states:
+            empty = sub.addAction("(none references this image)")
+            empty.setEnabled(False)
+        sub.addSeparator()
+        save = sub.addAction("Save presentation state")
+        save.triggered.connect(lambda: self.save(vp))
+        send = sub.addAction("Send presentation state with the study…")
+        send.triggered.connect(lambda: self.send_with_study(vp))
+
+    # ------------------------------------------------------------------ saving, sending
+    def _store_root(self) -> Path | None:
+        from viewer.config import default_store_dir
+
+        try:
+            return default_store_dir()
+        except Exception:  # noqa: BLE001 - no store configured: beside the image only
+            return None
+
+    def save(self, vp: Any) -> Path | None:
+        """Save the view of ``vp`` as a GSPS; returns the file (None when nothing was saved)."""
+        if vp.state.current is None:
+            self.w.statusBar().showMessage("No image: no presentation state to save", 8000)
+            return None
+        try:
+            saved = save_view(vp.state, self._viewport_size(vp), store_root=self._store_root(),
+                              description="saved by dicom-viewer")
+        except (OSError, ValueError) as exc:
+            self.w.statusBar().showMessage(f"Presentation state not saved: {exc}", 10000)
+            return None
+        self.last_saved = saved.path
+        self._cache[str(saved.path)] = load_pstate(saved.path)
+        self.w.statusBar().showMessage(f"Presentation state saved: {saved.path}", 10000)
+        opener = getattr(self.w, "open_paths", None)
+        if opener is not None and getattr(self.w, "_tree", None) is not None:
+            self._add_to_tree(saved.path)
+        return saved.path
+
+    def _add_to_tree(self, path: Path) -> None:
+        """Put a file just written into the open studies (the browser lists it)."""
+        try:
+            from viewer.dicom.headers import read_instance
+
+            inst = read_instance(str(path))
+            self.w._tree.add(inst)
+            self.w._schedule_refresh()
+        except Exception as exc:  # noqa: BLE001 - the file is saved; listing it is a nicety
+            log.info("saved %s not added to the browser: %s", path, exc)
+
+    def _send_panel(self) -> Any:
+        tabs = getattr(self.w, "side_tabs", None)
+        if tabs is None:
+            return None
+        for i in range(tabs.count()):
+            widget = tabs.widget(i)
+            if hasattr(widget, "send_action"):
+                return widget
+        return None
+
+    def send_with_study(self, vp: Any) -> Any:
+        """Save the view as a GSPS and send it with every file of its study (the PACS panel's
+        node, C-STORE or STOW-RS); returns the send job or None."""
+        panel = self._send_panel()
+        if panel is None or panel.current_node() is None:
+            self.w.statusBar().showMessage("No PACS node to send to (Tools > PACS)", 10000)
+            return None
+        path = self.save(vp)
+        if path is None:
+            return None
+        paths = [path] + self.study_files(vp)
+        return panel.send_action.send_paths(paths)
+
+    def study_files(self, vp: Any) -> list[Path]:
+        tree = getattr(self.w, "_tree", None)
+        ref = vp.state.current
+        if tree is None or ref is None:
+            return []
+        inst = tree.instance_by_uid(ref.sop_instance_uid)
+        study = tree.study_by_uid(inst.study_instance_uid) if inst is not None else None
+        if study is None:
+            return [Path(r.path) for r in vp.state.frames]
+        return [Path(i.path) for s in study.series for i in s.instances if i.path]
