@@ -23,10 +23,9 @@ class FrameRef:
     frame_index: int = 0
     sop_instance_uid: str = field(default="", compare=False)
     #: Image Position (Patient) (0020,0032) of the frame, mm, LPS
-    position: Vector | None = field(default=None, compare=False, repr=False)
+    position: tuple[float, ...] | None = field(default=None, compare=False, repr=False)
     #: Image Orientation (Patient) (0020,0037): row then column direction cosines
-    orientation: tuple[float, float, float, float, float, float] | None = field(default=None, compare=False,
-                                                                                repr=False)
+    orientation: tuple[float, ...] | None = field(default=None, compare=False, repr=False)
     #: Pixel Spacing (row, column) in mm
     spacing: tuple[float, float] | None = field(default=None, compare=False, repr=False)
     frame_of_reference_uid: str = field(default="", compare=False, repr=False)
