@@ -14,20 +14,23 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
+import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 from urllib.parse import quote
 
 from viewer.cancel import CancelToken, is_cancelled
-from viewer.errors import Cancelled, NetError, UsageError
+from viewer.errors import Cancelled, NetError, ReadError, UsageError
 from viewer.net import _multipart
 from viewer.net.storage_scu import Category, StoreItem, StoreResult
 
 if TYPE_CHECKING:
     import requests
     from pydicom.dataset import Dataset
+
+    from viewer.dicom.local_store import PendingFile
 
     from viewer.config import DicomWebNode
 
@@ -54,6 +57,10 @@ _UNSAFE = re.compile(r"[^0-9A-Za-z.\-]")
 TMP_PREFIX = ".partial-"
 #: Largest instance a WADO-RS retrieve writes when the destination sets no limit of its own.
 MAX_OBJECT_BYTES = 2 * 1024 ** 3
+#: Largest QIDO-RS / metadata JSON body read (decoded): a search result is for browsing.
+MAX_JSON_BYTES = 64 * 1024 ** 2
+#: Nesting of JSON values accepted (the DICOM JSON model nests sequence items only).
+MAX_JSON_DEPTH = 64
 #: STOW-RS request size bound: many instances per request, bounded memory.
 STOW_BATCH_BYTES = 32 << 20
 
@@ -74,6 +81,9 @@ class WebTarget:
         TLS verification: True (default), False, or a CA bundle path.
     timeout : float
         Seconds to connect and between received bytes.
+    deadline : float
+        Seconds a whole QIDO-RS / metadata response may take, and each instance of a
+        WADO-RS response: a server trickling a byte now and then is cut off.
     """
 
     url: str
@@ -82,6 +92,7 @@ class WebTarget:
     token: str | None = None
     verify: bool | str = True
     timeout: float = 30.0
+    deadline: float = 300.0
 
     @classmethod
     def from_node(cls, node: DicomWebNode) -> "WebTarget":
@@ -93,7 +104,8 @@ class WebTarget:
                    username=node.username if auth == "basic" else None,
                    password=node.password if auth == "basic" else None,
                    token=node.token if auth == "bearer" else None,
-                   verify=verify, timeout=float(node.timeout))
+                   verify=verify, timeout=float(node.timeout),
+                   deadline=float(getattr(node, "deadline", 300.0) or 300.0))
 
 
 def keys_from_identifier(identifier: "Dataset") -> tuple[str, dict[str, str]]:
@@ -263,8 +275,8 @@ class DicomWebClient:
             url = f"{self.base}/studies/{quote(study_uid)}/instances" if study_uid else f"{self.base}/instances"
             if series_uid:
                 params.append(("SeriesInstanceUID", series_uid))
-        rsp = self._request("GET", url, params=params, headers={"Accept": DICOM_JSON})
-        found = _datasets(rsp)
+        rsp = self._request("GET", url, params=params, headers={"Accept": DICOM_JSON}, stream=True)
+        found = _datasets(rsp, self.target.deadline)
         return [d for d in found if all(_matches(d, name, pat) for name, pat in post)]
 
     # ------------------------------------------------------------------ WADO-RS
@@ -280,8 +292,8 @@ class DicomWebClient:
                  instance_uid: str | None = None) -> list["Dataset"]:
         """WADO-RS metadata (PS3.18 10.4.1.1.2): headers of every instance, no bulk data."""
         rsp = self._request("GET", self._resource(study_uid, series_uid, instance_uid) + "/metadata",
-                            headers={"Accept": DICOM_JSON})
-        return _datasets(rsp)
+                            headers={"Accept": DICOM_JSON}, stream=True)
+        return _datasets(rsp, self.target.deadline)
 
     def thumbnail(self, study_uid: str, series_uid: str | None = None, instance_uid: str | None = None,
                   size: int = 128) -> bytes | None:
@@ -366,17 +378,23 @@ class DicomWebClient:
                 raise
             log.info("WADO-RS %s: %s; asking without transfer-syntax=*", url, exc)
             rsp = self._request("GET", url, headers={"Accept": ACCEPT_DICOM_PLAIN}, stream=True)
+        from viewer.dicom.local_store import LocalStore, StoreLimitError
+
         count = 0
-        root = Path(dest) if isinstance(dest, (str, os.PathLike)) else Path(dest.root)
-        root.mkdir(parents=True, exist_ok=True)
-        tmp: tuple[int, str] | None = None
-        fh = None
-        # The store's limit for one object (viewer.dicom.local_store.LocalStore), else 2 GiB.
-        max_part = int(getattr(dest, "max_object_bytes", None) or MAX_OBJECT_BYTES)
+        # Every instance goes through the local store, as a C-STORE does: its free-space
+        # floor and object limit hold, and a different object with the same UIDs is kept
+        # beside the existing one, never over it.
+        store = dest if hasattr(dest, "open_pending") else LocalStore(Path(dest) if isinstance(
+            dest, (str, os.PathLike)) else Path(dest.root))
+        pending = None
+        # The store's limit for one object, else 2 GiB.
+        max_part = int(getattr(store, "max_object_bytes", None) or MAX_OBJECT_BYTES)
         size = 0
+        part_deadline = time.monotonic() + self.target.deadline
         try:
             boundary = _multipart.boundary_of(rsp.headers.get("Content-Type", ""))
-            events = _multipart.iter_events(_chunks(rsp, cancel), boundary)
+            events = _multipart.iter_events(_chunks(rsp, cancel, lambda: part_deadline, self.target.deadline),
+                                            boundary)
             for kind, value in events:
                 if kind == "headers":
                     if is_cancelled(cancel):  # do not start a file we would not finish
@@ -385,35 +403,34 @@ class DicomWebClient:
                     ctype, _ = _multipart.parse_params(headers.get("content-type", "application/dicom"))
                     if ctype != "application/dicom":
                         raise NetError(f"unexpected part type {ctype!r} in WADO-RS response", category="http")
-                    # Hidden temporary name in the store root (same file system: the final
-                    # rename is atomic); LocalStore.clean_partial removes crash leftovers.
-                    tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".dcm", dir=root)
-                    fh = os.fdopen(tmp[0], "wb")
+                    pending = store.open_pending()  # refuses when the disk is at the floor
                     size = 0
+                    part_deadline = time.monotonic() + self.target.deadline
                 elif kind == "data" and isinstance(value, bytes):
                     size += len(value)
                     if size > max_part:  # an endless part must not fill the disk
                         raise NetError(f"WADO-RS {url}: an instance larger than {max_part} bytes; stopped",
                                        category="http")
-                    assert fh is not None  # iter_events: a part's headers come before its data
-                    fh.write(value)
+                    assert pending is not None  # iter_events: a part's headers come before its data
+                    pending.write([value])
+                    if pending.error is not None:
+                        raise pending.error
                 elif kind == "end":  # part complete: its close delimiter has arrived
-                    assert fh is not None and tmp is not None
-                    fh.close()
-                    fh = None
-                    path = _place(Path(tmp[1]), root, dest)
-                    tmp = None
+                    assert pending is not None
+                    path = _commit_part(pending)
+                    pending = None
                     count += 1
                     yield path
+                    part_deadline = time.monotonic() + self.target.deadline
         except _multipart.MultipartError as exc:
             raise NetError(f"WADO-RS {url}: {exc}", category="connection") from exc
+        except StoreLimitError as exc:
+            raise NetError(f"WADO-RS {url}: the local store refused the instance: {exc}", category="store") from exc
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise NetError(f"WADO-RS {url}: connection lost: {_reason(exc)}", category="connection") from exc
         finally:
-            if fh is not None:
-                fh.close()
-            if tmp is not None:
-                Path(tmp[1]).unlink(missing_ok=True)
+            if pending is not None:
+                pending.discard()
             rsp.close()
         log.info("WADO-RS %s: %d instance(s)", url, count)
 
@@ -593,32 +610,134 @@ class _Conflict(NetError):
         self.response_json = response_json
 
 
-def _datasets(rsp: "requests.Response") -> list["Dataset"]:
+def _depth(value: object, limit: int) -> int:
+    """Nesting depth of a parsed JSON value, counted up to ``limit + 1`` (no recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            return deepest
+        if isinstance(node, dict):
+            stack.extend((v, d + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, d + 1) for v in node)
+    return deepest
+
+
+def _datasets(rsp: "requests.Response", deadline: float = 300.0) -> list["Dataset"]:
+    """The DICOM JSON model (PS3.18 F.2) of a response: at most :data:`MAX_JSON_BYTES`
+    decoded, within ``deadline`` seconds, of the expected shape (a list of objects whose
+    values are objects), else a :class:`NetError` that says what was wrong."""
+    import json
+
     from pydicom.dataset import Dataset
 
-    if not rsp.content.strip():
+    url = rsp.url
+    already = getattr(rsp, "_content", False)  # requests' body, when it was read (not streamed)
+    if isinstance(already, bytes):
+        body = already
+    else:
+        try:
+            end = time.monotonic() + deadline
+            body = b"".join(_chunks(rsp, None, lambda: end, deadline, max_bytes=MAX_JSON_BYTES))
+        finally:
+            rsp.close()
+    if not body.strip():
         return []  # PS3.18 8.3.4.2: 204 No Content = no matches
     try:
-        items = rsp.json()
+        items = json.loads(body)
+    except RecursionError:
+        raise NetError(f"JSON from {url} nests deeper than Python can parse; not a DICOM JSON model",
+                       category="http") from None
     except ValueError as exc:
-        raise NetError(f"invalid JSON from {rsp.url}: {exc}", category="http") from exc
+        raise NetError(f"invalid JSON from {url}: {exc}", category="http") from exc
     if isinstance(items, dict):
         items = [items]
-    # Bulk data URIs are not fetched: a search or metadata result is for browsing.
-    return [Dataset.from_json(item, bulk_data_uri_handler=lambda *a: b"") for item in items]
+    where = f"JSON from {url} is not a DICOM JSON model (PS3.18 F.2)"
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise NetError(f"{where}: expected a list of objects, got {type(items).__name__}", category="http")
+    if _depth(items, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise NetError(f"{where}: nested more than {MAX_JSON_DEPTH} levels", category="http")
+    out = []
+    for n, item in enumerate(items):
+        if not all(isinstance(v, dict) for v in item.values()):
+            raise NetError(f"{where}: result {n + 1} has an attribute that is not an object", category="http")
+        try:
+            # Bulk data URIs are not fetched: a search or metadata result is for browsing.
+            out.append(Dataset.from_json(item, bulk_data_uri_handler=lambda *a: b""))
+        except (TypeError, AttributeError, ValueError, KeyError, IndexError, RecursionError) as exc:
+            raise NetError(f"{where}: result {n + 1}: {type(exc).__name__}: {exc}", category="http") from None
+    return out
 
 
-def _chunks(rsp: "requests.Response", cancel: CancelToken | None) -> Iterator[bytes]:
-    """Body bytes as they arrive. ``read1`` returns what is there instead of waiting for a
-    full chunk, so the parts completed before a cut connection are not lost with it."""
+def _decoder(rsp: "requests.Response") -> "zlib._Decompress | None":
+    encoding = rsp.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj(zlib.MAX_WBITS)
+    raise NetError(f"unsupported Content-Encoding {encoding!r} from {rsp.url}", category="http")
+
+
+def _chunks(rsp: "requests.Response", cancel: CancelToken | None,
+            deadline_at: Callable[[], float] | None = None, deadline: float = 0.0,
+            max_bytes: int | None = None) -> Iterator[bytes]:
+    """Body bytes as they arrive, decoded (gzip/deflate) here in steps of at most
+    :data:`_CHUNK`, so a compression bomb never expands in memory; bounded by
+    ``max_bytes`` (decoded) and the time ``deadline_at()`` returns.
+
+    ``read1`` returns what is there instead of waiting for a full chunk, so the parts
+    completed before a cut connection are not lost with it.
+    """
+    from viewer.dicom.bounded_io import MAX_RATIO, RATIO_GRACE
+
     raw = rsp.raw
+    decoder = _decoder(rsp)
+    consumed = produced = 0
+
+    def check(n: int) -> None:
+        nonlocal produced
+        produced += n
+        if max_bytes is not None and produced > max_bytes:
+            raise NetError(f"response from {rsp.url} is larger than {max_bytes} bytes; stopped", category="http")
+        if decoder is not None and produced > RATIO_GRACE and produced > MAX_RATIO * max(consumed, 1):
+            raise NetError(f"response from {rsp.url} inflates more than {MAX_RATIO} times "
+                           f"({consumed} bytes gave {produced}): a compression bomb?", category="http")
+
     while True:
         if is_cancelled(cancel):
             raise Cancelled("retrieve cancelled")
-        chunk = raw.read1(_CHUNK, decode_content=True)
+        if deadline_at is not None and time.monotonic() > deadline_at():
+            raise NetError(f"response from {rsp.url} not complete within {deadline:g} s; stopped",
+                           category="connection")
+        chunk = raw.read1(_CHUNK, decode_content=False)
         if not chunk:
+            if decoder is not None:
+                tail = decoder.flush()
+                if tail:
+                    check(len(tail))
+                    yield tail
             return
-        yield chunk
+        consumed += len(chunk)
+        if decoder is None:
+            check(len(chunk))
+            yield chunk
+            continue
+        data = chunk
+        while data:
+            try:
+                out = decoder.decompress(data, _CHUNK)
+            except zlib.error as exc:
+                raise NetError(f"damaged compressed response from {rsp.url}: {exc}", category="http") from None
+            data = decoder.unconsumed_tail
+            if out:
+                check(len(out))
+                yield out
+            if decoder.eof:
+                break
 
 
 def _collect_parts(rsp: "requests.Response") -> Iterator[bytes]:
@@ -632,25 +751,21 @@ def _collect_parts(rsp: "requests.Response") -> Iterator[bytes]:
             body.clear()
 
 
-def _place(tmp: Path, root: Path, dest: Path | _Store) -> Path:
-    """Check a received file and move it to its place in the store (atomic rename)."""
-    from pydicom import dcmread
-    from pydicom.errors import InvalidDicomError
+def _commit_part(pending: "PendingFile") -> Path:
+    """Check a received file and give it its name in the store (never over another object)."""
+    from viewer.dicom.headers import read_header
 
+    pending._close()  # flushed before it is read back
     try:
-        ds = dcmread(tmp, stop_before_pixels=True,
-                     specific_tags=["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"])
+        ds = read_header(pending.tmp)
         study, series, sop = ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID
-    except (InvalidDicomError, AttributeError, OSError, ValueError, EOFError) as exc:
-        tmp.unlink(missing_ok=True)
+    except (ReadError, AttributeError) as exc:
+        pending.discard()
         raise NetError(f"server sent a part that is not a DICOM instance: {exc}", category="http") from exc
-    if not isinstance(dest, (str, os.PathLike)):
-        final = Path(dest.path_for(study, series, sop))
-    else:
-        final = root / _safe(study) / _safe(series) / f"{_safe(sop)}.dcm"
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, final)  # same file system: atomic on POSIX
-    return final
+    try:
+        return pending.commit(study, series, sop)
+    finally:
+        pending.discard()  # the object is linked under its name; the temporary name goes
 
 
 def _batches(items: Sequence[StoreItem], limit: int) -> Iterator[list[StoreItem]]:
