@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
 
+from viewer.cancel import CancelToken
 from viewer.dicom.frames import FrameSource, open_frames
 from viewer.dicom.model import Instance, Series, StudyTree
 from viewer.dicom.volume import SliceInput, Volume, VolumeError, build_volume
@@ -111,11 +112,16 @@ def _multiframe_slices(src: FrameSource) -> list[tuple[SliceInput, tuple[float, 
     return out
 
 
-def _single_frame_slices(instances: Sequence[Instance]) -> tuple[list[tuple[SliceInput, tuple[float, float]]],
-                                                                  Dataset]:
+def _single_frame_slices(instances: Sequence[Instance], cancel: CancelToken | None = None,
+                         progress: Callable[[int, int], object] | None = None,
+                         ) -> tuple[list[tuple[SliceInput, tuple[float, float]]], Dataset]:
     out = []
     datasets = []
-    for inst in instances:
+    for n, inst in enumerate(instances):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        if progress is not None:
+            progress(n, len(instances))
         if inst.path is None:
             continue
         src = open_frames(inst.path)
@@ -161,8 +167,13 @@ def load_volume(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     return volume_of_series(series)
 
 
-def volume_of_series(series: Series) -> LoadedVolume:
-    """The volume of the largest stack of ``series`` (see :func:`load_volume`)."""
+def volume_of_series(series: Series, cancel: CancelToken | None = None,
+                     progress: Callable[[int, int], object] | None = None) -> LoadedVolume:
+    """The volume of the largest stack of ``series`` (see :func:`load_volume`).
+
+    ``progress(done, total)`` is called before each slice is read; ``cancel`` is checked
+    there too (:class:`viewer.cancel.Cancelled` ends the reading).
+    """
     stacks = [s for s in series.stacks if s.normal is not None] or series.stacks
     stack = max(stacks, key=len)
     if len(stack) == 1 and stack.instances[0].path and stack.instances[0].number_of_frames > 1:
@@ -170,7 +181,7 @@ def volume_of_series(series: Series) -> LoadedVolume:
         items = _multiframe_slices(src)
         ds = src.dataset
     else:
-        items, ds = _single_frame_slices(stack.instances)
+        items, ds = _single_frame_slices(stack.instances, cancel, progress)
     rescales = {r for _, r in items}
     slices = [s for s, _ in items]
     modality = len(rescales) > 1

@@ -166,6 +166,9 @@ class MainWindow(QMainWindow):
         from viewer.ui.document_view import DocumentController
 
         self.documents = DocumentController(self)  #: reports and PDFs shown over viewports
+        from viewer.ui.mpr_view import MprController
+
+        self.mpr = MprController(self)  #: multiplanar reconstruction (three linked views)
         for vp in self.grid.viewports:
             self._wire(vp)
         self._restore()

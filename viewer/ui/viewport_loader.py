@@ -14,7 +14,7 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -87,12 +87,20 @@ def render_view(stored: np.ndarray, item: LoadedFrame, view: ViewKey, origin: tu
     return out
 
 
+#: Frame sources that are not files: a prefix of ``FrameRef.path`` -> the function that makes
+#: the frame (MPR planes, :mod:`viewer.ui.mpr_view`); called in the worker like load_frame.
+VIRTUAL_SOURCES: dict[str, Callable[[FrameRef, "ViewKey | None"], LoadedFrame]] = {}
+
+
 def load_frame(cache: Any, ref: FrameRef, view: ViewKey | None = None) -> LoadedFrame:
     """Worker body: open (cached), decode frame ``ref`` and read its render parameters.
 
     With ``view``, also render the frame for that view, so the GUI thread only paints it
     (cine decodes and renders ahead this way).
     """
+    for prefix, make in VIRTUAL_SOURCES.items():
+        if ref.path.startswith(prefix):
+            return make(ref, view)
     from viewer.dicom.geometry import pixel_spacing
     from viewer.render import frame_times_ms, params_from_dataset
     from viewer.tasks.export import frame_plane

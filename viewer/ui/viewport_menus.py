@@ -329,6 +329,10 @@ class ViewerMenus:
         for name in LAYOUT_NAMES:
             a = self._act(layouts, name, lambda _=False, n=name: self.w.set_layout(n), None, True)
             a.setChecked(name == self.w.grid.layout_name)
+        mpr = getattr(self.w, "mpr", None)  # viewer.ui.mpr_view.MprController
+        if mpr is not None and mpr.series_for(vp) is not None:
+            menu.addSeparator()
+            menu.addAction(mpr.action)
         pstates = getattr(self.w, "pstates", None)
         if pstates is not None and vp.state.current is not None:
             menu.addSeparator()
