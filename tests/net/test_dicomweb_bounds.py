@@ -31,7 +31,7 @@ JSON = "application/dicom+json"
 
 
 def _json_handler(body: bytes, *, gzipped: bool = False, chunked_forever: bytes | None = None,
-                  trickle: float | None = None):  # noqa: ANN202
+                  trickle: float | None = None):
     def h(req: BaseHTTPRequestHandler) -> None:
         req.send_response(200)
         req.send_header("Content-Type", JSON)
@@ -114,7 +114,7 @@ def test_wrong_shape_json_is_a_clear_error(serve, body: bytes) -> None:  # noqa:
 # ------------------------------------------------------------------ WADO-RS
 
 
-def _multipart_handler(parts: list[bytes], *, gzipped: bool = False):  # noqa: ANN202
+def _multipart_handler(parts: list[bytes], *, gzipped: bool = False):
     boundary = b"bnd42"
     body = b"".join(b"--" + boundary + b"\r\nContent-Type: application/dicom\r\n\r\n" + p + b"\r\n" for p in parts)
     body += b"--" + boundary + b"--\r\n"

@@ -65,11 +65,12 @@ def _with_j2k_text(ds: pydicom.Dataset) -> None:
     ds.PixelData = encapsulate([frame[:siz_end] + com + frame[siz_end:]])
 
 
-@pytest.mark.parametrize(("source", "inject"), [("JPGExtended.dcm", _with_jpeg_text), ("SC_rgb_jpeg_app14_dcmd.dcm", _with_jpeg_text),
+@pytest.mark.parametrize(("source", "inject"), [("JPGExtended.dcm", _with_jpeg_text),
+                                                ("SC_rgb_jpeg_app14_dcmd.dcm", _with_jpeg_text),
                                                 ("MR_small_jpeg_ls_lossless.dcm", _with_jpeg_text),
                                                 ("SC_rgb_jpeg_dcmtk.dcm", _with_jpeg_text),
                                                 ("JPEG2000.dcm", _with_j2k_text)])
-def test_identity_in_compressed_pixel_data_is_removed(source: str, inject, tmp_path: Path) -> None:  # noqa: ANN001
+def test_identity_in_compressed_pixel_data_is_removed(source: str, inject, tmp_path: Path) -> None:
     ds = pydicom.dcmread(get_testdata_file(source))
     reference = ds.pixel_array.copy()
     inject(ds)
