@@ -153,7 +153,7 @@ def test_profile_rejects_layout_before_association(gray, corpus):
     profile = profile_for(gray, "dcmprscp-gray")
     job, _ = build_job(ct_refs(corpus, 1), FilmBoxSpec(display_format="STANDARD\\7,7"), FilmSessionSpec(), profile)
     with pytest.raises(UsageError, match="not supported by printer dcmprscp-gray"):
-        run_print_job(job, profile)
+        run_print_job(job, profile, adapt=False)
     assert gray.stored_prints() == []
 
 

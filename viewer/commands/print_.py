@@ -117,7 +117,7 @@ def _base_profile(args: argparse.Namespace) -> PrinterProfile:
     import dataclasses
     from pathlib import Path
 
-    from viewer.film.profile import load_profile, load_profiles, permissive_profile
+    from viewer.film.profile import learned_profile, load_profile, load_profiles, permissive_profile
 
     if args.printer:
         if args.printer.endswith(".json"):
@@ -135,6 +135,11 @@ def _base_profile(args: argparse.Namespace) -> PrinterProfile:
         return dataclasses.replace(prof, **changes)
     if not args.aec:
         raise UsageError("--aec AET (the printer's AE title) is required without --printer")
+    # What earlier jobs learnt from this printer's refusals (saved as "AE@host:port").
+    learnt = learned_profile(args.host, args.port, args.aec) if args.adapt else None
+    if learnt is not None:
+        log.info("using what was learnt of printer %s (profile %s)", args.aec, learnt.name)
+        return dataclasses.replace(learnt, calling_ae_title=args.aet or learnt.calling_ae_title)
     return permissive_profile(args.host, args.port, args.aec, args.aet or "VIEWER")
 
 

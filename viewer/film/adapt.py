@@ -64,8 +64,32 @@ def check_session(spec: FilmSessionSpec, profile: PrinterProfile, warnings: list
     )
 
 
-def check_film_box(spec: FilmBoxSpec, profile: PrinterProfile, warnings: list[str]) -> FilmBoxSpec:
+def nearest_layout(wanted: str, formats: list[str]) -> str:
+    """Of the printer's layouts, the one with the fewest boxes that still holds as many as
+    ``wanted`` (else the one with the most boxes); ties keep the printer's order."""
+    from viewer.film.layout import parse_display_format
+
+    def count(f: str) -> int:
+        try:
+            return parse_display_format(f).box_count
+        except UsageError:
+            return 0
+
+    need = count(wanted)
+    usable = [f for f in formats if count(f) > 0]
+    if not usable:
+        return "STANDARD\\1,1"
+    bigger = [f for f in usable if count(f) >= need]
+    return min(bigger, key=count) if bigger else max(usable, key=count)
+
+
+def check_film_box(spec: FilmBoxSpec, profile: PrinterProfile, warnings: list[str],
+                   adapt: bool = False) -> FilmBoxSpec:
     """Film box attributes checked against the profile (PS3.3 C.13.3).
+
+    With ``adapt``, a layout outside the printer's list becomes the nearest one it has
+    (:func:`nearest_layout`) and a film size outside its list the printer's default (not
+    sent), each with a warning.
 
     Raises
     ------
@@ -75,8 +99,16 @@ def check_film_box(spec: FilmBoxSpec, profile: PrinterProfile, warnings: list[st
     name = profile.name
     formats = profile.allowed_display_formats(str(spec.orientation))
     if formats is not None and spec.display_format.upper() not in {f.upper() for f in formats}:
-        raise UsageError(f"image display format {spec.display_format!r} ({spec.orientation}) not supported by "
-                         f"printer {name}: one of {', '.join(formats)}")
+        if not adapt:
+            raise UsageError(f"image display format {spec.display_format!r} ({spec.orientation}) not supported by "
+                             f"printer {name}: one of {', '.join(formats)}")
+        layout = nearest_layout(spec.display_format, formats)
+        warnings.append(f"adapted: printer {name} has no layout {spec.display_format}: printing {layout}")
+        spec = dataclasses.replace(spec, display_format=layout)
+    if adapt and spec.film_size and profile.film_sizes and \
+            spec.film_size.upper() not in {f.upper() for f in profile.film_sizes}:
+        warnings.append(f"adapted: printer {name} has no film size {spec.film_size}: the printer's default used")
+        spec = dataclasses.replace(spec, film_size=None)
     out = dataclasses.replace(
         spec,
         film_size=_check("film size", spec.film_size, profile.film_sizes, warnings, name),
@@ -136,12 +168,14 @@ def _adapt_image(img: ImageBoxSpec | None, profile: PrinterProfile, gray_only: b
     return dataclasses.replace(img, **changes) if changes else img
 
 
-def adapt_job(job: PrintJobSpec, profile: PrinterProfile,
-              negotiated: Negotiated | None = None) -> tuple[PrintJobSpec, list[str]]:
+def adapt_job(job: PrintJobSpec, profile: PrinterProfile, negotiated: Negotiated | None = None,
+              adapt: bool = False) -> tuple[PrintJobSpec, list[str]]:
     """The job as this printer can take it, and the warnings saying what changed.
 
     Without ``negotiated`` only the profile is applied (before associating); with it, the
-    SOP classes the printer rejected at association are dropped too.
+    SOP classes the printer rejected at association are dropped too. With ``adapt``, a
+    layout or film size the profile does not list is replaced (see :func:`check_film_box`);
+    a new layout lays the images out again.
     """
     warnings: list[str] = []
     name = profile.name
@@ -169,8 +203,17 @@ def adapt_job(job: PrintJobSpec, profile: PrinterProfile,
         warnings.append(f"printer {name} does not support Requested Image Size: images fill their boxes")
     session = check_session(job.session, profile, warnings)
     films = []
-    for film in job.films:
-        box = check_film_box(film.box, profile, warnings)
+    source = list(job.films)
+    if adapt and source:
+        first = check_film_box(source[0].box, profile, [], adapt=True)
+        if first.display_format != source[0].box.display_format:
+            from viewer.film.compose import paginate
+
+            images = [img for f in source for img in f.images if img is not None]
+            texts = dict(source[0].annotations)
+            source = paginate(images, dataclasses.replace(source[0].box, display_format=first.display_format), texts)
+    for film in source:
+        box = check_film_box(film.box, profile, warnings, adapt=adapt)
         if drop_ann:
             box = dataclasses.replace(box, annotation_display_format_id=None)
         elif film.annotations and not box.annotation_display_format_id and profile.annotation_display_formats:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -201,7 +202,9 @@ def save_profile(profile: PrinterProfile, folder: Path | None = None) -> Path:
     """Write ``profile`` as JSON into the user's printer folder (or ``folder``); returns the path."""
     target = Path(folder) if folder else _user_dir()
     target.mkdir(parents=True, exist_ok=True)
-    path = target / f"{profile.name}.json"
+    # Names such as "PRINTSCP@host:104" (a printer learnt without a profile) make file names too.
+    stem = re.sub(r"[^A-Za-z0-9_.@-]+", "_", profile.name).strip(".") or "printer"
+    path = target / f"{stem}.json"
     path.write_text(json.dumps(profile.to_dict(), indent=2) + "\n", encoding="utf-8")
     return path
 
@@ -212,3 +215,38 @@ def permissive_profile(host: str, port: int, ae_title: str, calling_ae_title: st
                           calling_ae_title=calling_ae_title, color=True, supports_requested_image_size=True,
                           supports_decimate_crop=True, annotation_display_formats=None, max_pdu=65536,
                           printer_attributes=["PrinterStatus", "PrinterStatusInfo"])
+
+
+#: Profile fields a refusal can teach (viewer.film.refusals.Adaptation.learned).
+LEARNABLE = ("supports_12_bit", "supports_pixel_aspect_ratio", "supports_requested_image_size",
+             "supports_decimate_crop", "presentation_lut", "annotation_display_formats", "display_formats",
+             "film_sizes", "magnification_types", "smoothing_types", "border_densities", "empty_image_densities",
+             "configuration_information", "resolution_ids", "medium_types", "film_destinations")
+
+
+def learn(profile: PrinterProfile, learned: dict[str, Any]) -> PrinterProfile:
+    """``profile`` with what the printer's refusals taught.
+
+    Flags and the Presentation LUT level are replaced; a list the profile already has is
+    kept (the printer's conformance statement knows better than one refusal), an unknown
+    one (None) takes the learnt value.
+    """
+    changes: dict[str, Any] = {}
+    for key, value in learned.items():
+        if key not in LEARNABLE:
+            continue
+        current = getattr(profile, key)
+        if key == "supports_requested_image_size" and value is False:
+            changes["supports_decimate_crop"] = False
+        if isinstance(value, list) and current is not None and key != "annotation_display_formats":
+            continue
+        changes[key] = value
+    from dataclasses import replace
+
+    return replace(profile, **changes) if changes else profile
+
+
+def learned_profile(host: str, port: int, ae_title: str) -> PrinterProfile | None:
+    """The profile learnt for a printer used without one (named ``AE@host:port``), if any."""
+    name = f"{ae_title}@{host}:{port}"
+    return load_profiles().get(name)

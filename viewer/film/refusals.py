@@ -10,8 +10,9 @@ at a time, most specific first:
   from the Film Session instead (CP-173: some printers, e.g. Agfa's, want it there), then
   not at all;
 * Film Box refused with 0x0106 (invalid value): the printer's default film size, then its
-  defaults for the other optional attributes, then the layout ``STANDARD\\1,1`` (which
-  every printer takes), then the Presentation LUT moves as above;
+  defaults for the other optional attributes, then both, then the layout ``STANDARD\\1,1``
+  (which every printer takes), alone and with both, then the Presentation LUT moves as
+  above (each change alone first, so that only what the printer needs is changed);
 * Image Box refused: 8 instead of 12 bits (PS3.4 H.4.1.1.2 leaves 12 bit optional), square
   pixels instead of a Pixel Aspect Ratio, no Requested Image Size / Decimate-Crop Behavior;
 * Film Session refused: the printer's defaults for the optional attributes, the
@@ -184,7 +185,7 @@ class Adaptation:
         if self._box_tries is None:
             # Each change alone first (so that only what the printer needs is changed), then together.
             plut = ["plut_session", "plut_none"] if self.plut_level == "film_box" else []
-            values = ["film_size", "optional", "layout", "all"]
+            values = ["film_size", "optional", "values", "layout", "all"]
             self._box_tries = plut + values if _code(exc) == 0x0105 else values + plut
         optional = [(f, w) for f, w in _BOX_FIELDS.values() if f != "film_size" and getattr(spec, f) is not None]
         while self._box_tries:
@@ -196,6 +197,11 @@ class Adaptation:
             if action == "optional" and optional:
                 self._undo_box()
                 for field, what in optional:
+                    self._drop_box(field, what, spec, exc)
+                return "retry"
+            if action == "values" and spec.film_size is not None and optional:
+                self._undo_box()
+                for field, what in [("film_size", "film size")] + optional:
                     self._drop_box(field, what, spec, exc)
                 return "retry"
             if action == "layout" and spec.display_format.upper() != "STANDARD\\1,1":

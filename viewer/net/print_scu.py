@@ -112,6 +112,27 @@ def _offending_tags(rsp: Dataset) -> list[int]:
         return []
 
 
+def _keep_responses(assoc: Association) -> None:
+    """Give a response the association's reactor thread took back to the request waiting for it.
+
+    pynetdicom pauses its reactor before each request by clearing an event and polling a
+    flag the reactor sets *before* it waits on that event; when the reactor runs on (a busy
+    machine), it takes the printer's quick response off the queue, logs "Received
+    unexpected ... service message" and drops it, and the request waits until the DIMSE
+    timeout (seen with dcmprscp on loopback, about one job in fifty). Requests (N-EVENT-
+    REPORT) are served as before.
+    """
+    serve = assoc._serve_request
+
+    def keep(msg: Any, context_id: int) -> None:
+        if getattr(msg, "is_valid_response", False):
+            assoc.dimse.msg_queue.put((context_id, msg))
+            return
+        serve(msg, context_id)
+
+    assoc._serve_request = keep  # type: ignore[method-assign]
+
+
 def _no_delay(assoc: Association) -> None:
     """Disable Nagle's algorithm on the association's socket.
 
@@ -171,33 +192,8 @@ class PrintAssociation:
         self.last_status = 0
         self.last_offending: list[int] = []
 
-    def _pause_reactor(self) -> None:
-        """Make sure pynetdicom's reactor thread is really paused before a request is sent.
-
-        pynetdicom pauses its reactor by clearing an event and polling a flag the reactor sets
-        *before* it waits on that event; when the event was still set, the flag is briefly
-        true while the reactor runs on, takes the printer's quick response off the queue as
-        an "unexpected service message" and the request waits until the DIMSE timeout
-        (seen with dcmprscp on loopback). Here the event is cleared first and the flag must
-        read true twice, 0.5 ms apart: the second time the reactor is blocked on the event.
-        """
-        assoc = self._assoc
-        checkpoint = getattr(assoc, "_reactor_checkpoint", None)
-        if assoc is None or checkpoint is None or not hasattr(assoc, "_is_paused"):
-            return
-        checkpoint.clear()
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            if assoc._is_paused:
-                time.sleep(0.0005)
-                if assoc._is_paused:
-                    return
-            else:
-                time.sleep(0.0002)
-
     def _next_id(self) -> int:
         """A new Message ID (0000,0110) for the next request: unique on this association (PS3.7 9.1.1.1)."""
-        self._pause_reactor()  # every request takes a new Message ID just before it is sent
         self._message_id = self._message_id % 0xFFFF + 1
         self.message_ids.append(self._message_id)
         return self._message_id
@@ -253,6 +249,7 @@ class PrintAssociation:
                              f"or no answer within {a.timeout:g} s", category="Failure")
         self._assoc = assoc
         _no_delay(assoc)
+        _keep_responses(assoc)
         self.accepted = {str(cx.abstract_syntax) for cx in assoc.accepted_contexts if cx.abstract_syntax}
         for uid, wanted in self._want.items():
             if wanted and uid not in self.accepted:

@@ -349,7 +349,9 @@ def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: CancelT
         if progress:
             progress(msg, frac)
 
-    job, warnings = adapt_job(job, profile)
+    job, warnings = adapt_job(job, profile, adapt=adapt)
+    report.adapted += [w.removeprefix("adapted: ") for w in warnings if w.startswith("adapted: ")]
+    warnings = [w for w in warnings if not w.startswith("adapted: ")]
     report.warnings += warnings
     for w in warnings:
         log.warning("print: %s", w)
@@ -373,7 +375,7 @@ def run_print_job(job: PrintJobSpec, profile: PrinterProfile, *, cancel: CancelT
                             print_job=uids.PRINT_JOB in accepted, annotation=uids.ANNOTATION_BOX in accepted)
     if adapt and not negotiated.annotation and any(f.annotations for f in job.films):
         job = _annotations_elsewhere(job, report, "rejected the Basic Annotation Box SOP class")
-    job, warnings = adapt_job(job, profile, negotiated)
+    job, warnings = adapt_job(job, profile, negotiated, adapt=adapt)
     for w in warnings:
         if w not in report.warnings:
             log.warning("print: %s", w)
@@ -456,7 +458,7 @@ def _run_films(scu: PrintAssociation, job: PrintJobSpec, profile: PrinterProfile
                 ad.film_box_accepted()
                 break
             except PrintError as exc:
-                change = ad.film_box_refused(exc, box, scu.last_offending)
+                change = ad.film_box_refused(exc, film.box, scu.last_offending)
                 if change is None:
                     raise
                 if change == "plut_to_session":
@@ -548,7 +550,7 @@ def _create_session(scu: PrintAssociation, session: FilmSessionSpec, plut_uid: s
                                    film_session_dataset(spec, plut_uid if ad.plut_level == "film_session" else None))
             break
         except PrintError as exc:
-            if not ad.session_refused(exc, spec, scu.last_offending):
+            if not ad.session_refused(exc, session, scu.last_offending):
                 raise
     created.append(("N-DELETE Film Session", uids.FILM_SESSION, fs_uid, True))
     return fs_uid
@@ -738,10 +740,11 @@ def print_depth(bits: int, profile: PrinterProfile, warnings: list[str]) -> int:
 
 def compose_preview(images: Sequence[ImageBoxSpec], box: FilmBoxSpec, session: FilmSessionSpec,
                     profile: PrinterProfile, *, annotations: dict[int, str] | None = None,
-                    presentation_lut: PresentationLUTShape | None = None) -> tuple[list[FilmSpec], list[str]]:
+                    presentation_lut: PresentationLUTShape | None = None,
+                    adapt: bool = True) -> tuple[list[FilmSpec], list[str]]:
     """The films as ``profile``'s printer will get them (paginated, adapted), and the warnings."""
     job = PrintJobSpec(session, paginate(list(images), box, annotations), presentation_lut=presentation_lut)
-    job, warnings = adapt_job(job, profile)
+    job, warnings = adapt_job(job, profile, adapt=adapt)
     return list(job.films), warnings
 
 

@@ -370,17 +370,42 @@ def run_job(store: JobStore, jid: int, *, cancel: CancelToken | None = None,
                 for f in j.films:
                     if f.number in sent and f.state not in PRINTED:
                         f.state = "failed"
-            j.warnings = list(dict.fromkeys(j.warnings + report.warnings))
+            j.warnings = list(dict.fromkeys(j.warnings + [f"adapted: {a}" for a in report.adapted] + report.warnings))
             j.events.append(f"{stamp('%H:%M:%S')} {j.summary()}")
 
+        if report.learned:
+            _remember(store, jid, profile, report)
         store.change(jid, failed)
         raise
+
+    if report.learned:
+        _remember(store, jid, profile, report)
 
     def done(j: JobRecord) -> None:
         failed = any(f.state == "failed" for f in j.films)
         j.state, j.finished = ("failed" if failed else "done"), time.time()
-        j.warnings = list(dict.fromkeys(j.warnings + report.warnings))
+        j.warnings = list(dict.fromkeys(j.warnings + [f"adapted: {a}" for a in report.adapted] + report.warnings))
         j.events.append(f"{stamp('%H:%M:%S')} {j.summary()}")
 
     store.change(jid, done)
     return report
+
+
+def _remember(store: JobStore, jid: int, profile: PrinterProfile, report: PrintReport) -> None:
+    """Save what the printer taught into its profile (the user's copy), and use it for this job's retries."""
+    from viewer.film.profile import learn, save_profile
+
+    updated = learn(profile, report.learned)
+    if updated == profile:
+        return
+    try:
+        path = save_profile(updated)
+    except OSError as exc:
+        log.warning("printer profile %s not saved: %s", profile.name, exc)
+        return
+    report.warnings.append(f"printer profile {updated.name} updated with what the printer refused ({path})")
+
+    def fn(j: JobRecord) -> None:
+        j.profile = updated.to_dict()
+
+    store.change(jid, fn)
