@@ -155,12 +155,14 @@ def _code_item(value: str, scheme: str, meaning: str) -> Dataset:
 
 
 def build_key_objects(header: Dataset, images: Sequence[Referenced], *, title: tuple[str, str] = TITLES[0],
-                      description: str = "", pstate: Referenced | None = None, series_number: int = 9001,
+                      description: str = "", pstate: Referenced | None = None,
+                      pstate_for: set[str] | None = None, series_number: int = 9001,
                       created: _dt.datetime | None = None) -> Dataset:
     """A Key Object Selection document (with File Meta Information) on ``images``.
 
     ``title`` is a (code value, meaning) of CID 7010; ``pstate`` a presentation state to show
-    the images with (it must reference them); ``header`` gives the Patient and Study.
+    the images with, named for the images whose SOP Instance UIDs are in ``pstate_for``
+    (default: all; it must reference them, C.18.4); ``header`` gives the Patient and Study.
     """
     if not images:
         raise ValueError("a key object selection references at least one image")
@@ -226,7 +228,7 @@ def build_key_objects(header: Dataset, images: Sequence[Referenced], *, title: t
         sop.ReferencedSOPClassUID, sop.ReferencedSOPInstanceUID = ref.sop_class_uid, ref.sop_instance_uid
         if ref.frame:
             sop.ReferencedFrameNumber = ref.frame
-        if pstate is not None:
+        if pstate is not None and (pstate_for is None or ref.sop_instance_uid in pstate_for):
             ps = Dataset()
             ps.ReferencedSOPClassUID, ps.ReferencedSOPInstanceUID = pstate.sop_class_uid, pstate.sop_instance_uid
             sop.ReferencedSOPSequence = DicomSequence([ps])

@@ -177,30 +177,44 @@ def save_view(state: ViewState, viewport: Size | None = None, *, folder: Path | 
     ds = build_pstate(content, shown)
     current = state.current
     assert current is not None
-    name = f"PR_{ds.SOPInstanceUID}.dcm"
+    path = write_beside(ds, Path(current.path), folder=folder, store_root=store_root, prefix="PR")
+    log.info("presentation state saved: %s", path)
+    return SavedPresentation(path, ds)
+
+
+def write_beside(ds: Dataset, image: Path, *, folder: Path | None = None, store_root: Path | None = None,
+                 prefix: str = "PR") -> Path:
+    """Write a new object (a presentation state, a key object selection) about ``image``:
+    into ``folder``, else beside ``image`` when that folder is writable and not in the local
+    store, else into the local store (``store_root``) by study and series.
+
+    Raises
+    ------
+    OSError
+        When no folder can be written.
+    """
+    name = f"{prefix}_{ds.SOPInstanceUID}.dcm"
     target: Path | None = None
     if folder is not None:
         target = Path(folder) / name
-    elif store_root is not None and _inside(Path(current.path), store_root):
+    elif store_root is not None and _inside(image, store_root):
         target = None
-    elif os.access(Path(current.path).parent, os.W_OK):
-        target = Path(current.path).parent / name
+    elif os.access(image.parent, os.W_OK):
+        target = image.parent / name
     if target is None:
         if store_root is None:
-            raise OSError(f"cannot write beside {current.path} and no local store is set")
-        from viewer.dicom.local_store import LocalStore
-
-        store = LocalStore(store_root)
+            raise OSError(f"cannot write beside {image} and no local store is set")
         from io import BytesIO
+
+        from viewer.dicom.local_store import LocalStore
 
         buf = BytesIO()
         ds.save_as(buf, enforce_file_format=True)
-        path = store.write(buf.getvalue(), ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
-        return SavedPresentation(path, ds)
+        return LocalStore(store_root).write(buf.getvalue(), ds.StudyInstanceUID, ds.SeriesInstanceUID,
+                                            ds.SOPInstanceUID)
     target.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(target, enforce_file_format=True)
-    log.info("presentation state saved: %s", target)
-    return SavedPresentation(target, ds)
+    return target
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -170,7 +170,11 @@ class StudyBrowser(QWidget):
                         key = f"E:{series.series_instance_uid}"
                         item, new = self._item(key, sitem)
                         number = "" if series.series_number is None else f"#{series.series_number} "
-                        item.setText(0, f"{number}{series.series_description or '(series)'}")
+                        label = series.series_description or "(series)"
+                        if series.modality == "KO":  # a Key Object Selection: its images (virtual series)
+                            label = f"Key images: {series.series_description}" if series.series_description \
+                                else "Key images"
+                        item.setText(0, f"{number}{label}")
                         item.setText(1, series.modality)
                         frames = series.frame_count
                         count = series.instance_count

@@ -163,6 +163,10 @@ class MainWindow(QMainWindow):
 
         self.pstates = PresentationController(self)  #: presentation states offered, applied, saved
         self.pstates.install_menu(self.file_menu)
+        from viewer.ui.key_images import KeyImagesController
+
+        self.key_images = KeyImagesController(self)  #: key image flags, KO documents as virtual series
+        self.key_images.install_menu(self.tools_menu, self.file_menu)
         from viewer.ui.document_view import DocumentController
 
         self.documents = DocumentController(self)  #: reports and PDFs shown over viewports
@@ -465,6 +469,15 @@ class MainWindow(QMainWindow):
         vp = viewport or self.viewport
         self.hanging.user_acted()
         uid = str(getattr(series, "series_instance_uid", "") or "")
+        key_frames = self.key_images.frames_of(series)  # a KO series: its key images
+        if key_frames is not None:
+            self._shown.pop(id(vp), None)
+            if key_frames:
+                vp.set_frames(key_frames, series_uid=uid)
+                vp.state.note = self.key_images.describe(series)
+            else:
+                vp.state.clear(message=f"Key images ({series_label(series)})\nNone of the images it names is open.")
+            return
         if not has_pixel_data(series):
             self._shown.pop(id(vp), None)
             from viewer.ui.document_view import document_of

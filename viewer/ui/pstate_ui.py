@@ -328,13 +328,13 @@ class PresentationController(QObject):
         self.last_saved = saved.path
         self._cache[str(saved.path)] = load_pstate(saved.path)
         self.w.statusBar().showMessage(f"Presentation state saved: {saved.path}", 10000)
-        opener = getattr(self.w, "open_paths", None)
-        if opener is not None and getattr(self.w, "_tree", None) is not None:
-            self._add_to_tree(saved.path)
+        self.add_to_tree(saved.path)
         return saved.path
 
-    def _add_to_tree(self, path: Path) -> None:
+    def add_to_tree(self, path: Path) -> None:
         """Put a file just written into the open studies (the browser lists it)."""
+        if getattr(self.w, "_tree", None) is None:
+            return
         try:
             from viewer.dicom.headers import read_instance
 
