@@ -42,6 +42,8 @@ class FuzzReport:
     viewer_errors: int = 0
     by_mutator: dict[str, int] = field(default_factory=dict)
     failures: list[dict] = field(default_factory=list)
+    #: Hostile input kind -> largest peak RSS (MiB) of the worker that ran it alone.
+    peaks: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         return (f"{self.tried} inputs ({self.media} DICOMDIR media), {self.viewer_errors} ViewerErrors reported, "
@@ -93,6 +95,77 @@ def make_inputs(corpus: Path, out: Path, count: int, seed: int, media: int = 0) 
     return made
 
 
+#: Hostile inputs (each run alone in a fresh worker, so its peak RSS is that input's):
+#: kind -> what it is.
+HOSTILE = {
+    "fifo": "a folder holding a FIFO (and one good file)",
+    "symlink_out": "a folder holding a link to a DICOM file outside it",
+    "nested_zip": "a ZIP of 7 ZIPs of 60 MiB of zeros each, and a ZIP nested 1200 deep",
+    "huge_declared": "a 6 KB file declaring 16384 x 16384 x 16 bits",
+    "huge_declared_30k": "a 6 KB file declaring 30000 x 30000 x 16 bits",
+    "sparse_private": "a 2 GiB private OB value in the header (sparse file)",
+    "sparse_dicm_zeros": "DICM then 2 GiB of zeros (sparse file)",
+    "sparse_meta_zeros": "File Meta then 2 GiB of zeros (sparse file)",
+    "deflate_bomb_pixels": "deflated data set inflating by 1 GiB in Pixel Data (~1 MB file)",
+    "deflate_bomb_header": "deflated data set inflating by 1 GiB in a private header value",
+}
+
+
+def make_hostile(corpus: Path, out: Path) -> list[tuple[Path, str]]:
+    """One input of each :data:`HOSTILE` kind under ``out`` (sparse where large)."""
+    import io
+    import zipfile
+
+    from tests.helpers import hostile
+
+    out.mkdir(parents=True, exist_ok=True)
+    good = corpus / "mr" / "MR_small.dcm"
+    made: list[tuple[Path, str]] = []
+    fifo = out / "fifo_media"
+    fifo.mkdir()
+    shutil.copy(good, fifo / "good.dcm")
+    os.mkfifo(fifo / "pipe.dcm")
+    made.append((fifo, "hostile fifo"))
+    link = out / "link_media"
+    link.mkdir()
+    (out / "private").mkdir()
+    shutil.copy(corpus / "ct" / "CT_small.dcm", out / "private" / "secret.dcm")
+    os.symlink(out / "private" / "secret.dcm", link / "link.dcm")
+    shutil.copy(good, link / "good.dcm")
+    made.append((link, "hostile symlink_out"))
+
+    def zip_of(members: dict[str, bytes]) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+        return buf.getvalue()
+
+    inner = zip_of({"zeros.bin": bytes(60 * 1024 ** 2)})
+    blob = zip_of({"mr.dcm": good.read_bytes()})
+    for _ in range(1200):
+        blob = zip_of({"inner.zip": blob})
+    (out / "nested.zip").write_bytes(zip_of({**{f"p{i}.zip": inner for i in range(7)}, "deep.zip": blob}))
+    made.append((out / "nested.zip", "hostile nested_zip"))
+    made.append((hostile.huge_declared(out / "huge.dcm"), "hostile huge_declared"))
+    made.append((hostile.huge_declared(out / "huge30k.dcm", side=30000), "hostile huge_declared_30k"))
+    made.append((hostile.big_private_value(out / "sparse_private.dcm"), "hostile sparse_private"))
+    made.append((hostile.dicm_then_zeros(out / "dicm_zeros.dcm"), "hostile sparse_dicm_zeros"))
+    made.append((hostile.meta_then_zeros(out / "meta_zeros.dcm"), "hostile sparse_meta_zeros"))
+    made.append((hostile.deflate_bomb(out / "bomb_pixels.dcm"), "hostile deflate_bomb_pixels"))
+    made.append((hostile.deflate_bomb(out / "bomb_header.dcm", where="header"), "hostile deflate_bomb_header"))
+    return made
+
+
+def run_hostile(inputs: list[tuple[Path, str]], *, timeout: float = 60.0, memory: int | None = None,
+                report: FuzzReport | None = None) -> FuzzReport:
+    """Each hostile input alone in a fresh worker (its peak RSS is the input's)."""
+    report = report or FuzzReport()
+    for item in inputs:
+        run_inputs([item], timeout=timeout, memory=memory, report=report)
+    return report
+
+
 def _reader(proc: subprocess.Popen, lines: "queue.Queue[str | None]") -> None:
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -140,6 +213,9 @@ def run_inputs(inputs: list[tuple[Path, str]], *, timeout: float = 10.0, memory:
             report.by_mutator[how.split()[0]] = report.by_mutator.get(how.split()[0], 0) + 1
             if how.startswith("dicomdir"):
                 report.media += 1
+            if how.startswith("hostile") and "peak_mib" in msg:
+                kind = how.split()[1]
+                report.peaks[kind] = max(report.peaks.get(kind, 0.0), float(msg["peak_mib"]))
             if msg["outcome"] != "ok":
                 report.failures.append({"input": str(path), "how": how, **msg})
             finished = msg["i"] + 1

@@ -52,6 +52,29 @@ def _targets(path: str, tmp: str, parser: argparse.ArgumentParser) -> list[tuple
             return args._run(args)
 
     png = os.path.join(tmp, "out.png")
+    if os.path.isdir(path) and not os.path.exists(os.path.join(path, "DICOMDIR")):
+        # a folder without DICOMDIR (FIFOs, links leading out): scan must end and list
+        # nothing outside the folder, export and send's collection too
+        def scan_folder() -> None:
+            root = os.path.realpath(path)
+            paths = [str(e.instance.path) for e in scan([path]) if e.instance is not None]
+            outside = [p for p in paths if os.path.commonpath([root, os.path.realpath(p)]) != root]
+            if outside:
+                raise Escape(f"listed outside the folder: {outside[:3]}")
+
+        def collect_folder() -> None:
+            from pathlib import Path
+
+            from viewer.tasks.send import collect
+
+            items, _ = collect([Path(path)])
+            root = os.path.realpath(path)
+            outside = [str(i.path) for i in items if os.path.commonpath([root, os.path.realpath(i.path)]) != root]
+            if outside:
+                raise Escape(f"send would send files outside the folder: {outside[:3]}")
+
+        return [("scan", scan_folder), ("send_collect", collect_folder),
+                ("export", lambda: run_cli("export", path, "-o", os.path.join(tmp, "export")))]
     if os.path.isdir(path):  # a medium: the DICOMDIR path and the folder path
         dicomdir = os.path.join(path, "DICOMDIR")
 
@@ -122,6 +145,9 @@ def main() -> int:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             if result["outcome"] != "ok":
                 break
+        # Peak resident memory of this worker so far (KiB on Linux); a hostile input runs
+        # alone in a fresh worker, so there it is that input's peak.
+        result["peak_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         out.write(json.dumps(result) + "\n")
         out.flush()
     return 0

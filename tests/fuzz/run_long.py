@@ -6,7 +6,8 @@ Usage::
     .venv/bin/python -m tests.fuzz.run_long [--inputs 20000] [--media 1000] [--seed N]
                                             [--timeout 10] [--keep DIR] [--corpus DIR]
 
-Inputs are generated in batches (so the temporary folder stays small), each run through
+First the hostile inputs (:data:`tests.fuzz.fuzz_runner.HOSTILE`) run once each in a fresh
+worker, printing the worker's peak memory per input. Then inputs are generated in batches (so the temporary folder stays small), each run through
 header reading, scan, dump (text and JSON) and render in a subprocess capped at 1 GiB of
 address space. Prints the counts and every failure (input, how it was made, target,
 exception, where); with ``--keep`` failing inputs are copied there for a regression test.
@@ -23,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.fuzz.fuzz_runner import FuzzReport, make_inputs, run_inputs
+from tests.fuzz.fuzz_runner import HOSTILE, FuzzReport, make_hostile, make_inputs, run_hostile, run_inputs
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,9 +38,20 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--keep", type=Path, help="copy failing inputs here")
     ap.add_argument("--corpus", type=Path, default=HERE.parent / "data" / "corpus")
+    ap.add_argument("--no-hostile", action="store_true",
+                    help="skip the hostile inputs (FIFO, link out, nested ZIP, huge declared size, sparse "
+                         "files, deflate bombs), run once each in a fresh worker with their peak memory")
     opts = ap.parse_args()
     report = FuzzReport()
     start = time.monotonic()
+    if not opts.no_hostile:
+        with tempfile.TemporaryDirectory(prefix="fuzz-hostile-") as tmp:
+            before = len(report.failures)
+            run_hostile(make_hostile(opts.corpus, Path(tmp)), timeout=max(opts.timeout, 60.0), report=report)
+            for kind, what in HOSTILE.items():
+                bad = [f for f in report.failures[before:] if f["how"] == f"hostile {kind}"]
+                print(f"hostile {kind:22s} peak {report.peaks.get(kind, float('nan')):7.1f} MiB  "
+                      f"{'FAIL ' + json.dumps(bad[0]) if bad else 'ok'}  ({what})", flush=True)
     done_files = done_media = 0
     batch_no = 0
     while done_files < opts.inputs or done_media < opts.media:
