@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QPointF
 from PySide6.QtWidgets import QGraphicsItem
 
 from viewer.session import FrameRef, ImageKey, Measurement, ViewState
-from viewer.ui.measure import angle_deg, distance, roi_stats
+from viewer.ui.measure import Length, angle_deg, distance, roi_stats
 from viewer.ui.measure_items import MeasureGraphic
 
 MEASURING_TOOLS = ("distance", "angle", "rect", "ellipse")
@@ -100,7 +100,10 @@ class MeasureController(QObject):
             g.set_geometry([self._angle_points[0], (x, y)], "")
         else:
             pts = g.points[:2] + [(x, y)]
-            g.set_geometry(pts, f"{angle_deg(pts[0], pts[1], pts[2], self.vp._spacing()):.1f}°")
+            from viewer.ui.us_calibration import measurement_spacing
+
+            spacing = measurement_spacing(self.vp.current, pts)[0]
+            g.set_geometry(pts, f"{angle_deg(pts[0], pts[1], pts[2], spacing):.1f}°")
 
     def on_drag(self, start: QPointF, pos: QPointF, phase: int) -> None:
         if self.vp.current is None:
@@ -155,9 +158,14 @@ class MeasureController(QObject):
 
     # ------------------------------------------------------------------ values
     def _update_measure(self, g: MeasureGraphic, pts: list[tuple[float, float]]) -> None:
-        spacing = self.vp._spacing()
+        from viewer.ui.us_calibration import measurement_spacing
+
+        # The frame's spacing, or on ultrasound that of the region holding the points.
+        spacing, why_not = measurement_spacing(self.vp.current, pts)
         if g.kind == "distance":
             g.result = distance(pts[0], pts[1], spacing)
+            if spacing is None and why_not:
+                g.result = Length(g.result.value, "px", why_not)
             g.set_geometry(pts, g.result.label)
         elif g.kind == "angle":
             if len(pts) == 3:
