@@ -10,8 +10,8 @@ First the hostile inputs (:data:`tests.fuzz.fuzz_runner.HOSTILE`) run once each 
 worker, printing the worker's peak memory per input. Then inputs are generated in batches
 (so the temporary folder stays small), each run through header reading, scan, dump (text
 and JSON) and render in a subprocess capped at 1 GiB of address space. Prints the counts
-and every failure (input, how it was made, target, exception, where); with ``--keep`` failing inputs are copied there for a regression test.
-Exit status 1 if anything failed.
+and every failure (input, how it was made, target, exception, where); with ``--keep``
+failing inputs are copied there for a regression test. Exit status 1 if anything failed.
 """
 
 from __future__ import annotations
