@@ -89,4 +89,8 @@ def test_distances_use_the_region_holding_the_points(qtbot, window, us_file) -> 
     mmode = _measure(qtbot, window, (190.5, 120.5), (250.5, 170.5))
     assert mmode.result.unit == "px"
     assert mmode.result.source == "ultrasound region 2 is calibrated in seconds x cm, not cm"
+    # The corner says how the image is calibrated, not "no pixel spacing".
+    corners = window.viewport.annotations.labels()
+    texts = " ".join(lbl.text() for lbl in corners)
+    assert "2 ultrasound regions (spacing per region)" in texts and "no pixel spacing" not in texts
     window.grab().save("/tmp/shot_us_measure.png")

@@ -79,6 +79,8 @@ def _header(ds: Dataset) -> dict[str, str]:
     iop = ds.get("ImageOrientationPatient") if hasattr(ds, "get") else None
     values["_ipp"] = "\\".join(str(v) for v in ipp) if ipp is not None and len(ipp) == 3 else ""
     values["_iop"] = "\\".join(str(v) for v in iop) if iop is not None and len(iop) == 6 else ""
+    regions = ds.get("SequenceOfUltrasoundRegions") if hasattr(ds, "get") else None
+    values["_us_regions"] = str(len(regions)) if regions else ""
     if len(_HEADER_CACHE) > 512:
         _HEADER_CACHE.clear()
     _HEADER_CACHE[id(ds)] = (ds, values)
@@ -125,6 +127,9 @@ def corner_texts(ds: Dataset, info: ViewInfo) -> dict[str, str]:
     if info.spacing is not None:
         br.append(f"{info.spacing[0]:.3g} x {info.spacing[1]:.3g} mm")
         br.append(str(info.spacing[2]))
+    elif header.get("_us_regions"):  # calibrated per region (PS3.3 C.8.5.5)
+        n = int(header["_us_regions"])
+        br.append(f"{n} ultrasound region{'s' if n != 1 else ''} (spacing per region)")
     else:
         br.append("no pixel spacing")
     return {k: "\n".join(x for x in v if x) for k, v in (("tl", tl), ("tr", tr), ("bl", bl), ("br", br))}
