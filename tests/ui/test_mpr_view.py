@@ -163,6 +163,7 @@ def test_slab_rotation_and_close(qtbot, window, ct_stack) -> None:
     assert 10 < angle < 30
     qtbot.waitUntil(lambda: co.current is not None and "oblique" in str(co.current.dataset.SeriesDescription),
                     timeout=5000)
+    window.grab().save("/tmp/shot_mpr_oblique.png")
     ref = co.current.ref
     want = rotated_plane(volume, Plane.CORONAL, angle, center=np.asarray(ref.position), about=Plane.AXIAL).pixels
     assert np.array_equal(co.current.stored, want)
@@ -204,6 +205,9 @@ def test_gap_is_reported_and_tilt_refused(qtbot, window, tmp_path) -> None:
     folder = write_stack(tmp_path / "gap", data[keep], [(-10.0, -20.0, SLICE_MM * k) for k in keep])
     _start(qtbot, window, folder)
     assert "gap of 7.5 mm" in window.mpr.notes and "interpolated" in window.mpr.notes
+    assert window.mpr.bar.isVisible() and window.mpr.notes_label.isVisible()
+    assert "gap of 7.5 mm" in window.statusBar().currentMessage()
+    window.grab().save("/tmp/shot_mpr_gap.png")
     window.mpr.close()
 
     tilted = write_stack(tmp_path / "tilt", data, [(-10.0, -20.0 + 0.5 * k, SLICE_MM * k) for k in range(Z)])
@@ -214,3 +218,15 @@ def test_gap_is_reported_and_tilt_refused(qtbot, window, tmp_path) -> None:
         window.mpr.action.trigger()
     assert "gantry tilt" in blocker.args[0] and "not supported" in blocker.args[0]
     assert window.mpr.source is None and window.grid.layout_name == "1x1"
+
+
+def test_context_menu_offers_mpr_and_building_can_be_cancelled(qtbot, window, ct_stack) -> None:
+    open_and_wait(qtbot, window, ct_stack)
+    vp = window.viewport
+    menu = window.viewer_menus.viewport_menu(vp, QPoint(10, 10))
+    assert window.mpr.action in menu.actions()
+    worker = window.mpr.start()
+    worker.cancel()  # before or while the slices are read
+    qtbot.waitUntil(lambda: window.mpr._worker is None, timeout=10000)
+    assert window.mpr.source is None and window.grid.layout_name == "1x1"
+    assert window.statusBar().currentMessage() == "MPR cancelled"
