@@ -236,3 +236,16 @@ def _accepts(scu: PrintAssociation, spec: FilmBoxSpec, fs_uid: str, plut_uid: st
         return False
     scu.delete("N-DELETE Film Box", uids.FILM_BOX, got[0])
     return True
+
+
+def probe_printer_dict(data: dict[str, Any], *, cancel: CancelToken | None = None,
+                       timeout: float = 10.0) -> tuple[dict[str, Any], list[str], bool]:
+    """:func:`probe_printer` for a profile given as a dict (the printer form): (found, lines, ok).
+
+    Raises
+    ------
+    UsageError
+        ``data`` is not a valid profile (the key is named).
+    """
+    result = probe_printer(PrinterProfile.from_dict(data), cancel=cancel, timeout=timeout)
+    return result.profile.to_dict(), result.lines, result.ok

@@ -9,11 +9,10 @@ runs queued jobs (:func:`viewer.tasks.print_films.print_films`) one at a time, e
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from typing import Any, Sequence
 
-from PySide6.QtCore import Qt, QThreadPool, QTimer
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPlainTextEdit,
                                QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
@@ -23,7 +22,7 @@ from viewer.film.enums import FilmOrientation, Polarity, PresentationLUTShape, P
 from viewer.film.profile import PrinterProfile
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec, ImageBoxSpec
 from viewer.tasks.print_films import (ImageRef, PrintReport, compose_preview, print_depth, printer_profiles,
-                                      render_for_print, save_printer_profile, select_images)
+                                      render_for_print, select_images)
 from viewer.ui.film_preview import FilmPreview
 from viewer.ui.print_queue import PrintQueue
 from viewer.ui.workers import Worker
@@ -93,7 +92,11 @@ class PrintDialog(QDialog):
         self._timer = QTimer(self, singleShot=True, interval=80)
         self._timer.timeout.connect(self.update_preview)
         self._build()
+        self._restore_choices()
         self._on_printer_changed()
+        last_layout = str(QSettings().value("print/layout", "") or "")
+        if last_layout and self.layout_combo.findText(last_layout) >= 0:
+            self.layout_combo.setCurrentText(last_layout)
 
     # ------------------------------------------------------------------ building
     def _combo(self, editable: bool = False) -> QComboBox:
@@ -108,15 +111,20 @@ class PrintDialog(QDialog):
         self.printer_combo.currentTextChanged.connect(self._on_printer_changed)
         self.host_edit, self.aet_edit = QLineEdit(), QLineEdit()
         self.port_spin = QSpinBox(maximum=65535, minimum=1)
-        edit_btn = QPushButton("Edit profile…")
+        edit_btn = QPushButton("Edit printer…")
         edit_btn.clicked.connect(self.edit_profile)
+        add_btn = QPushButton("Add printer…")
+        add_btn.clicked.connect(self.add_printer)
         printer_box = QGroupBox("Printer")
         f = QFormLayout(printer_box)
         f.addRow("Profile", self.printer_combo)
         f.addRow("Host", self.host_edit)
         f.addRow("Port", self.port_spin)
         f.addRow("Called AE", self.aet_edit)
-        f.addRow(edit_btn)
+        printer_buttons = QHBoxLayout()
+        printer_buttons.addWidget(add_btn)
+        printer_buttons.addWidget(edit_btn)
+        f.addRow(printer_buttons)
         self.printer_info = QLabel()
         self.printer_info.setWordWrap(True)
         f.addRow(self.printer_info)
@@ -266,6 +274,19 @@ class PrintDialog(QDialog):
             combo.addItems(values if values is not None else common)
         combo.blockSignals(False)
 
+    def _restore_choices(self) -> None:
+        """Select the printer used last (QSettings ``print/printer``)."""
+        last = str(QSettings().value("print/printer", "") or "")
+        if last and self.printer_combo.findText(last) >= 0:
+            self.printer_combo.blockSignals(True)
+            self.printer_combo.setCurrentText(last)
+            self.printer_combo.blockSignals(False)
+
+    def _remember_choices(self) -> None:
+        settings = QSettings()
+        settings.setValue("print/printer", self.printer_combo.currentText())
+        settings.setValue("print/layout", self.layout_combo.currentText())
+
     def _on_printer_changed(self, *_: Any) -> None:
         name = self.printer_combo.currentText()
         if not name:
@@ -317,30 +338,28 @@ class PrintDialog(QDialog):
         self._schedule()
 
     def edit_profile(self) -> None:
-        """Edit the selected profile as JSON; saved to the user's printer folder."""
-        dlg = QDialog(self)
-        dlg.setWindowTitle(f"Printer profile {self.printer_combo.currentText()}")
-        text = QPlainTextEdit()
-        text.setPlainText(json.dumps(self.profile.to_dict(), indent=2))
-        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        bb.accepted.connect(dlg.accept)
-        bb.rejected.connect(dlg.reject)
-        lay = QVBoxLayout(dlg)
-        lay.addWidget(text)
-        lay.addWidget(bb)
-        dlg.resize(520, 600)
-        if dlg.exec() != QDialog.DialogCode.Accepted:
+        """Edit the selected printer in a form (with "Test printer"); saved to the user's printer folder."""
+        self._printer_form(self.profile.to_dict())
+
+    def add_printer(self) -> None:
+        """Add a printer in a form (with "Test printer")."""
+        self._printer_form(None)
+
+    def _printer_form(self, data: dict[str, Any] | None) -> None:
+        from viewer.ui.printer_form import PrinterForm
+
+        form = PrinterForm(data, self)
+        self.printer_form = form
+        if form.exec() != QDialog.DialogCode.Accepted:
             return
-        try:
-            prof, path = save_printer_profile(json.loads(text.toPlainText()))
-        except (ValueError, ViewerError, OSError) as exc:
-            QMessageBox.warning(self, "Printer profile", f"Not saved: {exc}")
-            return
-        self.profiles[prof.name] = prof
-        self.log(f"saved printer profile {prof.name} to {path}")
-        if self.printer_combo.findText(prof.name) < 0:
-            self.printer_combo.addItem(prof.name)
-        self.printer_combo.setCurrentText(prof.name)
+        self.profiles = printer_profiles()
+        name = str(form.data["name"])
+        self.log(f"saved printer profile {name} to {form.saved_path}")
+        self.printer_combo.blockSignals(True)
+        self.printer_combo.clear()
+        self.printer_combo.addItems(sorted(self.profiles))
+        self.printer_combo.blockSignals(False)
+        self.printer_combo.setCurrentText(name)
         self._on_printer_changed()
 
     # ------------------------------------------------------------------ options
@@ -453,6 +472,7 @@ class PrintDialog(QDialog):
         profile = self.profile
         box, session, options = self.film_box(), self.film_session(), self.options()
         jid = self.queue.submit(refs, box, session, profile, options, timeout=self.timeout)
+        self._remember_choices()
         self.jobs.append(jid)
         item = QListWidgetItem(f"job {jid}: {len(refs)} images to {profile.name} — queued")
         item.setData(Qt.ItemDataRole.UserRole, jid)
@@ -499,6 +519,8 @@ class PrintDialog(QDialog):
         for f in report.films:
             info = f" ({f.execution_status_info})" if f.execution_status_info else ""
             self.log(f"job {jid}: film {f.number}: {f.image_boxes} image boxes, {f.execution_status}{info}")
+        for a in report.adapted:
+            self.log(f"job {jid}: adapted: {a}")
         for w in report.warnings:
             self.log(f"job {jid}: warning: {w}")
         self._set_state(jid, "Done" if report.ok else "Failed")
