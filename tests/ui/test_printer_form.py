@@ -7,7 +7,6 @@ and the saved profile file read back by viewer.film.profile.
 
 from __future__ import annotations
 
-import json
 
 import pytest
 from PySide6.QtCore import QTimer
