@@ -223,3 +223,30 @@ def test_saved_view_reopens_with_its_window_transform_and_measurements(qtbot, wi
         assert got == [("distance", [(10.5, 10.5), (40.5, 30.5)], "25.2 mm"), ("text", [(20.0, 50.0)], "see here")]
     finally:
         other.shutdown()
+
+
+def test_text_note_from_the_menus_is_saved_as_a_text_object(qtbot, window, gsps_folder, monkeypatch) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    from viewer.dicom.pstate import read_pstate
+
+    folder, images, _ps = gsps_folder
+    (folder / "pr.dcm").unlink()
+    open_and_wait(qtbot, window, folder)
+    vp = window.viewport
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("  look here ", True)))
+    window.pstates.note_action.trigger()  # Tools > Add a text note: at the image centre
+    # the viewport menu's "Add a text note here": where the menu opened
+    target = vp.view.mapFromScene(vp.scene_point(10.0, 12.0))
+    menu = window.viewer_menus.viewport_menu(vp, vp.view.mapToGlobal(target))
+    sub = next(a.menu() for a in menu.actions() if a.menu() is not None and "Presentation" in a.text())
+    next(a for a in sub.actions() if "note" in a.text()).trigger()
+    notes = vp.state.measurements_on()
+    assert [(m.kind, m.text) for m in notes] == [("text", "look here"), ("text", "look here")]
+    assert notes[0].points == [(32.0, 32.0)]
+    assert abs(notes[1].points[0][0] - 10.0) < 0.6 and abs(notes[1].points[0][1] - 12.0) < 0.6
+    saved = window.pstates.save(vp)
+    ps = read_pstate(dcmread(saved))
+    texts = [t for a in ps.annotations for t in a.texts]
+    assert [t.text for t in texts] == ["look here", "look here"]
+    assert texts[0].anchor == (32.0, 32.0) and texts[0].anchor_units == "PIXEL"

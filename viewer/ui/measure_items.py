@@ -50,10 +50,12 @@ class MeasureGraphic:
         self.text = text
         path = QPainterPath()
         pts = [QPointF(x, y) for x, y in points]
-        if self.kind in ("distance", "angle") and pts:
+        if self.kind in ("distance", "angle", "polyline") and pts:
             path.moveTo(pts[0])
             for p in pts[1:]:
                 path.lineTo(p)
+        elif self.kind == "point" and pts:  # a text note ("text") has its label only
+            path.addEllipse(pts[0], 1.0, 1.0)
         elif self.kind in ("rect", "ellipse") and len(pts) == 2:
             rect = QRectF(pts[0], pts[1]).normalized()
             if self.kind == "rect":

@@ -24,7 +24,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QImage, QKeySequence, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsItemGroup, QGraphicsPathItem, QGraphicsPixmapItem,
-                               QGraphicsSimpleTextItem, QMenu)
+                               QGraphicsSimpleTextItem, QInputDialog, QMenu)
 
 from viewer.dicom.pstate import GSPS_SOP_CLASS, PresentationState
 from viewer.render.pstate import geometry, layer_color, outline
@@ -175,6 +175,12 @@ class PresentationController(QObject):
         self.save_action = QAction("Save &presentation state", self.w)
         self.save_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
         self.save_action.triggered.connect(lambda: self.save(self.w.viewport))
+        self.note_action = QAction("Add a text &note…", self.w)
+        self.note_action.setShortcut(QKeySequence("Ctrl+T"))
+        self.note_action.triggered.connect(lambda: self.add_note(self.w.viewport))
+        tools = getattr(self.w, "tools_menu", None)
+        if tools is not None:
+            tools.addAction(self.note_action)
         self.send_action = QAction("Send presentation state &with the study…", self.w)
         self.send_action.triggered.connect(lambda: self.send_with_study(self.w.viewport))
         if before is not None:
@@ -300,10 +306,41 @@ class PresentationController(QObject):
             empty = sub.addAction("(none references this image)")
             empty.setEnabled(False)
         sub.addSeparator()
+        note = sub.addAction("Add a text &note here…")
+        note.triggered.connect(lambda: self.add_note(vp, at=self._menu_point(vp)))
         save = sub.addAction("Save presentation state")
         save.triggered.connect(lambda: self.save(vp))
         send = sub.addAction("Send presentation state with the study…")
         send.triggered.connect(lambda: self.send_with_study(vp))
+
+    # ------------------------------------------------------------------ text notes
+    def _menu_point(self, vp: Any) -> tuple[float, float] | None:
+        """The image point where the viewport menu was opened (None when unknown)."""
+        pos = getattr(getattr(self.w, "viewer_menus", None), "last_menu_pos", None)
+        if pos is None:
+            return None
+        view = vp.view
+        return vp.image_point(view.mapToScene(view.mapFromGlobal(pos)))
+
+    def add_note(self, vp: Any, text: str | None = None, at: tuple[float, float] | None = None) -> Any:
+        """Put a text note (a ``text`` measurement, saved as a GSPS text object) on the image
+        shown, at ``at`` (image coordinates; default its centre); asks the text when None."""
+        item = getattr(vp, "current", None)
+        if vp.state.current is None or item is None:
+            return None
+        if text is None:
+            text, ok = QInputDialog.getText(self.w, "Text note", "Note on this image:")
+            if not ok:
+                return None
+        text = str(text).strip()
+        if not text:
+            return None
+        rows, cols = item.stored.shape[:2]
+        if at is None or not (0 <= at[0] <= cols and 0 <= at[1] <= rows):
+            at = (cols / 2.0, rows / 2.0)
+        from viewer.session.view_state import Measurement
+
+        return vp.state.add_measurement(Measurement("text", [(float(at[0]), float(at[1]))], text))
 
     # ------------------------------------------------------------------ saving, sending
     def _store_root(self) -> Path | None:

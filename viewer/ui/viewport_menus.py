@@ -296,6 +296,7 @@ class ViewerMenus:
     def viewport_menu(self, vp: Any, pos: QPoint) -> QMenu:
         """The right-click menu of a viewport (it is the active one by now)."""
         menu = QMenu(self.w)
+        self.last_menu_pos = pos  #: where the menu opened (global), for "Add text note here"
         self.fill_viewport_menu(menu, vp)
         self.last_context_menu = menu
         if not getattr(self.w, "quiet_errors", False):
