@@ -122,6 +122,8 @@ def test_report_export_and_unknown_link(qtbot, window, sr_folder, tmp_path) -> N
     assert html.startswith("<!DOCTYPE html>") and "A 12 mm nodule" in html
     assert not text.startswith("<") and "Finding (121071, DCM): A 12 mm nodule in the right upper lobe" in text
     assert window.documents.export_action in window.file_menu.actions()
+    texts = [a.text() for a in pane.context_menu().actions()]
+    assert "Export report as HTML/text…" in texts
     # A reference to an image that is not open: said, the report stays.
     assert not window.documents.open_image("1.2.3.4.5", 0)
     assert "not among the open files" in window.statusBar().currentMessage()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, Qt, QUrl, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 
 def parse_image_link(url: QUrl | str) -> tuple[str, int] | None:
@@ -62,11 +62,25 @@ class ReportPane(QWidget):
         self.browser.setOpenExternalLinks(False)
         self.browser.anchorClicked.connect(self._on_link)
         self.browser.setHtml(html)
+        self.browser.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.browser.customContextMenuRequested.connect(self._context_menu)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(top)
         layout.addWidget(self.browser, 1)
+
+    def context_menu(self) -> QMenu:
+        """The report's right-click menu: copy and select all, then *Export report…*."""
+        menu = self.browser.createStandardContextMenu()
+        menu.addSeparator()
+        menu.addAction("Export report as HTML/text…", self.export_requested.emit)
+        return menu
+
+    def _context_menu(self, pos: QPoint) -> None:
+        menu = self.context_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.browser.viewport().mapToGlobal(pos))
 
     def _on_link(self, url: QUrl) -> None:
         link = parse_image_link(url)
