@@ -230,3 +230,16 @@ def test_context_menu_offers_mpr_and_building_can_be_cancelled(qtbot, window, ct
     qtbot.waitUntil(lambda: window.mpr._worker is None, timeout=10000)
     assert window.mpr.source is None and window.grid.layout_name == "1x1"
     assert window.statusBar().currentMessage() == "MPR cancelled"
+
+
+def test_real_ct_series_planes(qtbot, window, corpus) -> None:
+    folder = corpus / "series" / "ct_stack_40"
+    views = _start(qtbot, window, folder)
+    volume = load_volume(folder).volume
+    for plane, vp in views.items():
+        assert np.array_equal(vp.current.stored, reformat(volume, plane, _shown_index(vp)).pixels), plane
+        rows, cols = vp.current.stored.shape
+        rect = vp.image_rect()
+        row_mm, col_mm = vp.current.spacing[:2]
+        assert rect.height() / rect.width() == pytest.approx(rows * row_mm / (cols * col_mm), rel=1e-6)
+    window.grab().save("/tmp/shot_mpr_real_ct.png")
