@@ -692,13 +692,15 @@ def images_for_print(paths: Sequence[str | Path],
     (stack after stack, each along its normal), each multi-frame instance frame by frame;
     objects without pixels (SR, presentation states, ...) are left out.
     """
-    from viewer.dicom.scan import load_tree
+    from viewer.dicom.scan import load_tree, refine_series
 
     tree = load_tree([str(p) for p in paths], cancel)
     refs: list[ImageRef] = []
     for patient in tree.patients:
         for study in patient.studies:
             for series in study.series:
+                if not series.headers_loaded:
+                    refine_series(tree, series, cancel)  # DICOMDIR records: read the headers to sort
                 for inst in series.instances:
                     if inst.path is None or not inst.rows or not inst.columns:
                         continue
