@@ -20,8 +20,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from viewer.dicom.model import format_date, format_person_name_groups
+
 from viewer.config import DicomWebNode, DimseNode, NetworkConfig, save_config
 from viewer.tasks import query as pacs
+from viewer.tasks.query_form import QueryForm, query_keys
 from viewer.tasks.retrieve import LocalStore, ScpHolder, open_store, retrieve_from
 from viewer.ui.workers import Pools, Worker, message, run_in
 
@@ -61,6 +64,25 @@ def _text(ds: Dataset, kw: str) -> str:
     return str(value)
 
 
+def _name(ds: Dataset, kw: str = "PatientName") -> str:
+    """A PN as the viewer shows names (``Family, Given``; every component group)."""
+    return format_person_name_groups(_text(ds, kw)) or _text(ds, kw)
+
+
+class _ResultItem(QTreeWidgetItem):
+    """A result row that sorts counts as numbers (``10`` after ``6``), the rest as text."""
+
+    def __lt__(self, other: QTreeWidgetItem) -> bool:
+        tree = self.treeWidget()
+        column = tree.sortColumn() if tree is not None else 0
+        if column == COLUMNS.index("Count"):
+            def number(item: QTreeWidgetItem) -> int:
+                text = item.text(column)
+                return int(text) if text.isdigit() else -1
+            return number(self) < number(other)
+        return self.text(column).lower() < other.text(column).lower()
+
+
 class PacsPanel(QWidget):
     """Side panel for query/retrieve against the configured nodes.
 
@@ -98,6 +120,7 @@ class PacsPanel(QWidget):
         self.store = store or open_store(config.local)
         self.scp = ScpHolder(config.local, self.store, config.known_calling_aets())
         self._jobs: set[Worker] = set()
+        self.probe_dialog: Any = None  #: the probe's result window, made on the first probe
         if on_retrieved is not None:
             self.studies_retrieved.connect(on_retrieved)
         self._build()
@@ -148,7 +171,9 @@ class PacsPanel(QWidget):
         self.q_name, self.q_id, self.q_acc = QLineEdit(), QLineEdit(), QLineEdit()
         self.q_date, self.q_modality, self.q_uid = QLineEdit(), QLineEdit(), QLineEdit()
         self.q_name.setPlaceholderText("DOE^J*")
-        self.q_date.setPlaceholderText("20240101-20241231")
+        self.q_date.setPlaceholderText("2024-01-31, 2024-01-01..2024-01-31, today, last 7 days")
+        self.q_date.setToolTip("Dates as the viewer shows them (2024-01-31) or as DICOM writes them (20240131); "
+                               "ranges with '..' (open ends allowed), 'today', 'yesterday', 'last 7 days'")
         self.q_uid.setPlaceholderText("Study Instance UID (SERIES/IMAGE level)")
         for label, w in (("Root", self.root_combo), ("Level", self.level_combo), ("Patient name", self.q_name),
                          ("Patient ID", self.q_id), ("Accession", self.q_acc), ("Date", self.q_date),
@@ -165,6 +190,8 @@ class PacsPanel(QWidget):
         self.results = QTreeWidget()
         self.results.setHeaderLabels(COLUMNS)
         self.results.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
+        self.results.setSortingEnabled(True)  # click a header to sort (drill-down rows sort within their parent)
+        self.results.sortByColumn(1, Qt.SortOrder.DescendingOrder)  # newest first
         self.results.itemExpanded.connect(self._on_item_expanded)
         lay.addWidget(self.results, 1)
         self.search_btn.clicked.connect(self.search)
@@ -287,31 +314,40 @@ class PacsPanel(QWidget):
                     on_item=lambda report: self._set_status(report.line()), on_error=self._set_status)
 
     def probe(self) -> None:
+        """Which presentation contexts the node accepts: one line here, the table in a dialog."""
         node = self.current_node()
         if node is None or pacs.is_web(node):
             return
         self._set_status(f"probing {node.name}…")
-        lines: list[str] = []
+        results: list[Any] = []
 
         def done() -> None:
-            if lines:
-                self._set_status("\n".join(lines))
+            if not results:
+                return
+            accepted = sum(1 for r in results if getattr(r, "accepted", False))
+            self._set_status(f"{node.name}: {accepted} of {len(results)} presentation contexts accepted "
+                             "(details in the probe window)")
+            self.show_probe(node.name, results)
 
         self._start(lambda n, a, token: iter(pacs.probe(n, a, token)), node, self.config.local.ae_title,
-                    on_item=lambda r: lines.append(r.line()), on_error=self._set_status, on_done=done)
+                    on_item=results.append, on_error=self._set_status, on_done=done)
+
+    def show_probe(self, node_name: str, results: list[Any]) -> None:
+        """Show a probe's results in their own window (reused by the next probe)."""
+        from viewer.ui.probe_dialog import ProbeDialog
+
+        if self.probe_dialog is None:
+            self.probe_dialog = ProbeDialog(self)
+        self.probe_dialog.show_results(node_name, results)
+        self.probe_dialog.show()
+        self.probe_dialog.raise_()
 
     # ------------------------------------------------------------------ query
     def _query_keys(self) -> dict[str, str]:
-        keys = {"PatientName": self.q_name.text().strip(), "PatientID": self.q_id.text().strip(),
-                "AccessionNumber": self.q_acc.text().strip(), "StudyDate": self.q_date.text().strip(),
-                "ModalitiesInStudy": self.q_modality.text().strip(), "StudyInstanceUID": self.q_uid.text().strip()}
-        level = self.level_combo.currentText()
-        if level == "PATIENT":
-            keys = {k: v for k, v in keys.items() if k in ("PatientName", "PatientID")}
-        elif level in ("SERIES", "IMAGE"):
-            keys = {"StudyInstanceUID": keys["StudyInstanceUID"], "Modality": keys["ModalitiesInStudy"]} \
-                if level == "SERIES" else {"StudyInstanceUID": keys["StudyInstanceUID"]}
-        return {k: v for k, v in keys.items() if v}
+        """The form as matching keys; dates as typed become DA values (raises ValueError)."""
+        form = QueryForm(self.level_combo.currentText(), self.q_name.text(), self.q_id.text(), self.q_acc.text(),
+                         self.q_date.text(), self.q_modality.text(), self.q_uid.text())
+        return query_keys(form)
 
     def search(self) -> None:
         """Run the query of the form; results stream into the tree."""
@@ -319,6 +355,11 @@ class PacsPanel(QWidget):
         if node is None:
             return
         self.cancel_query()
+        try:
+            keys = self._query_keys()
+        except ValueError as exc:  # a date the form cannot read: say so, send nothing
+            self._set_status(f"Date: {exc}")
+            return
         self.results.clear()
         level, root = self.level_combo.currentText(), self.root_combo.currentText()
         count = [0]
@@ -344,7 +385,7 @@ class PacsPanel(QWidget):
         self.search_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
         job = self._query_job = self._start(pacs.query, node, self.config.local.ae_title, root, level,
-                                            self._query_keys(), on_item=add, on_error=fail, on_done=done)
+                                            keys, on_item=add, on_error=fail, on_done=done)
 
     def cancel_query(self) -> None:
         if self._query_job is not None:
@@ -353,18 +394,19 @@ class PacsPanel(QWidget):
 
     def _add_result(self, parent: QTreeWidgetItem | None, ds: Dataset, level: str) -> QTreeWidgetItem:
         if level == "PATIENT":
-            cols = [f"{_text(ds, 'PatientName')} ({_text(ds, 'PatientID')})", _text(ds, "PatientBirthDate"), "", "",
+            cols = [f"{_name(ds)} ({_text(ds, 'PatientID')})", format_date(_text(ds, "PatientBirthDate")), "", "",
                     _text(ds, "NumberOfPatientRelatedStudies"), _text(ds, "PatientID")]
         elif level == "STUDY":
-            cols = [f"{_text(ds, 'PatientName')} ({_text(ds, 'PatientID')})", _text(ds, "StudyDate"),
+            cols = [f"{_name(ds)} ({_text(ds, 'PatientID')})", format_date(_text(ds, "StudyDate")),
                     _text(ds, "StudyDescription"), _text(ds, "ModalitiesInStudy"),
                     _text(ds, "NumberOfStudyRelatedInstances"), _text(ds, "StudyInstanceUID")]
         elif level == "SERIES":
-            cols = [f"Series {_text(ds, 'SeriesNumber')}", _text(ds, "SeriesDate"), _text(ds, "SeriesDescription"),
-                    _text(ds, "Modality"), _text(ds, "NumberOfSeriesRelatedInstances"), _text(ds, "SeriesInstanceUID")]
+            cols = [f"Series {_text(ds, 'SeriesNumber')}", format_date(_text(ds, "SeriesDate")),
+                    _text(ds, "SeriesDescription"), _text(ds, "Modality"), _text(ds, "NumberOfSeriesRelatedInstances"),
+                    _text(ds, "SeriesInstanceUID")]
         else:
             cols = [f"Image {_text(ds, 'InstanceNumber')}", "", "", "", "", _text(ds, "SOPInstanceUID")]
-        item = QTreeWidgetItem(cols)
+        item = _ResultItem(cols)
         item.setData(0, _ROLE, ds)
         item.setData(0, _LEVEL_ROLE, level)
         if level in _CHILD and not (level == "PATIENT" and self.root_combo.currentText() == "study"):
