@@ -211,7 +211,7 @@ class MprSource:
             what += f", {settings.slab_mm:g} mm {settings.mode.value.upper()} slab"
             ds.SliceThickness = f"{settings.slab_mm:g}"
         base = str(self._header.get("SeriesDescription", "") or "")
-        ds.SeriesDescription = f"MPR {what}" + (f" ({base})" if base else "")
+        ds.SeriesDescription = (f"MPR {what}" + (f" ({base})" if base else ""))[:64]  # LO: 64 characters
         ds.ImageType = ["DERIVED", "SECONDARY", "MPR"]
         return ds
 
