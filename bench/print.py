@@ -1,18 +1,18 @@
 #!/usr/bin/env python
-"""Benchmark: click-to-Done time of a STANDARD\\4,5 film of 20 CT slices at 12 bit to dcmprscp.
+"""Benchmark: a 36-image CT on 2 films (STANDARD\\4,5, 12 bit) to dcmprscp, ours against DCMTK's client.
 
-Usage:  .venv/bin/python bench/print.py [--rounds N] [--size 512] [--no-gui] [--no-dcmtk]
+Usage:  .venv/bin/python bench/print.py [--rounds N] [--size 512] [--images 36] [--no-gui] [--no-dcmtk]
 
 Starts DCMTK ``dcmprscp`` (GRAY profile, the tests' configuration) on a free port, writes
-20 synthetic 512x512 signed CT slices (rescale -1024, window 40/400), then measures, as
-the median of ``--rounds`` runs:
+36 synthetic 512x512 signed CT slices (rescale -1024, window 40/400), then measures, as
+the median of ``--rounds`` runs, the time to print them on two films (20 + 16 boxes):
 
 * ``core``: :func:`viewer.tasks.print_films.build_job` (render at 12 bit, compose) plus
   :func:`run_print_job` (associate ... N-ACTION ... N-DELETE, release) - the CLI path;
 * ``dialog``: the print dialog offscreen, from ``print_now()`` (the click) to the job's
   Done signal - the GUI path;
-* ``dcmtk``: DCMTK's own client on the same images, ``dcmpsprt`` (render the job) plus
-  ``dcmprscu`` (send it), as the reference.
+* ``dcmtk``: DCMTK's own client on the same images, ``dcmpsprt`` (render one Stored Print
+  per film) plus ``dcmprscu`` (send them), as the reference.
 
 Prints seconds and ratios (ours / DCMTK, ours / a 2 s target from click to Done). Never run as a
 test; keep rounds low on a shared machine.
@@ -109,6 +109,10 @@ def make_ct(folder: Path, n: int, size: int) -> list[Path]:
     return paths
 
 
+def _films(paths: list[Path], per_film: int = 20) -> list[list[Path]]:
+    return [paths[i:i + per_film] for i in range(0, len(paths), per_film)]
+
+
 def bench_core(paths: list[Path], profile) -> float:
     from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
     from viewer.tasks.print_films import ImageRef, build_job, run_print_job
@@ -118,19 +122,23 @@ def bench_core(paths: list[Path], profile) -> float:
                        FilmSessionSpec(medium_type="BLUE FILM"), profile, bits=12)
     report = run_print_job(job, profile)
     dt = time.perf_counter() - t0
-    assert report.ok and report.films[0].image_boxes == len(paths), report
+    assert report.ok and [f.image_boxes for f in report.films] == [len(f) for f in _films(paths)], report
     return dt
 
 
-def bench_dialog(paths: list[Path], profile, rounds: int) -> list[float]:
+def bench_dialog(paths: list[Path], profile, rounds: int, store_dir: Path) -> list[float]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from viewer.tasks.print_queue import JobStore
     from viewer.ui.print_dialog import PrintDialog
+    from viewer.ui.print_queue import PrintQueue
 
     app = QApplication.instance() or QApplication([])
-    dlg = PrintDialog([(str(p), 0) for p in paths], {profile.name: profile})
+    # The jobs go to a queue of their own, not the user's print queue.
+    queue = PrintQueue(JobStore(store_dir / "print-queue.json"))
+    dlg = PrintDialog([(str(p), 0) for p in paths], {profile.name: profile}, queue=queue)
     dlg.layout_combo.setCurrentText("STANDARD\\4,5")
     times = []
     for _ in range(rounds):
@@ -138,12 +146,11 @@ def bench_dialog(paths: list[Path], profile, rounds: int) -> list[float]:
         t0 = time.perf_counter()
         jid = dlg.print_now()
         assert jid is not None, "the print dialog did not start a job"
-        dlg.workers[jid].signals.finished.connect(lambda _j, loop=loop: loop.quit())
+        queue.finished.connect(lambda *_a, loop=loop: loop.quit())
         QTimer.singleShot(60000, loop.quit)
         loop.exec()
         times.append(time.perf_counter() - t0)
         assert jid in dlg.reports, dlg.errors.get(jid)
-    dlg.shutdown()
     app.processEvents()
     return times
 
@@ -155,11 +162,15 @@ def bench_dcmtk(paths: list[Path], port: int, aet: str) -> float:
             (d / sub).mkdir()
         (d / "dcmpstat.cfg").write_text(SCU_CFG.format(d=d, port=port, aet=aet))
         t0 = time.perf_counter()
-        subprocess.run(["dcmpsprt", "-c", str(d / "dcmpstat.cfg"), "-p", "TARGET", "--layout", "4", "5",
-                        "--filmsize", "14INX17IN", "--identity", *map(str, paths)], check=True, capture_output=True)
-        sp = sorted((d / "database").glob("SP_*.dcm"))[0]
+        # dcmpsprt makes one Stored Print (one film) per run; dcmprscu sends them all.
+        for film in _films(paths):
+            subprocess.run(["dcmpsprt", "-c", str(d / "dcmpstat.cfg"), "-p", "TARGET", "--layout", "4", "5",
+                            "--filmsize", "14INX17IN", "--identity", *map(str, film)], check=True,
+                           capture_output=True)
+        sps = sorted((d / "database").glob("SP_*.dcm"))
+        assert len(sps) == len(_films(paths)), sps
         subprocess.run(["dcmprscu", "-c", str(d / "dcmpstat.cfg"), "-p", "TARGET", "--medium-type", "BLUE FILM",
-                        str(sp)], check=True, capture_output=True)
+                        *map(str, sps)], check=True, capture_output=True)
         return time.perf_counter() - t0
     finally:
         shutil.rmtree(d, ignore_errors=True)
@@ -169,6 +180,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--images", type=int, default=36)
     ap.add_argument("--no-gui", action="store_true")
     ap.add_argument("--no-dcmtk", action="store_true")
     ap.add_argument("--peer-nodelay", action="store_true",
@@ -185,14 +197,15 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="bench-print-"))
     scp = peers.start_print_scp(base, "GRAY")
     try:
-        paths = make_ct(base, 20, a.size)
+        paths = make_ct(base, a.images, a.size)
+        films = len(_films(paths))
         profile = dataclasses.replace(load_profiles()["dcmprscp-gray"], port=scp.port, ae_title=scp.aet)
         core = statistics.median(bench_core(paths, profile) for _ in range(a.rounds))
-        print(f"20 x {a.size}x{a.size} CT, STANDARD\\4,5, 12 bit, dcmprscp on loopback"
+        print(f"{a.images} x {a.size}x{a.size} CT on {films} films, STANDARD\\4,5, 12 bit, dcmprscp on loopback"
               f"{' (TCP_NODELAY=1)' if a.peer_nodelay else ''}, median of {a.rounds}")
         print(f"  core (render + compose + print)  {core:7.3f} s   ours/target {core / TARGET_S:5.2f}")
         if not a.no_gui:
-            gui = statistics.median(bench_dialog(paths, profile, a.rounds))
+            gui = statistics.median(bench_dialog(paths, profile, a.rounds, base))
             print(f"  dialog click-to-Done             {gui:7.3f} s   ours/target {gui / TARGET_S:5.2f}")
         if not a.no_dcmtk and shutil.which("dcmpsprt") and shutil.which("dcmprscu"):
             ref = statistics.median(bench_dcmtk(paths, scp.port, scp.aet) for _ in range(a.rounds))
