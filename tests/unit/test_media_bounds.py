@@ -131,3 +131,23 @@ def test_scan_refuses_a_deflate_bomb_in_the_header(tmp_path: Path) -> None:
     run = run_viewer("scan", "--json", str(path))
     assert "deflate bomb" in run.stdout
     assert run.peak_mib < PEAK_MIB
+
+
+def test_cancel_reaches_inside_a_file(tmp_path: Path) -> None:
+    """The GUI's cancel stops a scan inside one slow file (2 GiB of empty elements), not after it."""
+    import threading
+
+    from viewer.cancel import CancelToken
+    from viewer.dicom.scan import scan
+
+    path = hostile.meta_then_zeros(tmp_path / "zeros.dcm")
+    token = CancelToken()
+    timer = threading.Timer(0.3, token.cancel)
+    timer.start()
+    try:
+        events = list(scan([path], cancel=token))
+    finally:
+        timer.cancel()
+    assert events[-1].kind == "done" and events[-1].cancelled
+    # the read was interrupted: it never ran into its element budget
+    assert not [e for e in events if e.error and "refused" in e.error]

@@ -20,8 +20,12 @@ import struct
 import zlib
 from typing import TYPE_CHECKING, BinaryIO
 
+from viewer.errors import Cancelled
+
 if TYPE_CHECKING:
     from pydicom.dataset import FileDataset
+
+    from viewer.cancel import CancelToken
 
 #: Deflated Explicit VR Little Endian (PS3.5 A.5).
 DEFLATED = "1.2.840.10008.1.2.1.99"
@@ -67,8 +71,10 @@ class BudgetFile:
     ``max_reads`` counts calls to :meth:`read`.
     """
 
-    def __init__(self, fh: BinaryIO, name: str, *, max_bytes: int | None, max_reads: int) -> None:
+    def __init__(self, fh: BinaryIO, name: str, *, max_bytes: int | None, max_reads: int,
+                 cancel: CancelToken | None = None) -> None:
         self._fh = fh
+        self._cancel = cancel
         self.name = name
         self._left = max_bytes
         self._max_bytes = max_bytes
@@ -79,6 +85,8 @@ class BudgetFile:
         self._reads -= 1
         if self._reads < 0:
             raise BudgetExceeded(f"more than {self._max_reads} elements to parse")
+        if self._cancel is not None and self._reads % 4096 == 0 and self._cancel.cancelled:
+            raise Cancelled("cancelled while reading a file")  # the GUI's cancel, inside one file
         if self._left is not None and (size is None or size < 0 or size > self._left):
             size = self._left + 1
         data = self._fh.read(-1 if size is None else size)
@@ -111,8 +119,9 @@ class BoundedInflate:
     """
 
     def __init__(self, raw: BinaryIO, *, max_output: int = MAX_INFLATED, max_ratio: float = MAX_RATIO,
-                 name: str | None = None, wbits: int = -zlib.MAX_WBITS) -> None:
+                 name: str | None = None, wbits: int = -zlib.MAX_WBITS, cancel: CancelToken | None = None) -> None:
         self._raw = raw
+        self._cancel = cancel
         self._inflater = zlib.decompressobj(wbits)
         self._out = bytearray()
         self._pos = 0
@@ -125,6 +134,8 @@ class BoundedInflate:
     def _fill(self, upto: int) -> None:
         """Inflate until ``upto`` bytes are out (or the stream ends)."""
         while len(self._out) < upto and not self._eof:
+            if self._cancel is not None and self._cancel.cancelled:
+                raise Cancelled("cancelled while inflating a file")
             want = min(upto, self.max_output + 1) - len(self._out)
             if want <= 0:
                 break
@@ -200,7 +211,8 @@ def is_deflated(path: str | os.PathLike[str]) -> bool:
 
 
 def read_deflated(path: str | os.PathLike[str], *, stop_before_pixels: bool = False,
-                  max_output: int = MAX_INFLATED, max_ratio: float = MAX_RATIO) -> "FileDataset":
+                  max_output: int = MAX_INFLATED, max_ratio: float = MAX_RATIO,
+                  cancel: CancelToken | None = None) -> "FileDataset":
     """Read a Deflated Explicit VR Little Endian Part 10 file within the inflate bounds.
 
     pydicom inflates the whole data set with ``zlib.decompress`` before parsing it; here
@@ -219,7 +231,7 @@ def read_deflated(path: str | os.PathLike[str], *, stop_before_pixels: bool = Fa
     with open(name, "rb") as fh:
         preamble = read_preamble(fh, False)
         meta = _read_file_meta_info(fh)
-        stream = BoundedInflate(fh, max_output=max_output, max_ratio=max_ratio, name=name)
+        stream = BoundedInflate(fh, max_output=max_output, max_ratio=max_ratio, name=name, cancel=cancel)
 
         def at_pixels(tag: object, vr: object, length: object) -> bool:
             return stop_before_pixels and int(tag) in (0x7FE00010, 0x7FE00009, 0x7FE00008)  # type: ignore[call-overload]
@@ -238,7 +250,7 @@ MAX_FILE_READS = 2_000_000
 def dcmread_bounded(path: str | os.PathLike[str], *, defer_size: int | None = None,
                     stop_before_pixels: bool = False, force: bool = False,
                     max_inflated: int = MAX_INFLATED, max_reads: int = MAX_FILE_READS,
-                    max_bytes: int | None = None) -> "FileDataset":
+                    max_bytes: int | None = None, cancel: CancelToken | None = None) -> "FileDataset":
     """``pydicom.dcmread`` of a path within bounds: deflated files through
     :func:`read_deflated`, others through a :class:`BudgetFile`.
 
@@ -251,12 +263,12 @@ def dcmread_bounded(path: str | os.PathLike[str], *, defer_size: int | None = No
 
     name = os.fspath(path)
     if is_deflated(name):
-        return read_deflated(name, stop_before_pixels=stop_before_pixels, max_output=max_inflated)
+        return read_deflated(name, stop_before_pixels=stop_before_pixels, max_output=max_inflated, cancel=cancel)
     with open(name, "rb") as raw:
         if not meta_start_ok(raw.read(136)):
             raise NoFileMeta("no File Meta Information after the DICM prefix (PS3.10 7.1)")
         raw.seek(0)
-        budget = BudgetFile(raw, name, max_bytes=max_bytes, max_reads=max_reads)
+        budget = BudgetFile(raw, name, max_bytes=max_bytes, max_reads=max_reads, cancel=cancel)
         ds = pydicom.dcmread(budget, defer_size=defer_size, stop_before_pixels=stop_before_pixels, force=force)
     ds.filename = name
     ds.buffer = None

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Mapping
 
 from viewer.dicom.geometry import PixelSpacing, _floats, pixel_spacing
 from viewer.dicom.model import Instance
-from viewer.errors import ReadError
+from viewer.cancel import CancelToken
+from viewer.errors import Cancelled, ReadError
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -284,7 +285,8 @@ MAX_HEADER_READ = 64 * 1024 ** 2
 MAX_HEADER_READS = 1_000_000
 
 
-def read_header(source: str | os.PathLike[str] | BinaryIO, name: str | None = None) -> Any:
+def read_header(source: str | os.PathLike[str] | BinaryIO, name: str | None = None,
+                cancel: CancelToken | None = None) -> Any:
     """The header of a DICOM file as a pydicom Dataset, stopping before Pixel Data.
 
     Parameters
@@ -330,16 +332,19 @@ def read_header(source: str | os.PathLike[str] | BinaryIO, name: str | None = No
     try:
         if isinstance(source, (str, os.PathLike)) and is_deflated(source):
             # Inflated as it is parsed, up to Pixel Data only, within bounds (PS3.5 A.5).
-            ds = read_deflated(source, stop_before_pixels=True, max_output=MAX_INFLATED_HEADER)
+            ds = read_deflated(source, stop_before_pixels=True, max_output=MAX_INFLATED_HEADER, cancel=cancel)
         elif isinstance(source, (str, os.PathLike)):
             # Large values (a 2 GiB private OB) are seeked past, and the bytes and elements
             # read are bounded.
             ds = dcmread_bounded(source, stop_before_pixels=True, force=(kind == "raw"),
-                                 defer_size=HEADER_DEFER_SIZE, max_bytes=MAX_HEADER_READ, max_reads=MAX_HEADER_READS)
+                                 defer_size=HEADER_DEFER_SIZE, max_bytes=MAX_HEADER_READ, max_reads=MAX_HEADER_READS,
+                                 cancel=cancel)
         else:
             ds = pydicom.dcmread(source, stop_before_pixels=True, force=(kind == "raw"))
     except (BudgetExceeded, InflateLimit) as exc:
         raise ReadError(f"refused: {exc}", path=label) from None
+    except Cancelled:
+        raise
     except InvalidDicomError as exc:
         raise ReadError(f"not a DICOM file: {exc}", path=label) from exc
     except (EOFError, OSError) as exc:
@@ -349,8 +354,8 @@ def read_header(source: str | os.PathLike[str] | BinaryIO, name: str | None = No
     return ds
 
 
-def _read_instance_pydicom(path: str | os.PathLike[str]) -> Instance:
-    ds = read_header(path)
+def _read_instance_pydicom(path: str | os.PathLike[str], cancel: CancelToken | None = None) -> Instance:
+    ds = read_header(path, cancel=cancel)
     try:
         meta = getattr(ds, "file_meta", None)
         sop_class = _text(meta.get("MediaStorageSOPClassUID") or "") if meta is not None else ""
@@ -368,7 +373,7 @@ def _read_instance_pydicom(path: str | os.PathLike[str]) -> Instance:
         raise ReadError(f"corrupt header: {type(exc).__name__}: {exc}", path=str(path)) from exc
 
 
-def read_instance(path: str | os.PathLike[str], fast: bool = True) -> Instance:
+def read_instance(path: str | os.PathLike[str], fast: bool = True, cancel: CancelToken | None = None) -> Instance:
     """Read the header of ``path`` (no pixels) into an :class:`Instance`.
 
     Parameters
@@ -394,4 +399,4 @@ def read_instance(path: str | os.PathLike[str], fast: bool = True) -> Instance:
             pass  # pydicom reads it, or says precisely what is wrong
         else:
             return instance_from_dataset(values, os.fspath(path), ts)
-    return _read_instance_pydicom(path)
+    return _read_instance_pydicom(path, cancel)

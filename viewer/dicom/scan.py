@@ -89,9 +89,11 @@ def _is_dicomdir_file(path: str) -> bool:
     return head[128:132] == b"DICM" and MEDIA_STORAGE_DIRECTORY.encode() in head
 
 
-def _read(path: str) -> tuple[str, Instance | None, str | None]:
+def _read(path: str, cancel: CancelToken | None = None) -> tuple[str, Instance | None, str | None]:
     try:
-        return path, read_instance(path), None
+        return path, read_instance(path, cancel=cancel), None
+    except Cancelled:
+        raise  # the user's cancel reached inside a file: the scan ends
     except NotAnImage:
         return path, None, None
     except ReadError as exc:
@@ -112,11 +114,11 @@ def _read_many(files: Sequence[str], workers: int, cancel: CancelToken | None
         for f in files:
             if cancel is not None and cancel.cancelled:
                 return
-            yield _read(f)
+            yield _read(f, cancel)
         return
     window = workers * 4
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool:
-        pending = deque(pool.submit(_read, f) for f in files[:window])
+        pending = deque(pool.submit(_read, f, cancel) for f in files[:window])
         nxt = len(pending)
         try:
             while pending:
@@ -124,7 +126,7 @@ def _read_many(files: Sequence[str], workers: int, cancel: CancelToken | None
                     return
                 result = pending.popleft().result()  # a read file's future is dropped at once
                 if nxt < len(files):
-                    pending.append(pool.submit(_read, files[nxt]))
+                    pending.append(pool.submit(_read, files[nxt], cancel))
                     nxt += 1
                 yield result
         finally:
@@ -394,7 +396,7 @@ def load_headers(instances: Iterable[Instance], cancel: CancelToken | None = Non
             return
         if inst.header_loaded or not inst.path:
             continue
-        _, header, message = _read(inst.path)
+        _, header, message = _read(inst.path, cancel)
         yield inst, header, message
 
 
