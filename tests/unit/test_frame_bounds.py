@@ -53,3 +53,27 @@ def test_a_frame_missing_a_few_bytes_is_still_shown(tmp_path: Path) -> None:
     rows = ref.Rows * 3 // 4
     assert np.array_equal(arr[:rows], ref.pixel_array[:rows])
     assert not arr[rows:].any()
+
+
+def test_min_max_window_with_a_modality_lut_makes_no_int64_frame_copy() -> None:
+    """A 4096 x 4096 16-bit frame (32 MiB) must not cost a 128 MiB int64 copy; the window is
+    the one the DCMTK rule gives over the values present (hand-computed: LUT = 2 x value)."""
+    import tracemalloc
+
+    from viewer.render.lut import LutData
+    from viewer.render.params import RenderParams
+    from viewer.render.pipeline import min_max_window
+
+    table = (np.arange(4096, dtype="<u2") * 2).tobytes()
+    params = RenderParams(photometric="MONOCHROME2", samples=1, bits_allocated=16, bits_stored=12, signed=False,
+                          modality_lut=LutData(first_mapped=0, bits=16, data=table))
+    frame = np.zeros((4096, 4096), np.uint16)
+    frame[0, :3] = (7, 100, 4000)
+    tracemalloc.start()
+    try:
+        window = min_max_window(frame, params)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (window.center, window.width) == ((0 + 8000 + 1) / 2, 8000 - 0 + 1)
+    assert peak < 4 * frame.size, f"{peak / 2**20:.0f} MiB for a {frame.nbytes / 2**20:.0f} MiB frame"

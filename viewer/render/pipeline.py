@@ -49,8 +49,9 @@ def min_max_window(frame: np.ndarray, params: RenderParams) -> Window:
         m = _lut.modality(np.array([lo, hi]), params)
     elif frame.dtype.kind in "uib":
         # a Modality LUT need not be monotonic: map every stored value present in the frame
-        ilo = int(lo)
-        present = np.flatnonzero(np.bincount((frame.astype(np.int64) - ilo).ravel())) + ilo
+        # np.unique keeps the frame's dtype: no full-frame int64 copy (a 16384 x 16384 frame
+        # would need 2 GiB for one)
+        present = np.unique(frame).astype(np.int64)
         m = _lut.modality(present, params)
     else:
         m = _lut.modality(np.asarray(frame).ravel(), params)
