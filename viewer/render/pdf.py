@@ -18,7 +18,7 @@ DEFAULT_DPI = 150.0
 
 def _pdfium() -> ModuleType:
     try:
-        import pypdfium2  # type: ignore[import-untyped]  # ships no type information
+        import pypdfium2
     except ImportError:
         raise DecodeError("PDF pages need the pypdfium2 package (pip install pypdfium2)") from None
     module: ModuleType = pypdfium2
