@@ -112,6 +112,7 @@ CASES: dict[str, Callable[[Dataset], None]] = {
     "no voi": _no_voi,
     "voi lut sequence": _voi_lut,
     "plut sequence": _plut,
+    "voi lut and plut sequences": lambda ps: (_voi_lut(ps), _plut(ps)),
     "rotate 90": _transform(90, False),
     "rotate 90 flip": _transform(90, True),
     "rotate 180 flip": _transform(180, True),

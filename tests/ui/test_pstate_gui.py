@@ -250,3 +250,54 @@ def test_text_note_from_the_menus_is_saved_as_a_text_object(qtbot, window, gsps_
     texts = [t for a in ps.annotations for t in a.texts]
     assert [t.text for t in texts] == ["look here", "look here"]
     assert texts[0].anchor == (32.0, 32.0) and texts[0].anchor_units == "PIXEL"
+
+
+def test_viewport_pixels_through_voi_lut_and_plut_sequences_match_dcmp2pgm(qtbot, window, tmp_path) -> None:
+    """A GSPS with a VOI LUT Sequence and a Presentation LUT Sequence (no window to copy into
+    the view state): the viewport renders through them, as DCMTK ``dcmp2pgm`` does."""
+    import subprocess
+
+    from PIL import Image
+
+    from tests.helpers.peers import require_program
+
+    require_program("dcmpsmk", "dcmtk")
+    require_program("dcmp2pgm", "dcmtk")
+    folder = tmp_path / "study"
+    folder.mkdir()
+    images = _study(folder)
+    made = tmp_path / "made.dcm"
+    subprocess.run(["dcmpsmk", "-q", str(folder / "ct1.dcm"), str(made)], check=True)
+    ps = dcmread(made)
+    item = ps.SoftcopyVOILUTSequence[0]
+    del item.WindowCenter, item.WindowWidth
+    lut = Dataset()
+    lut.LUTDescriptor = [4000, 0, 12]
+    lut.LUTData = [int(4095 * (i / 3999) ** 0.6) for i in range(4000)]
+    lut["LUTData"].VR = "US"
+    item.VOILUTSequence = Sequence([lut])
+    del ps.PresentationLUTShape
+    plut = Dataset()
+    plut.LUTDescriptor = [256, 0, 10]
+    plut.LUTData = [int(1023 * (1 - i / 255) ** 1.5) for i in range(256)]
+    plut["LUTData"].VR = "US"
+    ps.PresentationLUTSequence = Sequence([plut])
+    ps.save_as(folder / "pr.dcm")
+    oracle = tmp_path / "dcmtk.pgm"
+    subprocess.run(["dcmp2pgm", "-q", "-p", str(folder / "pr.dcm"), str(folder / "ct1.dcm"), str(oracle)],
+                   check=True)
+    want = np.asarray(Image.open(oracle)).astype(int)
+
+    open_and_wait(qtbot, window, folder)
+    vp = window.viewport
+    uid = str(images[1].SOPInstanceUID)
+    _show_index(qtbot, vp, [r.sop_instance_uid for r in vp.state.frames].index(uid), uid)
+    qtbot.waitUntil(lambda: vp.state.presentation is not None, timeout=5000)
+    assert vp.state.window is None  # a VOI LUT is no window
+
+    def shown() -> np.ndarray | None:
+        data = vp.image_item.image
+        return None if data is None or data.shape != want.shape else (data & 0xFF).astype(int)
+
+    qtbot.waitUntil(lambda: shown() is not None and np.abs(shown() - want).max() <= 1, timeout=5000)
+    assert len(np.unique(want)) > 20

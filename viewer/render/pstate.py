@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -70,18 +71,35 @@ def _identity_voi(values: np.ndarray, params: RenderParams) -> np.ndarray:
     return np.clip((values - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
 
 
-def _plut(y: np.ndarray, plut: Lut) -> np.ndarray:
-    """Presentation LUT Sequence (C.11.6.1): VOI output [0, 1] spread over its entries (the
-    index truncated, as LUT inputs are, C.11.1.1; DCMTK agrees), the entries scaled from
-    0..2^bits-1 to [0, 1]."""
+def _plut(y: np.ndarray, plut: Lut, voi_bits: int | None = None) -> np.ndarray:
+    """Presentation LUT Sequence (C.11.6.1): the VOI output spread over its entries, the
+    entries scaled from 0..2^bits-1 to [0, 1].
+
+    After a window, the index is ``floor(y (n - 1))`` (truncated, as LUT inputs are,
+    C.11.1.1). After a VOI LUT of ``voi_bits`` output bits, its output value ``v`` indexes
+    ``floor(v n / 2^voi_bits)``: the bit shift DCMTK applies when the two sizes differ (they
+    agree when the Presentation LUT has 2^voi_bits entries, as C.11.6.1 intends)."""
     table = plut.table().astype(np.float64)
-    idx = np.clip(np.floor(y * (len(table) - 1)).astype(np.int64), 0, len(table) - 1)
+    n = len(table)
+    if voi_bits is not None:
+        v = np.floor(y * ((1 << voi_bits) - 1) + 0.5)
+        idx = np.floor(v * n / float(1 << voi_bits)).astype(np.int64)
+    else:
+        idx = np.floor(y * (n - 1)).astype(np.int64)
+    np.clip(idx, 0, n - 1, out=idx)
     out: np.ndarray = table[idx] / float((1 << plut.bits) - 1)
     return out
 
 
+def _voi_bits(params: RenderParams) -> int | None:
+    """Output bits of the VOI LUT in use (None after a window)."""
+    return params.voi_lut.bits if params.window is None and params.voi_lut is not None else None
+
+
+@lru_cache(maxsize=16)
 def pvalue_table(params: RenderParams, plut: Lut | None) -> np.ndarray:
-    """uint8 display levels over every stored value: modality, VOI, Presentation LUT."""
+    """uint8 display levels over every stored value: modality, VOI, Presentation LUT
+    (cached per parameters and LUT: a window drag builds one table per window)."""
     values, size = _lut.stored_domain(params)
     m = _lut.modality(values, params)
     if params.window is None and params.voi_lut is None:
@@ -89,7 +107,7 @@ def pvalue_table(params: RenderParams, plut: Lut | None) -> np.ndarray:
     else:
         y = _lut.voi(m, params, params.window)
     if plut is not None:
-        y = _plut(y, plut)
+        y = _plut(y, plut, _voi_bits(params))
     out = _lut.to_levels(y, params.invert, 8)
     if not params.signed:
         return np.ascontiguousarray(out)
@@ -106,7 +124,7 @@ def gray_levels(frame: np.ndarray, params: RenderParams, plut: Lut | None) -> np
     y = _identity_voi(m, params) if params.window is None and params.voi_lut is None else \
         _lut.voi(m, params, params.window)
     if plut is not None:
-        y = _plut(y, plut)
+        y = _plut(y, plut, _voi_bits(params))
     return _lut.to_levels(y, params.invert, 8)
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from viewer.session.events import EventedModel
 from viewer.session.frames import FrameRef, ImageKey
+
+if TYPE_CHECKING:
+    from viewer.dicom.pstate import PresentationState
 
 Point = tuple[float, float]
 
@@ -76,11 +79,16 @@ class ViewState(EventedModel):
     document : str
         The file of a structured report or encapsulated document (PDF, CDA) shown instead of
         images ("" when none): the viewport area shows the document, not the last image.
+    presentation : PresentationState or None
+        The Grayscale Softcopy Presentation State applied: the images it references are
+        rendered through its Modality, VOI and Presentation LUTs (the window field, when set,
+        still wins) and without the image's own Display Shutter (the GSPS's shutters replace it).
     """
 
     FIELDS = ("series_uid", "frames", "index", "window", "window_name", "zoom", "pan", "rotation", "flip_h",
               "flip_v", "invert", "shutter", "show_overlays", "show_annotations", "tool", "selected",
-              "message", "note", "cine_fps", "cine_mode", "playing", "document")
+              "message", "note", "cine_fps", "cine_mode", "playing", "document",
+              "presentation")
 
     def __init__(self) -> None:
         super().__init__()
@@ -106,6 +114,7 @@ class ViewState(EventedModel):
         self.cine_mode = "loop"
         self.playing = False
         self.document = ""
+        self.presentation: PresentationState | None = None
         self.measurements: dict[ImageKey, list[Measurement]] = {}
 
     # ------------------------------------------------------------------ stack
@@ -115,7 +124,7 @@ class ViewState(EventedModel):
         self.series_uid = series_uid
         self.frames = list(frames)
         self.update(window=None, window_name="", zoom=None, pan=None, selected=None, message="", note="",
-                    document="")
+                    document="", presentation=None)
         # Announce the index even when it is the same number: it is another image now.
         self.__dict__["index"] = -1
         self.index = max(0, min(start, len(self.frames) - 1)) if self.frames else 0
@@ -133,7 +142,7 @@ class ViewState(EventedModel):
         """Show nothing (and say why)."""
         self.playing = False
         self.update(series_uid="", frames=[], index=0, window=None, window_name="", zoom=None, pan=None,
-                    selected=None, message=message, note="", document="")
+                    selected=None, message=message, note="", document="", presentation=None)
 
     def show_document(self, path: str, message: str = "") -> None:
         """Show a report or document (its file) instead of images; ``message`` says what it is

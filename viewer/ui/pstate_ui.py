@@ -232,11 +232,12 @@ class PresentationController(QObject):
         if ps is None:
             self._applied.pop(id(vp), None)
             state.update(window=None, window_name="", rotation=0, flip_h=False, flip_v=False, invert=False,
-                         zoom=None, pan=None)
+                         zoom=None, pan=None, presentation=None)
             self._redraw(vp)
             return
         header = vp.current.dataset if getattr(vp, "current", None) is not None else None
         apply_to_view(state, ps, self._viewport_size(vp), header)
+        state.presentation = ps  # its LUTs render the images it references
         self._applied[id(vp)] = ps
         self._redraw(vp)
         name = ps.label or "presentation state"

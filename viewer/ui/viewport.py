@@ -191,7 +191,7 @@ class Viewport(QWidget):
             self._frames_changed()
         elif name == "index":
             self._index_changed()
-        elif name in ("window", "invert", "shutter"):
+        elif name in ("window", "invert", "shutter", "presentation"):
             if self.current is not None:
                 self._render_full()
                 self._refresh_annotations()
@@ -398,8 +398,9 @@ class Viewport(QWidget):
 
     # ------------------------------------------------------------------ rendering
     def view_key(self) -> tuple:
-        """What rendering depends on besides the frame: (user window, invert, shutter on)."""
-        return (self.state.window, self.state.invert, self.state.shutter)
+        """What rendering depends on besides the frame: (user window, invert, shutter on,
+        presentation state applied)."""
+        return (self.state.window, self.state.invert, self.state.shutter, self.state.presentation)
 
     def effective_params(self, item: LoadedFrame | None = None) -> Any:
         """The render parameters in use: the file's, with the user's window and inversion."""

@@ -59,10 +59,29 @@ class LoadedFrame:
 ViewKey = tuple
 
 
+def _pstate_of(item: LoadedFrame, view: ViewKey) -> Any:
+    """The view's presentation state when it applies to this (grayscale) frame, else None."""
+    ps = view[3] if len(view) > 3 else None
+    if ps is None or item.is_color or not ps.references(item.ref.sop_instance_uid, item.ref.frame_index + 1):
+        return None
+    return ps
+
+
 def view_params(item: LoadedFrame, view: ViewKey) -> Any:
-    """The frame's render parameters with the view's window and inversion applied."""
+    """The frame's render parameters with the view's window and inversion applied.
+
+    With a presentation state applied to the frame (a view key's fourth value), its Modality
+    LUT and VOI replace the image's (PS3.4 N.2) and the view's ``invert`` is the whole
+    inversion (it was set from the Presentation LUT Shape, which replaces MONOCHROME1's)."""
     window, invert = view[0], view[1]
     params = item.params
+    ps = _pstate_of(item, view)
+    if ps is not None:
+        from viewer.render.pstate import pstate_params
+
+        params = dataclasses.replace(pstate_params(params, ps, item.ref.sop_instance_uid, item.ref.frame_index + 1),
+                                     invert=bool(invert))
+        return params.with_window(*window) if window is not None else params
     if window is not None and not item.is_color:
         params = params.with_window(*window)
     if invert and not item.is_color:
@@ -77,6 +96,11 @@ def render_view(stored: np.ndarray, item: LoadedFrame, view: ViewKey, origin: tu
     Shutter on (PS3.3 C.7.6.11)."""
     from viewer.render import render
 
+    ps = _pstate_of(item, view)
+    if ps is not None:  # the presentation state's pipeline; its shutters are drawn over it
+        from viewer.render.pstate import gray_levels
+
+        return gray_levels(stored, view_params(item, view), ps.plut)
     out = render(stored, view_params(item, view))
     if view[1] and item.is_color:
         out = 255 - out
