@@ -157,3 +157,30 @@ def test_images_of_the_local_store_get_theirs_saved_in_the_store(tmp_path: Path)
     ds = saved.dataset
     assert saved.path == store / ds.StudyInstanceUID / ds.SeriesInstanceUID / f"{ds.SOPInstanceUID}.dcm"
     assert read_pstate(dcmread(saved.path)).references(refs[0].sop_instance_uid)
+
+
+def test_multiframe_measurements_stay_on_their_frame(tmp_path: Path) -> None:
+    """A measurement on frame 2 of a 3-frame image is written with Referenced Frame Number 2
+    (PS3.3 C.10.5.1) and read back onto that frame only."""
+    ds = ct_dataset(generate_uid(), generate_uid(), generate_uid(), size=16)
+    ds.NumberOfFrames = 3
+    ds.PixelData = (np.arange(3 * 256) % 4000).astype("<u2").tobytes()
+    ds.PatientName, ds.StudyDate = "Multi^Frame", "20260101"
+    path = tmp_path / "mf.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    refs = [FrameRef(str(path), i, sop_instance_uid=str(ds.SOPInstanceUID)) for i in range(3)]
+    state = ViewState()
+    state.set_frames(refs, 1)
+    state.add_measurement(Measurement("distance", [(1.5, 1.5), (9.5, 4.5)], "8.5 px"))
+    saved = save_view(state)
+    written = dcmread(saved.path)
+    assert written.ReferencedSeriesSequence[0].ReferencedImageSequence[0].ReferencedFrameNumber == 2
+    ps = read_pstate(written)
+    assert ps.references(str(ds.SOPInstanceUID), 2) and not ps.references(str(ds.SOPInstanceUID), 1)
+    again = ViewState()
+    again.set_frames(refs, 1)
+    apply_to_view(again, ps)
+    assert [m.points for m in again.measurements_on(refs[1].image_key)] == [[(1.5, 1.5), (9.5, 4.5)]]
+    assert not again.measurements_on(refs[0].image_key) and not again.measurements_on(refs[2].image_key)
+    out = tmp_path / "f2.png"
+    assert main(["render", str(path), "--pstate", str(saved.path), "--frame", "2", "-o", str(out)]) == 0

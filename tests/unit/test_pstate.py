@@ -360,3 +360,15 @@ def test_geometry_without_area_is_the_whole_image() -> None:
     state = read_pstate(_gsps(image, ImageRotation=90, ImageHorizontalFlip="N"))
     geo = geometry(state, image.SOPInstanceUID, 1, (ROWS, COLS))
     assert geo.out_size == (ROWS, COLS)
+
+
+def test_cli_refuses_a_file_that_is_not_a_presentation_state(tmp_path: Path, capsys) -> None:
+    image = _image()
+    image_path = tmp_path / "ct.dcm"
+    image.save_as(image_path, enforce_file_format=True)
+    assert main(["render", str(image_path), "--pstate", str(image_path), "-o", str(tmp_path / "o.png")]) == 1
+    err = capsys.readouterr().err
+    assert "not a Grayscale Softcopy Presentation State" in err and "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()
+    assert main(["render", str(image_path), "--pstate", str(tmp_path / "none.dcm"), "-o",
+                 str(tmp_path / "o.png")]) != 0
