@@ -372,3 +372,81 @@ def test_cli_refuses_a_file_that_is_not_a_presentation_state(tmp_path: Path, cap
     assert not (tmp_path / "o.png").exists()
     assert main(["render", str(image_path), "--pstate", str(tmp_path / "none.dcm"), "-o",
                  str(tmp_path / "o.png")]) != 0
+
+
+def _black(ps: Dataset) -> Dataset:
+    """Window far above every value: the image is black, only graphics are lit."""
+    ps.SoftcopyVOILUTSequence[0].WindowCenter = 100000
+    ps.SoftcopyVOILUTSequence[0].WindowWidth = 10
+    return ps
+
+
+def _lit(image: Dataset, *graphics: Dataset, texts: list[Dataset] = ()) -> np.ndarray:
+    ps = _black(_gsps(image, GraphicLayerSequence=Sequence([_layer("L", 1, gray=65535)]),
+                      GraphicAnnotationSequence=Sequence([_annotation(image, "L", list(graphics), texts)])))
+    got = _present(image, ps)
+    return got[:, :, 0] > 128 if got.ndim == 3 else got > 128
+
+
+def test_interpolated_curve_passes_through_its_points() -> None:
+    image = _image()
+    pts = [2.5, 15.5, 10.5, 3.5, 20.5, 15.5, 27.5, 3.5]
+    lit = _lit(image, _graphic("INTERPOLATED", pts))
+    for x, y in zip(pts[::2], pts[1::2]):
+        assert lit[int(y) - 1:int(y) + 2, int(x) - 1:int(x) + 2].any(), (x, y)
+    # smooth, not the polyline: between (10.5, 3.5) and (20.5, 15.5) the curve leaves the chord
+    chord = _lit(image, _graphic("POLYLINE", pts))
+    assert (lit != chord).any()
+
+
+def test_ellipse_by_its_axes_and_filled_polygon() -> None:
+    image = _image()
+    # major axis (5, 10)-(25, 10), minor axis (15, 6)-(15, 14)
+    lit = _lit(image, _graphic("ELLIPSE", [5.0, 10.0, 25.0, 10.0, 15.0, 6.0, 15.0, 14.0]))
+    assert lit[9:11, 4:6].any() and lit[9:11, 24:26].any() and lit[5:7, 14:16].any() and lit[13:15, 14:16].any()
+    assert not lit[8:12, 10:20].any()  # the inside is not filled
+    assert not lit[2, 15] and not lit[17, 15]  # beyond the minor axis
+    filled = _lit(image, _graphic("POLYLINE", [5.0, 5.0, 25.0, 5.0, 25.0, 15.0, 5.0, 15.0, 5.0, 5.0], filled=True))
+    assert filled[6:14, 6:24].all() and not filled[:4].any() and not filled[:, :4].any()
+
+
+def test_text_by_anchor_only_and_in_display_units() -> None:
+    image = _image()
+    anchored = Dataset()
+    anchored.UnformattedTextValue = "X"
+    anchored.AnchorPointAnnotationUnits, anchored.AnchorPoint, anchored.AnchorPointVisibility = "PIXEL", [4.0, 4.0], "N"
+    lit = _lit(image, texts=[anchored])
+    rows, cols = np.nonzero(lit)
+    assert len(rows) and rows.min() >= 4 and cols.min() >= 4  # drawn below and right of its anchor
+    display = Dataset()
+    display.UnformattedTextValue = "X"
+    display.BoundingBoxAnnotationUnits = "DISPLAY"
+    display.BoundingBoxTopLeftHandCorner, display.BoundingBoxBottomRightHandCorner = [0.5, 0.5], [1.0, 1.0]
+    display.BoundingBoxTextHorizontalJustification = "LEFT"
+    lit = _lit(image, texts=[display])
+    rows, cols = np.nonzero(lit)
+    assert len(rows) and rows.min() >= ROWS // 2 and cols.min() >= COLS // 2
+
+
+def test_overlay_of_the_image_activated_by_the_pstate() -> None:
+    """An overlay plane of the image is shown when the presentation state activates its group
+    (Overlay Activation Layer without Overlay Data, C.11.7), in its layer's colour."""
+    from viewer.render import overlay_layers
+    from viewer.render.overlays import overlay_groups
+
+    image = _image()
+    bits = np.zeros((ROWS, COLS), np.uint8)
+    bits[3, 4:9] = 1
+    image.add_new((0x6002, 0x0010), "US", ROWS)
+    image.add_new((0x6002, 0x0011), "US", COLS)
+    image.add_new((0x6002, 0x0040), "CS", "G")
+    image.add_new((0x6002, 0x0050), "SS", [1, 1])
+    image.add_new((0x6002, 0x0100), "US", 1)
+    image.add_new((0x6002, 0x0102), "US", 0)
+    image.add_new((0x6002, 0x3000), "OW", np.packbits(bits.ravel(), bitorder="little").tobytes())
+    layers = dict(zip(overlay_groups(image), overlay_layers(image, 0)))
+    ps = _black(_gsps(image, GraphicLayerSequence=Sequence([_layer("OV", 1, gray=65535)])))
+    assert (_present(image, ps, image_overlays=layers) == 0).all()
+    ps.add_new((0x6002, 0x1001), "CS", "OV")
+    got = _present(image, ps, image_overlays=layers)
+    assert np.array_equal(got == 255, bits.astype(bool))
