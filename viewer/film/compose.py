@@ -7,7 +7,7 @@ user sees them); this module only decides which image goes into which box of whi
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import Any, Sequence
 
 from viewer.errors import UsageError
 from viewer.film.layout import parse_display_format
@@ -76,3 +76,31 @@ def true_size_mm(columns: int, pixel_spacing_mm: float | None) -> float | None:
     if not pixel_spacing_mm or pixel_spacing_mm <= 0:
         return None
     return round(columns * float(pixel_spacing_mm), 2)
+
+
+#: Placeholders of film annotation templates and the attribute each is filled from.
+TEMPLATE_FIELDS = {"patient": "PatientName", "id": "PatientID", "date": "StudyDate", "institution": "InstitutionName",
+                   "study": "StudyDescription", "series": "SeriesDescription", "accession": "AccessionNumber"}
+
+
+def fill_template(text: str, ds: Any | None, page: int | None = None, pages: int | None = None) -> str:
+    """A film annotation from a template: ``{patient}``, ``{id}``, ``{date}``, ``{institution}``,
+    ``{study}``, ``{series}``, ``{accession}`` from ``ds`` (the film's first image), ``{page}`` and
+    ``{pages}``; unknown placeholders are left as typed. Names are shown ``Family Given``,
+    dates ``YYYY-MM-DD``; the result is cut to the 64 characters of Text String (LO)."""
+    out = text
+    for key, keyword in TEMPLATE_FIELDS.items():
+        token = "{" + key + "}"
+        if token not in out:
+            continue
+        value = str(ds.get(keyword, "") or "") if ds is not None else ""
+        if keyword == "PatientName":
+            value = " ".join(p for p in value.replace("^", " ").split())
+        elif keyword == "StudyDate" and len(value) == 8 and value.isdigit():
+            value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
+        out = out.replace(token, value)
+    if page is not None:
+        out = out.replace("{page}", str(page))
+    if pages is not None:
+        out = out.replace("{pages}", str(pages))
+    return " ".join(out.split())[:64]

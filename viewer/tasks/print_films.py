@@ -25,7 +25,7 @@ from viewer.film import uids
 from viewer.film.adapt import Negotiated, adapt_job, effective_bits
 from viewer.film.attributes import (annotation_box_dataset, film_box_dataset, film_session_dataset,
                                     image_box_dataset, presentation_lut_dataset)
-from viewer.film.compose import paginate, select_indices, true_size_mm
+from viewer.film.compose import fill_template, paginate, select_indices, true_size_mm
 from viewer.film.enums import ExecutionStatus, Polarity, PresentationLUTShape, PrintJobEvent
 from viewer.film.profile import PrinterProfile, load_profiles, save_profile
 from viewer.film.refusals import Adaptation
@@ -190,25 +190,47 @@ def _burn_overlays(px: np.ndarray, ds: Dataset, frame: int, bits: int) -> np.nda
     return out
 
 
-def build_job(refs: Sequence[ImageRef], box: FilmBoxSpec, session: FilmSessionSpec, profile: PrinterProfile, *,
+def build_job(refs: Sequence[ImageRef | None], box: FilmBoxSpec, session: FilmSessionSpec, profile: PrinterProfile, *,
               bits: int = 12, color: bool = False, polarity: Polarity = Polarity.NORMAL, true_size: bool = False,
               annotations: dict[int, str] | None = None,
               presentation_lut: PresentationLUTShape | None = PresentationLUTShape.IDENTITY,
               burn_in: bool = False, cancel: CancelToken | None = None,
               progress: Progress | None = None) -> tuple[PrintJobSpec, list[str]]:
-    """Render ``refs`` and compose films for ``profile``; returns the job and warnings."""
+    """Render ``refs`` and compose films for ``profile``; returns the job and warnings.
+
+    A None in ``refs`` is an empty box (the film composer's). Annotation texts may be
+    templates (:func:`viewer.film.compose.fill_template`), filled per film from its first image.
+    """
     warnings: list[str] = []
     bits = effective_bits(bits, profile, warnings)
-    images = []
+    images: list[ImageBoxSpec | None] = []
     for i, ref in enumerate(refs):
         if cancel is not None:
             cancel.raise_if_cancelled("print cancelled")
         if progress:
             progress(f"rendering image {i + 1}/{len(refs)}", 0.3 * i / max(len(refs), 1))
-        images.append(render_for_print(ref, bits, color=color, true_size=true_size, polarity=polarity,
-                                       burn_in=burn_in))
-    job = PrintJobSpec(session=session, films=paginate(images, box, annotations), presentation_lut=presentation_lut)
+        images.append(None if ref is None else render_for_print(ref, bits, color=color, true_size=true_size,
+                                                                 polarity=polarity, burn_in=burn_in))
+    if not any(img is not None for img in images):
+        raise ViewerError("nothing to print: every box is empty")
+    films = paginate(images, box, annotations)  # type: ignore[arg-type]  # None: an empty box
+    if annotations and any("{" in t for t in annotations.values()):
+        per = len(films[0].images) if films else 1
+        for n, film in enumerate(films):
+            first = next((r for r in refs[n * per:(n + 1) * per] if r is not None), None)
+            ds = _header(first.path) if first is not None else None
+            film.annotations = {k: fill_template(t, ds, n + 1, len(films)) for k, t in film.annotations.items()}
+    job = PrintJobSpec(session=session, films=films, presentation_lut=presentation_lut)
     return job, warnings
+
+
+def _header(path: str) -> Dataset | None:
+    import pydicom
+
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception:  # noqa: BLE001 - a template placeholder left empty is not worth a failed print
+        return None
 
 
 # ---------------------------------------------------------------------------- report
@@ -626,12 +648,18 @@ def _annotations_elsewhere(job: PrintJobSpec, report: PrintReport, why: str) -> 
     if label and not job.session.label and len(set(texts)) == 1:
         report.adapted.append(f"printer {why}: annotation text sent as the Film Session Label ({label!r})")
         session = dataclasses.replace(job.session, label=label)
-        return PrintJobSpec(session, [dataclasses.replace(f, annotations={}) for f in job.films],
+        return PrintJobSpec(session, [_no_annotation_boxes(f) for f in job.films],
                             presentation_lut=job.presentation_lut)
     report.adapted.append(f"printer {why}: annotation text burnt into the images at film resolution")
-    films = [dataclasses.replace(f, images=_burn_annotations(list(f.images), f.annotations), annotations={})
+    films = [dataclasses.replace(_no_annotation_boxes(f), images=_burn_annotations(list(f.images), f.annotations))
              for f in job.films]
     return PrintJobSpec(job.session, films, presentation_lut=job.presentation_lut)
+
+
+def _no_annotation_boxes(film: FilmSpec) -> FilmSpec:
+    """The film without annotation texts nor an Annotation Display Format ID asking for boxes."""
+    return dataclasses.replace(film, annotations={},
+                               box=dataclasses.replace(film.box, annotation_display_format_id=None))
 
 
 def _film_step(step: Callable[[str, float], None], tag: str, message: str, fraction: float) -> None:
@@ -756,3 +784,29 @@ def preview_pixels(film: FilmSpec, resolution: int) -> np.ndarray:
 
     pixels, _ = render_preview(film, resolution)
     return pixels
+
+
+def preview_with_boxes(film: FilmSpec, resolution: int) -> tuple[np.ndarray, list[tuple[float, float, float, float]]]:
+    """:func:`preview_pixels` and each image box's rectangle (x, y, width, height) in those pixels."""
+    from viewer.film.preview import render_preview
+
+    pixels, rects = render_preview(film, resolution)
+    return pixels, [(r.x, r.y, r.width, r.height) for r in rects]
+
+
+def header_geometry(path: str) -> tuple[tuple[int, int], float]:
+    """(rows, columns) and pixel aspect (row / column spacing) of an image file, for box zoom."""
+    import pydicom
+
+    from viewer.dicom.geometry import pixel_aspect_ratio
+
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    return (int(ds.Rows), int(ds.Columns)), float(pixel_aspect_ratio(ds))
+
+
+def film_annotations(templates: dict[int, str], refs: Sequence[ImageRef | None], page: int,
+                     pages: int) -> dict[int, str]:
+    """Film annotation templates filled for one film from its first image (as the job will be)."""
+    first = next((r for r in refs if r is not None), None)
+    ds = _header(first.path) if first is not None else None
+    return {k: fill_template(t, ds, page, pages) for k, t in templates.items() if t.strip()}

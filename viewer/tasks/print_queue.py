@@ -68,7 +68,7 @@ class JobRecord:
     id: int
     printer: str
     profile: dict[str, Any]
-    refs: list[dict[str, Any]]
+    refs: list[dict[str, Any] | None]
     box: dict[str, Any]
     session: dict[str, Any]
     options: dict[str, Any]
@@ -127,11 +127,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def ref_to_dict(ref: ImageRef) -> dict[str, Any]:
-    return dict(_plain(ref))
+def ref_to_dict(ref: ImageRef | None) -> dict[str, Any] | None:
+    return None if ref is None else dict(_plain(ref))
 
 
-def ref_from_dict(d: dict[str, Any]) -> ImageRef:
+def ref_from_dict(d: dict[str, Any] | None) -> ImageRef | None:
+    if d is None:
+        return None  # an empty box
     values = dict(d)
     for key in ("window", "crop", "area"):
         if values.get(key) is not None:
@@ -250,7 +252,7 @@ class JobStore:
             j = self._jobs[jid]
             return dataclasses.replace(j, films=[dataclasses.replace(f) for f in j.films])
 
-    def add(self, refs: list[ImageRef], box: FilmBoxSpec, session: FilmSessionSpec, profile: PrinterProfile,
+    def add(self, refs: list[ImageRef | None], box: FilmBoxSpec, session: FilmSessionSpec, profile: PrinterProfile,
             options: dict[str, Any] | None = None, *, adapt: bool = True) -> JobRecord:
         """Queue a new job (films all ``pending``)."""
         per_film = parse_display_format(box.display_format).box_count

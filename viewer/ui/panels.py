@@ -125,6 +125,10 @@ class Panels(QObject):
         self.print_queue = PrintQueue.instance(pool=window.pools.print_queue)
         QTimer.singleShot(0, self.print_queue.resume)
         self._queue_window: Any = None
+        compose_action = QAction("Compose &Film…", window)
+        compose_action.triggered.connect(self.open_film_composer)
+        window.file_menu.insertAction(quit_action, compose_action)
+        self.compose_action = compose_action
         queue_action = QAction("Print &Queue…", window)
         queue_action.triggered.connect(self.open_print_queue)
         window.file_menu.insertAction(quit_action, queue_action)
@@ -151,6 +155,38 @@ class Panels(QObject):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    def open_film_composer(self) -> Any:
+        """The film composer, fed from the browser, the viewports and the key images."""
+        from viewer.session.frames import frames_of_series
+        from viewer.tasks.film_from_view import image_ref_from_view, series_refs_from_view
+        from viewer.tasks.print_films import ImageRef
+        from viewer.ui.film_composer import FilmComposer, Sources
+
+        w = self.window
+
+        def size(vp: Any) -> tuple[float, float]:
+            return float(vp.viewbox.width()), float(vp.viewbox.height())
+
+        def series(uid: str) -> list[ImageRef]:
+            found = w.browser.series_by_uid(uid)
+            return [ImageRef(f.path, f.frame_index) for f in frames_of_series(found)] if found is not None else []
+
+        def viewports() -> list[ImageRef]:
+            return [image_ref_from_view(vp.state, size(vp)) for vp in w.grid.visible_viewports() if vp.state.frames]
+
+        def current() -> list[ImageRef]:
+            vp = w.viewport
+            return series_refs_from_view(vp.state, size(vp)) if vp.state.frames else []
+
+        def keys() -> list[ImageRef]:
+            flagged = getattr(w.key_images, "flagged", {}) or {}
+            return [ImageRef(f.path, f.frame_index) for frames in flagged.values() for f in frames]
+
+        composer = FilmComposer(Sources(series, viewports, current, keys), parent=w, queue=self.print_queue)
+        composer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        composer.show()
+        return composer
 
     def open_print_queue(self) -> Any:
         """Show the print queue and its history (a tab of the right dock)."""
