@@ -16,7 +16,6 @@ import pytest
 from pydicom import dcmread
 from PySide6.QtCore import QByteArray, QMimeData, QPointF, Qt
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication
 
 from tests.helpers.peers import c_echo
 from tests.helpers.ui import open_and_wait
