@@ -154,6 +154,7 @@ class PresentationController(QObject):
         self._applied: dict[int, PresentationState | None] = {}
         self._seen: dict[int, tuple[str, set[str]]] = {}  # vp -> (series key, pstates auto-applied)
         self._items: dict[int, QGraphicsItemGroup] = {}
+        self._index: tuple[tuple[int, int], list[PresentationState]] | None = None
         self._wired: set[int] = set()
         self.last_saved: Path | None = None
         for vp in window.grid.viewports:
@@ -199,10 +200,14 @@ class PresentationController(QObject):
         return self._cache[path]
 
     def all_states(self) -> list[PresentationState]:
-        """Every readable GSPS of the open studies, newest first."""
+        """Every readable GSPS of the open studies, newest first (the tree is walked again
+        only when it has grown: this runs for every image shown)."""
         tree = getattr(self.w, "_tree", None)
         if tree is None:
             return []
+        key = (id(tree), len(tree))
+        if self._index is not None and self._index[0] == key:
+            return self._index[1]
         found = []
         for series in tree.iter_series():
             for inst in series.instances:
@@ -210,7 +215,9 @@ class PresentationController(QObject):
                     ps = self._load(str(inst.path))
                     if ps is not None:
                         found.append(ps)
-        return sorted(found, key=lambda p: p.created, reverse=True)
+        states = sorted(found, key=lambda p: p.created, reverse=True)
+        self._index = (key, states)
+        return states
 
     def states_for(self, vp: Any) -> list[PresentationState]:
         """The presentation states that reference the image ``vp`` shows, newest first."""
@@ -365,6 +372,7 @@ class PresentationController(QObject):
             return None
         self.last_saved = saved.path
         self._cache[str(saved.path)] = load_pstate(saved.path)
+        self._index = None
         self.w.statusBar().showMessage(f"Presentation state saved: {saved.path}", 10000)
         self.add_to_tree(saved.path)
         return saved.path
