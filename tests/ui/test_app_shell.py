@@ -90,6 +90,10 @@ def test_recent_files_persist_in_settings(qtbot, tmp_path: Path) -> None:
     settings.sync()
     again = MainWindow(settings=QSettings(str(ini), QSettings.Format.IniFormat), pools=Pools())
     qtbot.addWidget(again)
-    assert again.recent_paths()[0] == str((SAMPLE / "ct").resolve())
-    assert [a.text() for a in again.recent_menu.actions()][0] == str((SAMPLE / "ct").resolve())
+    # Recent lists studies, kept in the library (not files, not the folder).
+    import pydicom
+
+    first = next(p for p in sorted((SAMPLE / "ct").rglob("*")) if p.is_file())
+    study_uid = str(pydicom.dcmread(first, stop_before_pixels=True).StudyInstanceUID)
+    assert again.recent_menu.actions()[0].toolTip() == study_uid
     again.shutdown()

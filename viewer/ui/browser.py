@@ -140,6 +140,11 @@ class StudyBrowser(QWidget):
         self._series.clear()
         self.thumbnail_wanted.clear()
 
+    def clear_errors(self) -> None:
+        """Forget the unreadable files of the previous open (what is open stays)."""
+        self.errors.clear()
+        self.errors_box.setVisible(False)
+
     def add_error(self, path: str, message: str) -> None:
         self.errors.addItem(f"{path}: {message}")
         self.errors.item(self.errors.count() - 1).setToolTip(f"{path}\n{message}")

@@ -38,6 +38,25 @@ log = logging.getLogger(__name__)
 EARLY_HANG_S = 1.0
 
 
+class _FocusPatient:
+    """One patient's open studies, newest first (what :func:`display_sets` reads)."""
+
+    def __init__(self, studies: list[Any]) -> None:
+        self.studies = sorted(studies, key=lambda s: (s.study_date, s.study_time), reverse=True)
+
+
+class _Focus:
+    """A view of the open studies holding only the focused patient (current and priors)."""
+
+    def __init__(self, tree: Any, studies: list[Any]) -> None:
+        self.patients = [_FocusPatient(studies)]
+        self.series_by_uid = tree.series_by_uid
+        self.study_by_uid = tree.study_by_uid
+
+    def __len__(self) -> int:
+        return sum(len(se.instances) for st in self.patients[0].studies for se in st.series)
+
+
 class HangingController:
     """Applies hanging protocols to a :class:`MainWindow` (one per window).
 
@@ -90,9 +109,26 @@ class HangingController:
         return self.apply(tree)
 
     # ------------------------------------------------------------------ hanging
+    def focused(self, tree: Any) -> Any:
+        """The part of ``tree`` to hang: the studies the last open brought, of its first patient,
+        or the current study and the prior the user chose for it (several patients and
+        studies may be open at once; the others stay in the browser)."""
+        opened = getattr(self.w, "opened_studies", None) or {}
+        study = next((tree.study_by_uid(uid) for uid in opened if tree.study_by_uid(uid) is not None), None)
+        patient = getattr(study, "patient", None)
+        if study is None or patient is None:
+            return tree
+        linked: set[str] = getattr(self.w, "prior_studies", set())
+        if study.study_instance_uid in linked:  # a current study and the prior the user chose for it
+            chosen = [tree.study_by_uid(uid) for uid in linked]
+            return _Focus(tree, [s for s in chosen if s is not None])
+        # What this open brought, of that patient (a folder may hold a current and a prior).
+        brought = [tree.study_by_uid(uid) for uid in opened]
+        return _Focus(tree, [s for s in brought if s is not None and getattr(s, "patient", None) is patient])
+
     def apply(self, tree: Any) -> bool:
         """Hang ``tree`` in the window; False when nothing can hang (then nothing changes)."""
-        sets = display_sets(tree)
+        sets = display_sets(self.focused(tree))
         if not sets:
             return False
         try:

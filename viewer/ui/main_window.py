@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, TypeVar
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -73,6 +72,24 @@ def _scan_batched(paths: list[str], cancel: CancelToken | None = None) -> Iterat
     return batched(scan(paths, cancel=cancel))
 
 
+def _scan_into_library(library: Any, paths: list[str], copy: bool = False,
+                       cancel: CancelToken | None = None) -> Iterator[list[ScanEvent]]:
+    """The open worker: the scan's events in batches, each instance indexed in the library as
+    it passes (no second read); the studies opened are marked for File > Recent at the end."""
+    studies: dict[str, None] = {}
+    for batch in batched(library.scan(paths, copy=copy, cancel=cancel)):
+        for event in batch:
+            inst = getattr(event, "instance", None)
+            if inst is not None and inst.study_instance_uid:
+                studies.setdefault(inst.study_instance_uid, None)
+        yield batch
+    for uid in studies:
+        try:
+            library.opened(uid)
+        except Exception as exc:  # noqa: BLE001 - Recent not updated is no reason to fail the open
+            log.warning("study %s not marked as opened: %s", uid, exc)
+
+
 def series_frames(series: Any) -> list[FrameRef]:
     """Every frame of a series in display order (instances as the model sorted them)."""
     return frames_of_series(series)
@@ -89,8 +106,11 @@ class MainWindow(QMainWindow):
     current_image_changed = Signal(str, int)
     #: errors go to the log and the status bar only, no message box (benchmarks, tests)
     quiet_errors = False
+    #: the study library changed (a batch indexed, a study removed); emitted from any thread
+    library_changed = Signal()
 
-    def __init__(self, settings: QSettings, pools: Pools, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: QSettings, pools: Pools, parent: QWidget | None = None, *,
+                 library: Any = None) -> None:
         super().__init__(parent)
         # Decode workers hold the GIL in between their C calls; with the default 5 ms switch
         # interval the GUI thread's cine ticks and paints wait behind them (measured: 44 % of
@@ -104,12 +124,35 @@ class MainWindow(QMainWindow):
         self._load_worker: Worker | None = None
         self._awaiting_first_image = False
         self._unshowable: set[str] = set()  #: series found not showable since the last open
+        from viewer.tasks.library_feed import LibraryService
+
+        #: the study library (viewer.tasks.library_feed): every open and retrieve is indexed in it
+        self.library = library if library is not None else LibraryService()
+        self.library.on_change = lambda _report: self.library_changed.emit()
+        #: Study Instance UIDs of what the last open or retrieve brought, in arrival order: the
+        #: hanging shows their patient (with that patient's other open studies as priors)
+        self.opened_studies: dict[str, None] = {}
+        #: a current study and the prior the user chose for it (perhaps matched by name and
+        #: birth date only, so another patient of the tree): these two are hung
+        self.prior_studies: set[str] = set()
 
         self.browser = StudyBrowser()
         self.browser.series_activated.connect(self.show_series)
         self.browser.series_to_viewport.connect(self._show_in_viewport)
         self.browser.cancel_requested.connect(self.cancel_loading)
         self.browser_dock = self._dock("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea, "browser")
+        from viewer.ui.library_browser import LibraryBrowser
+
+        self.library_browser = LibraryBrowser(self.library)
+        self.library_browser.open_requested.connect(lambda uids, prior: self.open_studies(list(uids), str(prior)))
+        self.library_browser.import_requested.connect(lambda uids: self.open_studies(list(uids), copy=True))
+        self.library_browser.export_requested.connect(lambda uids: self.export_cd_dialog(list(uids)))
+        self.library_changed.connect(self.library_browser.schedule_refresh)
+        self.library_dock = self._dock("Library", self.library_browser, Qt.DockWidgetArea.LeftDockWidgetArea,
+                                       "library")
+        self.tabifyDockWidget(self.library_dock, self.browser_dock)
+        self.browser_dock.raise_()
+        QTimer.singleShot(0, self.library_browser.refresh)
         self.thumbnails = ThumbnailQueue(pools, self)
         self.thumbnails.ready.connect(self.browser.set_thumbnail)
 
@@ -274,6 +317,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open &File…", self.open_file_dialog, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open F&older…", self.open_folder_dialog, "Ctrl+Shift+O")
         self._action(file_menu, "Open &DICOMDIR…", self.open_dicomdir_dialog, "Ctrl+D")
+        self._action(file_menu, "&Import into the library (copy)…", self.import_dialog)
+        self._action(file_menu, "Export to &CD/USB…",
+                     lambda: self.export_cd_dialog(self.library_browser.selected_uids()))
         self.recent_menu = file_menu.addMenu("&Recent")
         file_menu.addSeparator()
         from viewer.ui.export_dialog import ExportActions
@@ -285,6 +331,7 @@ class MainWindow(QMainWindow):
 
         self.view_menu = view_menu = bar.addMenu("&View")
         view_menu.addAction(self.browser_dock.toggleViewAction())
+        view_menu.addAction(self.library_dock.toggleViewAction())
         view_menu.addAction(self.side_dock.toggleViewAction())
         self._action(view_menu, "Hide/show all side &panels", self.toggle_side_docks, "F9")
         from viewer.ui.viewport_menus import build_view_menus
@@ -302,6 +349,7 @@ class MainWindow(QMainWindow):
         self.toolbar = self.viewer_menus.build_toolbar()
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About", self.show_about)
+        self.library_changed.connect(self._refresh_recent)
         self._refresh_recent()
 
     # ------------------------------------------------------------------ settings
@@ -331,11 +379,62 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
 
     def _refresh_recent(self) -> None:
+        """File > Recent: the studies last opened (from the library), not files."""
+        from viewer.ui.library_browser import study_label
+
         self.recent_menu.clear()
-        for path in self.recent_paths():
-            action = self.recent_menu.addAction(path)
-            action.triggered.connect(lambda _=False, p=path: self.open_paths([p]))
-        self.recent_menu.setEnabled(bool(self.recent_paths()))
+        try:
+            studies = self.library.recent(MAX_RECENT)
+        except Exception as exc:  # noqa: BLE001 - an unreadable library leaves the menu empty, not the window
+            log.warning("recent studies unavailable: %s", exc)
+            studies = []
+        for row in studies:
+            action = self.recent_menu.addAction(study_label(row))
+            action.setToolTip(row.study_instance_uid)
+            action.triggered.connect(lambda _=False, uid=row.study_instance_uid: self.open_study(uid))
+        self.recent_menu.setEnabled(bool(studies))
+
+    def open_study(self, study_uid: str) -> bool:
+        """Open a study of the library (File > Recent); False when it is offline."""
+        return self.open_studies([study_uid])
+
+    def open_studies(self, study_uids: list[str], prior_of: str = "", *, copy: bool = False) -> bool:
+        """Open studies of the library (their files that are there); False when none is there.
+
+        ``prior_of``: the current study, the others being its priors: hung side by side
+        (current and prior) even when the patient was matched by name and birth date only.
+        ``copy``: import them into the local store as they are opened.
+        """
+        files = [f for uid in study_uids for f in self.library.files(uid)]
+        if not files:
+            self.statusBar().showMessage("Offline: the files of this study are not there (insert the media it "
+                                         "was opened from, then Check media)", 10000)
+            return False
+        self.prior_studies = set(study_uids) if prior_of else set()
+        self.open_paths(files, copy=copy, label=f"{len(study_uids)} stud{'y' if len(study_uids) == 1 else 'ies'}")
+        if prior_of:
+            self.opened_studies[prior_of] = None  # the current study's patient is the one hung
+        return True
+
+    def import_dialog(self) -> None:
+        """Open a folder, copying it into the local store (the open dialogs reference in place)."""
+        folder = QFileDialog.getExistingDirectory(self, "Import a folder, CD or USB stick into the library")
+        if folder:
+            self.open_paths([folder], copy=True)
+
+    def export_cd_dialog(self, study_uids: list[str] | None = None) -> Any:
+        """Export studies (default: those open) as a DICOM file set for a CD or USB stick."""
+        from viewer.ui.cd_export_dialog import CdExportDialog
+
+        uids = list(study_uids or [])
+        if not uids and self._tree is not None:
+            uids = [st.study_instance_uid for p in self._tree.patients for st in p.studies]
+        if not uids:
+            self.statusBar().showMessage("Select studies in the library (or open them) to export", 8000)
+            return None
+        dialog = CdExportDialog(self.library, uids, self.pools, self)
+        dialog.show()
+        return dialog
 
     # ------------------------------------------------------------------ opening
     def open_file_dialog(self) -> None:
@@ -353,29 +452,35 @@ class MainWindow(QMainWindow):
         if path:
             self.open_paths([path])
 
-    def open_paths(self, paths: list[str]) -> None:
-        """Scan ``paths`` in a worker; the browser fills as instances arrive."""
+    def open_paths(self, paths: list[str], *, copy: bool = False, label: str | None = None) -> None:
+        """Scan ``paths`` in a worker; the browser fills as instances arrive.
+
+        What was open stays open (several studies at once); the hanging shows the patient of
+        what this open brings. Every instance is indexed in the library as it passes, in
+        place (``copy``: imported into the local store).
+        """
         from viewer.dicom.model import StudyTree
 
         self.cancel_loading()
-        self._remember([str(Path(p).resolve()) for p in paths])
-        self.browser.clear()
+        self.browser.clear_errors()
         self._shown.clear()
         self.hanging.reset()
+        self.opened_studies = {}
         self._scan_done: ScanEvent | None = None
-        self.thumbnails.clear()
         self.browser.set_loading(True)
-        self._tree = StudyTree()
+        if self._tree is None:
+            self._tree = StudyTree()
         self._awaiting_first_image = True
         self._shown_series = False
         self._unshowable = set()
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.cancel_button.setVisible(True)
-        self.statusBar().showMessage(f"Opening {', '.join(paths)}…")
+        self.statusBar().showMessage(f"Opening {label or ', '.join(paths)}…")
         self._pending_refresh = False
-        self._load_worker = run_in(self.pools, self.pools.decode, _scan_batched, [str(p) for p in paths],
-                                   on_yield=self._on_scan_batch, on_error=self._on_scan_error,
+        self._load_worker = run_in(self.pools, self.pools.decode, _scan_into_library, self.library,
+                                   [str(p) for p in paths], copy, on_yield=self._on_scan_batch,
+                                   on_error=self._on_scan_error,
                                    on_finished=self._on_scan_finished, pass_cancel=True, owner=self)
 
     def cancel_loading(self) -> None:
@@ -390,7 +495,8 @@ class MainWindow(QMainWindow):
         kind = str(getattr(event, "kind", ""))
         kind = getattr(getattr(event, "kind", None), "value", kind)
         if kind == "instance":
-            self._tree.add(event.instance)
+            inst = self._tree.add(event.instance)
+            self.opened_studies.setdefault(inst.study_instance_uid, None)
             self._schedule_refresh()
         elif kind == "error":
             self.browser.add_error(str(getattr(event, "path", "")), str(getattr(event, "error", "")))
@@ -438,6 +544,7 @@ class MainWindow(QMainWindow):
 
     def _on_scan_finished(self) -> None:
         self._load_worker = None
+        self._refresh_recent()
         gc.freeze()  # what was loaded stays: out of the automatic passes' way at once
         self._collect_when_idle()
         self.browser.set_loading(False)
@@ -722,6 +829,7 @@ class MainWindow(QMainWindow):
         self.thumbnails.clear()
         self.grid.shutdown()
         self.pools.shutdown()
+        self.library.close()
         self._gc_timer.stop()
         gc.unfreeze()  # what this window froze can be collected again once it is gone
 

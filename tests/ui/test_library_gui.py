@@ -1,0 +1,254 @@
+"""The study library in the real main window: what is opened stays, is indexed and searched,
+priors hang beside the current study, File > Recent lists studies, media taken out go offline.
+
+The library is a fresh SQLite file per test (``LibraryService(db)``); the studies are
+written here with pydicom, so every expected value is known from the files themselves.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pytest
+from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from PySide6.QtCore import QSettings, Qt
+
+from tests.helpers.ui import open_and_wait
+
+pytestmark = [pytest.mark.gui]
+
+CT = "1.2.840.10008.5.1.4.1.1.2"
+
+
+def _uid(*parts: object) -> str:
+    return str(generate_uid(entropy_srcs=["library-gui", *map(str, parts)]))
+
+
+def write_study(out: Path, name: str, pid: str, birth: str, date: str, key: str, modality: str = "CT",
+                series: int = 1, images: int = 4, description: str = "") -> Path:
+    """One study of ``series`` x ``images`` 64x64 slices (positions 5 mm apart) in ``out/key``."""
+    folder = out / key
+    for s in range(1, series + 1):
+        for i in range(1, images + 1):
+            meta = FileMetaDataset()
+            meta.MediaStorageSOPClassUID = CT
+            meta.MediaStorageSOPInstanceUID = _uid(key, s, i)
+            meta.TransferSyntaxUID = ExplicitVRLittleEndian
+            ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+            ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8: every PN component group
+            ds.SOPClassUID, ds.SOPInstanceUID = CT, meta.MediaStorageSOPInstanceUID
+            ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = name, pid, birth, "O"
+            ds.StudyInstanceUID, ds.SeriesInstanceUID = _uid(key, "study"), _uid(key, "series", s)
+            ds.StudyID, ds.AccessionNumber = "1", f"ACC-{key}"[:16]
+            ds.StudyDate, ds.StudyTime = date, "101500"
+            ds.StudyDescription = description or f"{modality} {key}"
+            ds.SeriesDescription = f"{modality} series {s}"
+            ds.Modality, ds.SeriesNumber, ds.InstanceNumber = modality, s, i
+            ds.FrameOfReferenceUID = _uid(key, "for")
+            ds.ImagePositionPatient = [0.0, 0.0, 5.0 * i]
+            ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+            ds.PixelSpacing, ds.SliceThickness = [0.5, 0.5], 5.0
+            ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+            ds.Rows = ds.Columns = 64
+            ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+            y, x = np.mgrid[0:64, 0:64]
+            ds.PixelData = (((x * 64 + y) * (i + s)) % 4096).astype("<u2").tobytes()
+            path = folder / f"series{s}" / f"{i}.dcm"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ds.save_as(path, enforce_file_format=True)
+    return folder
+
+
+@pytest.fixture
+def lib_window(qtbot: Any, tmp_path: Path) -> Iterator[Any]:
+    """The main window over a library of its own (a new database and local store)."""
+    from viewer.tasks.library_feed import LibraryService
+    from viewer.ui.main_window import MainWindow
+    from viewer.ui.workers import Pools
+
+    library = LibraryService(tmp_path / "library.sqlite", store_root=tmp_path / "store")
+    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), pools=Pools(),
+                   library=library)
+    w.quiet_errors = True
+    w.resize(1200, 780)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+def _wait_idle(qtbot: Any, w: Any) -> None:
+    qtbot.waitUntil(lambda: w._load_worker is None, timeout=30000)
+
+
+def _browser_patients(w: Any) -> list[str]:
+    tree = w.browser.tree
+    return [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
+
+
+def test_open_a_folder_then_another_keeps_both(qtbot, lib_window, tmp_path) -> None:
+    w = lib_window
+    a = write_study(tmp_path / "media", "ALPHA^ANN", "LIB-A", "19600101", "20240110", "a")
+    b = write_study(tmp_path / "media", "BRAVO^BEN", "LIB-B", "19700101", "20240111", "b")
+    open_and_wait(qtbot, w, a)
+    open_and_wait(qtbot, w, b)
+    names = _browser_patients(w)
+    assert any("ALPHA" in n for n in names) and any("BRAVO" in n for n in names), names
+    assert len(w.browser.series_items()) == 2
+    # Both are in the library too (indexed as they were opened), listed by the library browser.
+    w.library_browser.refresh()
+    assert sorted(w.library_browser.listed_uids()) == sorted([_uid("a", "study"), _uid("b", "study")])
+    # The hanging shows what was opened last.
+    assert w.viewport.frames and w.viewport.frames[0].patient_id == "LIB-B"
+
+
+def test_search_as_you_type(qtbot, lib_window, tmp_path) -> None:
+    w = lib_window
+    media = tmp_path / "media"
+    write_study(media, "Müller^Jürgen", "LIB-M", "19600101", "20030505", "m", modality="MR")
+    write_study(media, "SMITH^JOHN=スミス^ジョン", "LIB-S", "19700101", "20240111", "s")
+    write_study(media, "BROWN^ALICE", "LIB-B", "19800101", "20240301", "b", description="Chest CT")
+    w.library.open_paths([str(media)])  # indexed without opening (as an earlier session would have)
+    lb = w.library_browser
+    lb.refresh()
+    assert len(lb.listed_uids()) == 3
+
+    def shows(*keys: str) -> bool:
+        return sorted(lb.listed_uids()) == sorted(_uid(k, "study") for k in keys)
+
+    qtbot.keyClicks(lb.search, "mull")  # accents and case ignored, as typed
+    qtbot.waitUntil(lambda: shows("m"), timeout=3000)
+    lb.search.clear()
+    lb.search.setText("スミス")  # the ideographic component group
+    qtbot.waitUntil(lambda: shows("s"), timeout=3000)
+    lb.search.setText("lib-?")  # wildcard in the Patient ID
+    qtbot.waitUntil(lambda: shows("m", "s", "b"), timeout=3000)
+    lb.search.setText("acc-b")  # accession number
+    qtbot.waitUntil(lambda: shows("b"), timeout=3000)
+    lb.search.setText("chest")  # description
+    qtbot.waitUntil(lambda: shows("b"), timeout=3000)
+    lb.search.clear()
+    lb.date.setText("2003-05-05")  # as the viewer shows dates
+    qtbot.waitUntil(lambda: shows("m"), timeout=3000)
+    lb.date.setText("2024-01-01..2024-12-31")
+    qtbot.waitUntil(lambda: shows("s", "b"), timeout=3000)
+    lb.date.clear()
+    lb.modality.setText("mr")
+    qtbot.waitUntil(lambda: shows("m"), timeout=3000)
+    lb.modality.clear()
+    qtbot.waitUntil(lambda: len(lb.listed_uids()) == 3, timeout=3000)
+    # Sortable: by patient name, then by study date both ways.
+    lb.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    assert [lb.table.item(r, 0).text() for r in range(3)][0].startswith("BROWN")
+    lb.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+    dates = [lb.table.item(r, 3).text() for r in range(3)]
+    assert dates == ["2024-03-01", "2024-01-11", "2003-05-05"]
+    lb.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)
+    assert [lb.table.item(r, 3).text() for r in range(3)] == dates[::-1]
+    lb.date.setText("2003-13-45")  # a date it cannot read says so
+    qtbot.waitUntil(lambda: "date" in lb.status.text().lower(), timeout=3000)
+
+
+def test_prior_listed_and_hung_beside_the_current_study(qtbot, lib_window, tmp_path) -> None:
+    w = lib_window
+    media = tmp_path / "media"
+    write_study(media, "CARTER^CLARA", "LIB-C", "19550505", "20240115", "current")
+    write_study(media, "CARTER^CLARA", "LIB-C", "19550505", "20230115", "prior")
+    write_study(media, "CARTER^CLARA", "OTHER-9", "19550505", "20200115", "elsewhere")  # other site's ID
+    write_study(media, "CARTER^CLARA", "LIB-X", "19990101", "20220115", "namesake")  # another person
+    w.library.open_paths([str(media)])
+    lb = w.library_browser
+    lb.refresh()
+    assert lb.select_study(_uid("current", "study"))
+    priors = {r.study_instance_uid: r.guess for r in lb.prior_rows}
+    assert priors == {_uid("prior", "study"): False, _uid("elsewhere", "study"): True}
+    assert lb.priors.rowCount() == 2
+    assert "same Patient ID" in lb.priors.item(0, 4).text()  # the newest prior first
+    assert "guess" in lb.priors.item(1, 4).text()
+    lb.priors.selectRow(0)
+    with qtbot.waitSignal(w.first_image_shown, timeout=30000):
+        lb.open_prior_button.click()
+    _wait_idle(qtbot, w)
+    qtbot.waitUntil(lambda: w.hanging.last is not None and w.hanging.last.protocol == "Current beside prior",
+                    timeout=10000)
+    assert w.grid.layout_name == "1x2"
+    left, right = w.grid.visible_viewports()[:2]
+    qtbot.waitUntil(lambda: left.current is not None and right.current is not None, timeout=10000)
+    study_of = {_uid(k, s, i): k for k in ("current", "prior") for s in (1,) for i in range(1, 5)}
+    assert study_of[left.frames[0].sop_instance_uid] == "current"
+    assert study_of[right.frames[0].sop_instance_uid] == "prior"
+    # A prior matched by name and birth date only (another site's ID) hangs beside it when chosen.
+    lb.priors.selectRow(1)
+    lb.open_prior_button.click()
+    _wait_idle(qtbot, w)
+    elsewhere = {_uid("elsewhere", 1, i) for i in range(1, 5)}
+    qtbot.waitUntil(lambda: right.frames and right.frames[0].sop_instance_uid in elsewhere, timeout=10000)
+    assert study_of[left.frames[0].sop_instance_uid] == "current"
+
+
+def test_recent_lists_studies_not_files(qtbot, lib_window, tmp_path) -> None:
+    w = lib_window
+    folder = write_study(tmp_path / "media", "DELTA^DAN", "LIB-D", "19600101", "20240110", "d", series=2,
+                         images=5)
+    files = sorted(str(p) for p in folder.rglob("*.dcm"))
+    assert len(files) == 10
+    with qtbot.waitSignal(w.first_image_shown, timeout=30000):
+        w.open_paths(files)  # ten instance files, as a retrieve brings them
+    _wait_idle(qtbot, w)
+    actions = w.recent_menu.actions()
+    assert len(actions) == 1, [a.text() for a in actions]
+    assert "DELTA, DAN" in actions[0].text() and "2024-01-10" in actions[0].text()
+    assert not any(a.text().endswith(".dcm") for a in actions)
+    # Choosing it opens the study again.
+    w.browser.clear()
+    w._tree = None
+    with qtbot.waitSignal(w.first_image_shown, timeout=30000):
+        actions[0].trigger()
+    _wait_idle(qtbot, w)
+    assert len(w._tree) == 10
+
+
+def test_offline_cd_study_shown_offline_and_back(qtbot, lib_window, tmp_path) -> None:
+    w = lib_window
+    cd = write_study(tmp_path / "cdrom", "ECHO^EVE", "LIB-E", "19600101", "20240110", "e")
+    local = write_study(tmp_path / "disk", "FOX^FRED", "LIB-F", "19600101", "20240111", "f")
+    w.library.open_paths([str(cd), str(local)])
+    lb = w.library_browser
+    lb.refresh()
+    r = lb.row_of(_uid("e", "study"))
+    assert lb.table.item(r, 8).text() != "offline"
+    shutil.move(str(tmp_path / "cdrom"), str(tmp_path / "cdrom-out"))  # the CD is taken out
+    lb.check_button.click()
+    r = lb.row_of(_uid("e", "study"))
+    assert lb.table.item(r, 8).text() == "offline"
+    assert lb.table.item(r, 0).foreground().color().name() == "#8a8a8a"
+    assert lb.table.item(lb.row_of(_uid("f", "study")), 8).text() != "offline"
+    assert "1 offline" in lb.status.text()
+    assert not w.open_studies([_uid("e", "study")])
+    assert "offline" in w.statusBar().currentMessage().lower()
+    shutil.move(str(tmp_path / "cdrom-out"), str(tmp_path / "cdrom"))  # back in
+    lb.check_button.click()
+    assert lb.table.item(lb.row_of(_uid("e", "study")), 8).text() != "offline"
+
+
+def test_remove_deletes_only_local_store_files(qtbot, lib_window, tmp_path) -> None:
+    w = lib_window
+    media = write_study(tmp_path / "media", "GOLF^GIL", "LIB-G", "19600101", "20240110", "g")
+    w.library.open_paths([str(media)], copy=True)  # imported: copies in the local store
+    w.library.open_paths([str(write_study(tmp_path / "media", "HOTEL^HAL", "LIB-H", "19600101", "20240111", "h"))])
+    lb = w.library_browser
+    lb.refresh()
+    store_files = list((tmp_path / "store").rglob("*"))
+    assert any(p.is_file() for p in store_files)
+    lb.select_study(_uid("g", "study"))
+    assert lb.remove_selected(confirm=False) == 1
+    assert not [p for p in (tmp_path / "store").rglob("*") if p.is_file()]
+    assert len(list(media.rglob("*.dcm"))) == 4  # the user's media untouched
+    lb.select_study(_uid("h", "study"))
+    lb.remove_selected(confirm=False)
+    assert len(list((tmp_path / "media" / "h").rglob("*.dcm"))) == 4
+    assert lb.listed_uids() == []

@@ -1,0 +1,340 @@
+"""The library browser: every study opened, retrieved or received, searched as you type.
+
+A table of the studies in the library (:class:`viewer.tasks.library_feed.LibraryService`),
+one row each, sortable by any column; a search field (patient name in any PN component
+group, with ``*``/``?`` wildcards, case and accents ignored; Patient ID; accession;
+descriptions), a date field taking dates as the viewer shows them (``2003-05-05``,
+``2003-05-01..2003-05-31``, ``today``, ``last 7 days``; :mod:`viewer.dicom.daterange`) and a
+modality field. Studies whose files are not there (a CD taken out) are shown offline, in
+grey, and come back when "Check media" finds them again. Beside the table, the selected
+study's priors: the patient's other studies (same Patient ID and issuer, or, marked as a
+guess, the same name and birth date). Opening a prior hangs it beside the current study.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Sequence
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QMessageBox,
+                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from viewer.dicom.daterange import parse_date_range
+from viewer.dicom.model import format_date, format_person_name_groups
+from viewer.tasks.library_feed import StudyFilter, StudyRow
+
+if TYPE_CHECKING:
+    from viewer.tasks.library_feed import LibraryService
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ["Patient", "Patient ID", "Birth date", "Study date", "Description", "Modalities", "Accession", "Images",
+           "State"]
+PRIOR_COLUMNS = ["Study date", "Description", "Modalities", "Images", "Match"]
+UID_ROLE = Qt.ItemDataRole.UserRole + 10
+#: Quiet time after a key stroke before the search runs (search as you type).
+SEARCH_DELAY_MS = 120
+OFFLINE = QColor("#8a8a8a")
+
+
+def study_label(row: StudyRow) -> str:
+    """One line naming a study (File > Recent, tooltips): name, date, description, modalities."""
+    name = format_person_name_groups(row.patient_name) or "(no name)"
+    parts = [name, format_date(row.study_date), row.study_description or "(study)"]
+    label = " — ".join(p for p in parts if p)
+    if row.modalities:
+        label += f" ({'/'.join(row.modalities)})"
+    return label + ("  [offline]" if row.offline else "")
+
+
+def state_text(row: StudyRow) -> str:
+    if row.instances and row.online == 0:
+        return "offline"
+    if row.offline:
+        return f"partly offline ({row.online}/{row.instances})"
+    return ", ".join(row.sources) or "online"
+
+
+class _Item(QTableWidgetItem):
+    """A cell sorting by a key of its own (numbers as numbers, dates as DA)."""
+
+    def __init__(self, text: str, key: Any = None) -> None:
+        super().__init__(text)
+        self.key = text.lower() if key is None else key
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        if isinstance(other, _Item) and type(self.key) is type(other.key):
+            return bool(self.key < other.key)
+        return super().__lt__(other)
+
+
+class LibraryBrowser(QWidget):
+    """The library's studies with search, priors and the actions on a study.
+
+    Signals
+    -------
+    open_requested(list, str)
+        Open these Study Instance UIDs; the second value is the current study when the
+        others are its priors (hung beside it), else "".
+    export_requested(list)
+        Export these studies to CD/USB.
+    """
+
+    open_requested = Signal(list, str)
+    import_requested = Signal(list)
+    export_requested = Signal(list)
+
+    def __init__(self, library: "LibraryService", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.rows: list[StudyRow] = []
+        self.prior_rows: list[StudyRow] = []
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search: name, ID, accession, description (* and ? wildcards)")
+        self.search.setClearButtonEnabled(True)
+        self.date = QLineEdit()
+        self.date.setPlaceholderText("Date: 2003-05-05, ..2003-05-31, last 7 days")
+        self.modality = QLineEdit()
+        self.modality.setPlaceholderText("Mod.")
+        self.modality.setMaximumWidth(60)
+        self.check_button = QPushButton("Check media")
+        self.check_button.setToolTip("Look for the files of every study again: media taken out go offline, "
+                                     "media put back come online")
+        self.check_button.clicked.connect(self.check_media)
+        row = QHBoxLayout()
+        row.addWidget(self.search, 3)
+        row.addWidget(self.date, 2)
+        row.addWidget(self.modality)
+        row.addWidget(self.check_button)
+        self.status = QLabel("")
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(COLUMNS.index("Study date"), Qt.SortOrder.DescendingOrder)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.table.itemDoubleClicked.connect(lambda _item: self.open_selected())
+        self.priors_label = QLabel("Priors")
+        self.priors = QTableWidget(0, len(PRIOR_COLUMNS))
+        self.priors.setHorizontalHeaderLabels(PRIOR_COLUMNS)
+        self.priors.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.priors.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.priors.verticalHeader().setVisible(False)
+        self.priors.horizontalHeader().setStretchLastSection(True)
+        self.priors.itemDoubleClicked.connect(lambda _item: self.open_with_prior())
+        self.open_prior_button = QPushButton("Open beside the current study")
+        self.open_prior_button.setEnabled(False)
+        self.open_prior_button.clicked.connect(lambda: self.open_with_prior())
+        priors_box = QWidget()
+        pb = QVBoxLayout(priors_box)
+        pb.setContentsMargins(0, 0, 0, 0)
+        pb.addWidget(self.priors_label)
+        pb.addWidget(self.priors, 1)
+        pb.addWidget(self.open_prior_button)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(priors_box)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.status)
+        layout.addWidget(split, 1)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SEARCH_DELAY_MS)
+        self._timer.timeout.connect(self.refresh)
+        for field in (self.search, self.date, self.modality):
+            field.textChanged.connect(lambda _t: self._timer.start())
+
+    # ------------------------------------------------------------------ reading the library
+    def current_filter(self) -> StudyFilter:
+        """The fields as a library filter (raises ValueError for a date it cannot read)."""
+        dates = parse_date_range(self.date.text()) if self.date.text().strip() else None
+        return StudyFilter(text=self.search.text().strip(), modality=self.modality.text().strip().upper(),
+                           date_from=dates.start if dates else "", date_to=dates.end if dates else "")
+
+    def schedule_refresh(self) -> None:
+        """Refresh soon (the library changed; many batches in a row refresh once)."""
+        if not self._timer.isActive():
+            self._timer.start(300)
+
+    def refresh(self) -> None:
+        """Run the search and show its studies (the selection is kept)."""
+        try:
+            flt = self.current_filter()
+        except ValueError as exc:
+            self.status.setText(f"Date: {exc}")
+            return
+        try:
+            rows = self.library.studies(flt)
+        except Exception as exc:  # noqa: BLE001 - an unreadable library is a message, not a crash
+            log.warning("library search failed: %s", exc)
+            self.status.setText(f"The library cannot be read: {exc}")
+            return
+        selected = set(self.selected_uids())
+        self.rows = rows
+        table = self.table
+        table.setSortingEnabled(False)
+        table.setUpdatesEnabled(False)
+        try:
+            table.setRowCount(len(rows))
+            for r, row in enumerate(rows):
+                name = format_person_name_groups(row.patient_name) or "(no name)"
+                cells = [_Item(name), _Item(row.patient_id), _Item(format_date(row.patient_birth_date),
+                                                                   row.patient_birth_date),
+                         _Item(format_date(row.study_date), row.study_date + row.study_time),
+                         _Item(row.study_description), _Item("/".join(row.modalities)),
+                         _Item(row.accession_number), _Item(str(row.instances), row.instances),
+                         _Item(state_text(row))]
+                for c, item in enumerate(cells):
+                    item.setData(UID_ROLE, row.study_instance_uid)
+                    if row.offline:
+                        item.setForeground(QBrush(OFFLINE))
+                        item.setToolTip("Offline: the files are not there (media taken out); "
+                                        "they come back when the media is in again")
+                    table.setItem(r, c, item)
+        finally:
+            table.setSortingEnabled(True)
+            table.setUpdatesEnabled(True)
+        table.blockSignals(True)
+        for r in range(table.rowCount()):
+            if self._uid_at(table, r) in selected:
+                table.selectRow(r)
+        table.blockSignals(False)
+        offline = sum(1 for r in rows if r.offline)
+        self.status.setText(f"{len(rows)} studies" + (f", {offline} offline" if offline else ""))
+
+    def row_of(self, study_uid: str) -> int:
+        """The table row showing ``study_uid`` (-1 if it is not listed)."""
+        for r in range(self.table.rowCount()):
+            if self._uid_at(self.table, r) == study_uid:
+                return r
+        return -1
+
+    def _uid_at(self, table: QTableWidget, r: int) -> str:
+        item = table.item(r, 0)
+        return "" if item is None else str(item.data(UID_ROLE))
+
+    def listed_uids(self) -> list[str]:
+        """The studies listed, in the table's (sorted) order."""
+        return [self._uid_at(self.table, r) for r in range(self.table.rowCount())]
+
+    def selected_uids(self) -> list[str]:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        return [u for u in (self._uid_at(self.table, r) for r in rows) if u]
+
+    def select_study(self, study_uid: str) -> bool:
+        r = self.row_of(study_uid)
+        if r >= 0:
+            self.table.selectRow(r)
+        return r >= 0
+
+    # ------------------------------------------------------------------ priors
+    def _on_selection(self) -> None:
+        uids = self.selected_uids()
+        self.show_priors(uids[0] if len(uids) == 1 else None)
+
+    def show_priors(self, study_uid: str | None) -> None:
+        """List the priors of ``study_uid`` (none when None)."""
+        self.prior_rows = self.library.priors(study_uid) if study_uid else []
+        self._priors_of = study_uid
+        self.priors.setRowCount(len(self.prior_rows))
+        for r, row in enumerate(self.prior_rows):
+            match = ("guess: same name and birth date, other ID" if row.guess
+                     else "same Patient ID")
+            cells = [format_date(row.study_date), row.study_description, "/".join(row.modalities), str(row.instances),
+                     match + (" (offline)" if row.offline else "")]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(UID_ROLE, row.study_instance_uid)
+                if row.guess:
+                    item.setToolTip(f"Patient ID {row.patient_id or '(none)'} differs: the same name and birth "
+                                    "date suggest the same person, the viewer cannot know it")
+                if row.offline:
+                    item.setForeground(QBrush(OFFLINE))
+                self.priors.setItem(r, c, item)
+        if study_uid and self.prior_rows:
+            self.priors_label.setText(f"Priors ({len(self.prior_rows)}) of the selected study's patient")
+        else:
+            self.priors_label.setText("Priors: none" if study_uid else "Priors (select one study)")
+        self.open_prior_button.setEnabled(bool(self.prior_rows))
+        if self.prior_rows:
+            self.priors.selectRow(0)
+
+    # ------------------------------------------------------------------ actions
+    def open_selected(self) -> None:
+        uids = self.selected_uids()
+        if uids:
+            self.open_requested.emit(uids, "")
+
+    def open_with_prior(self, prior_uid: str | None = None) -> None:
+        """Open the selected study with a prior (default: the prior selected), side by side."""
+        current = getattr(self, "_priors_of", None)
+        if prior_uid is None:
+            rows = sorted({i.row() for i in self.priors.selectedIndexes()})
+            if not rows:
+                return
+            prior_uid = self._uid_at(self.priors, rows[0])
+        if current:
+            self.open_requested.emit([current, prior_uid], current)
+
+    def check_media(self) -> None:
+        """Check which studies' files are there (a CD taken out or put back)."""
+        try:
+            gone, back = self.library.refresh_online()
+        except Exception as exc:  # noqa: BLE001
+            self.status.setText(f"Media not checked: {exc}")
+            return
+        self.refresh()
+        if gone or back:
+            self.status.setText(self.status.text() + f" ({gone} files went offline, {back} came back)")
+
+    def remove_selected(self, confirm: bool = True) -> int:
+        """Remove the selected studies from the library (only local-store files are deleted)."""
+        uids = self.selected_uids()
+        if not uids:
+            return 0
+        if confirm:
+            answer = QMessageBox.question(
+                self, "Remove from the library",
+                f"Remove {len(uids)} stud{'y' if len(uids) == 1 else 'ies'} from the library?\n\n"
+                "Files in the local store are deleted; files on CDs, USB sticks or folders you opened are not.")
+            if answer != QMessageBox.StandardButton.Yes:
+                return 0
+        deleted = 0
+        for uid in uids:
+            try:
+                deleted += len(self.library.remove(uid)[1])
+            except Exception as exc:  # noqa: BLE001
+                self.status.setText(f"Not removed: {exc}")
+        self.refresh()
+        self.status.setText(self.status.text() + f"; removed {len(uids)}, {deleted} local-store files deleted")
+        return len(uids)
+
+    def context_menu_for(self, uids: Sequence[str]) -> QMenu:
+        menu = QMenu(self)
+        if uids:
+            menu.addAction("Open", self.open_selected)
+            if len(uids) == 1 and self.prior_rows:
+                menu.addAction("Open with the newest prior", lambda: self.open_with_prior(
+                    self.prior_rows[0].study_instance_uid))
+            menu.addAction("Import into the local store", lambda: self.import_requested.emit(list(uids)))
+            menu.addAction("Export to CD/USB…", lambda: self.export_requested.emit(list(uids)))
+            menu.addSeparator()
+            menu.addAction("Remove from the library…", self.remove_selected)
+        menu.addAction("Check media", self.check_media)
+        return menu
+
+    def _context_menu(self, pos: Any) -> None:
+        self.context_menu_for(self.selected_uids()).popup(self.table.viewport().mapToGlobal(pos))
