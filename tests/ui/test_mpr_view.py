@@ -159,6 +159,7 @@ def test_slab_rotation_and_close(qtbot, window, ct_stack) -> None:
     start = _view_pos(ax, cx + 8, cy)
     end = _view_pos(ax, cx + 8 * math.cos(math.radians(20)), cy + 8 * math.sin(math.radians(20)) * COL_MM / ROW_MM)
     _ctrl_drag(ax.view.viewport(), start, end)
+    qtbot.waitUntil(lambda: not window.mpr.busy, timeout=5000)
     angle = window.mpr.source.settings.angle_deg
     assert 10 < angle < 30
     qtbot.waitUntil(lambda: co.current is not None and "oblique" in str(co.current.dataset.SeriesDescription),
@@ -213,7 +214,7 @@ def test_gap_is_reported_and_tilt_refused(qtbot, window, tmp_path) -> None:
     tilted = write_stack(tmp_path / "tilt", data, [(-10.0, -20.0 + 0.5 * k, SLICE_MM * k) for k in range(Z)])
     window.open_paths([str(tilted)])
     qtbot.waitUntil(lambda: window._load_worker is None and window.viewport.current is not None
-                    and "tilt" in str(window.viewport.current.ref.path), timeout=20000)
+                    and "/tilt/" in str(window.viewport.current.ref.path), timeout=20000)
     with qtbot.waitSignal(window.mpr.failed, timeout=20000) as blocker:
         window.mpr.action.trigger()
     assert "gantry tilt" in blocker.args[0] and "not supported" in blocker.args[0]

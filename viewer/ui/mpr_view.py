@@ -165,6 +165,8 @@ class MprController(QObject):
         self._moving = False
         self._dragging: Viewport | None = None
         self._rotating: tuple[float, float] | None = None  #: (mouse angle at press, crosshair angle at press)
+        self._rotation_job: Worker | None = None
+        self._wanted_angle: float | None = None
         self._crosshairs: dict[int, _Crosshair] = {}
         self._by_widget: dict[int, Viewport] = {}
         self._wired: set[int] = set()
@@ -388,13 +390,62 @@ class MprController(QObject):
             self._apply(mode=SlabMode(mode))
 
     def set_angle(self, degrees: float) -> None:
-        """Rotate the crosshair in the axial view to ``degrees`` (coronal/sagittal become oblique)."""
+        """Rotate the crosshair in the axial view to ``degrees`` (coronal/sagittal become oblique).
+
+        The two oblique planes are cut in the decode pool and shown together once both are
+        ready, so the views never go blank while the crosshair turns; angles asked for
+        meanwhile (a drag) are coalesced into the next cut.
+        """
         if self.source is None:
             return
-        degrees = (float(degrees) + 180.0) % 360.0 - 180.0
-        cursor = self.w.session.cursor or self.source.settings.center
-        self._apply(angle_deg=degrees, center=tuple(float(v) for v in cursor))
-        self.angle_label.setText(f" {degrees:.0f}° ")
+        self._wanted_angle = (float(degrees) + 180.0) % 360.0 - 180.0
+        if self._rotation_job is None:
+            self._next_rotation()
+
+    @property
+    def busy(self) -> bool:
+        """A rotation is being cut or waits to be (tests wait for the last one)."""
+        return self._rotation_job is not None or self._wanted_angle is not None
+
+    def _next_rotation(self) -> None:
+        degrees, self._wanted_angle = self._wanted_angle, None
+        source = self.source
+        if degrees is None or source is None:
+            return
+        cursor = tuple(float(v) for v in (self.w.session.cursor or source.settings.center))
+        source.update(angle_deg=degrees, center=cursor)
+        wanted = []
+        for plane in (Plane.CORONAL, Plane.SAGITTAL):  # the axial plane does not turn
+            vp = self.views.get(plane)
+            if vp is not None and self._plane_of(vp) is not None:
+                refs = source.frames(plane)
+                wanted.append((plane, refs, source.index_through(plane, cursor), vp.view_key()))
+
+        def cut() -> list[tuple[Plane, list[FrameRef], int, LoadedFrame]]:
+            return [(plane, refs, i, load_plane(refs[i], key)) for plane, refs, i, key in wanted]
+
+        def show(results: list[tuple[Plane, list[FrameRef], int, LoadedFrame]]) -> None:
+            if self.source is not source:
+                return
+            self._moving = True
+            try:
+                for plane, refs, i, item in results:
+                    vp = self.views[plane]
+                    vp.loader.put(item)  # ready: the view swaps planes without a blank frame
+                    vp.state.replace_frames(refs)
+                    vp.set_index(i)
+            finally:
+                self._moving = False
+            self.angle_label.setText(f" {degrees:.0f}° ")
+            self.update_crosshair()
+
+        def finished() -> None:
+            self._rotation_job = None
+            self._next_rotation()
+
+        self._rotation_job = run_in(self.w.pools, self.w.pools.decode, cut, on_result=show,
+                                    on_error=lambda exc: self.w.statusBar().showMessage(f"MPR: {message(exc)}"),
+                                    on_finished=finished, owner=self)
 
     def _apply(self, **changes: Any) -> None:
         """A new version of the settings: every view gets its new stack, at the crosshair."""
@@ -530,7 +581,8 @@ class MprController(QObject):
                 angle = self._mouse_angle(vp, pos)
                 if angle is not None:
                     target = self._rotating[1] + angle - self._rotating[0]
-                    if abs(target - self.source.settings.angle_deg) >= 0.5:
+                    last = self._wanted_angle if self._wanted_angle is not None else self.source.settings.angle_deg
+                    if abs(target - last) >= 0.5:
                         self.set_angle(target)
                 return True
             if self._dragging is vp:

@@ -220,6 +220,10 @@ class FrameLoader(QObject):
             if ref not in self._done and ref not in self._in_flight:
                 self.request(ref, urgent=False, view=view)
 
+    def put(self, item: LoadedFrame) -> None:
+        """Keep a frame made elsewhere (MPR planes cut ahead) as if it had been decoded here."""
+        self._on_loaded(item)
+
     def cancel_all(self) -> None:
         for worker in list(self._in_flight.values()):
             worker.cancel()
