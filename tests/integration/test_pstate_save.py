@@ -184,3 +184,42 @@ def test_multiframe_measurements_stay_on_their_frame(tmp_path: Path) -> None:
     assert not again.measurements_on(refs[0].image_key) and not again.measurements_on(refs[2].image_key)
     out = tmp_path / "f2.png"
     assert main(["render", str(path), "--pstate", str(saved.path), "--frame", "2", "-o", str(out)]) == 0
+
+
+def test_displayed_area_of_another_viewer_becomes_zoom_and_pan() -> None:
+    """A hand-built area: columns 11..30, rows 21..40 of a 64 x 48 image, SCALE TO FIT in a
+    200 x 100 viewport: centred on image point (20, 30), i.e. view (20 - 32, 30 - 24), with
+    min(200 / 20, 100 / 20) = 5 screen pixels per image pixel; MAGNIFY 3 gives zoom 3; after a
+    quarter turn the view centre turns with the image."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from viewer.dicom.pstate import GSPS_SOP_CLASS
+    from viewer.tasks.pstate import view_from_pstate
+
+    def gsps(mode: str, rotation: int = 0, **extra: object) -> Dataset:
+        ps = Dataset()
+        ps.SOPClassUID, ps.SOPInstanceUID = GSPS_SOP_CLASS, generate_uid()
+        ref = Dataset()
+        ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = "1.2.840.10008.5.1.4.1.1.2", "1.2.3"
+        series = Dataset()
+        series.SeriesInstanceUID, series.ReferencedImageSequence = "1.2", Sequence([ref])
+        ps.ReferencedSeriesSequence = Sequence([series])
+        area = Dataset()
+        area.DisplayedAreaTopLeftHandCorner, area.DisplayedAreaBottomRightHandCorner = [11, 21], [30, 40]
+        area.PresentationSizeMode = mode
+        for k, v in extra.items():
+            setattr(area, k, v)
+        ps.DisplayedAreaSelectionSequence = Sequence([area])
+        ps.ImageRotation, ps.ImageHorizontalFlip = rotation, "N"
+        return ps
+
+    fit = view_from_pstate(read_pstate(gsps("SCALE TO FIT")), "1.2.3", 1, (48, 64), (200.0, 100.0))
+    assert fit.updates["pan"] == (-12.0, 6.0) and fit.updates["zoom"] == 5.0
+    mag = view_from_pstate(read_pstate(gsps("MAGNIFY", PresentationPixelMagnificationRatio=3.0)), "1.2.3", 1,
+                           (48, 64), (200.0, 100.0))
+    assert mag.updates["zoom"] == 3.0 and mag.updates["pan"] == (-12.0, 6.0)
+    turned = view_from_pstate(read_pstate(gsps("SCALE TO FIT", 90)), "1.2.3", 1, (48, 64), (200.0, 100.0))
+    # clockwise: image offset (-12, +6) from the centre is at view (-6, -12)
+    pan = turned.updates["pan"]
+    assert abs(pan[0] + 6.0) < 1e-9 and abs(pan[1] + 12.0) < 1e-9 and turned.updates["rotation"] == 90
