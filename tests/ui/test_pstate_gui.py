@@ -169,6 +169,12 @@ def test_gsps_applied_when_its_image_is_shown(qtbot, window, gsps_folder) -> Non
     assert window.pstates.applied(vp) is None and vp.state.window is None and vp.state.rotation == 0
     assert window.pstates.items_of(vp) is None
 
+    # automatic application can be switched off (and stays off in the settings)
+    auto = next(a for a in sub.actions() if "automatically" in a.text())
+    assert auto.isChecked()
+    auto.trigger()
+    assert not window.pstates.auto_apply and window.settings.value("pstate/auto_apply") in (False, "false")
+
     # the annotation toggle hides the graphics, not the shutter
     next(a for a in entries if "OUTSIDE" in a.text()).trigger()
     assert any(isinstance(c, QGraphicsSimpleTextItem) for c in window.pstates.items_of(vp).childItems())

@@ -149,7 +149,9 @@ class PresentationController(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.w = window
-        self.auto_apply = True
+        settings = getattr(window, "settings", None)
+        value = settings.value("pstate/auto_apply", True) if settings is not None else True
+        self.auto_apply = str(value).lower() not in ("false", "0")
         self._cache: dict[str, PresentationState | None] = {}
         self._applied: dict[int, PresentationState | None] = {}
         self._seen: dict[int, tuple[str, set[str]]] = {}  # vp -> (series key, pstates auto-applied)
@@ -314,12 +316,24 @@ class PresentationController(QObject):
             empty = sub.addAction("(none references this image)")
             empty.setEnabled(False)
         sub.addSeparator()
+        auto = sub.addAction("Apply the newest automatically")
+        auto.setCheckable(True)
+        auto.setChecked(self.auto_apply)
+        auto.toggled.connect(self.set_auto_apply)
         note = sub.addAction("Add a text &note here…")
         note.triggered.connect(lambda: self.add_note(vp, at=self._menu_point(vp)))
         save = sub.addAction("Save presentation state")
         save.triggered.connect(lambda: self.save(vp))
         send = sub.addAction("Send presentation state with the study…")
         send.triggered.connect(lambda: self.send_with_study(vp))
+
+    def set_auto_apply(self, on: bool) -> None:
+        """Whether the newest presentation state of an image is applied when it is shown (kept
+        in the settings)."""
+        self.auto_apply = bool(on)
+        settings = getattr(self.w, "settings", None)
+        if settings is not None:
+            settings.setValue("pstate/auto_apply", self.auto_apply)
 
     # ------------------------------------------------------------------ text notes
     def _menu_point(self, vp: Any) -> tuple[float, float] | None:
