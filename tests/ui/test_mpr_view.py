@@ -147,11 +147,21 @@ def test_slab_rotation_and_close(qtbot, window, ct_stack) -> None:
     index = _shown_index(co)
     window.mpr.slab.setValue(5.0)
     window.mpr.mode.setCurrentIndex(2)  # average
-    want = reformat(volume, Plane.CORONAL, index, slab_mm=5.0, mode=SlabMode.AVG).pixels
-    qtbot.waitUntil(lambda: co.current is not None and np.array_equal(co.current.stored, want), timeout=5000)
+    qtbot.waitUntil(lambda: not window.mpr.busy, timeout=5000)
+    assert np.array_equal(co.current.stored,
+                          reformat(volume, Plane.CORONAL, index, slab_mm=5.0, mode=SlabMode.AVG).pixels)
+    # The volume is linear in y, so its average equals the middle plane: MIP tells them apart.
+    window.mpr.mode.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: not window.mpr.busy, timeout=5000)
+    mip = reformat(volume, Plane.CORONAL, index, slab_mm=5.0, mode=SlabMode.MIP).pixels
+    assert np.array_equal(co.current.stored, mip) and not np.array_equal(mip, reformat(volume, Plane.CORONAL,
+                                                                                          index).pixels)
+    window.mpr.mode.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: not window.mpr.busy, timeout=5000)
     assert "5 mm AVG slab" in str(co.current.dataset.SeriesDescription)
     window.mpr.slab.setValue(0.0)
-    qtbot.waitUntil(lambda: all(vp.current is not None for vp in views.values()), timeout=5000)
+    qtbot.waitUntil(lambda: not window.mpr.busy, timeout=5000)
+    assert all(vp.current is not None for vp in views.values())  # never blank while planes are re-cut
 
     # Ctrl+drag in the axial view rotates the crosshair; the coronal view shows the oblique plane.
     centre = window.session.cursor

@@ -165,8 +165,9 @@ class MprController(QObject):
         self._moving = False
         self._dragging: Viewport | None = None
         self._rotating: tuple[float, float] | None = None  #: (mouse angle at press, crosshair angle at press)
-        self._rotation_job: Worker | None = None
-        self._wanted_angle: float | None = None
+        self._cut_job: Worker | None = None
+        self._wanted: dict[str, Any] = {}  #: settings asked for, not cut yet
+        self._wanted_planes: set[Plane] = set()
         self._crosshairs: dict[int, _Crosshair] = {}
         self._by_widget: dict[int, Viewport] = {}
         self._wired: set[int] = set()
@@ -351,6 +352,7 @@ class MprController(QObject):
 
     # ------------------------------------------------------------------ closing
     def _end_source(self) -> None:
+        self._wanted, self._wanted_planes = {}, set()
         if self.source is not None:
             self.source.close()
             self.source = None
@@ -382,42 +384,55 @@ class MprController(QObject):
 
     # ------------------------------------------------------------------ settings
     def set_slab(self, mm: float) -> None:
-        if self.source is not None and abs(mm - self.source.settings.slab_mm) > 1e-9:
-            self._apply(slab_mm=max(0.0, float(mm)))
+        if self.source is not None and abs(mm - self._latest("slab_mm")) > 1e-9:
+            self._apply(PLANES, slab_mm=max(0.0, float(mm)))
 
     def set_mode(self, mode: SlabMode) -> None:
-        if self.source is not None and mode is not self.source.settings.mode:
-            self._apply(mode=SlabMode(mode))
+        if self.source is not None and SlabMode(mode) is not self._latest("mode"):
+            self._apply(PLANES, mode=SlabMode(mode))
 
     def set_angle(self, degrees: float) -> None:
-        """Rotate the crosshair in the axial view to ``degrees`` (coronal/sagittal become oblique).
-
-        The two oblique planes are cut in the decode pool and shown together once both are
-        ready, so the views never go blank while the crosshair turns; angles asked for
-        meanwhile (a drag) are coalesced into the next cut.
-        """
+        """Rotate the crosshair in the axial view to ``degrees`` (coronal/sagittal become
+        oblique; the axial plane does not turn)."""
         if self.source is None:
             return
-        self._wanted_angle = (float(degrees) + 180.0) % 360.0 - 180.0
-        if self._rotation_job is None:
-            self._next_rotation()
+        cursor = tuple(float(v) for v in (self.w.session.cursor or self.source.settings.center))
+        self._apply((Plane.CORONAL, Plane.SAGITTAL), angle_deg=(float(degrees) + 180.0) % 360.0 - 180.0,
+                    center=cursor)
+
+    def _latest(self, name: str) -> Any:
+        """A setting as last asked for (it may still be waiting to be cut)."""
+        if name in self._wanted:
+            return self._wanted[name]
+        return getattr(self.source.settings, name) if self.source is not None else None
 
     @property
     def busy(self) -> bool:
-        """A rotation is being cut or waits to be (tests wait for the last one)."""
-        return self._rotation_job is not None or self._wanted_angle is not None
+        """New planes are being cut or wait to be (tests wait for the last ones)."""
+        return self._cut_job is not None or bool(self._wanted)
 
-    def _next_rotation(self) -> None:
-        degrees, self._wanted_angle = self._wanted_angle, None
+    def _apply(self, planes: tuple[Plane, ...], **changes: Any) -> None:
+        """New settings for ``planes``' views. The planes through the crosshair are cut in the
+        decode pool and swapped in together once ready, so no view goes blank; settings asked
+        for meanwhile (a drag of the crosshair's handle, spin box steps) are coalesced into the
+        next cut."""
+        self._wanted.update(changes)
+        self._wanted_planes.update(planes)
+        if self._cut_job is None:
+            self._next_cut()
+
+    def _next_cut(self) -> None:
+        changes, planes = self._wanted, self._wanted_planes
+        self._wanted, self._wanted_planes = {}, set()
         source = self.source
-        if degrees is None or source is None:
+        if not changes or source is None:
             return
-        cursor = tuple(float(v) for v in (self.w.session.cursor or source.settings.center))
-        source.update(angle_deg=degrees, center=cursor)
+        settings = source.update(**changes)
+        cursor = tuple(float(v) for v in (self.w.session.cursor or settings.center))
         wanted = []
-        for plane in (Plane.CORONAL, Plane.SAGITTAL):  # the axial plane does not turn
+        for plane in PLANES:
             vp = self.views.get(plane)
-            if vp is not None and self._plane_of(vp) is not None:
+            if plane in planes and vp is not None and self._plane_of(vp) is not None:
                 refs = source.frames(plane)
                 wanted.append((plane, refs, source.index_through(plane, cursor), vp.view_key()))
 
@@ -436,34 +451,16 @@ class MprController(QObject):
                     vp.set_index(i)
             finally:
                 self._moving = False
-            self.angle_label.setText(f" {degrees:.0f}° ")
+            self.angle_label.setText(f" {settings.angle_deg:.0f}° ")
             self.update_crosshair()
 
         def finished() -> None:
-            self._rotation_job = None
-            self._next_rotation()
+            self._cut_job = None
+            self._next_cut()
 
-        self._rotation_job = run_in(self.w.pools, self.w.pools.decode, cut, on_result=show,
-                                    on_error=lambda exc: self.w.statusBar().showMessage(f"MPR: {message(exc)}"),
-                                    on_finished=finished, owner=self)
-
-    def _apply(self, **changes: Any) -> None:
-        """A new version of the settings: every view gets its new stack, at the crosshair."""
-        source = self.source
-        if source is None:
-            return
-        source.update(**changes)
-        point = self.w.session.cursor or source.settings.center
-        self._moving = True
-        try:
-            for plane, vp in self.views.items():
-                if self._plane_of(vp) is None:
-                    continue  # the user put another series here
-                vp.state.replace_frames(source.frames(plane))
-                vp.set_index(source.index_through(plane, point))
-        finally:
-            self._moving = False
-        self.update_crosshair()
+        self._cut_job = run_in(self.w.pools, self.w.pools.decode, cut, on_result=show,
+                               on_error=lambda exc: self.w.statusBar().showMessage(f"MPR: {message(exc)}"),
+                               on_finished=finished, owner=self)
 
     # ------------------------------------------------------------------ crosshair
     def _set_cursor(self, point: Any, state: Any) -> None:
@@ -581,8 +578,7 @@ class MprController(QObject):
                 angle = self._mouse_angle(vp, pos)
                 if angle is not None:
                     target = self._rotating[1] + angle - self._rotating[0]
-                    last = self._wanted_angle if self._wanted_angle is not None else self.source.settings.angle_deg
-                    if abs(target - last) >= 0.5:
+                    if abs(target - float(self._latest("angle_deg"))) >= 0.5:
                         self.set_angle(target)
                 return True
             if self._dragging is vp:
