@@ -210,3 +210,18 @@ def test_cda_shows_as_text(qtbot, window, tmp_path) -> None:
     qtbot.waitUntil(lambda: isinstance(window.documents.pane(), TextPane), timeout=20000)
     pane = window.documents.pane()
     assert pane.text.toPlainText() == xml.decode()
+
+
+def test_damaged_pdf_says_why_in_the_viewport(qtbot, window, pdf_folder) -> None:
+    path = pdf_folder / "doc.dcm"
+    ds = pydicom.dcmread(path)
+    data = bytes(ds.EncapsulatedDocument)[:200]  # cut inside the first object
+    ds.EncapsulatedDocument = data
+    del ds.EncapsulatedDocumentLength
+    ds.save_as(path)
+    window.open_paths([str(pdf_folder)])
+    vp = window.viewport
+    qtbot.waitUntil(lambda: "cannot be shown" in vp.state.message, timeout=20000)
+    assert "PDF" in vp.state.message and window.documents.pane() is None
+    assert vp.state.document and vp.current is None  # the previous image is not left on screen
+    assert "cannot be shown" in vp.message
