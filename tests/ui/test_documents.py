@@ -225,3 +225,31 @@ def test_damaged_pdf_says_why_in_the_viewport(qtbot, window, pdf_folder) -> None
     assert "PDF" in vp.state.message and window.documents.pane() is None
     assert vp.state.document and vp.current is None  # the previous image is not left on screen
     assert "cannot be shown" in vp.message
+
+
+def test_tid1500_measurement_report_links_to_its_image(qtbot, window, tmp_path) -> None:
+    """A TID 1500 report written by highdicom (an SR writer we did not write) on a CT of the folder."""
+    pytest.importorskip("highdicom")
+    from pydicom.data import get_testdata_file
+
+    from tests.helpers.sr import tid1500_sr
+
+    folder = tmp_path / "tid1500"
+    folder.mkdir()
+    ct = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ct.save_as(folder / "ct.dcm")
+    tid1500_sr(folder / "sr.dcm", ct)
+    open_and_wait(qtbot, window, folder)
+    _select_modality(window, "SR")
+    qtbot.waitUntil(lambda: isinstance(window.documents.pane(), ReportPane), timeout=10000)
+    pane = window.documents.pane()
+    text = pane.browser.toPlainText()
+    for value in ("Imaging Measurement Report", "Diameter", "12.5", "lesion 1", "Hypodense", "Doe"):
+        assert value in text, value
+    link = f"dicom:{ct.SOPInstanceUID}"
+    assert link in pane.links()
+    pane.browser.anchorClicked.emit(QUrl(link))
+    vp = window.viewport
+    qtbot.waitUntil(lambda: vp.current is not None, timeout=10000)
+    assert vp.current.ref.sop_instance_uid == ct.SOPInstanceUID
+    assert np.array_equal(vp.current.stored, ct.pixel_array)
