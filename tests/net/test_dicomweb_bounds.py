@@ -175,3 +175,37 @@ def test_wado_gzip_bomb_is_refused(serve, tmp_path: Path) -> None:  # noqa: F811
     with pytest.raises(NetError, match="compression bomb"):
         DicomWebClient(WebTarget(server.url, timeout=10)).retrieve(tmp_path / "store", STUDY)
     assert [p for p in (tmp_path / "store").rglob("*") if p.is_file()] == []
+
+
+def _endless(code: int, ctype: str):
+    def h(req: BaseHTTPRequestHandler) -> None:
+        req.send_response(code)
+        req.send_header("Content-Type", ctype)
+        req.send_header("Transfer-Encoding", "chunked")
+        req.end_headers()
+        piece = b"x" * 65536
+        try:
+            for _ in range(100_000):
+                req.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    return h
+
+
+def test_an_endless_error_body_is_cut_short(serve, tmp_path: Path) -> None:  # noqa: F811
+    server = serve(_endless(500, "text/plain"))
+    with pytest.raises(NetError, match="HTTP 500"):
+        DicomWebClient(WebTarget(server.url, timeout=10)).retrieve(tmp_path / "store", STUDY)
+
+
+def test_an_endless_thumbnail_is_cut_short(serve, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.setattr(dicomweb, "MAX_JSON_BYTES", 4 * 1024 ** 2)
+    server = serve(_endless(200, "image/jpeg"))
+    tracemalloc.start()
+    try:
+        # /thumbnail and /rendered both too large: no thumbnail, as for a server without them
+        assert DicomWebClient(WebTarget(server.url, timeout=10)).thumbnail(STUDY, "1.2", "1.2.3") is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 1024 ** 2

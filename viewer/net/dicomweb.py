@@ -59,6 +59,8 @@ TMP_PREFIX = ".partial-"
 MAX_OBJECT_BYTES = 2 * 1024 ** 3
 #: Largest QIDO-RS / metadata JSON body read (decoded): a search result is for browsing.
 MAX_JSON_BYTES = 64 * 1024 ** 2
+#: Largest error response body read (for its first line, shown to the user).
+MAX_ERROR_BYTES = 1024 ** 2
 #: Nesting of JSON values accepted (the DICOM JSON model nests sequence items only).
 MAX_JSON_DEPTH = 64
 #: STOW-RS request size bound: many instances per request, bounded memory.
@@ -190,7 +192,9 @@ class DicomWebClient:
             prep = self.session.prepare_request(requests.Request(method, url, headers=dict(headers or {}),
                                                                  data=data))
             prep.url = url  # keep our minimal quoting: requests would re-quote '^' (see query_string)
-            rsp = self.session.send(prep, timeout=self.target.timeout, stream=stream)
+            # Always streamed: a body the caller does not stream is read here, within the
+            # size, deadline and decompression bounds (requests would read it unbounded).
+            rsp = self.session.send(prep, timeout=self.target.timeout, stream=True)
         except requests.exceptions.SSLError as exc:
             raise NetError(f"TLS verification failed for {self.base}: {_reason(exc)}",
                            category="connection") from exc
@@ -202,7 +206,13 @@ class DicomWebClient:
         except requests.exceptions.RequestException as exc:
             raise NetError(f"HTTP request to {url} failed: {exc}", category="connection") from exc
         if rsp.status_code >= 400:
+            try:
+                _preload(rsp, self.target.deadline, MAX_ERROR_BYTES)
+            except NetError:
+                rsp._content = b""  # the body is only a hint
             _raise_for(rsp, method, url)
+        elif not stream:
+            _preload(rsp, self.target.deadline, MAX_JSON_BYTES)
         return rsp
 
     # ------------------------------------------------------------------ QIDO-RS
@@ -669,6 +679,15 @@ def _datasets(rsp: "requests.Response", deadline: float = 300.0) -> list["Datase
         except (TypeError, AttributeError, ValueError, KeyError, IndexError, RecursionError) as exc:
             raise NetError(f"{where}: result {n + 1}: {type(exc).__name__}: {exc}", category="http") from None
     return out
+
+
+def _preload(rsp: "requests.Response", deadline: float, max_bytes: int) -> None:
+    """Read a streamed body within the bounds and keep it as ``rsp.content``."""
+    try:
+        end = time.monotonic() + deadline
+        rsp._content = b"".join(_chunks(rsp, None, lambda: end, deadline, max_bytes=max_bytes))
+    finally:
+        rsp.close()
 
 
 def _decoder(rsp: "requests.Response") -> "zlib._Decompress | None":
