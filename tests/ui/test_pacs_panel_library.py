@@ -104,3 +104,46 @@ def test_probe_result_in_its_own_dialog(qtbot, tmp_path, loaded) -> None:
         assert "\n" not in panel.status.text()  # one line in the panel, the detail in the dialog
     finally:
         panel.shutdown()
+
+
+def test_retrieve_goes_into_the_library_and_shows_as_it_arrives(qtbot, tmp_path, loaded, move_dest_port) -> None:
+    """A C-GET from the PACS panel: the study is shown while it arrives, is in the library
+    with every instance when it ends, and File > Recent lists the study (not ten files)."""
+    from PySide6.QtCore import QSettings
+
+    from viewer.tasks.library_feed import LibraryService
+    from viewer.ui.main_window import MainWindow
+    from viewer.ui.panels import install_panels
+
+    orthanc, studies = loaded
+    library = LibraryService(tmp_path / "library.sqlite", store_root=tmp_path / "store")
+    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), pools=Pools(),
+                   library=library)
+    qtbot.addWidget(w)
+    w.show()
+    panels = install_panels(w, tmp_path / "cfg")
+    try:
+        panel = panels.pacs
+        panel.store = LocalStore(tmp_path / "store")
+        panel.config.nodes.append(DimseNode("pacs", orthanc.aet, "127.0.0.1", orthanc.port, retrieve="get"))
+        panel._reload_nodes()
+        pid = PATIENTS[1][1]
+        panel.q_id.setText(pid)
+        assert _search(qtbot, panel) == 1
+        with qtbot.waitSignal(w.first_image_shown, timeout=30000), \
+                qtbot.waitSignal(panel.retrieve_finished, timeout=30000) as done:
+            panel.retrieve_item(panel.results.topLevelItem(0))
+        assert done.args[1], done.args[0]
+        study_uid = uid(pid, "study")
+        qtbot.waitUntil(lambda: w._arrival_worker is None and not w._arrived, timeout=10000)
+        rows = library.studies()
+        assert [r.study_instance_uid for r in rows] == [study_uid]
+        assert rows[0].instances == 6 and "pacs" in rows[0].sources
+        w.library_browser.refresh()
+        assert w.library_browser.listed_uids() == [study_uid]
+        assert w._tree is not None and len(w._tree) == 6  # every slice joined what is open
+        recent = w.recent_menu.actions()
+        assert len(recent) == 1 and recent[0].toolTip() == study_uid
+    finally:
+        panels.shutdown()
+        w.shutdown()

@@ -164,6 +164,11 @@ class LibraryBrowser(QWidget):
         return StudyFilter(text=self.search.text().strip(), modality=self.modality.text().strip().upper(),
                            date_from=dates.start if dates else "", date_to=dates.end if dates else "")
 
+    def stop(self) -> None:
+        """No more refreshes (the window is closing its library)."""
+        self._timer.stop()
+        self._stopped = True
+
     def schedule_refresh(self) -> None:
         """Refresh soon (the library changed; many batches in a row refresh once)."""
         if not self._timer.isActive():
@@ -171,6 +176,8 @@ class LibraryBrowser(QWidget):
 
     def refresh(self) -> None:
         """Run the search and show its studies (the selection is kept)."""
+        if getattr(self, "_stopped", False):
+            return
         try:
             flt = self.current_filter()
         except ValueError as exc:

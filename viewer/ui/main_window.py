@@ -122,6 +122,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._tree: Any = None
         self._load_worker: Worker | None = None
+        self._arrival_worker: Worker | None = None  #: reads files a retrieve has just written
+        self._arrived: list[str] = []
+        self._arrived_studies: set[str] = set()
         self._awaiting_first_image = False
         self._unshowable: set[str] = set()  #: series found not showable since the last open
         from viewer.tasks.library_feed import LibraryService
@@ -483,6 +486,55 @@ class MainWindow(QMainWindow):
                                    on_error=self._on_scan_error,
                                    on_finished=self._on_scan_finished, pass_cancel=True, owner=self)
 
+    def add_arrived(self, paths: list[str]) -> None:
+        """Show files as a retrieve (or our storage SCP) writes them: what is open stays, a new
+        study is hung as soon as its first instance is read, later instances join its stacks.
+
+        The files are already in the library (the retrieve indexes them); they are only read here.
+        """
+        self._arrived.extend(paths)
+        if self._arrival_worker is None:
+            self._read_arrived()
+
+    def _read_arrived(self) -> None:
+        from viewer.dicom.model import StudyTree
+
+        paths, self._arrived = self._arrived, []
+        if not paths:
+            return
+        if self._tree is None:
+            self._tree = StudyTree()
+        self._pending_refresh = getattr(self, "_pending_refresh", False)
+        known = set(self.opened_studies)
+
+        def finished() -> None:
+            self._arrival_worker = None
+            new = [uid for uid in self.opened_studies if uid not in known]
+            if new and self._load_worker is None:  # a study not on screen yet: hang it now
+                self.hanging.reset()
+                self.prior_studies = set()
+                self.opened_studies = {uid: None for uid in new}
+                self._awaiting_first_image = True
+            self._arrived_studies.update(new)
+            self.arrivals_done()
+            self._refresh_tree()
+            self._refresh_recent()
+            if self._arrived:
+                self._read_arrived()
+
+        self._arrival_worker = run_in(self.pools, self.pools.decode, _scan_batched, paths,
+                                      on_yield=self._on_scan_batch, on_error=self._on_scan_error,
+                                      on_finished=finished, pass_cancel=True, owner=self)
+
+    def arrivals_done(self) -> None:
+        """Mark the studies that arrived as opened (File > Recent lists them once they are indexed)."""
+        for uid in list(self._arrived_studies):
+            try:
+                self.library.opened(uid)
+            except Exception as exc:  # noqa: BLE001 - Recent not updated is no reason to stop showing it
+                log.warning("study %s not marked as opened: %s", uid, exc)
+        self._refresh_recent()
+
     def cancel_loading(self) -> None:
         if self._load_worker is not None:
             self._load_worker.cancel()
@@ -576,6 +628,9 @@ class MainWindow(QMainWindow):
         vp = viewport or self.viewport
         self.hanging.user_acted()
         uid = str(getattr(series, "series_instance_uid", "") or "")
+        if self.pstates.show_series(series, vp):  # a GSPS series: its image, with it applied
+            self._shown.pop(id(vp), None)
+            return
         key_frames = self.key_images.frames_of(series)  # a KO series: its key images
         if key_frames is not None:
             self._shown.pop(id(vp), None)
@@ -829,6 +884,7 @@ class MainWindow(QMainWindow):
         self.thumbnails.clear()
         self.grid.shutdown()
         self.pools.shutdown()
+        self.library_browser.stop()
         self.library.close()
         self._gc_timer.stop()
         gc.unfreeze()  # what this window froze can be collected again once it is gone

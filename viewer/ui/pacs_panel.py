@@ -83,6 +83,14 @@ class _ResultItem(QTreeWidgetItem):
         return self.text(column).lower() < other.text(column).lower()
 
 
+def _retrieve_indexed(library: Any, node: DimseNode | DicomWebNode, level: str, uids: dict[str, str],
+                      calling_aet: str, store: LocalStore, *, root: str, found: list[Dataset], scp: ScpHolder,
+                      token: Any = None) -> Any:
+    """A retrieve whose files are indexed in the library as they arrive (when there is one)."""
+    steps = retrieve_from(node, level, uids, calling_aet, store, root=root, found=found, scp=scp, token=token)
+    return steps if library is None else library.retrieved(steps, node.name)
+
+
 class PacsPanel(QWidget):
     """Side panel for query/retrieve against the configured nodes.
 
@@ -121,6 +129,9 @@ class PacsPanel(QWidget):
         self.scp = ScpHolder(config.local, self.store, config.known_calling_aets())
         self._jobs: set[Worker] = set()
         self.probe_dialog: Any = None  #: the probe's result window, made on the first probe
+        #: the study library (viewer.tasks.library_feed.LibraryService): retrieved files are
+        #: indexed in it as they arrive, so a retrieve ends in the library's history
+        self.library: Any = None
         if on_retrieved is not None:
             self.studies_retrieved.connect(on_retrieved)
         self._build()
@@ -498,8 +509,8 @@ class PacsPanel(QWidget):
             self._set_status(text)
             self.retrieve_finished.emit(text, ok)
 
-        job = self._start(retrieve_from, node, level, uids, self.config.local.ae_title, self.store, root=root,
-                          found=found, scp=self.scp, on_item=step, on_error=errors.append, on_done=done)
+        job = self._start(_retrieve_indexed, self.library, node, level, uids, self.config.local.ae_title, self.store,
+                          root=root, found=found, scp=self.scp, on_item=step, on_error=errors.append, on_done=done)
         job_ref.append(job)
         row = _RetrieveRow(title, job, self)
         row_ref.append(row)

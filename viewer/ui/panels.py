@@ -84,6 +84,7 @@ class Panels(QObject):
 
             config = NetworkConfig()
         self.pacs = PacsPanel(config, self.window.pools, config_dir=self.config_dir, parent=self.window)
+        self.pacs.library = self.window.library  # retrieved studies go into the library as they arrive
         self.pacs.studies_retrieved.connect(self._on_retrieved)
         self.pacs.retrieve_finished.connect(self._on_retrieve_finished)
         self.pacs.status_changed.connect(lambda text: self.window.statusBar().showMessage(text, 8000))
@@ -99,14 +100,12 @@ class Panels(QObject):
         self.window.side_tabs.setCurrentWidget(self.pacs)
 
     def _on_retrieved(self, paths: list) -> None:
-        self._retrieved.extend(str(p) for p in paths)
+        # Shown as it arrives: the first image at once, later slices joining the stack.
+        self.window.add_arrived([str(p) for p in paths])
 
     def _on_retrieve_finished(self, summary: str, ok: bool) -> None:
         self.window.statusBar().showMessage(summary, 10000)
-        paths, self._retrieved = self._retrieved, []
-        if paths:
-            # Show what arrived in the browser, as a radiologist expects after a retrieve.
-            QTimer.singleShot(0, lambda: self.window.open_paths(sorted(set(paths))))
+        self.window.arrivals_done()  # the retrieve's last files are indexed now: File > Recent lists the study
 
     # ------------------------------------------------------------------ print
     def _install_print_actions(self) -> None:
