@@ -182,14 +182,32 @@ def test_gsps_applied_when_its_image_is_shown(qtbot, window, gsps_folder) -> Non
     assert not any(isinstance(c, QGraphicsSimpleTextItem) for c in window.pstates.items_of(vp).childItems())
 
 
-def test_selecting_the_gsps_series_leaves_no_image(qtbot, window, gsps_folder) -> None:
-    folder, _images, _ps = gsps_folder
+def test_selecting_the_gsps_series_shows_its_image_with_it_applied(qtbot, window, gsps_folder, tmp_path) -> None:
+    folder, images, ps = gsps_folder
     open_and_wait(qtbot, window, folder)
     vp = window.viewport
+    assert vp.current.ref.sop_instance_uid == str(images[0].SOPInstanceUID)
+    window.pstates.set_auto_apply(False)  # applied because it was chosen, not automatically
     series = next(s for s in window.all_series() if s.modality == "PR")
     window.browser.select_series(series.series_instance_uid)
+    qtbot.waitUntil(lambda: vp.current is not None and vp.current.ref.sop_instance_uid == str(images[1].SOPInstanceUID)
+                    and window.pstates.applied(vp) is not None, timeout=5000)
+    assert window.pstates.applied(vp).sop_instance_uid == ps.SOPInstanceUID
+    assert vp.state.count == 3 and vp.state.window == (300.0, 1500.0)
+
+    # a presentation state whose images are not open: no image, and why
+    other = tmp_path / "alone"
+    other.mkdir()
+    absent = _study(other)[0]  # its images are not opened, only the presentation state
+    for f in other.glob("ct*.dcm"):
+        f.unlink()
+    lone = _gsps(absent, other / "pr.dcm")
+    window.open_paths([str(other)])
+    qtbot.waitUntil(lambda: window._load_worker is None and any(
+        s.series_instance_uid == lone.SeriesInstanceUID for s in window.all_series()), timeout=10000)
+    window.browser.select_series(str(lone.SeriesInstanceUID))
     qtbot.waitUntil(lambda: vp.current is None, timeout=5000)
-    assert not vp.state.frames and "presentation state" in vp.state.message.lower()
+    assert not vp.state.frames and "not open" in vp.state.message
 
 
 def test_saved_view_reopens_with_its_window_transform_and_measurements(qtbot, window, gsps_folder,

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (QGraphicsItem, QGraphicsItemGroup, QGraphicsPathI
 
 from viewer.dicom.pstate import GSPS_SOP_CLASS, PresentationState
 from viewer.render.pstate import geometry, layer_color, outline
+from viewer.session.frames import frames_of_series
 from viewer.tasks.pstate import apply_to_view, load_pstate, save_view
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,7 @@ class PresentationController(QObject):
         self._seen: dict[int, tuple[str, set[str]]] = {}  # vp -> (series key, pstates auto-applied)
         self._items: dict[int, QGraphicsItemGroup] = {}
         self._index: tuple[tuple[int, int], list[PresentationState]] | None = None
+        self._pending: dict[int, PresentationState] = {}  # vp -> to apply when its image shows
         self._wired: set[int] = set()
         self.last_saved: Path | None = None
         for vp in window.grid.viewports:
@@ -252,7 +254,43 @@ class PresentationController(QObject):
         name = ps.label or "presentation state"
         self.w.statusBar().showMessage(f"Presentation state {name} ({ps.created[:8]}) applied", 8000)
 
+    def show_series(self, series: Any, vp: Any) -> bool:
+        """A presentation state series chosen in the browser: show the image its newest
+        presentation state references, in its series, with that state applied. False when
+        ``series`` holds no readable GSPS; True when handled (the viewport says why when
+        the images it references are not open)."""
+        paths = [str(i.path) for i in getattr(series, "instances", [])
+                 if str(getattr(i, "sop_class_uid", "")) == GSPS_SOP_CLASS and i.path]
+        if not paths:
+            return False
+        states = sorted((ps for ps in (self._load(p) for p in paths) if ps is not None),
+                        key=lambda p: p.created, reverse=True)
+        tree = getattr(self.w, "_tree", None)
+        for ps in states:
+            for image in ps.images:
+                inst = tree.instance_by_uid(image.sop_instance_uid) if tree is not None else None
+                target = tree.series_of(inst) if inst is not None else None
+                if target is None:
+                    continue
+                frames = frames_of_series(target)
+                frame = image.frames[0] - 1 if image.frames else 0
+                start = next((i for i, f in enumerate(frames)
+                              if f.sop_instance_uid == image.sop_instance_uid and f.frame_index == frame), 0)
+                self._pending[id(vp)] = ps
+                vp.set_frames(frames, start, series_uid=target.series_instance_uid)
+                return True
+        label = states[0].label if states else "unreadable"
+        vp.state.clear(message=f"Presentation state {label}\nThe images it applies to are not open.")
+        return True
+
     def _on_image_shown(self, vp: Any, ref: Any) -> None:
+        pending = self._pending.pop(id(vp), None)
+        if pending is not None and ref.sop_instance_uid and pending.references(ref.sop_instance_uid,
+                                                                               ref.frame_index + 1):
+            key = vp.state.series_uid or (vp.state.frames[0].path if vp.state.frames else "")
+            self._seen[id(vp)] = (key, {pending.sop_instance_uid})
+            self.apply(vp, pending)
+            return
         key = vp.state.series_uid or (vp.state.frames[0].path if vp.state.frames else "")
         seen = self._seen.get(id(vp))
         if seen is None or seen[0] != key:
