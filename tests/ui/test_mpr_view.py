@@ -254,3 +254,28 @@ def test_real_ct_series_planes(qtbot, window, corpus) -> None:
         row_mm, col_mm = vp.current.spacing[:2]
         assert rect.height() / rect.width() == pytest.approx(rows * row_mm / (cols * col_mm), rel=1e-6)
     window.grab().save("/tmp/shot_mpr_real_ct.png")
+
+
+def test_close_brings_back_the_layout_and_what_each_viewport_showed(qtbot, window, ct_stack) -> None:
+    from tests.helpers.sr import comprehensive_sr
+    from viewer.ui.report_view import ReportPane
+
+    comprehensive_sr(ct_stack / "sr.dcm")
+    open_and_wait(qtbot, window, ct_stack)
+    window.set_layout("1x2")
+    sr = next(s for s in window.all_series() if s.modality == "SR")
+    ct = next(s for s in window.all_series() if s.modality == "CT")
+    window.show_series(sr, window.grid.viewports[1])
+    left = window.grid.viewports[0]
+    window.show_series(ct, left)
+    left.set_index(4)
+    window.grid.set_active(left)
+    with qtbot.waitSignal(window.mpr.started, timeout=20000):
+        window.mpr.action.trigger()
+    assert window.grid.layout_name == "1x3"
+    window.mpr.close()
+    assert window.grid.layout_name == "1x2" and window.mpr.source is None
+    qtbot.waitUntil(lambda: left.current is not None and isinstance(window.documents.pane(window.grid.viewports[1]),
+                                                                     ReportPane), timeout=10000)
+    assert left.index == 4 and left.current.ref.sop_instance_uid == left.state.frames[4].sop_instance_uid
+    assert not any(vp.state.current and vp.state.current.path.startswith("mpr:") for vp in window.grid.viewports)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -120,6 +121,17 @@ def crosshair_line(item: LoadedFrame, point: tuple[float, ...],
     return (u + t0 * du, v + t0 * dv), (u + t1 * du, v + t1 * dv)
 
 
+@dataclass(frozen=True)
+class _Previous:
+    """What the window showed before MPR (restored by Close MPR)."""
+
+    layout: str
+    shown: list[tuple[str, int, str, str]]  #: per visible viewport: series UID, index, document, message
+    tool: str
+    reference_lines: bool
+    active: int
+
+
 class _Crosshair:
     """The lines of the two other planes on one view's image anchor."""
 
@@ -161,7 +173,7 @@ class MprController(QObject):
         self.last_error = ""
         self._worker: Worker | None = None
         self._progress: QProgressDialog | None = None
-        self._previous: tuple[str, str, int, str, bool] | None = None
+        self._previous: _Previous | None = None
         self._moving = False
         self._dragging: Viewport | None = None
         self._rotating: tuple[float, float] | None = None  #: (mouse angle at press, crosshair angle at press)
@@ -275,9 +287,11 @@ class MprController(QObject):
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
         self._progress = dialog
-        active = self.w.viewport
-        self._previous = (self.w.grid.layout_name, active.state.series_uid, active.state.index, active.state.tool,
-                          self.w.reference_lines.enabled)
+        if self.source is None:  # what comes back on Close MPR (not the MPR views themselves)
+            shown = [(vp.state.series_uid or self.w._series_uid_of(vp), vp.state.index, vp.state.document,
+                      vp.state.message) for vp in self.w.grid.visible_viewports()]
+            self._previous = _Previous(self.w.grid.layout_name, shown, self.w.viewport.state.tool,
+                                       self.w.reference_lines.enabled, self.w.session.active)
         uid = str(series.series_instance_uid)
 
         def progress(value: Any) -> None:
@@ -314,7 +328,7 @@ class MprController(QObject):
         self._end_source()
         source = self.source = MprSource(loaded, series_uid)
         self.last_error = ""
-        self.w.set_layout("1x3")
+        self.w.grid.set_layout("1x3")  # the planes first, then the window's bookkeeping (no fill-up)
         self.views = dict(zip(PLANES, self.w.grid.visible_viewports()[:3]))
         self.w.reference_lines.set_enabled(False)  # the crosshair shows the planes instead
         center = source.settings.center
@@ -324,6 +338,7 @@ class MprController(QObject):
                 vp.state.set_frames(source.frames(plane), source.index_through(plane, center), series_uid)
         finally:
             self._moving = False
+        self.w.set_layout("1x3")
         self.w.viewer_menus.set_tool("cursor")
         self.w.session.set_active(0)
         self._set_cursor(center, None)
@@ -372,14 +387,21 @@ class MprController(QObject):
             if vp.state.current is not None and vp.state.current.path.startswith(SCHEME):
                 vp.state.clear()
         if previous is not None:
-            layout, uid, index, tool, lines = previous
-            self.w.set_layout(layout)
-            series = self.w._tree.series_by_uid(uid) if self.w._tree is not None and uid else None
-            if series is not None:
-                self.w.show_series(series, self.w.grid.viewports[0])
-                self.w.grid.viewports[0].set_index(index)
-            self.w.viewer_menus.set_tool(tool)
-            self.w.reference_lines.set_enabled(lines)
+            self.w.grid.set_layout(previous.layout)
+            tree = self.w._tree
+            for vp, (uid, index, document, text) in zip(self.w.grid.viewports, previous.shown):
+                series = tree.series_by_uid(uid) if tree is not None and uid else None
+                if document:
+                    vp.state.show_document(document, text)
+                elif series is not None:
+                    self.w.show_series(series, vp)
+                    vp.set_index(index)
+                else:
+                    vp.state.clear(text)
+            self.w.set_layout(previous.layout)
+            self.w.session.set_active(min(previous.active, len(self.w.grid.visible_viewports()) - 1))
+            self.w.viewer_menus.set_tool(previous.tool)
+            self.w.reference_lines.set_enabled(previous.reference_lines)
         self.w.session.set_cursor(None)
 
     # ------------------------------------------------------------------ settings
