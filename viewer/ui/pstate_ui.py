@@ -266,9 +266,9 @@ class PresentationController(QObject):
         states = sorted((ps for ps in (self._load(p) for p in paths) if ps is not None),
                         key=lambda p: p.created, reverse=True)
         tree = getattr(self.w, "_tree", None)
-        for ps in states:
+        for ps in states if tree is not None else []:
             for image in ps.images:
-                inst = tree.instance_by_uid(image.sop_instance_uid) if tree is not None else None
+                inst = tree.instance_by_uid(image.sop_instance_uid)
                 target = tree.series_of(inst) if inst is not None else None
                 if target is None:
                     continue
