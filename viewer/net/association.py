@@ -28,6 +28,7 @@ from viewer.cancel import CancelToken
 from viewer.config import DimseNode, TlsOptions, validate_ae_title
 from viewer.errors import Cancelled, NetError
 from viewer.net import fastpath
+from viewer.net.response_guard import guard
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +211,7 @@ def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
         if require_accepted and not assoc.accepted_contexts:
             assoc.abort()
             raise NetError(f"{where} accepted none of the proposed presentation contexts")
+        guard(assoc)  # before the first send_*(): responses are for the request, not the reactor
         return assoc
     if watch.reject:
         raise NetError(f"association rejected by {where}: {watch.reject}")

@@ -33,6 +33,7 @@ from pynetdicom.status import PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS, code_to
 from viewer.cancel import CancelToken
 from viewer.config import TlsOptions
 from viewer.errors import NetError, PrintError
+from viewer.net.response_guard import guard
 
 log = logging.getLogger(__name__)
 
@@ -110,27 +111,6 @@ def _offending_tags(rsp: Dataset) -> list[int]:
         return [int(t) for t in items]
     except (TypeError, ValueError):
         return []
-
-
-def _keep_responses(assoc: Association) -> None:
-    """Give a response the association's reactor thread took back to the request waiting for it.
-
-    pynetdicom pauses its reactor before each request by clearing an event and polling a
-    flag the reactor sets *before* it waits on that event; when the reactor runs on (a busy
-    machine), it takes the printer's quick response off the queue, logs "Received
-    unexpected ... service message" and drops it, and the request waits until the DIMSE
-    timeout (seen with dcmprscp on loopback, about one job in fifty). Requests (N-EVENT-
-    REPORT) are served as before.
-    """
-    serve = assoc._serve_request
-
-    def keep(msg: Any, context_id: int) -> None:
-        if getattr(msg, "is_valid_response", False):
-            assoc.dimse.msg_queue.put((context_id, msg))
-            return
-        serve(msg, context_id)
-
-    assoc._serve_request = keep  # type: ignore[method-assign]
 
 
 def _no_delay(assoc: Association) -> None:
@@ -249,7 +229,7 @@ class PrintAssociation:
                              f"or no answer within {a.timeout:g} s", category="Failure")
         self._assoc = assoc
         _no_delay(assoc)
-        _keep_responses(assoc)
+        guard(assoc)  # responses are for the waiting request, not the reactor (net.response_guard)
         self.accepted = {str(cx.abstract_syntax) for cx in assoc.accepted_contexts if cx.abstract_syntax}
         for uid, wanted in self._want.items():
             if wanted and uid not in self.accepted:
