@@ -94,6 +94,8 @@ def test_report_shows_and_its_link_opens_the_referenced_frame(qtbot, window, sr_
     qtbot.waitUntil(lambda: isinstance(window.documents.pane(), ReportPane), timeout=10000)
     pane = window.documents.pane()
     assert vp.current is None and not vp.state.frames  # the previous image is gone
+    sr = next(s for s in window.all_series() if s.modality == "SR")
+    assert vp.state.series_uid == sr.series_instance_uid  # next/previous series step from the report
     assert pane.isVisible() and pane.geometry() == vp.rect()
     text = pane.browser.toPlainText()
     for value in ("Diagnostic Imaging Report", "A 12 mm nodule in the right upper lobe", "Nodule", "12.5",

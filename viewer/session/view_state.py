@@ -144,10 +144,12 @@ class ViewState(EventedModel):
         self.update(series_uid="", frames=[], index=0, window=None, window_name="", zoom=None, pan=None,
                     selected=None, message=message, note="", document="", presentation=None)
 
-    def show_document(self, path: str, message: str = "") -> None:
-        """Show a report or document (its file) instead of images; ``message`` says what it is
-        (for the viewport's text while the document loads, and if it cannot be shown)."""
+    def show_document(self, path: str, message: str = "", series_uid: str = "") -> None:
+        """Show a report or document (its file, of series ``series_uid``) instead of images;
+        ``message`` says what it is (the viewport's text while the document loads, and if it
+        cannot be shown)."""
         self.clear(message)
+        self.series_uid = series_uid
         self.document = str(path)
 
     @property

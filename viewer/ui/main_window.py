@@ -646,7 +646,7 @@ class MainWindow(QMainWindow):
 
             document = document_of(series)  # a report or PDF shows over the viewport
             if document:
-                vp.state.show_document(document, f"{series_label(series)}\nLoading the document…")
+                vp.state.show_document(document, f"{series_label(series)}\nLoading the document…", uid)
                 return
             vp.state.clear(message=f"{series_label(series)}\n{no_pixels_reason(series)}")
             return

@@ -392,7 +392,7 @@ class MprController(QObject):
             for vp, (uid, index, document, text) in zip(self.w.grid.viewports, previous.shown):
                 series = tree.series_by_uid(uid) if tree is not None and uid else None
                 if document:
-                    vp.state.show_document(document, text)
+                    vp.state.show_document(document, text, uid)
                 elif series is not None:
                     self.w.show_series(series, vp)
                     vp.set_index(index)
