@@ -266,22 +266,29 @@ class PresentationController(QObject):
         states = sorted((ps for ps in (self._load(p) for p in paths) if ps is not None),
                         key=lambda p: p.created, reverse=True)
         tree = getattr(self.w, "_tree", None)
-        for ps in states if tree is not None else []:
-            for image in ps.images:
-                inst = tree.instance_by_uid(image.sop_instance_uid)
-                target = tree.series_of(inst) if inst is not None else None
-                if target is None:
-                    continue
-                frames = frames_of_series(target)
-                frame = image.frames[0] - 1 if image.frames else 0
-                start = next((i for i, f in enumerate(frames)
-                              if f.sop_instance_uid == image.sop_instance_uid and f.frame_index == frame), 0)
-                self._pending[id(vp)] = ps
-                vp.set_frames(frames, start, series_uid=target.series_instance_uid)
+        for ps in states:
+            found = self._show_referenced(ps, tree, vp) if tree is not None else False
+            if found:
                 return True
         label = states[0].label if states else "unreadable"
         vp.state.clear(message=f"Presentation state {label}\nThe images it applies to are not open.")
         return True
+
+    def _show_referenced(self, ps: PresentationState, tree: Any, vp: Any) -> bool:
+        """Show the first image of ``ps`` that is open, in its series; apply ``ps`` when it shows."""
+        for image in ps.images:
+            inst = tree.instance_by_uid(image.sop_instance_uid)
+            target = tree.series_of(inst) if inst is not None else None
+            if target is None:
+                continue
+            frames = frames_of_series(target)
+            frame = image.frames[0] - 1 if image.frames else 0
+            start = next((i for i, f in enumerate(frames)
+                          if f.sop_instance_uid == image.sop_instance_uid and f.frame_index == frame), 0)
+            self._pending[id(vp)] = ps
+            vp.set_frames(frames, start, series_uid=target.series_instance_uid)
+            return True
+        return False
 
     def _on_image_shown(self, vp: Any, ref: Any) -> None:
         pending = self._pending.pop(id(vp), None)
