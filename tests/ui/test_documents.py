@@ -177,6 +177,14 @@ def test_pdf_pages_next_zoom_and_system_viewer(qtbot, window, pdf_folder, tmp_pa
     assert np.abs(np.subtract(pane.image.shape[:2], (300 * scale, 400 * scale))).max() < 1
     assert np.abs(pane.image[centre].astype(int) - COLOURS[1]).max() <= 12
     window.grab().save("/tmp/shot_pdf_page.png")
+    # Page Down / Page Up while the pane (or a child) has the focus.
+    pane.setFocus()
+    with qtbot.waitSignal(pane.page_shown, timeout=10000) as blocker:
+        QTest.keyClick(pane, Qt.Key.Key_PageDown)
+    assert blocker.args == [2] and not pane.next_button.isEnabled()
+    with qtbot.waitSignal(pane.page_shown, timeout=10000) as blocker:
+        QTest.keyClick(pane.area, Qt.Key.Key_PageUp)
+    assert blocker.args == [1]
     # Zoom: 100 % renders at 96 dpi, "+" at 125 %.
     with qtbot.waitSignal(pane.page_shown, timeout=10000):
         pane.set_zoom(1.0)

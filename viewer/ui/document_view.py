@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QImage, QPixmap
+from PySide6.QtGui import QAction, QDesktopServices, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QScrollArea,
                                QVBoxLayout, QWidget)
 
@@ -148,10 +148,10 @@ class PdfPane(QWidget):
         title = QLabel(doc.title)
         title.setStyleSheet("font-weight: bold;")
         bar.addWidget(title, 1)
-        self.prev_button = button("◀ Previous", lambda: self.show_page(self.page - 1), "Previous page (PgUp)")
+        self.prev_button = button("◀ Previous", lambda: self.show_page(self.page - 1), "Previous page (Page Up)")
         self.page_label = QLabel()
         bar.addWidget(self.page_label)
-        self.next_button = button("Next ▶", lambda: self.show_page(self.page + 1), "Next page (PgDown)")
+        self.next_button = button("Next ▶", lambda: self.show_page(self.page + 1), "Next page (Page Down)")
         button("−", lambda: self.set_zoom((self.zoom or self._fit_zoom()) / 1.25), "Zoom out")
         button("+", lambda: self.set_zoom((self.zoom or self._fit_zoom()) * 1.25), "Zoom in")
         button("Fit", lambda: self.set_zoom(None), "Fit the page into the pane")
@@ -169,6 +169,12 @@ class PdfPane(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.area, 1)
         self._update_controls()
+        for keys, step in ((("PgDown", "Right", "Space"), 1), (("PgUp", "Left", "Backspace"), -1)):
+            for key in keys:
+                shortcut = QShortcut(QKeySequence(key), self)
+                shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                shortcut.activated.connect(lambda step=step: self.show_page(self.page + step))
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.show_page(0)
 
     @property
@@ -240,14 +246,6 @@ class PdfPane(QWidget):
         super().resizeEvent(event)
         if self.zoom is None:
             self._place()
-
-    def keyPressEvent(self, event: Any) -> None:
-        if event.key() in (Qt.Key.Key_PageDown, Qt.Key.Key_Right, Qt.Key.Key_Down):
-            self.show_page(self.page + 1)
-        elif event.key() in (Qt.Key.Key_PageUp, Qt.Key.Key_Left, Qt.Key.Key_Up):
-            self.show_page(self.page - 1)
-        else:
-            super().keyPressEvent(event)
 
     def open_external(self) -> Path:
         """Write the PDF to a temporary file and open it with the desktop's viewer."""
