@@ -77,6 +77,10 @@ def c_echo(port: int, aet: str, timeout: float = 3.0) -> int | None:
     assoc = ae.associate(HOST, port, ae_title=aet)
     if not assoc.is_established:
         return None
+    # pynetdicom's reactor must not take the C-ECHO response (viewer.net.response_guard)
+    from viewer.net.response_guard import guard
+
+    guard(assoc)
     try:
         status = assoc.send_c_echo()
         return int(status.Status) if status and "Status" in status else None
