@@ -145,4 +145,7 @@ def test_preview_follows_profile_limits(qtbot, corpus):
     assert len(dlg.films) == 3
     dlg.layout_combo.setCurrentText("STANDARD\\2,2")
     dlg.update_preview()
-    assert "not supported by printer" in dlg.warning_label.text() and not dlg.print_button.isEnabled()
+    # The printer has no 2x2 layout: the preview shows what will print, its nearest layout, and says so.
+    assert "has no layout STANDARD\\2,2: printing STANDARD\\1,1" in dlg.warning_label.text()
+    assert len(dlg.films) == 3 and {f.box.display_format for f in dlg.films} == {"STANDARD\\1,1"}
+    assert dlg.print_button.isEnabled()

@@ -41,7 +41,7 @@ def test_bad_layout(capsys, corpus):
 
 def test_profile_limits_checked_before_connecting(capsys, corpus):
     code, err = run(capsys, "127.0.0.1", "9", "--printer", "dcmprscp-restricted", "--layout", "STANDARD\\2,2",
-                    str(corpus / "ct" / "CT_small.dcm"))
+                    "--no-adapt", str(corpus / "ct" / "CT_small.dcm"))
     assert code == 2 and "not supported by printer dcmprscp-restricted" in err
 
 

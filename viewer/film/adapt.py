@@ -205,8 +205,10 @@ def adapt_job(job: PrintJobSpec, profile: PrinterProfile, negotiated: Negotiated
     films = []
     source = list(job.films)
     if adapt and source:
-        first = check_film_box(source[0].box, profile, [], adapt=True)
+        said: list[str] = []
+        first = check_film_box(source[0].box, profile, said, adapt=True)
         if first.display_format != source[0].box.display_format:
+            warnings += [w for w in said if "has no layout" in w]
             from viewer.film.compose import paginate
 
             images = [img for f in source for img in f.images if img is not None]
