@@ -325,3 +325,31 @@ def test_viewport_pixels_through_voi_lut_and_plut_sequences_match_dcmp2pgm(qtbot
 
     qtbot.waitUntil(lambda: shown() is not None and np.abs(shown() - want).max() <= 1, timeout=5000)
     assert len(np.unique(want)) > 20
+
+
+def test_saved_view_renders_as_the_viewport_showed_it(qtbot, window, tmp_path) -> None:
+    """An image without a window of its own (shown with min/max): the saved presentation state
+    holds the window the viewport used, so ``render --pstate`` gives the viewport's pixels."""
+    from PIL import Image
+
+    from viewer.cli import main
+
+    folder = tmp_path / "nowin"
+    folder.mkdir()
+    yy, xx = np.mgrid[0:ROWS, 0:COLS]
+    ds = ct_dataset(generate_uid(), generate_uid(), generate_uid(), size=8)
+    ds.Rows, ds.Columns = ROWS, COLS
+    ds.PixelData = (200 + xx * 13 + yy * 7).astype("<u2").tobytes()
+    ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+    ds.PatientName, ds.StudyDate, ds.Modality = "No^Window", "20260101", "OT"  # no CT default window
+    ds.save_as(folder / "ct.dcm", enforce_file_format=True)
+    open_and_wait(qtbot, window, folder)
+    vp = window.viewport
+    assert vp.state.window is None
+    qtbot.waitUntil(lambda: vp.image_item.image is not None and vp.image_item.image.shape == (ROWS, COLS),
+                    timeout=5000)
+    shown = (vp.image_item.image & 0xFF).astype(int)
+    saved = window.pstates.save(vp)
+    out = tmp_path / "o.png"
+    assert main(["render", str(folder / "ct.dcm"), "--pstate", str(saved), "--no-annotations", "-o", str(out)]) == 0
+    assert np.abs(np.asarray(Image.open(out)).astype(int) - shown).max() <= 1

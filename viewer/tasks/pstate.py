@@ -114,8 +114,12 @@ class SavedPresentation:
 
 def content_from_view(state: ViewState, viewport: Size | None = None, *, label: str = "VIEWER",
                       description: str = "", creator: str = "",
-                      headers: dict[str, Dataset] | None = None) -> tuple[PresentationContent, Dataset]:
+                      headers: dict[str, Dataset] | None = None,
+                      shown_window: tuple[float, float] | None = None) -> tuple[PresentationContent, Dataset]:
     """What a GSPS of this view says, and the header of the image shown.
+
+    ``shown_window`` is the window the viewport uses when the view has none of its own (the
+    file's, or min/max of the frame); without it, the file's first window is written.
 
     The presentation state references the image shown and every image of the stack with
     measurements; the window, inversion, transform and displayed area apply to each.
@@ -147,7 +151,7 @@ def content_from_view(state: ViewState, viewport: Size | None = None, *, label: 
     slope, intercept = shown.get("RescaleSlope", None), shown.get("RescaleIntercept", None)
     rescale = (float(slope if slope is not None else 1), float(intercept if intercept is not None else 0),
                str(shown.get("RescaleType", "") or "")) if slope is not None or intercept is not None else None
-    window = state.window
+    window = state.window or shown_window
     if window is None:  # the file's first window, which the viewport shows by default
         c, w = shown.get("WindowCenter", None), shown.get("WindowWidth", None)
         if c is not None and w is not None:
@@ -162,7 +166,7 @@ def content_from_view(state: ViewState, viewport: Size | None = None, *, label: 
 
 def save_view(state: ViewState, viewport: Size | None = None, *, folder: Path | None = None,
               store_root: Path | None = None, label: str = "VIEWER", description: str = "",
-              creator: str = "") -> SavedPresentation:
+              creator: str = "", shown_window: tuple[float, float] | None = None) -> SavedPresentation:
     """Write the view as a GSPS: into ``folder``, else beside the image shown when that folder
     is writable, else into the local store (``store_root``) laid out by study and series.
 
@@ -173,7 +177,8 @@ def save_view(state: ViewState, viewport: Size | None = None, *, folder: Path | 
     OSError
         When no folder can be written.
     """
-    content, shown = content_from_view(state, viewport, label=label, description=description, creator=creator)
+    content, shown = content_from_view(state, viewport, label=label, description=description, creator=creator,
+                                       shown_window=shown_window)
     ds = build_pstate(content, shown)
     current = state.current
     assert current is not None

@@ -425,7 +425,7 @@ class PresentationController(QObject):
             return None
         try:
             saved = save_view(vp.state, self._viewport_size(vp), store_root=self._store_root(),
-                              description="saved by dicom-viewer")
+                              description="saved by dicom-viewer", shown_window=vp.current_window())
         except (OSError, ValueError) as exc:
             self.w.statusBar().showMessage(f"Presentation state not saved: {exc}", 10000)
             return None
