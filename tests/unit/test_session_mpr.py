@@ -86,3 +86,13 @@ def test_closed_source_is_forgotten(source: MprSource) -> None:
     path = source.frames(Plane.AXIAL)[0].path
     source.close()
     assert source_of(path) is None and source_of("/some/file.dcm") is None
+
+
+def test_frames_of_versions_a_view_has_left_are_superseded(source: MprSource) -> None:
+    old = source.frames(Plane.CORONAL)[1]
+    source.update(angle_deg=10.0)
+    new = source.frames(Plane.CORONAL)[1]
+    assert not source.superseded(old) and not source.superseded(new)
+    source.shown(Plane.CORONAL, source.version_of(new))
+    assert source.superseded(old) and not source.superseded(new)
+    assert not source.superseded(source.frames(Plane.AXIAL, 0)[0])  # the axial view still shows version 0

@@ -91,6 +91,7 @@ class MprSource:
         center = self.volume.index_to_patient(self.volume.center_index)
         self._versions: dict[int, MprSettings] = {0: MprSettings(center=_vec(center))}
         self.version = 0
+        self._latest: dict[Plane, int] = {}  #: the version each view shows
         self._header = _plane_header_base(loaded.dataset, loaded.modality_values)
         self.frame_of_reference_uid = str(loaded.dataset.get("FrameOfReferenceUID", "") or "")
         self.study_instance_uid = str(loaded.dataset.get("StudyInstanceUID", "") or "")
@@ -102,6 +103,21 @@ class MprSource:
         """Forget this source (its frames can no longer be loaded)."""
         with _LOCK:
             _SOURCES.pop(self.key, None)
+
+    def shown(self, plane: Plane, version: int) -> None:
+        """A view now shows ``plane`` at ``version``: older versions of it will not be shown again."""
+        self._latest[Plane(plane)] = max(version, self._latest.get(Plane(plane), 0))
+
+    @staticmethod
+    def version_of(ref: FrameRef) -> int:
+        parsed = parse_path(ref.path)
+        return parsed[2] if parsed is not None else 0
+
+    def superseded(self, ref: FrameRef) -> bool:
+        """Whether ``ref`` is of a version older than the one its view shows (a frame asked
+        for ahead of a rotation that has moved on since: not worth cutting)."""
+        parsed = parse_path(ref.path)
+        return parsed is not None and parsed[2] < self._latest.get(parsed[1], 0)
 
     @property
     def settings(self) -> MprSettings:

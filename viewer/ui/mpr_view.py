@@ -31,6 +31,7 @@ from PySide6.QtGui import QAction, QColor, QKeySequence, QMouseEvent, QPainterPa
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGraphicsPathItem, QLabel, QMessageBox, QProgressDialog,
                                QPushButton, QToolBar)
 
+from viewer.errors import Cancelled
 from viewer.dicom.geometry import PixelSpacing, slice_normal
 from viewer.render.mpr import Plane, SlabMode
 from viewer.session.frames import FrameRef
@@ -61,6 +62,8 @@ def load_plane(ref: FrameRef, view: ViewKey | None = None) -> LoadedFrame:
     source = source_of(ref.path)
     if source is None:
         raise ReadError("the MPR volume was closed")
+    if source.superseded(ref):
+        raise Cancelled("a plane of settings no view shows any more")  # prefetched before a rotation
     image = source.image(ref)
     ds = source.header(ref, image)
     spacing = PixelSpacing(float(image.spacing[0]), float(image.spacing[1]), "MPR plane spacing")
@@ -468,6 +471,7 @@ class MprController(QObject):
             try:
                 for plane, refs, i, item in results:
                     vp = self.views[plane]
+                    source.shown(plane, source.version_of(refs[i]))
                     vp.loader.put(item)  # ready: the view swaps planes without a blank frame
                     vp.state.replace_frames(refs)
                     vp.set_index(i)
