@@ -252,3 +252,34 @@ def test_remove_deletes_only_local_store_files(qtbot, lib_window, tmp_path) -> N
     lb.remove_selected(confirm=False)
     assert len(list((tmp_path / "media" / "h").rglob("*.dcm"))) == 4
     assert lb.listed_uids() == []
+
+
+def test_export_to_cd_from_the_window(qtbot, lib_window, tmp_path) -> None:
+    """Library > Export to CD/USB: a file set whose DICOMDIR DCMTK reads, in a worker."""
+    import subprocess
+
+    import pydicom
+
+    w = lib_window
+    media = write_study(tmp_path / "media", "INDIA^IVY", "LIB-I", "19600101", "20240110", "i", images=3)
+    w.library.open_paths([str(media)])
+    w.library_browser.refresh()
+    w.library_browser.select_study(_uid("i", "study"))
+    dialog = w.export_cd_dialog(w.library_browser.selected_uids())
+    out = tmp_path / "cd"
+    dialog.folder.setText(str(out))
+    dialog.anonymize.setChecked(True)
+    job = dialog.start()
+    assert job is not None
+    qtbot.waitUntil(lambda: dialog._job is None, timeout=60000)
+    assert dialog.report is not None, dialog.error
+    assert len(dialog.report.written) == 3 and "3 files written" in dialog.outcome.text()
+    dump = subprocess.run(["dcmdump", str(out / "DICOMDIR")], capture_output=True, text=True, check=True).stdout
+    assert dump.count("IMAGE") >= 3
+    names = {str(pydicom.dcmread(p).PatientName) for p in dialog.report.written}
+    assert names == {"ANONYMOUS"}  # de-identified copies; the originals untouched
+    assert str(pydicom.dcmread(next(media.rglob("*.dcm"))).PatientName) == "INDIA^IVY"
+    # A folder that is not empty is refused with a message, not a crash.
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog._job is None, timeout=30000)
+    assert "empty" in dialog.outcome.text()
