@@ -147,3 +147,28 @@ def test_flag_save_and_reopen_key_images(qtbot, window, tmp_path) -> None:
         assert all(str(i.sop_class_uid) == KO_SOP_CLASS for i in ko_series.instances)
     finally:
         other.shutdown()
+
+
+def test_save_key_images_from_the_menu_asks_title_and_text(qtbot, window, tmp_path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    images = _study(folder)
+    open_and_wait(qtbot, window, folder)
+    asked: list[list[str]] = []
+
+    def get_item(_parent, _title, _label, items, *_a, **_k):
+        asked.append(list(items))
+        return next(i for i in items if i.startswith("For Conference")), True
+
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(get_item))
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("tumour board", True)))
+    window.key_images.save_action.trigger()  # nothing flagged: the image shown
+    assert asked and asked[0][0] == "Of Interest (113000)"
+    path = window.key_images.last_saved
+    assert path is not None
+    ko = read_key_objects(dcmread(path))
+    assert ko.title == ("113005", "DCM", "For Conference") and ko.description == "tumour board"
+    assert [i.sop_instance_uid for i in ko.images] == [window.viewport.state.current.sop_instance_uid]
+    assert ko.images[0].sop_instance_uid in {str(d.SOPInstanceUID) for d in images}
