@@ -523,7 +523,8 @@ class MprController(QObject):
             finally:
                 self._moving = False
         elif name == "frames" and not any(self._plane_of(v) is not None for v in self.w.grid.visible_viewports()):
-            self._end_source()  # no view shows the planes any more
+            self._end_source()  # no view shows the planes any more (other series were opened)
+            self.w.reference_lines.set_enabled(self._previous.reference_lines if self._previous else True)
 
     def _on_image(self, vp: Viewport) -> None:
         if self.source is not None:
