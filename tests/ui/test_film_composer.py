@@ -41,6 +41,7 @@ def drop(canvas, box: int, mime: str, payload: str) -> None:
 def test_compose_reorder_and_print(qtbot, window, print_scp_factory, corpus, tmp_path) -> None:
     from viewer.tasks.print_queue import JobStore
     from viewer.ui.film_composer import BOX_MIME, SERIES_MIME
+    from viewer.ui.viewport import VIEW_MIME
     from viewer.ui.panels import install_panels
     from viewer.ui.print_queue import PrintQueue, PrintQueueWindow
 
@@ -82,6 +83,12 @@ def test_compose_reorder_and_print(qtbot, window, print_scp_factory, corpus, tmp
         composer.select_box(1)
         composer.remove_button.click()
     assert composer.composition.images == 5
+    # an image dragged out of the viewport (Alt+drag), as shown, dropped on box 4: it replaces it
+    vp.state.rotate(90)
+    qtbot.wait(50)
+    drop(composer.canvas, 3, VIEW_MIME, bytes(vp.view_mime_data().data(VIEW_MIME).data()).decode())
+    dropped = composer.composition.boxes[3]
+    assert dropped.rotation == 90 and dropped.invert and composer.composition.images == 5
     composer.select_box(0)
     composer.center_spin.setValue(100.0)
     composer.width_spin.setValue(300.0)

@@ -1,9 +1,10 @@
 """The film composer: put images into the boxes of films, see the films as printed, print.
 
-Images come from the browser (drag a series onto a box), from the viewports (each as it
-is shown: window, zoom, turns, flips, invert), from the current series (all, every n-th,
-a range) or the key images. Boxes are reordered by dragging one onto another, emptied or
-removed; each box may get its own window and zoom. The layout is chosen among the
+Images come from the browser (drag a series onto a box), from the viewports (Alt+drag an
+image onto a box, or add them all; each as it is shown: window, zoom, turns, flips,
+invert), from the current series (all, every n-th, a range) or the key images. Boxes are
+reordered by dragging one onto another, emptied or removed; each box may get its own
+window and zoom. The layout is chosen among the
 printer's (or automatically for the number of images). Film annotations are templates
 filled from each film's images. Print asks first when more than
 :data:`~viewer.tasks.film_composer.CONFIRM_FILMS` films would come out, then queues the job
@@ -33,7 +34,7 @@ from viewer.tasks.print_films import (ImageRef, compose_preview, film_annotation
                                       preview_with_boxes, printer_profiles, render_for_print)
 from viewer.ui.film_preview import _to_qimage
 from viewer.ui.print_queue import PrintQueue
-from viewer.ui.viewport import SERIES_MIME
+from viewer.ui.viewport import SERIES_MIME, VIEW_MIME
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class ComposerCanvas(QWidget):
     box_clicked = Signal(int)
     box_moved = Signal(int, int)
     series_dropped = Signal(str, int)
+    #: an image dragged out of a viewport (JSON of an ImageRef), dropped on a box
+    view_dropped = Signal(str, int)
 
     RESOLUTION = 700
 
@@ -162,7 +165,8 @@ class ComposerCanvas(QWidget):
         self._press = None
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasFormat(BOX_MIME) or event.mimeData().hasFormat(SERIES_MIME):
+        md = event.mimeData()
+        if md.hasFormat(BOX_MIME) or md.hasFormat(SERIES_MIME) or md.hasFormat(VIEW_MIME):
             event.acceptProposedAction()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
@@ -180,6 +184,8 @@ class ComposerCanvas(QWidget):
             self.box_moved.emit(int(bytes(md.data(BOX_MIME).data()).decode()), target)
         elif md.hasFormat(SERIES_MIME):
             self.series_dropped.emit(bytes(md.data(SERIES_MIME).data()).decode("ascii", "replace"), target)
+        elif md.hasFormat(VIEW_MIME):
+            self.view_dropped.emit(bytes(md.data(VIEW_MIME).data()).decode("utf-8", "replace"), target)
         event.acceptProposedAction()
 
 
@@ -219,6 +225,7 @@ class FilmComposer(QDialog):
         self.canvas.box_clicked.connect(self.select_box)
         self.canvas.box_moved.connect(self.move_box)
         self.canvas.series_dropped.connect(self.drop_series)
+        self.canvas.view_dropped.connect(self.drop_view)
 
         add = QGroupBox("Add images")
         af = QFormLayout(add)
@@ -385,6 +392,21 @@ class FilmComposer(QDialog):
         if refs:
             self.composition.insert(index, refs)
             self._changed()
+
+    def drop_view(self, payload: str, index: int) -> None:
+        """An image dragged out of a viewport (as shown) dropped on box ``index``: it replaces the box."""
+        import json
+
+        from viewer.tasks.print_queue import ref_from_dict
+
+        try:
+            ref = ref_from_dict(json.loads(payload))
+        except (ValueError, TypeError, KeyError) as exc:
+            self.status.setText(f"not an image: {exc}")
+            return
+        self.composition.place(index, ref)
+        self.canvas.selected = index
+        self._changed()
 
     def move_box(self, src: int, dst: int) -> None:
         self.composition.move(src, dst)

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from pydicom.dataset import Dataset
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import (QDragEnterEvent, QDropEvent, QFocusEvent, QKeyEvent, QPainterPath, QPen, QResizeEvent,
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QObject, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (QDrag, QDragEnterEvent, QDropEvent, QFocusEvent, QKeyEvent, QPainterPath, QPen, QResizeEvent,
                            QTransform)
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QLabel, QSlider, QVBoxLayout, QWidget
 
@@ -53,6 +53,8 @@ __all__ = ["Viewport", "FrameRef", "LoadedFrame", "SERIES_MIME"]
 PREVIEW_PIXELS = 2_500_000
 #: Drag-and-drop payload: a Series Instance UID from the browser.
 SERIES_MIME = "application/x-dicom-series-uid"
+#: MIME type of an image dragged out of a viewport as it is shown (JSON of a print ImageRef)
+VIEW_MIME = "application/x-viewer-image-view"
 #: Shown in an empty viewport.
 EMPTY_HINT = "Drag a series here from the study browser"
 
@@ -162,6 +164,7 @@ class Viewport(QWidget):
         self.viewbox.tool_click.connect(self._on_left_click)
         self.viewbox.context_click.connect(self._on_context_click)
         self.viewbox.zoomed.connect(self._view_range_changed_by_user)
+        self.viewbox.image_drag.connect(self._drag_image_out)
         self.viewbox.sigRangeChangedManually.connect(lambda *_: self._view_range_changed_by_user())
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
@@ -1063,6 +1066,27 @@ class Viewport(QWidget):
     def focusInEvent(self, event: QFocusEvent) -> None:
         self.activated.emit()
         super().focusInEvent(event)
+
+    def view_mime_data(self) -> QMimeData | None:
+        """The image shown, as shown (window, invert, zoom/pan, turns, flips), for a drag (None: no image)."""
+        if self.state.current is None:
+            return None
+        import json
+
+        from viewer.tasks.film_from_view import image_ref_from_view
+        from viewer.tasks.print_queue import ref_to_dict
+
+        ref = image_ref_from_view(self.state, (float(self.viewbox.width()), float(self.viewbox.height())))
+        data = QMimeData()
+        data.setData(VIEW_MIME, QByteArray(json.dumps(ref_to_dict(ref)).encode()))
+        return data
+
+    def _drag_image_out(self) -> None:
+        data = self.view_mime_data()
+        if data is not None:
+            drag = QDrag(self)
+            drag.setMimeData(data)
+            drag.exec(Qt.DropAction.CopyAction)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasFormat(SERIES_MIME):

@@ -2,6 +2,7 @@
 
 Right-drag: window/level. Middle-drag (or left-drag with the pan tool): pan. Wheel: stack
 scrolling; Ctrl+wheel: zoom about the cursor. Left-drag with a measuring tool: draws it.
+Alt+left-drag: drags the image out, as shown (into the film composer).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class CanvasBox(pg.ViewBox):
     scroll = Signal(int)
     #: zoom changed by the user (wheel or zoom tool)
     zoomed = Signal()
+    #: Alt+left-drag: the user drags the image out (e.g. into a film box of the film composer)
+    image_drag = Signal()
 
     def __init__(self) -> None:
         super().__init__(lockAspect=True, invertY=True, enableMenu=False)
@@ -41,6 +44,11 @@ class CanvasBox(pg.ViewBox):
     def mouseDragEvent(self, ev: Any, axis: Any = None) -> None:
         button = ev.button()
         phase = 0 if ev.isStart() else 2 if ev.isFinish() else 1
+        if button == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.AltModifier:
+            ev.accept()
+            if ev.isStart():
+                self.image_drag.emit()
+            return
         if button == Qt.MouseButton.RightButton:
             ev.accept()
             delta = ev.screenPos() - ev.lastScreenPos()
