@@ -3,9 +3,10 @@
 The planes are a frame source of the reading session (:mod:`viewer.session.mpr`): the three
 views are ordinary grid viewports whose stacks are ``mpr:`` frames, decoded (cut from the
 volume) by the frame loader in the decode pool like any file's frames. So window/level,
-presets, zoom, measurements (in mm, from each plane's spacing), orientation letters, export
-and print work on them as on acquired slices; the pixel aspect comes from the plane's
-spacing (a coronal plane of 5 mm slices is not squashed).
+presets, zoom, measurements (in mm, from each plane's spacing), orientation letters and PNG
+export of the view work on them as on acquired slices; the pixel aspect comes from the
+plane's spacing (a coronal plane of 5 mm slices is not squashed). Printing and series export
+read files and do not take MPR planes yet.
 
 The crosshair is the session's 3D cursor: with the crosshair tool (the 3D cursor tool), a
 click or drag in one view moves the cursor, and the other views show the planes through
