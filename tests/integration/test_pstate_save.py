@@ -223,3 +223,31 @@ def test_displayed_area_of_another_viewer_becomes_zoom_and_pan() -> None:
     # clockwise: image offset (-12, +6) from the centre is at view (-6, -12)
     pan = turned.updates["pan"]
     assert abs(pan[0] + 6.0) < 1e-9 and abs(pan[1] + 12.0) < 1e-9 and turned.updates["rotation"] == 90
+
+
+def test_monochrome1_image_saved_as_shown(tmp_path: Path) -> None:
+    """A MONOCHROME1 image shown as it is (low values white) is saved with Presentation LUT
+    Shape INVERSE (the shape replaces the photometric inversion, PS3.3 C.11.6.1): dcmp2pgm
+    then renders what the viewer shows, and reopening gives invert False again."""
+    require_program("dcmp2pgm", "dcmtk")
+    ds = ct_dataset(generate_uid(), generate_uid(), generate_uid(), size=16, pixels=np.arange(256) * 10)
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.1"  # CR
+    ds.Modality, ds.PatientName, ds.StudyDate = "CR", "Mono^One", "20260101"
+    ds.WindowCenter, ds.WindowWidth = 1200, 2400
+    path = tmp_path / "cr.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    ref = FrameRef(str(path), 0, sop_instance_uid=str(ds.SOPInstanceUID))
+    state = ViewState()
+    state.set_frames([ref])
+    saved = save_view(state)
+    assert dcmread(saved.path).PresentationLUTShape == "INVERSE"
+    oracle = tmp_path / "dcmtk.pgm"
+    subprocess.run(["dcmp2pgm", "-q", "-p", str(saved.path), str(path), str(oracle)], check=True)
+    viewer_look = render(dcmread(path).pixel_array, params_from_dataset(dcmread(path))).astype(int)
+    assert viewer_look[0, 0] == 255  # MONOCHROME1: the lowest value is white
+    assert np.abs(np.asarray(Image.open(oracle)).astype(int) - viewer_look).max() <= 1
+    again = ViewState()
+    again.set_frames([ref])
+    apply_to_view(again, read_pstate(dcmread(saved.path)))
+    assert again.invert is False

@@ -159,7 +159,10 @@ def content_from_view(state: ViewState, viewport: Size | None = None, *, label: 
             w = w[0] if not isinstance(w, (int, float, str)) and hasattr(w, "__len__") else w
             window = (float(c), float(w))
     zoom = None if area is None else state.zoom
-    content = PresentationContent(images, window, state.window_name, state.invert, rotation, flip, zoom, rescale,
+    # The view's invert toggles the image's own look; a GSPS's shape replaces MONOCHROME1's
+    # inversion (PS3.3 C.11.6.1), so a MONOCHROME1 image shown as it is needs INVERSE.
+    invert = state.invert != _monochrome1(shown)
+    content = PresentationContent(images, window, state.window_name, invert, rotation, flip, zoom, rescale,
                                   label, description, creator)
     return content, shown
 
@@ -220,6 +223,10 @@ def write_beside(ds: Dataset, image: Path, *, folder: Path | None = None, store_
     target.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(target, enforce_file_format=True)
     return target
+
+
+def _monochrome1(header: Dataset) -> bool:
+    return str(header.get("PhotometricInterpretation", "") or "").strip().upper() == "MONOCHROME1"
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -287,13 +294,15 @@ def _measurements(ps: PresentationState, annotations: list[Annotation]) -> tuple
 
 
 def view_from_pstate(ps: PresentationState, sop_instance_uid: str, frame: int, shape: tuple[int, int],
-                     viewport: Size | None = None, aspect: float = 1.0) -> AppliedView:
+                     viewport: Size | None = None, aspect: float = 1.0, monochrome1: bool = False) -> AppliedView:
     """The view-state values of ``ps`` for one image (``frame`` 1-based).
 
     Window: the Softcopy VOI window (a VOI LUT is not a window: the view keeps its own).
     Transform: see the module notes. Displayed area: SCALE TO FIT of the whole image is the
     fitted view (zoom and pan None); otherwise the area's centre is the pan and the zoom is
-    the MAGNIFY ratio, or the scale that fits the area into ``viewport``.
+    the MAGNIFY ratio, or the scale that fits the area into ``viewport``. Inversion: the
+    view's ``invert`` toggles the image's own look, so INVERSE on a MONOCHROME1 image is
+    ``invert`` False.
     """
     updates: dict[str, object] = {}
     voi = ps.voi_for(sop_instance_uid, frame)
@@ -303,7 +312,8 @@ def view_from_pstate(ps: PresentationState, sop_instance_uid: str, frame: int, s
     else:
         updates["window"], updates["window_name"] = None, ""
     rotation, flip_h, flip_v = view_transform(ps.rotation, ps.flip)
-    updates.update(rotation=rotation, flip_h=flip_h, flip_v=flip_v, invert=ps.plut_shape == "INVERSE")
+    updates.update(rotation=rotation, flip_h=flip_h, flip_v=flip_v,
+                   invert=(ps.plut_shape == "INVERSE") != monochrome1)
     rows, cols = shape
     area = ps.area_for(sop_instance_uid, frame)
     zoom: float | None = None
@@ -344,7 +354,8 @@ def apply_to_view(state: ViewState, ps: PresentationState, viewport: Size | None
     spacing = header.get("PixelSpacing", None)
     aspect = float(spacing[0]) / float(spacing[1]) if spacing is not None and len(spacing) >= 2 \
         and float(spacing[1]) > 0 else 1.0
-    applied = view_from_pstate(ps, current.sop_instance_uid, current.frame_index + 1, shape, viewport, aspect)
+    applied = view_from_pstate(ps, current.sop_instance_uid, current.frame_index + 1, shape, viewport, aspect,
+                               _monochrome1(header))
     state.update(**applied.updates)
     for ref in state.frames:
         if not ps.references(ref.sop_instance_uid, ref.frame_index + 1):

@@ -71,16 +71,17 @@ def view_params(item: LoadedFrame, view: ViewKey) -> Any:
     """The frame's render parameters with the view's window and inversion applied.
 
     With a presentation state applied to the frame (a view key's fourth value), its Modality
-    LUT and VOI replace the image's (PS3.4 N.2) and the view's ``invert`` is the whole
-    inversion (it was set from the Presentation LUT Shape, which replaces MONOCHROME1's)."""
+    LUT and VOI replace the image's (PS3.4 N.2); the view's ``invert`` (set from the
+    Presentation LUT Shape, relative to the image's own look) gives the whole inversion."""
     window, invert = view[0], view[1]
     params = item.params
     ps = _pstate_of(item, view)
     if ps is not None:
         from viewer.render.pstate import pstate_params
 
+        mono1 = str(params.photometric).upper() == "MONOCHROME1"
         params = dataclasses.replace(pstate_params(params, ps, item.ref.sop_instance_uid, item.ref.frame_index + 1),
-                                     invert=bool(invert))
+                                     invert=bool(invert) != mono1)
         return params.with_window(*window) if window is not None else params
     if window is not None and not item.is_color:
         params = params.with_window(*window)
