@@ -79,3 +79,41 @@ def test_rotated_zoomed_inverted_view_prints_as_shown(qtbot, window, print_scp, 
     np.testing.assert_array_equal(printed, truth)
     assert c_echo(print_scp.port, print_scp.aet) == 0
     panels.shutdown()
+
+
+def test_measurements_burnt_in_at_film_resolution(qtbot, window, print_scp, corpus, tmp_path) -> None:
+    """A distance drawn on the image prints as a thin line at film resolution (2048 pixels),
+    where the viewport shows it, and only when asked for."""
+    from viewer.session import Measurement
+    from viewer.ui.panels import install_panels
+
+    print_scp.clear()
+    panels = install_panels(window, tmp_path / "config")
+    path = sorted((corpus / "series" / "ct_stack_40").glob("*.dcm"))[0]
+    open_and_wait(qtbot, window, path)
+    vp = window.viewport
+    vp.state.add_measurement(Measurement("distance", [(10.0, 64.0), (110.0, 64.0)], "250.0 mm"))
+    qtbot.wait(100)
+    profile = dataclasses.replace(load_profiles()["dcmprscp-gray"], port=print_scp.port, ae_title=print_scp.aet)
+    dlg = panels.open_print_dialog()
+    qtbot.addWidget(dlg)
+    dlg.profiles = {profile.name: profile}
+    dlg.printer_combo.clear()
+    dlg.printer_combo.addItems([profile.name])
+    dlg.selection_combo.setCurrentText("current")
+    dlg.bits_combo.setCurrentText("8")
+    dlg.overlays_check.setChecked(False)
+    assert dlg.marks_check.isEnabled()
+    dlg.marks_check.setChecked(True)
+    jid = dlg.print_now()
+    qtbot.waitUntil(lambda: jid in dlg.reports or jid in dlg.errors, timeout=60000)
+    assert jid not in dlg.errors, dlg.errors.get(jid)
+    (hc,) = [dcmread(f) for f in print_scp.hardcopies()]
+    px = hc.pixel_array
+    assert px.shape == (2048, 2048)  # 128 x 128 image resampled to film resolution before drawing
+    column = px[:, 1024]
+    white = np.flatnonzero(column == 255)
+    # the line lies on source row 64 (x 16 film pixels per image pixel) and is thinner than a source pixel
+    near = white[np.abs(white - 64 * 16) < 16]
+    assert near.size > 0 and near.size < 16
+    panels.shutdown()

@@ -148,7 +148,7 @@ class Panels(QObject):
         viewport = self.window.viewport
         # Each image as the viewport shows it: window, invert, shutter, turns, flips, zoom/pan.
         size = (float(viewport.viewbox.width()), float(viewport.viewbox.height()))
-        refs = series_refs_from_view(viewport.state, size)
+        refs = series_refs_from_view(viewport.state, size, measurements=True)  # burnt in when ticked
         dialog = PrintDialog(refs, parent=self.window, current=viewport.index,
                              window=viewport.current_window(), queue=self.print_queue)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

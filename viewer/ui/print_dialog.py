@@ -179,7 +179,12 @@ class PrintDialog(QDialog):
         self.plut_combo.addItems(["IDENTITY", "LIN OD", "none"])
         self.color_check, self.true_size_check = QCheckBox("Color"), QCheckBox("True size")
         self.burn_in_check = QCheckBox("Burn in patient / image text")
-        for c in (self.color_check, self.true_size_check, self.burn_in_check):
+        self.marks_check = QCheckBox("Burn in measurements and annotations")
+        self.marks_check.setToolTip("Drawn at film resolution, as the viewport shows them")
+        self.marks_check.setEnabled(any(img.marks for img in self.images))
+        self.overlays_check = QCheckBox("Burn in overlays")
+        self.overlays_check.setChecked(any(img.overlays for img in self.images))
+        for c in (self.color_check, self.true_size_check, self.burn_in_check, self.marks_check, self.overlays_check):
             c.toggled.connect(self._schedule)
         self.annotation_edits = [QLineEdit() for _ in range(4)]
         for e in self.annotation_edits:
@@ -197,6 +202,8 @@ class PrintDialog(QDialog):
         imf.addRow(self.color_check)
         imf.addRow(self.true_size_check)
         imf.addRow(self.burn_in_check)
+        imf.addRow(self.marks_check)
+        imf.addRow(self.overlays_check)
         for i, e in enumerate(self.annotation_edits, start=1):
             imf.addRow(f"Annotation {i}", e)
 
@@ -394,7 +401,9 @@ class PrintDialog(QDialog):
         mode = self.selection_combo.currentText()
         idx = select_images(len(self.images), mode, current=self.current, start=self.range_start.value() - 1,
                             stop=self.range_stop.value() - 1, interval=self.range_interval.value())
-        return [self.images[i] for i in idx]
+        marks, overlays = self.marks_check.isChecked(), self.overlays_check.isChecked()
+        return [dataclasses.replace(self.images[i], marks=self.images[i].marks if marks else (), overlays=overlays)
+                for i in idx]
 
     def options(self) -> dict[str, Any]:
         """Keyword options of :func:`viewer.tasks.print_films.build_job`."""
