@@ -225,6 +225,14 @@ def test_saved_view_reopens_with_its_window_transform_and_measurements(qtbot, wi
     saved = window.pstates.save(vp)
     assert saved is not None and saved.parent == folder
     assert dcmread(saved).SOPClassUID == GSPS_SOP_CLASS
+    # scrolling away and back does not apply the state just saved over the view
+    ids = [m.id for m in vp.state.measurements_on()]
+    index = vp.state.index
+    vp.state.step(-1 if index else 1)
+    qtbot.waitUntil(lambda: vp.current is not None and vp.current.ref.sop_instance_uid != uid, timeout=5000)
+    vp.state.set_index(index)
+    qtbot.waitUntil(lambda: vp.current is not None and vp.current.ref.sop_instance_uid == uid, timeout=5000)
+    assert window.pstates.applied(vp) is None and [m.id for m in vp.state.measurements_on()] == ids
 
     from PySide6.QtCore import QSettings
 

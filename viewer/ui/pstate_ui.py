@@ -432,6 +432,9 @@ class PresentationController(QObject):
         self.last_saved = saved.path
         self._cache[str(saved.path)] = load_pstate(saved.path)
         self._index = None
+        seen = self._seen.get(id(vp))
+        if seen is not None:  # what it says is on screen already: not applied over the view again
+            seen[1].add(str(saved.dataset.SOPInstanceUID))
         self.w.statusBar().showMessage(f"Presentation state saved: {saved.path}", 10000)
         self.add_to_tree(saved.path)
         return saved.path
