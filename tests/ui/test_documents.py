@@ -263,3 +263,20 @@ def test_tid1500_measurement_report_links_to_its_image(qtbot, window, tmp_path) 
     qtbot.waitUntil(lambda: vp.current is not None, timeout=10000)
     assert vp.current.ref.sop_instance_uid == ct.SOPInstanceUID
     assert np.array_equal(vp.current.stored, ct.pixel_array)
+
+
+def test_clicking_a_report_makes_its_viewport_active(qtbot, window, sr_folder) -> None:
+    folder, _target = sr_folder
+    open_and_wait(qtbot, window, folder)
+    window.set_layout("1x2")
+    right = window.grid.viewports[1]
+    sr = next(s for s in window.all_series() if s.modality == "SR")
+    window.show_series(sr, right)
+    qtbot.waitUntil(lambda: isinstance(window.documents.pane(right), ReportPane), timeout=10000)
+    window.grid.set_active(window.grid.viewports[0])
+    assert window.viewport is not right
+    pane = window.documents.pane(right)
+    QTest.mouseClick(pane.browser.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(5, 5))
+    assert window.viewport is right
+    window.grab().save("/tmp/shot_sr_beside_ct.png")

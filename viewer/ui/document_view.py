@@ -299,6 +299,7 @@ class DocumentController(QObject):
         self.w = window
         self.opener = opener
         self.panes: dict[int, QWidget] = {}
+        self._pane_parts: dict[int, Viewport] = {}  #: a pane and its child widgets -> the viewport
         self._viewports: dict[int, Viewport] = {}
         window.grid.viewport_added.connect(self.wire)
         for vp in window.grid.viewports:
@@ -321,10 +322,15 @@ class DocumentController(QObject):
             self._load(vp, vp.state.document)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize:
+        kind = event.type()
+        if kind == QEvent.Type.Resize:
             pane = self.panes.get(id(obj))
             if pane is not None and isinstance(obj, QWidget):
                 pane.setGeometry(obj.rect())
+        elif kind == QEvent.Type.MouseButtonPress:
+            vp = self._pane_parts.get(id(obj))
+            if vp is not None:
+                vp.activated.emit()  # a click on a report makes its viewport the active one
         return False
 
     def _on_state(self, vp: Viewport, name: str, value: object) -> None:
@@ -336,6 +342,8 @@ class DocumentController(QObject):
     def _remove(self, vp: Viewport) -> None:
         pane = self.panes.pop(id(vp), None)
         if pane is not None:
+            for part in [pane, *pane.findChildren(QWidget)]:
+                self._pane_parts.pop(id(part), None)
             pane.hide()
             pane.deleteLater()
 
@@ -375,6 +383,9 @@ class DocumentController(QObject):
         pane.show()
         pane.raise_()
         self.panes[id(vp)] = pane
+        for part in [pane, *pane.findChildren(QWidget)]:
+            self._pane_parts[id(part)] = vp
+            part.installEventFilter(self)
         self.shown.emit(vp, pane)
 
     # ------------------------------------------------------------------ report actions
@@ -397,8 +408,11 @@ class DocumentController(QObject):
         return True
 
     def export_dialog(self, vp: Viewport | None = None) -> None:
-        """Ask where to save the active viewport's report, as HTML or text."""
+        """Ask where to save the active viewport's report (or the only one on screen), as HTML or text."""
         pane = self.pane(vp)
+        if not isinstance(pane, ReportPane) and vp is None:
+            reports = [p for p in self.panes.values() if isinstance(p, ReportPane) and p.isVisible()]
+            pane = reports[0] if len(reports) == 1 else pane
         if not isinstance(pane, ReportPane):
             self.w.statusBar().showMessage("No structured report on screen to export")
             return
