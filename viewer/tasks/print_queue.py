@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from viewer.cancel import CancelToken
 from viewer.errors import Cancelled, ViewerError
@@ -252,7 +252,7 @@ class JobStore:
             j = self._jobs[jid]
             return dataclasses.replace(j, films=[dataclasses.replace(f) for f in j.films])
 
-    def add(self, refs: list[ImageRef | None], box: FilmBoxSpec, session: FilmSessionSpec, profile: PrinterProfile,
+    def add(self, refs: Sequence[ImageRef | None], box: FilmBoxSpec, session: FilmSessionSpec, profile: PrinterProfile,
             options: dict[str, Any] | None = None, *, adapt: bool = True) -> JobRecord:
         """Queue a new job (films all ``pending``)."""
         per_film = parse_display_format(box.display_format).box_count
