@@ -234,8 +234,10 @@ class PresentationController(QObject):
         return self._applied.get(id(vp))
 
     # ------------------------------------------------------------------ applying
-    def _viewport_size(self, vp: Any) -> tuple[float, float]:
-        return float(max(1.0, vp.viewbox.width())), float(max(1.0, vp.viewbox.height()))
+    def _viewport_size(self, vp: Any) -> tuple[float, float] | None:
+        """The viewport's size in screen pixels; None before it has one (not shown yet)."""
+        w, h = float(vp.viewbox.width()), float(vp.viewbox.height())
+        return (w, h) if w >= 8 and h >= 8 else None
 
     def apply(self, vp: Any, ps: PresentationState | None) -> None:
         """Apply ``ps`` to ``vp`` (None: back to the image's own view)."""
