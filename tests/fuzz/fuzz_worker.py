@@ -98,6 +98,12 @@ def _targets(path: str, tmp: str, parser: argparse.ArgumentParser) -> list[tuple
             ("render", lambda: run_cli("render", path, "-o", png))]
 
 
+def _peak_kib() -> int:
+    """This process's peak resident set (VmHWM of /proc/self/status), KiB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        return int(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("jobs")
@@ -145,9 +151,10 @@ def main() -> int:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             if result["outcome"] != "ok":
                 break
-        # Peak resident memory of this worker so far (KiB on Linux); a hostile input runs
-        # alone in a fresh worker, so there it is that input's peak.
-        result["peak_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        # Peak resident memory of this worker so far; a hostile input runs alone in a fresh
+        # worker, so there it is that input's peak. VmHWM, not ru_maxrss: Linux carries the
+        # forking parent's high-water mark across exec into ru_maxrss.
+        result["peak_mib"] = round(_peak_kib() / 1024, 1)
         out.write(json.dumps(result) + "\n")
         out.flush()
     return 0

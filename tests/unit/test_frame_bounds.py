@@ -2,7 +2,7 @@
 :meth:`viewer.dicom.frames.FrameSource.frame`).
 
 A 6 KB file declaring 16384 x 16384 x 16 bits used to take ``render`` to ~3 GB, and
-30000 x 30000 to a MemoryError. Peak memory is measured in the child (``ru_maxrss``).
+30000 x 30000 to a MemoryError. Peak memory is measured in the child (``VmHWM``, see tests/helpers/rss.py).
 """
 
 from __future__ import annotations

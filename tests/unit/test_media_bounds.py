@@ -1,7 +1,7 @@
 """Bounded reading of hostile files: sparse giants, endless empty elements, deflate bombs.
 
 Each case runs the real command in a child process, which reports its peak RSS
-(``ru_maxrss``); the bounds asserted are those of docs/conformance.md section 5. A hang
+(``VmHWM``, see tests/helpers/rss.py); the bounds asserted are those of docs/conformance.md section 5. A hang
 shows as a timeout. Oracles: pydicom (what the honest parts of the files contain) and
 ``zlib.decompress`` (what an inflate must give).
 """
