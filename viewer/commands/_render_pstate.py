@@ -38,7 +38,8 @@ def run_pstate(args: argparse.Namespace) -> int:
         raise UsageError(f"--frame {args.frame} out of range: the image has {src.num_frames} frame(s)")
     ds = src.dataset
     sop = str(ds.get("SOPInstanceUID", "") or "")
-    ps = read_pstate(read_dataset(args.pstate, defer=False), signed_image=int(ds.get("PixelRepresentation", 0)) == 1)
+    signed = str(ds.get("PixelRepresentation", 0) or 0).strip() == "1"
+    ps = read_pstate(read_dataset(args.pstate, defer=False), signed_image=signed)
     if not ps.references(sop, args.frame):
         log.warning("%s does not reference this image (frame %d); applied anyway", args.pstate, args.frame)
     params = params_from_dataset(ds, frame_index=args.frame - 1)
