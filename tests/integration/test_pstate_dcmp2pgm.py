@@ -125,9 +125,30 @@ CASES: dict[str, Callable[[Dataset], None]] = {
 @pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "signed"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_render_matches_dcmp2pgm(tmp_path: Path, case: str, signed: bool) -> None:
+    _compare(tmp_path, _ct(tmp_path / "ct.dcm", signed), case)
+
+
+@pytest.mark.parametrize("case", ["as made", "inverse", "no voi", "plut sequence", "rotate 90 flip"])
+def test_modality_lut_sequence_matches_dcmp2pgm(tmp_path: Path, case: str) -> None:
+    """An image whose Modality LUT is a LUT Sequence (copied into the GSPS by dcmpsmk)."""
+    image = _ct(tmp_path / "ct.dcm")
+    ds = dcmread(image)
+    del ds.RescaleIntercept, ds.RescaleSlope
+    item = Dataset()
+    item.LUTDescriptor = [3000, 0, 12]
+    item.LUTData = [min(4095, int(i * 1.2 + 50 * np.sin(i / 200.0) + 60)) for i in range(3000)]
+    item["LUTData"].VR = "US"
+    item.ModalityLUTType = "US"
+    ds.ModalityLUTSequence = Sequence([item])
+    ds.WindowCenter, ds.WindowWidth = 1800, 2400
+    ds.save_as(image)
+    _compare(tmp_path, image, case)
+    assert "ModalityLUTSequence" in dcmread(tmp_path / "ps.dcm")
+
+
+def _compare(tmp_path: Path, image: Path, case: str) -> None:
     require_program("dcmpsmk", "dcmtk")
     require_program("dcmp2pgm", "dcmtk")
-    image = _ct(tmp_path / "ct.dcm", signed)
     made = tmp_path / "made.dcm"
     subprocess.run(["dcmpsmk", "-q", str(image), str(made)], check=True)
     ps = dcmread(made)
