@@ -5,6 +5,8 @@ changed with pydicom for what dcmpsmk does not write (rotation and flip, INVERSE
 Sequence, a Presentation LUT Sequence, a bitmap shutter, no VOI at all). dcmp2pgm writes
 the whole image (no displayed area) without graphic annotations or geometric shutters, so
 ours runs with ``--no-area --no-annotations``; each pixel must be within 1 level.
+DCMTK 3.6.7's SIGMOID is not the curve of PS3.3 C.11.2.1.3.1, so that function is checked
+against pydicom in ``tests/unit/test_pstate.py`` instead (as for images, test_render_pydicom).
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ def _inverse(ps: Dataset) -> None:
 CASES: dict[str, Callable[[Dataset], None]] = {
     "as made": lambda ps: None,
     "narrow window": _window(-100, 50),
+    "linear exact": _window(40.5, 301, "LINEAR_EXACT"),
     "inverse": _inverse,
     "no voi": _no_voi,
     "voi lut sequence": _voi_lut,

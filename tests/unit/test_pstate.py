@@ -450,3 +450,24 @@ def test_overlay_of_the_image_activated_by_the_pstate() -> None:
     ps.add_new((0x6002, 0x1001), "CS", "OV")
     got = _present(image, ps, image_overlays=layers)
     assert np.array_equal(got == 255, bits.astype(bool))
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp:RuntimeWarning")  # pydicom's sigmoid
+@pytest.mark.parametrize("function", ["SIGMOID", "LINEAR_EXACT", "LINEAR"])
+def test_voi_lut_function_against_pydicom(function: str) -> None:
+    """The Softcopy VOI's VOI LUT Function (C.11.2.1.3) against pydicom's apply_windowing."""
+    from pydicom.pixels.processing import apply_windowing
+
+    image = _image()
+    ps = _gsps(image)
+    voi = ps.SoftcopyVOILUTSequence[0]
+    voi.WindowCenter, voi.WindowWidth, voi.VOILUTFunction = 3000, 4000, function
+    got = _present(image, ps).astype(int)
+    ref = Dataset()
+    ref.WindowCenter, ref.WindowWidth, ref.VOILUTFunction = 3000, 4000, function
+    ref.BitsStored, ref.PixelRepresentation, ref.PhotometricInterpretation = 16, 0, "MONOCHROME2"
+    yy, xx = np.mgrid[0:ROWS, 0:COLS]
+    values = (10 * xx + 300 * yy).astype(np.float64)
+    out = apply_windowing(values, ref)  # output range of 16-bit unsigned input: 0..65535
+    want = np.floor(np.clip(out / 65535.0, 0, 1) * 255 + 0.5).astype(int)
+    assert np.abs(got - want).max() <= 1, function
