@@ -13,11 +13,13 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 UV_VERSION := 0.13.9
 
-# Qt's xcb platform plugin needs these at run time (PySide6 wheels do not bundle them).
+# Qt's xcb platform plugin needs these at run time (PySide6 wheels do not bundle them); a CJK
+# font so Chinese, Japanese and Korean person names are drawn rather than shown as boxes.
 APT_QT := libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
           libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
           libxcb-xfixes0 libxcb-shm0 libxcb-sync1 libxcb-util1 libegl1 libgl1 libopengl0 \
-          libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
+          libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 fonts-dejavu-core \
+          fonts-wqy-zenhei
 # The real DICOM peers and tools the tests use as oracles, and a virtual X server.
 APT_TEST := dcmtk orthanc orthanc-dicomweb xvfb xauth curl desktop-file-utils shared-mime-info
 APT_PACKAGES := $(APT_QT) $(APT_TEST)
@@ -73,6 +75,7 @@ screenshot: deps-run venv
 bench: venv
 	$(PY) bench/render.py
 	$(PY) bench/scan.py
+	$(PY) bench/library.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/print.py --rounds 3
 
 # Packaging: wheel + sdist in dist/, the one-folder app in dist/dicom-viewer/,
