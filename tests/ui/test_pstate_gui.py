@@ -361,3 +361,47 @@ def test_saved_view_renders_as_the_viewport_showed_it(qtbot, window, tmp_path) -
     out = tmp_path / "o.png"
     assert main(["render", str(folder / "ct.dcm"), "--pstate", str(saved), "--no-annotations", "-o", str(out)]) == 0
     assert np.abs(np.asarray(Image.open(out)).astype(int) - shown).max() <= 1
+
+
+def test_bitmap_shutter_and_overlay_items(qtbot) -> None:
+    """build_items paints a bitmap shutter (Shutter Overlay Group of the presentation state)
+    in its presentation value and an activated overlay of the state in its layer's colour."""
+    from PySide6.QtWidgets import QGraphicsPixmapItem
+
+    from viewer.dicom.pstate import read_pstate
+    from viewer.ui.pstate_ui import build_items
+
+    image = ct_dataset(generate_uid(), generate_uid(), generate_uid(), size=8)
+    image.Rows = image.Columns = 16
+    ps = Dataset()
+    ps.SOPClassUID, ps.SOPInstanceUID = GSPS_SOP_CLASS, generate_uid()
+    ref = Dataset()
+    ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = image.SOPClassUID, image.SOPInstanceUID
+    series = Dataset()
+    series.SeriesInstanceUID, series.ReferencedImageSequence = image.SeriesInstanceUID, Sequence([ref])
+    ps.ReferencedSeriesSequence = Sequence([series])
+    layer = Dataset()
+    layer.GraphicLayer, layer.GraphicLayerOrder = "OV", 1
+    layer.GraphicLayerRecommendedDisplayCIELabValue = list(rgb_to_cielab((0, 0, 255)))
+    ps.GraphicLayerSequence = Sequence([layer])
+    for group, rows in ((0x6000, slice(0, 4)), (0x6002, slice(8, 9))):
+        bits = np.zeros((16, 16), np.uint8)
+        bits[rows] = 1
+        ps.add_new((group, 0x0010), "US", 16)
+        ps.add_new((group, 0x0011), "US", 16)
+        ps.add_new((group, 0x0040), "CS", "G")
+        ps.add_new((group, 0x0050), "SS", [1, 1])
+        ps.add_new((group, 0x0100), "US", 1)
+        ps.add_new((group, 0x0102), "US", 0)
+        ps.add_new((group, 0x3000), "OW", np.packbits(bits.ravel(), bitorder="little").tobytes())
+    ps.ShutterShape, ps.ShutterOverlayGroup, ps.ShutterPresentationValue = "BITMAP", 0x6000, 0xFFFF
+    ps.add_new((0x6002, 0x1001), "CS", "OV")
+    state = read_pstate(ps)
+    group = build_items(state, str(image.SOPInstanceUID), 1, (16, 16))
+    pixmaps = [c for c in group.childItems() if isinstance(c, QGraphicsPixmapItem)]
+    assert len(pixmaps) == 2
+    shutter, overlay = (p.pixmap().toImage() for p in pixmaps)
+    assert shutter.pixelColor(5, 2).getRgb() == (255, 255, 255, 255)  # row 2 is shuttered, white
+    assert shutter.pixelColor(5, 6).alpha() == 0  # row 6 is not
+    assert overlay.pixelColor(3, 8).getRgb()[:3] == cielab_to_rgb(rgb_to_cielab((0, 0, 255)))
+    assert overlay.pixelColor(3, 9).alpha() == 0
