@@ -133,3 +133,51 @@ def test_compose_reorder_and_print(qtbot, window, print_scp_factory, corpus, tmp
     queue_window.grab().save(str(tmp_path / "queue.png"))
     assert c_echo(scp.port, scp.aet) == 0
     panels.shutdown()
+
+
+def test_two_studies_and_key_images_on_one_film(qtbot, window, print_scp_factory, corpus, tmp_path) -> None:
+    """Series of two patients' studies (a DICOMDIR) dropped on one film, plus a flagged key image."""
+    from viewer.tasks.print_queue import JobStore
+    from viewer.ui.film_composer import SERIES_MIME
+    from viewer.ui.panels import install_panels
+    from viewer.ui.print_queue import PrintQueue
+
+    scp = print_scp_factory("GRAY")
+    scp.clear()
+    panels = install_panels(window, tmp_path / "config")
+    panels.print_queue = PrintQueue(JobStore(tmp_path / "queue.json"))
+    open_and_wait(qtbot, window, corpus / "dicomdir_media" / "DICOMDIR")
+    series = window.all_series()
+    studies = {s.instances[0].study_instance_uid: s for s in series}
+    assert len(studies) >= 2
+    first, second = list(studies.values())[:2]
+    vp = window.viewport
+    window.key_images.toggle(vp)  # the image shown is a key image
+    key = vp.state.current
+    composer = panels.open_film_composer()
+    qtbot.addWidget(composer)
+    profile = dataclasses.replace(load_profiles()["dcmprscp-gray"], port=scp.port, ae_title=scp.aet)
+    composer.profiles = {profile.name: profile}
+    composer.printer_combo.clear()
+    composer.printer_combo.addItems([profile.name])
+    composer.layout_combo.setCurrentText("STANDARD\\4,4")
+    drop(composer.canvas, 0, SERIES_MIME, first.series_instance_uid)
+    n1 = composer.composition.images
+    drop(composer.canvas, n1, SERIES_MIME, second.series_instance_uid)
+    composer.add_keys_button.click()
+    boxes = composer.composition.boxes
+    assert boxes[-1].path == key.path and boxes[-1].frame == key.frame_index
+    assert {dcmread(b.path, stop_before_pixels=True).StudyInstanceUID for b in boxes} >= {
+        first.instances[0].study_instance_uid, second.instances[0].study_instance_uid}
+    assert composer.composition.films == 1
+    jid = composer.print_now()
+    assert panels.print_queue.wait(60000)
+    assert panels.print_queue.store.get(jid).state == "done"
+    (sp,) = [dcmread(p) for p in scp.stored_prints()]
+    hc = {dcmread(p).SOPInstanceUID: dcmread(p) for p in scp.hardcopies()}
+    for item in sp.ImageBoxContentSequence:
+        img = hc[item.ReferencedImageSequence[0].ReferencedSOPInstanceUID]
+        ref = boxes[int(item.ImageBoxPosition) - 1]
+        np.testing.assert_array_equal(img.pixel_array, render_for_print(ref, int(img.BitsStored)).pixels)
+    assert len(sp.ImageBoxContentSequence) == len(boxes)
+    panels.shutdown()

@@ -483,10 +483,7 @@ class FilmComposer(QDialog):
         self.page_spin.blockSignals(False)
         page = self.page_spin.value() - 1
         boxes = comp.film(page)
-        if not any(b is not None for b in boxes):
-            self.canvas.show_film(None, [], page * comp.per_film)
-            self.print_button.setEnabled(comp.images > 0)
-            return
+        # An empty film is shown too: its boxes take drops.
         try:
             images = [self._render(r) if r is not None else None for r in boxes]
             texts = film_annotations(self.templates(), boxes, page + 1, films)
@@ -498,7 +495,7 @@ class FilmComposer(QDialog):
             return
         self.status.setText("\n".join(warnings))
         self.canvas.show_film(pixels, rects, page * comp.per_film, texts)
-        self.print_button.setEnabled(True)
+        self.print_button.setEnabled(comp.images > 0)
 
     # ------------------------------------------------------------------ print
     def _ask(self, text: str) -> bool:
