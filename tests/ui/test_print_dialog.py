@@ -149,3 +149,16 @@ def test_preview_follows_profile_limits(qtbot, corpus):
     assert "has no layout STANDARD\\2,2: printing STANDARD\\1,1" in dlg.warning_label.text()
     assert len(dlg.films) == 3 and {f.box.display_format for f in dlg.films} == {"STANDARD\\1,1"}
     assert dlg.print_button.isEnabled()
+
+
+def test_annotation_templates_filled_in_the_preview(qtbot, corpus):
+    """Templates are filled from each film's first image (oracle: the file's own attributes)."""
+    profile = load_profiles()["viewer-virtual-printer"]
+    images = ct_images(corpus, 3)
+    dlg = make_dialog(qtbot, images, profile)
+    dlg.layout_combo.setCurrentText("STANDARD\\2,1")
+    dlg.annotation_edits[0].setText("{patient} {page}/{pages}")
+    dlg.update_preview()
+    ds = dcmread(images[0][0], stop_before_pixels=True)
+    name = " ".join(str(ds.PatientName).replace("^", " ").split())
+    assert [f.annotations.get(1) for f in dlg.films] == [f"{name} 1/2", f"{name} 2/2"]

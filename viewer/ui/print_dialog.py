@@ -21,8 +21,8 @@ from viewer.errors import ViewerError
 from viewer.film.enums import FilmOrientation, Polarity, PresentationLUTShape, PrintPriority
 from viewer.film.profile import PrinterProfile
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec, ImageBoxSpec
-from viewer.tasks.print_films import (ImageRef, PrintReport, compose_preview, print_depth, printer_profiles,
-                                      render_for_print, select_images)
+from viewer.tasks.print_films import (ImageRef, PrintReport, compose_preview, film_annotations, print_depth,
+                                      printer_profiles, render_for_print, select_images)
 from viewer.ui.film_preview import FilmPreview
 from viewer.ui.print_queue import PrintQueue
 from viewer.ui.workers import Worker
@@ -188,6 +188,7 @@ class PrintDialog(QDialog):
             c.toggled.connect(self._schedule)
         self.annotation_edits = [QLineEdit() for _ in range(4)]
         for e in self.annotation_edits:
+            e.setPlaceholderText("text, or {patient} {id} {date} {institution} {series} {page}/{pages}")
             e.textChanged.connect(self._schedule)
         images_tab = QWidget()
         imf = QFormLayout(images_tab)
@@ -442,6 +443,13 @@ class PrintDialog(QDialog):
             self._films, more = compose_preview(imgs, self.film_box(), self.film_session(), profile,
                                                 annotations=opts["annotations"],
                                                 presentation_lut=opts["presentation_lut"])
+            templates = {k: t for k, t in opts["annotations"].items() if "{" in t}
+            if templates and self._films:
+                # Annotation templates ({patient}, {date}, ...) filled from each film's first image, as printed.
+                per = max(1, len(self._films[0].images))
+                for n, film in enumerate(self._films):
+                    filled = film_annotations(templates, refs[n * per:(n + 1) * per], n + 1, len(self._films))
+                    film.annotations = {k: filled.get(k, v) for k, v in film.annotations.items()}
             self.warning_label.setText("\n".join(dict.fromkeys(warnings + more)))
             self.print_button.setEnabled(True)
         except ViewerError as exc:
