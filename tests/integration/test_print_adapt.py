@@ -89,3 +89,21 @@ def test_no_adapt_fails_as_the_printer_says(print_scp_factory, corpus) -> None:
     report = run_print_job(job, profile)
     assert report.learned == {"supports_12_bit": False}
     assert [int(dcmread(p).BitsStored) for p in scp.hardcopies()] == [8]
+
+
+def test_queue_follows_a_layout_the_printer_changed(print_scp_factory, corpus, tmp_path) -> None:
+    """4 images asked on one 2x2 film; IHERESTRICTED takes 1x1 only: the job record ends with 4 films sent."""
+    from viewer.tasks.print_queue import JobStore, run_job
+
+    scp = print_scp_factory("IHERESTRICTED")
+    scp.clear()
+    store = JobStore(tmp_path / "queue.json")
+    profile = permissive_profile("127.0.0.1", scp.port, scp.aet)
+    job = store.add(ct_refs(corpus, 4), FilmBoxSpec(display_format="STANDARD\\2,2"), FilmSessionSpec(), profile,
+                    {"bits": 8})
+    assert len(job.films) == 1
+    report = run_job(store, job.id)
+    done = store.get(job.id)
+    assert done.state == "done" and [f.number for f in done.films] == [1, 2, 3, 4]
+    assert done.printed == [1, 2, 3, 4] == [f.number for f in report.films]
+    assert len(scp.stored_prints()) == 4

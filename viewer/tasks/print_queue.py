@@ -340,10 +340,13 @@ def run_job(store: JobStore, jid: int, *, cancel: CancelToken | None = None,
         state = _FILM_STATE.get(result.execution_status, "sent")
 
         def fn(j: JobRecord) -> None:
-            for f in j.films:
-                if f.number == result.number:
-                    f.state, f.execution_status = state, result.execution_status
-                    f.execution_status_info, f.print_job_uid = result.execution_status_info, result.print_job_uid
+            film = next((f for f in j.films if f.number == result.number), None)
+            if film is None:  # the printer's layout made more films than the job had
+                film = FilmRecord(result.number, images=result.image_boxes)
+                j.films.append(film)
+            film.state, film.execution_status = state, result.execution_status
+            film.execution_status_info, film.print_job_uid = result.execution_status_info, result.print_job_uid
+            film.images = result.image_boxes or film.images
             info = f" ({result.execution_status_info})" if result.execution_status_info else ""
             j.events.append(f"{stamp('%H:%M:%S')} film {result.number}: {result.execution_status}{info}")
 
@@ -384,6 +387,9 @@ def run_job(store: JobStore, jid: int, *, cancel: CancelToken | None = None,
         _remember(store, jid, profile, report)
 
     def done(j: JobRecord) -> None:
+        # A layout adapted to the printer may have made fewer films: those never sent are gone.
+        sent = {r.number for r in report.films}
+        j.films = [f for f in j.films if f.state in PRINTED or f.number in sent or f.number not in todo]
         failed = any(f.state == "failed" for f in j.films)
         j.state, j.finished = ("failed" if failed else "done"), time.time()
         j.warnings = list(dict.fromkeys(j.warnings + [f"adapted: {a}" for a in report.adapted] + report.warnings))
