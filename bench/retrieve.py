@@ -38,11 +38,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+
+if TYPE_CHECKING:
+    from viewer.config import DimseNode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the repository root: ``viewer`` and the tests' ``tests.helpers.peers``
@@ -216,7 +219,7 @@ def main() -> int:
     return 0
 
 
-def first_image_figure(orthanc: object, node: object, study: str, n: int, tmp: Path) -> None:
+def first_image_figure(orthanc: object, node: DimseNode, study: str, n: int, tmp: Path) -> None:
     """Retrieve through the window's PACS panel (C-GET); first image on screen after the first
     instance is stored, and the whole study in the stack at the end."""
     import os
@@ -247,7 +250,7 @@ def first_image_figure(orthanc: object, node: object, study: str, n: int, tmp: P
     panel.retrieve_finished.connect(lambda *_: finished.append(time.time()))
     try:
         panel.store = LocalStore(tmp / "store")
-        panel.config.nodes.append(replace(node, retrieve="get"))  # type: ignore[type-var]
+        panel.config.nodes.append(replace(node, retrieve="get"))
         panel._reload_nodes()
         panel.q_uid.setText(study)
         panel.search()
@@ -260,7 +263,9 @@ def first_image_figure(orthanc: object, node: object, study: str, n: int, tmp: P
                 loop.exec()
 
         spin(lambda: panel.results.topLevelItemCount() > 0 and panel._query_job is None)
-        panel.retrieve_item(panel.results.topLevelItem(0))
+        first = panel.results.topLevelItem(0)
+        assert first is not None, "the PACS panel found no study"
+        panel.retrieve_item(first)
         spin(lambda: bool(finished) and bool(shown))
         spin(lambda: w._arrival_worker is None and not w._arrived and w.viewport.frame_count >= n, 30)
         files = [p for p in (tmp / "store").rglob("*") if p.is_file() and p.suffix != ".sqlite"]
