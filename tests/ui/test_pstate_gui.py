@@ -405,3 +405,48 @@ def test_bitmap_shutter_and_overlay_items(qtbot) -> None:
     assert shutter.pixelColor(5, 6).alpha() == 0  # row 6 is not
     assert overlay.pixelColor(3, 8).getRgb()[:3] == cielab_to_rgb(rgb_to_cielab((0, 0, 255)))
     assert overlay.pixelColor(3, 9).alpha() == 0
+
+
+def test_image_overlays_follow_the_activation_of_the_presentation_state(qtbot, window, tmp_path) -> None:
+    """With a GSPS applied, an overlay plane of the image shows only when the GSPS activates
+    its group (PS3.3 C.11.7), in the colour of the layer it names."""
+    folder = tmp_path / "ov"
+    folder.mkdir()
+    images = _study(folder)
+    image = dcmread(folder / "ct1.dcm")
+    bits = np.zeros((ROWS, COLS), np.uint8)
+    bits[10, 5:40] = 1
+    for elem, vr, value in ((0x0010, "US", ROWS), (0x0011, "US", COLS), (0x0040, "CS", "G"), (0x0050, "SS", [1, 1]),
+                            (0x0100, "US", 1), (0x0102, "US", 0)):
+        image.add_new((0x6000, elem), vr, value)
+    image.add_new((0x6000, 0x3000), "OW", np.packbits(bits.ravel(), bitorder="little").tobytes())
+    image.save_as(folder / "ct1.dcm")
+    ps = _gsps(images[1], folder / "pr.dcm")
+    open_and_wait(qtbot, window, folder)
+    vp = window.viewport
+    uid = str(images[1].SOPInstanceUID)
+    _show_index(qtbot, vp, [r.sop_instance_uid for r in vp.state.frames].index(uid), uid)
+    qtbot.waitUntil(lambda: window.pstates.applied(vp) is not None, timeout=5000)
+    assert not vp.overlay_item.isVisible()  # not activated by the GSPS: not shown
+    ps.add_new((0x6000, 0x1001), "CS", "TEXT")  # activated, on the green layer
+    ps.SOPInstanceUID = generate_uid()
+    ps.PresentationCreationDate = "20260104"
+    ps.save_as(folder / "pr2.dcm", enforce_file_format=True)
+    window.open_paths([str(folder / "pr2.dcm")])
+    qtbot.waitUntil(lambda: window._load_worker is None and len(window.pstates.all_states()) == 2, timeout=10000)
+    newest = window.pstates.all_states()[0]
+    assert newest.sop_instance_uid == ps.SOPInstanceUID
+    vp = window.viewport
+    _show_index(qtbot, vp, [r.sop_instance_uid for r in vp.state.frames].index(uid), uid)
+    window.pstates.apply(vp, newest)
+    qtbot.waitUntil(lambda: window.pstates.items_of(vp) is not None, timeout=5000)
+    from PySide6.QtWidgets import QGraphicsPixmapItem
+
+    pixmaps = [c for c in window.pstates.items_of(vp).childItems() if isinstance(c, QGraphicsPixmapItem)]
+    assert len(pixmaps) == 1
+    img = pixmaps[0].pixmap().toImage()
+    assert img.pixelColor(20, 10).getRgb()[:3] == cielab_to_rgb(rgb_to_cielab((0, 255, 0)))
+    assert img.pixelColor(20, 11).alpha() == 0
+    assert not vp.overlay_item.isVisible()
+    window.pstates.apply(vp, None)  # the image's own view: its overlay is shown by the viewport again
+    qtbot.waitUntil(lambda: vp.overlay_item.isVisible(), timeout=5000)

@@ -182,7 +182,7 @@ def layer_color(layer: GraphicLayer | None) -> RGB:
     return 255, 255, 255
 
 
-def _shutter_fill(shutters: Shutters) -> RGB:
+def shutter_fill(shutters: Shutters) -> RGB:
     if shutters.cielab is not None:
         return cielab_to_rgb(shutters.cielab)
     g = int(round(max(0, min(65535, shutters.presentation_value)) * 255 / 65535))
@@ -467,7 +467,7 @@ def present(frame: np.ndarray, image: RenderParams, ps: PresentationState, sop_i
     for mask, color in masks:
         img[mask] = color if colored else color[0]
     if hidden is not None:
-        fill = _shutter_fill(ps.shutters)
+        fill = shutter_fill(ps.shutters)
         img[hidden] = fill if colored else fill[0]
     geo = geometry(ps, sop_instance_uid, frame_number, shape, use_area)
     out = geo.apply(img)

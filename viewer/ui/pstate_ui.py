@@ -50,15 +50,16 @@ def _mask_pixmap(mask: np.ndarray, rgb: tuple[int, int, int]) -> QPixmap:
 
 
 def build_items(ps: PresentationState, sop_instance_uid: str, frame: int, shape: tuple[int, int],
-                annotations: bool = True) -> QGraphicsItemGroup:
-    """The shutters, activated overlays of the presentation state and its annotations on
-    one image, as a group in image coordinates (column, row; (0, 0) the top left corner)."""
-    from viewer.render.pstate import _place, _shutter_fill, shuttered
+                annotations: bool = True, image_overlays: dict[int, np.ndarray] | None = None) -> QGraphicsItemGroup:
+    """The shutters, activated overlays (the presentation state's, or the image's planes in
+    ``image_overlays`` by group) and annotations on one image, as a group in image
+    coordinates (column, row; (0, 0) the top left corner)."""
+    from viewer.render.pstate import shutter_fill, shuttered
 
     group = QGraphicsItemGroup()
     rows, cols = shape
     s = ps.shutters
-    fill = _shutter_fill(s)
+    fill = shutter_fill(s)
     if s.geometric is not None:
         gs = s.geometric
         inside = QPainterPath()
@@ -90,10 +91,10 @@ def build_items(ps: PresentationState, sop_instance_uid: str, frame: int, shape:
         hidden = shuttered(ps, shape)
         if hidden is not None:
             group.addToGroup(QGraphicsPixmapItem(_mask_pixmap(hidden, fill)))
-    for ov in ps.overlays:
-        if ov.bits is not None:
-            pix = QGraphicsPixmapItem(_mask_pixmap(_place(ov.bits, ov.origin, shape), layer_color(ps.layer(ov.layer))))
-            group.addToGroup(pix)
+    from viewer.render.pstate import overlay_masks
+
+    for mask, rgb in overlay_masks(ps, image_overlays or {}, shape):
+        group.addToGroup(QGraphicsPixmapItem(_mask_pixmap(mask, rgb)))
     if not annotations:
         return group
     geo = geometry(ps, sop_instance_uid, frame, shape)
@@ -317,7 +318,7 @@ class PresentationController(QObject):
         self._redraw(vp)
 
     def _on_state(self, vp: Any, _state: Any, name: str, _value: Any) -> None:
-        if name in ("show_annotations", "frames", "message"):
+        if name in ("show_annotations", "show_overlays", "frames", "message"):
             self._redraw(vp)
 
     def _redraw(self, vp: Any) -> None:
@@ -331,10 +332,28 @@ class PresentationController(QObject):
             return
         shape = item.stored.shape[:2]
         group = build_items(ps, ref.sop_instance_uid, ref.frame_index + 1, (int(shape[0]), int(shape[1])),
-                            annotations=bool(vp.state.show_annotations))
+                            annotations=bool(vp.state.show_annotations),
+                            image_overlays=self._image_overlays(vp, ps) if vp.state.show_overlays else None)
         group.setParentItem(vp.anchor)
         group.setZValue(5)
         self._items[id(vp)] = group
+
+    @staticmethod
+    def _image_overlays(vp: Any, ps: PresentationState) -> dict[int, np.ndarray]:
+        """The image's overlay planes the presentation state activates (by group)."""
+        wanted = {ov.group for ov in ps.overlays if ov.bits is None}
+        item = getattr(vp, "current", None)
+        if not wanted or item is None:
+            return {}
+        from viewer.render import overlay_layers
+        from viewer.render.overlays import overlay_groups
+
+        try:
+            planes = dict(zip(overlay_groups(item.dataset), overlay_layers(item.dataset, item.ref.frame_index)))
+        except Exception as exc:  # noqa: BLE001 - an overlay problem must not hide the image
+            log.info("overlays not shown: %s", exc)
+            return {}
+        return {g: np.asarray(p) for g, p in planes.items() if g in wanted}
 
     def items_of(self, vp: Any) -> QGraphicsItemGroup | None:
         """The graphics drawn for ``vp`` (tests look at them)."""

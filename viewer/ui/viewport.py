@@ -198,6 +198,8 @@ class Viewport(QWidget):
             if self.current is not None:
                 self._render_full()
                 self._refresh_annotations()
+                if name == "presentation":
+                    self._update_overlays()
         elif name == "window_name":
             self._refresh_annotations()
         elif name in ("rotation", "flip_h", "flip_v"):
@@ -514,6 +516,9 @@ class Viewport(QWidget):
             except Exception as exc:  # noqa: BLE001 - an overlay problem must not hide the image
                 log.info("overlays not shown: %s", exc)
         layers = [x for x in layers if x.shape[:2] == item.stored.shape[:2]]
+        ps = self.state.presentation
+        if ps is not None and ps.references(item.ref.sop_instance_uid, item.ref.frame_index + 1):
+            layers = []  # a presentation state shows the overlays it activates (C.11.7): ui/pstate_ui
         if not layers:
             self.overlay_item.clear()
             self.overlay_item.setVisible(False)
