@@ -137,6 +137,11 @@ def run_gui(args: argparse.Namespace) -> int:
             return _screenshot(app, window, args.screenshot, args.timeout, expect_image=bool(args.paths))
         finally:
             panels.shutdown()
+    # Python runs signal handlers (SIGTERM removes unpacked ZIPs, viewer.dicom._media_zip)
+    # only between bytecodes: a timer gives it the chance while the event loop idles.
+    signal_timer = QTimer()
+    signal_timer.timeout.connect(lambda: None)
+    signal_timer.start(250)
     status = app.exec()
     panels.shutdown()
     pools.shutdown()

@@ -89,3 +89,29 @@ def test_unpack_folders_are_removed_on_sigterm(tmp_path: Path) -> None:
             p.kill()
     assert not folder.exists()
     assert not os.path.exists(folder)
+
+
+def test_the_gui_removes_its_unpack_folders_on_sigterm(tmp_path: Path) -> None:
+    """The real application (offscreen) opened on a ZIP, then terminated."""
+    import time
+
+    z = tmp_path / "one.zip"
+    z.write_bytes(_zip_of({"ct.dcm": Path(get_testdata_file("CT_small.dcm")).read_bytes()}))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    p = subprocess.Popen([sys.executable, "-m", "viewer", str(z)], cwd=ROOT, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(temp.glob("dicom-viewer-zip-*")):
+            assert p.poll() is None and time.monotonic() < deadline, "the GUI never unpacked the ZIP"
+            time.sleep(0.1)
+        time.sleep(6.0)  # the scan ends, the window idles (Python code runs only on events)
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert list(temp.glob("dicom-viewer-zip-*")) == []
