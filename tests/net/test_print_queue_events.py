@@ -48,3 +48,19 @@ def test_job_events_by_name_and_film_states_on_disk(server, corpus, tmp_path) ->
     assert any("print job DONE" in p for p in progress)
     on_disk = json.loads((tmp_path / "queue.json").read_text())
     assert [f["state"] for f in on_disk["jobs"][0]["films"]] == ["done", "done"]
+
+
+def test_two_programs_share_the_queue_file_without_losing_jobs(server, corpus, tmp_path) -> None:
+    """The GUI and a CLI both write print-queue.json: each keeps the other's jobs and ids stay unique."""
+    files = sorted((corpus / "series" / "ct_stack_40").glob("*.dcm"))[:2]
+    profile = permissive_profile("127.0.0.1", server.port, "VIEWERPRINT")
+    gui, cli = JobStore(tmp_path / "queue.json"), JobStore(tmp_path / "queue.json")
+    a = gui.add([ImageRef(str(files[0]))], FilmBoxSpec(), FilmSessionSpec(), profile, {"bits": 8})
+    b = cli.add([ImageRef(str(files[1]))], FilmBoxSpec(), FilmSessionSpec(), profile, {"bits": 8})
+    assert a.id != b.id
+    run_job(cli, b.id)
+    run_job(gui, a.id)  # the GUI writes after the CLI: the CLI's job must survive
+    on_disk = {j["id"]: j["state"] for j in json.loads((tmp_path / "queue.json").read_text())["jobs"]}
+    assert on_disk == {a.id: "done", b.id: "done"}
+    assert [j.id for j in gui.jobs()] == [a.id, b.id]
+    assert JobStore(tmp_path / "queue.json").get(b.id).printed == [1]

@@ -402,11 +402,15 @@ class PrintAssociation:
         self._check(step, st)
         return attrs if attrs is not None else Dataset()
 
-    def action(self, step: str, class_uid: str, instance_uid: str, action_type: int = 1) -> Dataset:
+    def action(self, step: str, class_uid: str, instance_uid: str, action_type: int = 1,
+               on_send: Callable[[], None] | None = None) -> Dataset:
         """N-ACTION (Action Type ID 1 = print, PS3.4 H.4.2.2.3). Sent once, never retried:
-        retries after a timeout have printed films twice (PRINT-NOTES)."""
+        retries after a timeout have printed films twice (PRINT-NOTES). ``on_send`` is called
+        just before the request goes out (after the last cancel check)."""
         self._check_cancel()
         self._require(self.meta_uid, step)
+        if on_send is not None:
+            on_send()
         self._sent_at = time.monotonic()
         st, attrs = self._established().send_n_action(None, action_type, class_uid, instance_uid,
                                                       msg_id=self._next_id(), meta_uid=self.meta_uid)

@@ -544,7 +544,15 @@ def _run_films(scu: PrintAssociation, job: PrintJobSpec, profile: PrinterProfile
             done_boxes += 1
         _set_annotations(scu, ann, rsp, tag)
         step(f"{tag}: N-ACTION print", 0.9)
-        act = scu.action(f"N-ACTION print ({tag})", uids.FILM_BOX, fb_uid)
+
+        def action_sent(result: FilmResult = result) -> None:
+            # From here the printer may print the film even if its answer is lost (the program
+            # killed, the line cut): such a film is "uncertain", never sent again by a retry.
+            result.execution_status = "ACTION_SENT"
+            if on_film is not None:
+                on_film(result)
+
+        act = scu.action(f"N-ACTION print ({tag})", uids.FILM_BOX, fb_uid, on_send=action_sent)
         jobs = act.get("ReferencedPrintJobSequence") or []
         if jobs:
             result.print_job_uid = str(jobs[0].ReferencedSOPInstanceUID)

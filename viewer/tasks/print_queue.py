@@ -8,23 +8,28 @@ was running when the program ended is found ``interrupted``, with the films the 
 had accepted marked as such: a retry prints only the others (a film the printer accepted
 is never sent twice, PS3.4 H.4.2.2.3 leaves repeated N-ACTIONs to print again).
 
-Film states: ``pending`` (not sent), ``sent`` (the printer accepted its N-ACTION),
-``printing`` and ``done`` (Print Job events or Execution Status, PS3.4 H.4.4),
-``failed``. No Qt here: the GUI runs :func:`run_job` in its worker and listens to
-:meth:`JobStore.subscribe`; the CLI runs it directly.
+Film states: ``pending`` (not sent), ``uncertain`` (its N-ACTION went out and no answer
+came back: the printer may have printed it; a retry does not send it again, a reprint
+does), ``sent`` (the printer accepted its N-ACTION), ``printing`` and ``done`` (Print Job
+events or Execution Status, PS3.4 H.4.4), ``failed``. No Qt here: the GUI runs
+:func:`run_job` in its worker and listens to :meth:`JobStore.subscribe`; the CLI runs it
+directly. The GUI and a CLI may share the file: each keeps the other's jobs (a lock file,
+and every write merges what is on disk).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from viewer.cancel import CancelToken
 from viewer.errors import Cancelled, ViewerError
@@ -39,14 +44,17 @@ log = logging.getLogger(__name__)
 
 FILE_NAME = "print-queue.json"
 #: Film states, in the order a film goes through them.
-FILM_STATES = ("pending", "sent", "printing", "done", "failed")
+FILM_STATES = ("pending", "uncertain", "sent", "printing", "done", "failed")
 #: A film in one of these states has been accepted by the printer.
 PRINTED = ("sent", "printing", "done")
+#: A film in one of these states is not sent again by a retry (never repeat N-ACTION blindly).
+NOT_AGAIN = PRINTED + ("uncertain",)
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 #: The most jobs kept in the history (oldest finished ones are dropped first).
 HISTORY = 200
 
-_FILM_STATE = {"SENT": "sent", "PENDING": "sent", "PRINTING": "printing", "DONE": "done", "FAILURE": "failed"}
+_FILM_STATE = {"ACTION_SENT": "uncertain", "SENT": "sent", "PENDING": "sent", "PRINTING": "printing", "DONE": "done",
+               "FAILURE": "failed"}
 
 
 @dataclass
@@ -81,6 +89,8 @@ class JobRecord:
     finished: float = 0.0
     #: retry refused values in the same association (viewer.tasks.print_films.run_print_job)
     adapt: bool = True
+    #: process id of the program running (or last running) the job
+    owner: int = 0
 
     @property
     def printed(self) -> list[int]:
@@ -91,11 +101,18 @@ class JobRecord:
     def active(self) -> bool:
         return self.state in ("queued", "running")
 
+    @property
+    def uncertain(self) -> list[int]:
+        """Films whose N-ACTION got no answer: perhaps printed."""
+        return [f.number for f in self.films if f.state == "uncertain"]
+
     def summary(self) -> str:
         """One line: state and which films were printed."""
         n = len(self.films)
         printed = self.printed
         what = f"{len(printed)} of {n} films printed" + (f" ({_ranges(printed)})" if 0 < len(printed) < n else "")
+        if self.uncertain:
+            what += f"; {_ranges(self.uncertain)} perhaps printed (no answer to N-ACTION: check the printer)"
         text = f"{self.state.upper()}: {what}"
         return text + (f"; {self.error}" if self.error else "")
 
@@ -179,6 +196,23 @@ def _job_from_dict(d: dict[str, Any]) -> JobRecord:
 
 
 # ---------------------------------------------------------------------------- the store
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (another program holding a running job)."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return False  # a job of ours found "running" in the file at start-up: an earlier run of this process id
+    if sys.platform == "win32":
+        return False  # os.kill(pid, 0) would terminate the process there; such a job shows as interrupted
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by another user, or not knowable here: do not call it interrupted
+    return True
+
+
 class JobStore:
     """Jobs kept in one JSON file, written atomically on every change; thread-safe.
 
@@ -196,44 +230,78 @@ class JobStore:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._jobs: dict[int, JobRecord] = {}
+        #: jobs this process created, ran or changed: its copy wins over the file's
+        self._owned: set[int] = set()
         self._listeners: list[Callable[[JobRecord], None]] = []
         self.load()
 
-    def load(self) -> None:
-        """Read the file; a job found ``running`` was interrupted (the program ended meanwhile)."""
-        with self._lock:
-            self._jobs = {}
+    # ------------------------------------------------------------------ the file, shared by processes
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """Hold ``print-queue.json.lock`` (the GUI and a CLI may share the queue)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a+b") as fh:
             try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                return
-            except (OSError, ValueError) as exc:
-                log.warning("print queue %s unreadable (%s): starting empty; the file is kept as .bad", self.path, exc)
-                try:
-                    os.replace(self.path, self.path.with_suffix(".bad"))
-                except OSError:
-                    pass
-                return
-            for item in data.get("jobs", []):
-                try:
-                    job = _job_from_dict(item)
-                except (TypeError, ValueError, KeyError) as exc:
-                    log.warning("print queue: a job could not be read (%s), skipped", exc)
-                    continue
-                if job.state == "running":
-                    job.state = "interrupted"
-                    job.error = job.error or "the program ended while the job was running"
-                self._jobs[job.id] = job
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            except (ImportError, OSError):  # no flock (Windows): a whole-file replace is still atomic
+                pass
+            yield
+
+    def _read(self) -> dict[int, JobRecord] | None:
+        """The jobs in the file (None when there is none or it is unreadable, which is set aside)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("print queue %s unreadable (%s): starting empty; the file is kept as .bad", self.path, exc)
+            try:
+                os.replace(self.path, self.path.with_suffix(".bad"))
+            except OSError:
+                pass
+            return None
+        out: dict[int, JobRecord] = {}
+        for item in data.get("jobs", []) if isinstance(data, dict) else []:
+            try:
+                job = _job_from_dict(item)
+            except (TypeError, ValueError, KeyError) as exc:
+                log.warning("print queue: a job could not be read (%s), skipped", exc)
+                continue
+            if job.state == "running" and not _alive(job.owner):
+                job.state = "interrupted"
+                job.error = job.error or "the program ended while the job was running"
+            out[job.id] = job
+        return out
+
+    def _merge(self) -> None:
+        """Take the file's version of every job this process does not own (another program's)."""
+        disk = self._read() or {}
+        for jid, job in disk.items():
+            if jid not in self._owned:
+                self._jobs[jid] = job
+        for jid in [j for j in self._jobs if j not in disk and j not in self._owned]:
+            del self._jobs[jid]
+
+    def load(self) -> None:
+        """Read the file; a job found ``running`` whose program is gone was interrupted."""
+        with self._lock, self._file_lock():
+            self._jobs = {}
+            self._owned = set()
+            self._merge()
 
     def _save(self) -> None:
+        """Write every job (the file's other jobs merged first); call with both locks held."""
+        self._merge()
         jobs = sorted(self._jobs.values(), key=lambda j: j.id)
         if len(jobs) > HISTORY:
             old = [j for j in jobs if not j.active][: len(jobs) - HISTORY]
             for j in old:
                 del self._jobs[j.id]
+                self._owned.discard(j.id)
             jobs = sorted(self._jobs.values(), key=lambda j: j.id)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
+        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps({"version": 1, "jobs": [_plain(j) for j in jobs]}, indent=1), encoding="utf-8")
         os.replace(tmp, self.path)
 
@@ -242,8 +310,10 @@ class JobStore:
         self._listeners.append(listener)
 
     def jobs(self) -> list[JobRecord]:
-        """All jobs, oldest first (copies)."""
+        """All jobs, oldest first (copies), with those of other programs as the file has them now."""
         with self._lock:
+            with self._file_lock():
+                self._merge()
             return [dataclasses.replace(j, films=[dataclasses.replace(f) for f in j.films])
                     for j in sorted(self._jobs.values(), key=lambda j: j.id)]
 
@@ -257,29 +327,38 @@ class JobStore:
         """Queue a new job (films all ``pending``)."""
         per_film = parse_display_format(box.display_format).box_count
         count = max(1, -(-len(refs) // per_film))
-        with self._lock:
+        with self._lock, self._file_lock():
+            self._merge()
             jid = max(self._jobs, default=0) + 1
             films = [FilmRecord(n, images=min(per_film, len(refs) - (n - 1) * per_film)) for n in range(1, count + 1)]
             job = JobRecord(jid, profile.name, profile.to_dict(), [ref_to_dict(r) for r in refs], _plain(box),
-                            _plain(session), options_to_dict(options or {}), films=films, adapt=adapt)
+                            _plain(session), options_to_dict(options or {}), films=films, adapt=adapt,
+                            owner=os.getpid())
             self._jobs[jid] = job
+            self._owned.add(jid)
             self._save()
         self._notify(job)
         return self.get(jid)
 
     def change(self, jid: int, fn: Callable[[JobRecord], None]) -> JobRecord:
         """Apply ``fn`` to the stored job, save, notify; returns a copy."""
-        with self._lock:
+        with self._lock, self._file_lock():
+            if jid not in self._owned:
+                self._merge()  # another program's job: start from its latest state
             fn(self._jobs[jid])
+            self._owned.add(jid)
             self._save()
             job = self.get(jid)
         self._notify(job)
         return job
 
     def remove(self, jid: int) -> None:
-        with self._lock:
+        with self._lock, self._file_lock():
+            self._merge()
             self._jobs.pop(jid, None)
+            self._owned.discard(jid)
             self._save()
+            # (a job of another program that is removed here comes back if that program writes it again)
 
     def _notify(self, job: JobRecord) -> None:
         for listener in list(self._listeners):
@@ -300,13 +379,14 @@ def requeue(store: JobStore, jid: int, *, all_films: bool = False) -> JobRecord:
     job = store.get(jid)
     if job.active:
         raise ViewerError(f"print job {jid} is still {job.state}")
-    if not all_films and len(job.printed) == len(job.films):
-        raise ViewerError(f"print job {jid}: every film was printed; use reprint to print it again")
+    if not all_films and all(f.state in NOT_AGAIN for f in job.films):
+        raise ViewerError(f"print job {jid}: every film was printed or perhaps printed; use reprint to print "
+                          "it again")
 
     def fn(j: JobRecord) -> None:
         j.state, j.error, j.finished = "queued", "", 0.0
         for f in j.films:
-            if all_films or f.state not in PRINTED:
+            if all_films or f.state not in NOT_AGAIN:
                 f.state, f.execution_status, f.execution_status_info, f.print_job_uid = "pending", "", "", ""
         j.events.append(f"{time.strftime('%H:%M:%S')} {'reprint' if all_films else 'retry'} queued")
 
@@ -327,11 +407,11 @@ def run_job(store: JobStore, jid: int, *, cancel: CancelToken | None = None,
     job = store.get(jid)
     profile = PrinterProfile.from_dict(job.profile)
     refs = [ref_from_dict(r) for r in job.refs]
-    todo = [f.number for f in job.films if f.state not in PRINTED]
+    todo = [f.number for f in job.films if f.state not in NOT_AGAIN]
     stamp = time.strftime
 
     def start(j: JobRecord) -> None:
-        j.state, j.error = "running", ""
+        j.state, j.error, j.owner = "running", "", os.getpid()
         j.events.append(f"{stamp('%H:%M:%S')} started ({len(todo)} of {len(j.films)} films to print)")
 
     store.change(jid, start)
@@ -348,7 +428,8 @@ def run_job(store: JobStore, jid: int, *, cancel: CancelToken | None = None,
             film.execution_status_info, film.print_job_uid = result.execution_status_info, result.print_job_uid
             film.images = result.image_boxes or film.images
             info = f" ({result.execution_status_info})" if result.execution_status_info else ""
-            j.events.append(f"{stamp('%H:%M:%S')} film {result.number}: {result.execution_status}{info}")
+            if result.execution_status != "ACTION_SENT":
+                j.events.append(f"{stamp('%H:%M:%S')} film {result.number}: {result.execution_status}{info}")
 
         store.change(jid, fn)
 
@@ -373,7 +454,7 @@ def run_job(store: JobStore, jid: int, *, cancel: CancelToken | None = None,
             if not cancelled:
                 sent = {r.number for r in report.films}
                 for f in j.films:
-                    if f.number in sent and f.state not in PRINTED:
+                    if f.number in sent and f.state not in NOT_AGAIN:
                         f.state = "failed"
             j.warnings = list(dict.fromkeys(j.warnings + [f"adapted: {a}" for a in report.adapted] + report.warnings))
             j.events.append(f"{stamp('%H:%M:%S')} {j.summary()}")
@@ -389,7 +470,7 @@ def run_job(store: JobStore, jid: int, *, cancel: CancelToken | None = None,
     def done(j: JobRecord) -> None:
         # A layout adapted to the printer may have made fewer films: those never sent are gone.
         sent = {r.number for r in report.films}
-        j.films = [f for f in j.films if f.state in PRINTED or f.number in sent or f.number not in todo]
+        j.films = [f for f in j.films if f.state in NOT_AGAIN or f.number in sent or f.number not in todo]
         failed = any(f.state == "failed" for f in j.films)
         j.state, j.finished = ("failed" if failed else "done"), time.time()
         j.warnings = list(dict.fromkeys(j.warnings + [f"adapted: {a}" for a in report.adapted] + report.warnings))

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMessageBox, Q
                                QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from viewer.errors import ViewerError
-from viewer.tasks.print_queue import PRINTED, JobRecord, JobStore, requeue, run_job
+from viewer.tasks.print_queue import NOT_AGAIN, JobRecord, JobStore, requeue, run_job
 from viewer.ui.workers import Worker, connect, launch, message
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,8 @@ class PrintQueue(QObject):
             printed = job.printed
             done = f" (printed: {', '.join(map(str, printed))} of {len(job.films)} films)" if printed else \
                 f" (no film of {len(job.films)} printed)"
+            if job.uncertain:
+                done += f" (perhaps printed, no answer to N-ACTION: {', '.join(map(str, job.uncertain))})"
             self.job_failed.emit(jid, error + done if error != "cancelled" else f"cancelled{done}")
         self.finished.emit(jid, ok and job.state == "done", job.summary())
 
@@ -157,7 +159,8 @@ def _cancelled(job: JobRecord) -> None:
 
 
 # ---------------------------------------------------------------------------- window
-_FILM_TEXT = {"pending": "pending", "sent": "sent", "printing": "printing", "done": "done", "failed": "FAILED"}
+_FILM_TEXT = {"pending": "pending", "uncertain": "perhaps printed", "sent": "sent", "printing": "printing",
+              "done": "done", "failed": "FAILED"}
 
 
 class PrintQueueWindow(QWidget):
@@ -276,7 +279,7 @@ class PrintQueueWindow(QWidget):
         jid = self.selected_job()
         job = self.queue.store.get(jid) if jid is not None else None
         self.cancel_button.setEnabled(job is not None and job.active)
-        printed_all = job is not None and all(f.state in PRINTED for f in job.films)
+        printed_all = job is not None and all(f.state in NOT_AGAIN for f in job.films)
         self.retry_button.setEnabled(job is not None and not job.active and not printed_all)
         self.reprint_button.setEnabled(job is not None and not job.active)
 
