@@ -55,3 +55,13 @@ def test_bad_annotation_syntax(capsys, corpus, bad):
     with pytest.raises(SystemExit) as exc:
         main(["print", "127.0.0.1", "104", "--aec", "P", "--annotation", bad, str(corpus / "ct" / "CT_small.dcm")])
     assert exc.value.code == 2
+
+
+def test_unwritable_queue_still_prints_message(capsys, corpus, tmp_path, monkeypatch):
+    """A data folder that cannot be written: the job runs without the queue's history (and says so)."""
+    blocked = tmp_path / "data"
+    blocked.write_text("a file where the data folder should be")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocked))
+    code, err = run(capsys, "127.0.0.1", "9", "--aec", "P", "--timeout", "2", str(corpus / "ct" / "CT_small.dcm"))
+    assert "print queue not writable" in err
+    assert code == 1 and "cannot associate with printer P@127.0.0.1:9" in err and "Traceback" not in err

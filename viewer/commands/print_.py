@@ -183,8 +183,16 @@ def run(args: argparse.Namespace) -> int:
                "burn_in": args.burn_in}
     # The job goes into the application's print queue, so the GUI's queue window lists it
     # (with the films printed) even when this program is stopped in the middle.
-    store = JobStore()
-    job = store.add(refs, box, session, profile, options, adapt=args.adapt)
+    try:
+        store = JobStore()
+        job = store.add(refs, box, session, profile, options, adapt=args.adapt)
+    except OSError as exc:
+        import tempfile
+        from pathlib import Path
+
+        log.warning("print queue not writable (%s): this job is not kept in the queue's history", exc)
+        store = JobStore(Path(tempfile.mkdtemp(prefix="dicom-viewer-print-")) / "print-queue.json")
+        job = store.add(refs, box, session, profile, options, adapt=args.adapt)
     report = run_job(store, job.id, timeout=args.timeout, job_timeout=args.job_timeout,
                      follow_job=not args.no_job_status)
     if args.json:
