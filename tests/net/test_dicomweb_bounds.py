@@ -209,3 +209,28 @@ def test_an_endless_thumbnail_is_cut_short(serve, monkeypatch: pytest.MonkeyPatc
     finally:
         tracemalloc.stop()
     assert peak < 32 * 1024 ** 2
+
+
+def test_wado_trickle_meets_the_deadlines(serve, tmp_path: Path) -> None:  # noqa: F811
+    """Per instance and in all: many small instances each on time still end at the total."""
+    part = Path(get_testdata_file("CT_small.dcm")).read_bytes()
+    boundary = b"bnd42"
+    one = b"--" + boundary + b"\r\nContent-Type: application/dicom\r\n\r\n" + part + b"\r\n"
+
+    def h(req: BaseHTTPRequestHandler) -> None:
+        req.send_response(200)
+        req.send_header("Content-Type", f'multipart/related; type="application/dicom"; boundary={boundary.decode()}')
+        req.send_header("Transfer-Encoding", "chunked")
+        req.end_headers()
+        try:
+            for _ in range(1000):  # an instance every 0.3 s, for ever
+                req.wfile.write(b"%x\r\n%s\r\n" % (len(one), one))
+                req.wfile.flush()
+                time.sleep(0.3)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    server = serve(h)
+    with pytest.raises(NetError, match="3 s in all"):
+        DicomWebClient(WebTarget(server.url, timeout=10, deadline=2, retrieve_deadline=3)).retrieve(
+            tmp_path / "store", STUDY)

@@ -86,6 +86,8 @@ class WebTarget:
     deadline : float
         Seconds a whole QIDO-RS / metadata response may take, and each instance of a
         WADO-RS response: a server trickling a byte now and then is cut off.
+    retrieve_deadline : float
+        Seconds a whole WADO-RS response may take (6 hours by default).
     """
 
     url: str
@@ -95,6 +97,7 @@ class WebTarget:
     verify: bool | str = True
     timeout: float = 30.0
     deadline: float = 300.0
+    retrieve_deadline: float = 6 * 3600.0
 
     @classmethod
     def from_node(cls, node: DicomWebNode) -> "WebTarget":
@@ -401,9 +404,11 @@ class DicomWebClient:
         max_part = int(getattr(store, "max_object_bytes", None) or MAX_OBJECT_BYTES)
         size = 0
         part_deadline = time.monotonic() + self.target.deadline
+        total_end = time.monotonic() + self.target.retrieve_deadline
         try:
             boundary = _multipart.boundary_of(rsp.headers.get("Content-Type", ""))
-            events = _multipart.iter_events(_chunks(rsp, cancel, lambda: part_deadline, self.target.deadline),
+            limit = f"{self.target.deadline:g} s per instance, {self.target.retrieve_deadline:g} s in all"
+            events = _multipart.iter_events(_chunks(rsp, cancel, lambda: min(part_deadline, total_end), limit),
                                             boundary)
             for kind, value in events:
                 if kind == "headers":
@@ -702,7 +707,7 @@ def _decoder(rsp: "requests.Response") -> "zlib._Decompress | None":
 
 
 def _chunks(rsp: "requests.Response", cancel: CancelToken | None,
-            deadline_at: Callable[[], float] | None = None, deadline: float = 0.0,
+            deadline_at: Callable[[], float] | None = None, deadline: float | str = 0.0,
             max_bytes: int | None = None) -> Iterator[bytes]:
     """Body bytes as they arrive, decoded (gzip/deflate) here in steps of at most
     :data:`_CHUNK`, so a compression bomb never expands in memory; bounded by
@@ -730,7 +735,8 @@ def _chunks(rsp: "requests.Response", cancel: CancelToken | None,
         if is_cancelled(cancel):
             raise Cancelled("retrieve cancelled")
         if deadline_at is not None and time.monotonic() > deadline_at():
-            raise NetError(f"response from {rsp.url} not complete within {deadline:g} s; stopped",
+            within = f"{deadline:g} s" if isinstance(deadline, (int, float)) else deadline
+            raise NetError(f"response from {rsp.url} not complete within {within}; stopped",
                            category="connection")
         chunk = raw.read1(_CHUNK, decode_content=False)
         if not chunk:
