@@ -22,7 +22,7 @@ from viewer.config import FASTPATH_ENV, DimseNode, Timeouts
 from viewer.net import fastpath
 from viewer.net.get import get
 from viewer.net.progress import RetrieveProgress, retrieve_identifier
-from viewer.net.response_guard import guard
+from viewer.net.fastpath.response_guard import guard
 from viewer.dicom.local_store import LocalStore
 
 from tests.helpers.ct import ct_dataset
@@ -72,7 +72,7 @@ def store_all(port: int, data: list[Dataset], ts: str = ExplicitVRLittleEndian, 
     assoc = ae.associate("127.0.0.1", port, ae_title="VIEWER")
     if not assoc.is_established:
         return None
-    guard(assoc)  # pynetdicom's reactor must not take the responses (viewer.net.response_guard)
+    guard(assoc)  # pynetdicom's reactor must not take the responses (viewer.net.fastpath.response_guard)
     try:
         return [int(assoc.send_c_store(ds).Status) for ds in data]
     finally:

@@ -13,7 +13,7 @@ from pydicom.filereader import _read_file_meta_info, read_preamble
 from pynetdicom import AE
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
 
-from viewer.net.response_guard import guard
+from viewer.net.fastpath.response_guard import guard
 
 
 def dataset_bytes(data: bytes) -> bytes:
@@ -48,7 +48,7 @@ def c_find(orthanc: Any, level: str, keys: dict[str, str]) -> list[Dataset]:
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
     assoc = ae.associate("127.0.0.1", orthanc.port, ae_title=orthanc.aet)
     assert assoc.is_established
-    guard(assoc)  # pynetdicom's reactor must not take the responses (viewer.net.response_guard)
+    guard(assoc)  # pynetdicom's reactor must not take the responses (viewer.net.fastpath.response_guard)
     q = Dataset()
     q.QueryRetrieveLevel = level
     for k, v in keys.items():

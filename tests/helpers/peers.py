@@ -77,8 +77,8 @@ def c_echo(port: int, aet: str, timeout: float = 3.0) -> int | None:
     assoc = ae.associate(HOST, port, ae_title=aet)
     if not assoc.is_established:
         return None
-    # pynetdicom's reactor must not take the C-ECHO response (viewer.net.response_guard)
-    from viewer.net.response_guard import guard
+    # pynetdicom's reactor must not take the C-ECHO response (viewer.net.fastpath.response_guard)
+    from viewer.net.fastpath.response_guard import guard
 
     guard(assoc)
     try:

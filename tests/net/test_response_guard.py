@@ -1,6 +1,6 @@
 """pynetdicom's reactor must not take the response a ``send_*()`` waits for.
 
-The race (viewer/net/response_guard.py): the reactor thread is descheduled right after
+The race (viewer/net/fastpath/response_guard.py): the reactor thread is descheduled right after
 it checked the pause, the requesting thread right after it sent its request; the peer's
 answer arrives in between and the reactor takes it, so the request waits for the whole
 DIMSE timeout. Under load this failed ~1 print job in 10 against dcmprscp. Here the two

@@ -28,7 +28,7 @@ from viewer.cancel import CancelToken
 from viewer.config import DimseNode, TlsOptions, validate_ae_title
 from viewer.errors import Cancelled, NetError
 from viewer.net import fastpath
-from viewer.net.response_guard import guard
+from viewer.net.fastpath.response_guard import guard
 
 log = logging.getLogger(__name__)
 

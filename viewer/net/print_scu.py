@@ -33,7 +33,7 @@ from pynetdicom.status import PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS, code_to
 from viewer.cancel import CancelToken
 from viewer.config import TlsOptions
 from viewer.errors import NetError, PrintError
-from viewer.net.response_guard import guard
+from viewer.net.fastpath.response_guard import guard
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ class PrintAssociation:
                              f"or no answer within {a.timeout:g} s", category="Failure")
         self._assoc = assoc
         _no_delay(assoc)
-        guard(assoc)  # responses are for the waiting request, not the reactor (net.response_guard)
+        guard(assoc)  # responses are for the waiting request, not the reactor (net.fastpath.response_guard)
         self.accepted = {str(cx.abstract_syntax) for cx in assoc.accepted_contexts if cx.abstract_syntax}
         for uid, wanted in self._want.items():
             if wanted and uid not in self.accepted:

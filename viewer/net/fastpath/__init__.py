@@ -24,6 +24,12 @@ Entry points (nothing else in ``viewer`` touches pynetdicom's private names):
 * :func:`install_server` on our storage SCP's server, :func:`wrap_responses` on the
   generator ``send_c_get``/``send_c_move`` return, :func:`quiet` on a C-MOVE's association.
 
+Correctness, not speed: :mod:`.response_guard` (:func:`.response_guard.guard`) keeps DIMSE
+responses for the request that waits for them (pynetdicom 3.0's reactor race); it is
+installed on every association we request, echo and print included, whatever the switch
+says, and touches ``DIMSEServiceProvider.get_msg`` (replaced per instance) and ``msg_queue``
+(read under its mutex).
+
 Switch and version: :func:`enabled` is False when the environment variable
 ``VIEWER_FASTPATH`` is ``0`` (:data:`viewer.config.FASTPATH_ENV`), when the ``fast_path``
 setting is off (:class:`viewer.config.LocalAE`, applied by :func:`configure`), or when the
