@@ -110,6 +110,9 @@ class LocalAE:
     #: (C-GET, C-MOVE, our storage SCP); False runs them as pynetdicom ships it (slower).
     #: The environment variable :data:`FASTPATH_ENV` turns it off too.
     fast_path: bool = True
+    #: Keep the storage SCP listening while the GUI runs, so peers can send studies to us at
+    #: any time (they go into the study library); False starts it only for a C-MOVE.
+    receive: bool = False
 
     def validate(self) -> "LocalAE":
         self.ae_title = validate_ae_title(self.ae_title)

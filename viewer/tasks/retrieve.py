@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 from pydicom.dataset import Dataset
 
@@ -20,7 +20,7 @@ from viewer.net.progress import RetrieveProgress, retrieve_identifier
 from viewer.net.storage_scp import StorageSCP
 from viewer.dicom.local_store import LocalStore
 
-__all__ = ["LocalStore", "RetrieveProgress", "RetrieveRequest", "ScpHolder", "open_store", "retrieve",
+__all__ = ["LocalStore", "RetrieveProgress", "RetrieveRequest", "ScpHolder", "StorageSCP", "open_store", "retrieve",
            "retrieve_from"]
 
 log = logging.getLogger(__name__)
@@ -57,13 +57,18 @@ class ScpHolder:
     at once use the same listening port.
     """
 
-    def __init__(self, local: LocalAE, store: LocalStore, allowed: set[str] | None = None) -> None:
+    def __init__(self, local: LocalAE, store: LocalStore, allowed: set[str] | None = None, *,
+                 on_start: Callable[[StorageSCP], Callable[[], None] | None] | None = None) -> None:
         self.local = local
         fastpath.configure(local.fast_path)  # the setting, for this process's retrieves
         self.store = store
         self._allowed = set(allowed or ())
         self._scp: StorageSCP | None = None
         self._lock = threading.Lock()
+        #: called with the SCP each time it starts (e.g. to index what it receives); what it
+        #: returns is called when the SCP stops
+        self.on_start = on_start
+        self._on_stop: Callable[[], None] | None = None
 
     def allow(self, *aets: str) -> None:
         """Also accept these calling AE titles (a node added while running)."""
@@ -84,13 +89,24 @@ class ScpHolder:
                 self._scp = StorageSCP(self.store, self.local.ae_title, self.local.store_port,
                                        allowed_calling=self._allowed,
                                        accept_any=self.local.accept_any_calling, ssl_context=ssl_context).start()
+                if self.on_start is not None:
+                    self._on_stop = self.on_start(self._scp)
             return self._scp
+
+    @property
+    def running(self) -> bool:
+        """Whether the SCP is listening now."""
+        scp = self._scp
+        return scp is not None and scp.running
 
     def stop(self) -> None:
         with self._lock:
             scp, self._scp = self._scp, None
+            on_stop, self._on_stop = self._on_stop, None
         if scp is not None:
             scp.stop()
+        if on_stop is not None:
+            on_stop()
 
 
 def retrieve(request: RetrieveRequest, calling_aet: str, store: LocalStore, *,

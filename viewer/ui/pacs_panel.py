@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-                               QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
+                               QPushButton, QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from viewer.dicom.model import format_date, format_person_name_groups
 
@@ -27,6 +27,9 @@ from viewer.tasks import query as pacs
 from viewer.tasks.query_form import QueryForm, query_keys
 from viewer.tasks.retrieve import LocalStore, ScpHolder, open_store, retrieve_from
 from viewer.ui.workers import Pools, Worker, message, run_in
+
+if TYPE_CHECKING:
+    from viewer.tasks.retrieve import StorageSCP
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +129,7 @@ class PacsPanel(QWidget):
         self._own_pools = pools is None
         self.config_dir = config_dir
         self.store = store or open_store(config.local)
-        self.scp = ScpHolder(config.local, self.store, config.known_calling_aets())
+        self.scp = self._scp_holder()
         self._jobs: set[Worker] = set()
         self.probe_dialog: Any = None  #: the probe's result window, made on the first probe
         #: the study library (viewer.tasks.library_feed.LibraryService): retrieved files are
@@ -136,6 +139,8 @@ class PacsPanel(QWidget):
             self.studies_retrieved.connect(on_retrieved)
         self._build()
         self._reload_nodes()
+        if config.local.receive:  # listening when the program starts (after the window gives us its library)
+            QTimer.singleShot(0, lambda: self.set_receiving(True))
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -155,6 +160,10 @@ class PacsPanel(QWidget):
         self.send_action = SendAction(self)
         row.insertWidget(row.indexOf(self.edit_btn), self.add_web_btn)
         row.addWidget(self.send_action.button)
+        self.receive_check = QCheckBox("Receive")
+        self.receive_check.setToolTip("Keep our storage SCP listening so that other systems can send studies "
+                                      "to us at any time; they go into the library as they arrive")
+        row.addWidget(self.receive_check)
         root.addLayout(row)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -168,6 +177,7 @@ class PacsPanel(QWidget):
         self.add_btn.clicked.connect(lambda: self._edit_node(new=True))
         self.edit_btn.clicked.connect(lambda: self._edit_node(new=False))
         self.local_btn.clicked.connect(self._edit_local)
+        self.receive_check.toggled.connect(self.set_receiving)
         self.echo_btn.clicked.connect(self.echo)
         self.probe_btn.clicked.connect(self.probe)
 
@@ -293,9 +303,48 @@ class PacsPanel(QWidget):
         dlg = LocalAeDialog(self.config.local, self)
         if dlg.exec() and (local := dlg.local()) is not None:
             self.config.local = local
+            receiving = self.scp.running
             self.scp.stop()  # restarted on demand with the new title/port
-            self.scp = ScpHolder(self.config.local, self.store, self.config.known_calling_aets())
+            self.scp = self._scp_holder()
             self._save()
+            if receiving:
+                self.set_receiving(True)
+
+    # ------------------------------------------------------------------ our storage SCP
+    def _scp_holder(self) -> ScpHolder:
+        return ScpHolder(self.config.local, self.store, self.config.known_calling_aets(), on_start=self._scp_started)
+
+    def _scp_started(self, scp: "StorageSCP") -> Callable[[], None] | None:
+        """Whatever starts the SCP (Receive, a C-MOVE), what it receives is indexed in the library."""
+        if self.library is None:
+            return None
+        remove: Callable[[], None] = self.library.attach_scp(scp)
+        return remove
+
+    def set_receiving(self, on: bool) -> bool:
+        """Start (or stop) listening for studies sent to us; the choice is saved. False if it cannot listen."""
+        local = self.config.local
+        if on:
+            try:
+                self.scp.get()
+            except Exception as exc:  # noqa: BLE001 - a taken port is a message, not a crash
+                self._set_status(f"Cannot receive on port {local.store_port}: {message(exc)}")
+                self.receive_check.blockSignals(True)
+                self.receive_check.setChecked(False)
+                self.receive_check.blockSignals(False)
+                return False
+            self._set_status(f"Receiving studies sent to {local.ae_title} on port {self.scp.get().port}")
+        else:
+            self.scp.stop()
+            self._set_status("Not receiving (the storage SCP starts only for a C-MOVE)")
+        if self.receive_check.isChecked() != on:
+            self.receive_check.blockSignals(True)
+            self.receive_check.setChecked(on)
+            self.receive_check.blockSignals(False)
+        if local.receive != on:
+            local.receive = on
+            self._save()
+        return True
 
     # ------------------------------------------------------------------ jobs
     def _start(self, fn: Callable[..., Any], *args: Any, on_item: Callable[[Any], object] | None = None,
