@@ -212,13 +212,17 @@ def index_retrieve(library: Library, steps: Iterable[_P], source: Provenance,
 
     Works for C-GET, C-MOVE and WADO-RS alike (all yield
     :class:`viewer.net.progress.RetrieveProgress` with the files written since the last
-    step). Files arriving close together are indexed in one transaction.
+    step). Files arriving close together are indexed in one transaction; the first files
+    are indexed at once, so the study is in the library from its first instance on.
     """
     pending: list[str | os.PathLike[str]] = []
     last = time.monotonic()
+    first = True
     for step in steps:
         pending.extend(step.files)
-        if pending and (step.final or len(pending) >= BATCH or time.monotonic() - last >= FLUSH_INTERVAL / 5):
+        if pending and (first or step.final or len(pending) >= BATCH
+                        or time.monotonic() - last >= FLUSH_INTERVAL / 5):
+            first = False
             report, errors = index_files(library, pending, source)
             for path, reason in errors:
                 log.warning("retrieved file not indexed: %s: %s", path, reason)

@@ -107,9 +107,23 @@ class LibraryService:
         yield from scan_indexed(self.library(), paths, result if result is not None else ImportResult(), copy=copy,
                                 cancel=cancel, on_batch=self._changed)
 
-    def retrieved(self, steps: Iterable[_P], node: str, kind: SourceKind = SourceKind.PACS) -> Iterator[_P]:
-        """Pass a retrieve's progress steps through, indexing the files of each as it arrives."""
-        yield from index_retrieve(self.library(), steps, Provenance(kind, node=node), on_batch=self._changed)
+    def retrieved(self, steps: Iterable[_P], node: str, kind: SourceKind = SourceKind.PACS, *,
+                  opened: bool = False) -> Iterator[_P]:
+        """Pass a retrieve's progress steps through, indexing the files of each as it arrives.
+
+        ``opened``: the user asked for this retrieve (the PACS panel), so each study counts as
+        opened (File > Recent) from the batch that brings its first instance, not at the end.
+        """
+        marked: set[str] = set()
+
+        def batch(report: IndexReport) -> None:
+            if opened:
+                for uid in sorted(report.studies - marked):
+                    self.library().mark_opened(uid)
+                    marked.add(uid)
+            self._changed(report)
+
+        yield from index_retrieve(self.library(), steps, Provenance(kind, node=node), on_batch=batch)
 
     def attach_scp(self, scp: "StorageSCP") -> Callable[[], None]:
         """Index everything our storage SCP receives, on a feed thread; returns a remover."""

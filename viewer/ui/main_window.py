@@ -151,6 +151,13 @@ class MainWindow(QMainWindow):
         self.library_browser.import_requested.connect(lambda uids: self.open_studies(list(uids), copy=True))
         self.library_browser.export_requested.connect(lambda uids: self.export_cd_dialog(list(uids)))
         self.library_changed.connect(self.library_browser.schedule_refresh)
+        # File > Recent follows the library too (a retrieve marks its study opened from its
+        # first instance on); many batches in a row refresh the menu once.
+        self._recent_timer = QTimer(self)
+        self._recent_timer.setSingleShot(True)
+        self._recent_timer.setInterval(200)
+        self._recent_timer.timeout.connect(self._refresh_recent)
+        self.library_changed.connect(self._recent_timer.start)
         self.library_dock = self._dock("Library", self.library_browser, Qt.DockWidgetArea.LeftDockWidgetArea,
                                        "library")
         self.tabifyDockWidget(self.library_dock, self.browser_dock)

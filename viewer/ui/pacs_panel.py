@@ -91,7 +91,12 @@ def _retrieve_indexed(library: Any, node: DimseNode | DicomWebNode, level: str, 
                       token: Any = None) -> Any:
     """A retrieve whose files are indexed in the library as they arrive (when there is one)."""
     steps = retrieve_from(node, level, uids, calling_aet, store, root=root, found=found, scp=scp, token=token)
-    return steps if library is None else library.retrieved(steps, node.name)
+    if library is None:
+        return steps
+    from viewer.tasks.library_feed import SourceKind
+
+    kind = SourceKind.DICOMWEB if isinstance(node, DicomWebNode) else SourceKind.PACS
+    return library.retrieved(steps, node.name, kind, opened=True)
 
 
 class PacsPanel(QWidget):
