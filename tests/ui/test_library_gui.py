@@ -222,7 +222,8 @@ def test_offline_cd_study_shown_offline_and_back(qtbot, lib_window, tmp_path) ->
     r = lb.row_of(_uid("e", "study"))
     assert lb.table.item(r, 8).text() != "offline"
     shutil.move(str(tmp_path / "cdrom"), str(tmp_path / "cdrom-out"))  # the CD is taken out
-    lb.check_button.click()
+    lb.check_button.click()  # checked in a worker
+    qtbot.waitUntil(lambda: lb._check_job is None, timeout=10000)
     r = lb.row_of(_uid("e", "study"))
     assert lb.table.item(r, 8).text() == "offline"
     assert lb.table.item(r, 0).foreground().color().name() == "#8a8a8a"
@@ -232,6 +233,7 @@ def test_offline_cd_study_shown_offline_and_back(qtbot, lib_window, tmp_path) ->
     assert "offline" in w.statusBar().currentMessage().lower()
     shutil.move(str(tmp_path / "cdrom-out"), str(tmp_path / "cdrom"))  # back in
     lb.check_button.click()
+    qtbot.waitUntil(lambda: lb._check_job is None, timeout=10000)
     assert lb.table.item(lb.row_of(_uid("e", "study")), 8).text() != "offline"
 
 

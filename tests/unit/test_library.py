@@ -152,6 +152,30 @@ def test_offline_media_shown_then_back(media: Path, library: Library, tmp_path: 
     assert row is not None and not row.offline
 
 
+def test_check_media_reports_progress_and_stops_on_cancel(media: Path, library: Library, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from viewer.cancel import CancelToken
+    from viewer.library import db
+
+    index_paths(library, [media])
+    os.rename(media, tmp_path / "cd-out")
+    monkeypatch.setattr(db, "CHECK_STEP", 4)
+    token, seen = CancelToken(), []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        if done >= 4:
+            token.cancel()  # the user presses Cancel after the second report
+
+    # What was checked before the cancel is written (8 files), the rest stays as it was.
+    assert library.refresh_online(cancel=token, progress=progress) == (8, 0)
+    assert seen == [(0, 11), (4, 11)]
+    assert library.conn.execute("SELECT COUNT(*) FROM instances WHERE online = 0").fetchone()[0] == 8
+    seen.clear()
+    assert library.refresh_online(progress=lambda d, t: seen.append((d, t))) == (3, 0)
+    assert seen == [(0, 11), (4, 11), (8, 11), (11, 11)]
+
+
 def test_media_opened_again_at_another_mount_point(media: Path, library: Library, tmp_path: Path) -> None:
     index_paths(library, [media])
     moved = tmp_path / "mnt" / "cdrom"

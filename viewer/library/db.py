@@ -25,12 +25,15 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from viewer import paths
 from viewer.dicom.model import Instance
 from viewer.library.schema import LibraryError, migrate
 from viewer.library.text import fold, fold_name, name_groups
+
+if TYPE_CHECKING:
+    from viewer.cancel import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ log = logging.getLogger(__name__)
 DB_NAME = "library.sqlite"
 #: Instances written per transaction by :meth:`Library.add_many`.
 BATCH = 500
+#: Files checked between two progress reports (and cancel checks) of :meth:`Library.refresh_online`.
+CHECK_STEP = 500
 
 
 def default_path() -> Path:
@@ -320,11 +325,15 @@ class Library:
         return sid
 
     # ------------------------------------------------------------------ state of files
-    def refresh_online(self, study_uids: Sequence[str] | None = None) -> tuple[int, int]:
+    def refresh_online(self, study_uids: Sequence[str] | None = None, *, cancel: "CancelToken | None" = None,
+                       progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
         """Check which files are there (one ``stat`` each); returns (went offline, came back).
 
         A study on a CD that was taken out goes offline, not away; it comes back when the
         CD is in again (or is opened again from another mount point).
+
+        ``progress(done, total)`` is called every :data:`CHECK_STEP` files; ``cancel`` is
+        checked as often: what was checked until then is written, the rest stays as it was.
         """
         where, args = "", list(study_uids or ())
         if study_uids:
@@ -333,7 +342,12 @@ class Library:
         rows = self.conn.execute(f"SELECT id, path, online FROM instances{where}", args).fetchall()
         gone, back = [], []
         roots: dict[str, bool] = {}
-        for iid, path, online in rows:
+        for n, (iid, path, online) in enumerate(rows):
+            if n % CHECK_STEP == 0:
+                if cancel is not None and cancel.cancelled:
+                    break
+                if progress is not None:
+                    progress(n, len(rows))
             # A missing media root (CD out, share unmounted) answers for all its files at once.
             top = os.path.dirname(path)
             there = roots.get(top)
@@ -348,6 +362,8 @@ class Library:
             with self._transaction():
                 self.conn.executemany("UPDATE instances SET online = 0 WHERE id = ?", gone)
                 self.conn.executemany("UPDATE instances SET online = 1 WHERE id = ?", back)
+        if progress is not None and not (cancel is not None and cancel.cancelled):
+            progress(len(rows), len(rows))
         return len(gone), len(back)
 
     def _transaction(self) -> "_Transaction":

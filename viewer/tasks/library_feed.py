@@ -168,9 +168,12 @@ class LibraryService:
         """Paths of the study's instances that are there, to open it from the library."""
         return [p for p, *_rest, online in self.library().instance_files([study_uid]) if online]
 
-    def refresh_online(self, study_uids: Sequence[str] | None = None) -> tuple[int, int]:
-        """Which media are in: returns (went offline, came back)."""
-        gone, back = self.library().refresh_online(study_uids)
+    def refresh_online(self, study_uids: Sequence[str] | None = None, *, cancel: "CancelToken | None" = None,
+                       progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+        """Which media are in: returns (went offline, came back); one ``stat`` per file, so the
+        GUI runs it in a worker (``progress(done, total)``, ``cancel``: see
+        :meth:`viewer.library.db.Library.refresh_online`)."""
+        gone, back = self.library().refresh_online(study_uids, cancel=cancel, progress=progress)
         if gone or back:
             self._changed(IndexReport(updated=gone + back))
         return gone, back

@@ -14,18 +14,21 @@ guess, the same name and birth date). Opening a prior hangs it beside the curren
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QMessageBox,
-                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from viewer.dicom.daterange import parse_date_range
 from viewer.dicom.model import format_date, format_person_name_groups
 from viewer.tasks.library_feed import StudyFilter, StudyRow
+from viewer.ui.workers import Pools, Worker, message, run_in
 
 if TYPE_CHECKING:
+    from viewer.cancel import CancelToken
     from viewer.tasks.library_feed import LibraryService
 
 log = logging.getLogger(__name__)
@@ -86,9 +89,12 @@ class LibraryBrowser(QWidget):
     import_requested = Signal(list)
     export_requested = Signal(list)
 
-    def __init__(self, library: "LibraryService", parent: QWidget | None = None) -> None:
+    def __init__(self, library: "LibraryService", parent: QWidget | None = None, *,
+                 pools: "Pools | None" = None) -> None:
         super().__init__(parent)
         self.library = library
+        self.pools = pools if pools is not None else Pools()
+        self._check_job: Worker | None = None
         self.rows: list[StudyRow] = []
         self.prior_rows: list[StudyRow] = []
         self.search = QLineEdit()
@@ -102,11 +108,15 @@ class LibraryBrowser(QWidget):
         self.check_button = QPushButton("Check media")
         self.check_button.setToolTip("Look for the files of every study again: media taken out go offline, "
                                      "media put back come online")
-        self.check_button.clicked.connect(self.check_media)
+        self.check_button.clicked.connect(self._check_clicked)
+        self.check_progress = QProgressBar()
+        self.check_progress.setMaximumWidth(140)
+        self.check_progress.setVisible(False)
         row = QHBoxLayout()
         row.addWidget(self.search, 3)
         row.addWidget(self.date, 2)
         row.addWidget(self.modality)
+        row.addWidget(self.check_progress)
         row.addWidget(self.check_button)
         self.status = QLabel("")
         self.table = QTableWidget(0, len(COLUMNS))
@@ -168,6 +178,8 @@ class LibraryBrowser(QWidget):
         """No more refreshes (the window is closing its library)."""
         self._timer.stop()
         self._stopped = True
+        if self._check_job is not None:
+            self._check_job.cancel()
 
     def schedule_refresh(self) -> None:
         """Refresh soon (the library changed; many batches in a row refresh once)."""
@@ -296,16 +308,57 @@ class LibraryBrowser(QWidget):
         if current:
             self.open_requested.emit([current, prior_uid], current)
 
-    def check_media(self) -> None:
-        """Check which studies' files are there (a CD taken out or put back)."""
-        try:
-            gone, back = self.library.refresh_online()
-        except Exception as exc:  # noqa: BLE001
-            self.status.setText(f"Media not checked: {exc}")
-            return
-        self.refresh()
-        if gone or back:
+    def _check_clicked(self) -> None:
+        if self._check_job is not None:
+            self._check_job.cancel()
+            self.status.setText("Cancelling the media check…")
+        else:
+            self.check_media()
+
+    def check_media(self) -> Worker | None:
+        """Check which studies' files are there (a CD taken out or put back), in a worker.
+
+        One ``stat`` per file of the library: the check shows its progress and the button
+        cancels it (what was checked until then stays). Returns the worker (None if one runs).
+        """
+        if self._check_job is not None:
+            return None
+        library = self.library
+
+        def work(cancel: "CancelToken | None" = None,
+                 progress: "Callable[[int, int], None] | None" = None) -> tuple[int, int]:
+            return library.refresh_online(cancel=cancel, progress=progress)
+
+        def on_progress(value: Any) -> None:
+            done, total = value
+            self.check_progress.setRange(0, max(1, total))
+            self.check_progress.setValue(done)
+
+        def on_result(result: Any) -> None:
+            gone, back = result
+            self.refresh()
             self.status.setText(self.status.text() + f" ({gone} files went offline, {back} came back)")
+
+        def on_abort() -> None:
+            self.refresh()
+            self.status.setText(self.status.text() + " (media check cancelled)")
+
+        def on_error(exc: BaseException) -> None:
+            self.status.setText(f"Media not checked: {message(exc)}")
+
+        def on_finished() -> None:
+            self._check_job = None
+            self.check_progress.setVisible(False)
+            self.check_button.setText("Check media")
+
+        self.check_progress.setRange(0, 0)
+        self.check_progress.setVisible(True)
+        self.check_button.setText("Cancel")
+        self.status.setText("Checking media…")
+        self._check_job = run_in(self.pools, self.pools.decode, work, owner=self, pass_cancel=True,
+                                 pass_progress=True, on_progress=on_progress, on_result=on_result,
+                                 on_abort=on_abort, on_error=on_error, on_finished=on_finished)
+        return self._check_job
 
     def remove_selected(self, confirm: bool = True) -> int:
         """Remove the selected studies from the library (only local-store files are deleted)."""

@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
         self.browser_dock = self._dock("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea, "browser")
         from viewer.ui.library_browser import LibraryBrowser
 
-        self.library_browser = LibraryBrowser(self.library)
+        self.library_browser = LibraryBrowser(self.library, pools=pools)
         self.library_browser.open_requested.connect(lambda uids, prior: self.open_studies(list(uids), str(prior)))
         self.library_browser.import_requested.connect(lambda uids: self.open_studies(list(uids), copy=True))
         self.library_browser.export_requested.connect(lambda uids: self.export_cd_dialog(list(uids)))
