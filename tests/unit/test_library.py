@@ -333,6 +333,26 @@ def test_indexing_reads_each_file_once(media: Path, library: Library, monkeypatc
     assert len(reads) == 11 and set(reads.values()) == {1}
 
 
+def test_indexing_stats_each_file_once_and_keeps_its_size(media: Path, library: Library,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import Counter
+
+    stats: Counter[str] = Counter()
+    real_stat = os.stat
+
+    def counting_stat(path, *args, **kwargs):
+        if str(path).endswith(".dcm"):
+            stats[str(path)] += 1
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counting_stat)
+    index_paths(library, [media])
+    monkeypatch.undo()
+    assert len(stats) == 11 and set(stats.values()) == {1}, stats  # the scan's stat gives the size too
+    sizes = dict(library.conn.execute("SELECT path, size FROM instances"))
+    assert sizes == {p: os.path.getsize(p) for p in stats}
+
+
 def test_scan_events_pass_through_unchanged_while_indexed(media: Path, library: Library) -> None:
     from viewer.dicom.scan import EventKind, scan
     from viewer.tasks.library import ImportResult, scan_indexed

@@ -27,14 +27,27 @@ def not_regular(path: str | os.PathLike[str]) -> str | None:
 
     Follows symbolic links (``os.stat``), never opens the file.
     """
+    return file_status(path)[0]
+
+
+def file_status(path: str | os.PathLike[str]) -> tuple[str | None, int]:
+    """:func:`not_regular` and the file's size in bytes (-1 when it is not a regular file).
+
+    The one ``stat`` of a file in a scan: the study library keeps the size it gives.
+    """
     try:
-        mode = os.stat(path).st_mode
+        st = os.stat(path)
     except FileNotFoundError:
-        return "no such file (or a dangling symbolic link)"
+        return "no such file (or a dangling symbolic link)", -1
     except OSError as exc:
-        return f"cannot read: {exc.strerror or exc}"
+        return f"cannot read: {exc.strerror or exc}", -1
+    mode = st.st_mode
     if stat.S_ISREG(mode):
-        return None
+        return None, st.st_size
+    return _irregular(mode), -1
+
+
+def _irregular(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "is a folder"
     kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
@@ -55,9 +68,13 @@ class Containment:
 
     def refuse(self, path: str | os.PathLike[str]) -> str | None:
         """Why ``path`` (found below the root) may not be opened, or None."""
+        return self.status(path)[0]
+
+    def status(self, path: str | os.PathLike[str]) -> tuple[str | None, int]:
+        """:meth:`refuse` and the file's size (:func:`file_status`)."""
         if os.path.islink(path) and not self.inside(path):
-            return "symbolic link leading outside the folder; skipped"
-        return not_regular(path)
+            return "symbolic link leading outside the folder; skipped", -1
+        return file_status(path)
 
 
 def walk_files(root: str | os.PathLike[str]) -> Iterator[tuple[Path, str | None]]:

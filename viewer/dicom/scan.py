@@ -25,7 +25,7 @@ from viewer.cancel import CancelToken
 from viewer.dicom._media_zip import MAX_ZIP_DEPTH, UnpackBudget, extract_zip
 from viewer.dicom.dicomdir import find_dicomdir, iter_dicomdir
 from viewer.dicom.headers import MEDIA_STORAGE_DIRECTORY, NotAnImage, read_instance
-from viewer.dicom.media_paths import Containment, not_regular
+from viewer.dicom.media_paths import Containment, file_status
 from viewer.dicom.model import Instance, Series, StudyTree
 from viewer.errors import Cancelled, ReadError
 
@@ -63,6 +63,9 @@ class ScanEvent:
         For ``"done"``: files a DICOMDIR references that are not on the medium.
     cancelled : bool
         For ``"done"``: the scan stopped early because ``cancel`` was set.
+    size : int
+        For ``"instance"``: the file's size in bytes as the scan's ``stat`` found it, -1
+        when not known (records of a DICOMDIR, files of an archive).
     """
 
     kind: EventKind
@@ -73,6 +76,7 @@ class ScanEvent:
     total: int = 0
     missing: int = 0
     cancelled: bool = False
+    size: int = -1
 
 
 def _is_dicomdir_name(name: str) -> bool:
@@ -145,6 +149,8 @@ class _Scanner:
         self.interval = progress_interval
         self.done = self.total = self.missing = 0
         self.seen: set[str] = set()
+        #: sizes of the files listed and not read yet (their stat when they were checked)
+        self.sizes: dict[str, int] = {}
         self._last = 0.0
 
     def stopped(self) -> bool:
@@ -166,14 +172,15 @@ class _Scanner:
             yield ScanEvent(EventKind.ERROR, path=p, error="no such file or folder")
         elif os.path.isdir(p):
             yield from self.folder(p)
-        elif (why := not_regular(p)) is not None:
+        elif (status := file_status(p))[0] is not None:
             # A FIFO would block open() for good (PS3.10 media hold regular files only).
-            yield ScanEvent(EventKind.ERROR, path=p, error=why)
+            yield ScanEvent(EventKind.ERROR, path=p, error=status[0])
         elif self.use_dicomdir and (_is_dicomdir_name(os.path.basename(p)) or _is_dicomdir_file(p)):
             yield from self.dicomdir(p)
         elif p.lower().endswith(".zip"):
             yield from self.zip(p)
         else:
+            self.sizes[p] = status[1]
             yield from self.files([p])
 
     def files(self, paths: list[str]) -> Iterator[ScanEvent]:
@@ -184,10 +191,12 @@ class _Scanner:
                 self.seen.add(key)
                 fresh.append(p)
         self.total += len(fresh)
+        sizes = self.sizes
         for path, inst, message in _read_many(fresh, self.workers, self.cancel):
             self.done += 1
+            size = sizes.pop(path, -1)
             if inst is not None:
-                yield ScanEvent(EventKind.INSTANCE, instance=inst)
+                yield ScanEvent(EventKind.INSTANCE, instance=inst, size=size)
             elif message is not None:
                 yield ScanEvent(EventKind.ERROR, path=path, error=message)
             if self.due():
@@ -200,6 +209,7 @@ class _Scanner:
         """
         unreadable: list[OSError] = []
         guard = Containment(root)
+        sizes = self.sizes
         for folder, dirs, names in os.walk(root, onerror=unreadable.append):
             while unreadable:
                 exc = unreadable.pop()
@@ -218,11 +228,14 @@ class _Scanner:
             zips: list[str] = []
             for n in names:
                 p = os.path.join(folder, n)
-                why = guard.refuse(p)  # FIFOs, sockets, links leading out of ``root``
+                why, size = guard.status(p)  # FIFOs, sockets, links leading out of ``root``
                 if why is not None:
                     yield ScanEvent(EventKind.ERROR, path=p, error=why)
+                elif n.lower().endswith(".zip"):
+                    zips.append(p)
                 else:
-                    (zips if n.lower().endswith(".zip") else plain).append(p)
+                    sizes[p] = size
+                    plain.append(p)
             yield from self.files(plain)
             for p in zips:
                 if not self.stopped():

@@ -74,7 +74,7 @@ class Provenance:
     node: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One instance to index: its header record, its file size, whether the store owns it."""
 
@@ -150,6 +150,9 @@ class Library:
         self._patients: dict[tuple[str, str, str], int] = {}
         self._studies: dict[str, int] = {}
         self._series: dict[str, int] = {}
+        #: series and study UIDs known absent from the database in this transaction (no lookup)
+        self._new_series: set[str] = set()
+        self._new_studies: set[str] = set()
 
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
@@ -207,6 +210,18 @@ class Library:
         self._patients.clear()
         self._studies.clear()
         self._series.clear()
+        self._new_series.clear()
+        self._new_studies.clear()
+
+    def _prefetch(self, table: str, column: str, uids: set[str], cache: dict[str, int], new: set[str]) -> None:
+        """Ids of the rows of ``uids`` in one query per 500; the UIDs not found are marked new."""
+        wanted = [u for u in uids if u not in cache]
+        for i in range(0, len(wanted), 500):
+            part = wanted[i:i + 500]
+            for uid, rid in self.conn.execute(f"SELECT {column}, id FROM {table} WHERE {column} IN "
+                                              f"({','.join('?' * len(part))})", part):
+                cache[uid] = rid
+        new.update(u for u in wanted if u not in cache)
 
     def _add(self, entries: Sequence[Entry], source: Provenance, report: IndexReport) -> None:
         now = time.time()
@@ -220,20 +235,34 @@ class Library:
                                 f"({','.join('?' * len(part))})", part)
             for uid, iid, path, owned, online, size in rows:
                 known[uid] = (iid, path, owned, online, size)
+        # The series and studies of the new instances, looked up in a few queries, not one each.
+        fresh = [e.instance for e in entries if e.instance.sop_instance_uid not in known]
+        self._prefetch("series", "series_uid", {i.series_instance_uid for i in fresh}, self._series,
+                       self._new_series)
+        self._prefetch("studies", "study_uid", {i.study_instance_uid for i in fresh
+                                                if i.series_instance_uid not in self._series}, self._studies,
+                       self._new_studies)
         inserts = []
         updates = []
+        series_ids = self._series
+        studies = report.studies
+        added = 0
+        # The instances' rows are made here, one tuple each, for one executemany (the hot loop
+        # of indexing: 20,000 instances of a CD pass through it).
         for entry in entries:
             inst = entry.instance
+            uid = inst.sop_instance_uid
             path = inst.path or ""
-            old = known.get(inst.sop_instance_uid)
+            old = known.get(uid)
             if old is None:
-                series_id = self._series_id(inst, now)
-                inserts.append((series_id, inst.sop_instance_uid, inst.sop_class_uid, inst.instance_number,
-                                max(1, inst.number_of_frames or 1), inst.transfer_syntax_uid, path, entry.size,
-                                source_id, int(entry.owned), now))
-                known[inst.sop_instance_uid] = (0, path, int(entry.owned), 1, entry.size)
-                report.added += 1
-                report.studies.add(inst.study_instance_uid)
+                series_id = series_ids.get(inst.series_instance_uid) or self._series_id(inst, now)
+                owned = 1 if entry.owned else 0
+                frames = inst.number_of_frames or 1
+                inserts.append((series_id, uid, inst.sop_class_uid, inst.instance_number, frames if frames > 1 else 1,
+                                inst.transfer_syntax_uid, path, entry.size, source_id, owned, now))
+                known[uid] = (0, path, owned, 1, entry.size)
+                added += 1
+                studies.add(inst.study_instance_uid)
                 continue
             iid, old_path, old_owned, old_online, old_size = old
             if iid == 0:  # the same SOP Instance UID twice in this batch: the first file stays
@@ -247,6 +276,7 @@ class Library:
                 report.studies.add(inst.study_instance_uid)
             else:
                 report.unchanged += 1
+        report.added += added
         if inserts:
             conn.executemany("INSERT INTO instances (series, sop_uid, sop_class, number, frames, transfer_syntax, "
                              "path, size, source, owned, online, added) VALUES (?,?,?,?,?,?,?,?,?,?,1,?)", inserts)
@@ -292,7 +322,8 @@ class Library:
         sid = self._studies.get(uid)
         if sid is not None:
             return sid
-        row = self.conn.execute("SELECT id FROM studies WHERE study_uid = ?", (uid,)).fetchone()
+        row = None if uid in self._new_studies else \
+            self.conn.execute("SELECT id FROM studies WHERE study_uid = ?", (uid,)).fetchone()
         if row is None:
             text = fold(" ".join((inst.study_description, inst.accession_number, inst.study_id)))
             cur = self.conn.execute(
@@ -311,7 +342,8 @@ class Library:
         sid = self._series.get(uid)
         if sid is not None:
             return sid
-        row = self.conn.execute("SELECT id FROM series WHERE series_uid = ?", (uid,)).fetchone()
+        row = None if uid in self._new_series else \
+            self.conn.execute("SELECT id FROM series WHERE series_uid = ?", (uid,)).fetchone()
         if row is None:
             cur = self.conn.execute(
                 "INSERT INTO series (study, series_uid, number, description, description_fold, modality, body_part, "
