@@ -25,6 +25,7 @@ from pynetdicom.sop_class import Verification
 
 from viewer.errors import NetError
 from viewer.net import fastpath
+from viewer.net.fastpath.door import Door
 from viewer.net._pdu_guard import guard_message_size
 from viewer.net.incoming import (STORE_CANNOT_UNDERSTAND, STORE_OUT_OF_RESOURCES, STORE_SUCCESS,  # noqa: F401
                                  IncomingInstance, OnStored, Sink, peer_title)
@@ -38,6 +39,9 @@ ACSE_TIMEOUT = 10.0
 #: pynetdicom counts every open connection, associated or not, against this limit: a few
 #: idle or hostile connections must not lock out the PACS.
 MAX_ASSOCIATIONS = 32
+#: Connections one remote address may hold at once (viewer.net.fastpath.door): a host that
+#: opens many and never associates leaves the other half of the slots to the rest.
+MAX_PER_HOST = MAX_ASSOCIATIONS // 2
 
 #: Transfer syntaxes our storage SCP accepts (PS3.5 A.4): uncompressed, deflated, then
 #: JPEG, JPEG-LS, JPEG 2000 and RLE, which pydicom's pylibjpeg plugins decode.
@@ -134,6 +138,9 @@ class StorageSCP:
         self._server: ThreadedAssociationServer | None = None
         self.network_timeout = network_timeout
         self.ssl_context = ssl_context  # viewer.net.tls.server_context(): DICOM over TLS (PS3.15 B.9)
+        #: Seconds a connection has to complete its A-ASSOCIATE-RQ (ARTIM, PS3.8 9.1.5).
+        self.acse_timeout = min(network_timeout, ACSE_TIMEOUT)
+        self.max_per_host = MAX_PER_HOST
 
     def allow(self, *aets: str) -> None:
         """Also accept these calling AE titles (e.g. the node a C-MOVE is sent to)."""
@@ -173,7 +180,7 @@ class StorageSCP:
         ae.network_timeout = self.network_timeout
         # ARTIM (PS3.8 9.1.5) bounds a connection that never completes association or release
         # (hostile or broken peer): each holds one of maximum_associations until it expires.
-        ae.acse_timeout = min(self.network_timeout, ACSE_TIMEOUT)
+        ae.acse_timeout = self.acse_timeout
         ae.maximum_pdu_size = MAX_PDU
         ae.maximum_associations = MAX_ASSOCIATIONS
         # Every storage SOP class, with the uncompressed transfer syntaxes and the
@@ -187,7 +194,10 @@ class StorageSCP:
         if not self.accept_any:
             ae.require_calling_aet = sorted(self._allowed) or [_NOBODY]
         # tune_connection(fast_path=True): the pynetdicom fast path (viewer.net.fastpath).
-        handlers: list[EventHandlerType] = [(evt.EVT_C_STORE, handle_store, [self.store, self._notify]),
+        # The door first: PDU lengths, the association deadline, connections per host.
+        door = Door(max_pdu=MAX_PDU, associate_within=self.acse_timeout, per_host=self.max_per_host)
+        handlers: list[EventHandlerType] = [door.handler(),
+                                            (evt.EVT_C_STORE, handle_store, [self.store, self._notify]),
                                             (evt.EVT_CONN_OPEN, tune_connection, [True]),
                                             (evt.EVT_CONN_OPEN, bound_reads, [self.network_timeout])]
         if self.store.max_object_bytes is not None:

@@ -60,7 +60,7 @@ from pynetdicom.service_class import StorageServiceClass
 from pynetdicom.sop_class import uid_to_service_class
 from pynetdicom.transport import AssociationSocket
 
-from viewer.net.fastpath import rsp
+from viewer.net.fastpath import door, rsp
 from viewer.net.fastpath.command import FastMessage, fast_message
 from viewer.net.fastpath.stream import sink_for
 from viewer.net.incoming import IncomingInstance
@@ -257,6 +257,7 @@ def _read_loop(dul: Any, original: Callable[[], None], pending: list[bytes], sta
     dimse = dul.assoc.dimse
     guards = _guards(dul)
     rx = state.rx
+    limit = door.pdu_limit(dul.socket)  # the SCP's door: no PDU longer than we announced
     while True:
         need = 0  # bytes from rx.start a PDU cut short needs
         # Every whole PDU already read, in order.
@@ -266,6 +267,13 @@ def _read_loop(dul: Any, original: Callable[[], None], pending: list[bytes], sta
                     return  # a C-STORE completed, and the DUL has work to do
                 continue
             pdu_type, _, length = _HEADER.unpack_from(rx.data, rx.start)
+            if limit is not None and length > limit:
+                rx.start = rx.end = 0
+                pending.clear()
+                state.drop("its PDU is too long")
+                door.refuse(dul.socket, length, limit)
+                dul.event_queue.put("Evt17")  # as the original on a PDU cut short
+                return
             if pdu_type != _P_DATA_TF:
                 _flush(dimse, pending)
                 original()  # another PDU: pynetdicom reads it from rx (_BufferedSocket)
@@ -458,13 +466,14 @@ def _stream_pdus(dul: Any, state: _State, rx: _Buffer, guards: list[tuple[Callab
     takes it)."""
     data, view = rx.data, rx.view
     pos, end = rx.start, rx.end
+    limit = door.pdu_limit(dul.socket)  # a longer PDU is refused by _read_loop
     unpack = _SIMPLE.unpack_from
     fragments: list[memoryview] = []
     last = False
     while end - pos >= _SIMPLE.size:
         pdu_type, _, length, item_length, _cx, control = unpack(data, pos)
         if (pdu_type != _P_DATA_TF or item_length != length - 4 or item_length < 2 or control & 0x01
-                or end - pos < _HEADER.size + length):
+                or end - pos < _HEADER.size + length or (limit is not None and length > limit)):
             break
         fragments.append(view[pos + _SIMPLE.size:pos + _HEADER.size + length])
         pos += _HEADER.size + length

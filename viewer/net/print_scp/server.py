@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from viewer.errors import NetError
 from viewer.net._pdu_guard import guard_message_size
+from viewer.net.fastpath.door import Door
 from viewer.net.print_scp.printer_config import VirtualPrinterConfig, available_profiles, load_profile
 from viewer.net.print_scp.service import PrintService
 from viewer.net.print_scp.state import (ANNOTATION_BOX, COLOR_META, GRAY_META, PRESENTATION_LUT, PRINT_JOB,
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 #: Largest data set of one request (an N-SET of an 8192 x 8192 16-bit image box plus room for
 #: its attributes); a bigger one closes the connection before it fills memory.
 MAX_MESSAGE_BYTES = 8192 * 8192 * 2 + (1 << 20)
+#: Maximum Length we announce and accept (PS3.8 D.1; pynetdicom's default).
+MAX_PDU = 16382
 
 
 class PrintServer:
@@ -90,6 +93,10 @@ class PrintServer:
         self.service = PrintService(self.profile, on_print, box_size_mm)
         self.ssl_context = ssl_context  # viewer.net.tls.server_context(): DICOM over TLS (PS3.15 B.9)
         self.max_message_bytes = MAX_MESSAGE_BYTES
+        #: Connections one remote address may hold at once (viewer.net.fastpath.door).
+        self.max_per_host = max(1, max_associations // 2)
+        #: Longest PDU we accept: the Maximum Length we announce (PS3.8 D.1).
+        self.max_pdu = MAX_PDU
         self._server: ThreadedAssociationServer | None = None
         self._lock = threading.Lock()
 
@@ -101,6 +108,7 @@ class PrintServer:
         ae.require_called_aet = True
         ae.maximum_associations = self.max_associations
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self.timeout
+        ae.maximum_pdu_size = self.max_pdu
         # Explicit VR Little Endian first, Implicit (the default every SCU offers), Explicit BE.
         syntaxes = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.2"]
         uids = [VERIFICATION, GRAY_META]
@@ -158,7 +166,9 @@ class PrintServer:
             log.info("%s: C-ECHO -> 0x0000", str(event.assoc.requestor.ae_title).strip())
             return 0x0000
 
-        return [(evt.EVT_ACCEPTED, on_accepted), (evt.EVT_REJECTED, on_rejected), (evt.EVT_RELEASED, on_released),
+        door = Door(max_pdu=self.max_pdu, associate_within=self.timeout, per_host=self.max_per_host)
+        return [door.handler(),
+                (evt.EVT_ACCEPTED, on_accepted), (evt.EVT_REJECTED, on_rejected), (evt.EVT_RELEASED, on_released),
                 (evt.EVT_ABORTED, on_aborted), (evt.EVT_CONN_OPEN, on_open), (evt.EVT_CONN_CLOSE, on_closed),
                 (evt.EVT_C_ECHO, on_echo),
                 (evt.EVT_N_CREATE, svc.n_create), (evt.EVT_N_SET, svc.n_set), (evt.EVT_N_GET, svc.n_get),
