@@ -39,7 +39,8 @@ CLI_SCENARIOS: dict[str, list[str]] = {
     "hanging": [str(SAMPLE)],
 }
 #: Scenarios that build a panel or dialog in a child process (see :func:`run_scenario`).
-WIDGET_SCENARIOS = ("pacs_panel", "node_dialog", "print_dialog", "virtual_printer", "tag_inspector", "about")
+WIDGET_SCENARIOS = ("pacs_panel", "node_dialog", "print_dialog", "virtual_printer", "tag_inspector", "about",
+                    "library", "library_priors")
 SCENARIOS = tuple(CLI_SCENARIOS) + WIDGET_SCENARIOS
 
 
@@ -120,6 +121,62 @@ def _start_demo_pacs():  # type: ignore[no-untyped-def]
     return ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_FIND, on_find)])
 
 
+def _library_window(app):  # type: ignore[no-untyped-def]
+    """The main window over a library of three studies: the sample CT (current), the same
+    patient's prior (the sample's slices as another study, two years before) and a study
+    of a CD that was taken out (offline). UIDs are derived, so every run looks the same."""
+    import shutil
+
+    import numpy as np
+    from pydicom import dcmread
+    from pydicom.uid import generate_uid
+    from PySide6.QtCore import QSettings
+
+    from viewer.tasks.library_feed import LibraryService
+    from viewer.ui.main_window import MainWindow
+    from viewer.ui.workers import Pools
+
+    def copy_study(folder: Path, key: str, date: str, description: str, **changes: str) -> Path:
+        folder.mkdir(parents=True)
+        for n, src in enumerate(_sample_files()):
+            ds = dcmread(src)
+            ds.StudyInstanceUID = generate_uid(entropy_srcs=["docs-library", key])
+            ds.SeriesInstanceUID = generate_uid(entropy_srcs=["docs-library", key, "series"])
+            ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid(
+                entropy_srcs=["docs-library", key, str(n)])
+            ds.StudyDate, ds.SeriesDate, ds.StudyDescription = date, date, description
+            ds.AccessionNumber = f"ACC-{key.upper()}"
+            for keyword, value in changes.items():
+                setattr(ds, keyword, value)
+            if key != "current":  # the prior: the same anatomy, a little smaller two years before
+                pixels = ds.pixel_array
+                ds.PixelData = np.roll(pixels, (6, -4), axis=(0, 1)).astype(pixels.dtype).tobytes()
+            ds.save_as(folder / src.name)
+        return folder
+
+    media = HOME / "media"
+    shutil.rmtree(media, ignore_errors=True)
+    current = copy_study(media / "current", "current", "20240115", "CT chest")
+    prior = copy_study(media / "prior", "prior", "20220308", "CT chest")
+    cd = copy_study(media / "PATIENT_CD", "cd", "20230502", "CT thorax outside",
+                    PatientName="SAMPSON^OLIVER", PatientID="CD-5501")
+    library = LibraryService(HOME / "library.sqlite", store_root=HOME / "store")
+    library.open_paths([current, prior, cd])
+    shutil.rmtree(cd)  # the CD is taken out: its study stays listed, offline
+    library.refresh_online()
+    w = MainWindow(settings=QSettings(str(HOME / "window.ini"), QSettings.Format.IniFormat), pools=Pools(),
+                   library=library)
+    w.quiet_errors = True
+    w.library_dock.show()
+    w.library_dock.raise_()
+    browser = w.library_browser
+    browser.search.setText("samp")
+    _wait(app, 2, lambda: browser.table.rowCount() == 3 and browser.status.text().startswith("3"))
+    browser.select_study(generate_uid(entropy_srcs=["docs-library", "current"]))
+    _wait(app, 1, lambda: browser.priors.rowCount() > 0)
+    return w, browser
+
+
 def run_scenario(name: str, out: Path) -> int:
     """Build the widget of scenario ``name``, let it settle, save ``widget.grab()`` to ``out``."""
     from viewer.app import make_application
@@ -183,6 +240,21 @@ def run_scenario(name: str, out: Path) -> int:
         widget.show_file(str(_sample_files()[0]))
         _wait(app, 5, lambda: widget.dataset is not None)
         _wait(app, 0.5)
+    elif name in ("library", "library_priors"):
+        from PySide6.QtCore import Qt
+
+        widget, browser = _library_window(app)
+        widget.resize(w, h)
+        widget.show()
+        _wait(app, 0.3)
+        widget.resizeDocks([widget.library_dock], [620 if name == "library" else 420], Qt.Orientation.Horizontal)
+        if name == "library_priors":
+            browser.open_with_prior()  # the current study and its prior, side by side
+            _wait(app, 20, lambda: widget._load_worker is None and len(widget._shown) >= 2)
+            _wait(app, 1.5)
+        else:
+            _wait(app, 1)
+        cleanup.append(widget.shutdown)
     elif name == "about":
         from viewer.ui.about import AboutDialog
 
