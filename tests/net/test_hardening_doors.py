@@ -16,6 +16,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,85 @@ def test_a_4gib_pdu_is_refused_with_bounded_memory(tmp_path: Path, fastpath_env,
         assert answer[:1] in (b"\x07", b""), answer  # A-ABORT (or closed at once)
     assert any(answer[:1] == b"\x07" for _, answer in results)
     assert serving, "the SCP stopped serving"
+
+
+# ---------------------------------------------------------------- slow and idle connections
+#: Seconds our SCPs give a connection to associate in these tests (scaled down from 10/30).
+ARTIM = 2.0
+#: How long the hostile connections keep trickling (well past ARTIM).
+TRICKLE_FOR = 8.0
+
+
+def _hostile(port: int, called: str, how: str, count: int) -> tuple[list[socket.socket], threading.Event, list[float]]:
+    """``count`` connections from ATTACKER that trickle an A-ASSOCIATE-RQ (one byte every
+    0.2 s) or stay idle; returns them, a stop flag, and when each saw the SCP close it."""
+    socks: list[socket.socket] = []
+    for _ in range(count):
+        try:
+            socks.append(_connect(port))
+        except OSError:
+            break
+    stop = threading.Event()
+    closed: list[float] = []
+    start = time.monotonic()
+    rq = _associate_rq(called, "EVIL")
+
+    def run(sock: socket.socket) -> None:
+        i = 0
+        sock.settimeout(0.2)
+        while not stop.is_set() and time.monotonic() - start < TRICKLE_FOR:
+            try:
+                if how == "trickle":
+                    sock.send(rq[i % len(rq):i % len(rq) + 1])
+                    i += 1
+                if sock.recv(64) == b"":
+                    closed.append(time.monotonic() - start)
+                    return
+            except TimeoutError:
+                continue
+            except OSError:
+                closed.append(time.monotonic() - start)
+                return
+
+    for sock in socks:
+        threading.Thread(target=run, args=(sock,), daemon=True).start()
+    return socks, stop, closed
+
+
+@pytest.mark.parametrize("how", ["trickle", "idle"])
+def test_slow_connections_do_not_lock_out_the_storage_scp(tmp_path: Path, fastpath_env, monkeypatch, how: str) -> None:
+    from viewer.dicom.local_store import LocalStore
+    from viewer.net import storage_scp
+
+    for key, value in fastpath_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(storage_scp, "ACSE_TIMEOUT", ARTIM)
+    scp = storage_scp.StorageSCP(LocalStore(tmp_path), "VIEWER", 0, allowed_calling=["PACS"], host="127.0.0.1")
+    with scp:
+        socks, stop, closed = _hostile(scp.port, "VIEWER", how, 40)
+        try:
+            time.sleep(0.5)  # the hostile connections are in
+            assert _echo(scp.port), "an allowed peer was locked out by one host's connections"
+            time.sleep(ARTIM + 1.5)
+            assert len(closed) == len(socks), f"{len(socks) - len(closed)} hostile connection(s) still held"
+        finally:
+            stop.set()
+            for sock in socks:
+                sock.close()
+
+
+@pytest.mark.parametrize("how", ["trickle", "idle"])
+def test_slow_connections_do_not_lock_out_the_print_scp(how: str) -> None:
+    from viewer.net.print_scp import PrintServer
+
+    with PrintServer(on_print=lambda request: None, host="127.0.0.1", port=0, timeout=ARTIM) as server:
+        socks, stop, closed = _hostile(server.port, "VIEWERPRINT", how, 30)
+        try:
+            time.sleep(0.5)
+            assert _echo(server.port, called="VIEWERPRINT"), "an allowed peer was locked out"
+            time.sleep(ARTIM + 1.5)
+            assert len(closed) == len(socks), f"{len(socks) - len(closed)} hostile connection(s) still held"
+        finally:
+            stop.set()
+            for sock in socks:
+                sock.close()
