@@ -65,3 +65,46 @@ def state_of(browser: Any) -> str:
     from viewer.ui.library_browser import COLUMNS
 
     return str(browser.table.item(0, COLUMNS.index("State")).text())
+
+
+def test_the_study_list_is_virtual(qtbot, lib_window, tmp_path, monkeypatch) -> None:  # noqa: F811
+    """A library of thousands of studies: refreshing the list formats only the rows on screen
+    (the table asks for cells as it paints them), not one row per study."""
+    from pydicom.uid import generate_uid
+
+    from viewer.dicom.headers import read_instance
+    from viewer.library import Library
+    from viewer.library.db import Entry, Provenance, SourceKind
+    from viewer.ui import library_browser
+
+    w = lib_window
+    folder = write_study(tmp_path / "one", "MANY^MAX", "MANY-0", "19500101", "20240303", "many", images=1)
+    base = read_instance(next(folder.rglob("*.dcm")))
+    entries = []
+    for k in range(3000):  # 3,000 studies (files that are not there: the index alone matters here)
+        inst = object.__new__(type(base))
+        inst.__dict__ = {**base.__dict__, "study_instance_uid": generate_uid(), "series_instance_uid": generate_uid(),
+                         "sop_instance_uid": generate_uid(), "patient_id": f"MANY-{k}",
+                         "patient_name": f"MANY^P{k:04d}", "path": str(tmp_path / "gone" / f"{k}.dcm")}
+        entries.append(Entry(inst, 100, False))
+    with Library(w.library.db_path, store_root=tmp_path / "store") as lib:
+        lib.add_many(entries, Provenance(SourceKind.MEDIA, media_path=str(tmp_path / "gone")))
+    formatted = []
+    real = library_browser.format_person_name_groups
+
+    def counting(value: str) -> str:
+        formatted.append(value)
+        return real(value)
+
+    monkeypatch.setattr(library_browser, "format_person_name_groups", counting)
+    browser = w.library_browser
+    browser.refresh()
+    qtbot.wait(50)  # painted
+    assert browser.table.rowCount() == 3000
+    assert len(formatted) < 200, len(formatted)
+    # Sorting by name and searching still see every study.
+    browser.table.sortByColumn(0, library_browser.Qt.SortOrder.DescendingOrder)
+    assert browser.table.item(0, 0).text() == "MANY, P2999"
+    browser.search.setText("p0042")
+    browser.refresh()
+    assert browser.table.rowCount() == 1 and browser.table.item(0, 1).text() == "MANY-42"

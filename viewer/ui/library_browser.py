@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import (QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, QObject,
+                            QPersistentModelIndex, Qt, QTimer, Signal)
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QMessageBox,
-                               QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+                               QProgressBar, QPushButton, QSplitter, QTableView, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from viewer.dicom.daterange import parse_date_range
 from viewer.dicom.model import format_date, format_person_name_groups
@@ -60,17 +61,122 @@ def state_text(row: StudyRow) -> str:
     return ", ".join(row.sources) or "online"
 
 
-class _Item(QTableWidgetItem):
-    """A cell sorting by a key of its own (numbers as numbers, dates as DA)."""
+def _cell_text(row: StudyRow, column: int) -> str:
+    if column == 0:
+        return format_person_name_groups(row.patient_name) or "(no name)"
+    if column == 1:
+        return row.patient_id
+    if column == 2:
+        return format_date(row.patient_birth_date)
+    if column == 3:
+        return format_date(row.study_date)
+    if column == 4:
+        return row.study_description
+    if column == 5:
+        return "/".join(row.modalities)
+    if column == 6:
+        return row.accession_number
+    if column == 7:
+        return str(row.instances)
+    return state_text(row)
 
-    def __init__(self, text: str, key: Any = None) -> None:
-        super().__init__(text)
-        self.key = text.lower() if key is None else key
 
-    def __lt__(self, other: QTableWidgetItem) -> bool:
-        if isinstance(other, _Item) and type(self.key) is type(other.key):
-            return bool(self.key < other.key)
-        return super().__lt__(other)
+def _sort_key(column: int) -> Callable[[StudyRow], Any]:
+    """The sort key of a column from the raw values (names folded, dates as DA, counts as numbers),
+    so sorting never formats a row."""
+    keys: dict[int, Callable[[StudyRow], Any]] = {
+        0: lambda r: r.patient_name.lower(), 1: lambda r: r.patient_id.lower(), 2: lambda r: r.patient_birth_date,
+        3: lambda r: r.study_date + r.study_time, 4: lambda r: r.study_description.lower(),
+        5: lambda r: "/".join(r.modalities), 6: lambda r: r.accession_number.lower(), 7: lambda r: r.instances,
+    }
+    return keys.get(column, state_text)
+
+
+class StudyTableModel(QAbstractTableModel):
+    """The studies of a search, one row each; cells are made when the view paints them, so a
+    library of thousands of studies is listed at once (nothing per row but the sort)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[StudyRow] = []
+        self._sort: tuple[int, Qt.SortOrder] = (COLUMNS.index("Study date"), Qt.SortOrder.DescendingOrder)
+        self._offline = QBrush(OFFLINE)
+
+    def set_rows(self, rows: list[StudyRow]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self._apply_sort()
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _cell_text(row, index.column())
+        if role == UID_ROLE:
+            return row.study_instance_uid
+        if row.offline:
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return self._offline
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return "Offline: the files are not there (media taken out); they come back when the media is in again"
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.layoutAboutToBeChanged.emit()
+        self._sort = (column, order)
+        self._apply_sort()
+        self.layoutChanged.emit()
+
+    def _apply_sort(self) -> None:
+        column, order = self._sort
+        self.rows.sort(key=_sort_key(column), reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+class _Cell:
+    """What :meth:`StudyTable.item` returns: a cell's text and colour, as a table item gives them."""
+
+    def __init__(self, index: QModelIndex) -> None:
+        self._index = index
+
+    def text(self) -> str:
+        return str(self._index.data(Qt.ItemDataRole.DisplayRole) or "")
+
+    def foreground(self) -> QBrush:
+        brush = self._index.data(Qt.ItemDataRole.ForegroundRole)
+        return brush if isinstance(brush, QBrush) else QBrush(QColor("black"))
+
+    def data(self, role: int) -> Any:
+        return self._index.data(role)
+
+
+class StudyTable(QTableView):
+    """The view of :class:`StudyTableModel` (rows of one height, so only those on screen are made)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.study_model = StudyTableModel(self)
+        self.setModel(self.study_model)
+
+    def rowCount(self) -> int:
+        return self.study_model.rowCount()
+
+    def item(self, row: int, column: int) -> _Cell | None:
+        index = self.study_model.index(row, column)
+        return _Cell(index) if index.isValid() else None
 
 
 class LibraryBrowser(QWidget):
@@ -119,8 +225,11 @@ class LibraryBrowser(QWidget):
         row.addWidget(self.check_progress)
         row.addWidget(self.check_button)
         self.status = QLabel("")
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table = StudyTable()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.setWordWrap(False)
+        for column, width in enumerate((170, 90, 90, 90, 150, 80, 90, 60)):
+            self.table.setColumnWidth(column, width)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -131,8 +240,8 @@ class LibraryBrowser(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
-        self.table.itemSelectionChanged.connect(self._on_selection)
-        self.table.itemDoubleClicked.connect(lambda _item: self.open_selected())
+        self.table.selectionModel().selectionChanged.connect(lambda *_a: self._on_selection())
+        self.table.doubleClicked.connect(lambda _index: self.open_selected())
         self.priors_label = QLabel("Priors")
         self.priors = QTableWidget(0, len(PRIOR_COLUMNS))
         self.priors.setHorizontalHeaderLabels(PRIOR_COLUMNS)
@@ -204,40 +313,25 @@ class LibraryBrowser(QWidget):
         selected = set(self.selected_uids())
         self.rows = rows
         table = self.table
-        table.setSortingEnabled(False)
-        table.setUpdatesEnabled(False)
+        table.selectionModel().blockSignals(True)
         try:
-            table.setRowCount(len(rows))
-            for r, row in enumerate(rows):
-                name = format_person_name_groups(row.patient_name) or "(no name)"
-                cells = [_Item(name), _Item(row.patient_id), _Item(format_date(row.patient_birth_date),
-                                                                   row.patient_birth_date),
-                         _Item(format_date(row.study_date), row.study_date + row.study_time),
-                         _Item(row.study_description), _Item("/".join(row.modalities)),
-                         _Item(row.accession_number), _Item(str(row.instances), row.instances),
-                         _Item(state_text(row))]
-                for c, item in enumerate(cells):
-                    item.setData(UID_ROLE, row.study_instance_uid)
-                    if row.offline:
-                        item.setForeground(QBrush(OFFLINE))
-                        item.setToolTip("Offline: the files are not there (media taken out); "
-                                        "they come back when the media is in again")
-                    table.setItem(r, c, item)
+            table.study_model.set_rows(rows)
+            if selected:
+                model = table.study_model
+                selection = QItemSelection()
+                for r, row in enumerate(model.rows):
+                    if row.study_instance_uid in selected:
+                        selection.select(model.index(r, 0), model.index(r, len(COLUMNS) - 1))
+                table.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         finally:
-            table.setSortingEnabled(True)
-            table.setUpdatesEnabled(True)
-        table.blockSignals(True)
-        for r in range(table.rowCount()):
-            if self._uid_at(table, r) in selected:
-                table.selectRow(r)
-        table.blockSignals(False)
+            table.selectionModel().blockSignals(False)
         offline = sum(1 for r in rows if r.offline)
         self.status.setText(f"{len(rows)} studies" + (f", {offline} offline" if offline else ""))
 
     def row_of(self, study_uid: str) -> int:
         """The table row showing ``study_uid`` (-1 if it is not listed)."""
-        for r in range(self.table.rowCount()):
-            if self._uid_at(self.table, r) == study_uid:
+        for r, row in enumerate(self.table.study_model.rows):
+            if row.study_instance_uid == study_uid:
                 return r
         return -1
 
@@ -247,11 +341,12 @@ class LibraryBrowser(QWidget):
 
     def listed_uids(self) -> list[str]:
         """The studies listed, in the table's (sorted) order."""
-        return [self._uid_at(self.table, r) for r in range(self.table.rowCount())]
+        return [row.study_instance_uid for row in self.table.study_model.rows]
 
     def selected_uids(self) -> list[str]:
-        rows = sorted({i.row() for i in self.table.selectedIndexes()})
-        return [u for u in (self._uid_at(self.table, r) for r in rows) if u]
+        rows = self.table.study_model.rows
+        picked = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [rows[r].study_instance_uid for r in picked if r < len(rows)]
 
     def select_study(self, study_uid: str) -> bool:
         r = self.row_of(study_uid)
