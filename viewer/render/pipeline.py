@@ -53,8 +53,10 @@ def min_max_window(frame: np.ndarray, params: RenderParams) -> Window:
         # would need 2 GiB for one)
         present = np.unique(frame).astype(np.int64)
         m = _lut.modality(present, params)
-    else:
-        m = _lut.modality(np.asarray(frame).ravel(), params)
+    else:  # float data through a Modality LUT: a block of rows at a time, no float64 frame copy
+        frame = np.asarray(frame)
+        ends = [_lut.modality(frame[rows], params) for rows in _row_blocks(frame) if frame[rows].size]
+        m = np.array([e for b in ends for e in (b.min(), b.max())]) if ends else np.zeros(1)
     mlo, mhi = float(m.min()), float(m.max())
     return Window((mlo + mhi + 1.0) / 2.0, mhi - mlo + 1.0, VoiFunction.LINEAR, "min/max")
 
@@ -118,9 +120,35 @@ def render(frame: np.ndarray, params: RenderParams, output_bits: int = 8) -> np.
     if _tableable(frame, params):
         table = _lut.gray_table(params, window, output_bits)
         return apply_table(table, frame)
-    # Deep (32-bit) or float data: compute per pixel.
-    y = _lut.voi(_lut.modality(frame, params), params, window)
-    return _lut.to_levels(y, params.invert, output_bits)
+    return _per_pixel(frame, params, window, output_bits)
+
+
+#: Pixels per block of the per-pixel path: its float64 temporaries stay a few times 8 MiB
+#: whatever the frame's size.
+BLOCK_PIXELS = 1 << 20
+
+
+def _row_blocks(frame: np.ndarray) -> list[slice]:
+    """Slices of ``frame``'s first axis of about :data:`BLOCK_PIXELS` pixels each."""
+    if frame.ndim < 2:
+        return [slice(None)]
+    rows = max(1, BLOCK_PIXELS // max(1, int(np.prod(frame.shape[1:]))))
+    return [slice(r, r + rows) for r in range(0, frame.shape[0], rows)]
+
+
+def _per_pixel(frame: np.ndarray, params: RenderParams, window: Window | None, output_bits: int) -> np.ndarray:
+    """Deep (32-bit) or float data: Modality, VOI and output levels computed per pixel.
+
+    A block of rows at a time, into the output array: the float64 maths of the whole frame
+    at once would cost several float64 copies of it (about 7 x a 32-bit frame). Every pixel
+    goes through the same float64 operations as over the whole frame, so the output is the
+    same.
+    """
+    out = np.empty(frame.shape, dtype=np.uint8 if output_bits <= 8 else np.uint16)
+    for rows in _row_blocks(frame):
+        y = _lut.voi(_lut.modality(frame[rows], params), params, window)
+        out[rows] = _lut.to_levels(y, params.invert, output_bits)
+    return out
 
 
 def modality_values(frame: np.ndarray, params: RenderParams) -> np.ndarray:
