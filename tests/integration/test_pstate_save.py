@@ -56,6 +56,7 @@ def _view(refs: list[FrameRef]) -> ViewState:
     state.add_measurement(Measurement("angle", [(5.0, 5.0), (20.0, 10.0), (8.0, 30.0)], "41.2°"), shown)
     state.add_measurement(Measurement("rect", [(40.0, 30.0), (20.0, 10.0)], "mean 3.0 HU\nSD 1.0"), shown)
     state.add_measurement(Measurement("ellipse", [(12.0, 40.0), (30.0, 30.0)], "area 9 mm²"), shown)
+    state.add_measurement(Measurement("arrow", [(60.0, 40.0), (45.0, 30.0)]), shown)
     state.add_measurement(Measurement("text", [(50.0, 8.0)], "Läsion?"), shown)
     state.add_measurement(Measurement("distance", [(1.0, 1.0), (5.0, 5.0)], "2.8 mm"), other)
     return state

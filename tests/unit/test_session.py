@@ -67,6 +67,18 @@ def test_measurements_are_kept_per_image_and_deleted_one_by_one() -> None:
     assert vs.measurements_on(("a.0", 0)) == [b]
 
 
+def test_a_text_label_is_edited_in_place() -> None:
+    vs = ViewState()
+    vs.set_frames(stack(2, 1.0))
+    seen: list[object] = []
+    label = vs.add_measurement(Measurement("text", [(5.0, 6.0)], "old"))
+    vs.changed.connect(lambda _s, name, value: seen.append((name, value)))
+    assert vs.set_measurement_text(label.id, "new")
+    assert vs.measurements_on() == [label] and label.text == "new"
+    assert seen == [("measurements", vs.current.image_key)]
+    assert not vs.set_measurement_text(12345678, "x")
+
+
 @pytest.mark.parametrize("spacings", [(1.0, 2.5), (2.5, 1.0), (0.625, 5.0), (3.0, 3.0)])
 def test_linked_scrolling_keeps_the_nearest_slice(spacings: tuple[float, float]) -> None:
     s = Session("1x2")

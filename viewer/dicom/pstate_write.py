@@ -14,6 +14,7 @@ No Qt, no session types: ``viewer.tasks.pstate`` turns a view into these values.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -38,7 +39,8 @@ class Mark:
     left corner of the top left pixel).
 
     ``kind``: ``distance`` (2 points), ``angle`` (3), ``rect`` (2 corners), ``ellipse``
-    (2 corners of its box), ``polyline``, ``point`` or ``text`` (1 point: the anchor).
+    (2 corners of its box), ``polyline``, ``point``, ``arrow`` (2 points: tail, tip) or
+    ``text`` (1 point: the anchor).
     """
 
     kind: str
@@ -123,11 +125,31 @@ def _text(text: str, anchor: Point, group: int) -> Dataset:
     return t
 
 
+def arrow_head(tail: Point, tip: Point) -> tuple[Point, Point]:
+    """The two barb ends of an arrow's head at ``tip``: 30° either side of the shaft, a
+    quarter of its length long (at most 12 pixels)."""
+    dx, dy = tail[0] - tip[0], tail[1] - tip[1]
+    length = math.hypot(dx, dy)
+    if length == 0:
+        return tip, tip
+    size = min(12.0, length / 4.0)
+    ux, uy = dx / length * size, dy / length * size
+    c, s = math.cos(math.radians(30)), math.sin(math.radians(30))
+    return ((tip[0] + ux * c - uy * s, tip[1] + ux * s + uy * c),
+            (tip[0] + ux * c + uy * s, tip[1] - ux * s + uy * c))
+
+
 def _shape(mark: Mark) -> tuple[str, list[Point]] | None:
     """The graphic object of a mark: (Graphic Type, points)."""
     pts = list(mark.points)
     if mark.kind in ("distance", "angle", "polyline") and len(pts) >= 2:
         return "POLYLINE", pts
+    if mark.kind == "arrow" and len(pts) == 2:
+        # GSPS has no arrow type (C.10.5): the shaft, then each barb from the tip, as one
+        # polyline, so that any viewer draws the arrow; its first two points are tail and tip.
+        tail, tip = pts
+        barb1, barb2 = arrow_head(tail, tip)
+        return "POLYLINE", [tail, tip, barb1, tip, barb2]
     if mark.kind == "rect" and len(pts) == 2:
         (x0, y0), (x1, y1) = pts
         return "POLYLINE", [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 Point = tuple[float, float]
 
-TOOLS = ("pan", "zoom", "distance", "angle", "rect", "ellipse", "cursor")
+TOOLS = ("pan", "zoom", "distance", "angle", "rect", "ellipse", "text", "arrow", "cursor")
 CINE_MODES = ("loop", "bounce", "once")
 
 _ids = itertools.count(1)
@@ -29,6 +29,9 @@ _ids = itertools.count(1)
 @dataclass(eq=False)
 class Measurement:
     """A measurement or annotation on one image, in image coordinates (column, row).
+
+    Annotations are ``text`` (one point: the label's anchor, ``text`` its words) and
+    ``arrow`` (two points: tail, tip).
 
     ``result`` is the value (a Length, degrees, RoiStats); ``text`` what the label shows.
     """
@@ -226,6 +229,17 @@ class ViewState(EventedModel):
             del self.measurements[key]
         if self.selected == mid:
             self.selected = None
+        self.changed.emit(self, "measurements", key)
+        return True
+
+    def set_measurement_text(self, mid: int, text: str) -> bool:
+        """Change the text of one measurement or note (a text label's words); False when
+        there is no such measurement."""
+        found = self.find_measurement(mid)
+        if found is None:
+            return False
+        key, m = found
+        m.text = text
         self.changed.emit(self, "measurements", key)
         return True
 

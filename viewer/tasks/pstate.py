@@ -251,7 +251,7 @@ class AppliedView:
     annotations: list[Annotation] = field(default_factory=list)
 
 
-_KINDS = {"distance", "angle", "rect", "ellipse", "polyline", "point", "text"}
+_KINDS = {"distance", "angle", "rect", "ellipse", "polyline", "point", "text", "arrow"}
 
 
 def _measurements(ps: PresentationState, annotations: list[Annotation]) -> tuple[list[Measurement],
@@ -269,7 +269,9 @@ def _measurements(ps: PresentationState, annotations: list[Annotation]) -> tuple
                 keep_graphics.append(g)
                 continue
             pts = list(g.points)
-            if kind == "rect" and len(pts) == 5:
+            if kind == "arrow" and len(pts) == 5:  # tail, tip, then the head's barbs
+                pts = pts[:2]
+            elif kind == "rect" and len(pts) == 5:
                 pts = [pts[0], pts[2]]
             elif kind == "ellipse" and len(pts) == 4:
                 a, b = pts[:2], pts[2:]

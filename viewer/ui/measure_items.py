@@ -13,6 +13,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
+from viewer.dicom.pstate_write import arrow_head
 from viewer.ui.measure import Point
 
 COLOR = QColor(255, 200, 40)
@@ -39,6 +40,7 @@ class MeasureGraphic:
         #: the id of the :class:`viewer.session.Measurement` it draws (0 while drawing)
         self.mid = 0
         self.selected = False
+        self.visible = True
         self.path = _SmoothPath(parent)
         self._set_pen(COLOR, 2)
         self.label = pg.TextItem("", color=COLOR, anchor=(0, 1), fill=pg.mkBrush(0, 0, 0, 150))
@@ -54,6 +56,12 @@ class MeasureGraphic:
             path.moveTo(pts[0])
             for p in pts[1:]:
                 path.lineTo(p)
+        elif self.kind == "arrow" and len(pts) == 2:
+            path.moveTo(pts[0])
+            path.lineTo(pts[1])
+            for barb in arrow_head(points[0], points[1]):
+                path.moveTo(pts[1])
+                path.lineTo(QPointF(*barb))
         elif self.kind == "point" and pts:  # a text note ("text") has its label only
             path.addEllipse(pts[0], 1.0, 1.0)
         elif self.kind in ("rect", "ellipse") and len(pts) == 2:
@@ -64,6 +72,7 @@ class MeasureGraphic:
                 path.addEllipse(rect)
         self.path.setPath(path)
         self.label.setText(text)
+        self.label.setVisible(self.visible and bool(text))  # no empty box (an arrow has no label)
         if pts:
             anchor = max(pts, key=lambda p: (p.x(), -p.y())) if self.kind in ("rect", "ellipse") else pts[-1]
             self.label.setPos(anchor)
@@ -81,8 +90,9 @@ class MeasureGraphic:
             self.label.setColor(SELECTED if selected else COLOR)
 
     def set_visible(self, visible: bool) -> None:
+        self.visible = visible
         self.path.setVisible(visible)
-        self.label.setVisible(visible)
+        self.label.setVisible(visible and bool(self.text))
 
     def remove(self) -> None:
         scene = self.path.scene()

@@ -7,6 +7,10 @@ them and keeps one graphic per measurement of the image shown. The math is in
 frame's pixel spacing and name its source (PS3.3 10.7.1.3); ROI statistics are in
 modality units (HU for CT, PS3.3 C.11.1).
 
+Annotations: the text tool places a label where it is clicked (its words asked for; a
+double click on a label edits them), the arrow tool draws an arrow by dragging from its
+tail to its tip. They are selected, deleted and saved like measurements.
+
 An angle is drawn either by dragging the first arm and clicking the end of the second,
 or by three clicks (first arm end, vertex, second arm end).
 """
@@ -23,7 +27,7 @@ from viewer.session import FrameRef, ImageKey, Measurement, ViewState
 from viewer.ui.measure import Length, angle_deg, distance, roi_stats
 from viewer.ui.measure_items import MeasureGraphic
 
-MEASURING_TOOLS = ("distance", "angle", "rect", "ellipse")
+MEASURING_TOOLS = ("distance", "angle", "rect", "ellipse", "arrow")
 
 
 class MeasureHost(Protocol):
@@ -39,6 +43,8 @@ class MeasureHost(Protocol):
     def _spacing(self) -> Any: ...
 
     def _unit(self) -> str: ...
+
+    def ask_text(self, title: str, text: str = "") -> str | None: ...
 
 
 class MeasureController(QObject):
@@ -74,6 +80,8 @@ class MeasureController(QObject):
                 g.result = m.result
                 g.set_geometry(m.points, m.text)
                 self.graphics[mid] = g
+            elif self.graphics[mid].text != m.text:  # a text label's words edited
+                self.graphics[mid].set_geometry(m.points, m.text)
         for mid, g in self.graphics.items():
             g.set_visible(mid in shown)
             g.set_selected(mid == state.selected)
@@ -128,7 +136,13 @@ class MeasureController(QObject):
             self._finish(g)
 
     def on_click(self, x: float, y: float) -> bool:
-        """A left click at image point (x, y); True when it was part of drawing an angle."""
+        """A left click at image point (x, y); True when it was part of drawing an angle or
+        placed a text label."""
+        if self.vp.current is not None and self.vp.state.tool == "text":
+            words = self.vp.ask_text("Text label")
+            if words:
+                self.add("text", [(x, y)], words)
+            return True
         if self.vp.current is None or self.vp.state.tool != "angle":
             return False
         g = self._angle_pending
@@ -162,7 +176,10 @@ class MeasureController(QObject):
 
         # The frame's spacing, or on ultrasound that of the region holding the points.
         spacing, why_not = measurement_spacing(self.vp.current, pts)
-        if g.kind == "distance":
+        if g.kind in ("text", "arrow"):
+            g.result = None
+            g.set_geometry(pts, g.text)
+        elif g.kind == "distance":
             g.result = distance(pts[0], pts[1], spacing)
             if spacing is None and why_not:
                 g.result = Length(g.result.value, "px", why_not)
@@ -184,7 +201,7 @@ class MeasureController(QObject):
             g.set_geometry(pts, "\n".join(g.result.lines()))
 
     def _finish(self, g: MeasureGraphic) -> None:
-        if g.kind in ("distance", "rect", "ellipse") and len(g.points) == 2 and g.points[0] == g.points[1]:
+        if g.kind in ("distance", "rect", "ellipse", "arrow") and len(g.points) == 2 and g.points[0] == g.points[1]:
             g.remove()
             return
         key = self._key()
@@ -195,15 +212,37 @@ class MeasureController(QObject):
         self.vp.state.add_measurement(m, key)
         self.vp.measured.emit(g)
 
-    def add(self, kind: str, points: list[tuple[float, float]]) -> MeasureGraphic:
-        """Draw a measurement from image coordinates (scripting and tests)."""
+    def add(self, kind: str, points: list[tuple[float, float]], text: str = "") -> MeasureGraphic:
+        """Draw a measurement or annotation from image coordinates (scripting and tests);
+        ``text``: a text label's words."""
         g = MeasureGraphic(kind, self.vp.anchor)
         g.path.setZValue(10)
+        g.text = text
         self._update_measure(g, points)
         self._finish(g)
         return g
 
+    def edit_text(self, mid: int) -> bool:
+        """Ask for new words for text label ``mid``; True when it is a text label."""
+        found = self.vp.state.find_measurement(mid)
+        if found is None or found[1].kind != "text":
+            return False
+        words = self.vp.ask_text("Edit text label", found[1].text)
+        if words:
+            g = self.graphics.get(mid)
+            if g is not None:
+                g.set_geometry(g.points, words)
+            self.vp.state.set_measurement_text(mid, words)
+        return True
+
     # ------------------------------------------------------------------ selection
+    def label_hit(self, scene_pos: QPointF) -> int | None:
+        """The id of the text label (of the image shown) under ``scene_pos``, else None."""
+        for g in reversed(self.on_current()):
+            if g.kind == "text" and g.label.isVisible() and g.label.sceneBoundingRect().contains(scene_pos):
+                return g.mid
+        return None
+
     def hit(self, x: float, y: float, tolerance: float) -> int | None:
         """The id of the measurement on the image shown nearest (x, y) within ``tolerance``
         image pixels of its outline (or inside an ROI), else None."""

@@ -31,7 +31,7 @@ from pydicom.dataset import Dataset
 from PySide6.QtCore import QByteArray, QEvent, QMimeData, QObject, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (QDrag, QDragEnterEvent, QDropEvent, QFocusEvent, QKeyEvent, QPainterPath, QPen, QResizeEvent,
                            QTransform)
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QInputDialog, QLabel, QSlider, QVBoxLayout, QWidget
 
 from viewer.session import FrameRef, ViewState
 from viewer.ui.cine import CinePlayer
@@ -162,6 +162,7 @@ class Viewport(QWidget):
         self.measure = MeasureController(self)
         self.viewbox.tool_drag.connect(self.measure.on_drag)
         self.viewbox.tool_click.connect(self._on_left_click)
+        self.viewbox.double_click.connect(self._on_double_click)
         self.viewbox.context_click.connect(self._on_context_click)
         self.viewbox.zoomed.connect(self._view_range_changed_by_user)
         self.viewbox.image_drag.connect(self._drag_image_out)
@@ -953,7 +954,7 @@ class Viewport(QWidget):
 
     # ------------------------------------------------------------------ measurements
     def set_tool(self, tool: str) -> None:
-        """``pan``, ``zoom``, ``distance``, ``angle``, ``rect``, ``ellipse`` or ``cursor``."""
+        """``pan``, ``zoom``, ``distance``, ``angle``, ``rect``, ``ellipse``, ``text``, ``arrow`` or ``cursor``."""
         self.state.tool = tool
 
     @property
@@ -967,9 +968,9 @@ class Viewport(QWidget):
         """The measurements on the frame shown."""
         return self.measure.on_current()
 
-    def add_measurement(self, kind: str, points: list[tuple[float, float]]) -> MeasureGraphic:
-        """Draw a measurement from image coordinates (scripting and tests)."""
-        return self.measure.add(kind, points)
+    def add_measurement(self, kind: str, points: list[tuple[float, float]], text: str = "") -> MeasureGraphic:
+        """Draw a measurement or annotation from image coordinates (scripting and tests)."""
+        return self.measure.add(kind, points, text)
 
     def clear_measurements(self) -> None:
         """Remove the measurements on the frame shown."""
@@ -987,10 +988,32 @@ class Viewport(QWidget):
             if point is not None:
                 self.cursor_placed.emit(point)
             return
+        label = self.measure.label_hit(scene_pos)
+        if label is not None and self.state.tool != "angle":
+            self.state.selected = label
+            return
         if self.measure.on_click(x, y):
             return
         hit = self.measure.hit(x, y, self._hit_tolerance())
         self.state.selected = hit
+
+    def _on_double_click(self, scene_pos: QPointF) -> None:
+        """A double click on a text label edits its words."""
+        label = self.measure.label_hit(scene_pos)
+        if label is not None:
+            self.state.selected = label
+            self.measure.edit_text(label)
+
+    def ask_text(self, title: str, text: str = "") -> str | None:
+        """The words of a text label, asked in a small dialog (None when cancelled)."""
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(title)
+        dialog.setLabelText("Text:")
+        dialog.setTextValue(text)
+        dialog.setObjectName("text-label-dialog")
+        if dialog.exec() != QInputDialog.DialogCode.Accepted:
+            return None
+        return dialog.textValue().strip() or None
 
     def _hit_tolerance(self) -> float:
         return 6.0 / max(1e-6, self.zoom())
@@ -998,7 +1021,9 @@ class Viewport(QWidget):
     def _on_context_click(self, scene_pos: QPointF, screen_pos: QPointF) -> None:
         if self.current is not None:
             x, y = self.image_point(scene_pos)
-            hit = self.measure.hit(x, y, self._hit_tolerance())
+            hit = self.measure.label_hit(scene_pos)
+            if hit is None:
+                hit = self.measure.hit(x, y, self._hit_tolerance())
             if hit is not None:
                 self.state.selected = hit
         self.activated.emit()

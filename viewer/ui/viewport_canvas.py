@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
-TOOLS = ("pan", "zoom", "distance", "angle", "rect", "ellipse", "cursor")
+TOOLS = ("pan", "zoom", "distance", "angle", "rect", "ellipse", "text", "arrow", "cursor")
 
 
 class CanvasBox(pg.ViewBox):
@@ -27,6 +27,8 @@ class CanvasBox(pg.ViewBox):
     #: a left click (no drag): scene position and keyboard modifiers (angle points, selecting
     #: a measurement, Shift+click places the 3D cursor)
     tool_click = Signal(object, object)
+    #: a left double click: scene position (editing a text label)
+    double_click = Signal(object)
     #: a right click (no drag): scene position and screen position (context menu)
     context_click = Signal(object, object)
     #: wheel without Ctrl: +1 / -1 steps
@@ -75,7 +77,10 @@ class CanvasBox(pg.ViewBox):
             ev.ignore()
 
     def mouseClickEvent(self, ev: Any) -> None:
-        if ev.button() == Qt.MouseButton.LeftButton:
+        if ev.button() == Qt.MouseButton.LeftButton and ev.double():
+            ev.accept()
+            self.double_click.emit(QPointF(ev.scenePos()))
+        elif ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
             self.tool_click.emit(QPointF(ev.scenePos()), ev.modifiers())
         elif ev.button() == Qt.MouseButton.RightButton:

@@ -23,9 +23,10 @@ log = logging.getLogger(__name__)
 
 TOOL_NAMES = (("pan", "&Pan", "P"), ("zoom", "&Zoom", "Z"), ("distance", "&Distance", "D"),
               ("angle", "&Angle", "G"), ("rect", "&Rectangle ROI", "T"), ("ellipse", "&Ellipse ROI", "E"),
+              ("text", "Te&xt label", "Shift+T"), ("arrow", "A&rrow", "Shift+A"),
               ("cursor", "3D &cursor (or Shift+click)", "X"))
 TOOL_ICON_TEXT = {"pan": "Pan", "zoom": "Zoom", "distance": "Distance", "angle": "Angle", "rect": "Rect ROI",
-                  "ellipse": "Ellipse ROI", "cursor": "3D cursor"}
+                  "ellipse": "Ellipse ROI", "text": "Text", "arrow": "Arrow", "cursor": "3D cursor"}
 LAYOUT_NAMES = ("1x1", "1x2", "2x1", "2x2")
 LINK_NAMES = (("scroll", "Link &scrolling (patient position)", "Ctrl+L"), ("window", "Link &window/level", None),
               ("zoom", "Link &zoom/pan", None))
@@ -161,7 +162,7 @@ class ViewerMenus:
         """A toolbar with the everyday actions (the same QActions as the menus, so states agree)."""
         bar = QToolBar("Viewer", self.w)
         bar.setObjectName("toolbar-viewer")
-        for tool in ("pan", "zoom", "distance", "angle", "rect", "ellipse", "cursor"):
+        for tool in ("pan", "zoom", "distance", "angle", "rect", "ellipse", "text", "arrow", "cursor"):
             a = self.tool_actions[tool]
             bar.addAction(a)
         bar.addSeparator()
@@ -306,6 +307,10 @@ class ViewerMenus:
     def fill_viewport_menu(self, menu: QMenu, vp: Any) -> None:
         state = vp.state
         if state.selected is not None:
+            found = state.find_measurement(state.selected)
+            if found is not None and found[1].kind == "text":
+                mid = state.selected
+                self._act(menu, "&Edit text…", lambda: vp.measure.edit_text(mid))
             self._act(menu, "&Delete measurement", lambda: state.delete_selected())
             menu.addSeparator()
         self._act(menu, "&Fit to window", lambda: vp.fit())
