@@ -25,6 +25,9 @@ def _series_dict(series: Series) -> dict[str, Any]:
         "gaps": [{"from": round(g.start_mm, 4), "to": round(g.end_mm, 4), "missing": g.missing}
                  for g in spacing.gaps] if spacing else [],
         "headers_loaded": series.headers_loaded,
+        # images shown with generated identifiers (their file lacked these UIDs)
+        "generated_uids": [{"path": i.path, "missing": list(i.generated_uids), "note": i.uid_note}
+                           for i in series.instances if i.generated_uids],
     }
 
 
@@ -78,6 +81,7 @@ def tree_to_text(tree: StudyTree) -> str:
                 if not d["headers_loaded"]:
                     parts.append("from DICOMDIR")
                 lines.append(", ".join(parts))
+                lines.extend(f"      {g['path']}: {g['note']}" for g in d["generated_uids"])
     if tree.missing:
         lines.append(f"{tree.missing} file(s) listed in the DICOMDIR are missing")
     if tree.errors:

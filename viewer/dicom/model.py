@@ -125,6 +125,16 @@ class Instance:
         """Patients are told apart by ID and name together (IDs repeat across issuers)."""
         return (self.patient_id, self.patient_name)
 
+    @property
+    def uid_note(self) -> str:
+        """What the user is told when UIDs were generated ("" when the file had them all),
+        e.g. "Study Instance UID missing: a stable identifier was generated"."""
+        if not self.generated_uids:
+            return ""
+        names = ", ".join(f"{name} UID" for name in self.generated_uids)
+        generated = "a stable identifier was" if len(self.generated_uids) == 1 else "stable identifiers were"
+        return f"{names} missing: {generated} generated"
+
 
 @dataclass(eq=False)
 class Series:
