@@ -65,3 +65,14 @@ def test_no_or_malformed_shutter() -> None:
     assert shutter_from_dataset(_ds()) is None
     assert shutter_from_dataset(_ds(ShutterShape="RECTANGULAR")) is None  # edges missing
     assert shutter_from_dataset(_ds(ShutterShape="POLYGONAL", VerticesOfThePolygonalShutter=[1, 2, 3])) is None
+
+
+def test_value_at_the_print_depth() -> None:
+    """A P-value scaled to 12 bits (print, PS3.4 H.4.1.1.2); RGB stays at 8 bits."""
+    ds = _ds(ShutterShape="RECTANGULAR", ShutterLeftVerticalEdge=2, ShutterRightVerticalEdge=3,
+             ShutterUpperHorizontalEdge=2, ShutterLowerHorizontalEdge=3, ShutterPresentationValue=32768)
+    shutter = shutter_from_dataset(ds)
+    gray = apply_shutter(np.full((4, 4), 7, np.uint16), shutter, bits=12)
+    assert gray[0, 0] == round(32768 * 4095 / 65535) and gray[1, 1] == 7
+    rgb = apply_shutter(np.full((4, 4, 3), 7, np.uint8), shutter, bits=12)
+    assert (rgb[0, 0] == round(32768 * 255 / 65535)).all() and (rgb[1, 1] == 7).all()

@@ -40,7 +40,12 @@ class Shutter:
     @property
     def gray8(self) -> int:
         """The presentation value as an 8-bit gray level."""
-        return int(round(max(0, min(65535, self.presentation_value)) * 255 / 65535))
+        return self.gray(8)
+
+    def gray(self, bits: int) -> int:
+        """The presentation value as a gray level of ``bits`` bits (a P-value scaled to the
+        output depth: 12 bits for print, PS3.4 H.4.1.1.2)."""
+        return int(round(max(0, min(65535, self.presentation_value)) * ((1 << bits) - 1) / 65535))
 
 
 def _ints(value: object, n: int) -> tuple[float, ...] | None:
@@ -116,8 +121,9 @@ def shutter_mask(shutter: Shutter, shape: tuple[int, int]) -> np.ndarray:
 
 
 def apply_shutter(image: np.ndarray, shutter: Shutter, origin: tuple[int, int] = (0, 0),
-                  step: int = 1, full_shape: tuple[int, int] | None = None) -> np.ndarray:
-    """``image`` (uint8, gray or RGB) with the pixels outside the shutter set to its value.
+                  step: int = 1, full_shape: tuple[int, int] | None = None, bits: int = 8) -> np.ndarray:
+    """``image`` (gray display values of ``bits`` bits, or 8-bit RGB) with the pixels outside
+    the shutter set to its value.
 
     ``origin``/``step``/``full_shape`` locate a rendered region of the frame (a window/level
     preview renders ``frame[r0::step, c0::step]``); by default ``image`` is the whole frame.
@@ -125,5 +131,5 @@ def apply_shutter(image: np.ndarray, shutter: Shutter, origin: tuple[int, int] =
     shape = full_shape or image.shape[:2]
     mask = shutter_mask(shutter, shape)[origin[0]::step, origin[1]::step][: image.shape[0], : image.shape[1]]
     out: np.ndarray = image.copy()
-    out[~mask] = shutter.gray8
+    out[~mask] = shutter.gray(8 if image.ndim == 3 else bits)
     return out

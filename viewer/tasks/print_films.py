@@ -133,9 +133,11 @@ def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size
     if ref.overlays:
         px = _burn_overlays(px, ds, ref.frame, out_bits)
     if ref.shutter:
-        from viewer.film.shutter import apply_shutter
+        from viewer.render.shutter import apply_shutter, shutter_from_dataset
 
-        px = apply_shutter(px, ds, out_bits)
+        shutter = shutter_from_dataset(ds)
+        if shutter is not None:
+            px = apply_shutter(px, shutter, bits=out_bits)
     spacing = pixel_spacing(ds)
     pair = aspect_pair(spacing.row_mm, spacing.col_mm) if spacing is not None else None
     if pair is None and spacing is None:
