@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydicom.dataset import Dataset
 
+from viewer.dicom.lut_item import read_lut_entries
 from viewer.errors import DecodeError
 
 log = logging.getLogger(__name__)
@@ -290,29 +291,10 @@ def _image_refs(holder: Dataset) -> tuple[ImageRef, ...]:
 
 def read_lut(item: Dataset, signed_input: bool = False) -> Lut:
     """A LUT Sequence item (C.11.1.1): 0 entries mean 65536; 8-bit data may be packed in OW."""
-    try:
-        n, first, bits = (int(v) for v in item.LUTDescriptor)
-    except (AttributeError, TypeError, ValueError):
-        raise DecodeError("LUT Descriptor (0028,3002) missing or malformed") from None
-    n = n or 65536
-    if signed_input and first >= 32768:
-        first -= 65536
-    raw = item.get("LUTData", None)
-    if raw is None:
-        raise DecodeError("LUT Data (0028,3006) missing")
-    if isinstance(raw, (bytes, bytearray)):
-        if len(raw) == n and bits == 8:
-            table = np.frombuffer(raw, np.uint8).astype(np.uint16)
-        else:
-            table = np.frombuffer(bytes(raw[: 2 * n]), "<u2")
-    else:
-        values = [raw] if isinstance(raw, int) else list(raw)
-        table = (np.asarray(values, dtype=np.int64) & 0xFFFF).astype(np.uint16)
-    if len(table) == 0:
+    entries = read_lut_entries(item, signed_input)
+    if len(entries.table) == 0:
         raise DecodeError("LUT Data (0028,3006) is empty")
-    if bits not in range(8, 17):
-        bits = max(1, int(table.max()).bit_length())
-    return Lut(first, bits, table.astype("<u2").tobytes(), _str(item, "LUTExplanation"))
+    return Lut(entries.first_mapped, entries.bits, entries.data, _str(item, "LUTExplanation"))
 
 
 def _modality(ds: Dataset) -> ModalityLut | None:

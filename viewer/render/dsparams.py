@@ -22,6 +22,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.errors import BytesLengthException
 
+from viewer.dicom.lut_item import read_lut_entries
 from viewer.errors import DecodeError
 from viewer.render.params import LutData, Palette, RenderParams, VoiFunction, Window
 
@@ -92,38 +93,10 @@ def _empty_lut(item: Dataset) -> bool:
 
 
 def lut_from_item(item: Dataset, signed_input: bool, explanation: str = "") -> LutData:
-    """Build :class:`LutData` from a Modality/VOI LUT Sequence item (PS3.3 C.11.1.1, C.11.2.1.1).
-
-    The LUT Descriptor is (entries, first mapped value, bits); 0 entries means 65536 and the
-    first mapped value is signed when the input is signed (US or SS VR).
-    """
-    try:
-        n, first, bits = (int(v) for v in item.LUTDescriptor)
-    except (AttributeError, TypeError, ValueError):
-        raise DecodeError("LUT Descriptor (0028,3002) missing or malformed") from None
-    n = n or 65536
-    if signed_input and first >= 32768:
-        first -= 65536
-    try:
-        raw = item.get("LUTData", None)
-    except Exception as exc:  # noqa: BLE001 - e.g. a damaged length field on a deferred value
-        raise DecodeError(f"LUT Data (0028,3006) unreadable: {type(exc).__name__}") from None
-    if raw is None:
-        raise DecodeError("LUT Data (0028,3006) missing")
-    if isinstance(raw, (bytes, bytearray)):
-        # OW: 16-bit words; 8-bit entries may be packed two per word (PS3.3 C.11.1.1.1)
-        if len(raw) == n and bits == 8:
-            table = np.frombuffer(raw, np.uint8).astype(np.uint16)
-        else:
-            table = np.frombuffer(raw[: 2 * n], "<u2").astype(np.uint16)
-    else:
-        table = np.asarray(list(raw) if not isinstance(raw, int) else [raw], dtype=np.int64)
-        table = (table & 0xFFFF).astype(np.uint16)
-    if len(table) < n:
-        log.warning("LUT Data has %d entries, descriptor says %d", len(table), n)
-    if bits not in range(8, 17):
-        bits = int(table.max()).bit_length() if len(table) else 16
-    return LutData(first_mapped=first, bits=bits, data=table.astype("<u2").tobytes(),
+    """Build :class:`LutData` from a Modality/VOI LUT Sequence item (PS3.3 C.11.1.1, C.11.2.1.1;
+    read by :func:`viewer.dicom.lut_item.read_lut_entries`)."""
+    entries = read_lut_entries(item, signed_input)
+    return LutData(first_mapped=entries.first_mapped, bits=entries.bits, data=entries.data,
                    explanation=explanation or str(item.get("LUTExplanation", "") or ""))
 
 
