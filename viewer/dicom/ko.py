@@ -17,10 +17,11 @@ import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import UID, ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import UID, generate_uid
 
+from viewer.dicom.file_meta import explicit_le_meta
 from viewer.errors import DecodeError
 
 #: Key Object Selection Document Storage (PS3.4 B.5)
@@ -235,10 +236,5 @@ def build_key_objects(header: Dataset, images: Sequence[Referenced], *, title: t
         item.ReferencedSOPSequence = DicomSequence([sop])
         content.append(item)
     ds.ContentSequence = DicomSequence(content)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    ds.file_meta = meta
+    ds.file_meta = explicit_le_meta(ds)
     return ds

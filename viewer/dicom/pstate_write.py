@@ -18,10 +18,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import UID, ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import UID, generate_uid
 
+from viewer.dicom.file_meta import explicit_le_meta
 from viewer.dicom.pstate import GSPS_SOP_CLASS
 
 Point = tuple[float, float]
@@ -315,10 +316,5 @@ def build_pstate(content: PresentationContent, header: Dataset, *, series_instan
     ds.PresentationLUTShape = "INVERSE" if content.invert else "IDENTITY"
     for kw, value in content.extra_header.items():
         setattr(ds, kw, value)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    ds.file_meta = meta
+    ds.file_meta = explicit_le_meta(ds)
     return ds

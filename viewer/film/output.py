@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
 
+from viewer.dicom.file_meta import explicit_le_meta
 from viewer.film.received import FilmRenderOptions, render_film
 from viewer.film.received_layout import annotation_rows, box_size_mm
 
@@ -200,12 +201,7 @@ class FilmSink:
             if keyword in item:
                 setattr(ds, keyword, item[keyword].value)
         ds.add_new(0x7FE00010, "OB" if int(item.BitsAllocated) == 8 else "OW", item.PixelData)
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = ds.SOPClassUID
-        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-        ds.file_meta = meta
+        ds.file_meta = explicit_le_meta(ds)
         ds.save_as(path, enforce_file_format=True)
         return path
 
