@@ -1,5 +1,5 @@
 """An image shown with generated identifiers says so where the user looks: the ``scan``
-listing (text and JSON) and the GUI (the series' tooltip in the browser and the viewport's
+listing (text and JSON) and the GUI (tests/ui/test_generated_uid_gui.py: the browser tooltip and the viewport
 note), not only the log. "Study Instance UID missing: a stable identifier was generated".
 """
 

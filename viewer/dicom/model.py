@@ -167,6 +167,16 @@ class Series:
         self._sorted = None
 
     @property
+    def uid_notes(self) -> list[tuple[str, str]]:
+        """``(path, note)`` of the images shown with generated UIDs (:attr:`Instance.uid_note`)."""
+        return [(str(i.path or ""), i.uid_note) for i in self._instances if i.generated_uids]
+
+    @property
+    def uid_note(self) -> str:
+        """The distinct notes of :attr:`uid_notes`, one a line ("" when every image had its UIDs)."""
+        return "\n".join(dict.fromkeys(note for _, note in self.uid_notes))
+
+    @property
     def stacks(self) -> list["Stack"]:
         """Sub-stacks (one per orientation/size/stack), each sorted along its normal."""
         if self._sorted is None:

@@ -8,6 +8,7 @@ and updates items in place, so a 5,000-file CD does not rebuild the tree per fil
 from __future__ import annotations
 
 import logging
+import os
 from functools import partial
 from typing import Any, Sequence
 
@@ -38,6 +39,18 @@ UID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def _series_tooltip(series: Any) -> str:
+    """The series item's tooltip: how to show it, and which images lacked UIDs (the model
+    generated stable ones so they can be shown; DCMTK renders such files too)."""
+    tip = "Drag onto a viewport to show it there"
+    notes = list(getattr(series, "uid_notes", []))
+    if notes:
+        shown = [f"{os.path.basename(path) or path}: {note}\n  {path}" for path, note in notes[:10]]
+        more = [f"... and {len(notes) - 10} more image(s)"] if len(notes) > 10 else []
+        tip = "\n".join([*shown, *more, "", tip])
+    return tip
 
 
 class _SeriesTree(QTreeWidget):
@@ -187,7 +200,7 @@ class StudyBrowser(QWidget):
                         item.setData(0, SERIES_ROLE, series)
                         item.setData(0, UID_ROLE, series.series_instance_uid)
                         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
-                        item.setToolTip(0, "Drag onto a viewport to show it there")
+                        item.setToolTip(0, _series_tooltip(series))
                         self._series[series.series_instance_uid] = series
                         if new:
                             self._want_thumbnail(key, series)

@@ -165,6 +165,8 @@ class HangingController:
                 vp.update_frames(frames)  # the same stack, grown: stay on the slice the reader is at
             else:
                 vp.set_frames(frames, series_uid=ds.series_uid)
+                if series.uid_note:  # images shown with generated UIDs: say so on the image
+                    vp.state.note = series.uid_note
                 waiting.add(id(vp))
             self._shown[id(vp)] = ds
             shown = getattr(w, "_shown", None)

@@ -658,6 +658,8 @@ class MainWindow(QMainWindow):
             vp.state.clear(message=f"{series_label(series)}\n{no_pixels_reason(series)}")
             return
         vp.set_frames(series_frames(series), series_uid=uid)
+        if getattr(series, "uid_note", ""):  # images shown with generated UIDs: say so on the image
+            vp.state.note = series.uid_note
         self._shown[id(vp)] = (vp, series, series.instance_count)
         if any(not getattr(inst, "header_loaded", True) for inst in series.instances):
             self._refine_series(series, vp)
