@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
-                               QPushButton, QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from viewer.dicom.model import format_date, format_person_name_groups
 
@@ -26,6 +26,7 @@ from viewer.config import DicomWebNode, DimseNode, NetworkConfig, save_config
 from viewer.tasks import query as pacs
 from viewer.tasks.query_form import QueryForm, query_keys
 from viewer.tasks.retrieve import LocalStore, ScpHolder, open_store, retrieve_from
+from viewer.ui.progress_row import ProgressRow
 from viewer.ui.workers import Pools, Worker, message, run_in
 
 if TYPE_CHECKING:
@@ -38,23 +39,6 @@ _LEVEL_ROLE = Qt.ItemDataRole.UserRole + 1
 _LOADED_ROLE = Qt.ItemDataRole.UserRole + 2
 _CHILD = {"PATIENT": "STUDY", "STUDY": "SERIES", "SERIES": "IMAGE"}
 COLUMNS = ["Patient / item", "Date", "Description", "Modality", "Count", "UID"]
-
-
-class _RetrieveRow(QWidget):
-    """One retrieve in progress: label, bar, cancel button."""
-
-    def __init__(self, title: str, job: Worker, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        self.label = QLabel(title)
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 0)
-        self.cancel = QPushButton("Cancel")
-        self.cancel.clicked.connect(job.cancel)
-        lay.addWidget(self.label, 2)
-        lay.addWidget(self.bar, 3)
-        lay.addWidget(self.cancel)
 
 
 def _text(ds: Dataset, kw: str) -> str:
@@ -530,7 +514,7 @@ class PacsPanel(QWidget):
         method = "WADO-RS" if isinstance(node, DicomWebNode) else node.retrieve.upper()
         title = f"{method} {level.lower()} {item.text(0)}"
         job_ref: list[Worker] = []
-        row_ref: list[_RetrieveRow] = []
+        row_ref: list[ProgressRow] = []
         last: list[Any] = []
 
         def step(p: Any) -> None:
@@ -566,7 +550,7 @@ class PacsPanel(QWidget):
         job = self._start(_retrieve_indexed, self.library, node, level, uids, self.config.local.ae_title, self.store,
                           root=root, found=found, scp=self.scp, on_item=step, on_error=errors.append, on_done=done)
         job_ref.append(job)
-        row = _RetrieveRow(title, job, self)
+        row = ProgressRow(title, job.cancel, self)
         row_ref.append(row)
         self.progress_box.addWidget(row)
         return job

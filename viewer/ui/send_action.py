@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
+
+from viewer.ui.progress_row import ProgressRow
 
 if TYPE_CHECKING:
     from viewer.tasks.send import Destination, SendStep
@@ -66,7 +68,7 @@ class SendAction(QObject):
         title = f"Send to {getattr(node, 'name', node)}"
         calling = self.panel.config.local.ae_title
         coerce = self.coercion
-        rows: list[_SendRow] = []
+        rows: list[ProgressRow] = []
         errors: list[str] = []
         last: list[SendStep] = []
 
@@ -103,30 +105,10 @@ class SendAction(QObject):
         job = self.panel._start(lambda token: send_paths(node, list(paths), token=token, calling_aet=calling,
                                                          coerce=coerce),
                                 on_item=step, on_error=errors.append, on_done=done)
-        row = _SendRow(title, job.cancel, self.panel)
+        row = ProgressRow(title, job.cancel, self.panel)
         rows.append(row)
         self.panel.progress_box.addWidget(row)
         return job
-
-
-class _SendRow(QWidget):
-    """One send in progress in the panel's progress area: label, bar, cancel button.
-
-    (Its own class: importing the panel's retrieve row made the panel and this module
-    import each other.)"""
-
-    def __init__(self, title: str, cancel: Callable[[], None], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        self.label = QLabel(title)
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 0)
-        self.cancel = QPushButton("Cancel")
-        self.cancel.clicked.connect(cancel)
-        lay.addWidget(self.label, 2)
-        lay.addWidget(self.bar, 3)
-        lay.addWidget(self.cancel)
 
 
 class SendDialog(QDialog):

@@ -1,0 +1,25 @@
+"""One task in progress in a panel's progress area: label, bar, Cancel button (a retrieve,
+a send)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+
+class ProgressRow(QWidget):
+    """A label, a busy bar (give it a range to show progress) and Cancel calling ``cancel``."""
+
+    def __init__(self, title: str, cancel: Callable[[], None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel(title)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.clicked.connect(cancel)
+        lay.addWidget(self.label, 2)
+        lay.addWidget(self.bar, 3)
+        lay.addWidget(self.cancel)
