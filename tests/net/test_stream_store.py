@@ -448,10 +448,10 @@ def test_store_refusing_at_open_answers_out_of_resources(tmp_path: Path, monkeyp
     assert _all_files(store.root) == []
 
 
-def _store_pdvs(ds: Dataset, message_id: int = 1) -> list[tuple[int, bytes]]:
+def _store_pdvs(ds: Dataset, message_id: int = 1, max_pdu: int = SMALL_PDU) -> list[tuple[int, bytes]]:
     """The PDVs (context ID, control header + fragment) of a C-STORE-RQ, fragments of at
-    most ~1 KB (PS3.8 E.2)."""
-    return [tuple(pdv) for p in _store_rq_pdata(ds, message_id, SMALL_PDU) for pdv in p.presentation_data_value_list]
+    most ~``max_pdu`` bytes (PS3.8 E.2)."""
+    return [tuple(pdv) for p in _store_rq_pdata(ds, message_id, max_pdu) for pdv in p.presentation_data_value_list]
 
 
 def _store_rq_pdata(ds: Dataset, message_id: int, max_pdu: int) -> list[P_DATA]:
@@ -478,7 +478,9 @@ def test_pdvs_packed_several_per_pdu_are_stored(scp: StorageSCP, packing: str) -
     """A P-DATA-TF may carry several PDVs (PS3.8 9.3.5.1); however the fragments of a
     C-STORE are packed, the file holds the data set as sent and the answer is Success."""
     ds = DATA[3]
-    pdvs = _store_pdvs(ds)
+    # Two fragments per PDU stay within the SCP's maximum PDU length (PS3.8 D.1: a longer
+    # PDU is refused with A-ABORT, viewer.net.fastpath.door).
+    pdvs = _store_pdvs(ds, max_pdu=SMALL_PDU // 2 - 6)
     if packing == "command+first data":
         pdus = [_pack(pdvs[:2])] + [_pack([p]) for p in pdvs[2:]]
     elif packing == "all in one PDU":  # within the SCP's maximum PDU length: no pixel data

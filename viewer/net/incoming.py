@@ -27,6 +27,7 @@ from pydicom import dcmread
 from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION
 from pynetdicom.association import Association
 
+from viewer.net._walk import walk_file
 from viewer.net._filemeta import file_header, scan_uids, study_series_uids, study_series_uids_early
 from viewer.dicom.local_store import LocalStore, PendingFile
 
@@ -40,6 +41,8 @@ STORE_CANNOT_UNDERSTAND = 0xC000
 #: Bytes of the start of a data set kept in memory to find its Study and Series Instance
 #: UIDs; a data set with them further in is read back from its file.
 HEAD_BYTES = 256 * 1024
+
+_DEFLATED = "1.2.840.10008.1.2.1.99"
 
 #: Called for every stored file: (path, calling AE title).
 OnStored = Callable[[Path, str], None]
@@ -74,6 +77,14 @@ class IncomingInstance:
 
     def __init__(self, sink: Sink, sop_class: str, sop_instance: str, transfer_syntax: str) -> None:
         self.sink = sink
+        # The File Meta Information takes the UIDs as they are (PS3.5 9.1: ASCII digits and
+        # dots); anything else is answered Cannot Understand (:meth:`finish`), not raised.
+        self._bad_uid = "" if _plain_uid(sop_class) and _plain_uid(sop_instance) else (
+            f"Affected SOP Class/Instance UID {sop_class!r}/{sop_instance!r} is empty or not ASCII")
+        if self._bad_uid:
+            sop_class, sop_instance = sop_class.encode("ascii", "replace").decode() or "0", \
+                sop_instance.encode("ascii", "replace").decode() or "0"
+
         self.sop_class = sop_class
         self.sop_instance = sop_instance
         self.transfer_syntax = transfer_syntax
@@ -147,13 +158,22 @@ class IncomingInstance:
 
     def _finish(self, file: PendingFile | None) -> tuple[int, Path | None]:
         peer = self.sink.peer
+        if self._bad_uid:
+            log.warning("C-STORE from %s: %s", peer, self._bad_uid)
+            return STORE_CANNOT_UNDERSTAND, None
         if file is None:
             log.error("C-STORE from %s: cannot write %s: %s", peer, self.sop_instance, self._error)
             return STORE_OUT_OF_RESOURCES, None
         try:
-            uids = self._uids or self._read_uids(file)
+            # The whole data set, element by element (a data set cut short inside Pixel
+            # Data is not stored); a deflated one inflated in bounded pieces (viewer.net._walk).
+            found = walk_file(file.tmp, self._header_size, self.transfer_syntax)
+            if self.transfer_syntax == _DEFLATED:
+                uids = (found.get(0x0020000D, ""), found.get(0x0020000E, ""))
+            else:
+                uids = self._uids or self._read_uids(file)
         except Exception as exc:  # noqa: BLE001 - whatever the bytes do to the reader: Cannot Understand
-            log.warning("C-STORE from %s: cannot read the data set: %s", peer, exc)
+            log.warning("C-STORE from %s: cannot read the data set of %s: %s", peer, self.sop_instance, exc)
             return STORE_CANNOT_UNDERSTAND, None
         try:
             path = file.commit(uids[0], uids[1], self.sop_instance)
@@ -179,6 +199,11 @@ class IncomingInstance:
         if file is not None:
             file.discard()
         self.settle()
+
+
+def _plain_uid(uid: str) -> bool:
+    """A non-empty ASCII UID (what a file header can hold; hostile ones are kept inside the store)."""
+    return bool(uid) and uid.isascii()
 
 
 __all__ = ["HEAD_BYTES", "IncomingInstance", "Sink", "STORE_CANNOT_UNDERSTAND", "STORE_OUT_OF_RESOURCES",

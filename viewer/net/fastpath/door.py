@@ -23,7 +23,9 @@ switch says (it is correctness, not speed), from an ``EVT_CONN_OPEN`` handler
 Private pynetdicom names touched: ``AssociationSocket.recv`` is shadowed per instance (an
 attribute on the object; the class, possibly :class:`.dul._BufferedSocket`, still reads),
 its ``socket`` (the raw socket: timeout, reads before association) and ``close``;
-``Association.dul.socket``; ``AE.active_associations`` and ``requestor.address``.
+``Association.dul.socket``; ``AE.active_associations`` and ``requestor.address``;
+``Association._serve_request`` (wrapped per instance: an invalid C-STORE request is answered
+0xC000 rather than dropped) and ``_sent_release``; ``DIMSEServiceProvider.send_msg``.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class Door:
                             host, held, self.per_host)
                 _close(transport)
                 return
+        _answer_invalid_stores(assoc)
         gate = _Gate(self, time.monotonic() + self.associate_within)
         setattr(transport, _ATTR, gate)
 
@@ -111,6 +114,35 @@ class Door:
         from pynetdicom import evt
 
         return (evt.EVT_CONN_OPEN, self.on_open)
+
+
+#: C-STORE status for a request we cannot understand (PS3.4 B.2.3).
+_CANNOT_UNDERSTAND = 0xC000
+
+
+def _answer_invalid_stores(assoc: Any) -> None:
+    """A C-STORE request pynetdicom finds invalid (an empty Affected SOP Instance UID, say)
+    is answered 0xC000 instead of dropped without a response (``Association._serve_request``
+    only logs it), so the peer is not left waiting (PS3.7 9.1.1.1.4: every request gets one)."""
+    from pynetdicom.dimse_primitives import C_STORE
+
+    serve = assoc._serve_request
+
+    def serve_request(msg: Any, context_id: int) -> None:
+        if (type(msg) is C_STORE and not msg.is_valid_request and msg.MessageID is not None
+                and not assoc._sent_release):
+            log.warning("C-STORE request %s without a valid Affected SOP Class/Instance UID: 0x%04X",
+                        msg.MessageID, _CANNOT_UNDERSTAND)
+            rsp = C_STORE()
+            rsp.MessageIDBeingRespondedTo = msg.MessageID
+            rsp.AffectedSOPClassUID = msg.AffectedSOPClassUID
+            rsp.AffectedSOPInstanceUID = msg.AffectedSOPInstanceUID
+            rsp.Status = _CANNOT_UNDERSTAND
+            assoc.dimse.send_msg(rsp, context_id)
+            return
+        serve(msg, context_id)
+
+    assoc._serve_request = serve_request
 
 
 def pdu_limit(transport: Any) -> int | None:
