@@ -78,6 +78,8 @@ class StudyBrowser(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        #: True while the selection follows the screen (not a request to show a series)
+        self._following = False
         self.tree = _SeriesTree()
         self.tree.setHeaderLabels(["Patient / Study / Series", "Mod.", "Images"])
         self.tree.setColumnWidth(0, 250)
@@ -251,6 +253,19 @@ class StudyBrowser(QWidget):
         if item is not None:
             self.tree.setCurrentItem(item)
 
+    def follow_series(self, uid: str) -> None:
+        """Select series ``uid`` as the one on screen, without asking to show it (the browser
+        follows what a hanging protocol or the active viewport shows)."""
+        item = self._items.get(f"E:{uid}")
+        if item is None or self.tree.currentItem() is item:
+            return
+        self._following = True
+        try:
+            self.tree.setCurrentItem(item)
+            self.tree.scrollToItem(item)
+        finally:
+            self._following = False
+
     def context_menu_for(self, item: QTreeWidgetItem) -> Any:
         """The right-click menu of a row: show its series in a chosen viewport, copy its UID."""
         from PySide6.QtWidgets import QApplication, QMenu
@@ -275,6 +290,8 @@ class StudyBrowser(QWidget):
             self.context_menu_for(item).popup(self.tree.viewport().mapToGlobal(pos))
 
     def _on_selection(self) -> None:
+        if self._following:
+            return
         items = self.tree.selectedItems()
         if items:
             series = items[0].data(0, SERIES_ROLE)

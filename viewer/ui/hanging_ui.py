@@ -177,6 +177,8 @@ class HangingController:
         if relayout:  # a re-hang of the same arrangement leaves the active viewport alone
             w.grid.set_active(visible[result.active] if result.active < len(visible) else visible[0])
         w._hang_waiting = waiting
+        if w.grid.active.state.series_uid:
+            w.browser.follow_series(w.grid.active.state.series_uid)  # the browser follows what was hung
         log.info("hanging protocol %r: layout %s", result.protocol, result.layout)
         w.statusBar().showMessage(f"Hanging protocol: {result.protocol} ({result.layout})", 5000)
         return True

@@ -758,6 +758,8 @@ class MainWindow(QMainWindow):
 
     def _on_active_changed(self, vp: Viewport) -> None:
         self._wire(vp)
+        if vp.state.series_uid:
+            self.browser.follow_series(vp.state.series_uid)  # the browser shows what is active
         self.pixel_label.setText(vp.pixel_text)
         if vp.current is not None:
             self.current_image_changed.emit(vp.current.ref.path, vp.current.ref.frame_index)
