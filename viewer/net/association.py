@@ -202,7 +202,9 @@ def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
         kwargs["tls_args"] = client_tls_args(node.tls, node.host, node.name)
     where = f"{node.ae_title}@{node.host}:{node.port}"
     log.info("requesting association %s -> %s", calling_aet, where)
+    started = time.monotonic()
     assoc = ae.associate(node.host, node.port, **kwargs)
+    waited = time.monotonic() - started
     if token is not None and token.cancelled:
         if assoc.is_established:
             assoc.abort()
@@ -220,6 +222,9 @@ def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
         raise NetError(f"{where} accepted none of the proposed presentation contexts ({', '.join(reasons)})")
     if not watch.connected:
         raise NetError(f"cannot connect to {where}: {_diagnose_connect(node, kwargs.get('tls_args'))}")
+    if watch.aborted and watch.connected and waited + 0.25 >= node.timeouts.acse:
+        # pynetdicom aborts the association itself when the ACSE timeout (ARTIM) expires.
+        raise NetError(f"no association with {where}: no A-ASSOCIATE answer within {node.timeouts.acse:g} s")
     if watch.aborted:
         # DCMTK servers close a rejected association right after the A-ASSOCIATE-RJ; when our
         # side still has bytes unread the close becomes a reset and the RJ is lost (seen with

@@ -67,6 +67,11 @@ def _count(rsp: Dataset, name: str) -> int | None:
     return None if value is None or value == "" else int(value)
 
 
+def _step(state: RetrieveProgress, files: list[Path]) -> RetrieveProgress:
+    """A copy of ``state`` with ``files``; drained first, so ``received`` counts them."""
+    return RetrieveProgress(**{**state.__dict__, "files": files})
+
+
 def follow(op: str, responses: Iterator[tuple[Dataset, Dataset | None]], files: "queue.Queue[Path]",
            assoc: Association, node: DimseNode, token: CancelToken | None) -> Iterator[RetrieveProgress]:
     """Turn C-MOVE/C-GET responses into :class:`RetrieveProgress`, draining ``files``.
@@ -110,7 +115,7 @@ def follow(op: str, responses: Iterator[tuple[Dataset, Dataset | None]], files: 
                 setattr(state, attr, value)
         state.status = status
         if status_category(status) == PENDING:
-            yield RetrieveProgress(**{**state.__dict__, "files": drain()})
+            yield _step(state, drain())
             last = time.monotonic()  # the consumer's time is not the peer's
             continue
         final, final_ident = rsp, ident
@@ -126,7 +131,7 @@ def follow(op: str, responses: Iterator[tuple[Dataset, Dataset | None]], files: 
         value = final_ident.FailedSOPInstanceUIDList
         state.failed_uids = [str(v) for v in ([value] if isinstance(value, str) else list(value))]
     category = status_category(status)
-    outcome = RetrieveProgress(**{**state.__dict__, "files": drain()})
+    outcome = _step(state, drain())
     if category == CANCEL:
         yield outcome
         raise Cancelled(f"{op} cancelled by the peer: {outcome.summary()}")
