@@ -98,8 +98,8 @@ def test_frame_decodes_only_that_frame(monkeypatch: pytest.MonkeyPatch) -> None:
 
     native = open_frames(CORPUS / "synthetic" / "xa_cine_frametime_10f.dcm")
     reads: list[tuple[int, int]] = []
-    real = native._read_bytes
-    monkeypatch.setattr(native, "_read_bytes", lambda s, n: reads.append((s, n)) or real(s, n))
+    real = native._read_frame_bytes  # the native frame reader (into one writable buffer)
+    monkeypatch.setattr(native, "_read_frame_bytes", lambda s, n: reads.append((s, n)) or real(s, n))
     native.frame(3)
     assert reads == [(3 * 96 * 128, 96 * 128)]
 

@@ -4,8 +4,8 @@ Such frames do not go through the cached table over all stored values; the Modal
 VOI / Presentation stages are computed per pixel. Done over the whole frame at once in
 float64 they cost several float64 copies of it (a 256 MiB 32-bit frame took ``render`` to
 1.8 GiB, a near-1 GiB frame would take ~7 GiB). The bound (docs/conformance.md, media bounds):
-peak RSS of ``render`` at most 3 x the frame + 100 MiB. Peak RSS is measured in the child
-(``VmHWM``, see tests/helpers/rss.py). Pixel values against a hand-computed oracle.
+peak RSS of ``render`` at most 3 x the frame + 100 MiB, 1.5 x + 100 MiB for native integer data.
+Peak RSS is measured in the child (``VmHWM``, see tests/helpers/rss.py). Pixel values against a hand-computed oracle.
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ def test_render_of_a_deep_frame_peaks_at_a_small_multiple_of_it(kind: str, tmp_p
     run = run_viewer("render", str(path), "-o", str(out), timeout=300)
     assert run.returncode == 0, run.stderr
     frame_mib = ROWS * COLS * 4 / MiB
-    assert run.peak_mib < 3 * frame_mib + 100, f"render peaked at {run.peak_mib:.0f} MiB for {frame_mib:.0f} MiB"
+    # native integer frames are read from the file straight into the array (no bytes copy)
+    bound = 1.5 * frame_mib + 100 if kind == "u32" else 3 * frame_mib + 100
+    assert run.peak_mib < bound, f"render peaked at {run.peak_mib:.0f} MiB for {frame_mib:.0f} MiB"
     # PS3.3 C.11.2.1.2.1 by hand: y = ((x - (c - 0.5)) / (w - 1) + 0.5) clipped, times 255, rounded
     c, w = 30000.0, 40000.0
     expected = np.floor(np.clip((modality - (c - 0.5)) / (w - 1) + 0.5, 0, 1) * 255 + 0.5).astype(np.uint8)

@@ -342,21 +342,54 @@ class FrameSource:
         except OSError as exc:  # the file went away or became unreadable since it was opened
             raise ReadError(f"{self.path}: cannot read pixel data: {exc.strerror or exc}", path=self.path) from None
 
+    def _read_frame_bytes(self, start: int, length: int) -> bytearray:
+        """Bytes [start, start+length) of the Pixel Data, zero-padded to ``length`` if the data
+        ends early (empty if none is there), read straight into one writable buffer.
+
+        The frame's array is a view of it: no second copy of the frame (reading ``bytes``
+        and copying them to a writable array would cost twice the frame).
+        """
+        length = max(0, length)
+        present = max(0, min(length, self._available - start))
+        if present <= 0:
+            return bytearray()
+        buf = bytearray(length)  # zero-filled: the padding of a short frame
+        if self._buffer is not None:
+            buf[:present] = memoryview(self._buffer)[start:start + present]
+            return buf
+        assert self._file_range is not None and self.path is not None
+        view = memoryview(buf)
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._file_range[0] + start)
+                done = 0
+                while done < present:
+                    n = fh.readinto(view[done:present])
+                    if not n:
+                        break  # the file shrank since it was opened: the rest stays zero
+                    done += n
+        except OSError as exc:  # the file went away or became unreadable since it was opened
+            raise ReadError(f"{self.path}: cannot read pixel data: {exc.strerror or exc}", path=self.path) from None
+        if not done:
+            return bytearray()
+        return buf
+
     def _native_frame(self, index: int) -> np.ndarray:
         g = self.geometry
         if _px.fast_path_ok(g):
             start, length = _px.frame_byte_range(index, g)
             big_endian = self._big_endian
+            chunk: bytes | bytearray
             if big_endian and g.bits_allocated == 8:
                 chunk = self._read_8bit_big_endian(start, length)
                 big_endian = False
+                if len(chunk) < length and chunk:
+                    chunk = chunk + bytes(length - len(chunk))
             else:
-                chunk = self._read_bytes(start, length)
+                chunk = self._read_frame_bytes(start, length)
             if len(chunk) == 0:
                 raise DecodeError(f"frame {index + 1} has no pixel data: Pixel Data ends at byte "
                                   f"{self._available}, the frame starts at byte {start}")
-            if len(chunk) < length:
-                chunk = chunk + bytes(length - len(chunk))
             arr = _px.read_native_frame(chunk, g, big_endian)
             if g.samples == 3 and g.photometric == "YBR_FULL":
                 from pydicom.pixels.processing import convert_color_space
