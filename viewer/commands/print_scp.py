@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=30.0, metavar="S", help="network timeouts (default 30 s)")
     parser.add_argument("--max-associations", type=int, default=20, metavar="N",
                         help="associations served at once (default 20)")
+    parser.add_argument("--allow-calling", action="append", default=None, metavar="AET",
+                        help="accept only this calling AE title (repeat for several; default: any)")
     tls = parser.add_argument_group("DICOM over TLS (PS3.15 B.9, BCP 195)")
     tls.add_argument("--tls-cert", metavar="PEM", help="our certificate: listen for TLS only")
     tls.add_argument("--tls-key", metavar="PEM", help="its private key (if not in --tls-cert)")
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     printer = start_virtual_printer(args.profile, out, aet=args.aet, host=args.bind, port=args.port, dpi=args.dpi,
                                     timeout=args.timeout, max_associations=args.max_associations,
-                                    ssl_context=ssl_context)
+                                    ssl_context=ssl_context, allowed_calling=args.allow_calling)
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         log.info("writing films to %s", out.resolve())

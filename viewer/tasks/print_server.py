@@ -64,8 +64,10 @@ class VirtualPrinter:
 
 def start_virtual_printer(profile_name: str, out_dir: Path, *, aet: str = "VIEWERPRINT", host: str = "0.0.0.0",
                           port: int = 11110, dpi: int = 150, timeout: float = 30.0, max_associations: int = 20,
-                          ssl_context: ssl.SSLContext | None = None) -> VirtualPrinter:
+                          ssl_context: ssl.SSLContext | None = None,
+                          allowed_calling: list[str] | None = None) -> VirtualPrinter:
     """Start a print SCP imitating ``profile_name``; films are written into ``out_dir``.
+    ``allowed_calling``: only these calling AE titles may associate (None: any).
 
     Raises
     ------
@@ -78,6 +80,7 @@ def start_virtual_printer(profile_name: str, out_dir: Path, *, aet: str = "VIEWE
     out_dir.mkdir(parents=True, exist_ok=True)
     sink = make_sink(out_dir, profile.min_density, profile.max_density, profile.annotation_formats, dpi)
     server = PrintServer(sink.print_job, profile, aet=aet, host=host, port=port, timeout=timeout,
-                         max_associations=max_associations, box_size_mm=sink.box_size_mm, ssl_context=ssl_context)
+                         max_associations=max_associations, box_size_mm=sink.box_size_mm, ssl_context=ssl_context,
+                         allowed_calling=allowed_calling)
     server.start()
     return VirtualPrinter(server, sink)

@@ -27,7 +27,7 @@ import logging
 import socket
 import ssl
 import threading
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from viewer.errors import NetError
 from viewer.net._pdu_guard import guard_message_size
@@ -77,14 +77,19 @@ class PrintServer:
         the virtual printer passes the film renderer's geometry.
     ssl_context : ssl.SSLContext, optional
         Listen for DICOM over TLS (PS3.15 B.9), e.g. :func:`viewer.net.tls.server_context`.
+    allowed_calling : iterable of str, optional
+        Accept only these calling AE titles (default: any).
     """
 
     def __init__(self, on_print: Callable[[PrintRequest], object], profile: VirtualPrinterConfig | None = None,
                  aet: str = "VIEWERPRINT", host: str = "0.0.0.0", port: int = 11110, timeout: float = 30.0,
                  max_associations: int = 20,
                  box_size_mm: Callable[[Any, int], tuple[float, float] | None] | None = None,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None, allowed_calling: Iterable[str] | None = None) -> None:
         self.profile = profile or load_profile("default")
+        #: Calling AE titles allowed to associate; None accepts any (A-ASSOCIATE-RJ otherwise,
+        #: reason "calling AE title not recognized", PS3.8 9.3.4).
+        self.allowed_calling = sorted(set(allowed_calling)) if allowed_calling is not None else None
         self.aet = aet
         self.host = host
         self.requested_port = port
@@ -106,6 +111,8 @@ class PrintServer:
 
         ae = AE(ae_title=self.aet)
         ae.require_called_aet = True
+        if self.allowed_calling is not None:
+            ae.require_calling_aet = self.allowed_calling or ["-NOBODY-ALLOWED-"]  # [] would mean anyone
         ae.maximum_associations = self.max_associations
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self.timeout
         ae.maximum_pdu_size = self.max_pdu

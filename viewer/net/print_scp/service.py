@@ -46,6 +46,8 @@ _PROCESSING_FAILURE = 0x0110
 
 #: Image bytes one association may hold in its film boxes (all image boxes set so far).
 MAX_ASSOCIATION_BYTES = 1024 ** 3
+#: Image bytes all associations together may hold; an N-SET beyond it gets 0x0213.
+MAX_TOTAL_BYTES = 1024 ** 3
 
 
 def _box_bytes(ds: Dataset | None) -> int:
@@ -95,6 +97,7 @@ class PrintService:
         self.on_print = on_print
         self.box_size_mm = box_size_mm
         self._lock = threading.Lock()
+        self._budget = threading.Lock()  # image bytes held (MAX_ASSOCIATION_BYTES, MAX_TOTAL_BYTES)
         self._states: dict[int, AssociationState] = {}
         self._jobs: dict[str, Dataset] = {}
         self.films_printed = 0
@@ -305,12 +308,19 @@ class PrintService:
             problem = problem or self._size_problem(film, box.position, ds, item)
             if problem and not problem.is_warning:
                 return _status(problem), None
-            held = _pixel_bytes(st) - _box_bytes(box.data) + _box_bytes(ds)
-            if held > MAX_ASSOCIATION_BYTES:  # bounded memory per association
-                return _status(chk.Problem(chk.RESOURCE_LIMITATION,
-                                           f"Image Box {box.position}: the association would hold {held} bytes "
-                                           f"of images, more than {MAX_ASSOCIATION_BYTES}")), None
-            box.data = copy.deepcopy(ds)
+            with self._budget:  # checked and taken at once: concurrent N-SETs cannot both pass
+                held = _pixel_bytes(st) - _box_bytes(box.data) + _box_bytes(ds)
+                if held > MAX_ASSOCIATION_BYTES:  # bounded memory per association
+                    return _status(chk.Problem(chk.RESOURCE_LIMITATION,
+                                               f"Image Box {box.position}: the association would hold {held} "
+                                               f"bytes of images, more than {MAX_ASSOCIATION_BYTES}")), None
+                with self._lock:
+                    others = sum(_pixel_bytes(o) for o in self._states.values() if o is not st)
+                if others + held > MAX_TOTAL_BYTES:  # bounded memory of the whole printer
+                    return _status(chk.Problem(chk.RESOURCE_LIMITATION,
+                                               f"Image Box {box.position}: the printer would hold {others + held} "
+                                               f"bytes of images, more than {MAX_TOTAL_BYTES}")), None
+                box.data = copy.deepcopy(ds)
             log.info("%s: image box %d: %dx%d %s %s bits, polarity %s", st.calling_ae, box.position, item.Rows,
                      item.Columns, item.PhotometricInterpretation, item.BitsStored, ds.get("Polarity", "NORMAL"))
             return _status(problem) if problem else 0x0000, Dataset()
