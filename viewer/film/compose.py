@@ -7,11 +7,14 @@ user sees them); this module only decides which image goes into which box of whi
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from viewer.errors import UsageError
 from viewer.film.layout import parse_display_format
 from viewer.film.spec import FilmBoxSpec, FilmSpec, ImageBoxSpec
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 
 def select_indices(count: int, mode: str = "all", *, current: int = 0, start: int = 0, stop: int | None = None,
@@ -83,7 +86,7 @@ TEMPLATE_FIELDS = {"patient": "PatientName", "id": "PatientID", "date": "StudyDa
                    "study": "StudyDescription", "series": "SeriesDescription", "accession": "AccessionNumber"}
 
 
-def fill_template(text: str, ds: Any | None, page: int | None = None, pages: int | None = None) -> str:
+def fill_template(text: str, ds: Dataset | None, page: int | None = None, pages: int | None = None) -> str:
     """A film annotation from a template: ``{patient}``, ``{id}``, ``{date}``, ``{institution}``,
     ``{study}``, ``{series}``, ``{accession}`` from ``ds`` (the film's first image), ``{page}`` and
     ``{pages}``; unknown placeholders are left as typed. Names are shown ``Family Given``,

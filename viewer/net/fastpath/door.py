@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pynetdicom.association import Association
     from pynetdicom.events import Event
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class Door:
 _CANNOT_UNDERSTAND = 0xC000
 
 
-def _answer_invalid_stores(assoc: Any) -> None:
+def _answer_invalid_stores(assoc: Association) -> None:
     """A C-STORE request pynetdicom finds invalid (an empty Affected SOP Instance UID, say)
     is answered 0xC000 instead of dropped without a response (``Association._serve_request``
     only logs it), so the peer is not left waiting (PS3.7 9.1.1.1.4: every request gets one)."""
@@ -142,7 +143,7 @@ def _answer_invalid_stores(assoc: Any) -> None:
             return
         serve(msg, context_id)
 
-    assoc._serve_request = serve_request
+    assoc._serve_request = serve_request  # type: ignore[method-assign]  # the patch this function makes
 
 
 def pdu_limit(transport: Any) -> int | None:
