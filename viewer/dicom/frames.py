@@ -569,12 +569,46 @@ class FrameSource:
                                   f"Pixel Data holds {present} bytes of it")
 
     def _float_frame(self, index: int) -> np.ndarray:
+        arr = self._float_frame_from_file(index)
+        if arr is not None:
+            return arr
         from pydicom.pixels.utils import pixel_array
 
         try:
             return np.asarray(pixel_array(self.dataset, index=index))
         except Exception as exc:  # noqa: BLE001 - any decoder failure is a DecodeError
             raise DecodeError(f"cannot decode float pixel data frame {index + 1}: {exc}") from None
+
+    def _float_frame_from_file(self, index: int) -> np.ndarray | None:
+        """Frame ``index`` of (Double) Float Pixel Data still in the file, read straight into
+        its array; ``None`` (pydicom decodes it) unless the value is deferred in an
+        uncompressed file, one sample per pixel, and holds the whole frame.
+
+        pydicom would load the whole value (every frame) into the data set and copy the frame
+        out of it: three times a one-frame file's size.
+        """
+        g = self.geometry
+        tag = next(t for t in _FLOAT_PIXEL_DATA if t in self.dataset)
+        size = 4 if tag == _FLOAT_PIXEL_DATA[0] else 8  # OF: 32-bit, OD: 64-bit (PS3.5 6.2)
+        elem = self.dataset.get_item(tag, keep_deferred=True)
+        if (not isinstance(elem, RawDataElement) or elem.value is not None or not self.path or not self.native
+                or self.transfer_syntax == _px.DEFLATED or g.samples != 1 or g.bits_allocated != size * 8):
+            return None
+        length = g.rows * g.columns * size
+        start = int(elem.value_tell) + index * length
+        try:
+            if int(elem.length) < (index + 1) * length or os.path.getsize(self.path) < start + length:
+                return None
+            buf = bytearray(length)
+            with open(self.path, "rb") as fh:
+                fh.seek(start)
+                if fh.readinto(buf) != length:
+                    return None
+        except OSError:
+            return None  # pydicom reports it
+        dtype = np.dtype(f"{'>' if self._big_endian else '<'}f{size}")
+        arr = np.frombuffer(buf, dtype=dtype).reshape(g.rows, g.columns)
+        return arr.astype(dtype.newbyteorder("=")) if self._big_endian else arr
 
     def container_frame(self, index: int) -> np.ndarray | None:
         """Frame ``index`` as the raw unsigned containers (bits above High Bit kept).
