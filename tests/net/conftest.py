@@ -38,3 +38,5 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(rogue[1]), "-out", str(rogue[0]),
              "-days", "1", "-subj", "/CN=rogue", "-addext", "subjectAltName=IP:127.0.0.1")
     return {"ca": ca[0], "server": server, "client": client, "rogue": rogue}
+
+from tests.helpers.http_server import serve  # noqa: E402,F401 - the fixture, shared by the DICOMweb tests

@@ -21,7 +21,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-from tests.net.test_dicomweb_faults import STUDY, serve  # noqa: F401 - the fixture
+from tests.helpers.http_server import STUDY
 from viewer.dicom.local_store import LocalStore
 from viewer.errors import NetError
 from viewer.net import dicomweb
@@ -60,7 +60,7 @@ def _json_handler(body: bytes, *, gzipped: bool = False, chunked_forever: bytes 
     return h
 
 
-def test_qido_body_size_is_capped(serve, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_qido_body_size_is_capped(serve, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dicomweb, "MAX_JSON_BYTES", 4 * 1024 ** 2)
     server = serve(_json_handler(b"", chunked_forever=b'{"00100020": {"vr": "LO", "Value": ["X"]}},' * 100))
     tracemalloc.start()
@@ -73,7 +73,7 @@ def test_qido_body_size_is_capped(serve, monkeypatch: pytest.MonkeyPatch) -> Non
     assert peak < 32 * 1024 ** 2
 
 
-def test_qido_gzip_bomb_is_refused(serve) -> None:  # noqa: F811
+def test_qido_gzip_bomb_is_refused(serve) -> None:
     bomb = gzip.compress(b" " * (512 * 1024 ** 2), compresslevel=9)
     assert len(bomb) < 1024 ** 2
     server = serve(_json_handler(bomb, gzipped=True))
@@ -87,14 +87,14 @@ def test_qido_gzip_bomb_is_refused(serve) -> None:  # noqa: F811
     assert peak < 64 * 1024 ** 2
 
 
-def test_honest_gzip_json_still_reads(serve) -> None:  # noqa: F811
+def test_honest_gzip_json_still_reads(serve) -> None:
     body = b'[{"0020000D": {"vr": "UI", "Value": ["1.2.3"]}}]'
     server = serve(_json_handler(gzip.compress(body), gzipped=True))
     [ds] = DicomWebClient(WebTarget(server.url, timeout=10)).search("STUDY")
     assert ds.StudyInstanceUID == "1.2.3"
 
 
-def test_qido_trickling_server_meets_the_deadline(serve) -> None:  # noqa: F811
+def test_qido_trickling_server_meets_the_deadline(serve) -> None:
     server = serve(_json_handler(b'[{"0020000D": {"vr": "UI", "Value": ["1.2.3"]}}]' * 10, trickle=0.2))
     with pytest.raises(NetError, match="not complete within 2 s"):
         DicomWebClient(WebTarget(server.url, timeout=10, deadline=2)).search("STUDY")
@@ -105,7 +105,7 @@ def test_qido_trickling_server_meets_the_deadline(serve) -> None:  # noqa: F811
                                   b'[{"00081115": {"vr": "SQ", "Value": [1]}}]',
                                   b"[" * 100_000 + b"]" * 100_000,
                                   b'[{"x": ' * 200 + b"{}" + b"}]" * 200])
-def test_wrong_shape_json_is_a_clear_error(serve, body: bytes) -> None:  # noqa: F811
+def test_wrong_shape_json_is_a_clear_error(serve, body: bytes) -> None:
     server = serve(_json_handler(body))
     with pytest.raises(NetError, match="JSON"):
         DicomWebClient(WebTarget(server.url, timeout=10)).search("STUDY")
@@ -141,7 +141,7 @@ def _encoded(ds: pydicom.Dataset) -> bytes:
     return buf.getvalue()
 
 
-def test_wado_keeps_an_existing_different_object_with_the_same_uids(serve, tmp_path: Path) -> None:  # noqa: F811
+def test_wado_keeps_an_existing_different_object_with_the_same_uids(serve, tmp_path: Path) -> None:
     original = Path(get_testdata_file("CT_small.dcm")).read_bytes()
     ds = pydicom.dcmread(io.BytesIO(original))
     store = LocalStore(tmp_path / "store")
@@ -158,7 +158,7 @@ def test_wado_keeps_an_existing_different_object_with_the_same_uids(serve, tmp_p
     assert len([p for p in (tmp_path / "store").rglob("*.dcm")]) == 2
 
 
-def test_wado_respects_the_store_free_space_floor(serve, tmp_path: Path) -> None:  # noqa: F811
+def test_wado_respects_the_store_free_space_floor(serve, tmp_path: Path) -> None:
     root = tmp_path / "store"
     root.mkdir()
     free = shutil.disk_usage(root).free
@@ -169,7 +169,7 @@ def test_wado_respects_the_store_free_space_floor(serve, tmp_path: Path) -> None
     assert [p for p in root.rglob("*") if p.is_file()] == []
 
 
-def test_wado_gzip_bomb_is_refused(serve, tmp_path: Path) -> None:  # noqa: F811
+def test_wado_gzip_bomb_is_refused(serve, tmp_path: Path) -> None:
     part = Path(get_testdata_file("CT_small.dcm")).read_bytes() + bytes(512 * 1024 ** 2)
     server = serve(_multipart_handler([part], gzipped=True))
     with pytest.raises(NetError, match="compression bomb"):
@@ -192,13 +192,13 @@ def _endless(code: int, ctype: str):
     return h
 
 
-def test_an_endless_error_body_is_cut_short(serve, tmp_path: Path) -> None:  # noqa: F811
+def test_an_endless_error_body_is_cut_short(serve, tmp_path: Path) -> None:
     server = serve(_endless(500, "text/plain"))
     with pytest.raises(NetError, match="HTTP 500"):
         DicomWebClient(WebTarget(server.url, timeout=10)).retrieve(tmp_path / "store", STUDY)
 
 
-def test_an_endless_thumbnail_is_cut_short(serve, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_an_endless_thumbnail_is_cut_short(serve, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dicomweb, "MAX_JSON_BYTES", 4 * 1024 ** 2)
     server = serve(_endless(200, "image/jpeg"))
     tracemalloc.start()
@@ -211,7 +211,7 @@ def test_an_endless_thumbnail_is_cut_short(serve, monkeypatch: pytest.MonkeyPatc
     assert peak < 32 * 1024 ** 2
 
 
-def test_wado_trickle_meets_the_deadlines(serve, tmp_path: Path) -> None:  # noqa: F811
+def test_wado_trickle_meets_the_deadlines(serve, tmp_path: Path) -> None:
     """Per instance and in all: many small instances each on time still end at the total."""
     part = Path(get_testdata_file("CT_small.dcm")).read_bytes()
     boundary = b"bnd42"

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.ui.test_library_gui import lib_window, write_study  # noqa: F401 - the fixture
+from tests.helpers.library_ui import write_study
 
 pytestmark = [pytest.mark.gui]
 
 
-def test_check_media_runs_in_a_worker_with_progress(qtbot, lib_window, tmp_path, monkeypatch) -> None:  # noqa: F811
+def test_check_media_runs_in_a_worker_with_progress(qtbot, lib_window, tmp_path, monkeypatch) -> None:
     from viewer.library import db
 
     w = lib_window
@@ -44,7 +44,7 @@ def test_check_media_runs_in_a_worker_with_progress(qtbot, lib_window, tmp_path,
     assert not browser.check_progress.isVisible()
 
 
-def test_check_media_cancelled_changes_nothing_more(qtbot, lib_window, tmp_path) -> None:  # noqa: F811
+def test_check_media_cancelled_changes_nothing_more(qtbot, lib_window, tmp_path) -> None:
     w = lib_window
     study = write_study(tmp_path / "cd", "CANCEL^CORA", "CHK-2", "19500101", "20240302", "cnc", images=3)
     w.library.open_paths([study])
@@ -67,7 +67,7 @@ def state_of(browser: Any) -> str:
     return str(browser.table.item(0, COLUMNS.index("State")).text())
 
 
-def test_the_study_list_is_virtual(qtbot, lib_window, tmp_path, monkeypatch) -> None:  # noqa: F811
+def test_the_study_list_is_virtual(qtbot, lib_window, tmp_path, monkeypatch) -> None:
     """A library of thousands of studies: refreshing the list formats only the rows on screen
     (the table asks for cells as it paints them), not one row per study."""
     from pydicom.uid import generate_uid

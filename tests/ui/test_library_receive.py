@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from tests.helpers.peers import free_port, require_program
-from tests.ui.test_library_gui import write_study
+from tests.helpers.library_ui import write_study
 from viewer.config import LocalAE, NetworkConfig, save_config
 
 pytestmark = [pytest.mark.gui]
@@ -59,7 +59,7 @@ def test_a_study_sent_to_our_scp_is_listed_as_it_arrives(qtbot, receiving_window
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     qtbot.waitUntil(lambda: proc.poll() is not None, timeout=30000)
     assert proc.returncode == 0, proc.stdout.read() if proc.stdout else ""
-    from tests.ui.test_library_gui import _uid
+    from tests.helpers.library_ui import _uid
 
     study_uid = _uid("sent", "study")
 
