@@ -73,3 +73,56 @@ def test_an_unanswered_association_request_is_a_timeout_not_a_close() -> None:
         listener.close()
     message = str(err.value)
     assert "within 1 s" in message and "closed the connection" not in message, message
+
+
+def test_move_ends_with_its_timeout_when_the_peer_freezes_mid_store(tmp_path: Path) -> None:
+    """``move -to 2``: the PACS starts a C-STORE to our storage SCP and freezes inside its data
+    set, answering nothing on the C-MOVE association. The command must end with the DIMSE
+    timeout's error, not wait out the storage SCP's 60 s network timeout."""
+    import os
+    import struct
+    import subprocess
+    import sys
+    import time
+
+    from pynetdicom import AE, evt
+    from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelMove
+
+    from tests.helpers.peers import free_port
+    from tests.net.test_hardening_cstore import _command, _ct_bytes, _item, _p_data, _read_pdu
+
+    store_port = free_port()
+    release = threading.Event()
+
+    def on_move(event):  # type: ignore[no-untyped-def]
+        yield "127.0.0.1", store_port
+        yield 2
+        pc = _item(0x20, bytes((1, 0, 0, 0)) + _item(0x30, CTImageStorage.encode())
+                   + _item(0x40, b"1.2.840.10008.1.2.1"))
+        user = _item(0x50, _item(0x51, struct.pack(">L", 16384)) + _item(0x52, b"1.2.3.4"))
+        body = (struct.pack(">HH", 1, 0) + b"VIEWER".ljust(16) + b"PACS".ljust(16) + bytes(32)
+                + _item(0x10, b"1.2.840.10008.3.1.1.1") + pc + user)
+        with socket.create_connection(("127.0.0.1", store_port), timeout=10) as sock:
+            sock.sendall(struct.pack(">BBL", 1, 0, len(body)) + body)
+            _read_pdu(sock)
+            sock.sendall(_p_data(0x03, _command(b"1.2.3")) + _p_data(0x00, _ct_bytes("1.2.3")[:5000]))
+            release.wait(120)  # frozen
+
+    ae = AE(ae_title="PACS")
+    ae.add_supported_context(StudyRootQueryRetrieveInformationModelMove)
+    ae.add_requested_context(CTImageStorage)  # pynetdicom associates with the destination itself
+    pacs_port = free_port()
+    server = ae.start_server(("127.0.0.1", pacs_port), block=False, evt_handlers=[(evt.EVT_C_MOVE, on_move)])
+    root = Path(__file__).resolve().parents[2]
+    start = time.monotonic()
+    try:
+        p = subprocess.run([sys.executable, "-m", "viewer", "move", "-to", "2", "-aec", "PACS",
+                            "--store-port", str(store_port), "--out", str(tmp_path / "out"),
+                            "-k", "StudyInstanceUID=1.2.3", "-L", "STUDY", "127.0.0.1", str(pacs_port)],
+                           cwd=root, capture_output=True, text=True, timeout=50, env=dict(os.environ))
+    finally:
+        release.set()
+        server.shutdown()
+    took = time.monotonic() - start
+    assert p.returncode != 0 and "within 2 s" in p.stderr, p.stderr
+    assert took < 30, f"move took {took:.0f} s after a 2 s timeout"  # the SCP's network timeout is 60 s

@@ -223,6 +223,14 @@ class StorageSCP:
         """Stop listening and close open associations."""
         server, self._server = self._server, None
         if server is not None:
+            # Open associations are aborted (A-ABORT), not waited for: a peer frozen in the
+            # middle of a C-STORE would otherwise keep the process alive until the network
+            # timeout ended its association (the threads are not daemons).
+            for assoc in server.active_associations:
+                try:
+                    assoc.abort()
+                except Exception:  # a connection already gone: nothing to abort
+                    log.debug("abort on stop failed", exc_info=True)
             server.shutdown()
             log.info("storage SCP %s stopped", self.ae_title)
 
