@@ -30,6 +30,13 @@ installed on every association we request, echo and print included, whatever the
 says, and touches ``DIMSEServiceProvider.get_msg`` (replaced per instance) and ``msg_queue``
 (read under its mutex).
 
+Bounds, not speed: :mod:`.door` (:class:`.door.Door`, bound first as an ``EVT_CONN_OPEN``
+handler by our storage SCP and print SCP, whatever the switch says) refuses a PDU longer than
+the maximum we announced before reading it (A-ABORT), bounds the time to a complete
+A-ASSOCIATE-RQ and the connections per host, and answers a C-STORE request pynetdicom finds
+invalid; it shadows ``AssociationSocket.recv`` per instance and wraps
+``Association._serve_request`` (its docstring lists what else it reads).
+
 Switch and version: :func:`enabled` is False when the environment variable
 ``VIEWER_FASTPATH`` is ``0`` (:data:`viewer.config.FASTPATH_ENV`), when the ``fast_path``
 setting is off (:class:`viewer.config.LocalAE`, applied by :func:`configure`), or when the
