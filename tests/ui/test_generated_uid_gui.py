@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydicom.data import get_testdata_file
 
-from tests.unit.test_generated_uid_notes import _without
+from tests.helpers.uids import without_uids as _without
 
 pytestmark = pytest.mark.gui
 

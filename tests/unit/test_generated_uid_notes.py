@@ -14,17 +14,9 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
+from tests.helpers.uids import without_uids as _without
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _without(out: Path, *keywords: str) -> Path:
-    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
-    for kw in keywords:
-        setattr(ds, kw, "")
-    if "SOPInstanceUID" in keywords:
-        ds.file_meta.MediaStorageSOPInstanceUID = ""
-    ds.save_as(out)
-    return out
 
 
 def _scan(*args: str) -> subprocess.CompletedProcess[str]:
