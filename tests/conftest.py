@@ -46,16 +46,9 @@ def repo_root() -> Path:
 @pytest.fixture
 def window(qtbot: Any, tmp_path: Path) -> Iterator[Any]:
     """The viewer's main window, shown offscreen, with its own settings file; shut down after."""
-    from PySide6.QtCore import QSettings
+    from tests.helpers.ui import new_main_window
 
-    from viewer.ui.main_window import MainWindow
-    from viewer.ui.workers import Pools
-
-    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), pools=Pools())
-    w.quiet_errors = True
-    w.resize(1100, 750)
-    qtbot.addWidget(w)
-    w.show()
+    w = new_main_window(qtbot, tmp_path / "settings.ini")
     yield w
     w.shutdown()
 

@@ -12,6 +12,22 @@ from PySide6.QtWidgets import QApplication, QWidget
 OPEN_TIMEOUT_MS = 20000
 
 
+def new_main_window(qtbot: Any, settings_file: Any) -> Any:
+    """A main window of its own (settings in ``settings_file``), shown offscreen at the test size;
+    the caller shuts it down (``w.shutdown()``). The ``window`` fixture is one of these."""
+    from PySide6.QtCore import QSettings
+
+    from viewer.ui.main_window import MainWindow
+    from viewer.ui.workers import Pools
+
+    w = MainWindow(settings=QSettings(str(settings_file), QSettings.Format.IniFormat), pools=Pools())
+    w.quiet_errors = True
+    w.resize(1100, 750)
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
 def open_and_wait(qtbot: Any, w: Any, path: Any) -> None:
     """Open ``path`` in main window ``w`` and wait for its first image and the end of loading."""
     with qtbot.waitSignal(w.first_image_shown, timeout=OPEN_TIMEOUT_MS):

@@ -23,7 +23,7 @@ from PySide6.QtTest import QTest
 
 from tests.helpers.ct import ct_dataset
 from tests.helpers.peers import require_program
-from tests.helpers.ui import open_and_wait
+from tests.helpers.ui import new_main_window, open_and_wait
 from viewer.dicom.ko import KO_SOP_CLASS, read_key_objects
 
 pytestmark = pytest.mark.gui
@@ -125,16 +125,7 @@ def test_flag_save_and_reopen_key_images(qtbot, window, tmp_path) -> None:
     run = subprocess.run(["dsrdump", "+Pu", str(path)], capture_output=True, text=True)
     assert run.returncode == 0 and "For Teaching" in run.stdout and str(images[2].SOPInstanceUID) in run.stdout
 
-    from PySide6.QtCore import QSettings
-
-    from viewer.ui.main_window import MainWindow
-    from viewer.ui.workers import Pools
-
-    other = MainWindow(settings=QSettings(str(tmp_path / "s2.ini"), QSettings.Format.IniFormat), pools=Pools())
-    other.quiet_errors = True
-    other.resize(1100, 750)
-    qtbot.addWidget(other)
-    other.show()
+    other = new_main_window(qtbot, tmp_path / "s2.ini")
     try:
         open_and_wait(qtbot, other, folder)
         assert _key_series_item(other) is not None

@@ -22,7 +22,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsSimpleTextItem
 
 from tests.helpers.ct import ct_dataset
-from tests.helpers.ui import open_and_wait
+from tests.helpers.ui import new_main_window, open_and_wait
 from viewer.dicom.pstate import GSPS_SOP_CLASS
 from viewer.render.pstate import cielab_to_rgb, rgb_to_cielab
 from viewer.session.view_state import Measurement
@@ -234,16 +234,7 @@ def test_saved_view_reopens_with_its_window_transform_and_measurements(qtbot, wi
     qtbot.waitUntil(lambda: vp.current is not None and vp.current.ref.sop_instance_uid == uid, timeout=5000)
     assert window.pstates.applied(vp) is None and [m.id for m in vp.state.measurements_on()] == ids
 
-    from PySide6.QtCore import QSettings
-
-    from viewer.ui.main_window import MainWindow
-    from viewer.ui.workers import Pools
-
-    other = MainWindow(settings=QSettings(str(tmp_path / "s2.ini"), QSettings.Format.IniFormat), pools=Pools())
-    other.quiet_errors = True
-    other.resize(1100, 750)
-    qtbot.addWidget(other)
-    other.show()
+    other = new_main_window(qtbot, tmp_path / "s2.ini")
     try:
         open_and_wait(qtbot, other, folder)
         vp2 = other.viewport
