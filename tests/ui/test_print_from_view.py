@@ -43,6 +43,28 @@ def viewport_truth(vp) -> np.ndarray:
     return out
 
 
+def _print_dialog(qtbot, panels, print_scp):
+    """The print dialog on DCMTK's print SCP: the current image, 8 bits."""
+    profile = dataclasses.replace(load_profiles()["dcmprscp-gray"], port=print_scp.port, ae_title=print_scp.aet)
+    dlg = panels.open_print_dialog()
+    qtbot.addWidget(dlg)
+    dlg.profiles = {profile.name: profile}
+    dlg.printer_combo.clear()
+    dlg.printer_combo.addItems([profile.name])
+    dlg.selection_combo.setCurrentText("current")
+    dlg.bits_combo.setCurrentText("8")
+    return dlg
+
+
+def _print(qtbot, dlg, print_scp):
+    """Print now; the one hardcopy the SCP stored."""
+    jid = dlg.print_now()
+    qtbot.waitUntil(lambda: jid in dlg.reports or jid in dlg.errors, timeout=60000)
+    assert jid not in dlg.errors, dlg.errors.get(jid)
+    (hc,) = [dcmread(f) for f in print_scp.hardcopies()]
+    return hc
+
+
 def test_rotated_zoomed_inverted_view_prints_as_shown(qtbot, window, print_scp, corpus, tmp_path) -> None:
     print_scp.clear()
     path = sorted((corpus / "series" / "ct_stack_40").glob("*.dcm"))[0]
@@ -61,18 +83,8 @@ def test_rotated_zoomed_inverted_view_prints_as_shown(qtbot, window, print_scp, 
     assert 0 < truth.size < vp.rendered.size / 4  # zoomed in: part of the image
     window.grab().save(str(tmp_path / "viewport.png"))
 
-    profile = dataclasses.replace(load_profiles()["dcmprscp-gray"], port=print_scp.port, ae_title=print_scp.aet)
-    dlg = panels.open_print_dialog()
-    qtbot.addWidget(dlg)
-    dlg.profiles = {profile.name: profile}
-    dlg.printer_combo.clear()
-    dlg.printer_combo.addItems([profile.name])
-    dlg.selection_combo.setCurrentText("current")
-    dlg.bits_combo.setCurrentText("8")
-    jid = dlg.print_now()
-    qtbot.waitUntil(lambda: jid in dlg.reports or jid in dlg.errors, timeout=60000)
-    assert jid not in dlg.errors, dlg.errors.get(jid)
-    (hc,) = [dcmread(f) for f in print_scp.hardcopies()]
+    dlg = _print_dialog(qtbot, panels, print_scp)
+    hc = _print(qtbot, dlg, print_scp)
     printed = hc.pixel_array
     assert printed.shape == truth.shape
     assert hc.BitsStored == 8
@@ -94,21 +106,11 @@ def test_measurements_burnt_in_at_film_resolution(qtbot, window, print_scp, corp
     vp = window.viewport
     vp.state.add_measurement(Measurement("distance", [(10.0, 64.0), (110.0, 64.0)], "250.0 mm"))
     qtbot.wait(100)
-    profile = dataclasses.replace(load_profiles()["dcmprscp-gray"], port=print_scp.port, ae_title=print_scp.aet)
-    dlg = panels.open_print_dialog()
-    qtbot.addWidget(dlg)
-    dlg.profiles = {profile.name: profile}
-    dlg.printer_combo.clear()
-    dlg.printer_combo.addItems([profile.name])
-    dlg.selection_combo.setCurrentText("current")
-    dlg.bits_combo.setCurrentText("8")
+    dlg = _print_dialog(qtbot, panels, print_scp)
     dlg.overlays_check.setChecked(False)
     assert dlg.marks_check.isEnabled()
     dlg.marks_check.setChecked(True)
-    jid = dlg.print_now()
-    qtbot.waitUntil(lambda: jid in dlg.reports or jid in dlg.errors, timeout=60000)
-    assert jid not in dlg.errors, dlg.errors.get(jid)
-    (hc,) = [dcmread(f) for f in print_scp.hardcopies()]
+    hc = _print(qtbot, dlg, print_scp)
     px = hc.pixel_array
     assert px.shape == (2048, 2048)  # 128 x 128 image resampled to film resolution before drawing
     column = px[:, 1024]
