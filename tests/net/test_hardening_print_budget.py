@@ -65,3 +65,33 @@ def test_only_known_calling_aes_when_configured() -> None:
         assert not _associates(srv.port, "STRANGER")
     with PrintServer(lambda request: None, host="127.0.0.1", port=free_port(), timeout=TIMEOUT) as anyone:
         assert _associates(anyone.port, "STRANGER")  # the default: any calling AE
+
+
+def test_concurrent_large_n_sets_stay_within_a_memory_bound(tmp_path) -> None:
+    """Eight associations each send a 64 MiB image box at once; the print SCP (a child process,
+    its VmHWM measured) holds at most MAX_IN_FLIGHT_BYTES of requests (here scaled to 130 MiB: two requests):
+    the connections beyond it are closed, the others answered, and the peak stays bounded."""
+    import threading
+
+    from tests.helpers.scp_child import scp_process
+
+    statuses: list[object] = []
+
+    def client(port: int) -> None:
+        try:
+            scu = _Scu(port)
+            ref = scu.film("STANDARD\\1,1")[0]
+            statuses.append(scu.set_box(ref, 1, 8192, 8192))
+            scu.release()
+        except Exception as exc:  # noqa: BLE001 - a closed connection is an expected outcome
+            statuses.append(type(exc).__name__)
+
+    with scp_process("print", tmp_path, f"max_in_flight_bytes={130 * 1024 * 1024}") as (port, peak):
+        threads = [threading.Thread(target=client, args=(port,)) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+    print(f"print SCP peak {peak[0]:.0f} MiB; statuses {statuses}")
+    assert 0 in statuses  # some were served
+    assert peak[0] < 520  # measured 445-475 MiB; without the in-flight bound 550-690 MiB

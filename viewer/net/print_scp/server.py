@@ -51,6 +51,50 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 8192 * 8192 * 2 + (1 << 20)
 #: Maximum Length we announce and accept (PS3.8 D.1; pynetdicom's default).
 MAX_PDU = 16382
+#: Data set bytes of requests being received or handled by all associations together: a
+#: request received in memory costs ~4x its size until answered (decoded, checked, kept),
+#: so six 128 MiB N-SETs at once took 3.2 GB. The connection whose request passes the
+#: bound is closed (its association ends as aborted).
+MAX_IN_FLIGHT_BYTES = 2 * MAX_MESSAGE_BYTES
+
+
+class _InFlight:
+    """Counts the data set bytes of the request each association is receiving or having
+    handled (PDV message control header bit 0 clear = data set, bit 1 = last fragment,
+    PS3.8 E.2), from its first fragment until our response is sent."""
+
+    def __init__(self, server: "PrintServer") -> None:
+        self._server = server
+        self._lock = threading.Lock()
+        self._bytes: dict[int, int] = {}
+
+    def on_pdu(self, event: Event) -> None:
+        items = getattr(event.pdu, "presentation_data_value_items", None)
+        if not items:
+            return
+        key = id(event.assoc)
+        size = sum(len(v) - 1 for v in (i.presentation_data_value or b"" for i in items) if v and not v[0] & 0x01)
+        if not size:
+            return
+        limit = self._server.max_in_flight_bytes
+        with self._lock:
+            mine = self._bytes.get(key, 0) + size
+            total = sum(b for k, b in self._bytes.items() if k != key) + mine
+            if total <= limit:
+                self._bytes[key] = mine
+                return
+            self._bytes.pop(key, None)
+        log.warning("%s: requests being received hold more than %d bytes in all; connection closed",
+                    str(event.assoc.requestor.ae_title).strip(), limit)
+        transport = event.assoc.dul.socket
+        sock = transport.socket if transport is not None else None
+        if sock is not None:
+            sock.close()
+
+    def done(self, event: Event) -> None:
+        """Our response went out (``EVT_DIMSE_SENT``) or the connection closed: nothing held."""
+        with self._lock:
+            self._bytes.pop(id(event.assoc), None)
 
 
 class PrintServer:
@@ -102,6 +146,8 @@ class PrintServer:
         self.max_per_host = max(1, max_associations // 2)
         #: Longest PDU we accept: the Maximum Length we announce (PS3.8 D.1).
         self.max_pdu = MAX_PDU
+        #: Bound of the requests in memory across associations (:data:`MAX_IN_FLIGHT_BYTES`).
+        self.max_in_flight_bytes = MAX_IN_FLIGHT_BYTES
         self._server: ThreadedAssociationServer | None = None
         self._lock = threading.Lock()
 
@@ -174,13 +220,16 @@ class PrintServer:
             return 0x0000
 
         door = Door(max_pdu=self.max_pdu, associate_within=self.timeout, per_host=self.max_per_host)
+        in_flight = _InFlight(self)
         return [door.handler(),
                 (evt.EVT_ACCEPTED, on_accepted), (evt.EVT_REJECTED, on_rejected), (evt.EVT_RELEASED, on_released),
                 (evt.EVT_ABORTED, on_aborted), (evt.EVT_CONN_OPEN, on_open), (evt.EVT_CONN_CLOSE, on_closed),
                 (evt.EVT_C_ECHO, on_echo),
                 (evt.EVT_N_CREATE, svc.n_create), (evt.EVT_N_SET, svc.n_set), (evt.EVT_N_GET, svc.n_get),
                 (evt.EVT_N_ACTION, svc.n_action), (evt.EVT_N_DELETE, svc.n_delete),
-                (evt.EVT_PDU_RECV, guard_message_size, [self.max_message_bytes])]
+                (evt.EVT_PDU_RECV, guard_message_size, [self.max_message_bytes]),
+                (evt.EVT_PDU_RECV, in_flight.on_pdu), (evt.EVT_DIMSE_SENT, in_flight.done),
+                (evt.EVT_CONN_CLOSE, in_flight.done)]
 
     def start(self) -> None:
         """Start listening in background threads; raise :class:`NetError` if the port is taken."""
