@@ -213,3 +213,57 @@ def test_slow_connections_do_not_lock_out_the_print_scp(how: str) -> None:
             stop.set()
             for sock in socks:
                 sock.close()
+
+
+# ---------------------------------------------------------------- mutated PDUs
+def _mutations(seed: int, count: int) -> list[bytes]:
+    """Seeded mutations of an A-ASSOCIATE-RQ: lengths lied about (huge, zero, off by a few),
+    bytes flipped, cut short, unknown PDU types."""
+    import random
+
+    rng = random.Random(seed)
+    base = _associate_rq("VIEWER", "PACS")
+    out = []
+    for _ in range(count):
+        data = bytearray(base)
+        kind = rng.randrange(5)
+        if kind == 0:  # the PDU length
+            lengths = [0, 1, 0xFFFFFFFF, 0x7FFFFFFF, len(base) + rng.randrange(-8, 9)]
+            struct.pack_into(">L", data, 2, rng.choice(lengths))
+        elif kind == 1:  # an item length
+            at = rng.randrange(74, len(data) - 2)
+            struct.pack_into(">H", data, at, rng.choice([0, 0xFFFF, rng.randrange(65536)]))
+        elif kind == 2:
+            for _ in range(rng.randrange(1, 8)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        elif kind == 3:
+            data = data[:rng.randrange(1, len(data))]
+        else:
+            data[0] = rng.choice([0x00, 0x08, 0xFF, 0x04, 0x07])
+        out.append(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize("seed", [19])
+def test_mutated_association_requests_leave_the_storage_scp_serving(tmp_path: Path, fastpath_env, monkeypatch,
+                                                                    caplog, seed: int) -> None:
+    from viewer.dicom.local_store import LocalStore
+    from viewer.net import storage_scp
+
+    for key, value in fastpath_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(storage_scp, "ACSE_TIMEOUT", 0.5)
+    scp = storage_scp.StorageSCP(LocalStore(tmp_path), "VIEWER", 0, allowed_calling=["PACS"], host="127.0.0.1")
+    with scp:
+        for data in _mutations(seed, 30):
+            sock = _connect(scp.port, "127.0.0.1")
+            try:
+                sock.sendall(data)
+                sock.settimeout(3)
+                sock.recv(64)  # an answer, an abort or the close; never a hang past ARTIM
+            except OSError:
+                pass
+            finally:
+                sock.close()
+        assert _echo(scp.port)
+    assert not [r for r in caplog.records if r.exc_info and r.name.startswith("viewer")], "a traceback was logged"
