@@ -13,12 +13,13 @@ from pynetdicom import AE
 from pynetdicom.sop_class import Verification
 
 from tests.helpers.peers import free_port
-from tests.net.test_hardening_print_scp import TIMEOUT, _Scu
+from tests.helpers.print_scu import PrintScu
 from viewer.net.print_scp import PrintServer, load_profile
 from viewer.net.print_scp import checks as chk
 from viewer.net.print_scp import service as svc
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+TIMEOUT = 2.0
 IMAGE = 64 * 64  # bytes of one 64 x 64 8-bit image box
 
 
@@ -33,7 +34,7 @@ def server():
 
 def test_images_held_by_all_associations_are_bounded(server, monkeypatch) -> None:
     monkeypatch.setattr(svc, "MAX_TOTAL_BYTES", 3 * IMAGE + IMAGE // 2)
-    first, second = _Scu(server.port), _Scu(server.port)
+    first, second = PrintScu(server.port), PrintScu(server.port)
     try:
         a, b = first.film(), second.film()
         assert [first.set_box(a[0], 1, 64, 64), first.set_box(a[1], 2, 64, 64)] == [0, 0]
@@ -79,7 +80,7 @@ def test_concurrent_large_n_sets_stay_within_a_memory_bound(tmp_path) -> None:
 
     def client(port: int) -> None:
         try:
-            scu = _Scu(port)
+            scu = PrintScu(port)
             ref = scu.film("STANDARD\\1,1")[0]
             statuses.append(scu.set_box(ref, 1, 8192, 8192))
             scu.release()

@@ -14,21 +14,17 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import AE, evt
+from pynetdicom import AE
 from pynetdicom.sop_class import Verification
 
 from tests.helpers.net import wait_closed
+from tests.helpers.print_scu import PrintScu
 from tests.helpers.peers import free_port
 from viewer.net.print_scp import checks as chk
 from viewer.net.print_scp import service as svc
 from viewer.net.print_scp import PrintServer, load_profile
 
-GRAY_META = "1.2.840.10008.5.1.1.9"
-FILM_SESSION, FILM_BOX = "1.2.840.10008.5.1.1.1", "1.2.840.10008.5.1.1.2"
 TIMEOUT = 2.0
 
 
@@ -41,53 +37,6 @@ def server(tmp_path: Path):
     srv.printed = printed  # type: ignore[attr-defined]
     yield srv
     srv.stop()
-
-
-class _Scu:
-    def __init__(self, port: int) -> None:
-        ae = AE(ae_title="HOSTILE")
-        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
-        ae.add_requested_context(GRAY_META, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
-        self.created: str | None = None
-        self.assoc = ae.associate("127.0.0.1", port, ae_title="VIEWERPRINT",
-                                  evt_handlers=[(evt.EVT_DIMSE_RECV, self._recv)])
-        assert self.assoc.is_established
-
-    def _recv(self, event) -> None:  # the N-CREATE-RSP names the instance the SCP made
-        cs = event.message.command_set
-        if cs.CommandField == 0x8140 and "AffectedSOPInstanceUID" in cs:
-            self.created = str(cs.AffectedSOPInstanceUID)
-
-    def film(self, boxes: str = "STANDARD\\2,2") -> list[Dataset]:
-        ds = Dataset()
-        ds.NumberOfCopies = 1
-        st, rsp = self.assoc.send_n_create(ds, FILM_SESSION, None, meta_uid=GRAY_META)
-        assert int(st.Status) == 0
-        session_uid = self.created
-        fb = Dataset()
-        fb.ImageDisplayFormat, fb.FilmSizeID = boxes, "8INX10IN"
-        ref = Dataset()
-        ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = FILM_SESSION, session_uid
-        fb.ReferencedFilmSessionSequence = [ref]
-        st, rsp = self.assoc.send_n_create(fb, FILM_BOX, None, meta_uid=GRAY_META)
-        assert int(st.Status) == 0, hex(int(st.Status))
-        return list(rsp.ReferencedImageBoxSequence)
-
-    def set_box(self, ref: Dataset, position: int, rows: int, cols: int) -> int:
-        img = Dataset()
-        img.SamplesPerPixel, img.PhotometricInterpretation = 1, "MONOCHROME2"
-        img.Rows, img.Columns = rows, cols
-        img.BitsAllocated, img.BitsStored, img.HighBit, img.PixelRepresentation = 8, 8, 7, 0
-        img.PixelData = (np.arange(rows * cols) % 251).astype(np.uint8).tobytes()
-        ds = Dataset()
-        ds.ImageBoxPosition = position
-        ds.BasicGrayscaleImageSequence = [img]
-        st, _ = self.assoc.send_n_set(ds, ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID,
-                                      meta_uid=GRAY_META)
-        return int(st.Status)
-
-    def release(self) -> None:
-        self.assoc.release()
 
 
 def _echo(port: int) -> bool:
@@ -104,7 +53,7 @@ def _echo(port: int) -> bool:
 
 def test_oversized_image_box_is_refused(server, monkeypatch) -> None:
     monkeypatch.setattr(chk, "MAX_IMAGE_PIXELS", 100 * 100)  # the real limit is 8192 x 8192
-    scu = _Scu(server.port)
+    scu = PrintScu(server.port)
     try:
         refs = scu.film()
         assert scu.set_box(refs[0], 1, 128, 128) == chk.RESOURCE_LIMITATION
@@ -116,7 +65,7 @@ def test_oversized_image_box_is_refused(server, monkeypatch) -> None:
 
 def test_images_held_per_association_are_bounded(server, monkeypatch) -> None:
     monkeypatch.setattr(svc, "MAX_ASSOCIATION_BYTES", 3 * 64 * 64 + 32 * 32)
-    scu = _Scu(server.port)
+    scu = PrintScu(server.port)
     try:
         refs = scu.film()
         statuses = [scu.set_box(ref, i + 1, 64, 64) for i, ref in enumerate(refs)]
@@ -126,7 +75,7 @@ def test_images_held_per_association_are_bounded(server, monkeypatch) -> None:
     finally:
         scu.release()
     # Another association has its own budget.
-    other = _Scu(server.port)
+    other = PrintScu(server.port)
     try:
         assert other.set_box(other.film()[0], 1, 64, 64) == 0
     finally:
@@ -168,7 +117,7 @@ def test_a_message_larger_than_the_limit_closes_the_connection(server, caplog) -
     server.max_message_bytes = 64 * 1024  # real limit: an 8192 x 8192 16-bit image box
     server.stop()
     server.start()  # handlers bound with the new limit
-    scu = _Scu(server.port)
+    scu = PrintScu(server.port)
     refs = scu.film()
     assert scu.set_box(refs[0], 1, 128, 128) == 0  # 16 KiB: fine
     try:

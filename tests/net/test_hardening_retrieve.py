@@ -89,7 +89,7 @@ def test_move_ends_with_its_timeout_when_the_peer_freezes_mid_store(tmp_path: Pa
     from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelMove
 
     from tests.helpers.peers import free_port
-    from tests.net.test_hardening_cstore import _command, _ct_bytes, _item, _p_data, _read_pdu
+    from tests.helpers.raw_store import command, ct_bytes, item, p_data, read_pdu
 
     store_port = free_port()
     release = threading.Event()
@@ -97,15 +97,15 @@ def test_move_ends_with_its_timeout_when_the_peer_freezes_mid_store(tmp_path: Pa
     def on_move(event):  # type: ignore[no-untyped-def]
         yield "127.0.0.1", store_port
         yield 2
-        pc = _item(0x20, bytes((1, 0, 0, 0)) + _item(0x30, CTImageStorage.encode())
-                   + _item(0x40, b"1.2.840.10008.1.2.1"))
-        user = _item(0x50, _item(0x51, struct.pack(">L", 16384)) + _item(0x52, b"1.2.3.4"))
+        pc = item(0x20, bytes((1, 0, 0, 0)) + item(0x30, CTImageStorage.encode())
+                   + item(0x40, b"1.2.840.10008.1.2.1"))
+        user = item(0x50, item(0x51, struct.pack(">L", 16384)) + item(0x52, b"1.2.3.4"))
         body = (struct.pack(">HH", 1, 0) + b"VIEWER".ljust(16) + b"PACS".ljust(16) + bytes(32)
-                + _item(0x10, b"1.2.840.10008.3.1.1.1") + pc + user)
+                + item(0x10, b"1.2.840.10008.3.1.1.1") + pc + user)
         with socket.create_connection(("127.0.0.1", store_port), timeout=10) as sock:
             sock.sendall(struct.pack(">BBL", 1, 0, len(body)) + body)
-            _read_pdu(sock)
-            sock.sendall(_p_data(0x03, _command(b"1.2.3")) + _p_data(0x00, _ct_bytes("1.2.3")[:5000]))
+            read_pdu(sock)
+            sock.sendall(p_data(0x03, command(b"1.2.3")) + p_data(0x00, ct_bytes("1.2.3")[:5000]))
             release.wait(120)  # frozen
 
     ae = AE(ae_title="PACS")
