@@ -224,7 +224,7 @@ def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
         raise NetError(f"cannot connect to {where}: {_diagnose_connect(node, kwargs.get('tls_args'))}")
     if watch.aborted and watch.connected and waited + 0.25 >= node.timeouts.acse:
         # pynetdicom aborts the association itself when the ACSE timeout (ARTIM) expires.
-        raise NetError(f"no association with {where}: no A-ASSOCIATE answer within {node.timeouts.acse:g} s")
+        raise NetError(f"no association with {where}: timeout: no A-ASSOCIATE answer within {node.timeouts.acse:g} s")
     if watch.aborted:
         # DCMTK servers close a rejected association right after the A-ASSOCIATE-RJ; when our
         # side still has bytes unread the close becomes a reset and the RJ is lost (seen with
@@ -232,7 +232,7 @@ def associate(node: DimseNode, calling_aet: str, contexts: Sequence[Context], *,
         raise NetError(f"association with {where} aborted during negotiation (the peer closed the "
                        f"connection without an answer: check the called AE title {node.ae_title!r} and "
                        f"that the peer knows our AE title)")
-    raise NetError(f"no association with {where}: no A-ASSOCIATE answer within {node.timeouts.acse:g} s")
+    raise NetError(f"no association with {where}: timeout: no A-ASSOCIATE answer within {node.timeouts.acse:g} s")
 
 
 def _diagnose_connect(node: DimseNode, tls_args: tuple[ssl.SSLContext, str | None] | None) -> str:
