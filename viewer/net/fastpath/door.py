@@ -100,6 +100,10 @@ class Door:
                 log.warning("connection from %s refused: it holds %d connection(s) already (limit %d)",
                             host, held, self.per_host)
                 _close(transport)
+                # The acceptor thread waits for an A-ASSOCIATE-RQ up to its ACSE timeout even
+                # once the socket is closed (the DUL's Evt17 in Sta2 tells it nothing), holding
+                # one of maximum_associations meanwhile: a refused connection must end now.
+                assoc.acse_timeout = 0.001
                 return
         _answer_invalid_stores(assoc)
         gate = _Gate(self, time.monotonic() + self.associate_within)
