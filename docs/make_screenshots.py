@@ -40,7 +40,7 @@ CLI_SCENARIOS: dict[str, list[str]] = {
 }
 #: Scenarios that build a panel or dialog in a child process (see :func:`run_scenario`).
 WIDGET_SCENARIOS = ("pacs_panel", "node_dialog", "print_dialog", "virtual_printer", "tag_inspector", "about",
-                    "library", "library_priors")
+                    "library", "library_priors", "film_composer", "print_queue")
 SCENARIOS = tuple(CLI_SCENARIOS) + WIDGET_SCENARIOS
 
 
@@ -255,6 +255,35 @@ def run_scenario(name: str, out: Path) -> int:
         else:
             _wait(app, 1)
         cleanup.append(widget.shutdown)
+    elif name in ("film_composer", "print_queue"):
+        from PySide6.QtCore import QSettings
+
+        from viewer.tasks.print_queue import JobStore
+        from viewer.ui.main_window import MainWindow
+        from viewer.ui.panels import install_panels
+        from viewer.ui.print_queue import PrintQueue
+        from viewer.ui.workers import Pools
+
+        main = MainWindow(settings=QSettings(str(HOME / "window.ini"), QSettings.Format.IniFormat), pools=Pools())
+        main.quiet_errors = True
+        panels = install_panels(main, HOME / "config")
+        panels.print_queue = PrintQueue(JobStore(HOME / "print-queue.json"))
+        main.resize(w, h)
+        main.show()
+        main.open_paths([str(SAMPLE / "ct")])
+        _wait(app, 20, lambda: main._load_worker is None and main.viewport.state.frames)
+        _wait(app, 1)
+        if name == "film_composer":
+            widget = panels.open_film_composer()
+            widget.add(widget.sources.current_series())
+            widget.resize(w, h)
+            widget.refresh()
+            _wait(app, 2)
+        else:
+            widget = panels.open_print_queue()
+            widget.resize(720, 420)
+            _wait(app, 1)
+        cleanup.append(main.shutdown)
     elif name == "about":
         from viewer.ui.about import AboutDialog
 
