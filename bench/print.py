@@ -115,7 +115,9 @@ def _films(paths: list[Path], per_film: int = 20) -> list[list[Path]]:
 
 def bench_core(paths: list[Path], profile) -> float:
     from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
-    from viewer.tasks.print_films import ImageRef, build_job, run_print_job
+    from viewer.tasks.print_films import build_job
+    from viewer.tasks.print_render import ImageRef
+    from viewer.tasks.print_run import run_print_job
 
     t0 = time.perf_counter()
     job, _ = build_job([ImageRef(str(p)) for p in paths], FilmBoxSpec(display_format="STANDARD\\4,5"),

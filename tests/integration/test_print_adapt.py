@@ -21,7 +21,9 @@ from tests.helpers.peers import c_echo
 from viewer.errors import PrintError
 from viewer.film.profile import load_profiles, permissive_profile
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
-from viewer.tasks.print_films import ImageRef, build_job, run_print_job
+from viewer.tasks.print_films import build_job
+from viewer.tasks.print_render import ImageRef
+from viewer.tasks.print_run import run_print_job
 
 pytestmark = pytest.mark.peers
 

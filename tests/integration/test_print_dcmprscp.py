@@ -22,7 +22,9 @@ from viewer.errors import PrintError, UsageError
 from viewer.film.enums import FilmOrientation, Polarity, PresentationLUTShape
 from viewer.film.profile import load_profiles, permissive_profile
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
-from viewer.tasks.print_films import ImageRef, build_job, render_for_print, run_print_job
+from viewer.tasks.print_films import build_job
+from viewer.tasks.print_render import ImageRef, render_for_print
+from viewer.tasks.print_run import run_print_job
 
 pytestmark = pytest.mark.peers
 

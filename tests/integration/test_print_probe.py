@@ -15,7 +15,9 @@ import pytest
 from tests.helpers.peers import c_echo
 from viewer.film.profile import permissive_profile
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
-from viewer.tasks.print_films import ImageRef, build_job, run_print_job
+from viewer.tasks.print_films import build_job
+from viewer.tasks.print_render import ImageRef
+from viewer.tasks.print_run import run_print_job
 from viewer.tasks.print_probe import LAYOUTS, probe_printer
 
 pytestmark = pytest.mark.peers

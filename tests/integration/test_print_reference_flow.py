@@ -18,7 +18,9 @@ from pydicom import dcmread
 
 from viewer.film.profile import load_profiles
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
-from viewer.tasks.print_films import ImageRef, build_job, run_print_job
+from viewer.tasks.print_films import build_job
+from viewer.tasks.print_render import ImageRef
+from viewer.tasks.print_run import run_print_job
 
 pytestmark = pytest.mark.peers
 

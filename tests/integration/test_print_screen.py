@@ -16,7 +16,9 @@ from tests.helpers.peers import c_echo
 from tests.helpers.print_images import PHYSICAL_RATIO, ROWS, bright_extent, write_ellipse_ct
 from viewer.film.profile import load_profiles, permissive_profile
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
-from viewer.tasks.print_films import ImageRef, build_job, run_print_job
+from viewer.tasks.print_films import build_job
+from viewer.tasks.print_render import ImageRef
+from viewer.tasks.print_run import run_print_job
 
 pytestmark = pytest.mark.peers
 

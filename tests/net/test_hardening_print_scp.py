@@ -133,14 +133,15 @@ def test_a_message_larger_than_the_limit_closes_the_connection(server, caplog) -
 
 def _print_job(corpus: Path, port: int):
     print_films = pytest.importorskip("viewer.tasks.print_films")
+    print_render = pytest.importorskip("viewer.tasks.print_render")
     profile_mod = pytest.importorskip("viewer.film.profile")
     spec = pytest.importorskip("viewer.film.spec")
     client = profile_mod.permissive_profile("127.0.0.1", port, "VIEWERPRINT")
     box = spec.FilmBoxSpec(display_format="STANDARD\\2,1", film_size="8INX10IN")
-    refs = [print_films.ImageRef(str(corpus / "ct" / "CT_small.dcm")),
-            print_films.ImageRef(str(corpus / "mr" / "MR_small.dcm"))]
+    refs = [print_render.ImageRef(str(corpus / "ct" / "CT_small.dcm")),
+            print_render.ImageRef(str(corpus / "mr" / "MR_small.dcm"))]
     job, _ = print_films.build_job(refs, box, spec.FilmSessionSpec(label="X"), client, color=False, bits=8)
-    return print_films, job, client
+    return job, client
 
 
 @pytest.mark.parametrize("fault", ["abort", "silent"])
@@ -165,10 +166,11 @@ def test_print_scu_when_the_printer_aborts_or_goes_silent_mid_job(server, corpus
     monkeypatch.setattr(server.service, "n_set", faulty)
     server.stop()
     server.start()  # handlers bound to the patched method
-    print_films, job, client = _print_job(corpus, server.port)
+    job, client = _print_job(corpus, server.port)
+    print_run = pytest.importorskip("viewer.tasks.print_run")
     try:
         with pytest.raises(ViewerError) as info:  # only the SCU's own timeouts can end a silent job
-            print_films.run_print_job(job, client, timeout=3.0, job_timeout=5.0)
+            print_run.run_print_job(job, client, timeout=3.0, job_timeout=5.0)
     finally:
         answer.set()
     assert str(info.value)

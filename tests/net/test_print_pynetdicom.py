@@ -28,7 +28,9 @@ from viewer.film.layout import parse_display_format
 from viewer.film.profile import permissive_profile
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec, ImageBoxSpec, PrintJobSpec
 from viewer.film.compose import paginate
-from viewer.tasks.print_films import ImageRef, build_job, render_for_print, run_print_job
+from viewer.tasks.print_films import build_job
+from viewer.tasks.print_render import ImageRef, render_for_print
+from viewer.tasks.print_run import run_print_job
 
 
 @dataclass

@@ -16,7 +16,7 @@ from viewer.film.output import make_sink
 from viewer.film.profile import permissive_profile
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
 from viewer.net.print_scp import PrintServer, load_profile
-from viewer.tasks.print_films import ImageRef
+from viewer.tasks.print_render import ImageRef
 from viewer.tasks.print_queue import JobStore, run_job
 
 

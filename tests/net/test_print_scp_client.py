@@ -1,4 +1,4 @@
-"""Our print client (viewer.tasks.print_films) printing to our print SCP (viewer.net.print_scp).
+"""Our print client (viewer.tasks.print_films, print_run) printing to our print SCP (viewer.net.print_scp).
 
 Oracles: the client's own film preview (viewer.film.preview, written independently of the
 server) for what each image box should show, and the client's report of the Print Job
@@ -19,6 +19,8 @@ from viewer.film.output import make_sink
 from viewer.net.print_scp import PrintServer, load_profile
 
 print_films = pytest.importorskip("viewer.tasks.print_films")
+print_render = pytest.importorskip("viewer.tasks.print_render")
+print_run = pytest.importorskip("viewer.tasks.print_run")
 profile_mod = pytest.importorskip("viewer.film.profile")
 spec = pytest.importorskip("viewer.film.spec")
 preview = pytest.importorskip("viewer.film.preview")
@@ -51,14 +53,14 @@ def _shrink(a: np.ndarray, size: int = 48) -> np.ndarray:
 @pytest.mark.parametrize("color", [True, False])
 def test_client_film_matches_its_preview(server, corpus, color):
     profile = profile_mod.permissive_profile("127.0.0.1", server.port, "VIEWERPRINT")
-    refs = [print_films.ImageRef(str(corpus / ("color/color-px.dcm" if color else "ct/CT_small.dcm"))),
-            print_films.ImageRef(str(corpus / ("color/color-px.dcm" if color else "mr/MR_small.dcm")))]
+    refs = [print_render.ImageRef(str(corpus / ("color/color-px.dcm" if color else "ct/CT_small.dcm"))),
+            print_render.ImageRef(str(corpus / ("color/color-px.dcm" if color else "mr/MR_small.dcm")))]
     box = spec.FilmBoxSpec(display_format="STANDARD\\2,1", film_size="8INX10IN",
                            annotation_display_format_id="ANNOTATION")
     job, _warnings = print_films.build_job(refs, box, spec.FilmSessionSpec(label="CLIENT"), profile, color=color,
                                            bits=8, annotations={1: "PATIENT^TEST", 2: "FILM 1"})
     events: list = []
-    report = print_films.run_print_job(job, profile, on_event=events.append)
+    report = print_run.run_print_job(job, profile, on_event=events.append)
     assert report.ok and report.films[0].execution_status == "DONE"
     assert [e.event_type for e in events] == [1, 2, 3]  # Pending, Printing, Done (PS3.4 H.4.8.1.1)
     assert report.films[0].print_job_uid == events[0].instance_uid

@@ -87,7 +87,9 @@ def test_tls_failures_are_one_clear_message(tls_printer, pki, corpus, tmp_path, 
 def test_profile_carries_tls(pki, corpus, tls_printer, tmp_path):
     from viewer.film.profile import PrinterProfile, permissive_profile
     from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
-    from viewer.tasks.print_films import ImageRef, build_job, run_print_job
+    from viewer.tasks.print_films import build_job
+    from viewer.tasks.print_render import ImageRef
+    from viewer.tasks.print_run import run_print_job
 
     base = permissive_profile("127.0.0.1", tls_printer.port, "VIEWERPRINT").to_dict()
     base.update(tls_ca_file=str(pki["ca"]), tls_cert_file=str(pki["client"][0]), tls_key_file=str(pki["client"][1]))

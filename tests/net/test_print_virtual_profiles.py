@@ -19,7 +19,9 @@ from viewer.film.output import make_sink
 from viewer.film.profile import load_profiles
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
 from viewer.net.print_scp import PrintServer, load_profile
-from viewer.tasks.print_films import ImageRef, build_job, run_print_job
+from viewer.tasks.print_films import build_job
+from viewer.tasks.print_render import ImageRef
+from viewer.tasks.print_run import run_print_job
 from viewer.tasks.print_probe import probe_printer
 
 

@@ -20,7 +20,7 @@ from PySide6.QtGui import QDropEvent
 from tests.helpers.peers import c_echo
 from tests.helpers.ui import open_and_wait
 from viewer.film.profile import load_profiles
-from viewer.tasks.print_films import render_for_print
+from viewer.tasks.print_render import render_for_print
 
 pytestmark = [pytest.mark.gui, pytest.mark.peers]
 

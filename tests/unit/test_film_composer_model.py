@@ -9,7 +9,7 @@ from tests.helpers.ct import ct_dataset
 from viewer.errors import UsageError
 from viewer.film.compose import fill_template
 from viewer.tasks.film_composer import Composition, auto_layout, every_nth, in_range
-from viewer.tasks.print_films import ImageRef, render_for_print
+from viewer.tasks.print_render import ImageRef, render_for_print
 
 
 def refs(n: int) -> list[ImageRef]:

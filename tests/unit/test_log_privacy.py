@@ -134,6 +134,8 @@ def test_print_server_logs_no_patient(tmp_path: Path, capture) -> None:
     from viewer.net.print_scp import PrintServer, load_profile
 
     print_films = pytest.importorskip("viewer.tasks.print_films")
+    print_render = pytest.importorskip("viewer.tasks.print_render")
+    print_run = pytest.importorskip("viewer.tasks.print_run")
     profile_mod = pytest.importorskip("viewer.film.profile")
     spec = pytest.importorskip("viewer.film.spec")
     folder = tmp_path / "p"
@@ -147,10 +149,10 @@ def test_print_server_logs_no_patient(tmp_path: Path, capture) -> None:
         client = profile_mod.permissive_profile("127.0.0.1", srv.port, "VIEWERPRINT")
         box = spec.FilmBoxSpec(display_format="STANDARD\\1,1", film_size="8INX10IN",
                                annotation_display_format_id="ANNOTATION")
-        job, _ = print_films.build_job([print_films.ImageRef(str(image))], box,
+        job, _ = print_films.build_job([print_render.ImageRef(str(image))], box,
                                        spec.FilmSessionSpec(label=f"{NAME} {PID}"), client, color=False, bits=8,
                                        annotations={1: f"{NAME} {PID}", 2: ACCESSION})
-        report = print_films.run_print_job(job, client)
+        report = print_run.run_print_job(job, client)
         assert report.ok
     finally:
         srv.stop()

@@ -17,7 +17,8 @@ from viewer.film.layout import film_size_mm
 from viewer.film.preview import render_preview
 from viewer.film.profile import permissive_profile
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec, PrintJobSpec
-from viewer.tasks.print_films import ImageRef, compose_preview, render_for_print
+from viewer.tasks.print_preview import compose_preview
+from viewer.tasks.print_render import ImageRef, render_for_print
 
 
 def _profile(**changes):

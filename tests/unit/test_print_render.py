@@ -14,7 +14,7 @@ import pydicom
 import pytest
 
 from tests.helpers.ct import ct_dataset
-from viewer.tasks.print_films import ImageRef, render_for_print
+from viewer.tasks.print_render import ImageRef, render_for_print
 
 #: Stored values; with intercept -1024 they are -1024, -161, 39, 40, 100, 239, 240, 2000 HU.
 STORED = [0, 863, 1063, 1064, 1124, 1263, 1264, 3024]

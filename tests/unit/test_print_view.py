@@ -16,7 +16,7 @@ from viewer.film.burnin import Mark
 from viewer.film.view import ViewGeometry, apply_geometry, point_mapper, source_crop, to_view
 from viewer.session import FrameRef, Measurement, ViewState
 from viewer.tasks.film_from_view import displayed_area, image_ref_from_view
-from viewer.tasks.print_films import ImageRef, render_for_print
+from viewer.tasks.print_render import ImageRef, render_for_print
 
 
 def _ct(tmp_path, size=64, **attrs):

@@ -7,7 +7,7 @@ those), and offers one method per DIMSE-N request. Every response status is clas
 0xB6xx and other warnings are collected in :attr:`PrintAssociation.warnings` and logged,
 never raised (PS3.4 H.4); failures raise :class:`~viewer.errors.PrintError` carrying the
 status, its meaning and the offending attributes. Knows nothing about films (docs/architecture.md:
-``film`` and ``net`` do not import each other); :mod:`viewer.tasks.print_films` joins them.
+``film`` and ``net`` do not import each other); :mod:`viewer.tasks.print_run` joins them.
 """
 
 from __future__ import annotations

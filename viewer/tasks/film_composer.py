@@ -1,7 +1,7 @@
 """The film composer's model: which image goes into which box of which film (no Qt).
 
 A :class:`Composition` is a layout (Image Display Format, PS3.3 C.13.8) and a flat list
-of boxes, film after film; a box holds an :class:`~viewer.tasks.print_films.ImageRef` (an
+of boxes, film after film; a box holds an :class:`~viewer.tasks.print_render.ImageRef` (an
 image as a viewport showed it, or with its own window and zoom) or nothing (printed at
 Empty Image Density). Images from several series and studies may share a film. The GUI
 (:mod:`viewer.ui.film_composer`) edits it: add, place, move (reorder), swap, empty and
@@ -17,7 +17,7 @@ from typing import Sequence
 
 from viewer.errors import UsageError
 from viewer.film.layout import parse_display_format
-from viewer.tasks.print_films import ImageRef
+from viewer.tasks.print_render import ImageRef
 
 #: Default film annotation templates (position -> text); placeholders in fill_template.
 DEFAULT_TEMPLATES = {1: "{patient}  {id}", 2: "{date}  {institution}", 3: "{series}", 4: "{page}/{pages}"}

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from viewer.film.burnin import Mark
 from viewer.session import FrameRef, ViewState
-from viewer.tasks.print_films import ImageRef
+from viewer.tasks.print_render import ImageRef
 
 
 def _frame_geometry(ref: FrameRef) -> tuple[tuple[int, int], float]:

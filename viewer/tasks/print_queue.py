@@ -38,7 +38,10 @@ from viewer.film.enums import FilmOrientation, Polarity, PresentationLUTShape, P
 from viewer.film.layout import parse_display_format
 from viewer.film.profile import PrinterProfile
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec
-from viewer.tasks.print_films import FilmResult, ImageRef, PrintReport, build_job, run_print_job
+from viewer.tasks.print_films import build_job
+from viewer.tasks.print_render import ImageRef
+from viewer.tasks.print_report import FilmResult, PrintReport
+from viewer.tasks.print_run import run_print_job
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +90,7 @@ class JobRecord:
     warnings: list[str] = field(default_factory=list)
     error: str = ""
     finished: float = 0.0
-    #: retry refused values in the same association (viewer.tasks.print_films.run_print_job)
+    #: retry refused values in the same association (viewer.tasks.print_run.run_print_job)
     adapt: bool = True
     #: process id of the program running (or last running) the job
     owner: int = 0
@@ -401,7 +404,7 @@ def run_job(store: JobStore, jid: int, *, cancel: CancelToken | None = None,
     Raises
     ------
     PrintError, ViewerError, Cancelled
-        As :func:`viewer.tasks.print_films.run_print_job`; the job's record then says
+        As :func:`viewer.tasks.print_run.run_print_job`; the job's record then says
         which films the printer had accepted.
     """
     job = store.get(jid)

@@ -11,7 +11,7 @@ filled from each film's images. Print asks first when more than
 in the application's print queue.
 
 The model is :class:`viewer.tasks.film_composer.Composition` (no Qt); previews come from
-:func:`viewer.tasks.print_films.compose_preview`, as the printer will get the films.
+:func:`viewer.tasks.print_preview.compose_preview`, as the printer will get the films.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QF
 from viewer.errors import ViewerError
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec, ImageBoxSpec
 from viewer.tasks.film_composer import CONFIRM_FILMS, DEFAULT_TEMPLATES, Composition, every_nth, in_range
-from viewer.tasks.print_films import (ImageRef, compose_preview, film_annotations, header_geometry,
-                                      preview_with_boxes, printer_profiles, render_for_print)
+from viewer.tasks.print_films import film_annotations
+from viewer.tasks.print_preview import compose_preview, header_geometry, preview_with_boxes, printer_profiles
+from viewer.tasks.print_render import ImageRef, render_for_print
 from viewer.ui.film_preview import _to_qimage
 from viewer.ui.print_queue import PrintQueue
 from viewer.ui.viewport import SERIES_MIME, VIEW_MIME

@@ -1,6 +1,6 @@
 """A live film preview: the film at its aspect ratio, image boxes, densities, annotation text.
 
-Pixels come from :func:`viewer.tasks.print_films.preview_pixels` (numpy, no Qt); this widget only
+Pixels come from :func:`viewer.tasks.print_preview.preview_pixels` (numpy, no Qt); this widget only
 scales them into its rectangle, keeping the film's aspect ratio, and writes the annotation
 texts over the film (PS3.3 C.13.7 positions, shown top-left to bottom-right).
 """
@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from viewer.film.spec import FilmSpec
-from viewer.tasks.print_films import preview_pixels
+from viewer.tasks.print_preview import preview_pixels
 
 
 def _to_qimage(px: np.ndarray) -> QImage:

@@ -159,7 +159,7 @@ class Panels(QObject):
         """The film composer, fed from the browser, the viewports and the key images."""
         from viewer.session.frames import frames_of_series
         from viewer.tasks.film_from_view import image_ref_from_view, series_refs_from_view
-        from viewer.tasks.print_films import ImageRef
+        from viewer.tasks.print_render import ImageRef
         from viewer.ui.film_composer import FilmComposer, Sources
 
         w = self.window

@@ -21,8 +21,10 @@ from viewer.errors import ViewerError
 from viewer.film.enums import FilmOrientation, Polarity, PresentationLUTShape, PrintPriority
 from viewer.film.profile import PrinterProfile
 from viewer.film.spec import FilmBoxSpec, FilmSessionSpec, ImageBoxSpec
-from viewer.tasks.print_films import (ImageRef, PrintReport, compose_preview, film_annotations, print_depth,
-                                      printer_profiles, render_for_print, select_images)
+from viewer.tasks.print_films import film_annotations
+from viewer.tasks.print_preview import compose_preview, print_depth, printer_profiles, select_images
+from viewer.tasks.print_render import ImageRef, render_for_print
+from viewer.tasks.print_report import PrintReport
 from viewer.ui.film_preview import FilmPreview
 from viewer.ui.print_queue import PrintQueue
 from viewer.ui.workers import Worker
@@ -53,7 +55,7 @@ class PrintDialog(QDialog):
     ----------
     images : sequence of (path, frame_index) or ImageRef
         The images on offer (e.g. the current series), in order; an
-        :class:`~viewer.tasks.print_films.ImageRef` also carries the view (window, crop,
+        :class:`~viewer.tasks.print_render.ImageRef` also carries the view (window, crop,
         rotation) the user sees.
     profiles : dict of PrinterProfile, optional
         Printers by name (default: :func:`viewer.film.profile.load_profiles`).

@@ -2,7 +2,7 @@
 
 The form edits a printer profile as the plain dict of
 :meth:`viewer.film.profile.PrinterProfile.to_dict` and saves it through
-:func:`viewer.tasks.print_films.save_printer_profile`; "Test printer" runs
+:func:`viewer.tasks.print_preview.save_printer_profile`; "Test printer" runs
 :func:`viewer.tasks.print_probe.probe_printer_dict` in a worker (echo, capability probe,
 N-GET Printer, film session and film boxes created and deleted without printing) and fills
 the form with what the printer accepts.
@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from viewer.errors import ViewerError
-from viewer.tasks.print_films import save_printer_profile
+from viewer.tasks.print_preview import save_printer_profile
 from viewer.tasks.print_probe import probe_printer_dict
 from viewer.ui.workers import Worker, connect, launch, message
 
