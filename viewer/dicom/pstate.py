@@ -229,6 +229,7 @@ class PresentationState:
     layers: tuple[GraphicLayer, ...]
     annotations: tuple[Annotation, ...]
     groups: dict[int, str] = field(default_factory=dict)  # Graphic Group ID -> Graphic Group Label
+    path: str = ""  # the file it was read from ("" when not read from a file): print and export read it again
 
     # ---------------------------------------------------------------- which image
     @property

@@ -16,10 +16,11 @@ import logging
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
-from viewer.dicom.pstate import (Annotation, DisplayedArea, GraphicLayer, Lut, PresentationState,
+from viewer.dicom.pstate import (Annotation, DisplayedArea, GraphicLayer, Lut, Overlay, PresentationState,
                                  Shutters)
 from viewer.render import lut as _lut
 from viewer.render.params import LutData, RenderParams, VoiFunction, Window
@@ -97,9 +98,11 @@ def _voi_bits(params: RenderParams) -> int | None:
 
 
 @lru_cache(maxsize=16)
-def pvalue_table(params: RenderParams, plut: Lut | None) -> np.ndarray:
-    """uint8 display levels over every stored value: modality, VOI, Presentation LUT
-    (cached per parameters and LUT: a window drag builds one table per window)."""
+def pvalue_table(params: RenderParams, plut: Lut | None, bits: int = 8) -> np.ndarray:
+    """P-values of ``bits`` bits over every stored value: modality, VOI, Presentation LUT
+    (cached per parameters, LUT and depth: a window drag builds one table per window).
+
+    uint8 up to 8 bits (the screen), uint16 above (12-bit print, PS3.4 H.4.1.1.2)."""
     values, size = _lut.stored_domain(params)
     m = _lut.modality(values, params)
     if params.window is None and params.voi_lut is None:
@@ -108,24 +111,38 @@ def pvalue_table(params: RenderParams, plut: Lut | None) -> np.ndarray:
         y = _lut.voi(m, params, params.window)
     if plut is not None:
         y = _plut(y, plut, _voi_bits(params))
-    out = _lut.to_levels(y, params.invert, 8)
+    out = _lut.to_levels(y, params.invert, bits)
     if not params.signed:
         return np.ascontiguousarray(out)
-    table = np.zeros(size, np.uint8)
+    table = np.zeros(size, out.dtype)
     table[values & (size - 1)] = out
     return table
 
 
-def gray_levels(frame: np.ndarray, params: RenderParams, plut: Lut | None) -> np.ndarray:
-    """The frame's 8-bit P-values (grayscale images only)."""
+def gray_levels(frame: np.ndarray, params: RenderParams, plut: Lut | None, bits: int = 8) -> np.ndarray:
+    """The frame's P-values of ``bits`` bits (grayscale images only; 8 for the screen)."""
     if frame.dtype.kind in "uib" and frame.dtype.itemsize <= 2:
-        return apply_table(pvalue_table(params, plut), frame)
+        return apply_table(pvalue_table(params, plut, bits), frame)
     m = _lut.modality(frame, params)
     y = _identity_voi(m, params) if params.window is None and params.voi_lut is None else \
         _lut.voi(m, params, params.window)
     if plut is not None:
         y = _plut(y, plut, _voi_bits(params))
-    return _lut.to_levels(y, params.invert, 8)
+    return _lut.to_levels(y, params.invert, bits)
+
+
+def view_params(image: RenderParams, ps: PresentationState, sop_instance_uid: str, frame: int,
+                window: tuple[float, float] | None, invert: bool) -> RenderParams:
+    """The parameters a view renders with when ``ps`` is applied to its image.
+
+    The presentation state's Modality LUT and VOI (:func:`pstate_params`); the view's window,
+    when it has one, still wins; the view's ``invert`` is relative to the image's own look
+    (it was set from the Presentation LUT Shape when ``ps`` was applied), so a MONOCHROME1
+    image turns it around (PS3.3 C.11.6.1: the shape replaces the photometric inversion).
+    The viewport and print use this one function, so a film shows what the screen does."""
+    mono1 = str(image.photometric).upper() == "MONOCHROME1"
+    params = replace(pstate_params(image, ps, sop_instance_uid, frame), invert=bool(invert) != mono1)
+    return params.with_window(*window) if window is not None else params
 
 
 # ---------------------------------------------------------------------- colours
@@ -187,6 +204,39 @@ def shutter_fill(shutters: Shutters) -> RGB:
         return cielab_to_rgb(shutters.cielab)
     g = int(round(max(0, min(65535, shutters.presentation_value)) * 255 / 65535))
     return g, g, g
+
+
+def _gray_fraction(gray: int | None, cielab: tuple[int, int, int] | None, default: float) -> float:
+    """A monochrome value in [0, 1]: the recommended grayscale P-value, else the CIELab
+    lightness L* (P-values are perceptually linear, as L* is), else ``default``."""
+    if gray is not None:
+        return max(0, min(65535, gray)) / 65535.0
+    if cielab is not None:
+        return max(0, min(65535, cielab[0])) / 65535.0
+    return default
+
+
+def layer_level(layer: GraphicLayer | None, bits: int = 8) -> int:
+    """A layer's level on a monochrome output of ``bits`` bits (a grayscale film).
+
+    PS3.3 C.10.7.1.1: the Recommended Display Grayscale Value is for monochrome displays,
+    the CIELab value for colour ones; with only the colour, its lightness; white by default."""
+    f = _gray_fraction(layer.gray if layer else None, layer.cielab if layer else None, 1.0)
+    return int(round(f * ((1 << bits) - 1)))
+
+
+def shutter_level(shutters: Shutters, bits: int = 8) -> int:
+    """The Shutter Presentation Value (0018,1622) as a P-value of ``bits`` bits (CIELab: its L*)."""
+    gray = None if shutters.cielab is not None else shutters.presentation_value
+    return int(round(_gray_fraction(gray, shutters.cielab, 0.0) * ((1 << bits) - 1)))
+
+
+def is_colored(ps: PresentationState) -> bool:
+    """Whether anything ``ps`` draws has a colour other than a gray (layers, shutter)."""
+    colours = [layer_color(layer) for layer in ps.layers if layer.cielab is not None]
+    if ps.shutters.cielab is not None:
+        colours.append(shutter_fill(ps.shutters))
+    return any(c[0] != c[1] or c[1] != c[2] for c in colours)
 
 
 # ---------------------------------------------------------------------- geometry
@@ -320,6 +370,12 @@ def overlay_masks(ps: PresentationState, image_layers: dict[int, np.ndarray],
                   shape: tuple[int, int]) -> list[tuple[np.ndarray, RGB]]:
     """Activated overlays (C.11.7) as (mask, colour of their layer): the presentation
     state's own planes, else the image's plane of that group (``image_layers``)."""
+    return [(mask, layer_color(ps.layer(ov.layer))) for ov, mask in _overlay_planes(ps, image_layers, shape)]
+
+
+def _overlay_planes(ps: PresentationState, image_layers: dict[int, np.ndarray],
+                    shape: tuple[int, int]) -> list[tuple[Overlay, np.ndarray]]:
+    """Each activated overlay that can be shown, with its mask over the image."""
     out = []
     for ov in ps.overlays:
         if ov.bits is not None:
@@ -329,7 +385,7 @@ def overlay_masks(ps: PresentationState, image_layers: dict[int, np.ndarray],
         else:
             log.info("overlay %04X activated but not in the image", ov.group)
             continue
-        out.append((mask, layer_color(ps.layer(ov.layer))))
+        out.append((ov, mask))
     return out
 
 
@@ -392,44 +448,86 @@ def draw_annotations(img: np.ndarray, annotations: list[Annotation], ps: Present
 
     PIXEL units go through ``geo``; DISPLAY units are fractions of the output (C.10.5.1.1).
     """
-    from PIL import Image, ImageDraw, ImageFont
-
-    pil = Image.fromarray(img if img.ndim == 3 else np.repeat(img[:, :, None], 3, axis=2))
-    draw = ImageDraw.Draw(pil)
-    w, h = pil.size
-    font = ImageFont.load_default()
+    rgb = img if img.ndim == 3 else np.repeat(img[:, :, None], 3, axis=2)
+    h, w = rgb.shape[:2]
 
     def to_out(p: tuple[float, float], units: str) -> tuple[float, float]:
         if units == "DISPLAY":
             return p[0] * w, p[1] * h
         return geo.map_point(*p)
 
+    return draw_graphics(rgb, annotations, ps, to_out)
+
+
+def draw_graphics(img: np.ndarray, annotations: list[Annotation], ps: PresentationState,
+                  to_out: Callable[[tuple[float, float], str], tuple[float, float]], *, bits: int = 8,
+                  font_size: int | None = None, width: int = 1) -> np.ndarray:
+    """Draw graphic and text objects upright on ``img``, where ``to_out`` maps a point and its
+    units (PIXEL, DISPLAY) to output pixels; a new array of the same kind is returned.
+
+    An RGB ``img`` gets each layer's colour (:func:`layer_color`), a grayscale one of ``bits``
+    bits its monochrome level (:func:`layer_level`): the screen's rendering and a film's burn-in
+    are the same drawing. ``font_size`` (default: Pillow's bitmap font) and ``width`` (line
+    width; points and anchor marks grow with it) let a film draw at its resolution. Graphic
+    types as C.10.5.1.2; a text object's box (C.10.5.1.1) is written from its top left corner,
+    justified inside it, with a line to its anchor when the anchor is visible; an anchor alone
+    gets the text beside it.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    color = img.ndim == 3
+    pil = Image.fromarray(np.ascontiguousarray(img.astype(np.uint8)), "RGB") if color else \
+        Image.fromarray(img.astype(np.int32), "I")
+    draw = ImageDraw.Draw(pil)
+    font = ImageFont.load_default(size=font_size) if font_size else ImageFont.load_default()
+    r, gap = 2 * width, 3 * width
+
     for ann in annotations:
-        color = layer_color(ps.layer(ann.layer))
+        layer = ps.layer(ann.layer)
+        ink: RGB | int = layer_color(layer) if color else layer_level(layer, bits)
         for g in ann.graphics:
             pts = [to_out(p, g.units) for p in outline(g.type, g.points)]
             if g.type == "POINT":
                 for x, y in pts:
-                    draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=color)
+                    draw.ellipse([x - r, y - r, x + r, y + r], fill=ink)
             elif g.filled and len(pts) >= 3:
-                draw.polygon(pts, fill=color, outline=color)
+                draw.polygon(pts, fill=ink, outline=ink)
             else:
-                draw.line(pts, fill=color, width=1)
+                draw.line(pts, fill=ink, width=width, joint="curve")
         for t in ann.texts:
             if t.tlhc is not None and t.brhc is not None:
                 (xa, ya), (xb, yb) = to_out(t.tlhc, t.box_units), to_out(t.brhc, t.box_units)
                 left, top, right = min(xa, xb), min(ya, yb), max(xa, xb)
                 tw = draw.textlength(t.text, font=font)
                 x = {"RIGHT": right - tw, "CENTER": (left + right - tw) / 2}.get(t.justification, left)
-                draw.text((x, top), t.text, fill=color, font=font)
+                draw.text((x, top), t.text, fill=ink, font=font)
                 if t.anchor is not None and t.anchor_visible:
-                    draw.line([to_out(t.anchor, t.anchor_units), (left, top)], fill=color)
+                    draw.line([to_out(t.anchor, t.anchor_units), (left, top)], fill=ink, width=width)
             elif t.anchor is not None:
                 ax, ay = to_out(t.anchor, t.anchor_units)
-                draw.text((ax + 3, ay + 3), t.text, fill=color, font=font)
+                draw.text((ax + gap, ay + gap), t.text, fill=ink, font=font)
                 if t.anchor_visible:
-                    draw.ellipse([ax - 1, ay - 1, ax + 1, ay + 1], fill=color)
-    return np.asarray(pil)
+                    draw.ellipse([ax - r / 2, ay - r / 2, ax + r / 2, ay + r / 2], fill=ink)
+    out: np.ndarray = np.asarray(pil).astype(np.uint8 if color else img.dtype)
+    return out
+
+
+def burn_layers(img: np.ndarray, ps: PresentationState, image_layers: dict[int, np.ndarray],
+                bits: int = 8) -> np.ndarray:
+    """A copy of ``img`` (P-values of ``bits`` bits, or RGB) with the shutters filled and the
+    activated overlays drawn over them, as the viewport draws them over the image.
+
+    Grayscale output takes the shutter's and each layer's monochrome level
+    (:func:`shutter_level`, :func:`layer_level`), RGB their colours."""
+    out: np.ndarray = img.copy()
+    shape = out.shape[:2]
+    hidden = shuttered(ps, shape)
+    if hidden is not None:
+        out[hidden] = shutter_fill(ps.shutters) if out.ndim == 3 else shutter_level(ps.shutters, bits)
+    for ov, mask in _overlay_planes(ps, image_layers, shape):
+        layer = ps.layer(ov.layer)
+        out[mask] = layer_color(layer) if out.ndim == 3 else layer_level(layer, bits)
+    return out
 
 
 # ---------------------------------------------------------------------- the whole

@@ -2,8 +2,9 @@
 
 Joins :mod:`viewer.session` (a viewport's :class:`~viewer.session.ViewState`) and
 :mod:`viewer.film` (which knows nothing of sessions): the window, invert, shutter,
-rotation, flips and displayed area (zoom and pan) of the view, and, when asked, its
-overlays and measurements to burn in at film resolution.
+rotation, flips and displayed area (zoom and pan) of the view, the presentation state it
+applies (its pipeline, shutters, overlays and annotations: :mod:`viewer.tasks.print_pstate`),
+and, when asked, its overlays and measurements to burn in at film resolution.
 """
 
 from __future__ import annotations
@@ -72,7 +73,21 @@ def image_ref_from_view(state: ViewState, viewport_px: tuple[float, float] | Non
     return ImageRef(frame.path, frame.frame_index, window=state.window, rotation=int(state.rotation) % 360,
                     flip=state.flip_h, flip_v=state.flip_v, area=area, invert=state.invert, shutter=state.shutter,
                     overlays=state.show_overlays if overlays is None else overlays,
-                    marks=marks_of(state, frame) if measurements else ())
+                    marks=marks_of(state, frame) if measurements else (), pstate=pstate_of(state, frame),
+                    pstate_annotations=bool(state.show_annotations))
+
+
+def pstate_of(state: ViewState, frame: FrameRef) -> str:
+    """The file of the presentation state the view applies to ``frame`` ("" for none).
+
+    The viewport renders the images a presentation state references through it
+    (``ViewState.presentation``); a film of them is printed through the same file."""
+    ps = state.presentation
+    if ps is None or not ps.path:
+        return ""
+    if frame.sop_instance_uid and not ps.references(frame.sop_instance_uid, frame.frame_index + 1):
+        return ""
+    return ps.path  # without a UID at hand, the render checks the file's (print_pstate.applied)
 
 
 def image_refs_from_views(views: Sequence[tuple[ViewState, tuple[float, float] | None]], *,

@@ -22,6 +22,7 @@ from viewer.film.enums import Polarity
 from viewer.film.spec import ImageBoxSpec
 from viewer.film.view import (ViewGeometry, apply_geometry, aspect_pair, point_mapper, resample_linear,
                               rotated_pair, source_crop)
+from viewer.tasks import print_pstate
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,11 @@ class ImageRef:
         Burn the image's overlay planes (PS3.3 C.9.2) in.
     marks : tuple of Mark
         Measurements and annotations to burn in at film resolution.
+    pstate : str
+        The Grayscale Softcopy Presentation State file the view applies ("" for none): the
+        image prints through it as the screen shows it (:mod:`viewer.tasks.print_pstate`).
+    pstate_annotations : bool
+        Draw its graphic and text objects (the view's annotation toggle).
     """
 
     path: str
@@ -68,6 +74,8 @@ class ImageRef:
     shutter: bool = True
     overlays: bool = False
     marks: tuple[Mark, ...] = ()
+    pstate: str = ""
+    pstate_annotations: bool = True
 
     @property
     def geometry(self) -> ViewGeometry:
@@ -86,12 +94,16 @@ def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size
 
     VOI as shown (:func:`viewer.render.render`, no second VOI implementation), invert,
     display shutter, overlays; then the displayed area, flips and rotation
-    (:mod:`viewer.film.view`). Non-square pixels keep their Pixel Aspect Ratio (swapped by a
-    quarter turn); the printer, or :func:`viewer.film.adapt.adapt_job`, makes them square.
-    With ``burn_in`` (patient, date, series/image) or ``ref.marks``, the image is first
-    resampled to square pixels at ``film_pixels`` on its longer side, and the text and
-    marks are drawn at that resolution. Color sources stay RGB when ``color``, else they
-    become 8-bit luma.
+    (:mod:`viewer.film.view`). With a presentation state that applies to the frame
+    (``ref.pstate``), its grayscale pipeline, shutters, activated overlays and graphic
+    annotations instead, as the viewport draws them (:mod:`viewer.tasks.print_pstate`).
+    Non-square pixels keep their Pixel Aspect Ratio (swapped by a quarter turn); the
+    printer, or :func:`viewer.film.adapt.adapt_job`, makes them square. With ``burn_in``
+    (patient, date, series/image), ``ref.marks`` or annotations of the presentation state,
+    the image is first resampled to square pixels at ``film_pixels`` on its longer side,
+    and the text and marks are drawn at that resolution. Color sources stay RGB when
+    ``color``, else they become 8-bit luma; with ``color``, a presentation state's coloured
+    layers make the image 8-bit RGB.
     """
     from viewer.dicom.frames import open_frames
     from viewer.dicom.geometry import pixel_spacing
@@ -103,26 +115,40 @@ def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size
         raise ViewerError(f"{ref.path}: frame {ref.frame + 1} out of range 1..{src.num_frames}")
     ds = src.dataset
     params = params_from_dataset(ds, ref.frame)
-    if ref.window is not None and not params.is_color:
-        params = params.with_window(*ref.window)
-    if ref.invert and not params.is_color:
-        params = dataclasses.replace(params, invert=not params.invert)
-    # The display pipeline at the print depth: 12-bit P-values (PS3.4 H.4.1.1.2) come from the
-    # same Modality LUT -> VOI as the screen. Colour (RGB, palette, supplemental) is 8-bit.
-    px = render(src.frame(ref.frame), params, output_bits=bits)
-    out_bits = 8 if px.ndim == 3 else bits
-    if px.ndim == 3 and ref.invert:
-        px = 255 - px
-    if px.ndim == 3 and not color:
-        px, out_bits = rgb_to_gray(px), 8
-    if ref.overlays:
-        px = _burn_overlays(px, ds, ref.frame, out_bits)
-    if ref.shutter:
-        from viewer.render.shutter import apply_shutter, shutter_from_dataset
+    ps = print_pstate.applied(ref.pstate, ds, params, ref.frame)
+    if ps is not None:
+        from viewer.render.pstate import is_colored
 
-        shutter = shutter_from_dataset(ds)
-        if shutter is not None:
-            px = apply_shutter(px, shutter, bits=out_bits)
+        # A colour film shows the layers' colours: 8-bit RGB, as the screen (PS3.4 H.4.1.1.2).
+        rgb = color and is_colored(ps)
+        out_bits = 8 if rgb else bits
+        px = print_pstate.levels(src.frame(ref.frame), params, ps, ds, ref.frame, ref.window, ref.invert, out_bits)
+        if rgb:
+            px = np.repeat(px[:, :, None], 3, axis=2)
+        px = print_pstate.burn_layers(px, ps, ds, ref.frame, ref.overlays, out_bits)
+    else:
+        if ref.window is not None and not params.is_color:
+            params = params.with_window(*ref.window)
+        if ref.invert and not params.is_color:
+            params = dataclasses.replace(params, invert=not params.invert)
+        # The display pipeline at the print depth: 12-bit P-values (PS3.4 H.4.1.1.2) come from the
+        # same Modality LUT -> VOI as the screen. Colour (RGB, palette, supplemental) is 8-bit.
+        px = render(src.frame(ref.frame), params, output_bits=bits)
+        out_bits = 8 if px.ndim == 3 else bits
+        if px.ndim == 3 and ref.invert:
+            px = 255 - px
+        if px.ndim == 3 and not color:
+            px, out_bits = rgb_to_gray(px), 8
+        if ref.overlays:
+            px = _burn_overlays(px, ds, ref.frame, out_bits)
+        if ref.shutter:
+            from viewer.render.shutter import apply_shutter, shutter_from_dataset
+
+            shutter = shutter_from_dataset(ds)
+            if shutter is not None:
+                px = apply_shutter(px, shutter, bits=out_bits)
+    shape = (int(px.shape[0]), int(px.shape[1]))
+    graphics = ps is not None and ref.pstate_annotations and print_pstate.has_annotations(ps, ds, ref.frame)
     spacing = pixel_spacing(ds)
     pair = aspect_pair(spacing.row_mm, spacing.col_mm) if spacing is not None else None
     if pair is None and spacing is None:
@@ -143,7 +169,7 @@ def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size
         # the printed width runs along the former rows.
         col_mm = spacing.row_mm if geometry.quarter_turns % 2 else spacing.col_mm
         size = true_size_mm(px.shape[1], col_mm)
-    if burn_in or ref.marks:
+    if burn_in or ref.marks or graphics:
         from viewer.film.burnin import burn_in as _burn, default_lines
 
         rows, cols = px.shape[:2]
@@ -152,6 +178,8 @@ def render_for_print(ref: ImageRef, bits: int, *, color: bool = False, true_size
         out_rows, out_cols = max(1, round(height * scale)), max(1, round(cols * scale))
         px = resample_linear(px, out_rows, out_cols)
         mapper = point_mapper(crop, geometry, (out_cols / cols, out_rows / rows))
+        if graphics and ps is not None:  # under the marks and text, as on screen
+            px = print_pstate.draw_annotations(px, ps, ds, ref.frame, shape, mapper, out_bits)
         top, bottom = default_lines(ds, ref.frame, ref.window) if burn_in else ([], [])
         px = _burn(px, out_bits, top, bottom, ref.marks, mapper)
         pair = None

@@ -15,6 +15,7 @@ rotation ``t`` is the GSPS rotation ``-t``; a vertical flip is a horizontal one 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -372,5 +373,5 @@ def apply_to_view(state: ViewState, ps: PresentationState, viewport: Size | None
 
 
 def load_pstate(path: str | os.PathLike[str], signed_image: bool = False) -> PresentationState:
-    """Read a GSPS file (with its overlay data)."""
-    return read_pstate(read_dataset(path, defer=False), signed_image)
+    """Read a GSPS file (with its overlay data); the state keeps its ``path``."""
+    return dataclasses.replace(read_pstate(read_dataset(path, defer=False), signed_image), path=os.fspath(path))

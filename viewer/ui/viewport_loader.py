@@ -76,13 +76,11 @@ def view_params(item: LoadedFrame, view: ViewKey) -> Any:
     window, invert = view[0], view[1]
     params = item.params
     ps = _pstate_of(item, view)
-    if ps is not None:
-        from viewer.render.pstate import pstate_params
+    if ps is not None:  # the same parameters print uses (viewer.tasks.print_pstate)
+        from viewer.render.pstate import view_params as pstate_view_params
 
-        mono1 = str(params.photometric).upper() == "MONOCHROME1"
-        params = dataclasses.replace(pstate_params(params, ps, item.ref.sop_instance_uid, item.ref.frame_index + 1),
-                                     invert=bool(invert) != mono1)
-        return params.with_window(*window) if window is not None else params
+        return pstate_view_params(params, ps, item.ref.sop_instance_uid, item.ref.frame_index + 1, window,
+                                  bool(invert))
     if window is not None and not item.is_color:
         params = params.with_window(*window)
     if invert and not item.is_color:
