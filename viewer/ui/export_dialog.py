@@ -41,11 +41,24 @@ class ExportActions:
             self.export_png(path, annotations)
 
     def export_png(self, path: str, annotations: bool = True) -> Path:
-        """Save the active viewport as shown (zoom, pan, window) to ``path``."""
+        """Save the active viewport as shown (zoom, pan, window, and the presentation state
+        applied: its shutters, overlays and annotations) to ``path``. Without ``annotations``,
+        the image only: no corner text, measurements nor graphic and text objects of the
+        presentation state (its shutters stay: they are part of the image as presented)."""
         out = Path(path)
         if out.suffix.lower() != ".png":
             out = out.with_name(out.name + ".png")
-        pixmap = self.w.viewport.grab_view(annotations=annotations)
+        vp = self.w.viewport
+        pstates = getattr(self.w, "pstates", None)
+        hidden = [] if annotations or pstates is None else \
+            [item for item in pstates.annotation_items(vp) if item.isVisible()]
+        for item in hidden:
+            item.setVisible(False)
+        try:
+            pixmap = vp.grab_view(annotations=annotations)
+        finally:
+            for item in hidden:
+                item.setVisible(True)
         if not pixmap.save(str(out), "PNG"):
             self._fail(f"cannot write {out}")
         else:

@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 MainWindow = Any  # this module must not import the main window (it is built by it)
 
+#: Item data key (``QGraphicsItem.data``) marking a graphic or text object of the presentation
+#: state, as opposed to its shutters and overlays (part of the image as it is presented).
+ANNOTATION_KEY = 0
+
 
 def _color(rgb: tuple[int, int, int]) -> QColor:
     return QColor(int(rgb[0]), int(rgb[1]), int(rgb[2]))
@@ -125,6 +129,7 @@ def build_items(ps: PresentationState, sop_instance_uid: str, frame: int, shape:
             item.setPen(pen)
             if g.filled or g.type == "POINT":
                 item.setBrush(QBrush(color))
+            item.setData(ANNOTATION_KEY, True)
             group.addToGroup(item)
         for t in ann.texts:
             where = t.tlhc if t.tlhc is not None and t.brhc is not None else t.anchor
@@ -135,12 +140,14 @@ def build_items(ps: PresentationState, sop_instance_uid: str, frame: int, shape:
             text.setBrush(QBrush(color))
             text.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
             text.setPos(to_image(where, units))
+            text.setData(ANNOTATION_KEY, True)
             group.addToGroup(text)
             if t.anchor is not None and t.anchor_visible and t.tlhc is not None:
                 line = QPainterPath(to_image(t.anchor, t.anchor_units))
                 line.lineTo(to_image(t.tlhc, t.box_units))
                 item = QGraphicsPathItem(line)
                 item.setPen(pen)
+                item.setData(ANNOTATION_KEY, True)
                 group.addToGroup(item)
     return group
 
@@ -358,6 +365,14 @@ class PresentationController(QObject):
     def items_of(self, vp: Any) -> QGraphicsItemGroup | None:
         """The graphics drawn for ``vp`` (tests look at them)."""
         return self._items.get(id(vp))
+
+    def annotation_items(self, vp: Any) -> list[QGraphicsItem]:
+        """The graphic and text objects drawn for ``vp`` (not its shutters and overlays): what
+        an export of the image only leaves out."""
+        group = self._items.get(id(vp))
+        if group is None:
+            return []
+        return [item for item in group.childItems() if item.data(ANNOTATION_KEY)]
 
     # ------------------------------------------------------------------ menus
     def fill_menu(self, menu: QMenu, vp: Any) -> None:
