@@ -64,7 +64,7 @@ def test_drop_a_folder_opens_it(qtbot, window, corpus) -> None:
 
 
 def test_series_mime_payload_is_the_uid(qtbot, window, corpus) -> None:
-    from viewer.ui.viewport import SERIES_MIME
+    from viewer.ui.viewport_drag import SERIES_MIME
 
     open_and_wait(qtbot, window, corpus / "dicomdir_media")
     item = window.browser.series_items()[2]

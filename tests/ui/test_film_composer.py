@@ -41,7 +41,7 @@ def drop(canvas, box: int, mime: str, payload: str) -> None:
 def test_compose_reorder_and_print(qtbot, window, print_scp_factory, corpus, tmp_path) -> None:
     from viewer.tasks.print_queue import JobStore
     from viewer.ui.film_composer import BOX_MIME, SERIES_MIME
-    from viewer.ui.viewport import VIEW_MIME
+    from viewer.ui.viewport_drag import VIEW_MIME
     from viewer.ui.panels import install_panels
     from viewer.ui.print_queue import PrintQueue, PrintQueueWindow
 

@@ -25,12 +25,12 @@ pytestmark = [pytest.mark.gui, pytest.mark.peers]
 def viewport_truth(vp) -> np.ndarray:
     """The visible part of the image, as the viewport draws it, one sample per source pixel."""
     rows, cols = vp.rendered.shape[:2]
-    inv, ok = vp._base.inverted()
+    inv, ok = vp.view_geometry.base.inverted()
     assert ok
     seen = inv.mapRect(vp.viewbox.viewRect())
     c0, c1 = max(0, math.floor(seen.left() + 1e-6)), min(cols, math.ceil(seen.right() - 1e-6))
     r0, r1 = max(0, math.floor(seen.top() + 1e-6)), min(rows, math.ceil(seen.bottom() - 1e-6))
-    out_rect = vp._base.mapRect(QRectF(c0, r0, c1 - c0, r1 - r0))
+    out_rect = vp.view_geometry.base.mapRect(QRectF(c0, r0, c1 - c0, r1 - r0))
     turned = (vp.state.rotation // 90) % 2 == 1
     h, w = (c1 - c0, r1 - r0) if turned else (r1 - r0, c1 - c0)
     out = np.zeros((h, w), vp.rendered.dtype)
@@ -78,7 +78,7 @@ def test_rotated_zoomed_inverted_view_prints_as_shown(qtbot, window, print_scp, 
     vp.set_invert(True)
     vp.state.update(zoom=12.0, pan=(15.0, -25.0))
     qtbot.wait(300)
-    qtbot.waitUntil(lambda: vp.rendered is not None and not vp._previewing, timeout=10000)
+    qtbot.waitUntil(lambda: vp.rendered is not None and not vp.renderer.previewing, timeout=10000)
     truth = viewport_truth(vp)
     assert 0 < truth.size < vp.rendered.size / 4  # zoomed in: part of the image
     window.grab().save(str(tmp_path / "viewport.png"))

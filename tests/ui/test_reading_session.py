@@ -176,7 +176,7 @@ def test_series_without_pixels_clears_the_image_and_the_patient(qtbot, window, t
     assert vp.current is None and vp.image_item.image is None
     assert not vp.annotations.corners["tl"].isVisible() or "READING" not in vp.annotations.corners["tl"].text()
     # The viewport says what was selected instead (a report may be shown as a document).
-    assert "Series 90" in vp.message or not vp.message_label.isVisible()
+    assert "Series 90" in vp.message or not vp.messages.message_label.isVisible()
     assert not window.statusBar().currentMessage().startswith("Cannot show image")
 
 

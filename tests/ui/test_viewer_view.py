@@ -123,7 +123,7 @@ def test_large_image_drag_previews_then_renders_in_full(qtbot, window, tmp_path)
 
     from tests.helpers.render import expected_8bit
     from tests.helpers.ui import drag
-    from viewer.ui.viewport import PREVIEW_PIXELS
+    from viewer.ui.viewport_window import PREVIEW_PIXELS
 
     path = tmp_path / "big.dcm"
     _big_image(path, 1800, 1600)
@@ -140,7 +140,7 @@ def test_large_image_drag_previews_then_renders_in_full(qtbot, window, tmp_path)
     # While dragging, the visible region was rendered at about screen resolution (how many
     # move events arrive depends on the machine's load, so look for at least one preview).
     assert shapes and any(s[0] * s[1] < 1800 * 1600 / 2 for s in shapes), shapes
-    qtbot.waitUntil(lambda: not vp._previewing and vp.renders > renders and vp.rendered.shape == (1800, 1600),
+    qtbot.waitUntil(lambda: not vp.renderer.previewing and vp.renders > renders and vp.rendered.shape == (1800, 1600),
                     timeout=10000)
     c, w = vp.current_window()
     np.testing.assert_allclose(vp.rendered, expected_8bit(ds, ds.pixel_array, c, w), atol=1.0)

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from viewer.dicom.model import format_person_name_groups
 from viewer.ui.thumbnails import THUMB_SIZE
-from viewer.ui.viewport import SERIES_MIME
+from viewer.ui.viewport_drag import SERIES_MIME
 
 log = logging.getLogger(__name__)
 

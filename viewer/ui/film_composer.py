@@ -35,7 +35,7 @@ from viewer.tasks.print_preview import compose_preview, header_geometry, preview
 from viewer.tasks.print_render import ImageRef, render_for_print
 from viewer.ui.film_preview import _to_qimage
 from viewer.ui.print_queue import PrintQueue
-from viewer.ui.viewport import SERIES_MIME, VIEW_MIME
+from viewer.ui.viewport_drag import SERIES_MIME, VIEW_MIME
 
 log = logging.getLogger(__name__)
 

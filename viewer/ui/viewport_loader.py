@@ -4,7 +4,8 @@ The loader hands back :class:`LoadedFrame` objects (stored values, render parame
 header facts) through a queued signal; rendering stays on the GUI thread because a
 window/level drag must re-render the frame on every mouse event. Frames wanted for cine
 are requested ahead with :meth:`FrameLoader.prefetch`, so the player never waits on the
-decoder when decoding keeps up with the frame rate.
+decoder when decoding keeps up with the frame rate. The planes of the frames of an
+enhanced multi-frame image are read from its header there too (:func:`learn_frame_planes`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from PySide6.QtCore import QObject, Signal
 
 from viewer.dicom.geometry import PixelSpacing
 from viewer.render.params import RenderParams
+from viewer.session import ViewState
 from viewer.session.frames import FrameRef
-from viewer.ui.workers import Pools, Worker, message
+from viewer.ui.workers import Pools, Worker, message, run_in
 
 log = logging.getLogger(__name__)
 
@@ -247,3 +249,41 @@ class FrameLoader(QObject):
     def _on_failed(self, ref: FrameRef, message: str) -> None:
         log.warning("cannot load %s frame %d: %s", ref.path, ref.frame_index + 1, message)
         self.failed.emit(ref, message)
+
+
+def learn_frame_planes(pools: Pools, state: ViewState, item: LoadedFrame, read: set[str], owner: QObject) -> None:
+    """Give the frames of a multi-frame instance their planes in the view state.
+
+    The study model keeps one position per instance, so the stack holds none for the
+    frames of an enhanced image, where each frame has its own (Plane Position functional
+    group, PS3.3 C.7.6.16.2.3); linked scrolling and the 3D cursor need them. They are
+    read from the header once (``read``: the paths done so far, added to), in the decode
+    pool, when the instance is first shown; ``owner`` bounds the result's delivery.
+    """
+    path = item.ref.path
+    frames = state.frames
+    if item.num_frames < 2 or path in read:
+        return
+    missing = [f for f in frames if f.path == path and f.position is None]
+    if not missing:
+        return
+    read.add(path)
+    ds = item.dataset
+
+    def work() -> list[tuple[Any, Any, Any]]:
+        from viewer.tasks.export import frame_plane
+
+        return [frame_plane(ds, f.frame_index) for f in missing]
+
+    def done(planes: list[tuple[Any, Any, Any]]) -> None:
+        if state.frames is not frames:
+            return  # another stack by now
+        known = {(f.path, f.frame_index): p for f, p in zip(missing, planes) if p[0] is not None}
+        if not known:
+            return
+        state.replace_frames([
+            dataclasses.replace(f, position=known[key][0], orientation=known[key][1] or f.orientation,
+                                spacing=known[key][2] or f.spacing)
+            if (key := (f.path, f.frame_index)) in known else f for f in frames])
+
+    run_in(pools, pools.decode, work, on_result=done, owner=owner)
