@@ -222,3 +222,17 @@ def test_export_to_cd_from_the_window(qtbot, lib_window, tmp_path) -> None:
     dialog.start()
     qtbot.waitUntil(lambda: dialog._job is None, timeout=30000)
     assert "empty" in dialog.outcome.text()
+
+
+def test_change_notices_after_shutdown_read_no_closed_library(qtbot, lib_window, tmp_path, caplog) -> None:
+    """A batch indexed just before the window closed sends its change notice to the GUI thread;
+    arriving after shutdown, it must not read the closed database (File > Recent's refresh)."""
+    import logging
+
+    w = lib_window
+    w.library.open_paths([str(write_study(tmp_path / "media", "JULIET^JO", "LIB-J", "19600101", "20240110", "j"))])
+    w.shutdown()
+    with caplog.at_level(logging.DEBUG, logger="viewer"):
+        w.library_changed.emit()  # as queued by a worker's last batch
+        qtbot.wait(400)  # the Recent menu's timer and the browser's refresh run
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING], caplog.text

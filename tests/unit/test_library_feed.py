@@ -131,3 +131,27 @@ def test_feed_indexes_files_from_many_threads_and_flush_waits(tmp_path: Path) ->
         service.close()
     finally:
         feed.close()
+
+
+def test_a_closed_service_reads_no_database_and_tells_nobody(tmp_path: Path) -> None:
+    """A window's late refresh after its library closed (a queued change notice, the Recent
+    menu's timer) lists nothing instead of failing on the closed connection."""
+    import pytest
+
+    from viewer.library import LibraryError
+
+    write_study(tmp_path / "media", STUDY)
+    changes: list[IndexReport] = []
+    service = LibraryService(tmp_path / "lib.sqlite", store_root=tmp_path / "store", on_change=changes.append)
+    service.open_paths([tmp_path / "media"])
+    service.opened(STUDY.study_uid)
+    assert [s.study_instance_uid for s in service.recent()] == [STUDY.study_uid]
+    service.close()
+    assert service.closed
+    assert service.recent() == [] and service.studies() == [] and service.browse() == []
+    assert service.priors(STUDY.study_uid) == [] and service.files(STUDY.study_uid) == []
+    with pytest.raises(LibraryError, match="closed"):
+        service.open_paths([tmp_path / "media"])  # writing after close is a caller's error
+    count = len(changes)
+    service._changed(IndexReport(added=1))
+    assert len(changes) == count  # nobody is told of changes after close

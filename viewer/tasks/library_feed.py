@@ -5,6 +5,11 @@ to the thread that made them) and offers what the browser, the PACS panel and th
 need: index what is opened or retrieved, list and search for the browser, priors, recent
 studies, thumbnails, offline state, removal and CD export. Every method blocks; the GUI
 calls them from its workers and shows the results (no Qt here).
+
+Once :meth:`LibraryService.close` has run (the window is shutting down), the reading
+methods answer with nothing and no change is reported: a change notice a worker queued just
+before the close, or a timer of the window, may still ask, and must not read a closed
+connection. Writing after the close raises :class:`~viewer.library.LibraryError`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, T
 from viewer.library import query
 from viewer.library.db import IndexReport, Library, Provenance, SourceKind
 from viewer.library.query import StudyFilter, StudyRow
+from viewer.library.schema import LibraryError
 from viewer.tasks.cd_export import CdOptions, CdReport, export_cd
 from viewer.tasks.library import ImportResult, LibraryFeed, index_paths, index_retrieve, rebuild, scan_indexed
 
@@ -62,10 +68,18 @@ class LibraryService:
         self._lock = threading.Lock()
         self._all: list[Library] = []
         self._feed: LibraryFeed | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has run (reads then answer with nothing)."""
+        return self._closed
 
     # ------------------------------------------------------------------ connections
     def library(self) -> Library:
-        """This thread's connection (opened on first use)."""
+        """This thread's connection (opened on first use); LibraryError once closed."""
+        if self._closed:
+            raise LibraryError("the library is closed")
         lib: Library | None = getattr(self._local, "library", None)
         if lib is None:
             lib = Library(self.db_path, store_root=self.store_root)
@@ -76,6 +90,7 @@ class LibraryService:
 
     def close(self) -> None:
         """Stop the storage SCP feed and close the connections (call from the GUI's close)."""
+        self._closed = True
         if self._feed is not None:
             self._feed.close()
             self._feed = None
@@ -88,7 +103,7 @@ class LibraryService:
                 log.debug("closing a library connection failed", exc_info=True)
 
     def _changed(self, report: IndexReport) -> None:
-        if self.on_change is not None and (report.added or report.updated):
+        if self.on_change is not None and not self._closed and (report.added or report.updated):
             self.on_change(report)
 
     # ------------------------------------------------------------------ ways in
@@ -133,6 +148,8 @@ class LibraryService:
 
     def rebuild(self, cancel: "CancelToken | None" = None) -> ImportResult:
         """Recreate the database from the local store (see :func:`viewer.tasks.library.rebuild`)."""
+        if self._closed:
+            raise LibraryError("the library is closed")
         lib = getattr(self._local, "library", None)
         if lib is not None:
             lib.close()
@@ -147,17 +164,26 @@ class LibraryService:
     # ------------------------------------------------------------------ reading
     def browse(self, flt: StudyFilter | None = None) -> list[dict[str, Any]]:
         """Patients > studies > series with counts, for the browser."""
+        if self._closed:
+            return []
         return query.tree(self.library().conn, flt or StudyFilter())
 
     def studies(self, flt: StudyFilter | None = None) -> list[StudyRow]:
         """Studies matching ``flt`` (search as you type: ``StudyFilter(text=...)``)."""
+        if self._closed:
+            return []
         return query.find_studies(self.library().conn, flt or StudyFilter())
 
     def priors(self, study_uid: str) -> list[StudyRow]:
+        """Other studies of the patient of ``study_uid`` (see :func:`viewer.library.query.priors`)."""
+        if self._closed:
+            return []
         return query.priors(self.library().conn, study_uid)
 
     def recent(self, limit: int = 10) -> list[StudyRow]:
         """File > Recent: studies, newest opened first."""
+        if self._closed:
+            return []
         return query.recent(self.library().conn, limit)
 
     def opened(self, study_uid: str) -> None:
@@ -166,6 +192,8 @@ class LibraryService:
 
     def files(self, study_uid: str) -> list[str]:
         """Paths of the study's instances that are there, to open it from the library."""
+        if self._closed:
+            return []
         return [p for p, *_rest, online in self.library().instance_files([study_uid]) if online]
 
     def refresh_online(self, study_uids: Sequence[str] | None = None, *, cancel: "CancelToken | None" = None,
@@ -181,6 +209,8 @@ class LibraryService:
     # ------------------------------------------------------------------ thumbnails
     def thumbnail(self, series_uid: str) -> bytes | None:
         """The series' PNG thumbnail, made and cached on first use (None if it cannot be made)."""
+        if self._closed:
+            return None
         lib = self.library()
         cached = lib.thumbnail(series_uid)
         if cached is not None:
