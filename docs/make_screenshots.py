@@ -40,7 +40,7 @@ CLI_SCENARIOS: dict[str, list[str]] = {
 }
 #: Scenarios that build a panel or dialog in a child process (see :func:`run_scenario`).
 WIDGET_SCENARIOS = ("pacs_panel", "node_dialog", "print_dialog", "virtual_printer", "tag_inspector", "about",
-                    "library", "library_priors", "film_composer", "print_queue")
+                    "library", "library_priors", "library_offline", "film_composer", "print_queue")
 SCENARIOS = tuple(CLI_SCENARIOS) + WIDGET_SCENARIOS
 
 
@@ -240,18 +240,29 @@ def run_scenario(name: str, out: Path) -> int:
         widget.show_file(str(_sample_files()[0]))
         _wait(app, 5, lambda: widget.dataset is not None)
         _wait(app, 0.5)
-    elif name in ("library", "library_priors"):
+    elif name in ("library", "library_priors", "library_offline"):
         from PySide6.QtCore import Qt
 
+        # The dock as the window sizes it (1200 px wide: its narrowest), except for the
+        # offline study, shown in a dock dragged wider so that every column is on screen.
         widget, browser = _library_window(app)
         widget.resize(w, h)
         widget.show()
-        _wait(app, 0.3)
-        widget.resizeDocks([widget.library_dock], [620 if name == "library" else 420], Qt.Orientation.Horizontal)
+        _wait(app, 0.5)
         if name == "library_priors":
             browser.open_with_prior()  # the current study and its prior, side by side
             _wait(app, 20, lambda: widget._load_worker is None and len(widget._shown) >= 2)
             _wait(app, 1.5)
+        elif name == "library_offline":
+            from pydicom.uid import generate_uid
+
+            widget.resizeDocks([widget.library_dock], [760], Qt.Orientation.Horizontal)
+            browser.search.setText("")
+            _wait(app, 2, lambda: browser.table.rowCount() == 3)
+            offline = generate_uid(entropy_srcs=["docs-library", "cd"])
+            browser.select_study(offline)
+            browser.open_selected()  # its CD is out: the status bar says so, nothing opens
+            _wait(app, 1)
         else:
             _wait(app, 1)
         cleanup.append(widget.shutdown)

@@ -236,3 +236,54 @@ def test_change_notices_after_shutdown_read_no_closed_library(qtbot, lib_window,
         w.library_changed.emit()  # as queued by a worker's last batch
         qtbot.wait(400)  # the Recent menu's timer and the browser's refresh run
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+def test_both_docks_are_readable_in_a_1200_pixel_window(qtbot, lib_window, tmp_path) -> None:
+    """At 1200 px the side dock is narrow: the study list shows patient, study date, description
+    and modalities in full with no column past the edge, the columns that give way are in
+    the row's tooltip, an offline study carries a mark; the Studies tree shows its counts."""
+    from PySide6.QtWidgets import QWidget
+
+    from viewer.ui.library_browser import COLUMNS, LibraryBrowser
+
+    w = lib_window
+    assert w.width() == 1200
+    cd = write_study(tmp_path / "cdrom", "KILO^KIM", "LIB-K", "19600101", "20240110", "k", modality="MR")
+    w.library.open_paths([str(cd)])
+    shutil.move(str(tmp_path / "cdrom"), str(tmp_path / "cdrom-out"))  # the CD is taken out
+    w.library.refresh_online()
+    w.library_dock.raise_()
+    lb = w.library_browser
+    lb.refresh()
+    qtbot.wait(200)  # the window balances its docks
+    table, header = lb.table, lb.table.horizontalHeader()
+    shown = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
+    for name in ("Patient", "Study date", "Description", "Modalities"):
+        assert COLUMNS.index(name) in shown, (name, shown)
+    assert sum(header.sectionSize(c) for c in shown) <= table.viewport().width()
+    assert not table.horizontalScrollBar().isVisible()
+    fm = table.fontMetrics()
+    r = lb.row_of(_uid("k", "study"))
+    for name in ("Patient", "Study date", "Description", "Modalities"):
+        c = COLUMNS.index(name)
+        assert fm.horizontalAdvance(table.item(r, c).text()) < header.sectionSize(c), name
+    tip = str(table.item(r, 0).data(Qt.ItemDataRole.ToolTipRole))
+    assert "LIB-K" in tip and "ACC-k" in tip and "offline" in tip.lower()
+    assert table.item(r, 0).data(Qt.ItemDataRole.DecorationRole) is not None  # the offline mark
+    # The Studies tab in the same dock: names, modality and image counts within its width.
+    w.browser_dock.raise_()
+    open_and_wait(qtbot, w, write_study(tmp_path / "disk", "LIMA^LEO", "LIB-L", "19600101", "20240111", "l"))
+    tree = w.browser.tree
+    qtbot.waitUntil(lambda: tree.topLevelItemCount() > 0, timeout=5000)
+    assert sum(tree.header().sectionSize(c) for c in range(3)) <= tree.viewport().width()
+    assert not any(tree.header().isSectionHidden(c) for c in range(3))
+    # Given room, the study list shows every column.
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    wide = LibraryBrowser(w.library, holder, pools=w.pools)
+    wide.resize(1100, 400)
+    holder.show()
+    wide.refresh()
+    qtbot.waitUntil(lambda: not any(wide.table.horizontalHeader().isSectionHidden(c) for c in range(len(COLUMNS))),
+                    timeout=3000)
+    wide.stop()

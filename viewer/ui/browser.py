@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from viewer.dicom.model import format_person_name_groups
+from viewer.ui.fit_columns import ColumnFit, ColumnFitter
 from viewer.ui.thumbnails import THUMB_SIZE
 from viewer.ui.viewport_drag import SERIES_MIME
 
@@ -82,9 +83,10 @@ class StudyBrowser(QWidget):
         self._following = False
         self.tree = _SeriesTree()
         self.tree.setHeaderLabels(["Patient / Study / Series", "Mod.", "Images"])
-        self.tree.setColumnWidth(0, 250)
-        self.tree.setColumnWidth(1, 40)
-        self.tree.setColumnWidth(2, 50)
+        # Modality and image count in full at the right edge, whatever the dock's width; the
+        # names take the rest (elided when long, in full in the tooltip).
+        self.tree_fit = ColumnFitter(self.tree, (ColumnFit(0, "Xxxxxxx, Xxxxx", 1), ColumnFit(1, "XX"),
+                                                 ColumnFit(2, "000 (000 fr)")))
         self.setMinimumWidth(220)  # the dock can be narrowed (or closed) to give the images room
         self.tree.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
         self.tree.setDragEnabled(True)
@@ -177,6 +179,7 @@ class StudyBrowser(QWidget):
                 # Every component group: alphabetic, ideographic, phonetic (PS3.5 6.2.1.1).
                 name = format_person_name_groups(patient.patient_name) or "(no name)"
                 pitem.setText(0, f"{name}  [{patient.patient_id}]" if patient.patient_id else name)
+                pitem.setToolTip(0, pitem.text(0))  # in full where the dock elides it
                 for study in patient.studies:
                     skey = f"S:{study.study_instance_uid}"
                     sitem, _ = self._item(skey, pitem)
@@ -184,6 +187,7 @@ class StudyBrowser(QWidget):
 
                     sitem.setText(0, " ".join(x for x in (format_date(study.study_date), study.study_description)
                                               if x) or "(study)")
+                    sitem.setToolTip(0, sitem.text(0))
                     sitem.setText(1, "/".join(study.modalities))
                     sitem.setText(2, str(study.instance_count))
                     for series in study.series:

@@ -9,6 +9,10 @@ modality field. Studies whose files are not there (a CD taken out) are shown off
 grey, and come back when "Check media" finds them again. Beside the table, the selected
 study's priors: the patient's other studies (same Patient ID and issuer, or, marked as a
 guess, the same name and birth date). Opening a prior hangs it beside the current study.
+
+Both tables fit the width of the dock (:mod:`viewer.ui.fit_columns`): in a narrow dock the
+patient, study date, description and modalities are shown in full and the other columns
+give way (every value of a study is in its row's tooltip); a wider dock shows them all.
 """
 
 from __future__ import annotations
@@ -18,14 +22,15 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from PySide6.QtCore import (QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, QObject,
                             QPersistentModelIndex, Qt, QTimer, Signal)
-from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QMessageBox,
-                               QProgressBar, QPushButton, QSplitter, QTableView, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import QBrush, QColor, QIcon
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu,
+                               QMessageBox, QProgressBar, QPushButton, QSplitter, QStyle, QTableView, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from viewer.dicom.daterange import parse_date_range
 from viewer.dicom.model import format_date, format_person_name_groups
 from viewer.tasks.library_feed import StudyFilter, StudyRow
+from viewer.ui.fit_columns import ColumnFit, ColumnFitter
 from viewer.ui.workers import Pools, Worker, message, run_in
 
 if TYPE_CHECKING:
@@ -37,6 +42,19 @@ log = logging.getLogger(__name__)
 COLUMNS = ["Patient", "Patient ID", "Birth date", "Study date", "Description", "Modalities", "Accession", "Images",
            "State"]
 PRIOR_COLUMNS = ["Study date", "Description", "Modalities", "Images", "Match"]
+#: Header labels shorter than the column's name (the name is the header's tooltip).
+SHORT_LABELS = {"Modalities": "Mod."}
+_DATE = "0000-00-00"
+#: The study list's columns in the order they are shown as the dock widens (see
+#: viewer.ui.fit_columns): what tells studies apart first, then the rest.
+STUDY_FITS = (ColumnFit(0, "Xxxxxxx, Xxxx", 3, extra=20), ColumnFit(3, _DATE), ColumnFit(4, "XX Xxxxxxx", 2),
+              ColumnFit(5, "CT/MR"), ColumnFit(1, "XXX-00000", 1), ColumnFit(7, "0000"),
+              ColumnFit(8, "offline"), ColumnFit(2, _DATE), ColumnFit(6, "XXX000000"))
+PRIOR_FITS = (ColumnFit(0, _DATE), ColumnFit(1, "XX Xxxxxxxx", 2), ColumnFit(4, "same Patient ID", 1),
+              ColumnFit(2, "CT/MR"), ColumnFit(3, "0000"))
+#: Columns of STUDY_FITS the dock always has room for (its least width); the patient's
+#: has room for the offline mark too.
+ALWAYS_SHOWN = 4
 UID_ROLE = Qt.ItemDataRole.UserRole + 10
 #: Quiet time after a key stroke before the search runs (search as you type).
 SEARCH_DELAY_MS = 120
@@ -59,6 +77,23 @@ def state_text(row: StudyRow) -> str:
     if row.offline:
         return f"partly offline ({row.online}/{row.instances})"
     return ", ".join(row.sources) or "online"
+
+
+def study_tooltip(row: StudyRow) -> str:
+    """Everything the study list knows of a study, one line each (columns a narrow dock hides too)."""
+    groups = [g for g in row.patient_name.split("=") if g]
+    names = " = ".join(format_person_name_groups(g) for g in groups) or "(no name)"
+    lines = [names,
+             f"Patient ID {row.patient_id or '(none)'}"
+             + (f" (issuer {row.issuer_of_patient_id})" if row.issuer_of_patient_id else "")
+             + (f", born {format_date(row.patient_birth_date)}" if row.patient_birth_date else ""),
+             f"{format_date(row.study_date) or '(no date)'} {row.study_description or '(no description)'}"
+             + (f" ({'/'.join(row.modalities)})" if row.modalities else ""),
+             f"Accession {row.accession_number or '(none)'}; {row.series_count} series, {row.instances} images",
+             f"State: {state_text(row)}"]
+    if row.offline:
+        lines.append("Offline: the files are not there (media taken out); they come back when the media is in again")
+    return "\n".join(lines)
 
 
 def _cell_text(row: StudyRow, column: int) -> str:
@@ -101,6 +136,7 @@ class StudyTableModel(QAbstractTableModel):
         self.rows: list[StudyRow] = []
         self._sort: tuple[int, Qt.SortOrder] = (COLUMNS.index("Study date"), Qt.SortOrder.DescendingOrder)
         self._offline = QBrush(OFFLINE)
+        self._offline_icon: QIcon | None = None
 
     def set_rows(self, rows: list[StudyRow]) -> None:
         self.beginResetModel()
@@ -117,6 +153,8 @@ class StudyTableModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return SHORT_LABELS.get(COLUMNS[section], COLUMNS[section])
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
             return COLUMNS[section]
         return None
 
@@ -128,12 +166,19 @@ class StudyTableModel(QAbstractTableModel):
             return _cell_text(row, index.column())
         if role == UID_ROLE:
             return row.study_instance_uid
-        if row.offline:
-            if role == Qt.ItemDataRole.ForegroundRole:
-                return self._offline
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return "Offline: the files are not there (media taken out); they come back when the media is in again"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return study_tooltip(row)
+        if row.offline and role == Qt.ItemDataRole.ForegroundRole:
+            return self._offline
+        if row.offline and role == Qt.ItemDataRole.DecorationRole and index.column() == 0:
+            return self.offline_icon()  # seen in a narrow dock, where the State column gives way
         return None
+
+    def offline_icon(self) -> QIcon:
+        """The mark of an offline study (a disc: its media are out), made once."""
+        if self._offline_icon is None:
+            self._offline_icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_DriveCDIcon)
+        return self._offline_icon
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.layoutAboutToBeChanged.emit()
@@ -218,8 +263,9 @@ class LibraryBrowser(QWidget):
         self.check_progress = QProgressBar()
         self.check_progress.setMaximumWidth(140)
         self.check_progress.setVisible(False)
+        # The search field has a line of its own: in a narrow dock it would be squeezed to a
+        # few letters beside the date.
         row = QHBoxLayout()
-        row.addWidget(self.search, 3)
         row.addWidget(self.date, 2)
         row.addWidget(self.modality)
         row.addWidget(self.check_progress)
@@ -228,16 +274,13 @@ class LibraryBrowser(QWidget):
         self.table = StudyTable()
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.setWordWrap(False)
-        for column, width in enumerate((170, 90, 90, 90, 150, 80, 90, 60)):
-            self.table.setColumnWidth(column, width)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COLUMNS.index("Study date"), Qt.SortOrder.DescendingOrder)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table_fit = ColumnFitter(self.table, STUDY_FITS)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.selectionModel().selectionChanged.connect(lambda *_a: self._on_selection())
@@ -248,7 +291,12 @@ class LibraryBrowser(QWidget):
         self.priors.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.priors.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.priors.verticalHeader().setVisible(False)
-        self.priors.horizontalHeader().setStretchLastSection(True)
+        self.priors.setWordWrap(False)
+        for c, name in enumerate(PRIOR_COLUMNS):
+            header_item = QTableWidgetItem(SHORT_LABELS.get(name, name))
+            header_item.setToolTip(name)
+            self.priors.setHorizontalHeaderItem(c, header_item)
+        self.priors_fit = ColumnFitter(self.priors, PRIOR_FITS)
         self.priors.itemDoubleClicked.connect(lambda _item: self.open_with_prior())
         self.open_prior_button = QPushButton("Open beside the current study")
         self.open_prior_button.setEnabled(False)
@@ -266,9 +314,13 @@ class LibraryBrowser(QWidget):
         split.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.search)
         layout.addLayout(row)
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
+        # The dock is never narrower than the patient, study date, description and modalities
+        # need (a narrower one cut the study list off after the Patient ID).
+        self.setMinimumWidth(self.table_fit.least_width(ALWAYS_SHOWN))
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SEARCH_DELAY_MS)
