@@ -141,3 +141,56 @@ def test_query_form_dates_find_on_orthanc(loaded: None, orthanc: Any, typed: str
         raw = list(find(node, OUR_AET, build_query("STUDY", {"PatientID": "LIBPACS-1", "StudyDate": "2024-01-02"}),
                         FIND_MODEL[Root.STUDY]))
     assert raw == []
+
+
+def test_cmove_while_receiving_reads_each_received_file_once(loaded: None, dcmqrscp: Any, move_dest_port: int,
+                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A C-MOVE from the PACS panel with Receive on: our storage SCP's library feed, the
+    retrieve's indexing and the window showing the files all need each file's header; it is
+    read once (the storage path's own walk of the temporary file aside). Counted by opens of
+    the stored files."""
+    import builtins
+    from collections import Counter
+
+    from viewer.config import DimseNode, LocalAE
+    from viewer.dicom.local_store import LocalStore
+    from viewer.dicom.scan import EventKind
+    from viewer.tasks.library_feed import LibraryService
+    from viewer.tasks.retrieve import ScpHolder, retrieve_from
+
+    study = STUDIES[1]
+    store = tmp_path / "store"
+    service = LibraryService(tmp_path / "lib.sqlite", store_root=store)
+    local = LocalAE(OUR_AET, move_dest_port, accept_any_calling=True, store_dir=str(store))
+    holder = ScpHolder(local, LocalStore(store), {dcmqrscp.aet}, on_start=service.attach_scp)
+    reads: Counter[str] = Counter()
+    real_open = builtins.open
+
+    def counting_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        name = str(file)
+        if name.startswith(str(store)) and name.endswith(".dcm") and "/.partial-" not in name:
+            reads[name] += 1
+        return real_open(file, *args, **kwargs)
+
+    shown = []
+    try:
+        holder.get()  # Receive: listening (its feed attached) before the retrieve
+        monkeypatch.setattr(builtins, "open", counting_open)
+        node = DimseNode("qr", dcmqrscp.aet, "127.0.0.1", dcmqrscp.port, retrieve="move")
+        steps = retrieve_from(node, "STUDY", {"StudyInstanceUID": study.study_uid}, OUR_AET, LocalStore(store),
+                              scp=holder)
+        for step in service.retrieved(steps, node.name, opened=True):
+            # what the window does with each step's files (MainWindow.add_arrived)
+            shown += [e.instance for e in service.arrived(step.files) if e.kind is EventKind.INSTANCE]
+        assert service._feed is not None and service._feed.flush(30)
+    finally:
+        holder.stop()
+        monkeypatch.undo()
+        service.close()
+    assert len(shown) == 5 and {i.study_instance_uid for i in shown} == {study.study_uid}
+    with Library(tmp_path / "lib.sqlite") as lib:
+        (row,) = query.find_studies(lib.conn)
+        assert row.instances == 5 and set(row.sources) <= {"pacs", "scp"}
+        paths = sorted(r[0] for r in lib.conn.execute("SELECT path FROM instances"))
+    assert sorted(reads) == paths
+    assert set(reads.values()) == {1}, reads

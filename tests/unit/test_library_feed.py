@@ -155,3 +155,56 @@ def test_a_closed_service_reads_no_database_and_tells_nobody(tmp_path: Path) -> 
     count = len(changes)
     service._changed(IndexReport(added=1))
     assert len(changes) == count  # nobody is told of changes after close
+
+
+def test_header_records_read_each_file_once_whoever_asks(tmp_path: Path, monkeypatch) -> None:
+    """Threads asking for the same file's record at once get one record from one read; a file
+    written again is read again; a failed read is not kept; only the newest records are kept."""
+    import time
+
+    import viewer.tasks.library_records as records_module
+    from viewer.dicom.scan import EventKind
+    from viewer.tasks.library_records import HeaderRecords
+
+    paths = write_study(tmp_path / "store", STUDY)
+    reads: list[str] = []
+    real = records_module.read_instance
+
+    def slow_read(path: str):  # slow enough for the other threads to ask while it reads
+        reads.append(path)
+        time.sleep(0.05)
+        return real(path)
+
+    monkeypatch.setattr(records_module, "read_instance", slow_read)
+    records = HeaderRecords(keep=2)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(records.read(paths[0])[0])) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(got) == 4 and len({id(r) for r in got}) == 1 and reads == [str(paths[0])]
+    inst, size = records.read(paths[0])
+    assert inst.sop_instance_uid == pydicom.dcmread(paths[0]).SOPInstanceUID and size == paths[0].stat().st_size
+    assert len(reads) == 1
+    # The window's events come from the same records: no read for the file already read.
+    events = list(records.events([paths[0], paths[1]]))
+    assert [e.kind for e in events] == [EventKind.INSTANCE, EventKind.INSTANCE, EventKind.DONE]
+    assert events[0].instance is got[0] and reads == [str(paths[0]), str(paths[1])]
+    # Written again (a peer sent the instance again): read again.
+    ds = pydicom.dcmread(paths[0])
+    ds.SeriesDescription = "SENT AGAIN"
+    ds.save_as(paths[0])
+    assert records.read(paths[0])[0].series_description == "SENT AGAIN" and len(reads) == 3
+    # A broken file is an error event, read again next time (nothing kept).
+    broken = tmp_path / "store" / "broken.dcm"
+    broken.write_bytes(b"not dicom")
+    assert [e.kind for e in records.events([broken])] == [EventKind.ERROR, EventKind.DONE]
+    assert [e.kind for e in records.events([broken])] == [EventKind.ERROR, EventKind.DONE]
+    assert reads.count(str(broken)) == 2
+    # Only the newest `keep` records stay: the oldest is read again.
+    records.read(paths[2])
+    records.read(paths[1])
+    before = len(reads)
+    records.read(paths[0])
+    assert len(reads) == before + 1

@@ -10,6 +10,9 @@
   indexes each step's files as they arrive.
 * :class:`LibraryFeed` indexes what our storage SCP receives, in batches, on its own
   thread and connection (:meth:`viewer.net.storage_scp.StorageSCP.add_listener`).
+  During a C-MOVE the same files are also a retrieve's: both take each file's header
+  record from one :class:`viewer.tasks.library_records.HeaderRecords` (``read``), so a
+  received file is read once.
 * :func:`rebuild` recreates a damaged or deleted database from the local store.
 
 No Qt here; the GUI runs these in its workers.
@@ -197,29 +200,41 @@ def _default_store(library: Library) -> "LocalStore":
     return LocalStore(library.store_root)
 
 
-def index_files(library: Library, files: Iterable[str | os.PathLike[str]], source: Provenance
-                ) -> tuple[IndexReport, list[tuple[str, str]]]:
+#: Gives a received file's header record and size (:meth:`HeaderRecords.read
+#: <viewer.tasks.library_records.HeaderRecords.read>`); raises as ``read_instance`` does.
+RecordReader = Callable[[str], "tuple[Instance, int]"]
+
+
+def _read_file(path: str) -> tuple[Instance, int]:
+    return read_instance(path), _stat_size(path)
+
+
+def index_files(library: Library, files: Iterable[str | os.PathLike[str]], source: Provenance,
+                read: RecordReader | None = None) -> tuple[IndexReport, list[tuple[str, str]]]:
     """Read the headers of ``files`` (just written by a retrieve or our SCP) and index them.
 
-    Returns the report and ``(path, reason)`` of files that are not usable instances.
+    ``read`` gives a file's record and size (default: read the file); one shared by every
+    consumer of a received file reads it once. Returns the report and ``(path, reason)``
+    of files that are not usable instances.
     """
-    entries, errors = _entries(library, files)
+    entries, errors = _entries(library, files, read or _read_file)
     return library.add(entries, source), errors
 
 
-def _entries(library: Library, files: Iterable[str | os.PathLike[str]]) -> tuple[list[Entry], list[tuple[str, str]]]:
+def _entries(library: Library, files: Iterable[str | os.PathLike[str]], read: RecordReader
+             ) -> tuple[list[Entry], list[tuple[str, str]]]:
     entries: list[Entry] = []
     errors: list[tuple[str, str]] = []
     for f in files:
         path = os.fspath(f)
         try:
-            inst = read_instance(path)
+            inst, size = read(path)
         except NotAnImage:
             continue
         except ReadError as exc:
             errors.append((path, str(exc)))
             continue
-        entries.append(Entry(inst, _stat_size(path), owned=library.owns(path)))
+        entries.append(Entry(inst, size, owned=library.owns(path)))
     return entries, errors
 
 
@@ -227,13 +242,15 @@ _P = TypeVar("_P", bound="RetrieveProgress")
 
 
 def index_retrieve(library: Library, steps: Iterable[_P], source: Provenance,
-                   on_batch: Callable[[IndexReport], None] | None = None) -> Iterator[_P]:
+                   on_batch: Callable[[IndexReport], None] | None = None,
+                   read: RecordReader | None = None) -> Iterator[_P]:
     """Pass the steps of a retrieve through, indexing each step's files as it arrives.
 
     Works for C-GET, C-MOVE and WADO-RS alike (all yield
     :class:`viewer.net.progress.RetrieveProgress` with the files written since the last
     step). Files arriving close together are indexed in one transaction; the first files
     are indexed at once, so the study is in the library from its first instance on.
+    ``read``: as for :func:`index_files`.
     """
     pending: list[str | os.PathLike[str]] = []
     last = time.monotonic()
@@ -243,7 +260,7 @@ def index_retrieve(library: Library, steps: Iterable[_P], source: Provenance,
         if pending and (first or step.final or len(pending) >= BATCH
                         or time.monotonic() - last >= FLUSH_INTERVAL / 5):
             first = False
-            report, errors = index_files(library, pending, source)
+            report, errors = index_files(library, pending, source, read)
             for path, reason in errors:
                 log.warning("retrieved file not indexed: %s: %s", path, reason)
             if on_batch is not None:
@@ -251,7 +268,7 @@ def index_retrieve(library: Library, steps: Iterable[_P], source: Provenance,
             pending, last = [], time.monotonic()
         yield step
     if pending:
-        report, errors = index_files(library, pending, source)
+        report, errors = index_files(library, pending, source, read)
         for path, reason in errors:
             log.warning("retrieved file not indexed: %s: %s", path, reason)
         if on_batch is not None:
@@ -269,11 +286,15 @@ class LibraryFeed:
         Called on the feed's thread after each committed batch.
     interval
         Longest wait before a received file is indexed (seconds).
+    read
+        Gives a file's header record (see :func:`index_files`).
     """
 
     def __init__(self, db_path: str | os.PathLike[str] | None = None, *,
                  store_root: str | os.PathLike[str] | None = None,
-                 on_batch: Callable[[IndexReport], None] | None = None, interval: float = 0.1) -> None:
+                 on_batch: Callable[[IndexReport], None] | None = None, interval: float = 0.1,
+                 read: RecordReader | None = None) -> None:
+        self.read = read
         self.db_path = db_path
         self.store_root = store_root
         self.on_batch = on_batch
@@ -336,7 +357,7 @@ class LibraryFeed:
                         by_source.setdefault(entry[1], []).append(entry[0])
                 for source, files in by_source.items():
                     try:
-                        report, errors = index_files(library, files, source)
+                        report, errors = index_files(library, files, source, self.read)
                     except LibraryError as exc:
                         log.error("received files not indexed: %s", exc)
                         self.errors.extend((f, str(exc)) for f in files)

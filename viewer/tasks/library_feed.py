@@ -27,6 +27,7 @@ from viewer.library.query import StudyFilter, StudyRow
 from viewer.library.schema import LibraryError
 from viewer.tasks.cd_export import CdOptions, CdReport, export_cd
 from viewer.tasks.library import ImportResult, LibraryFeed, index_paths, index_retrieve, rebuild, scan_indexed
+from viewer.tasks.library_records import HeaderRecords
 
 if TYPE_CHECKING:
     from viewer.cancel import CancelToken
@@ -69,6 +70,9 @@ class LibraryService:
         self._all: list[Library] = []
         self._feed: LibraryFeed | None = None
         self._closed = False
+        #: header records of the files retrieves and our storage SCP write, read once for the
+        #: feed, the retrieve's indexing and the window (viewer.tasks.library_records)
+        self.records = HeaderRecords()
 
     @property
     def closed(self) -> bool:
@@ -138,12 +142,20 @@ class LibraryService:
                     marked.add(uid)
             self._changed(report)
 
-        yield from index_retrieve(self.library(), steps, Provenance(kind, node=node), on_batch=batch)
+        yield from index_retrieve(self.library(), steps, Provenance(kind, node=node), on_batch=batch,
+                                  read=self.records.read)
+
+    def arrived(self, paths: Sequence[str | os.PathLike[str]],
+                cancel: "CancelToken | None" = None) -> Iterator["ScanEvent"]:
+        """Scan events for files a retrieve or our storage SCP has just written, made from the
+        header records the indexing read (the window shows them without reading them again)."""
+        return self.records.events(paths, cancel)
 
     def attach_scp(self, scp: "StorageSCP") -> Callable[[], None]:
         """Index everything our storage SCP receives, on a feed thread; returns a remover."""
         if self._feed is None:
-            self._feed = LibraryFeed(self.db_path, store_root=self.store_root, on_batch=self._changed)
+            self._feed = LibraryFeed(self.db_path, store_root=self.store_root, on_batch=self._changed,
+                                     read=self.records.read)
         return self._feed.attach(scp)
 
     def rebuild(self, cancel: "CancelToken | None" = None) -> ImportResult:
