@@ -182,6 +182,12 @@ def test_retrieve_fault_is_shown_and_files_kept(qtbot, tmp_path) -> None:
         assert not ok and "aborted" in text
         assert "aborted" in panel.status.text()
         assert {str(pydicom.dcmread(p).SOPInstanceUID) for p in received} == {str(d.SOPInstanceUID) for d in data[:2]}
+        # A failed retrieve stays in the progress area until dismissed.
+        assert panel.progress_box.count() == 1
+        row = panel.progress_box.itemAt(0).widget()
+        assert "aborted" in row.label.text() and row.cancel.text() == "Dismiss" and row.cancel.isEnabled()
+        row.cancel.click()
+        qtbot.waitUntil(lambda: panel.progress_box.count() == 0, timeout=3000)
     finally:
         panel.shutdown()
         server.shutdown()

@@ -134,6 +134,9 @@ def test_retrieve_goes_into_the_library_and_shows_as_it_arrives(qtbot, tmp_path,
                 qtbot.waitSignal(panel.retrieve_finished, timeout=30000) as done:
             panel.retrieve_item(panel.results.topLevelItem(0))
         assert done.args[1], done.args[0]
+        # Finished, the retrieve leaves the panel's progress area for the library's history.
+        qtbot.waitUntil(lambda: panel.progress_box.count() == 0, timeout=5000)
+        assert "library" in panel.status.text()
         study_uid = uid(pid, "study")
         qtbot.waitUntil(lambda: w._arrival_worker is None and not w._arrived, timeout=10000)
         rows = library.studies()

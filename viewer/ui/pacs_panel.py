@@ -544,6 +544,13 @@ class PacsPanel(QWidget):
             else:
                 text, ok = f"{title}: nothing received", False
             row.label.setText(text)
+            if ok and self.library is not None:
+                # Done: the study is in the library (File > Recent, the Library tab), the row
+                # leaves the progress area so that finished retrieves do not pile up in it.
+                text += "; in the library"
+                self._drop_row(row)
+            else:  # failed or cancelled: the row stays, with its reason, until dismissed
+                row.dismissable(lambda: self._drop_row(row))
             self._set_status(text)
             self.retrieve_finished.emit(text, ok)
 
@@ -554,6 +561,12 @@ class PacsPanel(QWidget):
         row_ref.append(row)
         self.progress_box.addWidget(row)
         return job
+
+    def _drop_row(self, row: ProgressRow) -> None:
+        """Take a finished task's row out of the progress area."""
+        self.progress_box.removeWidget(row)
+        row.hide()
+        row.deleteLater()
 
     # ------------------------------------------------------------------ worklist
     def search_worklist(self) -> None:

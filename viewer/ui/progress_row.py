@@ -23,3 +23,10 @@ class ProgressRow(QWidget):
         lay.addWidget(self.label, 2)
         lay.addWidget(self.bar, 3)
         lay.addWidget(self.cancel)
+
+    def dismissable(self, dismiss: Callable[[], None]) -> None:
+        """The task ended: the button now reads *Dismiss* and calls ``dismiss`` (remove the row)."""
+        self.cancel.clicked.disconnect()
+        self.cancel.setText("Dismiss")
+        self.cancel.setEnabled(True)
+        self.cancel.clicked.connect(dismiss)
