@@ -24,7 +24,6 @@ from pydicom.data import get_testdata_file
 from tests.helpers.http_server import STUDY
 from viewer.dicom.local_store import LocalStore
 from viewer.errors import NetError
-from viewer.net import dicomweb
 from viewer.net.dicomweb import DicomWebClient, WebTarget
 
 JSON = "application/dicom+json"
@@ -60,13 +59,12 @@ def _json_handler(body: bytes, *, gzipped: bool = False, chunked_forever: bytes 
     return h
 
 
-def test_qido_body_size_is_capped(serve, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dicomweb, "MAX_JSON_BYTES", 4 * 1024 ** 2)
+def test_qido_body_size_is_capped(serve) -> None:
     server = serve(_json_handler(b"", chunked_forever=b'{"00100020": {"vr": "LO", "Value": ["X"]}},' * 100))
     tracemalloc.start()
     try:
         with pytest.raises(NetError, match="larger than 4194304 bytes"):
-            DicomWebClient(WebTarget(server.url, timeout=10)).search("STUDY")
+            DicomWebClient(WebTarget(server.url, timeout=10), max_json_bytes=4 * 1024 ** 2).search("STUDY")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -198,13 +196,13 @@ def test_an_endless_error_body_is_cut_short(serve, tmp_path: Path) -> None:
         DicomWebClient(WebTarget(server.url, timeout=10)).retrieve(tmp_path / "store", STUDY)
 
 
-def test_an_endless_thumbnail_is_cut_short(serve, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dicomweb, "MAX_JSON_BYTES", 4 * 1024 ** 2)
+def test_an_endless_thumbnail_is_cut_short(serve) -> None:
     server = serve(_endless(200, "image/jpeg"))
     tracemalloc.start()
     try:
         # /thumbnail and /rendered both too large: no thumbnail, as for a server without them
-        assert DicomWebClient(WebTarget(server.url, timeout=10)).thumbnail(STUDY, "1.2", "1.2.3") is None
+        client = DicomWebClient(WebTarget(server.url, timeout=10), max_json_bytes=4 * 1024 ** 2)
+        assert client.thumbnail(STUDY, "1.2", "1.2.3") is None
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
