@@ -137,7 +137,7 @@ def bench_job(rounds: int, work: Path) -> None:
 
 def bench_load(rounds: int, work: Path) -> None:
     from tests.helpers import peers
-    from tests.net.test_print_scp_protocol import FILM_BOX, Scu, gray_box
+    from tests.helpers.print_scu import FILM_BOX, RawPrintScu, gray_box
 
     profile = load_profile("default")
 
@@ -145,7 +145,7 @@ def bench_load(rounds: int, work: Path) -> None:
         sink = make_sink(out, profile.min_density, profile.max_density, {}, 100)
         with PrintServer(sink.print_job, profile, aet="VIEWERPRINT", host="127.0.0.1", port=peers.free_port()) as srv:
             def client(n: int) -> None:
-                scu = Scu(srv.port)
+                scu = RawPrintScu(srv.port)
                 try:
                     session = scu.session()
                     for f in range(films):

@@ -16,20 +16,14 @@ import pydicom
 import pytest
 from PIL import Image
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import AE, evt
+from pynetdicom import AE
 
 from tests.helpers.peers import free_port
+from tests.helpers.print_scu import (ANNOTATION, COLOR_META, FILM_BOX, FILM_SESSION, GRAY_META, PLUT, PRINT_JOB,
+                                     PRINTER, PRINTER_INSTANCE, RawPrintScu, color_box, gray_box)
 from viewer.film.output import make_sink
 from viewer.net.print_scp import PrintServer, load_profile
 
-GRAY_META = "1.2.840.10008.5.1.1.9"
-COLOR_META = "1.2.840.10008.5.1.1.18"
-PLUT = "1.2.840.10008.5.1.1.23"
-PRINT_JOB = "1.2.840.10008.5.1.1.14"
-ANNOTATION = "1.2.840.10008.5.1.1.15"
-PRINTER, PRINTER_INSTANCE = "1.2.840.10008.5.1.1.16", "1.2.840.10008.5.1.1.17"
-FILM_SESSION, FILM_BOX = "1.2.840.10008.5.1.1.1", "1.2.840.10008.5.1.1.2"
 DPI = 50
 
 
@@ -43,103 +37,6 @@ def server(tmp_path: Path):
     srv.out = tmp_path / "prints"  # type: ignore[attr-defined]
     yield srv
     srv.stop()
-
-
-class Scu:
-    """A raw print SCU: remembers the instance UIDs the SCP assigns (from the N-CREATE-RSP)."""
-
-    def __init__(self, port: int, color: bool = False, events: list | None = None) -> None:
-        self.meta = COLOR_META if color else GRAY_META
-        self.last_uid: str | None = None
-        ae = AE(ae_title="TESTSCU")
-        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
-        for uid in (self.meta, PLUT, PRINT_JOB, ANNOTATION):
-            ae.add_requested_context(uid, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
-        handlers = [(evt.EVT_DIMSE_RECV, self._recv)]
-        if events is not None:
-            def on_event(event):
-                events.append((event.event_type, str(event.request.AffectedSOPInstanceUID),
-                               str(event.event_information.get("ExecutionStatusInfo", ""))))
-                return 0x0000, None
-            handlers.append((evt.EVT_N_EVENT_REPORT, on_event))
-        self.assoc = ae.associate("127.0.0.1", port, ae_title="VIEWERPRINT", evt_handlers=handlers)
-        assert self.assoc.is_established
-
-    def _recv(self, event) -> None:
-        cs = event.message.command_set
-        if "AffectedSOPInstanceUID" in cs and cs.CommandField == 0x8140:
-            self.last_uid = str(cs.AffectedSOPInstanceUID)
-
-    def create(self, ds: Dataset, class_uid: str, meta: bool = True):
-        st, rsp = self.assoc.send_n_create(ds, class_uid, None, meta_uid=self.meta if meta else None)
-        return int(st.Status), rsp, self.last_uid
-
-    def session(self, **attrs) -> str:
-        ds = Dataset()
-        ds.NumberOfCopies = 1
-        ds.FilmSessionLabel = "TEST"
-        for k, v in attrs.items():
-            setattr(ds, k, v)
-        status, _rsp, uid = self.create(ds, FILM_SESSION)
-        assert status == 0
-        return uid
-
-    def film_box(self, session_uid: str, fmt: str = "STANDARD\\2,1", **attrs):
-        ds = Dataset()
-        ds.ImageDisplayFormat = fmt
-        ds.FilmSizeID = "8INX10IN"
-        ref = Dataset()
-        ref.ReferencedSOPClassUID = FILM_SESSION
-        ref.ReferencedSOPInstanceUID = session_uid
-        ds.ReferencedFilmSessionSequence = [ref]
-        for k, v in attrs.items():
-            setattr(ds, k, v)
-        return self.create(ds, FILM_BOX)
-
-    def set_box(self, ref: Dataset, ds: Dataset) -> int:
-        st, _ = self.assoc.send_n_set(ds, ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID, meta_uid=self.meta)
-        return int(st.Status)
-
-    def action(self, class_uid: str, uid: str):
-        st, reply = self.assoc.send_n_action(None, 1, class_uid, uid, meta_uid=self.meta)
-        return int(st.Status), reply
-
-    def release(self) -> None:
-        self.assoc.release()
-
-
-def gray_box(position: int, pixels: np.ndarray, **attrs) -> Dataset:
-    img = Dataset()
-    img.SamplesPerPixel = 1
-    img.PhotometricInterpretation = "MONOCHROME2"
-    img.Rows, img.Columns = pixels.shape
-    img.BitsAllocated = 8 if pixels.dtype == np.uint8 else 16
-    img.BitsStored = 8 if pixels.dtype == np.uint8 else 12
-    img.HighBit = img.BitsStored - 1
-    img.PixelRepresentation = 0
-    img.PixelData = pixels.astype("<u2" if img.BitsAllocated == 16 else np.uint8).tobytes()
-    ds = Dataset()
-    ds.ImageBoxPosition = position
-    ds.BasicGrayscaleImageSequence = [img]
-    for k, v in attrs.items():
-        setattr(ds, k, v)
-    return ds
-
-
-def color_box(position: int, rgb: np.ndarray) -> Dataset:
-    img = Dataset()
-    img.SamplesPerPixel = 3
-    img.PhotometricInterpretation = "RGB"
-    img.PlanarConfiguration = 0
-    img.Rows, img.Columns = rgb.shape[:2]
-    img.BitsAllocated = img.BitsStored = 8
-    img.HighBit = 7
-    img.PixelRepresentation = 0
-    img.PixelData = rgb.astype(np.uint8).tobytes()
-    ds = Dataset()
-    ds.ImageBoxPosition = position
-    ds.BasicColorImageSequence = [img]
-    return ds
 
 
 def ramp(rows: int = 64, cols: int = 64, top: int = 255) -> np.ndarray:
@@ -164,7 +61,7 @@ def pngs(root: Path) -> list[Path]:
 
 # ---------------------------------------------------------------------------- statuses
 def test_printer_n_get(server):
-    scu = Scu(server.port)
+    scu = RawPrintScu(server.port)
     try:
         st, ds = scu.assoc.send_n_get([], PRINTER, PRINTER_INSTANCE, meta_uid=scu.meta)
         assert st.Status == 0 and ds.PrinterStatus == "NORMAL" and ds.PrinterName == "VIEWERPRINT"
@@ -192,7 +89,7 @@ def test_printer_n_get(server):
 ])
 def test_film_box_checks(server, change, status, caplog):
     caplog.set_level(logging.INFO, logger="viewer.net.print_scp")
-    scu = Scu(server.port)
+    scu = RawPrintScu(server.port)
     try:
         session = scu.session()
         attrs = {k: v for k, v in change.items() if v is not None}
@@ -215,7 +112,7 @@ def test_film_box_checks(server, change, status, caplog):
 
 
 def test_film_session_checks(server):
-    scu = Scu(server.port)
+    scu = RawPrintScu(server.port)
     try:
         ds = Dataset()
         ds.MediumType = "PARCHMENT"
@@ -234,7 +131,7 @@ def test_film_session_checks(server):
 
 
 def test_film_box_without_session_and_image_box_checks(server):
-    scu = Scu(server.port)
+    scu = RawPrintScu(server.port)
     try:
         status, _, _ = scu.film_box("1.2.3")
         assert status == 0x0110
@@ -261,7 +158,7 @@ def test_film_box_without_session_and_image_box_checks(server):
 
 
 def test_duplicate_film_box_instance(server):
-    scu = Scu(server.port)
+    scu = RawPrintScu(server.port)
     try:
         session = scu.session()
         ds = Dataset()
@@ -279,7 +176,7 @@ def test_duplicate_film_box_instance(server):
 
 
 def test_action_before_any_image_is_set(server):
-    scu = Scu(server.port)
+    scu = RawPrintScu(server.port)
     try:
         session = scu.session()
         _st, _rsp, fb = scu.film_box(session)
@@ -309,13 +206,13 @@ def test_aborted_association_mid_session(server, caplog):
     caplog.set_level(logging.WARNING, logger="viewer.net.print_scp")
     heard = _Heard("never printed")
     logging.getLogger().addHandler(heard)  # whichever print SCP module logs it
-    scu = Scu(server.port)
+    scu = RawPrintScu(server.port)
     session = scu.session()
     _st, rsp, _fb = scu.film_box(session)
     assert scu.set_box(rsp.ReferencedImageBoxSequence[0], gray_box(1, ramp())) == 0
     scu.assoc.abort()
     # The server keeps serving: a whole new film goes through.
-    scu2 = Scu(server.port)
+    scu2 = RawPrintScu(server.port)
     try:
         s2 = scu2.session()
         _st, rsp2, fb2 = scu2.film_box(s2, "STANDARD\\1,1")
@@ -334,7 +231,7 @@ def test_aborted_association_mid_session(server, caplog):
 # ---------------------------------------------------------------------------- content
 def test_gray_film_content_and_print_job_events(server):
     events: list = []
-    scu = Scu(server.port, events=events)
+    scu = RawPrintScu(server.port, events=events)
     try:
         session = scu.session()
         _st, rsp, fb = scu.film_box(session, "STANDARD\\2,1", BorderDensity="WHITE", EmptyImageDensity="BLACK")
@@ -365,7 +262,7 @@ def test_gray_film_content_and_print_job_events(server):
 
 
 def test_reverse_polarity_and_presentation_lut(server):
-    scu = Scu(server.port)
+    scu = RawPrintScu(server.port)
     try:
         lut = Dataset()
         item = Dataset()
@@ -395,7 +292,7 @@ def test_reverse_polarity_and_presentation_lut(server):
 def test_monochrome1_trim_and_smoothing(server):
     """MONOCHROME1 prints inverted (PS3.3 C.7.6.3.1.2); Trim YES frames the image with a line
     (black on a white border); CUBIC + SMOOTH blurs a checkerboard, SHARP does not."""
-    scu = Scu(server.port)
+    scu = RawPrintScu(server.port)
     try:
         session = scu.session()
         checker = (np.indices((16, 16)).sum(axis=0) % 2 * 255).astype(np.uint8)
@@ -431,7 +328,7 @@ def test_monochrome1_trim_and_smoothing(server):
 ])
 def test_row_col_standard_positions(server, fmt, expect):
     values = {1: 60, 2: 130, 3: 220}
-    scu = Scu(server.port)
+    scu = RawPrintScu(server.port)
     try:
         session = scu.session()
         _st, rsp, fb = scu.film_box(session, fmt, MagnificationType="REPLICATE")
@@ -450,7 +347,7 @@ def test_row_col_standard_positions(server, fmt, expect):
 
 
 def test_color_film_with_annotations(server):
-    scu = Scu(server.port, color=True)
+    scu = RawPrintScu(server.port, color=True)
     try:
         session = scu.session()
         _st, rsp, fb = scu.film_box(session, "STANDARD\\1,1", AnnotationDisplayFormatID="BOTTOM",
@@ -488,7 +385,7 @@ def test_color_film_with_annotations(server):
     (50, None, 0x0000),         # fits
 ])
 def test_requested_image_size(server, size, behaviour, status):
-    scu = Scu(server.port)
+    scu = RawPrintScu(server.port)
     try:
         session = scu.session()
         _st, rsp, fb = scu.film_box(session, "STANDARD\\2,1", EmptyImageDensity="BLACK")
@@ -513,7 +410,7 @@ def test_requested_image_size(server, size, behaviour, status):
 
 
 def test_session_print_makes_one_pdf_page_per_film(server):
-    scu = Scu(server.port)
+    scu = RawPrintScu(server.port)
     try:
         session = scu.session()
         for _ in range(2):
@@ -537,7 +434,7 @@ def test_gray8_profile_limits(tmp_path):
             ae.add_requested_context(uid)
         assoc = ae.associate("127.0.0.1", srv.port, ae_title="VIEWERPRINT")
         assert not assoc.is_established  # nothing this printer supports was proposed
-        scu = Scu(srv.port)
+        scu = RawPrintScu(srv.port)
         try:
             accepted = {cx.abstract_syntax for cx in scu.assoc.accepted_contexts}
             assert accepted == {GRAY_META}
@@ -570,7 +467,7 @@ def test_render_failure_fails_the_job_not_the_server(tmp_path):
 
     with PrintServer(broken, load_profile("default"), aet="VIEWERPRINT", host="127.0.0.1", port=free_port()) as srv:
         events: list = []
-        scu = Scu(srv.port, events=events)
+        scu = RawPrintScu(srv.port, events=events)
         try:
             session = scu.session()
             _st, rsp, fb = scu.film_box(session, "STANDARD\\1,1")
@@ -597,7 +494,7 @@ def test_profile_from_a_json_file(tmp_path):
     profile = load_profile(str(path))
     sink = make_sink(tmp_path / "out", profile.min_density, profile.max_density, {}, DPI)
     with PrintServer(sink.print_job, profile, aet="VIEWERPRINT", host="127.0.0.1", port=free_port()) as srv:
-        scu = Scu(srv.port)
+        scu = RawPrintScu(srv.port)
         try:
             st, ds = scu.assoc.send_n_get([], PRINTER, PRINTER_INSTANCE, meta_uid=scu.meta)
             assert (ds.PrinterName, ds.PrinterStatus, ds.PrinterStatusInfo) == ("LAB", "WARNING", "FILM TRANSP ERR")
