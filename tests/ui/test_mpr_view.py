@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
+from tests.helpers.ct_volume import write_volume
 from tests.helpers.ui import drag, open_and_wait
 from viewer.dicom.volume_io import load_volume
 from viewer.render.mpr import Plane, SlabMode, reformat, rotated_plane
@@ -34,31 +33,8 @@ def _volume() -> np.ndarray:
 
 
 def write_stack(folder: Path, volume: np.ndarray, positions: list[tuple[float, float, float]]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    study, series, frame = generate_uid(), generate_uid(), generate_uid()
-    for k, pos in enumerate(positions):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
-        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
-        ds.PatientName, ds.PatientID, ds.Modality = "Mpr^Gui", "MPR2", "CT"
-        ds.SeriesNumber, ds.InstanceNumber = 3, len(positions) - k  # numbers reversed: placing is by position
-        ds.ImagePositionPatient = [f"{v:.6g}" for v in pos]
-        ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
-        ds.PixelSpacing = [f"{ROW_MM:g}", f"{COL_MM:g}"]
-        ds.SliceThickness = f"{SLICE_MM:g}"
-        ds.Rows, ds.Columns = volume.shape[1], volume.shape[2]
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-        ds.RescaleSlope, ds.RescaleIntercept = "1", "0"
-        ds.WindowCenter, ds.WindowWidth = "1100", "2400"
-        ds.PixelData = np.ascontiguousarray(volume[k].astype("<i2")).tobytes()
-        ds.save_as(folder / f"IM{k:04d}.dcm", enforce_file_format=True)
-    return folder
+    return write_volume(folder, volume, positions, spacing=(ROW_MM, COL_MM), thickness=SLICE_MM,
+                        window=(1100, 2400), patient=("Mpr^Gui", "MPR2"), series_number=3)
 
 
 @pytest.fixture

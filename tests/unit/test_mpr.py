@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
+from tests.helpers.ct_volume import AXIAL, SAGITTAL, write_volume
 from viewer.dicom.volume import SliceInput, VolumeError, build_volume
 from viewer.dicom.volume_io import load_volume
 from viewer.render.mpr import Plane, SlabMode, oblique, reformat, rotated_plane, square_pixels
@@ -26,40 +25,6 @@ from viewer.render.mpr import Plane, SlabMode, oblique, reformat, rotated_plane,
 sitk = pytest.importorskip("SimpleITK")
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "corpus" / "series" / "ct_stack_40"
-
-AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
-SAGITTAL = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
-
-
-def _write_series(folder: Path, volume: np.ndarray, orientation: tuple[float, ...], spacing: tuple[float, float],
-                  positions: list[tuple[float, float, float]]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    study, series, frame = generate_uid(), generate_uid(), generate_uid()
-    order = list(range(len(positions)))
-    order.reverse()  # files in reverse order: placement must come from the positions
-    for n, k in enumerate(order):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID = CTImageStorage
-        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
-        ds.PatientName, ds.PatientID, ds.Modality = "MPR^Test", "MPR1", "CT"
-        ds.InstanceNumber = n + 1
-        ds.ImagePositionPatient = [f"{v:.6g}" for v in positions[k]]
-        ds.ImageOrientationPatient = [f"{v:.6g}" for v in orientation]
-        ds.PixelSpacing = [f"{v:.6g}" for v in spacing]
-        ds.SliceThickness = "1"
-        ds.Rows, ds.Columns = volume.shape[1], volume.shape[2]
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-        ds.RescaleSlope, ds.RescaleIntercept = "1", "0"
-        ds.WindowCenter, ds.WindowWidth = "0", "2000"
-        ds.PixelData = np.ascontiguousarray(volume[k].astype("<i2")).tobytes()
-        ds.save_as(folder / f"IM{n:04d}.dcm", enforce_file_format=True)
 
 
 def _sitk_series(folder: Path) -> "sitk.Image":
@@ -88,7 +53,7 @@ def axial_series(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.nda
     vol = rng.integers(-1000, 1500, size=(24, 20, 28), dtype=np.int16)
     folder = tmp_path_factory.mktemp("axial")
     positions = [(-10.0, 20.0, -30.0 + 2.5 * k) for k in range(vol.shape[0])]
-    _write_series(folder, vol, AXIAL, (0.8, 0.6), positions)
+    write_volume(folder, vol, positions, orientation=AXIAL, spacing=(0.8, 0.6))
     return folder, vol
 
 
@@ -99,7 +64,7 @@ def sagittal_series(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("sagittal")
     # Sagittal slices: rows run towards the feet, columns posterior; stacked along +x (left).
     positions = [(5.0 + 3.0 * k, -40.0, 60.0) for k in range(vol.shape[0])]
-    _write_series(folder, vol, SAGITTAL, (1.1, 0.9), positions)
+    write_volume(folder, vol, positions, orientation=SAGITTAL, spacing=(1.1, 0.9))
     return folder
 
 
@@ -310,7 +275,7 @@ def test_render_plane_cli_writes_the_reformat_head_up(tmp_path: Path) -> None:
 def test_render_plane_cli_refuses_a_tilted_stack_in_one_line(tmp_path: Path) -> None:
     vol = np.zeros((6, 8, 8), dtype=np.int16)
     positions = [(0.0, 0.6 * k, 2.0 * k) for k in range(6)]
-    _write_series(tmp_path / "tilt", vol, AXIAL, (1.0, 1.0), positions)
+    write_volume(tmp_path / "tilt", vol, positions, orientation=AXIAL, spacing=(1.0, 1.0))
     res = _cli("render", str(tmp_path / "tilt"), "--plane", "sagittal", "-o", str(tmp_path / "x.png"))
     assert res.returncode == 1
     assert res.stderr.strip().splitlines() == [res.stderr.strip()]
