@@ -73,7 +73,7 @@ def test_series_mime_payload_is_the_uid(qtbot, window, corpus) -> None:
 
 
 def test_batched_groups_events() -> None:
-    from viewer.ui.main_window import batched
+    from viewer.ui.window_open import batched
 
     out = list(batched(iter(range(1000)), interval_s=10.0, max_items=256))
     assert [len(b) for b in out] == [256, 256, 256, 232]

@@ -106,8 +106,8 @@ def test_dicomdir_naming_a_fifo_lists_it_as_missing(tmp_path: Path) -> None:
 def test_gui_scan_worker_skips_fifos(fifo_folder: tuple[Path, str]) -> None:
     """The GUI's scan worker function over the folder ends (in a subprocess: a hang cannot block pytest)."""
     folder, uid = fifo_folder
-    code = ("import sys; from viewer.ui.main_window import _scan_batched\n"
-            "uids = [e.instance.series_instance_uid for b in _scan_batched([sys.argv[1]]) for e in b "
+    code = ("import sys; from viewer.ui.window_open import scan_batched\n"
+            "uids = [e.instance.series_instance_uid for b in scan_batched([sys.argv[1]]) for e in b "
             "if e.instance is not None]\nprint(uids)")
     try:
         r = subprocess.run([sys.executable, "-c", code, str(folder)], cwd=ROOT, capture_output=True, text=True,
@@ -159,10 +159,10 @@ def test_scan_ignores_links_leaving_the_folder(linked_folder: tuple[Path, str, s
 
 
 def test_gui_scan_worker_ignores_links_leaving_the_folder(linked_folder: tuple[Path, str, str]) -> None:
-    from viewer.ui.main_window import _scan_batched
+    from viewer.ui.window_open import scan_batched
 
     folder, in_uid, out_uid = linked_folder
-    uids = {e.instance.series_instance_uid for b in _scan_batched([str(folder)]) for e in b if e.instance is not None}
+    uids = {e.instance.series_instance_uid for b in scan_batched([str(folder)]) for e in b if e.instance is not None}
     assert uids == {in_uid}
 
 

@@ -1,7 +1,12 @@
 """The main window: menus, study browser (left), viewports (centre), side panels (right).
 
-The window composes widgets and routes events; loading runs in a worker over the core
-scanner (:func:`viewer.dicom.scan.scan`), decoding in the viewports' own workers.
+The window composes widgets and routes events: which series each viewport shows, what
+happens when one cannot be shown, the reading session's changes. Its parts each do one
+job: the menu bar (:mod:`viewer.ui.window_menus`), the side docks
+(:mod:`viewer.ui.window_docks`), opening media in a worker over the core scanner
+(:mod:`viewer.ui.window_open`, :func:`viewer.dicom.scan.scan`), the study library's
+studies and File > Recent (:mod:`viewer.ui.window_library`); decoding runs in the
+viewports' own workers.
 """
 
 from __future__ import annotations
@@ -9,85 +14,35 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QResizeEvent
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QFileDialog,
-    QLabel,
-    QMainWindow,
-    QProgressBar,
-    QPushButton,
-    QTabWidget,
-    QWidget,
-)
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QResizeEvent
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMenu, QProgressBar, QPushButton, QTabWidget, QToolBar,
+                               QWidget)
 
 from viewer import __version__
 from viewer.cancel import CancelToken
-from viewer.session import Session
+from viewer.session import FrameRef, Session
 from viewer.session.frames import frames_of_series, has_pixel_data, no_pixels_reason, series_label
 from viewer.ui.browser import UID_ROLE, StudyBrowser
 from viewer.ui.layout import ViewportGrid
 from viewer.ui.thumbnails import ThumbnailQueue
-from viewer.ui.viewport import FrameRef, Viewport
-from viewer.ui.workers import Pools, Worker, message, run_in
+from viewer.ui.viewport import Viewport
+from viewer.ui.window_docks import WindowDocks
+from viewer.ui.window_library import LibraryActions
+from viewer.ui.window_menus import build_menus
+from viewer.ui.window_open import MediaOpener
+from viewer.ui.workers import Pools, Worker, run_in
+
+if TYPE_CHECKING:
+    from viewer.ui.export_dialog import ExportActions
+    from viewer.ui.viewport_menus import ViewerMenus
 
 log = logging.getLogger(__name__)
 
-if TYPE_CHECKING:
-    from viewer.dicom.scan import ScanEvent
-
-_T = TypeVar("_T")
-
-MAX_RECENT = 10
 #: Quiet time (no scrolling, no loading) before a full garbage collection runs.
 IDLE_GC_MS = 1500
-
-
-def batched(events: Iterable[_T], interval_s: float = 0.02, max_items: int = 256) -> Iterator[list[_T]]:
-    """Group a scan's events into lists, one at most every ``interval_s`` (runs in the worker).
-
-    Qt delivers all queued signals in one go; hundreds of one-instance signals from a fast
-    scan would hold the event loop for tens of milliseconds, batches of a few hundred do not.
-    """
-    import time
-
-    batch: list[_T] = []
-    last = time.monotonic()
-    for event in events:
-        batch.append(event)
-        now = time.monotonic()
-        if len(batch) >= max_items or now - last >= interval_s:
-            yield batch
-            batch, last = [], now
-    if batch:
-        yield batch
-
-
-def _scan_batched(paths: list[str], cancel: CancelToken | None = None) -> Iterator[list[ScanEvent]]:
-    from viewer.dicom.scan import scan
-
-    return batched(scan(paths, cancel=cancel))
-
-
-def _scan_into_library(library: Any, paths: list[str], copy: bool = False,
-                       cancel: CancelToken | None = None) -> Iterator[list[ScanEvent]]:
-    """The open worker: the scan's events in batches, each instance indexed in the library as
-    it passes (no second read); the studies opened are marked for File > Recent at the end."""
-    studies: dict[str, None] = {}
-    for batch in batched(library.scan(paths, copy=copy, cancel=cancel)):
-        for event in batch:
-            inst = getattr(event, "instance", None)
-            if inst is not None and inst.study_instance_uid:
-                studies.setdefault(inst.study_instance_uid, None)
-        yield batch
-    for uid in studies:
-        try:
-            library.opened(uid)
-        except Exception as exc:  # noqa: BLE001 - Recent not updated is no reason to fail the open
-            log.warning("study %s not marked as opened: %s", uid, exc)
 
 
 def series_frames(series: Any) -> list[FrameRef]:
@@ -109,6 +64,16 @@ class MainWindow(QMainWindow):
     #: the study library changed (a batch indexed, a study removed); emitted from any thread
     library_changed = Signal()
 
+    # The menu bar and toolbar, made by viewer.ui.window_menus.build_menus.
+    file_menu: QMenu
+    recent_menu: QMenu
+    view_menu: QMenu
+    tools_menu: QMenu
+    toolbar: QToolBar
+    exports: ExportActions
+    viewer_menus: ViewerMenus
+    reference_lines_action: QAction
+
     def __init__(self, settings: QSettings, pools: Pools, parent: QWidget | None = None, *,
                  library: Any = None) -> None:
         super().__init__(parent)
@@ -120,11 +85,13 @@ class MainWindow(QMainWindow):
         self.pools = pools
         self.setWindowTitle(f"dicom-viewer {__version__}")
         self.setAcceptDrops(True)
-        self._tree: Any = None
-        self._load_worker: Worker | None = None
+        self.docks = WindowDocks(self)  #: side docks: made, balanced, hidden all at once (F9)
+        self.opener = MediaOpener(self)  #: opening media and showing what a retrieve writes
+        self.library_actions = LibraryActions(self)  #: File > Recent, studies opened or exported
+        self._tree: Any = None  #: the study tree of what is open (viewer.dicom.model.StudyTree)
+        self._load_worker: Worker | None = None  #: the scan of the open under way
         self._arrival_worker: Worker | None = None  #: reads files a retrieve has just written
-        self._arrived: list[str] = []
-        self._arrived_studies: set[str] = set()
+        self._arrived: list[str] = []  #: files a retrieve wrote, not read yet
         self._awaiting_first_image = False
         self._unshowable: set[str] = set()  #: series found not showable since the last open
         from viewer.tasks.library_feed import LibraryService
@@ -143,7 +110,7 @@ class MainWindow(QMainWindow):
         self.browser.series_activated.connect(self.show_series)
         self.browser.series_to_viewport.connect(self._show_in_viewport)
         self.browser.cancel_requested.connect(self.cancel_loading)
-        self.browser_dock = self._dock("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea, "browser")
+        self.browser_dock = self.docks.add("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea, "browser")
         from viewer.ui.library_browser import LibraryBrowser
 
         self.library_browser = LibraryBrowser(self.library, pools=pools)
@@ -156,9 +123,9 @@ class MainWindow(QMainWindow):
         self._recent_timer = QTimer(self)
         self._recent_timer.setSingleShot(True)
         self._recent_timer.setInterval(200)
-        self._recent_timer.timeout.connect(self._refresh_recent)
+        self._recent_timer.timeout.connect(self.library_actions.refresh_recent)
         self.library_changed.connect(self._recent_timer.start)
-        self.library_dock = self._dock("Library", self.library_browser, Qt.DockWidgetArea.LeftDockWidgetArea,
+        self.library_dock = self.docks.add("Library", self.library_browser, Qt.DockWidgetArea.LeftDockWidgetArea,
                                        "library")
         self.tabifyDockWidget(self.library_dock, self.browser_dock)
         self.browser_dock.raise_()
@@ -197,7 +164,7 @@ class MainWindow(QMainWindow):
         self.pixel_label.setMinimumWidth(260)
 
         self.side_tabs = QTabWidget()
-        self.side_dock = self._dock("PACS / Print", self.side_tabs, Qt.DockWidgetArea.RightDockWidgetArea, "side")
+        self.side_dock = self.docks.add("PACS / Print", self.side_tabs, Qt.DockWidgetArea.RightDockWidgetArea, "side")
         self.side_dock.hide()
 
         self.progress = QProgressBar()
@@ -211,7 +178,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.cancel_button)
         self.statusBar().showMessage("Open a file, a folder or a DICOMDIR (File menu, or drop it here)")
 
-        self._build_menus()
+        build_menus(self)
         from viewer.ui.pstate_ui import PresentationController
 
         self.pstates = PresentationController(self)  #: presentation states offered, applied, saved
@@ -258,109 +225,18 @@ class MainWindow(QMainWindow):
         vp.state.changed.connect(lambda _s, name, _v, v=vp: self._on_view_state(v, name))
         vp.image_shown.connect(lambda _ref: self._collect_when_idle())
 
-    # ------------------------------------------------------------------ building
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock-{name}")
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
-
-    # Side docks never take more than this share of the window's width together, so the
-    # images are not squeezed (a dock can still be dragged wider by hand).
-    DOCK_SHARE = {"left": 0.22, "right": 0.3}
-
+    # ------------------------------------------------------------------ docks
     def addDockWidget(self, area: Any, dock: QDockWidget, *args: Any) -> None:
         super().addDockWidget(area, dock, *args)
-        dock.visibilityChanged.connect(lambda _visible: self._schedule_dock_balance())
-
-    def _schedule_dock_balance(self) -> None:
-        if not getattr(self, "_dock_balance_pending", False):
-            self._dock_balance_pending = True
-            QTimer.singleShot(0, self._balance_docks)
-
-    def _balance_docks(self) -> None:
-        """Narrow the side docks that together take more than their share of the width."""
-        self._dock_balance_pending = False
-        width = max(1, self.width())
-        for area, share in ((Qt.DockWidgetArea.LeftDockWidgetArea, self.DOCK_SHARE["left"]),
-                            (Qt.DockWidgetArea.RightDockWidgetArea, self.DOCK_SHARE["right"])):
-            docks = [d for d in self.findChildren(QDockWidget)
-                     if self.dockWidgetArea(d) == area and d.isVisible() and not d.isFloating()]
-            limit = int(width * share)
-            if docks and max(d.width() for d in docks) > limit:
-                self.resizeDocks(docks, [limit] * len(docks), Qt.Orientation.Horizontal)
+        self.docks.watch(dock)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._schedule_dock_balance()
-
-    def toggle_side_docks(self) -> None:
-        """Hide every side dock (the images take the whole window), or bring them back."""
-        docks = [d for d in self.findChildren(QDockWidget) if not d.isFloating()]
-        shown = [d for d in docks if d.isVisible()]
-        if shown:
-            self._hidden_docks = shown
-            for d in shown:
-                d.hide()
-        else:
-            for d in getattr(self, "_hidden_docks", []) or [self.browser_dock]:
-                d.show()
-            self._hidden_docks = []
+        self.docks.schedule_balance()
 
     def add_side_panel(self, widget: QWidget, title: str) -> None:
         """Add a tab (PACS, print queue, ...) to the right dock and show it."""
-        self.side_tabs.addTab(widget, title)
-        self.side_dock.show()
-
-    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        self.file_menu = file_menu = bar.addMenu("&File")
-        self._action(file_menu, "Open &File…", self.open_file_dialog, QKeySequence.StandardKey.Open)
-        self._action(file_menu, "Open F&older…", self.open_folder_dialog, "Ctrl+Shift+O")
-        self._action(file_menu, "Open &DICOMDIR…", self.open_dicomdir_dialog, "Ctrl+D")
-        self._action(file_menu, "&Import into the library (copy)…", self.import_dialog)
-        self._action(file_menu, "Export to &CD/USB…",
-                     lambda: self.export_cd_dialog(self.library_browser.selected_uids()))
-        self.recent_menu = file_menu.addMenu("&Recent")
-        file_menu.addSeparator()
-        from viewer.ui.export_dialog import ExportActions
-
-        self.exports = ExportActions(self)
-        self.exports.add_to(file_menu)
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-
-        self.view_menu = view_menu = bar.addMenu("&View")
-        view_menu.addAction(self.browser_dock.toggleViewAction())
-        view_menu.addAction(self.library_dock.toggleViewAction())
-        view_menu.addAction(self.side_dock.toggleViewAction())
-        self._action(view_menu, "Hide/show all side &panels", self.toggle_side_docks, "F9")
-        from viewer.ui.viewport_menus import build_view_menus
-
-        self.viewer_menus = build_view_menus(self, view_menu, bar)
-        view_menu.addSeparator()
-        self.reference_lines_action = self._action(view_menu, "&Reference lines", self.reference_lines.set_enabled,
-                                                   "Ctrl+L")
-        self.reference_lines_action.setCheckable(True)
-        self.reference_lines_action.setChecked(True)
-        self._action(view_menu, "Save current arrangement as &protocol…", lambda: self.hanging.save_current())
-
-        self.tools_menu = bar.addMenu("&Tools")
-        self.viewer_menus.add_tools(self.tools_menu)
-        self.toolbar = self.viewer_menus.build_toolbar()
-        help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&About", self.show_about)
-        self.library_changed.connect(self._refresh_recent)
-        self._refresh_recent()
+        self.docks.add_side_panel(widget, title)
 
     # ------------------------------------------------------------------ settings
     def _restore(self) -> None:
@@ -376,37 +252,31 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
 
-    def recent_paths(self) -> list[str]:
-        value: Any = self.settings.value("recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
+    # ------------------------------------------------------------------ opening
+    def open_paths(self, paths: list[str], *, copy: bool = False, label: str | None = None) -> None:
+        """Scan ``paths`` in a worker; the browser fills as instances arrive.
 
-    def _remember(self, paths: list[str]) -> None:
-        recent = [p for p in self.recent_paths() if p not in paths]
-        recent = (list(paths) + recent)[:MAX_RECENT]
-        self.settings.setValue("recent", recent)
-        self._refresh_recent()
+        What was open stays open (several studies at once); the hanging shows the patient of
+        what this open brings. Every instance is indexed in the library as it passes, in
+        place (``copy``: imported into the local store).
+        """
+        self.opener.open_paths(paths, copy=copy, label=label)
 
-    def _refresh_recent(self) -> None:
-        """File > Recent: the studies last opened (from the library), not files."""
-        from viewer.ui.library_browser import study_label
+    def add_arrived(self, paths: list[str]) -> None:
+        """Show files as a retrieve (or our storage SCP) writes them: what is open stays, a new
+        study is hung as soon as its first instance is read, later instances join its stacks.
 
-        self.recent_menu.clear()
-        try:
-            studies = self.library.recent(MAX_RECENT)
-        except Exception as exc:  # noqa: BLE001 - an unreadable library leaves the menu empty, not the window
-            log.warning("recent studies unavailable: %s", exc)
-            studies = []
-        for row in studies:
-            action = self.recent_menu.addAction(study_label(row))
-            action.setToolTip(row.study_instance_uid)
-            action.triggered.connect(lambda _=False, uid=row.study_instance_uid: self.open_study(uid))
-        self.recent_menu.setEnabled(bool(studies))
+        The files are already in the library (the retrieve indexes them); they are only read here.
+        """
+        self.opener.add_arrived(paths)
 
-    def open_study(self, study_uid: str) -> bool:
-        """Open a study of the library (File > Recent); False when it is offline."""
-        return self.open_studies([study_uid])
+    def arrivals_done(self) -> None:
+        """Mark the studies that arrived as opened (File > Recent lists them once they are indexed)."""
+        self.opener.arrivals_done()
+
+    def cancel_loading(self) -> None:
+        if self._load_worker is not None:
+            self._load_worker.cancel()
 
     def open_studies(self, study_uids: list[str], prior_of: str = "", *, copy: bool = False) -> bool:
         """Open studies of the library (their files that are there); False when none is there.
@@ -415,214 +285,11 @@ class MainWindow(QMainWindow):
         (current and prior) even when the patient was matched by name and birth date only.
         ``copy``: import them into the local store as they are opened.
         """
-        files = [f for uid in study_uids for f in self.library.files(uid)]
-        if not files:
-            self.statusBar().showMessage("Offline: the files of this study are not there (insert the media it "
-                                         "was opened from, then Check media)", 10000)
-            return False
-        self.prior_studies = set(study_uids) if prior_of else set()
-        self.open_paths(files, copy=copy, label=f"{len(study_uids)} stud{'y' if len(study_uids) == 1 else 'ies'}")
-        if prior_of:
-            self.opened_studies[prior_of] = None  # the current study's patient is the one hung
-        return True
-
-    def import_dialog(self) -> None:
-        """Open a folder, copying it into the local store (the open dialogs reference in place)."""
-        folder = QFileDialog.getExistingDirectory(self, "Import a folder, CD or USB stick into the library")
-        if folder:
-            self.open_paths([folder], copy=True)
+        return self.library_actions.open_studies(study_uids, prior_of, copy=copy)
 
     def export_cd_dialog(self, study_uids: list[str] | None = None) -> Any:
         """Export studies (default: those open) as a DICOM file set for a CD or USB stick."""
-        from viewer.ui.cd_export_dialog import CdExportDialog
-
-        uids = list(study_uids or [])
-        if not uids and self._tree is not None:
-            uids = [st.study_instance_uid for p in self._tree.patients for st in p.studies]
-        if not uids:
-            self.statusBar().showMessage("Select studies in the library (or open them) to export", 8000)
-            return None
-        dialog = CdExportDialog(self.library, uids, self.pools, self)
-        dialog.show()
-        return dialog
-
-    # ------------------------------------------------------------------ opening
-    def open_file_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open DICOM files", "", "DICOM (*.dcm *.DCM *);;All files (*)")
-        if files:
-            self.open_paths(files)
-
-    def open_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open folder")
-        if folder:
-            self.open_paths([folder])
-
-    def open_dicomdir_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open DICOMDIR", "", "DICOMDIR (DICOMDIR dicomdir);;All files (*)")
-        if path:
-            self.open_paths([path])
-
-    def open_paths(self, paths: list[str], *, copy: bool = False, label: str | None = None) -> None:
-        """Scan ``paths`` in a worker; the browser fills as instances arrive.
-
-        What was open stays open (several studies at once); the hanging shows the patient of
-        what this open brings. Every instance is indexed in the library as it passes, in
-        place (``copy``: imported into the local store).
-        """
-        from viewer.dicom.model import StudyTree
-
-        self.cancel_loading()
-        self.browser.clear_errors()
-        self._shown.clear()
-        self.hanging.reset()
-        self.opened_studies = {}
-        self._scan_done: ScanEvent | None = None
-        self.browser.set_loading(True)
-        if self._tree is None:
-            self._tree = StudyTree()
-        self._awaiting_first_image = True
-        self._shown_series = False
-        self._unshowable = set()
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
-        self.statusBar().showMessage(f"Opening {label or ', '.join(paths)}…")
-        self._pending_refresh = False
-        self._load_worker = run_in(self.pools, self.pools.decode, _scan_into_library, self.library,
-                                   [str(p) for p in paths], copy, on_yield=self._on_scan_batch,
-                                   on_error=self._on_scan_error,
-                                   on_finished=self._on_scan_finished, pass_cancel=True, owner=self)
-
-    def add_arrived(self, paths: list[str]) -> None:
-        """Show files as a retrieve (or our storage SCP) writes them: what is open stays, a new
-        study is hung as soon as its first instance is read, later instances join its stacks.
-
-        The files are already in the library (the retrieve indexes them); they are only read here.
-        """
-        self._arrived.extend(paths)
-        if self._arrival_worker is None:
-            self._read_arrived()
-
-    def _read_arrived(self) -> None:
-        from viewer.dicom.model import StudyTree
-
-        paths, self._arrived = self._arrived, []
-        if not paths:
-            return
-        if self._tree is None:
-            self._tree = StudyTree()
-        self._pending_refresh = getattr(self, "_pending_refresh", False)
-        known = set(self.opened_studies)
-
-        def finished() -> None:
-            self._arrival_worker = None
-            new = [uid for uid in self.opened_studies if uid not in known]
-            if new and self._load_worker is None:  # a study not on screen yet: hang it now
-                self.hanging.reset()
-                self.prior_studies = set()
-                self.opened_studies = {uid: None for uid in new}
-                self._awaiting_first_image = True
-            self._arrived_studies.update(new)
-            self.arrivals_done()
-            self._refresh_tree()
-            self._refresh_recent()
-            if self._arrived:
-                self._read_arrived()
-
-        self._arrival_worker = run_in(self.pools, self.pools.decode, _scan_batched, paths,
-                                      on_yield=self._on_scan_batch, on_error=self._on_scan_error,
-                                      on_finished=finished, pass_cancel=True, owner=self)
-
-    def arrivals_done(self) -> None:
-        """Mark the studies that arrived as opened (File > Recent lists them once they are indexed)."""
-        for uid in list(self._arrived_studies):
-            try:
-                self.library.opened(uid)
-            except Exception as exc:  # noqa: BLE001 - Recent not updated is no reason to stop showing it
-                log.warning("study %s not marked as opened: %s", uid, exc)
-        self._refresh_recent()
-
-    def cancel_loading(self) -> None:
-        if self._load_worker is not None:
-            self._load_worker.cancel()
-
-    def _on_scan_batch(self, events: list[ScanEvent]) -> None:
-        for event in events:
-            self._on_scan_event(event)
-
-    def _on_scan_event(self, event: ScanEvent) -> None:
-        kind = str(getattr(event, "kind", ""))
-        kind = getattr(getattr(event, "kind", None), "value", kind)
-        if kind == "instance":
-            inst = self._tree.add(event.instance)
-            self.opened_studies.setdefault(inst.study_instance_uid, None)
-            self._schedule_refresh()
-        elif kind == "error":
-            self.browser.add_error(str(getattr(event, "path", "")), str(getattr(event, "error", "")))
-        elif kind == "done":
-            self._scan_done = event
-        elif kind == "progress":
-            total = int(getattr(event, "total", 0) or 0)
-            if total:
-                done = int(getattr(event, "done", 0) or 0)
-                self.progress.setRange(0, total)
-                self.progress.setValue(done)
-                self.browser.set_progress(done, total)
-
-    def _schedule_refresh(self) -> None:
-        # Coalesce tree refreshes: many instances arrive per event-loop turn on a CD.
-        if not self._pending_refresh:
-            self._pending_refresh = True
-            QTimer.singleShot(50, self._refresh_tree)
-
-    def _refresh_tree(self) -> None:
-        self._pending_refresh = False
-        if self._tree is None:
-            return
-        self.browser.refresh(self._tree)
-        self._grow_shown_series()
-        for key, path, frame in self.browser.thumbnail_wanted:
-            self.thumbnails.add(key, path, frame)
-        self.browser.thumbnail_wanted.clear()
-        if len(self._tree):
-            # Hang by protocol once the scan is done (or has run a while); the browser's
-            # first series only when nothing can hang (no images: reports, PDFs).
-            finished = self._load_worker is None
-            if self.hanging.tree_refreshed(finished):
-                self._shown_series = True
-            elif finished and not self._shown_series:
-                self._shown_series = True
-                self._show_first_series()
-
-    def _on_scan_error(self, exc: BaseException) -> None:
-        text = message(exc)
-        self.statusBar().showMessage(f"Opening failed: {text}")
-        if self._awaiting_first_image:
-            self._awaiting_first_image = False
-            self.load_failed.emit(text)
-
-    def _on_scan_finished(self) -> None:
-        self._load_worker = None
-        self._refresh_recent()
-        gc.freeze()  # what was loaded stays: out of the automatic passes' way at once
-        self._collect_when_idle()
-        self.browser.set_loading(False)
-        self.progress.setVisible(False)
-        self.cancel_button.setVisible(False)
-        self._refresh_tree()
-        tree = self._tree
-        n_series = sum(len(st.series) for p in tree.patients for st in p.studies) if tree else 0
-        n_errors = self.browser.errors.count()
-        done = getattr(self, "_scan_done", None)
-        missing = int(getattr(done, "missing", 0) or 0)
-        self.statusBar().showMessage(
-            f"{n_series} series loaded" + (f", {n_errors} files unreadable" if n_errors else "")
-            + (f", {missing} files listed in the DICOMDIR are missing" if missing else "")
-            + (" (loading cancelled)" if getattr(done, "cancelled", False) else ""))
-        if n_series == 0 and self._awaiting_first_image:
-            self._awaiting_first_image = False
-            self.load_failed.emit("no displayable DICOM images found"
-                                  + (f" ({n_errors} unreadable files)" if n_errors else ""))
+        return self.library_actions.export_cd_dialog(study_uids)
 
     # ------------------------------------------------------------------ viewing
     def show_series(self, series: Any, viewport: Viewport | None = None) -> None:
@@ -739,7 +406,7 @@ class MainWindow(QMainWindow):
             shown = self._shown.get(id(vp))
             if shown is not None and shown[1] is series:
                 vp.update_frames(series_frames(series))
-            self._schedule_refresh()
+            self.opener.schedule_refresh()
 
         run_in(self.pools, self.pools.decode, read, on_result=merge, pass_cancel=True, owner=self)
 

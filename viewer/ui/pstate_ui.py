@@ -484,7 +484,7 @@ class PresentationController(QObject):
 
             inst = read_instance(str(path))
             self.w._tree.add(inst)
-            self.w._schedule_refresh()
+            self.w.opener.schedule_refresh()
         except Exception as exc:  # noqa: BLE001 - the file is saved; listing it is a nicety
             log.info("saved %s not added to the browser: %s", path, exc)
 
