@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.fuzz.fuzz_mutators import MUTATORS, mutate, mutate_dicomdir
+from tests.helpers.archives import zip_bytes
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -69,16 +70,10 @@ def make_inputs(corpus: Path, out: Path, count: int, seed: int, media: int = 0) 
         path.write_bytes(mutate(src.read_bytes(), name, s))
         made.append((path, f"{name} seed={s} of {src.relative_to(corpus)}"))
     for n in range(count // 20):  # damaged ZIP archives of a few seeds (scan unpacks them)
-        import io
-        import zipfile
-
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for k in range(3):
-                zf.writestr(f"CD/../IMG{k}", seeds[(n + k) % len(seeds)].read_bytes())
+        archive = zip_bytes({f"CD/../IMG{k}": seeds[(n + k) % len(seeds)].read_bytes() for k in range(3)})
         s = rng.randrange(1 << 30)
         path = out / f"zip{n:05d}.zip"
-        path.write_bytes(mutate(buf.getvalue(), rng.choice(["bitflip", "bytes", "truncate"]), s))
+        path.write_bytes(mutate(archive, rng.choice(["bitflip", "bytes", "truncate"]), s))
         made.append((path, f"zip seed={s}"))
     if media:
         # A real DICOM file just outside every medium: a file ID reaching it is an escape.
@@ -113,9 +108,6 @@ HOSTILE = {
 
 def make_hostile(corpus: Path, out: Path) -> list[tuple[Path, str]]:
     """One input of each :data:`HOSTILE` kind under ``out`` (sparse where large)."""
-    import io
-    import zipfile
-
     from tests.helpers import hostile
 
     out.mkdir(parents=True, exist_ok=True)
@@ -134,18 +126,11 @@ def make_hostile(corpus: Path, out: Path) -> list[tuple[Path, str]]:
     shutil.copy(good, link / "good.dcm")
     made.append((link, "hostile symlink_out"))
 
-    def zip_of(members: dict[str, bytes]) -> bytes:
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name, data in members.items():
-                zf.writestr(name, data)
-        return buf.getvalue()
-
-    inner = zip_of({"zeros.bin": bytes(60 * 1024 ** 2)})
-    blob = zip_of({"mr.dcm": good.read_bytes()})
+    inner = zip_bytes({"zeros.bin": bytes(60 * 1024 ** 2)})
+    blob = zip_bytes({"mr.dcm": good.read_bytes()})
     for _ in range(1200):
-        blob = zip_of({"inner.zip": blob})
-    (out / "nested.zip").write_bytes(zip_of({**{f"p{i}.zip": inner for i in range(7)}, "deep.zip": blob}))
+        blob = zip_bytes({"inner.zip": blob})
+    (out / "nested.zip").write_bytes(zip_bytes({**{f"p{i}.zip": inner for i in range(7)}, "deep.zip": blob}))
     made.append((out / "nested.zip", "hostile nested_zip"))
     made.append((hostile.huge_declared(out / "huge.dcm"), "hostile huge_declared"))
     made.append((hostile.huge_declared(out / "huge30k.dcm", side=30000), "hostile huge_declared_30k"))

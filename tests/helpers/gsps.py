@@ -63,10 +63,11 @@ def _graphic(kind: str, points: list[tuple[float, float]], units: str = "PIXEL")
     return g
 
 
-def gsps(img: Dataset, path: Path, *, rotation: int = 0, flip: bool = False, annotations: bool = True,
-         texts: bool = True, shutter: bool = False, area: tuple[tuple[int, int], tuple[int, int]] | None = None,
-         graphic_groups: bool = False, voi_lut: bool = False, inverse: bool = False) -> Dataset:
-    """A GSPS on ``img`` written to ``path`` (see the module notes); returns it."""
+def gsps_header(img: Dataset, label: str, description: str) -> tuple[Dataset, Dataset]:
+    """The start of a GSPS on the CT image ``img`` (PS3.3 A.33.1): file meta, patient, study,
+    its own series, Presentation State Identification (``label``, ``description``), the
+    Presentation State Relationship to ``img`` and the Modality LUT of the image (rescale
+    -1024, HU). Returns the presentation state and its Referenced Image item for ``img``."""
     ref = Dataset()
     ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = img.SOPClassUID, img.SOPInstanceUID
     ps = Dataset()
@@ -78,13 +79,21 @@ def gsps(img: Dataset, path: Path, *, rotation: int = 0, flip: bool = False, ann
     ps.StudyInstanceUID, ps.SeriesInstanceUID = img.StudyInstanceUID, generate_uid()
     ps.PatientName, ps.PatientID = img.PatientName, img.PatientID
     ps.Modality, ps.SeriesNumber, ps.InstanceNumber = "PR", 99, 1
-    ps.ContentLabel, ps.ContentDescription = "FILM", "annotated for the film"
+    ps.ContentLabel, ps.ContentDescription = label, description
     ps.PresentationCreationDate, ps.PresentationCreationTime = "20260103", "120000"
     series = Dataset()
     series.SeriesInstanceUID = img.SeriesInstanceUID
     series.ReferencedImageSequence = Sequence([ref])
     ps.ReferencedSeriesSequence = Sequence([series])
     ps.RescaleSlope, ps.RescaleIntercept, ps.RescaleType = 1, -1024, "HU"
+    return ps, ref
+
+
+def gsps(img: Dataset, path: Path, *, rotation: int = 0, flip: bool = False, annotations: bool = True,
+         texts: bool = True, shutter: bool = False, area: tuple[tuple[int, int], tuple[int, int]] | None = None,
+         graphic_groups: bool = False, voi_lut: bool = False, inverse: bool = False) -> Dataset:
+    """A GSPS on ``img`` written to ``path`` (see the module notes); returns it."""
+    ps, ref = gsps_header(img, "FILM", "annotated for the film")
     voi = Dataset()
     if voi_lut:  # PS3.3 C.11.2.1.1: a curve over HU -1024..1023, 12 bits out
         lut = Dataset()

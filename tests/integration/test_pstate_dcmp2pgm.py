@@ -24,6 +24,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import generate_uid
 
 from tests.helpers.ct import ct_dataset
+from tests.helpers.overlays import add_overlay
 from tests.helpers.peers import require_program
 from viewer.cli import main
 
@@ -53,13 +54,7 @@ def _bitmap_shutter(ps: Dataset) -> None:
     bits = np.zeros((rows, cols), np.uint8)
     bits[:, :20] = 1
     bits[30:, 50:] = 1
-    ps.add_new((0x6000, 0x0010), "US", rows)
-    ps.add_new((0x6000, 0x0011), "US", cols)
-    ps.add_new((0x6000, 0x0040), "CS", "G")
-    ps.add_new((0x6000, 0x0050), "SS", [1, 1])
-    ps.add_new((0x6000, 0x0100), "US", 1)
-    ps.add_new((0x6000, 0x0102), "US", 0)
-    ps.add_new((0x6000, 0x3000), "OW", np.packbits(bits.ravel(), bitorder="little").tobytes())
+    add_overlay(ps, bits)
     ps.ShutterShape = "BITMAP"
     ps.ShutterOverlayGroup = 0x6000
     ps.ShutterPresentationValue = 0xC000

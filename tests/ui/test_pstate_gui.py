@@ -15,13 +15,15 @@ from typing import Any
 import numpy as np
 import pytest
 from pydicom import dcmread
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsSimpleTextItem
 
 from tests.helpers.ct import ct_dataset
+from tests.helpers.gsps import gsps_header
+from tests.helpers.overlays import add_overlay
 from tests.helpers.ui import new_main_window, open_and_wait
 from viewer.dicom.pstate import GSPS_SOP_CLASS
 from viewer.render.pstate import cielab_to_rgb, rgb_to_cielab
@@ -52,24 +54,7 @@ def _study(folder: Path) -> list[Dataset]:
 
 
 def _gsps(image: Dataset, path: Path) -> Dataset:
-    ref = Dataset()
-    ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = image.SOPClassUID, image.SOPInstanceUID
-    ps = Dataset()
-    ps.file_meta = FileMetaDataset()
-    ps.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ps.file_meta.MediaStorageSOPClassUID = GSPS_SOP_CLASS
-    ps.SOPClassUID, ps.SOPInstanceUID = GSPS_SOP_CLASS, generate_uid()
-    ps.file_meta.MediaStorageSOPInstanceUID = ps.SOPInstanceUID
-    ps.StudyInstanceUID, ps.SeriesInstanceUID = image.StudyInstanceUID, generate_uid()
-    ps.PatientName, ps.PatientID = image.PatientName, image.PatientID
-    ps.Modality, ps.SeriesNumber, ps.InstanceNumber = "PR", 99, 1
-    ps.ContentLabel, ps.ContentDescription = "OUTSIDE", "the other radiologist"
-    ps.PresentationCreationDate, ps.PresentationCreationTime = "20260103", "120000"
-    series = Dataset()
-    series.SeriesInstanceUID = image.SeriesInstanceUID
-    series.ReferencedImageSequence = Sequence([ref])
-    ps.ReferencedSeriesSequence = Sequence([series])
-    ps.RescaleSlope, ps.RescaleIntercept, ps.RescaleType = 1, -1024, "HU"
+    ps, ref = gsps_header(image, "OUTSIDE", "the other radiologist")
     voi = Dataset()
     voi.WindowCenter, voi.WindowWidth = 300, 1500
     ps.SoftcopyVOILUTSequence = Sequence([voi])
@@ -378,13 +363,7 @@ def test_bitmap_shutter_and_overlay_items(qtbot) -> None:
     for group, rows in ((0x6000, slice(0, 4)), (0x6002, slice(8, 9))):
         bits = np.zeros((16, 16), np.uint8)
         bits[rows] = 1
-        ps.add_new((group, 0x0010), "US", 16)
-        ps.add_new((group, 0x0011), "US", 16)
-        ps.add_new((group, 0x0040), "CS", "G")
-        ps.add_new((group, 0x0050), "SS", [1, 1])
-        ps.add_new((group, 0x0100), "US", 1)
-        ps.add_new((group, 0x0102), "US", 0)
-        ps.add_new((group, 0x3000), "OW", np.packbits(bits.ravel(), bitorder="little").tobytes())
+        add_overlay(ps, bits, group=group)
     ps.ShutterShape, ps.ShutterOverlayGroup, ps.ShutterPresentationValue = "BITMAP", 0x6000, 0xFFFF
     ps.add_new((0x6002, 0x1001), "CS", "OV")
     state = read_pstate(ps)
@@ -407,10 +386,7 @@ def test_image_overlays_follow_the_activation_of_the_presentation_state(qtbot, w
     image = dcmread(folder / "ct1.dcm")
     bits = np.zeros((ROWS, COLS), np.uint8)
     bits[10, 5:40] = 1
-    for elem, vr, value in ((0x0010, "US", ROWS), (0x0011, "US", COLS), (0x0040, "CS", "G"), (0x0050, "SS", [1, 1]),
-                            (0x0100, "US", 1), (0x0102, "US", 0)):
-        image.add_new((0x6000, elem), vr, value)
-    image.add_new((0x6000, 0x3000), "OW", np.packbits(bits.ravel(), bitorder="little").tobytes())
+    add_overlay(image, bits)
     image.save_as(folder / "ct1.dcm")
     ps = _gsps(images[1], folder / "pr.dcm")
     open_and_wait(qtbot, window, folder)

@@ -20,6 +20,8 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
+from tests.helpers.uids import without_uids
+
 ROOT = Path(__file__).resolve().parents[2]
 needs_dcmtk = pytest.mark.skipif(shutil.which("dcmj2pnm") is None, reason="needs DCMTK dcmj2pnm")
 
@@ -67,22 +69,12 @@ def test_an_empty_lut_item_is_ignored_as_dcmtk_does(which: str, tmp_path: Path) 
     assert np.array_equal(_png(tmp_path / "odd.png"), _png(tmp_path / "clean.png"))
 
 
-def _without_uids(out: Path, keywords: tuple[str, ...]) -> Path:
-    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
-    for kw in keywords:
-        setattr(ds, kw, "")
-    if "SOPInstanceUID" in keywords:
-        ds.file_meta.MediaStorageSOPInstanceUID = ""
-    ds.save_as(out)
-    return out
-
-
 @pytest.mark.parametrize("keywords", [("StudyInstanceUID",), ("SeriesInstanceUID",),
                                       ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")])
 def test_empty_uids_are_shown_with_stable_generated_ones(keywords: tuple[str, ...], tmp_path: Path) -> None:
     from viewer.dicom.scan import load_tree
 
-    path = _without_uids(tmp_path / "nouid.dcm", keywords)
+    path = without_uids(tmp_path / "nouid.dcm", *keywords)
     if shutil.which("dcmj2pnm"):
         _dcmtk(path, tmp_path / "d.png")  # DCMTK renders it (check=True)
     trees = [load_tree([path]) for _ in range(2)]

@@ -17,6 +17,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from tests.helpers.ct import ct_dataset
+from tests.helpers.overlays import add_overlay
 from viewer.cli import main
 from viewer.dicom.pstate import GSPS_SOP_CLASS, read_pstate
 from viewer.errors import DecodeError
@@ -295,13 +296,7 @@ def test_overlay_activation_from_the_pstate() -> None:
     ps = _gsps(image, GraphicLayerSequence=Sequence([_layer("OV", 1, gray=65535)]))
     bits = np.zeros((4, 4), np.uint8)
     bits[1, 2] = 1
-    ps.add_new((0x6000, 0x0010), "US", 4)
-    ps.add_new((0x6000, 0x0011), "US", 4)
-    ps.add_new((0x6000, 0x0040), "CS", "G")
-    ps.add_new((0x6000, 0x0050), "SS", [3, 5])
-    ps.add_new((0x6000, 0x0100), "US", 1)
-    ps.add_new((0x6000, 0x0102), "US", 0)
-    ps.add_new((0x6000, 0x3000), "OW", np.packbits(bits.ravel(), bitorder="little").tobytes())
+    add_overlay(ps, bits, origin=(3, 5))
     ps.SoftcopyVOILUTSequence[0].WindowCenter = 100000
     ps.SoftcopyVOILUTSequence[0].WindowWidth = 10
     assert (_present(image, ps) == 0).all()  # not activated: not shown
@@ -437,13 +432,7 @@ def test_overlay_of_the_image_activated_by_the_pstate() -> None:
     image = _image()
     bits = np.zeros((ROWS, COLS), np.uint8)
     bits[3, 4:9] = 1
-    image.add_new((0x6002, 0x0010), "US", ROWS)
-    image.add_new((0x6002, 0x0011), "US", COLS)
-    image.add_new((0x6002, 0x0040), "CS", "G")
-    image.add_new((0x6002, 0x0050), "SS", [1, 1])
-    image.add_new((0x6002, 0x0100), "US", 1)
-    image.add_new((0x6002, 0x0102), "US", 0)
-    image.add_new((0x6002, 0x3000), "OW", np.packbits(bits.ravel(), bitorder="little").tobytes())
+    add_overlay(image, bits, group=0x6002)
     layers = dict(zip(overlay_groups(image), overlay_layers(image, 0)))
     ps = _black(_gsps(image, GraphicLayerSequence=Sequence([_layer("OV", 1, gray=65535)])))
     assert (_present(image, ps, image_overlays=layers) == 0).all()

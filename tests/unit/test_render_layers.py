@@ -17,6 +17,7 @@ from viewer.dicom.frames import open_frames
 from viewer.render import frame_times_ms, overlay_info, overlay_layers
 
 from tests.helpers import CORPUS, manifest
+from tests.helpers.overlays import add_overlay
 
 ROOT = CORPUS.parent.parent.parent
 
@@ -62,16 +63,7 @@ def test_multiframe_overlay_follows_image_frame_origin() -> None:
     ds.PixelData = np.zeros((4, 20, 24), "<u2").tobytes()
     rng = np.random.default_rng(7)
     planes = rng.integers(0, 2, size=(2, 8, 10)).astype(np.uint8)
-    packed = np.packbits(planes.reshape(-1), bitorder="little").tobytes()
-    ds.add_new((0x6000, 0x0010), "US", 8)
-    ds.add_new((0x6000, 0x0011), "US", 10)
-    ds.add_new((0x6000, 0x0015), "IS", 2)
-    ds.add_new((0x6000, 0x0040), "CS", "G")
-    ds.add_new((0x6000, 0x0050), "SS", [3, 5])
-    ds.add_new((0x6000, 0x0051), "US", 2)
-    ds.add_new((0x6000, 0x0100), "US", 1)
-    ds.add_new((0x6000, 0x0102), "US", 0)
-    ds.add_new((0x6000, 0x3000), "OW", packed + b"\0" * (len(packed) % 2))
+    add_overlay(ds, planes, origin=(3, 5), first_frame=2)
     ref = ds.overlay_array(0x6000)  # pydicom: (frames, rows, cols)
     assert not overlay_layers(ds, 0)[0].any()
     np.testing.assert_array_equal(overlay_layers(ds, 1)[0], _placed(ref[0], (3, 5), (20, 24)))

@@ -17,18 +17,11 @@ from pathlib import Path
 
 from pydicom.data import get_testdata_file
 
+from tests.helpers.archives import zip_bytes
 from viewer.dicom import _media_zip
 from viewer.dicom.scan import scan
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _zip_of(members: dict[str, bytes]) -> bytes:
-    bio = io.BytesIO()
-    with zipfile.ZipFile(bio, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return bio.getvalue()
 
 
 def _unpacked_bytes(folders: list[str]) -> int:
@@ -36,9 +29,9 @@ def _unpacked_bytes(folders: list[str]) -> int:
 
 
 def test_nested_zips_share_one_budget(tmp_path: Path) -> None:
-    inner = _zip_of({"zeros.bin": bytes(60 * 1024 ** 2)})  # 60 MiB in ~60 KB
+    inner = zip_bytes({"zeros.bin": bytes(60 * 1024 ** 2)})  # 60 MiB in ~60 KB
     outer = tmp_path / "outer.zip"
-    outer.write_bytes(_zip_of({f"part{i}.zip": inner for i in range(7)}))  # 420 MiB in all
+    outer.write_bytes(zip_bytes({f"part{i}.zip": inner for i in range(7)}))  # 420 MiB in all
     assert outer.stat().st_size < 1024 ** 2
     declared = sum(m.file_size for m in zipfile.ZipFile(io.BytesIO(inner)).infolist()) * 7
     assert declared > _media_zip.MIN_BUDGET_BYTES  # what one allowance per archive let through
@@ -53,9 +46,9 @@ def test_nested_zips_share_one_budget(tmp_path: Path) -> None:
 
 def test_deep_nesting_stops_at_the_limit(tmp_path: Path) -> None:
     data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
-    blob = _zip_of({"ct.dcm": data})
+    blob = zip_bytes({"ct.dcm": data})
     for _ in range(1200):
-        blob = _zip_of({"inner.zip": blob})
+        blob = zip_bytes({"inner.zip": blob})
     path = tmp_path / "deep.zip"
     path.write_bytes(blob)
     before = len(_media_zip._folders)
@@ -66,7 +59,7 @@ def test_deep_nesting_stops_at_the_limit(tmp_path: Path) -> None:
 
 def test_unpack_folders_are_removed_on_sigterm(tmp_path: Path) -> None:
     z = tmp_path / "one.zip"
-    z.write_bytes(_zip_of({"ct.dcm": Path(get_testdata_file("CT_small.dcm")).read_bytes()}))
+    z.write_bytes(zip_bytes({"ct.dcm": Path(get_testdata_file("CT_small.dcm")).read_bytes()}))
     code = ("import sys, time\n"
             "from viewer.cli import main\n"
             "main(['scan', sys.argv[1]])\n"  # installs the handler as every command does
@@ -96,7 +89,7 @@ def test_the_gui_removes_its_unpack_folders_on_sigterm(tmp_path: Path) -> None:
     import time
 
     z = tmp_path / "one.zip"
-    z.write_bytes(_zip_of({"ct.dcm": Path(get_testdata_file("CT_small.dcm")).read_bytes()}))
+    z.write_bytes(zip_bytes({"ct.dcm": Path(get_testdata_file("CT_small.dcm")).read_bytes()}))
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {**os.environ, "TMPDIR": str(temp), "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
