@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from pydicom.dataset import FileDataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.dataset import FileDataset
+from pydicom.uid import generate_uid
+
+from tests.helpers.instances import new_instance
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
@@ -23,12 +25,7 @@ SAGITTAL = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
 
 def _base(sop_class: str, modality: str, study: str, series: str, number: int, k: int,
           patient: tuple[str, str]) -> FileDataset:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
+    ds = new_instance(sop_class)
     ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
     ds.PatientName, ds.PatientID = patient
     ds.Modality = modality

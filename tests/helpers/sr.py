@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
+
+from tests.helpers.instances import new_instance
 
 COMPREHENSIVE_SR = "1.2.840.10008.5.1.4.1.1.88.33"
 BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
@@ -45,14 +47,8 @@ def comprehensive_sr(path: Path, sop_class: str = COMPREHENSIVE_SR, image_uid: s
     SCOORD items in nested containers (only TEXT/CODE/IMAGE/PNAME/DATE/UIDREF for Basic Text)."""
     image_uid = image_uid or generate_uid()
     basic = sop_class == BASIC_TEXT_SR
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
+    ds = new_instance(sop_class)
     ds.SpecificCharacterSet = "ISO_IR 192"
-    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.Modality = "SR"
     ds.PatientName = "Yamada^Tarou=山田^太郎=やまだ^たろう"

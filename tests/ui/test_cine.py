@@ -10,21 +10,16 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import FileDataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, XRayAngiographicImageStorage, generate_uid
+from pydicom.uid import XRayAngiographicImageStorage, generate_uid
 
+from tests.helpers.instances import new_instance
 from tests.helpers.ui import open_and_wait
 
 pytestmark = pytest.mark.gui
 
 
 def make_cine(path, frames=150, frame_time=20.0, rows=64, cols=64):
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = XRayAngiographicImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID, ds.SOPInstanceUID = XRayAngiographicImageStorage, meta.MediaStorageSOPInstanceUID
+    ds = new_instance(XRayAngiographicImageStorage)
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.Modality, ds.PatientName, ds.PatientID = "XA", "CINE^TEST", "CINE1"
     ds.NumberOfFrames, ds.FrameTime = frames, frame_time

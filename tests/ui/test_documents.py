@@ -22,6 +22,7 @@ from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtGui import QTextCursor
 from PySide6.QtTest import QTest
 
+from tests.helpers.instances import new_instance
 from tests.helpers.peers import require_program
 from tests.helpers.sr import comprehensive_sr
 from tests.helpers.ui import open_and_wait
@@ -202,13 +203,7 @@ def test_cda_shows_as_text(qtbot, window, tmp_path) -> None:
     folder = tmp_path / "cda"
     folder.mkdir()
     xml = b'<?xml version="1.0"?><ClinicalDocument><title>Discharge summary</title></ClinicalDocument>'
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.104.2"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds = new_instance("1.2.840.10008.5.1.4.1.1.104.2")  # Encapsulated CDA
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.PatientName, ds.PatientID, ds.Modality = "Cda^Test", "C1", "DOC"
     ds.MIMETypeOfEncapsulatedDocument = "text/xml"

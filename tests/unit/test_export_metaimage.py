@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.pixels import apply_modality_lut
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import CTImageStorage, generate_uid
 
+from tests.helpers.instances import new_instance
 from viewer.dicom.metaimage import anatomical_orientation, read_header
 from viewer.errors import ViewerError
 from viewer.tasks.export import ExportError, export_series_metaimage, save_png
@@ -32,12 +32,7 @@ def _oblique_series(folder, n=6, rows=20, cols=24, spacing=(0.8, 0.6), step=2.5,
     for k in range(n):
         if k == skip:
             continue
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
+        ds = new_instance(CTImageStorage)
         ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
         ds.Modality, ds.PatientName, ds.PatientID = "CT", "OBLIQUE^TEST", "OBL1"
         ds.InstanceNumber = k + 1
