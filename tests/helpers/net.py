@@ -1,4 +1,4 @@
-"""Helpers shared by the network tests: a pynetdicom C-GET peer, a C-STORE sender and C-GET
+"""Helpers shared by the network tests: pynetdicom C-FIND and C-GET peers, a C-STORE sender and C-GET
 runner, C-GET handlers that fail on cue, waiting for a server to drop a connection, and the
 switch that turns the fast path off (pynetdicom as the oracle). Small CT images are in
 :mod:`tests.helpers.ct`."""
@@ -16,7 +16,8 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
-from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelGet, Verification
+from pynetdicom.sop_class import (CTImageStorage, StudyRootQueryRetrieveInformationModelFind,
+                                  StudyRootQueryRetrieveInformationModelGet, Verification)
 
 from viewer.config import FASTPATH_ENV, DimseNode, Timeouts
 from viewer.net import fastpath
@@ -27,6 +28,24 @@ from viewer.dicom.local_store import LocalStore
 
 from tests.helpers.ct import ct_dataset
 from tests.helpers.peers import free_port
+
+
+@contextmanager
+def c_find_peer(handler: Callable[[Any], Iterator[Any]], aet: str = "PEER", *, echo: bool = False) -> Iterator[int]:
+    """A pynetdicom Study Root Q/R SCP (C-ECHO too with ``echo``) whose C-FIND requests go to
+    ``handler`` (a pynetdicom ``EVT_C_FIND`` handler, yielding (status, identifier) pairs);
+    yields its port on loopback."""
+    ae = AE(ae_title=aet)
+    if echo:
+        ae.add_supported_context(Verification)
+    ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
+    port = free_port()
+    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_FIND, handler)])
+    assert server is not None  # block=False returns the running server
+    try:
+        yield port
+    finally:
+        server.shutdown()
 
 
 def pynetdicom_only(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,10 +9,8 @@ from typing import Any, Iterator
 
 import pytest
 from pydicom.dataset import Dataset
-from pynetdicom import AE, evt
-from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind, Verification
 
-from tests.helpers.peers import free_port
+from tests.helpers.net import c_find_peer
 from viewer.cancel import CancelToken
 from viewer.config import DicomWebNode, DimseNode
 from viewer.errors import Cancelled, UsageError
@@ -30,13 +28,8 @@ def peer() -> Iterator[DimseNode]:
             yield 0xFF00, ds
         yield 0x0000, None
 
-    ae = AE(ae_title="PEER")
-    ae.add_supported_context(Verification)
-    ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
-    port = free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_FIND, on_find)])
-    yield DimseNode("peer", "PEER", "127.0.0.1", port)
-    server.shutdown()
+    with c_find_peer(on_find, "PEER", echo=True) as port:
+        yield DimseNode("peer", "PEER", "127.0.0.1", port)
 
 
 def test_echo_a_dimse_node_is_c_echo(peer) -> None:

@@ -12,8 +12,8 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
-from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
 
+from tests.helpers.net import c_find_peer
 from tests.helpers.studies import PATIENTS, make_images, uid
 from tests.helpers.peers import free_port
 from viewer.config import DimseNode, LocalAE, NetworkConfig, load_config
@@ -121,12 +121,8 @@ def slow_peer() -> Iterator[tuple[int, threading.Event]]:
             yield 0xFF00, ds
         yield 0x0000, None
 
-    ae = AE(ae_title="SLOW")
-    ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
-    port = free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_FIND, handler)])
-    yield port, cancelled
-    server.shutdown()
+    with c_find_peer(handler, "SLOW") as port:
+        yield port, cancelled
 
 
 def test_cancel_query_sends_c_cancel(qtbot, tmp_path, slow_peer) -> None:

@@ -11,9 +11,8 @@ from typing import Any, Iterator
 import pytest
 import shiboken6
 from pydicom.dataset import Dataset
-from pynetdicom import AE, evt
-from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
 
+from tests.helpers.net import c_find_peer
 from tests.helpers.peers import free_port
 from viewer.config import DimseNode, LocalAE, NetworkConfig
 from viewer.tasks.retrieve import open_store
@@ -42,12 +41,8 @@ def stalling_peer() -> Iterator[tuple[int, threading.Event]]:
             time.sleep(0.01)
         yield 0x0000, None
 
-    ae = AE(ae_title="STALL")
-    ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
-    port = free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_FIND, handler)])
-    yield port, cancelled
-    server.shutdown()
+    with c_find_peer(handler, "STALL") as port:
+        yield port, cancelled
 
 
 def test_closing_the_panel_cancels_its_query(qtbot, tmp_path: Path, stalling_peer) -> None:

@@ -163,9 +163,9 @@ def test_querying_logs_no_patient(capture) -> None:
     """C-FIND with the patient's name as a key, answered with the patient: INFO logs name no one."""
     from typing import Any, Iterator
 
-    from pynetdicom import AE, evt
     from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as StudyFind
 
+    from tests.helpers.net import c_find_peer
     from viewer.config import DimseNode, Timeouts
     from viewer.net.find import build_query, find
 
@@ -176,17 +176,11 @@ def test_querying_logs_no_patient(capture) -> None:
         yield 0xFF00, ds
         yield 0x0000, None
 
-    ae = AE(ae_title="FINDSCP")
-    ae.add_supported_context(StudyFind)
-    port = free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_FIND, handler)])
-    try:
+    with c_find_peer(handler, "FINDSCP") as port:
         node = DimseNode("q", "FINDSCP", "127.0.0.1", port, timeouts=Timeouts.uniform(10))
         query = build_query("STUDY", {"PatientName": FAMILY + "*", "PatientID": PID})
         got = list(find(node, "VIEWER", query, StudyFind))
         assert str(got[0].PatientName) == NAME
         with contextlib.redirect_stdout(io.StringIO()):
             main(["-v", "find", "127.0.0.1", str(port), "-aec", "FINDSCP", "-k", f"PatientName={FAMILY}*"])
-    finally:
-        server.shutdown()
     _assert_clean(capture)
