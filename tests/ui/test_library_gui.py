@@ -287,3 +287,33 @@ def test_both_docks_are_readable_in_a_1200_pixel_window(qtbot, lib_window, tmp_p
     qtbot.waitUntil(lambda: not any(wide.table.horizontalHeader().isSectionHidden(c) for c in range(len(COLUMNS))),
                     timeout=3000)
     wide.stop()
+
+
+def test_arrived_files_are_shown_from_the_headers_the_index_read(qtbot, lib_window, tmp_path, monkeypatch) -> None:
+    """A retrieve's files are indexed as they arrive and the window shows them: each file's
+    header is read once for both (counted at the header reader)."""
+    from collections import Counter
+
+    import viewer.dicom._header_reader as header_reader
+    from viewer.net.progress import RetrieveProgress
+
+    w = lib_window
+    folder = write_study(tmp_path / "store" / "in", "MIKE^MO", "LIB-M", "19600101", "20240110", "mo", images=5)
+    files = sorted(folder.rglob("*.dcm"))
+    reads: Counter[str] = Counter()
+    real = header_reader.read_file_values
+
+    def counting(path, *args, **kwargs):
+        reads[str(path)] += 1
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(header_reader, "read_file_values", counting)
+    steps = [RetrieveProgress(completed=i + 1, files=[f], received=i + 1) for i, f in enumerate(files)]
+    steps.append(RetrieveProgress(completed=len(files), status=0, final=True, received=len(files)))
+    for step in w.library.retrieved(steps, "PACS@host:104", opened=True):
+        w.add_arrived([str(f) for f in step.files])  # as the PACS panel hands them over
+    qtbot.waitUntil(lambda: w._arrival_worker is None and not w._arrived and w._tree is not None
+                    and len(w._tree) == 5, timeout=10000)
+    qtbot.waitUntil(lambda: len(w.viewport.frames) == 5, timeout=10000)  # the study on screen
+    assert [r.instances for r in w.library.studies()] == [5]
+    assert sorted(reads) == sorted(map(str, files)) and set(reads.values()) == {1}, reads

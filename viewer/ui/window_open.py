@@ -62,6 +62,12 @@ def scan_batched(paths: list[str], cancel: CancelToken | None = None) -> Iterato
     return batched(scan(paths, cancel=cancel))
 
 
+def arrived_batched(library: Any, paths: list[str], cancel: CancelToken | None = None) -> Iterator[list[ScanEvent]]:
+    """The arrivals worker: ``paths`` (indexed as they arrived) as scan events, in batches, from
+    the header records the library's indexing read (LibraryService.arrived: no second read)."""
+    return batched(library.arrived(paths, cancel))
+
+
 def scan_into_library(library: Any, paths: list[str], copy: bool = False,
                       cancel: CancelToken | None = None) -> Iterator[list[ScanEvent]]:
     """The open worker: the scan's events in batches, each instance indexed in the library as
@@ -175,7 +181,7 @@ class MediaOpener:
             if w._arrived:
                 self._read_arrived()
 
-        w._arrival_worker = run_in(w.pools, w.pools.decode, scan_batched, paths,
+        w._arrival_worker = run_in(w.pools, w.pools.decode, arrived_batched, w.library, paths,
                                    on_yield=self._on_scan_batch, on_error=self._on_scan_error,
                                    on_finished=finished, pass_cancel=True, owner=w)
 
