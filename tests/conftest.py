@@ -43,6 +43,20 @@ def repo_root() -> Path:
     return ROOT
 
 
+@pytest.fixture(autouse=True)
+def _settings_of_its_own(tmp_path_factory: Any) -> Iterator[None]:
+    """Each test that runs with Qt loaded gets empty QSettings: a choice one test's dialog
+    remembered (the print dialog's film layout) must not change the next test's defaults."""
+    import sys
+
+    qtcore = sys.modules.get("PySide6.QtCore")
+    if qtcore is not None:
+        folder = str(tmp_path_factory.mktemp("qsettings"))
+        for fmt in (qtcore.QSettings.Format.NativeFormat, qtcore.QSettings.Format.IniFormat):
+            qtcore.QSettings.setPath(fmt, qtcore.QSettings.Scope.UserScope, folder)
+    yield
+
+
 @pytest.fixture
 def window(qtbot: Any, tmp_path: Path) -> Iterator[Any]:
     """The viewer's main window, shown offscreen, with its own settings file; shut down after."""

@@ -21,7 +21,7 @@ from pydicom.dataset import Dataset
 from PySide6.QtCore import (QAbstractItemModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt,
                             QThreadPool, QTimer, Signal)
 from PySide6.QtGui import QAction, QBrush, QColor, QFont, QGuiApplication, QKeyEvent, QKeySequence
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QSplitter, QToolButton,
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QSplitter, QToolButton,
                                QTreeView, QVBoxLayout, QWidget)
 
 from viewer.dicom.charset import describe, terms
@@ -301,10 +301,16 @@ class TagInspector(QWidget):
         fl.addWidget(self.frame_tree)
         self.frame_panel.hide()
 
+        # Two rows, so the dock fits its share of a 1600 px window beside the library (one row
+        # of search box, three check boxes and two buttons needed 511 px).
         bar = QHBoxLayout()
         bar.addWidget(self.search_box, 1)
-        for w in (self.meta_check, self.private_check, self.empty_check, expand, collapse):
+        for w in (expand, collapse):
             bar.addWidget(w)
+        options = QHBoxLayout()
+        for w in (self.meta_check, self.private_check, self.empty_check):
+            options.addWidget(w)
+        options.addStretch(1)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tree)
         split.addWidget(self.frame_panel)
@@ -313,6 +319,7 @@ class TagInspector(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.header_label)
         layout.addLayout(bar)
+        layout.addLayout(options)
         layout.addWidget(split, 1)
 
         self._timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
@@ -342,6 +349,12 @@ class TagInspector(QWidget):
                   (COL_LENGTH, fm.horizontalAdvance("0000") + pad))
         for col, width in widths:
             tree.setColumnWidth(col, width)
+        # Length and VM after the value, as dcmdump prints them: the value starts on screen in
+        # a side dock of a 1600 px window and takes the room the narrow columns leave.
+        header = tree.header()
+        header.moveSection(header.visualIndex(COL_VALUE), header.visualIndex(COL_VR) + 1)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(COL_VALUE, QHeaderView.ResizeMode.Stretch)
         return tree
 
     def _make_actions(self) -> None:
