@@ -305,11 +305,11 @@ class TagInspector(QWidget):
         # of search box, three check boxes and two buttons needed 511 px).
         bar = QHBoxLayout()
         bar.addWidget(self.search_box, 1)
-        for w in (expand, collapse):
-            bar.addWidget(w)
+        bar.addWidget(expand)
+        bar.addWidget(collapse)
         options = QHBoxLayout()
-        for w in (self.meta_check, self.private_check, self.empty_check):
-            options.addWidget(w)
+        for check in (self.meta_check, self.private_check, self.empty_check):
+            options.addWidget(check)
         options.addStretch(1)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tree)
