@@ -280,3 +280,20 @@ def test_export_keeps_names_in_every_component_group(tmp_path: Path) -> None:
     dump = subprocess.run(["dcmdump", "-q", "+P", "PatientName", str(out / "DICOMDIR")], capture_output=True,
                           text=True, encoding="utf-8")
     assert f"[{name}]" in dump.stdout
+
+
+def test_a_cd_is_listed_as_its_files_are(media: dict[str, Path], tmp_path: Path) -> None:
+    """A CD's DICOMDIR records lack the series descriptions, body parts and birth dates
+    (dcmmkdir's General Purpose CD profile, PS3.11 D.3.3); the library lists the CD with the
+    attributes of its files, as it lists the same studies imported from a folder."""
+    listings = []
+    for kind in ("cd", "folder"):
+        db = str(tmp_path / f"{kind}.sqlite")
+        _cli("library", "--db", db, "import", str(media[kind]), env_home=tmp_path)
+        listings.append(json.loads(_cli("library", "--db", db, "list", "--json", env_home=tmp_path).stdout))
+    cd, folder = ({(p["patient_id"], p["patient_birth_date"], st["study_instance_uid"], se["series_instance_uid"],
+                    se["series_description"], se["body_part"], se["instances"])
+                   for p in data["patients"] for st in p["studies"] for se in st["series"]} for data in listings)
+    assert ("LC-1", "19700101") in {(pid, birth) for pid, birth, *_ in folder}
+    assert any((description, body) == ("CORONAL", "CHEST") for *_, description, body, _n in folder)
+    assert cd == folder

@@ -443,3 +443,26 @@ def test_rebuild_after_a_page_overwritten_in_the_middle(media: Path, tmp_path: P
         assert lib.counts() == expected
         assert lib.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert list(tmp_path.glob("lib.sqlite.damaged-*"))
+
+
+def test_a_known_instance_in_a_new_series_is_not_indexed_twice(media: Path, library: Library,
+                                                              tmp_path: Path) -> None:
+    """A SOP Instance UID already indexed comes again under a Series Instance UID the library
+    does not hold (a file rewritten by a tool that broke PS3.3 C.12.1): the batch that skips
+    lookups for new series meets the UNIQUE constraint and is indexed again with them, so the
+    instance is not lost, not doubled, and the batch's other instances are all added."""
+    from viewer.library import Entry, Provenance, SourceKind
+
+    first = next((media / "s1").rglob("*.dcm"))
+    report = index_paths(library, [first]).report
+    assert report.added == 1
+    ds = pydicom.dcmread(first)
+    ds.SeriesInstanceUID = pydicom.uid.generate_uid()
+    moved = tmp_path / "moved.dcm"
+    ds.save_as(moved)
+    other = next((media / "s2").rglob("*.dcm"))
+    entries = [Entry(i, 1) for path in (moved, other) for s in load_tree(path).iter_series() for i in s.instances]
+    report = library.add(entries, Provenance(SourceKind.MEDIA, media_path=str(tmp_path)))
+    assert (report.added, report.unchanged + report.updated) == (1, 1)
+    rows = library.conn.execute("SELECT sop_uid, COUNT(*) FROM instances GROUP BY sop_uid").fetchall()
+    assert len(rows) == 2 and all(n == 1 for _uid, n in rows)

@@ -133,6 +133,8 @@ def scan_indexed(library: Library, paths: Sequence[str | os.PathLike[str]], resu
     # Per folder: (unpacked from a ZIP, inside the local store); both are prefix tests of the
     # path (Library.owns), the same for every file of a folder, so each is made once.
     folders: dict[str, tuple[bool, bool]] = {}
+    # Series of a DICOMDIR whose first file's header was read for the library (below).
+    series_read: set[str] = set()
     stat = os.stat
     for raw in paths:
         source = media_provenance(raw, copy)
@@ -151,6 +153,9 @@ def scan_indexed(library: Library, paths: Sequence[str | os.PathLike[str]], resu
         for event in scan([raw], cancel):
             if event.kind is EventKind.INSTANCE and event.instance is not None:
                 inst = event.instance
+                if not inst.header_loaded and inst.series_instance_uid not in series_read:
+                    series_read.add(inst.series_instance_uid)
+                    inst = _with_header(inst)
                 path = inst.path or ""
                 folder = path.rpartition(os.sep)[0]
                 where = folders.get(folder)
@@ -185,6 +190,24 @@ def scan_indexed(library: Library, paths: Sequence[str | os.PathLike[str]], resu
         flush()
         if result.cancelled:
             break
+
+
+def _with_header(record: Instance) -> Instance:
+    """The instance of a DICOMDIR record (PS3.10 8.5) with its file's header, if it can be read.
+
+    A General Purpose CD's records carry few attributes (PS3.11 D.3.3: no series
+    description, body part or birth date); the library's series, study and patient rows
+    are made from the first instance of each series, so that one file per series is read
+    for them. The event the scan passes on keeps the record; a file that has gone or does
+    not read leaves the record as it is.
+    """
+    try:
+        full = read_instance(record.path or "")
+    except (ReadError, NotAnImage, OSError):
+        return record
+    if full.sop_instance_uid != record.sop_instance_uid:
+        return record  # the record points at another file than it names: trust neither more
+    return full
 
 
 def index_tree(library: Library, tree: StudyTree, source: Provenance) -> IndexReport:
