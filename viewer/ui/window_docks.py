@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QWidget
+from shiboken6 import isValid
 
 #: The main window, typed loosely: this module must not import it (it imports this one).
 MainWindow = Any
@@ -44,7 +45,8 @@ class WindowDocks:
 
     def schedule_balance(self) -> None:
         """Balance the docks once the event loop runs (once for many changes)."""
-        if not self._balance_pending:
+        # A dock hidden while the window is being destroyed (at exit) has no window to balance.
+        if not self._balance_pending and isValid(self.w):
             self._balance_pending = True
             # The window is the timer's context: no balancing once it is gone.
             QTimer.singleShot(0, self.w, self._balance)
