@@ -152,3 +152,28 @@ def test_instances_are_plain_dataclasses(corpus: Path) -> None:
     inst = read_instance(corpus / "ct/CT_small.dcm")
     assert dataclasses.replace(inst) == inst
     assert dataclasses.asdict(inst)["sop_instance_uid"] == pydicom.dcmread(corpus / "ct/CT_small.dcm").SOPInstanceUID
+
+
+def test_index_only_reads_what_the_library_stores_as_pydicom_does(corpus: Path) -> None:
+    """``read_instance(index_only=True)`` (what ``library import`` reads of each file) gives
+    the library's attributes exactly as the pydicom path does, and leaves the rest default."""
+    from viewer.dicom.headers import FIELDS
+
+    stored = {FIELDS[k][0] for k in fast.INDEX_KEYWORDS if k in FIELDS} | {"transfer_syntax_uid", "path"}
+    assert {"patient_name", "series_description", "sop_class_uid", "number_of_frames"} <= stored
+    compared = 0
+    for path in _corpus_files(corpus):
+        oracle = _result(path, False)
+        try:
+            light = read_instance(path, index_only=True)
+        except Exception as exc:  # noqa: BLE001 - compared as (type, message)
+            assert oracle == (type(exc).__name__, str(exc)), path
+            continue
+        if isinstance(oracle, tuple):
+            continue  # pydicom refuses a file the library's reader does not need the end of
+        assert {f: getattr(light, f) for f in stored} == {f: getattr(oracle, f) for f in stored}, path
+        compared += 1
+    assert compared >= 60
+    # Geometry is not read: a CT stack's position stays at its default.
+    ct = read_instance(corpus / "series/ct_stack_40/IMG0001.dcm", index_only=True)
+    assert ct.image_position is None and ct.pixel_spacing is None

@@ -74,6 +74,16 @@ RECORD: dict[int, tuple[str, str]] = {
     0x00041512: ("ReferencedTransferSyntaxUIDInFile", "UI"),
 }
 RECORD_WANTED = {**WANTED, **RECORD}
+#: What a study library stores of an instance (patient, study, series and instance
+#: identity and the attributes it lists and searches by); no geometry, spacing or
+#: acquisition details, which only the viewer needs.
+INDEX_KEYWORDS = frozenset({
+    "SpecificCharacterSet", "SOPClassUID", "SOPInstanceUID", "StudyDate", "StudyTime", "AccessionNumber", "Modality",
+    "StudyDescription", "SeriesDescription", "PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate",
+    "PatientSex", "BodyPartExamined", "StudyInstanceUID", "SeriesInstanceUID", "StudyID", "SeriesNumber",
+    "InstanceNumber", "FrameOfReferenceUID", "NumberOfFrames", "Rows", "Columns"})
+#: :data:`WANTED` cut down to :data:`INDEX_KEYWORDS` (``parse_file_header(..., wanted=INDEX_WANTED)``).
+INDEX_WANTED = {tag: spec for tag, spec in WANTED.items() if spec[0] in INDEX_KEYWORDS}
 
 _EXPLICIT_LE = "1.2.840.10008.1.2.1"
 _IMPLICIT_LE = "1.2.840.10008.1.2"
@@ -406,7 +416,8 @@ class Values(dict[str, Any]):
 # ------------------------------------------------------------------ files
 
 
-def parse_file_header(buf: bytes, complete: bool) -> tuple[Values, str]:
+def parse_file_header(buf: bytes, complete: bool,
+                      wanted: dict[int, tuple[str, str]] = WANTED) -> tuple[Values, str]:
     """Wanted attributes of a Part 10 file whose first bytes are ``buf``.
 
     Parameters
@@ -415,6 +426,9 @@ def parse_file_header(buf: bytes, complete: bool) -> tuple[Values, str]:
         The start of the file (preamble, ``DICM``, File Meta, data set).
     complete : bool
         True when ``buf`` is the whole file.
+    wanted : dict
+        :data:`WANTED` (what the viewer needs), or :data:`INDEX_WANTED` (what a library
+        stores: the functional groups, read only for the pixel spacing, are not looked for).
 
     Returns
     -------
@@ -441,15 +455,15 @@ def parse_file_header(buf: bytes, complete: bool) -> tuple[Values, str]:
     try:
         # Phase 1: up to the last wanted tag (Pixel Aspect Ratio, 0028,0034).
         if implicit:
-            found, pos, stop = read_elements(buf, pos, len(buf), True, WANTED, stop=_AFTER_WANTED)
+            found, pos, stop = read_elements(buf, pos, len(buf), True, wanted, stop=_AFTER_WANTED)
         else:
-            found, pos, stop = read_explicit(buf, pos, len(buf), WANTED, stop=_AFTER_WANTED)
+            found, pos, stop = read_explicit(buf, pos, len(buf), wanted, stop=_AFTER_WANTED)
         if stop == 0 and not complete:
             raise NeedMore("the header goes on")
         # Phase 2, only without Pixel Spacing: look for enhanced functional groups (their
         # Pixel Measures give the spacing, pydicom reads those). With Pixel Spacing the
         # rest (private groups such as Siemens CSA headers) is not even read.
-        if stop and 0x00280030 not in found:
+        if stop and 0x00280030 not in found and wanted is not INDEX_WANTED:
             stop_at = min(PIXEL_DATA, FUNCTIONAL_GROUPS)
             if implicit:
                 _, _, stop = read_elements(buf, pos, len(buf), True, {}, stop=stop_at)
@@ -463,7 +477,7 @@ def parse_file_header(buf: bytes, complete: bool) -> tuple[Values, str]:
         if complete:
             raise Unsupported("truncated header") from None
         raise
-    values = Values(decode(found, WANTED, found.get(0x00080005)))
+    values = Values(decode(found, wanted, found.get(0x00080005)))
     if 0x00020003 in meta:
         values["file_meta"] = Values(
             MediaStorageSOPInstanceUID=meta[0x00020003].decode("ascii", "replace").rstrip("\x00 "))
@@ -476,14 +490,15 @@ def parse_file_header(buf: bytes, complete: bool) -> tuple[Values, str]:
 MAX_FAST_HEADER = 8 * 1024 ** 2
 
 
-def read_file_values(path: str, first_chunk: int = 16384) -> tuple[Values, str]:
+def read_file_values(path: str, first_chunk: int = 16384,
+                     wanted: dict[int, tuple[str, str]] = WANTED) -> tuple[Values, str]:
     """Read the start of ``path`` (doubling while needed) and parse it with :func:`parse_file_header`."""
     with open(path, "rb") as fh:
         buf = fh.read(first_chunk)
         complete = len(buf) < first_chunk
         while True:
             try:
-                return parse_file_header(buf, complete)
+                return parse_file_header(buf, complete, wanted)
             except NeedMore:
                 if complete:
                     raise Unsupported("truncated header") from None

@@ -373,7 +373,8 @@ def _read_instance_pydicom(path: str | os.PathLike[str], cancel: CancelToken | N
         raise ReadError(f"corrupt header: {type(exc).__name__}: {exc}", path=str(path)) from exc
 
 
-def read_instance(path: str | os.PathLike[str], fast: bool = True, cancel: CancelToken | None = None) -> Instance:
+def read_instance(path: str | os.PathLike[str], fast: bool = True, cancel: CancelToken | None = None, *,
+                  index_only: bool = False) -> Instance:
     """Read the header of ``path`` (no pixels) into an :class:`Instance`.
 
     Parameters
@@ -382,6 +383,10 @@ def read_instance(path: str | os.PathLike[str], fast: bool = True, cancel: Cance
     fast : bool
         Try the built-in header reader first (:mod:`viewer.dicom._header_reader`);
         files it does not handle are read with pydicom, which is also the test oracle.
+    index_only : bool
+        Only what a study library stores (``_header_reader.INDEX_KEYWORDS``): the
+        instance's geometry, pixel spacing and acquisition details keep their defaults.
+        For indexing files no one is about to look at (``library import``).
 
     Raises
     ------
@@ -391,10 +396,10 @@ def read_instance(path: str | os.PathLike[str], fast: bool = True, cancel: Cance
         For an empty, non-DICOM, truncated or incomplete file, with the reason.
     """
     if fast:
-        from viewer.dicom._header_reader import Unsupported, read_file_values
+        from viewer.dicom._header_reader import INDEX_WANTED, WANTED, Unsupported, read_file_values
 
         try:
-            values, ts = read_file_values(os.fspath(path))
+            values, ts = read_file_values(os.fspath(path), wanted=INDEX_WANTED if index_only else WANTED)
         except (Unsupported, OSError, struct.error, IndexError, ValueError, RecursionError):
             pass  # pydicom reads it, or says precisely what is wrong
         else:

@@ -93,9 +93,10 @@ def _is_dicomdir_file(path: str) -> bool:
     return head[128:132] == b"DICM" and MEDIA_STORAGE_DIRECTORY.encode() in head
 
 
-def _read(path: str, cancel: CancelToken | None = None) -> tuple[str, Instance | None, str | None]:
+def _read(path: str, cancel: CancelToken | None = None, index_only: bool = False
+          ) -> tuple[str, Instance | None, str | None]:
     try:
-        return path, read_instance(path, cancel=cancel), None
+        return path, read_instance(path, cancel=cancel, index_only=index_only), None
     except Cancelled:
         raise  # the user's cancel reached inside a file: the scan ends
     except NotAnImage:
@@ -107,7 +108,7 @@ def _read(path: str, cancel: CancelToken | None = None) -> tuple[str, Instance |
         return path, None, f"{type(exc).__name__}: {exc}"
 
 
-def _read_many(files: Sequence[str], workers: int, cancel: CancelToken | None
+def _read_many(files: Sequence[str], workers: int, cancel: CancelToken | None, index_only: bool = False
                ) -> Iterator[tuple[str, Instance | None, str | None]]:
     """Read headers in order; with ``workers`` > 1 a few files are read ahead in threads.
 
@@ -118,11 +119,11 @@ def _read_many(files: Sequence[str], workers: int, cancel: CancelToken | None
         for f in files:
             if cancel is not None and cancel.cancelled:
                 return
-            yield _read(f, cancel)
+            yield _read(f, cancel, index_only)
         return
     window = workers * 4
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool:
-        pending = deque(pool.submit(_read, f, cancel) for f in files[:window])
+        pending = deque(pool.submit(_read, f, cancel, index_only) for f in files[:window])
         nxt = len(pending)
         try:
             while pending:
@@ -130,7 +131,7 @@ def _read_many(files: Sequence[str], workers: int, cancel: CancelToken | None
                     return
                 result = pending.popleft().result()  # a read file's future is dropped at once
                 if nxt < len(files):
-                    pending.append(pool.submit(_read, files[nxt], cancel))
+                    pending.append(pool.submit(_read, files[nxt], cancel, index_only))
                     nxt += 1
                 yield result
         finally:
@@ -142,8 +143,9 @@ class _Scanner:
     """State of one :func:`scan`: counters, the files already seen, the event stream."""
 
     def __init__(self, cancel: CancelToken | None, use_dicomdir: bool, workers: int,
-                 progress_interval: float) -> None:
+                 progress_interval: float, index_only: bool = False) -> None:
         self.cancel = cancel
+        self.index_only = index_only
         self.use_dicomdir = use_dicomdir
         self.workers = workers
         self.interval = progress_interval
@@ -192,7 +194,7 @@ class _Scanner:
                 fresh.append(p)
         self.total += len(fresh)
         sizes = self.sizes
-        for path, inst, message in _read_many(fresh, self.workers, self.cancel):
+        for path, inst, message in _read_many(fresh, self.workers, self.cancel, self.index_only):
             self.done += 1
             size = sizes.pop(path, -1)
             if inst is not None:
@@ -318,7 +320,7 @@ class _Scanner:
 
 def scan(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
          cancel: CancelToken | None = None, *, use_dicomdir: bool = True,
-         workers: int = 1, progress_interval: float = 0.1) -> Iterator[ScanEvent]:
+         workers: int = 1, progress_interval: float = 0.1, index_only: bool = False) -> Iterator[ScanEvent]:
     """Scan files, folders, DICOMDIRs and ZIP archives; stream what is found.
 
     Folders are walked and read as they are listed, so the first series arrives long
@@ -338,6 +340,9 @@ def scan(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
         Threads reading headers ahead (helps on slow media only).
     progress_interval : float
         Minimum seconds between ``progress`` events.
+    index_only : bool
+        Read only what a study library stores of each file
+        (:func:`viewer.dicom.headers.read_instance`); for indexing, not for viewing.
 
     Yields
     ------
@@ -346,7 +351,7 @@ def scan(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     started = time.monotonic()
-    state = _Scanner(cancel, use_dicomdir, workers, progress_interval)
+    state = _Scanner(cancel, use_dicomdir, workers, progress_interval, index_only)
     cancelled = False
     try:
         yield from state.progress(force=True)

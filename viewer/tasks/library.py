@@ -115,20 +115,25 @@ def index_paths(library: Library, paths: Sequence[str | os.PathLike[str]], *, co
         Called after each committed batch (e.g. to refresh a browser).
     """
     result = ImportResult()
-    for _ in scan_indexed(library, paths, result, copy=copy, store=store, cancel=cancel, on_batch=on_batch):
+    # No one looks at these instances: each file is read for the library's attributes only.
+    for _ in scan_indexed(library, paths, result, copy=copy, store=store, cancel=cancel, on_batch=on_batch,
+                          index_only=True):
         pass
     return result
 
 
 def scan_indexed(library: Library, paths: Sequence[str | os.PathLike[str]], result: ImportResult, *,
                  copy: bool = False, store: "LocalStore | None" = None, cancel: "CancelToken | None" = None,
-                 on_batch: Callable[[IndexReport], None] | None = None) -> Iterator[ScanEvent]:
+                 on_batch: Callable[[IndexReport], None] | None = None,
+                 index_only: bool = False) -> Iterator[ScanEvent]:
     """The folder scan's events (:func:`viewer.dicom.scan.scan`), indexed as they pass.
 
     What the GUI's open worker iterates instead of :func:`~viewer.dicom.scan.scan`: it gets
     the same events, unchanged, and the library gets every instance without a second read
     of any file. ``result`` is filled as the scan goes (see :func:`index_paths` for the
-    other parameters). Each path ends with one ``done`` event of its own.
+    other parameters). Each path ends with one ``done`` event of its own. With
+    ``index_only`` the events' instances hold only what the library stores (no geometry):
+    for callers that do not show them.
     """
     # Per folder: (unpacked from a ZIP, inside the local store); both are prefix tests of the
     # path (Library.owns), the same for every file of a folder, so each is made once.
@@ -150,7 +155,7 @@ def scan_indexed(library: Library, paths: Sequence[str | os.PathLike[str]], resu
                     on_batch(report)
             pending, last = [], time.monotonic()
 
-        for event in scan([raw], cancel):
+        for event in scan([raw], cancel, index_only=index_only):
             if event.kind is EventKind.INSTANCE and event.instance is not None:
                 inst = event.instance
                 if not inst.header_loaded and inst.series_instance_uid not in series_read:
@@ -202,7 +207,7 @@ def _with_header(record: Instance) -> Instance:
     not read leaves the record as it is.
     """
     try:
-        full = read_instance(record.path or "")
+        full = read_instance(record.path or "", index_only=True)
     except (ReadError, NotAnImage, OSError):
         return record
     if full.sop_instance_uid != record.sop_instance_uid:
