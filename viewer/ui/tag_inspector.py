@@ -346,7 +346,7 @@ class TagInspector(QWidget):
         widths = ((COL_TAG, fm.horizontalAdvance("(0000,0000)") + tree.indentation() + 2 * pad),
                   (COL_KEYWORD, fm.horizontalAdvance("SeriesInstanceUID") + pad),
                   (COL_VR, fm.horizontalAdvance("VR") + pad), (COL_VM, fm.horizontalAdvance("VM") + pad),
-                  (COL_LENGTH, fm.horizontalAdvance("0000") + pad))
+                  (COL_LENGTH, fm.horizontalAdvance("Length") + 2 * pad))
         for col, width in widths:
             tree.setColumnWidth(col, width)
         # Length and VM after the value, as dcmdump prints them: the value starts on screen in
