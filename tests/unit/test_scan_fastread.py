@@ -177,3 +177,46 @@ def test_index_only_reads_what_the_library_stores_as_pydicom_does(corpus: Path) 
     # Geometry is not read: a CT stack's position stays at its default.
     ct = read_instance(corpus / "series/ct_stack_40/IMG0001.dcm", index_only=True)
     assert ct.image_position is None and ct.pixel_spacing is None
+
+
+@pytest.mark.parametrize("charset, name, description", [
+    ("ISO_IR 100", "Müller^Jürgen", "Thorax natif  "),
+    ("ISO_IR 101", "Łukasiewicz^Paweł", "Klatka piersiowa"),
+    ("ISO_IR 144", "Иванов^Пётр", "Грудная клетка"),
+    ("ISO_IR 126", "Παπαδόπουλος^Νίκος", "Θώρακας"),
+    ("ISO_IR 148", "Öztürk^Ayşe", "Göğüs"),
+    ("ISO_IR 192", "García^Léa=山田^太郎=やまだ^たろう", "Cœur — 心臓 \\ second value"),
+    ("ISO_IR 192", "Nguyễn^Văn", " Đầu "),
+    ("ISO_IR 100\\ISO 2022 IR 87", "Yamada^Tarou=山田^太郎", "頭部"),
+], ids=["latin1", "latin2", "cyrillic", "greek", "latin5", "utf8-groups", "utf8", "iso2022"])
+def test_8_bit_and_utf_8_text_reads_as_pydicom_reads_it(tmp_path: Path, charset: str, name: str,
+                                                        description: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values in one code page (or UTF-8) are decoded by the fast reader's codecs; the result
+    equals the pydicom path's for names, descriptions and multi-valued text."""
+    path = _file(tmp_path, ExplicitVRLittleEndian, "f.dcm", False)
+    ds = pydicom.dcmread(path)
+    ds.SpecificCharacterSet = charset.split("\\") if "\\" in charset else charset
+    ds.PatientName, ds.StudyDescription, ds.SeriesDescription = name, description, description.strip()
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]
+    ds.save_as(path)
+    from pydicom import dataelem
+
+    calls: list[int] = []
+    convert = dataelem.convert_raw_data_element
+    monkeypatch.setattr(dataelem, "convert_raw_data_element",
+                        lambda *a, **k: (calls.append(1), convert(*a, **k))[1])
+    fast.read_file_values(str(path))  # the fast path handles the file...
+    # ... with its own codecs, except for ISO 2022 escapes and PN component groups
+    assert bool(calls) == ("=" in name or "2022" in charset)
+    a, b = read_instance(path, fast=True), read_instance(path, fast=False)
+    assert a == b
+    assert a.patient_name == name and a.series_description.startswith(description.strip()[:4])
+
+
+def test_padded_values_of_multi_valued_text_read_as_pydicom_reads_them(tmp_path: Path) -> None:
+    path = _file(tmp_path, ExplicitVRLittleEndian, "f.dcm", False)
+    ds = pydicom.dcmread(path)
+    ds.StudyDescription = "CHEST \\ ABDOMEN \\PELVIS"
+    ds.save_as(path)
+    a, b = read_instance(path, fast=True), read_instance(path, fast=False)
+    assert a.study_description == b.study_description == "CHEST\\ ABDOMEN\\PELVIS"

@@ -250,19 +250,40 @@ def read_explicit(buf: bytes, pos: int, end: int, wanted: dict[int, Any],
 # ------------------------------------------------------------------ value decoding
 
 
+#: Specific Character Sets of one code page without code extensions (PS3.3 C.12.1.1.2,
+#: Table C.12-2) and the Python codec pydicom decodes them with (``pydicom.charset``).
+_SINGLE_CODECS = {
+    b"ISO_IR 100": "latin_1", b"ISO_IR 101": "iso8859_2", b"ISO_IR 109": "iso8859_3", b"ISO_IR 110": "iso8859_4",
+    b"ISO_IR 144": "iso8859_5", b"ISO_IR 127": "iso8859_6", b"ISO_IR 126": "iso8859_7", b"ISO_IR 138": "iso8859_8",
+    b"ISO_IR 148": "iso8859_9", b"ISO_IR 203": "iso8859_15", b"ISO_IR 192": "utf_8",
+}
+
+
 class _Text:
     """Text values in the data set's Specific Character Set (PS3.5 6.1).
 
-    Plain ASCII without escape sequences is decoded here; anything else (8-bit
-    character sets, ISO 2022 escapes, PN component groups) is converted by pydicom, so
-    the result is exactly what pydicom would give.
+    Plain ASCII without escape sequences is decoded by the VR's decoder; a value in one
+    of :data:`_SINGLE_CODECS` (Latin, Cyrillic, Greek, ... or UTF-8, no escapes, no PN
+    component groups) is decoded here with the codec pydicom uses, then shaped as the
+    ASCII decoder shapes it; anything else (ISO 2022 escapes, PN component groups,
+    multi-byte code pages whose bytes can look like a backslash) is converted by
+    pydicom, so the result is exactly what pydicom would give.
     """
 
     def __init__(self, charset: bytes | None) -> None:
         self.charset = charset
         self._encodings: list[str] | None = None
+        self._codec = _SINGLE_CODECS.get((charset or b"").strip(b" \x00"))
 
     def pydicom_value(self, raw: bytes, tag: int, vr: str) -> Any:
+        codec = self._codec
+        if codec is not None and vr in _SHAPES and b"\x1b" not in raw and not (vr == "PN" and b"=" in raw):
+            try:
+                text = raw.decode(codec)
+            except UnicodeDecodeError:
+                pass  # pydicom says how it reads a value that is not in its character set
+            else:
+                return _SHAPES[vr](text)
         from pydicom.charset import convert_encodings
         from pydicom.dataelem import RawDataElement, convert_raw_data_element
         from pydicom.tag import BaseTag
@@ -354,16 +375,36 @@ def _plain(raw: bytes) -> Any:
     return raw.decode("ascii").rstrip("\x00 ")
 
 
+def _strip_values(text: str) -> str:
+    """Stripped as pydicom strips text: each of several values loses its trailing spaces
+    (PS3.5 6.2: they are padding), the whole its leading and trailing ones."""
+    if "\\" in text:
+        text = "\\".join(v.rstrip(" \x00") for v in text.split("\\"))
+    return text.strip(" \x00")
+
+
 def _stripped(raw: bytes) -> Any:
     if not raw.isascii() or b"\x1b" in raw:
         return _SLOW
-    return raw.decode("ascii").strip(" \x00")
+    return _strip_values(raw.decode("ascii"))
 
 
 def _pn(raw: bytes) -> Any:
     if not raw.isascii() or b"\x1b" in raw or b"=" in raw:
         return _SLOW
-    return raw.decode("ascii").strip(" \x00")
+    return _strip_values(raw.decode("ascii"))
+
+
+def _shape_cs(text: str) -> Any:
+    text = text.rstrip("\x00 ")
+    return tuple(p.strip() for p in text.split("\\")) if "\\" in text else text.strip()
+
+
+#: How the ASCII decoders above shape a decoded value, by VR (for :class:`_Text`).
+_SHAPES: dict[str, Callable[[str], Any]] = {
+    "CS": _shape_cs, "PN": _strip_values, "LO": _strip_values, "SH": _strip_values,
+    "DA": lambda t: t.rstrip("\x00 "), "TM": lambda t: t.rstrip("\x00 "),
+}
 
 
 _DECODERS: dict[str, Callable[[bytes], Any]] = {
