@@ -26,20 +26,6 @@ class LibraryActions:
     def __init__(self, window: MainWindow) -> None:
         self.w = window
 
-    def recent_paths(self) -> list[str]:
-        """The paths remembered in the settings' ``recent`` list (newest first)."""
-        value: Any = self.w.settings.value("recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
-
-    def remember(self, paths: list[str]) -> None:
-        """Put ``paths`` first in the settings' ``recent`` list (at most :data:`MAX_RECENT`)."""
-        recent = [p for p in self.recent_paths() if p not in paths]
-        recent = (list(paths) + recent)[:MAX_RECENT]
-        self.w.settings.setValue("recent", recent)
-        self.refresh_recent()
-
     def refresh_recent(self) -> None:
         """File > Recent: the studies last opened (from the library), not files."""
         from viewer.ui.library_browser import study_label
