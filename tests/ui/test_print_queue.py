@@ -179,3 +179,28 @@ def test_killed_mid_job_the_restarted_program_shows_what_was_printed(qtbot, gray
     assert states == ["sent"] * len(job.printed) + ["perhaps printed"] * len(job.uncertain) + ["pending"] * (9 - done)
     assert win.retry_button.isEnabled()
     win.grab().save(str(tmp_path / "queue.png"))
+
+
+def test_a_retried_job_is_waited_for_when_its_first_run_ends_late(qtbot, queue, corpus) -> None:
+    """The first run's end, delivered after Retry started the second run, must not make the
+    queue forget the second (seen: ``wait`` returned while the retried job was running)."""
+    import socket
+
+    from PySide6.QtWidgets import QApplication
+
+    from tests.helpers.peers import free_port
+
+    port = free_port()
+    profile = dataclasses.replace(load_profiles()["dcmprscp-gray"], port=port, ae_title="NOBODY")
+    dlg = _dialog(qtbot, queue, ct_files(corpus, 1), profile)
+    jid = dlg.print_now()
+    assert queue.pool.waitForDone(60000)  # nothing listens: the first run failed, its signals wait
+    assert queue.store.get(jid).state == "failed"
+    queue.timeout = 3.0
+    with socket.create_server(("127.0.0.1", port)):  # now a printer that accepts and never answers
+        queue.retry(jid)
+        second = queue.workers[jid]
+        QApplication.processEvents()  # the first run's signals arrive
+        assert queue.workers.get(jid) is second and queue.busy
+        assert queue.wait(60000)
+    assert queue.store.get(jid).state == "failed"

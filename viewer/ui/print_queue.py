@@ -99,9 +99,15 @@ class PrintQueue(QObject):
                 on_result=lambda report: self._ended(jid, True, report=report),
                 on_error=lambda exc: self._ended(jid, False, message(exc)),
                 on_abort=lambda: self._ended(jid, False, "cancelled"),
-                on_finished=lambda: self.workers.pop(jid, None))
+                on_finished=lambda: self._forget_worker(jid, worker))
         self.workers[jid] = worker
         launch(self.pool, worker)
+
+    def _forget_worker(self, jid: int, worker: Worker) -> None:
+        # Only this run's worker: a Retry may have started the next run of the job before this
+        # run's end was delivered, and the queue must go on waiting for that one.
+        if self.workers.get(jid) is worker:
+            del self.workers[jid]
 
     def _ended(self, jid: int, ok: bool, error: str = "", report: Any = None) -> None:
         try:
