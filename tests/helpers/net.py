@@ -39,8 +39,15 @@ def c_find_peer(handler: Callable[[Any], Iterator[Any]], aet: str = "PEER", *, e
     if echo:
         ae.add_supported_context(Verification)
     ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
+    with _serving(ae, evt.EVT_C_FIND, handler) as port:
+        yield port
+
+
+@contextmanager
+def _serving(ae: AE, event: Any, handler: Callable[[Any], Any]) -> Iterator[int]:
+    """``ae`` listening on a free loopback port with ``handler`` for ``event``; yields the port."""
     port = free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_FIND, handler)])
+    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(event, handler)])
     assert server is not None  # block=False returns the running server
     try:
         yield port
@@ -70,13 +77,8 @@ def c_get_peer(data: list[Dataset]) -> Iterator[int]:
     ae = AE(ae_title="PEER")
     ae.add_supported_context(StudyRootQueryRetrieveInformationModelGet)
     ae.add_supported_context(CTImageStorage, ExplicitVRLittleEndian, scu_role=True, scp_role=True)
-    port = free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_GET, handler)])
-    assert server is not None  # block=False returns the running server
-    try:
+    with _serving(ae, evt.EVT_C_GET, handler) as port:
         yield port
-    finally:
-        server.shutdown()
 
 
 def store_all(port: int, data: list[Dataset], ts: str = ExplicitVRLittleEndian, calling: str = "PACS",

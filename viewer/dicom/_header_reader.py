@@ -364,9 +364,7 @@ def _cs(raw: bytes) -> Any:
         return value
     if not raw.isascii() or b"\x1b" in raw:
         return _SLOW
-    text = raw.decode("ascii").rstrip("\x00 ")
-    value = tuple(p.strip() for p in text.split("\\")) if "\\" in text else text.strip()
-    return _remember(_MEMO_CS, raw, value)
+    return _remember(_MEMO_CS, raw, _shape_cs(raw.decode("ascii")))
 
 
 def _plain(raw: bytes) -> Any:
@@ -469,7 +467,8 @@ def parse_file_header(buf: bytes, complete: bool,
         True when ``buf`` is the whole file.
     wanted : dict
         :data:`WANTED` (what the viewer needs), or :data:`INDEX_WANTED` (what a library
-        stores: the functional groups, read only for the pixel spacing, are not looked for).
+        stores). The functional groups are looked for only when Pixel Spacing is wanted
+        (they give the spacing).
 
     Returns
     -------
@@ -504,7 +503,7 @@ def parse_file_header(buf: bytes, complete: bool,
         # Phase 2, only without Pixel Spacing: look for enhanced functional groups (their
         # Pixel Measures give the spacing, pydicom reads those). With Pixel Spacing the
         # rest (private groups such as Siemens CSA headers) is not even read.
-        if stop and 0x00280030 not in found and wanted is not INDEX_WANTED:
+        if stop and 0x00280030 in wanted and 0x00280030 not in found:
             stop_at = min(PIXEL_DATA, FUNCTIONAL_GROUPS)
             if implicit:
                 _, _, stop = read_elements(buf, pos, len(buf), True, {}, stop=stop_at)

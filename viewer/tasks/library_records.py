@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from viewer.dicom.headers import NotAnImage, read_instance
 from viewer.dicom.model import Instance
@@ -31,9 +31,6 @@ if TYPE_CHECKING:
 
 #: Records kept: a retrieve's consumers are a few hundred files apart at most.
 KEEP = 2048
-
-#: Reads a file's header into a record (:func:`viewer.dicom.headers.read_instance`).
-Reader = Callable[[str], Instance]
 
 _Key = tuple[str, int, int]
 
@@ -57,7 +54,7 @@ class HeaderRecords:
         try:
             st = os.stat(name)
         except OSError:
-            return _read(name), 0  # gone: read_instance says why
+            return read_instance(name), 0  # gone: read_instance says why
         key = (name, st.st_mtime_ns, st.st_size)
         with self._cond:
             while key in self._reading:
@@ -68,7 +65,7 @@ class HeaderRecords:
             self._reading.add(key)
         inst: Instance | None = None
         try:
-            inst = _read(name)
+            inst = read_instance(name)
             return inst, st.st_size
         finally:
             with self._cond:
@@ -105,8 +102,4 @@ class HeaderRecords:
         yield ScanEvent(EventKind.DONE, done=done, total=done, cancelled=cancelled)
 
 
-def _read(path: str) -> Instance:
-    return read_instance(path)
-
-
-__all__ = ["KEEP", "HeaderRecords", "Reader"]
+__all__ = ["KEEP", "HeaderRecords"]
