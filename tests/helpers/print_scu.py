@@ -25,9 +25,9 @@ FILM_SESSION, FILM_BOX = "1.2.840.10008.5.1.1.1", "1.2.840.10008.5.1.1.2"
 
 
 class PrintScu:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, timeout: float = 30) -> None:
         ae = AE(ae_title="HOSTILE")
-        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
         ae.add_requested_context(GRAY_META, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
         self.created: str | None = None
         self.assoc = ae.associate("127.0.0.1", port, ae_title="VIEWERPRINT",

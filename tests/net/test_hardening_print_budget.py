@@ -21,6 +21,8 @@ from viewer.net.print_scp import service as svc
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 TIMEOUT = 2.0
 IMAGE = 64 * 64  # bytes of one 64 x 64 8-bit image box
+#: Seconds either side of the 64 MiB test waits for the other (see the test).
+LARGE_TIMEOUT = 120.0
 
 
 @pytest.fixture
@@ -80,14 +82,18 @@ def test_concurrent_large_n_sets_stay_within_a_memory_bound(tmp_path) -> None:
 
     def client(port: int) -> None:
         try:
-            scu = PrintScu(port)
+            scu = PrintScu(port, timeout=LARGE_TIMEOUT)
             ref = scu.film("STANDARD\\1,1")[0]
             statuses.append(scu.set_box(ref, 1, 8192, 8192))
             scu.release()
         except Exception as exc:  # noqa: BLE001 - a closed connection is an expected outcome
             statuses.append(type(exc).__name__)
 
-    with scp_process("print", tmp_path, f"max_in_flight_bytes={130 * 1024 * 1024}") as (port, peak):
+    # Eight threads of this process each encode 64 MiB before their first data PDU: on a loaded
+    # machine that took longer than the SCP's 30 s idle limit (every association timed out
+    # before any request arrived), so both sides wait longer here; the bound is the same.
+    with scp_process("print", tmp_path, f"max_in_flight_bytes={130 * 1024 * 1024}",
+                     f"timeout={LARGE_TIMEOUT}") as (port, peak):
         threads = [threading.Thread(target=client, args=(port,)) for _ in range(8)]
         for t in threads:
             t.start()
