@@ -206,12 +206,30 @@ class FrameLoader(QObject):
         if item is not None or ref in self._in_flight:
             return item
         worker = Worker(load_frame, self._cache, ref, view)
-        worker.signals.returned.connect(self._on_loaded)
-        worker.signals.errored.connect(lambda exc, r=ref: self._on_failed(r, message(exc)))
-        worker.signals.finished.connect(lambda r=ref: self._in_flight.pop(r, None))
+        # The frame is free for a new request as soon as its outcome is handled, not at the
+        # later ``finished``: a request in between (the user goes to a frame whose decode
+        # ahead just failed) must start a decode, and that worker's ``finished`` must not
+        # forget the new one.
+        sig = worker.signals
+        sig.returned.connect(lambda item, r=ref, w=worker: self._returned(r, w, item))
+        sig.errored.connect(lambda exc, r=ref, w=worker: self._errored(r, w, exc))
+        sig.aborted.connect(lambda r=ref, w=worker: self._settle(r, w))
+        sig.finished.connect(lambda r=ref, w=worker: self._settle(r, w))
         self._in_flight[ref] = worker
         self._pools.start(self._pools.decode, worker, priority=10 if urgent else 0)
         return None
+
+    def _settle(self, ref: FrameRef, worker: Worker) -> None:
+        if self._in_flight.get(ref) is worker:
+            del self._in_flight[ref]
+
+    def _returned(self, ref: FrameRef, worker: Worker, item: LoadedFrame | None) -> None:
+        self._settle(ref, worker)
+        self._on_loaded(item)
+
+    def _errored(self, ref: FrameRef, worker: Worker, exc: BaseException) -> None:
+        self._settle(ref, worker)
+        self._on_failed(ref, message(exc))
 
     def prefetch(self, refs: list[FrameRef], view: ViewKey | None = None) -> None:
         """Decode ``refs`` in order, keeping at most ``max_in_flight`` jobs queued."""
