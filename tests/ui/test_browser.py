@@ -78,3 +78,40 @@ def test_batched_groups_events() -> None:
     out = list(batched(iter(range(1000)), interval_s=10.0, max_items=256))
     assert [len(b) for b in out] == [256, 256, 256, 232]
     assert [x for b in out for x in b] == list(range(1000))
+
+
+def test_second_open_keeps_its_progress_and_cancel_when_the_first_scan_ends(qtbot, window, monkeypatch) -> None:
+    """Opening a folder while a CD is still being read cancels the CD's scan. Its worker ends
+    later; that end must not be taken for the new open's: the progress and the Cancel button
+    stayed hidden and the browser said "loaded" while the second folder was still read."""
+    import threading
+
+    import viewer.ui.window_open as window_open
+
+    first_started, first_ended, release_second = threading.Event(), threading.Event(), threading.Event()
+
+    def fake_scan(library, paths, copy=False, cancel=None):
+        if paths == ["/media/first"]:
+            first_started.set()
+            while not cancel.cancelled:
+                release_second.wait(0.01)
+            first_ended.set()
+            return
+        release_second.wait(30)
+        yield []
+
+    monkeypatch.setattr(window_open, "scan_into_library", fake_scan)
+    window.open_paths(["/media/first"])
+    qtbot.waitUntil(first_started.is_set, timeout=10000)
+    window.open_paths(["/media/second"])
+    second = window._load_worker
+    qtbot.waitUntil(first_ended.is_set, timeout=10000)
+    qtbot.wait(300)  # the first worker's finished is handled
+    try:
+        assert window._load_worker is second
+        assert window.cancel_button.isVisible() and window.progress.isVisible()
+        assert window.browser.loading_row.isVisibleTo(window.browser)
+    finally:
+        release_second.set()
+    qtbot.waitUntil(lambda: window._load_worker is None, timeout=10000)
+    assert not window.cancel_button.isVisible()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog
@@ -95,6 +95,7 @@ class MediaOpener:
         self._scan_done: ScanEvent | None = None  #: the last scan's "done" event
         self._pending_refresh = False  #: a tree refresh is scheduled
         self._shown_series = False  #: the hanging (or the first series) is on screen since the open
+        self._open_seq = 0  #: counts the opens; only the latest one's scan is listened to
 
     # ------------------------------------------------------------------ dialogs
     def open_file_dialog(self) -> None:
@@ -144,10 +145,22 @@ class MediaOpener:
         w.cancel_button.setVisible(True)
         w.statusBar().showMessage(f"Opening {label or ', '.join(paths)}…")
         self._pending_refresh = False
+        self._open_seq += 1
+        this = self._open_seq
         w._load_worker = run_in(w.pools, w.pools.decode, scan_into_library, w.library,
-                                [str(p) for p in paths], copy, on_yield=self._on_scan_batch,
-                                on_error=self._on_scan_error,
-                                on_finished=self._on_scan_finished, pass_cancel=True, owner=w)
+                                [str(p) for p in paths], copy, on_yield=self._while_latest(this, self._on_scan_batch),
+                                on_error=self._while_latest(this, self._on_scan_error),
+                                on_finished=self._while_latest(this, self._on_scan_finished),
+                                pass_cancel=True, owner=w)
+
+    def _while_latest(self, seq: int, fn: Callable[..., None]) -> Callable[..., None]:
+        """``fn``, called only while open ``seq`` is the latest. The open before, cancelled by
+        this one, ends later: its last batches and its end are not this open's (its end hid
+        this open's progress and Cancel button and said "loaded" while this one was read)."""
+        def call(*args: Any) -> None:
+            if seq == self._open_seq:
+                fn(*args)
+        return call
 
     def add_arrived(self, paths: list[str]) -> None:
         """Show files as a retrieve writes them (see :meth:`MainWindow.add_arrived`)."""
