@@ -103,10 +103,13 @@ def test_second_open_keeps_its_progress_and_cancel_when_the_first_scan_ends(qtbo
     monkeypatch.setattr(window_open, "scan_into_library", fake_scan)
     window.open_paths(["/media/first"])
     qtbot.waitUntil(first_started.is_set, timeout=10000)
+    first = window._load_worker
+    first_finished: list[bool] = []
+    first.signals.finished.connect(lambda: first_finished.append(True))
     window.open_paths(["/media/second"])
     second = window._load_worker
-    qtbot.waitUntil(first_ended.is_set, timeout=10000)
-    qtbot.wait(300)  # the first worker's finished is handled
+    qtbot.waitUntil(lambda: first_ended.is_set() and bool(first_finished), timeout=10000)
+    qtbot.wait(50)  # the window's own (queued) callbacks of the first worker
     try:
         assert window._load_worker is second
         assert window.cancel_button.isVisible() and window.progress.isVisible()
