@@ -255,3 +255,39 @@ def test_close_brings_back_the_layout_and_what_each_viewport_showed(qtbot, windo
                                                                      ReportPane), timeout=10000)
     assert left.index == 4 and left.current.ref.sop_instance_uid == left.state.frames[4].sop_instance_uid
     assert not any(vp.state.current and vp.state.current.path.startswith("mpr:") for vp in window.grid.viewports)
+
+
+def test_mpr_asked_again_while_building_shows_the_second_build(qtbot, window, ct_stack, monkeypatch) -> None:
+    """MPR pressed again while the volume is still being built: the first build is cancelled,
+    and its end must not close the second build's progress dialog (closing it cancelled the
+    second build: no MPR, "MPR cancelled", the first dialog left on screen)."""
+    import threading
+
+    import viewer.dicom.volume_io as volume_io
+
+    real = volume_io.volume_of_series
+    first_in, release_first = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def held(series, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            first_in.set()
+            release_first.wait(20)
+        return real(series, *args, **kwargs)
+
+    monkeypatch.setattr(volume_io, "volume_of_series", held)
+    open_and_wait(qtbot, window, ct_stack)
+    first = window.mpr.start()
+    first_dialog = window.mpr._progress
+    qtbot.waitUntil(first_in.is_set, timeout=10000)
+    first_ended: list[bool] = []
+    first.signals.finished.connect(lambda: first_ended.append(True))
+    with qtbot.waitSignal(window.mpr.started, timeout=20000):
+        second = window.mpr.start()
+        assert second is not first
+        release_first.set()
+    qtbot.waitUntil(lambda: bool(first_ended) and window.mpr._worker is None, timeout=10000)
+    assert window.mpr.source is not None and window.grid.layout_name == "1x3"
+    assert window.statusBar().currentMessage() != "MPR cancelled"
+    assert not first_dialog.isVisible() and window.mpr._progress is None

@@ -281,8 +281,12 @@ class MprController(QObject):
         if series is None:
             self._fail("MPR needs a CT or MR stack in the active viewport")
             return None
-        if self._worker is not None:
+        if self._worker is not None:  # a build under way: this one replaces it
             self._worker.cancel()
+            self._worker = None
+            if self._progress is not None:
+                _close_quietly(self._progress)
+                self._progress = None
         from viewer.dicom.volume_io import volume_of_series
 
         dialog = QProgressDialog("Building the volume for MPR…", "Cancel", 0, max(1, series.instance_count), self.w)
@@ -298,24 +302,39 @@ class MprController(QObject):
                                        self.w.reference_lines.enabled, self.w.session.active)
         uid = str(series.series_instance_uid)
 
+        # Each build answers for itself only: a build replaced by a newer one (MPR pressed
+        # again while the volume is read) ends later, and its end must not touch the newer
+        # build's dialog or worker (closing that dialog cancelled the newer build).
+        def latest() -> bool:
+            return self._worker is worker
+
         def progress(value: Any) -> None:
-            if isinstance(value, tuple) and self._progress is not None:
+            if isinstance(value, tuple) and latest():
                 done, total = value
-                self._progress.setMaximum(max(1, int(total)))
-                self._progress.setValue(int(done))
+                dialog.setMaximum(max(1, int(total)))
+                dialog.setValue(int(done))
+
+        def built(loaded: LoadedVolume) -> None:
+            if latest():
+                self._built(loaded, uid)
+
+        def failed(exc: BaseException) -> None:
+            if latest():
+                self._fail(f"MPR is not possible for this series: {message(exc)}")
+
+        def aborted() -> None:
+            if latest():
+                self.w.statusBar().showMessage("MPR cancelled")
 
         def finished() -> None:
-            self._worker = None
-            if self._progress is not None:
-                self._progress.close()
+            _close_quietly(dialog)
+            if latest():
+                self._worker = None
                 self._progress = None
 
         worker = run_in(self.w.pools, self.w.pools.decode, volume_of_series, series, pass_cancel=True,
-                        pass_progress=True, on_progress=progress,
-                        on_result=lambda loaded: self._built(loaded, uid), on_error=lambda exc: self._fail(
-                            f"MPR is not possible for this series: {message(exc)}"),
-                        on_abort=lambda: self.w.statusBar().showMessage("MPR cancelled"), on_finished=finished,
-                        owner=self)
+                        pass_progress=True, on_progress=progress, on_result=built, on_error=failed,
+                        on_abort=aborted, on_finished=finished, owner=self)
         dialog.canceled.connect(worker.cancel)
         self._worker = worker
         self.w.statusBar().showMessage("Building the volume for MPR…")
@@ -639,3 +658,12 @@ class MprController(QObject):
         if math.hypot(dx, dy) < 1e-6:
             return None
         return math.degrees(math.atan2(dy, dx))
+
+
+def _close_quietly(dialog: QProgressDialog) -> None:
+    """Close a build's progress dialog without its ``canceled`` (which closing emits)."""
+    try:
+        dialog.canceled.disconnect()
+    except (RuntimeError, TypeError):  # nothing connected
+        pass
+    dialog.close()
