@@ -579,3 +579,33 @@ def test_3d_cursor_marks_only_the_slice_it_is_on(qtbot, window, tmp_path) -> Non
     a.set_index(6)  # 6 mm away, more than half the 3 mm spacing: not on this slice
     qtbot.waitUntil(lambda: a.current.ref == a.frames[6], timeout=5000)
     assert a.cursor_marker() is None
+
+
+def test_enhanced_multiframe_shown_again_has_its_frame_planes_again(qtbot, window, tmp_path) -> None:
+    """The frame planes of an enhanced image are read once per file; showing another series
+    and then the enhanced one again in the same viewport must give the new stack those planes
+    (they were marked read and never given again: linked scrolling, the 3D cursor and the
+    reference lines stopped working for that file)."""
+    from tests.helpers.reading import write_enhanced_stack
+
+    study, for_uid = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    write_stack(tmp_path / "st", 6, spacing=1.0, number=1, study=study, for_uid=for_uid, size=32)
+    mf = write_enhanced_stack(tmp_path / "st" / "MF.dcm", 12, spacing=2.5, z0=-3.0, study=study, for_uid=for_uid)
+    _open(qtbot, window, tmp_path / "st")
+    window.set_layout("1x2")
+    views = window.grid.visible_viewports()
+    qtbot.waitUntil(lambda: all(v.current is not None for v in views), timeout=5000)
+    enh = next(v for v in views if v.frame_count == 12)
+    single = next(v for v in views if v is not enh)
+    qtbot.waitUntil(lambda: all(f.position is not None for f in enh.state.frames), timeout=5000)
+    enh_series = window._tree.series_by_uid(enh.state.series_uid)
+    single_series = window._tree.series_by_uid(single.state.series_uid)
+    window.show_series(single_series, viewport=enh)
+    qtbot.waitUntil(lambda: enh.frame_count == 6 and enh.current is not None, timeout=5000)
+    window.show_series(enh_series, viewport=enh)
+    qtbot.waitUntil(lambda: enh.frame_count == 12 and enh.current is not None, timeout=5000)
+    per_frame = pydicom.dcmread(mf, stop_before_pixels=True).PerFrameFunctionalGroupsSequence
+    want = [tuple(float(v) for v in it.PlanePositionSequence[0].ImagePositionPatient) for it in per_frame]
+    qtbot.waitUntil(lambda: all(f.position is not None for f in enh.state.frames), timeout=5000)
+    got = [tuple(f.position) for f in enh.state.frames]
+    assert sorted(got) == sorted(want)

@@ -43,7 +43,7 @@ from viewer.ui.viewport_cursor import CursorMarker
 from viewer.ui.viewport_drag import SERIES_MIME, drag_out, dropped_series, view_mime_data
 from viewer.ui.viewport_geometry import ViewGeometry
 from viewer.ui.viewport_input import ViewportInput
-from viewer.ui.viewport_loader import FrameLoader, LoadedFrame, learn_frame_planes, view_params
+from viewer.ui.viewport_loader import FrameLoader, FramePlanes, LoadedFrame, learn_frame_planes, view_params
 from viewer.ui.viewport_messages import MessageOverlay
 from viewer.ui.viewport_render import FrameRenderer
 from viewer.ui.viewport_window import WindowLevel
@@ -94,7 +94,8 @@ class Viewport(QWidget):
         self._pending: FrameRef | None = None
         self.current: LoadedFrame | None = None
         self.fps_text = ""
-        self._planes_read: set[str] = set()  #: multi-frame files whose frame planes were read
+        #: multi-frame files whose frame planes were read (or are being read: None)
+        self._planes_read: dict[str, FramePlanes | None] = {}
         self._open_default_window = False  #: the next frame shown is a new series' first
 
         self.view = pg.GraphicsView()

@@ -269,39 +269,55 @@ class FrameLoader(QObject):
         self.failed.emit(ref, message)
 
 
-def learn_frame_planes(pools: Pools, state: ViewState, item: LoadedFrame, read: set[str], owner: QObject) -> None:
+#: The planes of a multi-frame file's frames, by frame index: (position, orientation, spacing).
+FramePlanes = dict[int, tuple[Any, Any, Any]]
+
+
+def learn_frame_planes(pools: Pools, state: ViewState, item: LoadedFrame,
+                       read: dict[str, FramePlanes | None], owner: QObject) -> None:
     """Give the frames of a multi-frame instance their planes in the view state.
 
     The study model keeps one position per instance, so the stack holds none for the
     frames of an enhanced image, where each frame has its own (Plane Position functional
     group, PS3.3 C.7.6.16.2.3); linked scrolling and the 3D cursor need them. They are
-    read from the header once (``read``: the paths done so far, added to), in the decode
-    pool, when the instance is first shown; ``owner`` bounds the result's delivery.
+    read from the header once per file, in the decode pool, when the instance is first
+    shown, and kept in ``read`` (path -> planes; None while being read): every later stack
+    holding that file's frames (the series shown again, grown, re-sorted) gets them from
+    there. ``owner`` bounds the result's delivery.
     """
     path = item.ref.path
-    frames = state.frames
-    if item.num_frames < 2 or path in read:
+    if item.num_frames < 2 or not _lacks_planes(state, path):
         return
-    missing = [f for f in frames if f.path == path and f.position is None]
-    if not missing:
-        return
-    read.add(path)
-    ds = item.dataset
+    if path in read:
+        known = read[path]
+        if known is not None:
+            _give_planes(state, path, known)
+        return  # being read: given when done
+    read[path] = None
+    ds, count = item.dataset, item.num_frames
 
-    def work() -> list[tuple[Any, Any, Any]]:
+    def work() -> FramePlanes:
         from viewer.tasks.export import frame_plane
 
-        return [frame_plane(ds, f.frame_index) for f in missing]
+        planes = (frame_plane(ds, i) for i in range(count))
+        return {i: p for i, p in enumerate(planes) if p[0] is not None}
 
-    def done(planes: list[tuple[Any, Any, Any]]) -> None:
-        if state.frames is not frames:
-            return  # another stack by now
-        known = {(f.path, f.frame_index): p for f, p in zip(missing, planes) if p[0] is not None}
-        if not known:
-            return
-        state.replace_frames([
-            dataclasses.replace(f, position=known[key][0], orientation=known[key][1] or f.orientation,
-                                spacing=known[key][2] or f.spacing)
-            if (key := (f.path, f.frame_index)) in known else f for f in frames])
+    def done(planes: FramePlanes) -> None:
+        read[path] = planes
+        _give_planes(state, path, planes)
 
-    run_in(pools, pools.decode, work, on_result=done, owner=owner)
+    run_in(pools, pools.decode, work, on_result=done, on_error=lambda _exc: read.pop(path, None), owner=owner)
+
+
+def _lacks_planes(state: ViewState, path: str) -> bool:
+    return any(f.path == path and f.position is None for f in state.frames)
+
+
+def _give_planes(state: ViewState, path: str, planes: FramePlanes) -> None:
+    """Put ``path``'s known frame planes into the stack shown (if it still holds that file)."""
+    if not planes or not _lacks_planes(state, path):
+        return
+    state.replace_frames([
+        dataclasses.replace(f, position=p[0], orientation=p[1] or f.orientation, spacing=p[2] or f.spacing)
+        if f.path == path and f.position is None and (p := planes.get(f.frame_index)) is not None else f
+        for f in state.frames])
