@@ -208,6 +208,8 @@ class PacsPanel(QWidget):
         self.cancel_btn.clicked.connect(self.cancel_query)
         self.retrieve_btn.clicked.connect(self.retrieve_selected)
         self._query_job: Worker | None = None
+        self._worklist_job: Worker | None = None
+        self._drill_jobs: set[Worker] = set()  #: drill-downs into the results shown
         return tab
 
     def _build_worklist_tab(self) -> QWidget:
@@ -238,9 +240,10 @@ class PacsPanel(QWidget):
             self.node_combo.setCurrentText(current)
         self.node_combo.blockSignals(False)
         has = bool(self.config.nodes or self.config.web_nodes)
-        for w in (self.edit_btn, self.echo_btn, self.probe_btn, self.search_btn, self.wl_btn, self.retrieve_btn,
+        for w in (self.edit_btn, self.echo_btn, self.probe_btn, self.wl_btn, self.retrieve_btn,
                   self.send_action.button):
             w.setEnabled(has)
+        self.search_btn.setEnabled(has and self._query_job is None)  # not while a query runs
 
     def current_node(self) -> DimseNode | DicomWebNode | None:
         for web in self.config.web_nodes:  # a DICOMweb node by its name
@@ -409,20 +412,32 @@ class PacsPanel(QWidget):
         except ValueError as exc:  # a date the form cannot read: say so, send nothing
             self._set_status(f"Date: {exc}")
             return
+        for drill in list(self._drill_jobs):  # their rows go with the results cleared
+            drill.cancel()
+        self._drill_jobs.clear()
         self.results.clear()
         level, root = self.level_combo.currentText(), self.root_combo.currentText()
         count = [0]
         failed: list[str] = []
 
+        # A query replaced by a newer one (cancelled, its last matches still on their way)
+        # no longer touches the results, the status or the buttons.
+        def latest() -> bool:
+            return self._query_job is job
+
         def fail(message: str) -> None:
-            failed.append(message)
-            self._set_status(message)
+            if latest():
+                failed.append(message)
+                self._set_status(message)
 
         def add(ds: Dataset) -> None:
-            count[0] += 1
-            self._add_result(None, ds, level)
+            if latest():
+                count[0] += 1
+                self._add_result(None, ds, level)
 
         def done() -> None:
+            if not latest():
+                return
             self.cancel_btn.setEnabled(False)
             self.search_btn.setEnabled(True)
             self._query_job = None
@@ -480,8 +495,15 @@ class PacsPanel(QWidget):
         root = self.root_combo.currentText()
         if root == "study":
             keys.pop("PatientID", None)
-        self._start(pacs.query, node, self.config.local.ae_title, root, child, keys,
-                    on_item=lambda ds: self._add_result(item, ds, child), on_error=self._set_status)
+
+        def add(ds: Dataset) -> None:
+            if job in self._drill_jobs:  # else a new search cleared the results (and ``item``)
+                self._add_result(item, ds, child)
+
+        job = self._start(pacs.query, node, self.config.local.ae_title, root, child, keys,
+                          on_item=add, on_error=self._set_status)
+        self._drill_jobs.add(job)
+        job.signals.finished.connect(lambda: self._drill_jobs.discard(job))
 
     @staticmethod
     def _parent_keys(item: QTreeWidgetItem | None) -> dict[str, str]:
@@ -579,10 +601,16 @@ class PacsPanel(QWidget):
         flt = pacs.WorklistFilter(self.w_modality.text().strip(), self.w_station.text().strip(),
                                   self.w_date.text().strip(), self.w_name.text().strip(), self.w_id.text().strip(),
                                   self.w_acc.text().strip())
+        if self._worklist_job is not None:  # asked again: the newer search replaces it
+            self._worklist_job.cancel()
         self.worklist_tree.clear()
         items: list[Dataset] = []
+        failed: list[str] = []
 
         def done() -> None:
+            if self._worklist_job is not job:
+                return  # replaced by a newer search
+            self._worklist_job = None
             for proc in pacs.worklist_procedures(items):
                 parent = QTreeWidgetItem([proc.label])
                 parent.setData(0, _ROLE, proc.item)
@@ -593,11 +621,17 @@ class PacsPanel(QWidget):
                         _text(sps, "Modality"), _text(sps, "ScheduledStationAETitle"),
                         _text(sps, "ScheduledProcedureStepStartDate"), _text(sps, "ScheduledProcedureStepStartTime")]))
                 parent.setExpanded(True)
-            self._set_status(f"{len(items)} worklist item(s)")
+            if not failed:  # the failure stays in the status line
+                self._set_status(f"{len(items)} worklist item(s)")
             self.query_finished.emit(len(items))
 
-        self._start(pacs.worklist, node, self.config.local.ae_title, flt, on_item=items.append,
-                    on_error=self._set_status, on_done=done)
+        def fail(text: str) -> None:
+            if self._worklist_job is job:
+                failed.append(text)
+                self._set_status(text)
+
+        job = self._worklist_job = self._start(pacs.worklist, node, self.config.local.ae_title, flt,
+                                               on_item=items.append, on_error=fail, on_done=done)
 
     # ------------------------------------------------------------------ shutdown
     def shutdown(self, timeout_ms: int = 3000) -> None:
