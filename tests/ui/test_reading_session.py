@@ -609,3 +609,44 @@ def test_enhanced_multiframe_shown_again_has_its_frame_planes_again(qtbot, windo
     qtbot.waitUntil(lambda: all(f.position is not None for f in enh.state.frames), timeout=5000)
     got = [tuple(f.position) for f in enh.state.frames]
     assert sorted(got) == sorted(want)
+
+
+def test_a_full_render_failing_after_the_user_moved_on_says_nothing(qtbot, window, tmp_path, monkeypatch) -> None:
+    """The full render of a large image runs in the decode pool; when it fails after the user
+    has gone to another frame, the failure is not the new frame's (it showed the message of a
+    frame no longer on screen). When it fails for the frame shown, the viewport says so."""
+    import threading
+
+    import viewer.ui.viewport_render as viewport_render
+
+    write_stack(tmp_path / "st", 3, spacing=1.0, number=1, size=32)
+    _open(qtbot, window, tmp_path / "st")
+    vp = window.viewport
+    qtbot.waitUntil(lambda: vp.current is not None, timeout=5000)
+    real = viewport_render.render_view
+    entered, release = threading.Event(), threading.Event()
+    held_once: list[bool] = []
+
+    def failing(*args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            return real(*args, **kwargs)
+        held_once.append(True)
+        entered.set()
+        release.wait(10)
+        raise MemoryError("cannot allocate the rendering")
+
+    monkeypatch.setattr(viewport_render, "render_view", failing)
+    said: list[str] = []
+    vp.failed.connect(said.append)
+    vp.renderer.render_full_async(lambda: False)
+    qtbot.waitUntil(entered.is_set, timeout=5000)
+    vp.set_index(vp.index + 1)
+    qtbot.waitUntil(lambda: vp.current is not None and vp.current.ref == vp.frames[vp.index], timeout=5000)
+    release.set()
+    qtbot.wait(300)
+    assert said == []
+    entered.clear()
+    vp.renderer.render_full_async(lambda: False)  # and now for the frame on screen
+    with qtbot.waitSignal(vp.failed, timeout=5000) as blocker:
+        qtbot.waitUntil(entered.is_set, timeout=5000)
+    assert "cannot allocate" in blocker.args[0] and len(held_once) == 2

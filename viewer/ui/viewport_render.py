@@ -165,8 +165,11 @@ class FrameRenderer:
                 self.previewing = False
                 self.renders += 1
 
-        run_in(self._pools, self._pools.decode, work, on_result=done,
-               on_error=lambda exc: self.vp.failed.emit(message(exc)), owner=self._owner)
+        def failed(exc: BaseException) -> None:
+            if item is self.vp.current:  # not about a frame no longer shown
+                self.vp.failed.emit(message(exc))
+
+        run_in(self._pools, self._pools.decode, work, on_result=done, on_error=failed, owner=self._owner)
 
     def clear(self) -> None:
         """No frame: the image and the overlays go."""
