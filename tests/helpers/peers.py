@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import shutil
 import signal
 import socket
@@ -41,10 +42,33 @@ log = logging.getLogger(__name__)
 
 
 def free_port() -> int:
-    """A TCP port that was free a moment ago (bind to 0, read it, close)."""
+    """A TCP port that was free a moment ago, below the kernel's ephemeral range.
+
+    Binding to port 0 hands out an ephemeral port, and the same range serves every outgoing
+    connection: a port kept for a whole session (the one the peers C-MOVE to) was taken, once,
+    by a client connection between two of its uses ("Address already in use"). Ports below
+    the range are never given to outgoing connections.
+    """
+    low = _ephemeral_low()
+    pick = random.SystemRandom()
+    for _ in range(200):
+        port = pick.randint(max(1024, low - 12000), low - 1)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
         return int(s.getsockname()[1])
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def require_program(program: str, apt_package: str) -> str:
