@@ -13,6 +13,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -537,18 +538,24 @@ def test_window_and_zoom_links_between_viewports(qtbot, window, tmp_path) -> Non
     assert b.zoom() != pytest.approx(a.zoom(), rel=1e-3)
 
 
-def test_linked_scrolling_reaches_the_frames_of_an_enhanced_multiframe(qtbot, window, tmp_path) -> None:
+def _enhanced_beside_stack(qtbot, window, folder: Path, slices: int) -> tuple[Path, Any, Any]:
+    """A stack of ``slices`` single-frame images and a 12-frame enhanced image of the same
+    Frame of Reference, opened side by side: (the enhanced file, its viewport, the other)."""
     from tests.helpers.reading import write_enhanced_stack
 
     study, for_uid = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
-    write_stack(tmp_path / "st", 30, spacing=1.0, number=1, study=study, for_uid=for_uid, size=32)
-    mf = write_enhanced_stack(tmp_path / "st" / "MF.dcm", 12, spacing=2.5, z0=-3.0, study=study, for_uid=for_uid)
-    _open(qtbot, window, tmp_path / "st")
+    write_stack(folder, slices, spacing=1.0, number=1, study=study, for_uid=for_uid, size=32)
+    mf = write_enhanced_stack(folder / "MF.dcm", 12, spacing=2.5, z0=-3.0, study=study, for_uid=for_uid)
+    _open(qtbot, window, folder)
     window.set_layout("1x2")
     views = window.grid.visible_viewports()
     qtbot.waitUntil(lambda: all(v.current is not None for v in views), timeout=5000)
     enh = next(v for v in views if v.frame_count == 12)
-    single = next(v for v in views if v is not enh)
+    return mf, enh, next(v for v in views if v is not enh)
+
+
+def test_linked_scrolling_reaches_the_frames_of_an_enhanced_multiframe(qtbot, window, tmp_path) -> None:
+    mf, enh, single = _enhanced_beside_stack(qtbot, window, tmp_path / "st", 30)
     # The per-frame positions (Plane Position Sequence) are what pydicom reads from the file.
     per_frame = pydicom.dcmread(mf, stop_before_pixels=True).PerFrameFunctionalGroupsSequence
     z_of_frame = [float(it.PlanePositionSequence[0].ImagePositionPatient[2]) for it in per_frame]
@@ -586,17 +593,7 @@ def test_enhanced_multiframe_shown_again_has_its_frame_planes_again(qtbot, windo
     and then the enhanced one again in the same viewport must give the new stack those planes
     (they were marked read and never given again: linked scrolling, the 3D cursor and the
     reference lines stopped working for that file)."""
-    from tests.helpers.reading import write_enhanced_stack
-
-    study, for_uid = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
-    write_stack(tmp_path / "st", 6, spacing=1.0, number=1, study=study, for_uid=for_uid, size=32)
-    mf = write_enhanced_stack(tmp_path / "st" / "MF.dcm", 12, spacing=2.5, z0=-3.0, study=study, for_uid=for_uid)
-    _open(qtbot, window, tmp_path / "st")
-    window.set_layout("1x2")
-    views = window.grid.visible_viewports()
-    qtbot.waitUntil(lambda: all(v.current is not None for v in views), timeout=5000)
-    enh = next(v for v in views if v.frame_count == 12)
-    single = next(v for v in views if v is not enh)
+    mf, enh, single = _enhanced_beside_stack(qtbot, window, tmp_path / "st", 6)
     qtbot.waitUntil(lambda: all(f.position is not None for f in enh.state.frames), timeout=5000)
     enh_series = window._tree.series_by_uid(enh.state.series_uid)
     single_series = window._tree.series_by_uid(single.state.series_uid)
