@@ -291,3 +291,35 @@ def test_mpr_asked_again_while_building_shows_the_second_build(qtbot, window, ct
     assert window.mpr.source is not None and window.grid.layout_name == "1x3"
     assert window.statusBar().currentMessage() != "MPR cancelled"
     assert not first_dialog.isVisible() and window.mpr._progress is None
+
+
+def test_a_cut_failing_after_mpr_was_closed_says_nothing(qtbot, window, ct_stack, monkeypatch) -> None:
+    """A slab change is cut in the decode pool; if the user closes MPR meanwhile and the cut
+    then fails, the status bar must not report an MPR error for views no longer there. While
+    MPR is open, the same failure is reported."""
+    import threading
+
+    import viewer.ui.mpr_view as mpr_view
+
+    _start(qtbot, window, ct_stack)
+    real = mpr_view.load_plane
+    entered, release = threading.Event(), threading.Event()
+
+    def failing(*args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            return real(*args, **kwargs)
+        entered.set()
+        release.wait(10)
+        raise MemoryError("cannot allocate the slab")
+
+    monkeypatch.setattr(mpr_view, "load_plane", failing)
+    window.mpr.set_slab(5.0)
+    qtbot.waitUntil(entered.is_set, timeout=5000)
+    window.mpr.close()
+    window.statusBar().showMessage("ready")
+    release.set()
+    qtbot.waitUntil(lambda: window.mpr._cut_job is None, timeout=5000)
+    assert window.statusBar().currentMessage() == "ready"
+    _start(qtbot, window, ct_stack)
+    window.mpr.set_slab(7.0)  # open: the failure is reported
+    qtbot.waitUntil(lambda: "MPR: MemoryError" in window.statusBar().currentMessage(), timeout=5000)

@@ -504,8 +504,11 @@ class MprController(QObject):
             self._cut_job = None
             self._next_cut()
 
-        self._cut_job = run_in(self.w.pools, self.w.pools.decode, cut, on_result=show,
-                               on_error=lambda exc: self.w.statusBar().showMessage(f"MPR: {message(exc)}"),
+        def failed(exc: BaseException) -> None:
+            if self.source is source:  # not for an MPR closed (or rebuilt) since
+                self.w.statusBar().showMessage(f"MPR: {message(exc)}")
+
+        self._cut_job = run_in(self.w.pools, self.w.pools.decode, cut, on_result=show, on_error=failed,
                                on_finished=finished, owner=self)
 
     # ------------------------------------------------------------------ crosshair
@@ -661,9 +664,9 @@ class MprController(QObject):
 
 
 def _close_quietly(dialog: QProgressDialog) -> None:
-    """Close a build's progress dialog without its ``canceled`` (which closing emits)."""
-    try:
-        dialog.canceled.disconnect()
-    except (RuntimeError, TypeError):  # nothing connected
-        pass
+    """Close a build's progress dialog without its ``canceled`` (which closing emits); once."""
+    if dialog.property("closed_quietly"):
+        return
+    dialog.setProperty("closed_quietly", True)
+    dialog.canceled.disconnect()
     dialog.close()
