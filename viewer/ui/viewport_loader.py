@@ -286,13 +286,18 @@ def learn_frame_planes(pools: Pools, state: ViewState, item: LoadedFrame,
     there. ``owner`` bounds the result's delivery.
     """
     path = item.ref.path
-    if item.num_frames < 2 or not _lacks_planes(state, path):
+    if item.num_frames < 2:
         return
+    shown = state.current  # called for every frame shown (cine): the usual answer first
+    if shown is not None and shown.path == path and shown.position is not None:
+        return  # this stack has them (they are given all at once)
     if path in read:
         known = read[path]
-        if known is not None:
+        if known:  # None: being read, given when done; {}: the file has none
             _give_planes(state, path, known)
-        return  # being read: given when done
+        return
+    if not _lacks_planes(state, path):
+        return
     read[path] = None
     ds, count = item.dataset, item.num_frames
 
