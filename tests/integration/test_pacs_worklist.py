@@ -76,3 +76,20 @@ def test_wrong_called_ae_is_a_clear_error(wlmscpfs) -> None:
     # Either way the user gets one clear line naming the AE, never a traceback.
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     assert "NOSUCHAE" in r.stderr and ("rejected" in r.stderr or "aborted" in r.stderr)
+
+
+def test_procedure_label_shows_names_formatted_and_leaves_out_empty_parts(node, entries) -> None:
+    """The panel's worklist rows: the name as the viewer shows names (``Family, Given``, not
+    the PN value's carets), from what wlmscpfs answered for the entries written."""
+    groups = group_by_procedure(list(worklist(node, "VIEWER", build_worklist_query())))
+    by_study = {str(e.StudyInstanceUID): e for e in entries}
+    assert groups
+    for g in groups:
+        e = by_study[g.key]
+        pn = e.PatientName  # pydicom's reading of the PN's components
+        given = " ".join(x for x in (pn.given_name, pn.middle_name) if x)
+        name = f"{pn.family_name}, {given}" if given else pn.family_name
+        assert g.label.startswith(f"{name} ({e.PatientID})"), g.label
+        assert "^" not in g.label
+        assert (f" acc {e.AccessionNumber}" in g.label) == bool(e.get("AccessionNumber"))
+        assert g.label.endswith(f"{e.RequestedProcedureID} {e.get('RequestedProcedureDescription', '')}".strip())

@@ -15,6 +15,7 @@ from pydicom.dataset import Dataset
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
 from viewer.config import DimseNode
+from viewer.dicom.model import format_person_name_groups
 from viewer.cancel import CancelToken
 from viewer.net.find import find, set_key
 
@@ -81,9 +82,15 @@ class RequestedProcedure:
 
     @property
     def label(self) -> str:
+        """``Family, Given (ID) acc A: procedure``, the name as the viewer shows names (every
+        component group, PS3.5 6.2.1.1); parts the SCP left empty are left out."""
         d = self.item
-        return (f"{d.get('PatientName', '')} ({d.get('PatientID', '')}) acc {d.get('AccessionNumber', '')}: "
-                f"{d.get('RequestedProcedureID', '')} {d.get('RequestedProcedureDescription', '')}").strip()
+        raw = str(d.get("PatientName", "") or "")
+        text = f"{format_person_name_groups(raw) or raw} ({d.get('PatientID', '') or ''})"
+        if d.get("AccessionNumber"):
+            text += f" acc {d.AccessionNumber}"
+        procedure = f"{d.get('RequestedProcedureID', '') or ''} {d.get('RequestedProcedureDescription', '') or ''}"
+        return f"{text}: {procedure.strip()}" if procedure.strip() else text
 
 
 def group_by_procedure(items: list[Dataset]) -> list[RequestedProcedure]:
