@@ -97,6 +97,15 @@ def test_worklist_tab(qtbot, tmp_path, wlmscpfs) -> None:
         steps = {tree.topLevelItem(i).child(j).text(1) for i in range(tree.topLevelItemCount())
                  for j in range(tree.topLevelItem(i).childCount())}
         assert steps == {str(e.ScheduledProcedureStepSequence[0].Modality) for e in entries}
+        # Dates and times as the viewer shows them, not the DA/TM values (PS3.5 6.2)
+        import datetime
+
+        shown = {(tree.topLevelItem(i).child(j).text(3), tree.topLevelItem(i).child(j).text(4))
+                 for i in range(tree.topLevelItemCount()) for j in range(tree.topLevelItem(i).childCount())}
+        sps = [e.ScheduledProcedureStepSequence[0] for e in entries]
+        assert shown == {(datetime.datetime.strptime(s.ScheduledProcedureStepStartDate, "%Y%m%d").strftime("%Y-%m-%d"),
+                          datetime.datetime.strptime(s.ScheduledProcedureStepStartTime, "%H%M%S").strftime("%H:%M:%S"))
+                         for s in sps}
     finally:
         panel.shutdown()
 

@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from viewer.dicom.model import format_date, format_person_name_groups
+from viewer.dicom.model import format_date, format_person_name_groups, format_time
 
 from viewer.config import DicomWebNode, DimseNode, NetworkConfig, save_config
 from viewer.tasks import query as pacs
@@ -619,7 +619,8 @@ class PacsPanel(QWidget):
                     parent.addChild(QTreeWidgetItem([
                         f"{_text(sps, 'ScheduledProcedureStepID')} {_text(sps, 'ScheduledProcedureStepDescription')}",
                         _text(sps, "Modality"), _text(sps, "ScheduledStationAETitle"),
-                        _text(sps, "ScheduledProcedureStepStartDate"), _text(sps, "ScheduledProcedureStepStartTime")]))
+                        format_date(_text(sps, "ScheduledProcedureStepStartDate")),
+                        format_time(_text(sps, "ScheduledProcedureStepStartTime"))]))
                 parent.setExpanded(True)
             if not failed:  # the failure stays in the status line
                 self._set_status(f"{len(items)} worklist item(s)")
